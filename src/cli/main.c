@@ -1,0 +1,123 @@
+/* main.c — `dqr COMMAND ...`: find the subcommand and run it. */
+#include "cli/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const dqr_command COMMANDS[] = {
+    {"dump", "print a dataset (dcmdump-like text, or DICOM JSON)",
+     "usage: dqr dump FILE [--json] [--no-meta] [--max-chars N]\n"
+     "\n"
+     "Print the DICOM file FILE (Part 10, or a bare dataset).\n"
+     "  --json         the DICOM JSON model (PS3.18 Annex F) of the dataset;\n"
+     "                 pixel data and values of 1 MiB or more appear as a\n"
+     "                 BulkDataURI placeholder \"bulkdata/<tag path>\"\n"
+     "  --no-meta      text: leave out the File Meta Information\n"
+     "  --max-chars N  text: cut values longer than N characters (default 64)\n"
+     "Exit: 0 printed, 1 the file could not be read or parsed, 2 usage.\n",
+     cmd_dump},
+    {"convert", "rewrite a file, optionally in another transfer syntax",
+     "usage: dqr convert IN OUT [--ts SYNTAX]\n"
+     "\n"
+     "Read IN and write it to OUT atomically. SYNTAX is implicit, explicit,\n"
+     "big, deflate, or a transfer syntax UID; default: the one IN uses, in\n"
+     "which case OUT is byte-identical to IN's dataset. Large values are\n"
+     "streamed, so memory stays flat whatever the file size.\n"
+     "Exit: 0 written, 1 failed, 2 usage.\n",
+     cmd_convert},
+    {"serve", "the gateway service (not built yet)",
+     "usage: dqr serve [--config FILE]\n"
+     "\n"
+     "The gateway: REST API, web UI, DICOM receivers and queue workers.\n"
+     "Not built yet in this version: it says so and exits with 1.\n",
+     cmd_serve},
+    {"version", "print the version", "usage: dqr version\n", cmd_version},
+    {"help", "list commands, or show one command's help", "usage: dqr help [COMMAND]\n", cmd_help},
+};
+#define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
+
+const dqr_command *cli_find(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(COMMANDS[i].name, name) == 0)
+            return &COMMANDS[i];
+    return NULL;
+}
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("dqr: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_usage_error(const dqr_command *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "dqr: %s: ", cmd->name);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see 'dqr %s --help')\n", cmd->name);
+    va_end(ap);
+    return DQR_EXIT_USAGE;
+}
+
+bool cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return true;
+    return false;
+}
+
+static void list_commands(FILE *out)
+{
+    fputs("usage: dqr COMMAND [ARGS]\n\n"
+          "dqr is a PHI-safe DICOM query/retrieve gateway and de-identifying archive.\n\n"
+          "Commands:\n", out);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    fputs("\nRun 'dqr help COMMAND' or 'dqr COMMAND --help' for details.\n", out);
+}
+
+int cmd_help(int argc, char **argv)
+{
+    if (argc < 2) {
+        list_commands(stdout);
+        return DQR_EXIT_OK;
+    }
+    const dqr_command *c = cli_find(argv[1]);
+    if (!c) {
+        cli_error("help: no command '%s' (run 'dqr help' for the list)", argv[1]);
+        return DQR_EXIT_USAGE;
+    }
+    fputs(c->usage, stdout);
+    return DQR_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        list_commands(stderr);
+        return DQR_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0)
+        name = "help";
+    if (strcmp(name, "--version") == 0)
+        name = "version";
+    const dqr_command *c = cli_find(name);
+    if (!c) {
+        cli_error("unknown command '%s' (run 'dqr help' for the list)", argv[1]);
+        return DQR_EXIT_USAGE;
+    }
+    if (c->run != cmd_help && cli_wants_help(argc - 1, argv + 1)) {
+        fputs(c->usage, stdout);
+        return DQR_EXIT_OK;
+    }
+    return c->run(argc - 1, argv + 1);
+}

@@ -1,0 +1,535 @@
+/* write.c — encode datasets and Part 10 files.
+ *
+ * Lengths of defined-length sequences and items are computed from the tree
+ * before writing, so an unchanged dataset written in its own transfer syntax
+ * comes out byte for byte as it came in. Deferred values are streamed from
+ * their source file (copy_file_range when nothing needs changing), so
+ * writing a 1 GiB file needs only the sink's buffer.
+ */
+#define _GNU_SOURCE
+#include "dicom/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define SINK_BUF (256u * 1024u)
+
+typedef struct sink {
+    int fd;                 /* output file, or -1 for memory */
+    uint8_t *mem;           /* memory output (fd < 0) */
+    size_t mem_len, mem_cap;
+    bool deflating;
+    z_stream z;
+    uint8_t *buf, *zbuf;
+    size_t len;
+    dqr_error *err;
+    dqr_status status;
+} sink;
+
+typedef struct enc {
+    bool explicit_vr, big_endian;
+} enc;
+
+static void raw_out(sink *s, const uint8_t *p, size_t n)
+{
+    if (s->status)
+        return;
+    if (s->fd < 0) {
+        if (s->mem_len + n > s->mem_cap) {
+            size_t cap = s->mem_cap ? s->mem_cap : 4096;
+            while (cap < s->mem_len + n)
+                cap *= 2;
+            uint8_t *m = realloc(s->mem, cap);
+            if (!m) {
+                s->status = dqr_error_set(s->err, DQR_E_NOMEM, "out of memory");
+                return;
+            }
+            s->mem = m;
+            s->mem_cap = cap;
+        }
+        memcpy(s->mem + s->mem_len, p, n);
+        s->mem_len += n;
+        return;
+    }
+    while (n) {
+        ssize_t w = write(s->fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            s->status = dqr_error_set(s->err, DQR_E_IO, "write failed: %s", strerror(errno));
+            return;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static void deflate_out(sink *s, const uint8_t *p, size_t n, int flush)
+{
+    s->z.next_in = (Bytef *)p;
+    s->z.avail_in = (uInt)n;
+    do {
+        s->z.next_out = s->zbuf;
+        s->z.avail_out = SINK_BUF;
+        int zr = deflate(&s->z, flush);
+        if (zr == Z_STREAM_ERROR) {
+            s->status = dqr_error_set(s->err, DQR_E_IO, "deflate failed");
+            return;
+        }
+        raw_out(s, s->zbuf, SINK_BUF - s->z.avail_out);
+    } while (s->z.avail_out == 0 || s->z.avail_in);
+}
+
+static void flush(sink *s)
+{
+    if (s->len && !s->status) {
+        if (s->deflating)
+            deflate_out(s, s->buf, s->len, Z_NO_FLUSH);
+        else
+            raw_out(s, s->buf, s->len);
+    }
+    s->len = 0;
+}
+
+static void put(sink *s, const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    while (n && !s->status) {
+        size_t k = SINK_BUF - s->len < n ? SINK_BUF - s->len : n;
+        memcpy(s->buf + s->len, p, k);
+        s->len += k;
+        p += k;
+        n -= k;
+        if (s->len == SINK_BUF)
+            flush(s);
+    }
+}
+
+/* Read len bytes of a blob at off as stored (no swap). */
+static dqr_status blob_raw(const dcm_blob *b, uint64_t off, uint8_t *buf, size_t n, dqr_error *err)
+{
+    dcm_blob raw = *b;
+    raw.big_endian = false; /* read as stored */
+    return dcm_blob_read(&raw, DCM_VR_OB, off, buf, n, err);
+}
+
+static void put_blob(sink *s, const dcm_blob *b, dcm_vr vr, bool big_endian)
+{
+    size_t unit = dcm_vr_swap_unit(vr);
+    bool stored_be = b->src && b->big_endian;
+    bool swap = unit > 1 && stored_be != big_endian;
+    if (!b->src && !swap) {
+        put(s, b->bytes, b->len);
+        return;
+    }
+    if (b->src && !swap && !s->deflating && s->fd >= 0) {
+        flush(s);
+        loff_t off = (loff_t)b->offset;
+        size_t left = b->len;
+        while (left && !s->status) {
+            ssize_t c = copy_file_range(b->src->fd, &off, s->fd, NULL, left, 0);
+            if (c < 0 && errno == EINTR)
+                continue;
+            if (c <= 0)
+                break; /* not supported here, or short file: fall back below */
+            left -= (size_t)c;
+        }
+        if (!left)
+            return;
+        /* continue the copy with read/write from where copy_file_range stopped */
+        uint64_t done = b->len - left;
+        uint8_t *tmp = malloc(SINK_BUF);
+        if (!tmp) {
+            s->status = dqr_error_set(s->err, DQR_E_NOMEM, "out of memory");
+            return;
+        }
+        while (done < b->len && !s->status) {
+            size_t k = b->len - done < SINK_BUF ? (size_t)(b->len - done) : SINK_BUF;
+            if ((s->status = blob_raw(b, done, tmp, k, s->err)) == DQR_OK)
+                put(s, tmp, k);
+            done += k;
+        }
+        free(tmp);
+        return;
+    }
+    uint8_t *tmp = malloc(SINK_BUF);
+    if (!tmp) {
+        s->status = dqr_error_set(s->err, DQR_E_NOMEM, "out of memory");
+        return;
+    }
+    size_t chunk = SINK_BUF - SINK_BUF % 8;
+    for (uint64_t done = 0; done < b->len && !s->status; done += chunk) {
+        size_t k = b->len - done < chunk ? (size_t)(b->len - done) : chunk;
+        if (b->src)
+            s->status = blob_raw(b, done, tmp, k, s->err);
+        else
+            memcpy(tmp, b->bytes + done, k);
+        if (s->status)
+            break;
+        if (swap)
+            dcm_swap(tmp, k, unit);
+        put(s, tmp, k);
+    }
+    free(tmp);
+}
+
+/* ---- sizes ------------------------------------------------------------- */
+
+static uint64_t dataset_size(const dcm_dataset *ds, enc e);
+
+/* The VR written in an explicit header: a value too long for a 16-bit
+ * length goes out as UN (PS3.5 6.2.2 note 4). */
+static dcm_vr vr_out(const dcm_element *el)
+{
+    if (el->kind == DCM_KIND_BLOB && !dcm_vr_long_header(el->vr) && el->blob.len > 0xFFFF)
+        return DCM_VR_UN;
+    return el->vr;
+}
+
+static uint64_t header_size(const dcm_element *el, enc e)
+{
+    if (!e.explicit_vr)
+        return 8;
+    return dcm_vr_long_header(vr_out(el)) || el->kind != DCM_KIND_BLOB ? 12 : 8;
+}
+
+static enc item_enc(const dcm_element *el, enc e)
+{
+    return el->implicit_seq ? (enc){false, false} : e;
+}
+
+static uint64_t items_size(const dcm_element *el, enc e)
+{
+    enc ie = item_enc(el, e);
+    uint64_t total = 0;
+    for (size_t i = 0; i < el->n; i++)
+        total += 8 + dataset_size(el->items[i], ie) + (el->items[i]->undefined_length ? 8 : 0);
+    return total;
+}
+
+static bool seq_undefined(const dcm_element *el, uint64_t content)
+{
+    return el->undefined_length || content >= DCM_UNDEFINED_LENGTH;
+}
+
+static uint64_t element_size(const dcm_element *el, enc e)
+{
+    uint64_t h = header_size(el, e);
+    switch (el->kind) {
+    case DCM_KIND_BLOB:
+        return h + el->blob.len;
+    case DCM_KIND_SEQ: {
+        uint64_t c = items_size(el, e);
+        return h + c + (seq_undefined(el, c) ? 8 : 0);
+    }
+    case DCM_KIND_ENCAP: {
+        uint64_t c = 8;
+        for (size_t i = 0; i < el->n; i++)
+            c += 8 + el->frags[i].len;
+        return h + c;
+    }
+    }
+    return h;
+}
+
+static uint64_t dataset_size(const dcm_dataset *ds, enc e)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < ds->n; i++)
+        total += element_size(&ds->els[i], e);
+    return total;
+}
+
+/* ---- encoding ---------------------------------------------------------- */
+
+static void put_tag_len(sink *s, uint32_t tag, uint32_t len, bool be)
+{
+    uint8_t h[8];
+    dcm_wr16(h, DCM_GROUP(tag), be);
+    dcm_wr16(h + 2, DCM_ELEM(tag), be);
+    dcm_wr32(h + 4, len, be);
+    put(s, h, 8);
+}
+
+static void put_header(sink *s, const dcm_element *el, uint32_t len, enc e)
+{
+    if (!e.explicit_vr) {
+        put_tag_len(s, el->tag, len, e.big_endian);
+        return;
+    }
+    uint8_t h[12];
+    dcm_vr vr = vr_out(el);
+    const char *name = dcm_vr_str(vr);
+    dcm_wr16(h, DCM_GROUP(el->tag), e.big_endian);
+    dcm_wr16(h + 2, DCM_ELEM(el->tag), e.big_endian);
+    h[4] = (uint8_t)name[0];
+    h[5] = (uint8_t)name[1];
+    if (dcm_vr_long_header(vr) || el->kind != DCM_KIND_BLOB) {
+        h[6] = h[7] = 0;
+        dcm_wr32(h + 8, len, e.big_endian);
+        put(s, h, 12);
+    } else {
+        dcm_wr16(h + 6, (uint16_t)len, e.big_endian);
+        put(s, h, 8);
+    }
+}
+
+static void put_dataset(sink *s, const dcm_dataset *ds, enc e);
+
+/* Group Length (gggg,0000) is recomputed, so edited datasets stay valid. */
+static uint32_t group_length(const dcm_dataset *ds, size_t i, enc e)
+{
+    uint64_t total = 0;
+    uint16_t g = DCM_GROUP(ds->els[i].tag);
+    for (size_t j = i + 1; j < ds->n && DCM_GROUP(ds->els[j].tag) == g; j++)
+        total += element_size(&ds->els[j], e);
+    return (uint32_t)total;
+}
+
+static void put_element(sink *s, const dcm_dataset *ds, size_t i, enc e)
+{
+    const dcm_element *el = &ds->els[i];
+    switch (el->kind) {
+    case DCM_KIND_BLOB:
+        put_header(s, el, el->blob.len, e);
+        if (DCM_ELEM(el->tag) == 0 && el->vr == DCM_VR_UL && el->blob.len == 4) {
+            uint8_t v[4];
+            dcm_wr32(v, group_length(ds, i, e), e.big_endian);
+            put(s, v, 4);
+        } else {
+            put_blob(s, &el->blob, el->vr, e.big_endian);
+        }
+        return;
+    case DCM_KIND_SEQ: {
+        uint64_t c = items_size(el, e);
+        bool undef = seq_undefined(el, c);
+        enc ie = item_enc(el, e);
+        put_header(s, el, undef ? DCM_UNDEFINED_LENGTH : (uint32_t)c, e);
+        for (size_t k = 0; k < el->n; k++) {
+            const dcm_dataset *item = el->items[k];
+            uint64_t isz = dataset_size(item, ie);
+            bool iundef = item->undefined_length || isz >= DCM_UNDEFINED_LENGTH;
+            put_tag_len(s, DCM_TAG_ITEM, iundef ? DCM_UNDEFINED_LENGTH : (uint32_t)isz, ie.big_endian);
+            put_dataset(s, item, ie);
+            if (iundef)
+                put_tag_len(s, DCM_TAG_ITEM_DELIM, 0, ie.big_endian);
+        }
+        if (undef)
+            put_tag_len(s, DCM_TAG_SEQ_DELIM, 0, ie.big_endian);
+        return;
+    }
+    case DCM_KIND_ENCAP:
+        put_header(s, el, DCM_UNDEFINED_LENGTH, e);
+        for (size_t k = 0; k < el->n; k++) {
+            put_tag_len(s, DCM_TAG_ITEM, el->frags[k].len, e.big_endian);
+            put_blob(s, &el->frags[k], DCM_VR_OB, e.big_endian);
+        }
+        put_tag_len(s, DCM_TAG_SEQ_DELIM, 0, e.big_endian);
+        return;
+    }
+}
+
+static void put_dataset(sink *s, const dcm_dataset *ds, enc e)
+{
+    for (size_t i = 0; i < ds->n && !s->status; i++)
+        put_element(s, ds, i, e);
+}
+
+/* ---- sinks and files --------------------------------------------------- */
+
+static dqr_status sink_init(sink *s, int fd, dqr_error *err)
+{
+    memset(s, 0, sizeof *s);
+    s->fd = fd;
+    s->err = err;
+    s->buf = malloc(SINK_BUF);
+    if (!s->buf)
+        return dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+    return DQR_OK;
+}
+
+static void sink_start_deflate(sink *s)
+{
+    flush(s);
+    s->zbuf = malloc(SINK_BUF);
+    if (!s->zbuf || deflateInit2(&s->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8,
+                                 Z_DEFAULT_STRATEGY) != Z_OK) {
+        s->status = dqr_error_set(s->err, DQR_E_NOMEM, "deflate init failed");
+        return;
+    }
+    s->deflating = true;
+}
+
+static dqr_status sink_finish(sink *s)
+{
+    flush(s);
+    if (s->deflating) {
+        if (!s->status)
+            deflate_out(s, NULL, 0, Z_FINISH);
+        deflateEnd(&s->z);
+        s->deflating = false;
+    }
+    free(s->buf);
+    free(s->zbuf);
+    s->buf = s->zbuf = NULL;
+    return s->status;
+}
+
+static bool has_encapsulated_pixels(const dcm_dataset *ds)
+{
+    const dcm_element *px = dcm_dataset_get(ds, DCM_TAG_PIXEL_DATA);
+    return px && px->kind == DCM_KIND_ENCAP;
+}
+
+static dqr_status resolve_ts(const dcm_file *f, const char *ts, enc *e, bool *deflated,
+                             dqr_error *err)
+{
+    const dcm_uid_entry *t = dcm_ts_lookup(ts);
+    if (!t && strcmp(ts, f->ts) != 0)
+        return dqr_error_set(err, DQR_E_UNSUPPORTED, "unknown transfer syntax %s", ts);
+    unsigned flags = t ? t->flags : (DCM_TS_EXPLICIT | DCM_TS_ENCAPSULATED);
+    const dcm_element *px = dcm_dataset_get(f->ds, DCM_TAG_PIXEL_DATA);
+    if (px && has_encapsulated_pixels(f->ds) != !!(flags & DCM_TS_ENCAPSULATED))
+        return dqr_error_set(err, DQR_E_UNSUPPORTED,
+                             "cannot write %s pixel data as %s: dqr does not compress or decompress",
+                             has_encapsulated_pixels(f->ds) ? "compressed" : "native", ts);
+    e->explicit_vr = flags & DCM_TS_EXPLICIT;
+    e->big_endian = flags & DCM_TS_BIG_ENDIAN;
+    *deflated = flags & DCM_TS_DEFLATED;
+    return DQR_OK;
+}
+
+/* The meta group to write: as read when keep_meta, else with dqr's
+ * implementation identity; transfer syntax and SOP references filled in. */
+static dcm_dataset *build_meta(const dcm_file *f, const char *ts, bool keep, dqr_error *err)
+{
+    dcm_dataset *m = dcm_dataset_copy(f->meta);
+    char buf[65];
+    if (!m) {
+        dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    static const uint8_t version[2] = {0, 1};
+    bool ok = dcm_dataset_set_bytes(m, DCM_TAG(0x0002, 0x0000), DCM_VR_UL, "\0\0\0\0", 4, err);
+    if (ok && !dcm_dataset_get(m, DCM_TAG(0x0002, 0x0001)))
+        ok = dcm_dataset_set_bytes(m, DCM_TAG(0x0002, 0x0001), DCM_VR_OB, version, 2, err);
+    if (ok && !dcm_dataset_get(m, DCM_TAG(0x0002, 0x0002)) &&
+        dcm_dataset_get_string(f->ds, DCM_TAG(0x0008, 0x0016), buf, sizeof buf))
+        ok = dcm_dataset_set_string(m, DCM_TAG(0x0002, 0x0002), DCM_VR_UI, buf, err);
+    if (ok && !dcm_dataset_get(m, DCM_TAG(0x0002, 0x0003)) &&
+        dcm_dataset_get_string(f->ds, DCM_TAG(0x0008, 0x0018), buf, sizeof buf))
+        ok = dcm_dataset_set_string(m, DCM_TAG(0x0002, 0x0003), DCM_VR_UI, buf, err);
+    bool same_ts = dcm_dataset_get_string(m, DCM_TAG_TRANSFER_SYNTAX, buf, sizeof buf) &&
+                   strcmp(buf, ts) == 0;
+    if (ok && !same_ts)
+        ok = dcm_dataset_set_string(m, DCM_TAG_TRANSFER_SYNTAX, DCM_VR_UI, ts, err);
+    if (ok && (!keep || !dcm_dataset_get(m, DCM_TAG(0x0002, 0x0012)))) {
+        ok = dcm_dataset_set_string(m, DCM_TAG(0x0002, 0x0012), DCM_VR_UI,
+                                    DQR_IMPLEMENTATION_CLASS_UID, err) &&
+             dcm_dataset_set_string(m, DCM_TAG(0x0002, 0x0013), DCM_VR_SH,
+                                    DQR_IMPLEMENTATION_VERSION, err);
+    }
+    if (!ok) {
+        dcm_dataset_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static dqr_status write_file(const dcm_file *f, sink *s, const dcm_write_options *opts,
+                             dqr_error *err)
+{
+    dcm_write_options defaults = {0};
+    if (!opts)
+        opts = &defaults;
+    const char *ts = opts->transfer_syntax ? opts->transfer_syntax : f->ts;
+    enc e = {true, false};
+    bool deflated = false;
+    dqr_status st = resolve_ts(f, ts, &e, &deflated, err);
+    if (st)
+        return st;
+    if (!opts->bare) {
+        bool keep = opts->keep_meta && strcmp(ts, f->ts) == 0;
+        dcm_dataset *meta = build_meta(f, ts, keep, err);
+        if (!meta)
+            return err ? err->code : DQR_E_NOMEM;
+        static const uint8_t zeros[128];
+        put(s, f->has_preamble ? f->preamble : zeros, 128);
+        put(s, "DICM", 4);
+        put_dataset(s, meta, (enc){true, false});
+        dcm_dataset_free(meta);
+    }
+    if (deflated)
+        sink_start_deflate(s);
+    put_dataset(s, f->ds, e);
+    return s->status;
+}
+
+dqr_status dcm_file_write_fd(const dcm_file *f, int fd, const dcm_write_options *opts,
+                             dqr_error *err)
+{
+    sink s;
+    dqr_status st = sink_init(&s, fd, err);
+    if (st)
+        return st;
+    write_file(f, &s, opts, err);
+    return sink_finish(&s);
+}
+
+dqr_status dcm_file_write(const dcm_file *f, const char *path, const dcm_write_options *opts,
+                          dqr_error *err)
+{
+    size_t n = strlen(path);
+    char *tmp = malloc(n + 16);
+    if (!tmp)
+        return dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+    snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        dqr_status st = dqr_error_set(err, DQR_E_IO, "%s: cannot create: %s", tmp, strerror(errno));
+        free(tmp);
+        return st;
+    }
+    fchmod(fd, 0644);
+    dqr_status st = dcm_file_write_fd(f, fd, opts, err);
+    if (!st && fsync(fd) != 0)
+        st = dqr_error_set(err, DQR_E_IO, "%s: fsync: %s", tmp, strerror(errno));
+    if (close(fd) != 0 && !st)
+        st = dqr_error_set(err, DQR_E_IO, "%s: close: %s", tmp, strerror(errno));
+    if (!st && rename(tmp, path) != 0)
+        st = dqr_error_set(err, DQR_E_IO, "%s: rename: %s", path, strerror(errno));
+    if (st) {
+        unlink(tmp);
+        dqr_error_prefix(err, "%s: ", path);
+    }
+    free(tmp);
+    return st;
+}
+
+dqr_status dcm_dataset_encode(const dcm_dataset *ds, const char *ts_uid, uint8_t **out,
+                              size_t *out_len, dqr_error *err)
+{
+    const dcm_uid_entry *t = dcm_ts_lookup(ts_uid);
+    if (!t)
+        return dqr_error_set(err, DQR_E_UNSUPPORTED, "unknown transfer syntax %s", ts_uid);
+    sink s;
+    dqr_status st = sink_init(&s, -1, err);
+    if (st)
+        return st;
+    if (t->flags & DCM_TS_DEFLATED)
+        sink_start_deflate(&s);
+    put_dataset(&s, ds, (enc){t->flags & DCM_TS_EXPLICIT, t->flags & DCM_TS_BIG_ENDIAN});
+    st = sink_finish(&s);
+    if (st) {
+        free(s.mem);
+        return st;
+    }
+    *out = s.mem ? s.mem : malloc(1);
+    *out_len = s.mem_len;
+    return *out ? DQR_OK : dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+}
