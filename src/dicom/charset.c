@@ -24,43 +24,44 @@ enum cs_kind {
 typedef struct cs_term {
     const char *term;       /* defined term without "ISO 2022 " prefix variations */
     const char *escape;     /* ISO 2022 escape sequence that selects it, or NULL */
+    const char *escape2;    /* a second escape for the same set, or NULL */
     enum cs_kind kind;
     const char *iconv_name;
     bool keep_escape;       /* iconv itself decodes the escape (ISO-2022-JP*) */
 } cs_term;
 
 static const cs_term TERMS[] = {
-    {"ISO_IR 6", "\x1b(B", CS_LATIN1, NULL, false},
-    {"ISO 2022 IR 6", "\x1b(B", CS_LATIN1, NULL, false},
-    {"ISO_IR 100", "\x1b-A", CS_LATIN1, NULL, false},
-    {"ISO 2022 IR 100", "\x1b-A", CS_LATIN1, NULL, false},
-    {"ISO_IR 101", "\x1b-B", CS_ICONV, "ISO-8859-2", false},
-    {"ISO 2022 IR 101", "\x1b-B", CS_ICONV, "ISO-8859-2", false},
-    {"ISO_IR 109", "\x1b-C", CS_ICONV, "ISO-8859-3", false},
-    {"ISO 2022 IR 109", "\x1b-C", CS_ICONV, "ISO-8859-3", false},
-    {"ISO_IR 110", "\x1b-D", CS_ICONV, "ISO-8859-4", false},
-    {"ISO 2022 IR 110", "\x1b-D", CS_ICONV, "ISO-8859-4", false},
-    {"ISO_IR 144", "\x1b-L", CS_ICONV, "ISO-8859-5", false},
-    {"ISO 2022 IR 144", "\x1b-L", CS_ICONV, "ISO-8859-5", false},
-    {"ISO_IR 127", "\x1b-G", CS_ICONV, "ISO-8859-6", false},
-    {"ISO 2022 IR 127", "\x1b-G", CS_ICONV, "ISO-8859-6", false},
-    {"ISO_IR 126", "\x1b-F", CS_ICONV, "ISO-8859-7", false},
-    {"ISO 2022 IR 126", "\x1b-F", CS_ICONV, "ISO-8859-7", false},
-    {"ISO_IR 138", "\x1b-H", CS_ICONV, "ISO-8859-8", false},
-    {"ISO 2022 IR 138", "\x1b-H", CS_ICONV, "ISO-8859-8", false},
-    {"ISO_IR 148", "\x1b-M", CS_ICONV, "ISO-8859-9", false},
-    {"ISO 2022 IR 148", "\x1b-M", CS_ICONV, "ISO-8859-9", false},
-    {"ISO_IR 166", "\x1b-T", CS_ICONV, "TIS-620", false},
-    {"ISO 2022 IR 166", "\x1b-T", CS_ICONV, "TIS-620", false},
-    {"ISO_IR 13", "\x1b)I", CS_JISX0201, NULL, false},
-    {"ISO 2022 IR 13", "\x1b)I", CS_JISX0201, NULL, false},
-    {"ISO 2022 IR 87", "\x1b$B", CS_ICONV, "ISO-2022-JP", true},
-    {"ISO 2022 IR 159", "\x1b$(D", CS_ICONV, "ISO-2022-JP-2", true},
-    {"ISO 2022 IR 149", "\x1b$)C", CS_ICONV, "EUC-KR", false},
-    {"ISO 2022 IR 58", "\x1b$)A", CS_ICONV, "GB2312", false},
-    {"ISO_IR 192", NULL, CS_ICONV, "UTF-8", false},
-    {"GB18030", NULL, CS_ICONV, "GB18030", false},
-    {"GBK", NULL, CS_ICONV, "GBK", false},
+    {"ISO_IR 6", "\x1b(B", NULL, CS_LATIN1, NULL, false},
+    {"ISO 2022 IR 6", "\x1b(B", NULL, CS_LATIN1, NULL, false},
+    {"ISO_IR 100", "\x1b-A", NULL, CS_LATIN1, NULL, false},
+    {"ISO 2022 IR 100", "\x1b-A", NULL, CS_LATIN1, NULL, false},
+    {"ISO_IR 101", "\x1b-B", NULL, CS_ICONV, "ISO-8859-2", false},
+    {"ISO 2022 IR 101", "\x1b-B", NULL, CS_ICONV, "ISO-8859-2", false},
+    {"ISO_IR 109", "\x1b-C", NULL, CS_ICONV, "ISO-8859-3", false},
+    {"ISO 2022 IR 109", "\x1b-C", NULL, CS_ICONV, "ISO-8859-3", false},
+    {"ISO_IR 110", "\x1b-D", NULL, CS_ICONV, "ISO-8859-4", false},
+    {"ISO 2022 IR 110", "\x1b-D", NULL, CS_ICONV, "ISO-8859-4", false},
+    {"ISO_IR 144", "\x1b-L", NULL, CS_ICONV, "ISO-8859-5", false},
+    {"ISO 2022 IR 144", "\x1b-L", NULL, CS_ICONV, "ISO-8859-5", false},
+    {"ISO_IR 127", "\x1b-G", NULL, CS_ICONV, "ISO-8859-6", false},
+    {"ISO 2022 IR 127", "\x1b-G", NULL, CS_ICONV, "ISO-8859-6", false},
+    {"ISO_IR 126", "\x1b-F", NULL, CS_ICONV, "ISO-8859-7", false},
+    {"ISO 2022 IR 126", "\x1b-F", NULL, CS_ICONV, "ISO-8859-7", false},
+    {"ISO_IR 138", "\x1b-H", NULL, CS_ICONV, "ISO-8859-8", false},
+    {"ISO 2022 IR 138", "\x1b-H", NULL, CS_ICONV, "ISO-8859-8", false},
+    {"ISO_IR 148", "\x1b-M", NULL, CS_ICONV, "ISO-8859-9", false},
+    {"ISO 2022 IR 148", "\x1b-M", NULL, CS_ICONV, "ISO-8859-9", false},
+    {"ISO_IR 166", "\x1b-T", NULL, CS_ICONV, "TIS-620", false},
+    {"ISO 2022 IR 166", "\x1b-T", NULL, CS_ICONV, "TIS-620", false},
+    {"ISO_IR 13", "\x1b)I", "\x1b(J", CS_JISX0201, NULL, false},
+    {"ISO 2022 IR 13", "\x1b)I", "\x1b(J", CS_JISX0201, NULL, false},
+    {"ISO 2022 IR 87", "\x1b$B", NULL, CS_ICONV, "ISO-2022-JP", true},
+    {"ISO 2022 IR 159", "\x1b$(D", NULL, CS_ICONV, "ISO-2022-JP-2", true},
+    {"ISO 2022 IR 149", "\x1b$)C", NULL, CS_ICONV, "EUC-KR", false},
+    {"ISO 2022 IR 58", "\x1b$)A", NULL, CS_ICONV, "GB2312", false},
+    {"ISO_IR 192", NULL, NULL, CS_ICONV, "UTF-8", false},
+    {"GB18030", NULL, NULL, CS_ICONV, "GB18030", false},
+    {"GBK", NULL, NULL, CS_ICONV, "GBK", false},
 };
 #define N_TERMS (sizeof TERMS / sizeof TERMS[0])
 #define MAX_SETS 8
@@ -243,6 +244,11 @@ static bool is_delim(dcm_vr vr, uint8_t c)
     return c == '\r' || c == '\n' || c == '\t' || c == '\f';
 }
 
+static bool starts_with(const uint8_t *s, size_t n, const char *prefix)
+{
+    return prefix && strlen(prefix) <= n && memcmp(prefix, s, strlen(prefix)) == 0;
+}
+
 static void decode_fragment(out *o, const dcm_charset *cs, dcm_vr vr, const uint8_t *s, size_t n)
 {
     if (n == 0 || s[0] != 0x1b) {
@@ -250,9 +256,13 @@ static void decode_fragment(out *o, const dcm_charset *cs, dcm_vr vr, const uint
         return;
     }
     size_t i;
+    const char *esc = NULL;
     for (i = 0; i < cs->n; i++) {
-        const char *esc = cs->set[i]->escape;
-        if (esc && strlen(esc) <= n && memcmp(esc, s, strlen(esc)) == 0)
+        if (starts_with(s, n, cs->set[i]->escape))
+            esc = cs->set[i]->escape;
+        else if (starts_with(s, n, cs->set[i]->escape2))
+            esc = cs->set[i]->escape2;
+        if (esc)
             break;
     }
     if (i == cs->n) {
@@ -268,7 +278,7 @@ static void decode_fragment(out *o, const dcm_charset *cs, dcm_vr vr, const uint
         decode_with(o, t, cs->cd[i], s, n);
         return;
     }
-    size_t el = strlen(t->escape), d;
+    size_t el = strlen(esc), d;
     for (d = el; d < n && !is_delim(vr, s[d]); d++)
         ;
     decode_with(o, t, cs->cd[i], s + el, d - el);

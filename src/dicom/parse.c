@@ -236,8 +236,11 @@ static dqr_status parse_dataset(parser *p, dcm_dataset *ds, uint64_t end, bool i
 static dqr_status parse_items(parser *p, dcm_element *el, header *h, enc e)
 {
     uint64_t end = h->len == DCM_UNDEFINED_LENGTH ? UINT64_MAX : p->st->pos + h->len;
+    /* A sequence or item longer than the file is cut to the file, as DCMTK
+     * and pydicom do: the structure is damaged but every value in it is whole
+     * (a value cut short is still an error). */
     if (end != UINT64_MAX && h->len > dcm_stream_remaining(p->st))
-        return fail(p, h->at, h->tag, "sequence length exceeds the data left");
+        end = p->st->pos + dcm_stream_remaining(p->st);
     for (;;) {
         if (end != UINT64_MAX && p->st->pos >= end) {
             if (p->st->pos > end)
@@ -265,9 +268,8 @@ static dqr_status parse_items(parser *p, dcm_element *el, header *h, enc e)
             item->undefined_length = true;
             s = parse_dataset(p, item, UINT64_MAX, true, e);
         } else {
-            if (ih.len > dcm_stream_remaining(p->st))
-                return fail(p, ih.at, h->tag, "item length exceeds the data left");
-            s = parse_dataset(p, item, p->st->pos + ih.len, true, e);
+            uint64_t left = dcm_stream_remaining(p->st);
+            s = parse_dataset(p, item, p->st->pos + (ih.len < left ? ih.len : left), true, e);
         }
         if (s)
             return s;
