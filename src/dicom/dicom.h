@@ -137,6 +137,12 @@ dcm_file *dcm_file_open(const char *path, dqr_error *err);
  * Values are copied; data need not outlive the result. */
 dcm_file *dcm_file_parse(const void *data, size_t len, dqr_error *err);
 
+/* A file object around datasets built in memory, to be written. Takes
+ * ownership of meta (may be NULL: an empty meta is made) and ds; ts is the
+ * transfer syntax the dataset is to be written in. NULL on failure (then
+ * meta and ds are freed too). */
+dcm_file *dcm_file_wrap(dcm_dataset *meta, dcm_dataset *ds, const char *ts, dqr_error *err);
+
 /* Close f and free its datasets. NULL is allowed. */
 void dcm_file_close(dcm_file *f);
 
@@ -169,6 +175,11 @@ dqr_status dcm_file_write(const dcm_file *f, const char *path, const dcm_write_o
 /* Same, to an open descriptor (not closed, not synced). */
 dqr_status dcm_file_write_fd(const dcm_file *f, int fd, const dcm_write_options *opts,
                              dqr_error *err);
+
+/* Encode f as a Part 10 byte stream into a new malloc'd buffer (*out,
+ * *out_len; caller frees *out). Same options as dcm_file_write. */
+dqr_status dcm_file_encode(const dcm_file *f, const dcm_write_options *opts, uint8_t **out,
+                           size_t *out_len, dqr_error *err);
 
 /* Encode a bare dataset in a transfer syntax into a new malloc'd buffer
  * (*out, *out_len); caller frees *out. For tests and the network layer. */

@@ -169,3 +169,21 @@ dcm_file *dcm_file_parse(const void *data, size_t len, dqr_error *err)
     }
     return f;
 }
+
+dcm_file *dcm_file_wrap(dcm_dataset *meta, dcm_dataset *ds, const char *ts, dqr_error *err)
+{
+    dcm_file *f = calloc(1, sizeof *f);
+    if (f && !meta)
+        meta = dcm_dataset_new();
+    if (!f || !meta || !ds || strlen(ts) >= sizeof f->ts) {
+        dcm_dataset_free(meta);
+        dcm_dataset_free(ds);
+        free(f);
+        dqr_error_set(err, ds ? DQR_E_NOMEM : DQR_E_USAGE, ds ? "out of memory" : "no dataset");
+        return NULL;
+    }
+    f->meta = meta;
+    f->ds = ds;
+    snprintf(f->ts, sizeof f->ts, "%s", ts);
+    return f;
+}

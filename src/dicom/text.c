@@ -83,12 +83,13 @@ static dqr_status text_element(tctx *t, const dcm_element *el, const dcm_charset
     if (el->kind == DCM_KIND_SEQ) {
         snprintf(value, sizeof value, "(Sequence with %s length #=%zu)",
                  el->undefined_length ? "undefined" : "explicit", el->n);
-        print_line(t, depth, el->tag, dcm_vr_str(el->vr), value, "u/l", 1, kw);
+        print_line(t, depth, el->tag, dcm_vr_str(el->vr), value, el->undefined_length ? "u/l" : "-", 1, kw);
         for (size_t i = 0; i < el->n; i++) {
             const dcm_dataset *item = el->items[i];
             snprintf(value, sizeof value, "(Item with %s length #=%zu)",
                      item->undefined_length ? "undefined" : "explicit", item->n);
-            print_line(t, depth + 1, DCM_TAG_ITEM, "na", value, "u/l", 1, "Item");
+            print_line(t, depth + 1, DCM_TAG_ITEM, "na", value, item->undefined_length ? "u/l" : "-", 1,
+                       "Item");
             dqr_status s = text_dataset(t, item, cs, depth + 2);
             if (s)
                 return s;

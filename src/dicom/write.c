@@ -37,7 +37,7 @@ typedef struct enc {
 
 static void raw_out(sink *s, const uint8_t *p, size_t n)
 {
-    if (s->status)
+    if (s->status || n == 0)
         return;
     if (s->fd < 0) {
         if (s->mem_len + n > s->mem_cap) {
@@ -380,6 +380,19 @@ static dqr_status sink_finish(sink *s)
     return s->status;
 }
 
+/* Finish a memory sink and hand its buffer to the caller. */
+static dqr_status sink_take(sink *s, uint8_t **out, size_t *out_len, dqr_error *err)
+{
+    dqr_status st = sink_finish(s);
+    if (st) {
+        free(s->mem);
+        return st;
+    }
+    *out = s->mem ? s->mem : malloc(1);
+    *out_len = s->mem_len;
+    return *out ? DQR_OK : dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+}
+
 static bool has_encapsulated_pixels(const dcm_dataset *ds)
 {
     const dcm_element *px = dcm_dataset_get(ds, DCM_TAG_PIXEL_DATA);
@@ -511,6 +524,17 @@ dqr_status dcm_file_write(const dcm_file *f, const char *path, const dcm_write_o
     return st;
 }
 
+dqr_status dcm_file_encode(const dcm_file *f, const dcm_write_options *opts, uint8_t **out,
+                           size_t *out_len, dqr_error *err)
+{
+    sink s;
+    dqr_status st = sink_init(&s, -1, err);
+    if (st)
+        return st;
+    write_file(f, &s, opts, err);
+    return sink_take(&s, out, out_len, err);
+}
+
 dqr_status dcm_dataset_encode(const dcm_dataset *ds, const char *ts_uid, uint8_t **out,
                               size_t *out_len, dqr_error *err)
 {
@@ -524,12 +548,5 @@ dqr_status dcm_dataset_encode(const dcm_dataset *ds, const char *ts_uid, uint8_t
     if (t->flags & DCM_TS_DEFLATED)
         sink_start_deflate(&s);
     put_dataset(&s, ds, (enc){t->flags & DCM_TS_EXPLICIT, t->flags & DCM_TS_BIG_ENDIAN});
-    st = sink_finish(&s);
-    if (st) {
-        free(s.mem);
-        return st;
-    }
-    *out = s.mem ? s.mem : malloc(1);
-    *out_len = s.mem_len;
-    return *out ? DQR_OK : dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+    return sink_take(&s, out, out_len, err);
 }

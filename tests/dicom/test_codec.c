@@ -1,0 +1,320 @@
+#define _GNU_SOURCE
+/* test_codec.c — parse/write round trips in every transfer syntax, big
+ * endian byte order, deferred values, and malformed input. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dicom/dicom.h"
+
+static const char *SYNTAXES[] = {DCM_TS_IMPLICIT_LE, DCM_TS_EXPLICIT_LE, DCM_TS_EXPLICIT_BE,
+                                 DCM_TS_DEFLATED_LE};
+
+/* A dataset with one of everything the codec must carry. */
+static dcm_dataset *sample(void)
+{
+    dqr_error err = {0};
+    dcm_dataset *ds = dcm_dataset_new();
+    static const uint8_t us[4] = {0x02, 0x01, 0x04, 0x03};            /* 0x0102, 0x0304 */
+    static const uint8_t ul[4] = {0x04, 0x03, 0x02, 0x01};            /* 0x01020304 */
+    static const uint8_t at[4] = {0x10, 0x00, 0x20, 0x00};            /* (0010,0020) */
+    static const uint8_t fd[8] = {0, 0, 0, 0, 0, 0, 0xF8, 0x3F};      /* 1.5 */
+    uint8_t ow[6] = {1, 2, 3, 4, 5, 6};
+    assert_non_null(dcm_dataset_set_string(ds, DCM_TAG(0x0008, 0x0005), DCM_VR_CS, "ISO_IR 100", &err));
+    assert_non_null(dcm_dataset_set_string(ds, DCM_TAG(0x0008, 0x0016), DCM_VR_UI, "1.2.840.10008.5.1.4.1.1.7", &err));
+    assert_non_null(dcm_dataset_set_string(ds, DCM_TAG(0x0008, 0x0018), DCM_VR_UI, "1.2.3.4.5", &err));
+    assert_non_null(dcm_dataset_set_string(ds, DCM_TAG(0x0010, 0x0010), DCM_VR_PN, "Doe^Jane", &err));
+    assert_non_null(dcm_dataset_set_string(ds, DCM_TAG(0x0010, 0x0020), DCM_VR_LO, "ID123", &err)); /* odd: padded */
+    assert_non_null(dcm_dataset_set_string(ds, DCM_TAG(0x0010, 0x0030), DCM_VR_DA, "", &err));     /* empty */
+    assert_non_null(dcm_dataset_set_bytes(ds, DCM_TAG(0x0028, 0x0010), DCM_VR_US, us, 2, &err));
+    assert_non_null(dcm_dataset_set_bytes(ds, DCM_TAG(0x0028, 0x0034), DCM_VR_IS, "1\\1", 3, &err));
+    assert_non_null(dcm_dataset_set_bytes(ds, DCM_TAG(0x0018, 0x9219), DCM_VR_SS, us, 4, &err));
+    assert_non_null(dcm_dataset_set_bytes(ds, DCM_TAG(0x0020, 0x9165), DCM_VR_AT, at, 4, &err));
+    assert_non_null(dcm_dataset_set_bytes(ds, DCM_TAG(0x0018, 0x9087), DCM_VR_FD, fd, 8, &err));
+    assert_non_null(dcm_dataset_set_bytes(ds, DCM_TAG(0x0008, 0x1163), DCM_VR_FD, fd, 8, &err));
+    assert_non_null(dcm_dataset_set_bytes(ds, DCM_TAG(0x0018, 0x6016), DCM_VR_UL, ul, 4, &err));
+    assert_non_null(dcm_dataset_set_string(ds, DCM_TAG(0x0029, 0x0010), DCM_VR_LO, "ACME 1.0", &err));
+    assert_non_null(dcm_dataset_set_string(ds, DCM_TAG(0x0029, 0x1001), DCM_VR_LO, "private", &err));
+    dcm_element *sq = dcm_dataset_set_sequence(ds, DCM_TAG(0x0008, 0x1140), &err);
+    for (int i = 0; i < 2; i++) {
+        dcm_dataset *item = dcm_element_append_item(sq, &err);
+        assert_non_null(dcm_dataset_set_string(item, DCM_TAG(0x0008, 0x1155), DCM_VR_UI, i ? "1.2.3" : "1.2.33", &err));
+        dcm_element *inner = dcm_dataset_set_sequence(item, DCM_TAG(0x0040, 0xA730), &err);
+        dcm_dataset *deep = dcm_element_append_item(inner, &err);
+        assert_non_null(dcm_dataset_set_string(deep, DCM_TAG(0x0040, 0xA160), DCM_VR_UT, "nested text", &err));
+    }
+    assert_non_null(dcm_dataset_set_bytes(ds, DCM_TAG_PIXEL_DATA, DCM_VR_OW, ow, sizeof ow, &err));
+    return ds;
+}
+
+static uint8_t *encode(dcm_dataset *ds, const char *ts, size_t *len)
+{
+    dqr_error err = {0};
+    dcm_file *f = dcm_file_wrap(NULL, ds, ts, &err);
+    assert_non_null(f);
+    uint8_t *out = NULL;
+    assert_int_equal(dcm_file_encode(f, NULL, &out, len, &err), DQR_OK);
+    dcm_file_close(f);
+    return out;
+}
+
+static void check_sample(const dcm_dataset *ds)
+{
+    char buf[64];
+    long v;
+    assert_string_equal(dcm_dataset_get_string(ds, DCM_TAG(0x0010, 0x0010), buf, sizeof buf), "Doe^Jane");
+    assert_string_equal(dcm_dataset_get_string(ds, DCM_TAG(0x0010, 0x0020), buf, sizeof buf), "ID123");
+    assert_int_equal(dcm_element_length(dcm_dataset_get(ds, DCM_TAG(0x0010, 0x0020))), 6);
+    assert_int_equal(dcm_element_length(dcm_dataset_get(ds, DCM_TAG(0x0010, 0x0030))), 0);
+    assert_true(dcm_dataset_get_int(ds, DCM_TAG(0x0028, 0x0010), &v));
+    assert_int_equal(v, 0x0102);
+    const dcm_element *ss = dcm_dataset_get(ds, DCM_TAG(0x0018, 0x9219));
+    assert_int_equal(dcm_element_vm(ss), 2);
+    assert_memory_equal(dcm_element_bytes(ss), "\x02\x01\x04\x03", 4);
+    assert_memory_equal(dcm_element_bytes(dcm_dataset_get(ds, DCM_TAG(0x0018, 0x6016))), "\x04\x03\x02\x01", 4);
+    assert_memory_equal(dcm_element_bytes(dcm_dataset_get(ds, DCM_TAG(0x0020, 0x9165))), "\x10\x00\x20\x00", 4);
+    const dcm_element *sq = dcm_dataset_get(ds, DCM_TAG(0x0008, 0x1140));
+    assert_true(dcm_element_is_sequence(sq));
+    assert_int_equal(dcm_element_item_count(sq), 2);
+    const dcm_dataset *item = dcm_element_item(sq, 1);
+    assert_string_equal(dcm_dataset_get_string(item, DCM_TAG(0x0008, 0x1155), buf, sizeof buf), "1.2.3");
+    const dcm_element *inner = dcm_dataset_get(item, DCM_TAG(0x0040, 0xA730));
+    assert_string_equal(dcm_dataset_get_string(dcm_element_item(inner, 0), DCM_TAG(0x0040, 0xA160), buf, sizeof buf),
+                        "nested text");
+    const dcm_element *px = dcm_dataset_get(ds, DCM_TAG_PIXEL_DATA);
+    if (dcm_element_length(px) == 6) /* the deferred test swaps in a large value */
+        assert_memory_equal(dcm_element_bytes(px), "\x01\x02\x03\x04\x05\x06", 6);
+    /* In implicit VR a private element's VR is unknown (UN): compare bytes. */
+    assert_memory_equal(dcm_element_bytes(dcm_dataset_get(ds, DCM_TAG(0x0029, 0x1001))), "private ", 8);
+}
+
+static void test_round_trip_every_syntax(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof SYNTAXES / sizeof SYNTAXES[0]; i++) {
+        size_t len, len2;
+        uint8_t *bytes = encode(sample(), SYNTAXES[i], &len);
+        dqr_error err = {0};
+        dcm_file *f = dcm_file_parse(bytes, len, &err);
+        if (!f)
+            fail_msg("%s: %s", SYNTAXES[i], err.message);
+        assert_string_equal(dcm_file_transfer_syntax(f), SYNTAXES[i]);
+        check_sample(dcm_file_dataset(f));
+        uint8_t *again = NULL;
+        dcm_write_options keep = {.keep_meta = true};
+        assert_int_equal(dcm_file_encode(f, &keep, &again, &len2, &err), DQR_OK);
+        assert_int_equal(len, len2); /* unchanged data, same syntax: same bytes */
+        assert_memory_equal(bytes, again, len);
+        dcm_file_close(f);
+        free(bytes);
+        free(again);
+    }
+}
+
+static void test_big_endian_bytes(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *b = encode(sample(), DCM_TS_EXPLICIT_BE, &len);
+    /* (0028,0010) US 0x0102 in big endian: 00 28 00 10 'U' 'S' 00 02 01 02 */
+    static const uint8_t want[] = {0x00, 0x28, 0x00, 0x10, 'U', 'S', 0x00, 0x02, 0x01, 0x02};
+    assert_non_null(memmem(b, len, want, sizeof want));
+    /* OW pixel data swapped in pairs */
+    static const uint8_t px[] = {0x02, 0x01, 0x04, 0x03, 0x06, 0x05};
+    assert_non_null(memmem(b, len, px, sizeof px));
+    free(b);
+}
+
+static void test_deferred_values_stream(void **state)
+{
+    (void)state;
+    char in[] = "/tmp/dqr_test_XXXXXX", out[64];
+    int fd = mkstemp(in);
+    assert_true(fd >= 0);
+    size_t n = 3 * DCM_DEFER_MIN + 2;
+    uint8_t *px = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        px[i] = (uint8_t)(i * 7);
+    dcm_dataset *ds = sample();
+    dqr_error err = {0};
+    assert_non_null(dcm_dataset_set_bytes(ds, DCM_TAG_PIXEL_DATA, DCM_VR_OW, px, n, &err));
+    size_t len;
+    uint8_t *bytes = encode(ds, DCM_TS_EXPLICIT_BE, &len);
+    assert_int_equal(write(fd, bytes, len), (ssize_t)len);
+    close(fd);
+
+    dcm_file *f = dcm_file_open(in, &err);
+    assert_non_null(f);
+    const dcm_element *el = dcm_dataset_get(dcm_file_dataset(f), DCM_TAG_PIXEL_DATA);
+    assert_null(dcm_element_bytes(el)); /* left on disk */
+    uint8_t chunk[8];
+    assert_int_equal(dcm_element_read(el, 1000, chunk, 8, &err), DQR_OK); /* swapped back to LE */
+    assert_memory_equal(chunk, px + 1000, 8);
+    assert_int_not_equal(dcm_element_read(el, n - 4, chunk, 8, &err), DQR_OK); /* past the end */
+
+    snprintf(out, sizeof out, "%s.out", in);
+    dcm_write_options keep = {.keep_meta = true};
+    assert_int_equal(dcm_file_write(f, out, &keep, &err), DQR_OK);
+    dcm_write_options le = {.transfer_syntax = DCM_TS_EXPLICIT_LE};
+    char out_le[80];
+    snprintf(out_le, sizeof out_le, "%s.le", in);
+    assert_int_equal(dcm_file_write(f, out_le, &le, &err), DQR_OK);
+    dcm_file_close(f);
+
+    FILE *fp = fopen(out, "rb");
+    uint8_t *copy = malloc(len + 1);
+    assert_int_equal(fread(copy, 1, len + 1, fp), len);
+    fclose(fp);
+    assert_memory_equal(copy, bytes, len);
+
+    f = dcm_file_open(out_le, &err);
+    assert_non_null(f);
+    uint8_t *all = malloc(n);
+    assert_int_equal(dcm_element_read(dcm_dataset_get(dcm_file_dataset(f), DCM_TAG_PIXEL_DATA), 0, all, n, &err), DQR_OK);
+    assert_memory_equal(all, px, n);
+    check_sample(dcm_file_dataset(f));
+    dcm_file_close(f);
+    unlink(in);
+    unlink(out);
+    unlink(out_le);
+    free(all);
+    free(copy);
+    free(bytes);
+    free(px);
+}
+
+/* ---- malformed input: each case must fail with its message, no crash --- */
+
+typedef struct bad_case {
+    const char *name;
+    const uint8_t *bytes;
+    size_t len;
+    const char *expect; /* substring of the error message */
+} bad_case;
+
+#define B(...) (const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__})
+/* an explicit VR LE element header for (0010,0010) PN */
+#define PN_HDR 0x10, 0x00, 0x10, 0x00, 'P', 'N'
+
+static const bad_case BAD[] = {
+    {"value longer than data", B(PN_HDR, 0x10, 0x00, 'D', 'o'), "value length 16 exceeds the 2 bytes left"},
+    {"invalid VR", B(0x08, 0x00, 0x05, 0x00, 'C', 'S', 0x02, 0x00, 'A', 'B',
+                     0x10, 0x00, 0x10, 0x00, 'Q', 'Q', 0x00, 0x00), "offset 10, tag (0010,0010): invalid VR"},
+    {"huge length", B(0x10, 0x00, 0x10, 0x00, 'U', 'T', 0, 0, 0xF0, 0xFF, 0xFF, 0x7F), "exceeds"},
+    {"item tag missing", B(0x08, 0x00, 0x40, 0x11, 'S', 'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+                           0x10, 0x00, 0x10, 0x00, 0, 0, 0, 0), "expected an item tag"},
+    {"no item delimiter", B(0x08, 0x00, 0x40, 0x11, 'S', 'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+                            0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF,
+                            PN_HDR, 0x02, 0x00, 'D', 'o'), "data ends inside an item"},
+    {"item tag in dataset", B(0x08, 0x00, 0x05, 0x00, 'C', 'S', 0x00, 0x00,
+                              0xFE, 0xFF, 0x00, 0xE0, 0x04, 0x00, 0x00, 0x00, 1, 2, 3, 4), "unexpected item tag"},
+    {"fragment not an item", B(0x08, 0x00, 0x05, 0x00, 'C', 'S', 0x02, 0x00, 'A', 'B',
+                               0xE0, 0x7F, 0x10, 0x00, 'O', 'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+                               0x10, 0x00, 0x10, 0x00, 0, 0, 0, 0), "expected a fragment item"},
+    {"text file", (const uint8_t *)"hello, this is not DICOM at all\n", 32, "not a DICOM file"},
+    {"empty", (const uint8_t *)"", 0, "empty file"},
+};
+
+static void test_malformed(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
+        dqr_error err = {0};
+        dcm_file *f = dcm_file_parse(BAD[i].bytes, BAD[i].len, &err);
+        if (f)
+            fail_msg("%s: parsed but should fail", BAD[i].name);
+        if (!strstr(err.message, BAD[i].expect))
+            fail_msg("%s: message '%s' lacks '%s'", BAD[i].name, err.message, BAD[i].expect);
+        assert_int_equal(err.code, DQR_E_PARSE);
+    }
+}
+
+static void test_nesting_limit(void **state)
+{
+    (void)state;
+    /* 100 nested undefined-length sequences: refused, not a stack overflow. */
+    static const uint8_t level[] = {0x08, 0x00, 0x40, 0x11, 'S', 'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+                                    0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF};
+    uint8_t buf[100 * sizeof level];
+    for (int i = 0; i < 100; i++)
+        memcpy(buf + i * sizeof level, level, sizeof level);
+    dqr_error err = {0};
+    assert_null(dcm_file_parse(buf, sizeof buf, &err));
+    assert_non_null(strstr(err.message, "nested too deeply"));
+}
+
+static void test_bare_dataset_guess(void **state)
+{
+    (void)state;
+    dcm_dataset *ds = sample();
+    for (size_t i = 0; i < 3; i++) { /* not deflate: a bare deflated stream can't be recognized */
+        uint8_t *bytes;
+        size_t len;
+        dqr_error err = {0};
+        assert_int_equal(dcm_dataset_encode(ds, SYNTAXES[i], &bytes, &len, &err), DQR_OK);
+        dcm_file *f = dcm_file_parse(bytes, len, &err);
+        assert_non_null(f);
+        assert_false(dcm_file_has_preamble(f));
+        assert_string_equal(dcm_file_transfer_syntax(f), SYNTAXES[i]);
+        check_sample(dcm_file_dataset(f));
+        dcm_file_close(f);
+        free(bytes);
+    }
+    dcm_dataset_free(ds);
+}
+
+static void test_edit_and_copy(void **state)
+{
+    (void)state;
+    dcm_dataset *ds = sample();
+    dqr_error err = {0};
+    dcm_dataset *copy = dcm_dataset_copy(ds);
+    assert_true(dcm_dataset_remove(ds, DCM_TAG(0x0010, 0x0010)));
+    assert_false(dcm_dataset_remove(ds, DCM_TAG(0x0010, 0x0010)));
+    assert_null(dcm_dataset_get(ds, DCM_TAG(0x0010, 0x0010)));
+    check_sample(copy); /* the copy is deep */
+    /* elements stay sorted whatever the insertion order */
+    assert_non_null(dcm_dataset_set_string(ds, DCM_TAG(0x0008, 0x0001), DCM_VR_UL, "", &err));
+    for (size_t i = 1; i < dcm_dataset_count(ds); i++)
+        assert_true(dcm_element_tag(dcm_dataset_at(ds, i - 1)) < dcm_element_tag(dcm_dataset_at(ds, i)));
+    dcm_dataset_free(ds);
+    dcm_dataset_free(copy);
+}
+
+static void test_group_length_recomputed(void **state)
+{
+    (void)state;
+    dcm_dataset *ds = dcm_dataset_new();
+    dqr_error err = {0};
+    assert_non_null(dcm_dataset_set_bytes(ds, DCM_TAG(0x0010, 0x0000), DCM_VR_UL, "\x01\0\0\0", 4, &err));
+    assert_non_null(dcm_dataset_set_string(ds, DCM_TAG(0x0010, 0x0010), DCM_VR_PN, "Doe", &err)); /* 8+4 */
+    assert_non_null(dcm_dataset_set_string(ds, DCM_TAG(0x0010, 0x0020), DCM_VR_LO, "1", &err));   /* 8+2 */
+    uint8_t *b;
+    size_t len;
+    assert_int_equal(dcm_dataset_encode(ds, DCM_TS_EXPLICIT_LE, &b, &len, &err), DQR_OK);
+    assert_int_equal(b[8], 22);
+    free(b);
+    dcm_dataset_free(ds);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip_every_syntax),
+        cmocka_unit_test(test_big_endian_bytes),
+        cmocka_unit_test(test_deferred_values_stream),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_nesting_limit),
+        cmocka_unit_test(test_bare_dataset_guess),
+        cmocka_unit_test(test_edit_and_copy),
+        cmocka_unit_test(test_group_length_recomputed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
