@@ -7,15 +7,17 @@
 
 static const dqr_command COMMANDS[] = {
     {"dump", "print a dataset (dcmdump-like text, or DICOM JSON)",
-     "usage: dqr dump FILE [--json] [--no-meta] [--max-chars N]\n"
+     "usage: dqr dump FILE... [--json] [--no-meta] [--max-chars N]\n"
      "\n"
-     "Print the DICOM file FILE (Part 10, or a bare dataset).\n"
+     "Print each DICOM file (Part 10, or a bare dataset). With several files,\n"
+     "text output starts each with \"# File: PATH\"; JSON is one object per line.\n"
      "  --json         the DICOM JSON model (PS3.18 Annex F) of the dataset;\n"
      "                 pixel data and values of 1 MiB or more appear as a\n"
      "                 BulkDataURI placeholder \"bulkdata/<tag path>\"\n"
      "  --no-meta      text: leave out the File Meta Information\n"
      "  --max-chars N  text: cut values longer than N characters (default 64)\n"
-     "Exit: 0 printed, 1 the file could not be read or parsed, 2 usage.\n",
+     "Exit: 0 printed, 1 a file could not be read or parsed (the others are\n"
+     "still printed), 2 usage.\n",
      cmd_dump},
     {"convert", "rewrite a file, optionally in another transfer syntax",
      "usage: dqr convert IN OUT [--ts SYNTAX]\n"

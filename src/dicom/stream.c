@@ -70,12 +70,19 @@ static void compact(dcm_stream *st)
     }
 }
 
-static dqr_status fill_fd(dcm_stream *st, dqr_error *err)
+/* Headers are small and pixel data is skipped, not read: fetch 32 KiB at a
+ * time (or what one call needs) rather than the whole buffer. */
+#define FD_READ (32u * 1024u)
+
+static dqr_status fill_fd(dcm_stream *st, size_t need, dqr_error *err)
 {
     compact(st);
     uint64_t at = st->pos + st->end;
+    size_t want = need > FD_READ ? need : FD_READ;
+    if (want > st->cap - st->end)
+        want = st->cap - st->end;
     for (;;) {
-        ssize_t r = pread(st->fd, st->buf + st->end, st->cap - st->end, (off_t)at);
+        ssize_t r = pread(st->fd, st->buf + st->end, want, (off_t)at);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
@@ -154,7 +161,7 @@ size_t dcm_stream_need(dcm_stream *st, size_t n, dqr_error *err)
         if (st->inner)
             s = fill_inflate(st, err);
         else if (st->fd >= 0)
-            s = fill_fd(st, err);
+            s = fill_fd(st, n - had, err);
         if (s || st->end - st->start == had)
             break;
     }

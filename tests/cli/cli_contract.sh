@@ -47,6 +47,9 @@ expect "dump text sequence" 0 "" "^  \(fffe,e000\) na \(Item with (explicit|unde
 expect "dump json" 0 "" '"00100010":\{"vr":"PN","Value":\[\{"Alphabetic":"DQRCANARY-PN-[0-9]+\^FAKE"\}\]\}' -- "$dqr" dump --json "$f"
 expect "dump json pixel placeholder" 0 "" '"7FE00010":\{"vr":"OW","BulkDataURI":"bulkdata/7FE00010"\}' -- "$dqr" dump --json "$f"
 "$dqr" dump --json "$f" | /usr/bin/python3 -m json.tool >/dev/null 2>&1 && { pass=$((pass + 1)); echo "ok   json parses"; } || { fail=$((fail + 1)); echo "FAIL json parses"; }
+expect "dump several files" 0 "" "^# File: .*synthetic_big.dcm$" -- "$dqr" dump "$f" "$seeds/synthetic_big.dcm"
+expect "dump several, one bad" 1 "^dqr: /nonexistent.dcm: No such" "^# File: .*synthetic_big.dcm$" -- "$dqr" dump /nonexistent.dcm "$seeds/synthetic_big.dcm"
+test "$("$dqr" dump --json "$f" "$f" | wc -l)" -eq 2 && { pass=$((pass + 1)); echo "ok   json lines"; } || { fail=$((fail + 1)); echo "FAIL json lines"; }
 expect "convert" 0 "" "" -- "$dqr" convert --ts explicit "$f" "$tmp/e.dcm"
 expect "convert result readable" 0 "" "Explicit VR Little Endian" -- "$dqr" dump "$tmp/e.dcm"
 expect "convert bad syntax" 2 "^dqr: convert: unknown transfer syntax 'weird'" "" -- "$dqr" convert --ts weird "$f" "$tmp/x.dcm"
