@@ -85,6 +85,25 @@ char *dcm_dataset_get_string(const dcm_dataset *ds, uint32_t tag, char *buf, siz
 /* First value of an integer element (US, SS, UL, SL, IS); false if absent. */
 bool dcm_dataset_get_int(const dcm_dataset *ds, uint32_t tag, long *out);
 
+/* Private blocks (PS3.5 7.8.1): element (gggg,xxEE) of an odd group belongs
+ * to the creator named by (gggg,00xx).
+ *
+ * The tag of element `offset` (0x00-0xFF) in creator's block of group, or 0
+ * if ds has no block for that creator. Creator names compare without their
+ * padding. */
+uint32_t dcm_private_tag(const dcm_dataset *ds, uint16_t group, const char *creator,
+                         uint8_t offset);
+
+/* The creator of private element tag, copied into buf (NUL-terminated);
+ * NULL if tag is not a private data element or its creator is missing. */
+char *dcm_private_creator(const dcm_dataset *ds, uint32_t tag, char *buf, size_t bufsize);
+
+/* Reserve a block for creator in group (the existing one, else the first
+ * free (gggg,00xx)) and return the tag of element `offset` in it; 0 with
+ * err filled if the group's 240 blocks are all taken. */
+uint32_t dcm_private_reserve(dcm_dataset *ds, uint16_t group, const char *creator, uint8_t offset,
+                             dqr_error *err);
+
 /* Deep copy of ds; deferred values share their file (reference counted).
  * Returns NULL on allocation failure. Caller frees with dcm_dataset_free. */
 dcm_dataset *dcm_dataset_copy(const dcm_dataset *ds);

@@ -75,9 +75,15 @@ static void bytes_hex(const dcm_element *el, line *l, dqr_error *err)
         l->cut = true;
 }
 
-static dqr_status text_element(tctx *t, const dcm_element *el, const dcm_charset *cs, int depth)
+static dqr_status text_element(tctx *t, const dcm_dataset *ds, const dcm_element *el,
+                               const dcm_charset *cs, int depth)
 {
     const char *kw = dcm_dict_keyword(el->tag);
+    char creator[64], private_kw[80];
+    if (!kw[0] && dcm_private_creator(ds, el->tag, creator, sizeof creator)) {
+        snprintf(private_kw, sizeof private_kw, "Private[%s]", creator); /* name the block's owner */
+        kw = private_kw;
+    }
     char len[24], value[1200];
     line l = {.limit = t->max_chars};
     if (el->kind == DCM_KIND_SEQ) {
@@ -143,7 +149,7 @@ static dqr_status text_dataset(tctx *t, const dcm_dataset *ds, const dcm_charset
         return t->err ? t->err->code : DQR_E_NOMEM;
     dqr_status s = DQR_OK;
     for (size_t i = 0; i < ds->n && !s; i++)
-        s = text_element(t, &ds->els[i], cs, depth);
+        s = text_element(t, ds, &ds->els[i], cs, depth);
     dcm_charset_free(owned);
     return s;
 }

@@ -304,6 +304,25 @@ static void test_group_length_recomputed(void **state)
     dcm_dataset_free(ds);
 }
 
+static void test_private_blocks(void **state)
+{
+    (void)state;
+    dcm_dataset *ds = sample(); /* has (0029,0010) "ACME 1.0" and (0029,1001) */
+    dqr_error err = {0};
+    char buf[64];
+    assert_int_equal(dcm_private_tag(ds, 0x0029, "ACME 1.0", 0x01), DCM_TAG(0x0029, 0x1001));
+    assert_int_equal(dcm_private_tag(ds, 0x0029, "OTHER", 0x01), 0);
+    assert_int_equal(dcm_private_tag(ds, 0x0028, "ACME 1.0", 0x01), 0); /* even group */
+    assert_string_equal(dcm_private_creator(ds, DCM_TAG(0x0029, 0x1001), buf, sizeof buf), "ACME 1.0");
+    assert_null(dcm_private_creator(ds, DCM_TAG(0x0029, 0x1101), buf, sizeof buf)); /* no creator 0x11 */
+    assert_null(dcm_private_creator(ds, DCM_TAG(0x0010, 0x1001), buf, sizeof buf));
+    /* a second creator gets the next free block */
+    assert_int_equal(dcm_private_reserve(ds, 0x0029, "OTHER", 0x05, &err), DCM_TAG(0x0029, 0x1105));
+    assert_int_equal(dcm_private_reserve(ds, 0x0029, "ACME 1.0", 0x02, &err), DCM_TAG(0x0029, 0x1002));
+    assert_int_equal(dcm_private_reserve(ds, 0x0010, "X", 0x02, &err), 0);
+    dcm_dataset_free(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +334,7 @@ int main(void)
         cmocka_unit_test(test_bare_dataset_guess),
         cmocka_unit_test(test_edit_and_copy),
         cmocka_unit_test(test_group_length_recomputed),
+        cmocka_unit_test(test_private_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
