@@ -19,10 +19,11 @@ build: deps
 run: build
 	./build/dqr serve
 
-# Everything: the release build's tests, unit and integration tests again
-# under ASan+UBSan, and a short libFuzzer run of every parser.
+# Everything: a short libFuzzer run of every parser, unit and integration
+# tests under ASan+UBSan, then the release build's full suite (last, so its
+# summary closes the output).
 check: build
-	$(MAKE) --no-print-directory test-release test-asan test-fuzz
+	$(MAKE) --no-print-directory test-fuzz test-asan test-release
 
 test-release:
 	cd build && ctest --output-on-failure -j$(JOBS)

@@ -65,6 +65,14 @@ def vr_init(vrs):
     return "{" + ", ".join("DCM_VR_" + v for v in vrs) + "}"
 
 
+def emit_array(out, ctype, name, rows):
+    """const CTYPE NAME[] = {rows...}; plus const size_t NAME_len."""
+    out.append("const %s %s[] = {" % (ctype, name))
+    out.extend("  %s," % r for r in rows)
+    out.append("};")
+    out.append("const size_t %s_len = %d;" % (name, len(rows)))
+
+
 def gen_dict(data_dir, out):
     attrs = json.load(open(os.path.join(data_dir, "attributes.json")))
     exact, masked = [], []
@@ -78,12 +86,10 @@ def gen_dict(data_dir, out):
     masked.sort(key=lambda r: (-bin(r[1]).count("1"), r[0]))
 
     def emit(name, rows):
-        out.append("const dcm_dict_entry %s[] = {" % name)
-        for value, mask, vrs, vm, retired, kw, nm in rows:
-            out.append("  {0x%08Xu, 0x%08Xu, %s, %s, %d, %s, %s}," % (
-                value, mask, vr_init(vrs), c_str(vm), int(retired), c_str(kw), c_str(nm)))
-        out.append("};")
-        out.append("const size_t %s_len = %d;" % (name, len(rows)))
+        emit_array(out, "dcm_dict_entry", name, [
+            "{0x%08Xu, 0x%08Xu, %s, %s, %d, %s, %s}" % (
+                value, mask, vr_init(vrs), c_str(vm), int(retired), c_str(kw), c_str(nm))
+            for value, mask, vrs, vm, retired, kw, nm in rows])
 
     emit("dcm_dict_exact", exact)
     emit("dcm_dict_masked", masked)
@@ -91,36 +97,27 @@ def gen_dict(data_dir, out):
     kws = [(r[5], 0, i) for i, r in enumerate(exact) if r[5]]
     kws += [(r[5], 1, i) for i, r in enumerate(masked) if r[5]]
     kws.sort(key=lambda k: k[0].encode())
-    out.append("const dcm_dict_kw dcm_dict_keywords[] = {")
-    for kw, m, i in kws:
-        out.append("  {%s, %d, %d}," % (c_str(kw), m, i))
-    out.append("};")
-    out.append("const size_t dcm_dict_keywords_len = %d;" % len(kws))
+    emit_array(out, "dcm_dict_kw", "dcm_dict_keywords",
+               ["{%s, %d, %d}" % (c_str(kw), m, i) for kw, m, i in kws])
 
 
 def gen_sops(data_dir, out):
     sops = json.load(open(os.path.join(data_dir, "sops.json")))
     sops.sort(key=lambda s: s["id"].encode())
-    out.append("const dcm_uid_entry dcm_sop_classes[] = {")
-    for s in sops:
-        out.append("  {%s, %s, 0}," % (c_str(s["id"]), c_str(s["name"])))
-    out.append("};")
-    out.append("const size_t dcm_sop_classes_len = %d;" % len(sops))
+    emit_array(out, "dcm_uid_entry", "dcm_sop_classes",
+               ["{%s, %s, 0}" % (c_str(s["id"]), c_str(s["name"])) for s in sops])
 
 
 def gen_ts(data_dir, out):
     tss = json.load(open(os.path.join(data_dir, "transfer_syntaxes.json")))
     tss.sort(key=lambda s: s["uid"].encode())
-    out.append("const dcm_uid_entry dcm_transfer_syntaxes[] = {")
+    rows = []
     for t in tss:
-        flags = []
-        for key, flag in (("explicit", "DCM_TS_EXPLICIT"), ("big_endian", "DCM_TS_BIG_ENDIAN"),
-                          ("deflated", "DCM_TS_DEFLATED"), ("encapsulated", "DCM_TS_ENCAPSULATED")):
-            if t[key]:
-                flags.append(flag)
-        out.append("  {%s, %s, %s}," % (c_str(t["uid"]), c_str(t["name"]), "|".join(flags) or "0"))
-    out.append("};")
-    out.append("const size_t dcm_transfer_syntaxes_len = %d;" % len(tss))
+        flags = [flag for key, flag in (("explicit", "DCM_TS_EXPLICIT"), ("big_endian", "DCM_TS_BIG_ENDIAN"),
+                                        ("deflated", "DCM_TS_DEFLATED"), ("encapsulated", "DCM_TS_ENCAPSULATED"))
+                 if t[key]]
+        rows.append("{%s, %s, %s}" % (c_str(t["uid"]), c_str(t["name"]), "|".join(flags) or "0"))
+    emit_array(out, "dcm_uid_entry", "dcm_transfer_syntaxes", rows)
 
 
 def gen_annex_e(data_dir, out):
@@ -130,14 +127,11 @@ def gen_annex_e(data_dir, out):
         value, mask = parse_tag(r["tag"])
         parsed.append((value, mask, r))
     parsed.sort(key=lambda p: (p[0], p[1]))
-    out.append("const anon_annex_e_row anon_annex_e_table[] = {")
-    for value, mask, r in parsed:
-        opts = ", ".join(c_str(r.get(o, "")) for o in ANNEX_E_OPTIONS)
-        out.append("  {0x%08Xu, 0x%08Xu, %s, %s, %d, {%s}}," % (
-            value, mask, c_str(r["name"]), c_str(r["basicProfile"]),
-            int(r.get("stdCompIOD") == "Y"), opts))
-    out.append("};")
-    out.append("const size_t anon_annex_e_table_len = %d;" % len(parsed))
+    emit_array(out, "anon_annex_e_row", "anon_annex_e_table", [
+        "{0x%08Xu, 0x%08Xu, %s, %s, %d, {%s}}" % (
+            value, mask, c_str(r["name"]), c_str(r["basicProfile"]), int(r.get("stdCompIOD") == "Y"),
+            ", ".join(c_str(r.get(o, "")) for o in ANNEX_E_OPTIONS))
+        for value, mask, r in parsed])
 
 
 def write(path, lines):

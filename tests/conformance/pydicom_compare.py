@@ -25,6 +25,9 @@ import warnings
 import pydicom
 from pydicom.valuerep import PersonName
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import harness  # noqa: E402
+
 # pydicom accepts these; dqr refuses them with a clear error, by design.
 KNOWN = {
     "MR_truncated.dcm": "pixel data value is shorter than its length: dqr refuses truncated values",
@@ -251,19 +254,9 @@ def check_file(dqr, path):
 
 def main():
     dqr = sys.argv[1]
-    base = os.path.dirname(pydicom.__file__) + "/data"
-    dirs = sys.argv[2:] or [base + "/test_files", base + "/charset_files"]
-    passed = failed = 0
-    for d in dirs:
-        for root, _, files in os.walk(d):
-            for f in sorted(files):
-                path = os.path.join(root, f)
-                ok, msg = check_file(dqr, path)
-                print(("ok   " if ok else "FAIL ") + os.path.relpath(path, os.path.dirname(d)) + ": " + msg)
-                passed += ok
-                failed += not ok
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed or not passed else 0
+    dirs = sys.argv[2:] or harness.pydicom_data_dirs()
+    return harness.run_over_files(dirs, lambda path: check_file(dqr, path),
+                                  lambda path: os.path.relpath(path, os.path.dirname(os.path.dirname(path))))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,9 @@ import warnings
 
 import pydicom
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import harness  # noqa: E402
+
 warnings.simplefilter("ignore")
 
 # Keep UN as bytes: pydicom would otherwise decode UN through its private
@@ -184,23 +187,8 @@ def check(dqr, work, path):
 def main():
     dqr, work = sys.argv[1], sys.argv[2]
     os.makedirs(work, exist_ok=True)
-    base = os.path.dirname(pydicom.__file__) + "/data"
-    dirs = sys.argv[3:] or [base + "/test_files", base + "/charset_files"]
-    passed = failed = 0
-    for d in dirs:
-        for root, _, files in os.walk(d):
-            for f in sorted(files):
-                try:
-                    ok, msg = check(dqr, work, os.path.join(root, f))
-                except Exception as e:  # pydicom could not read dqr's output
-                    ok, msg = False, f"{type(e).__name__}: {e}"
-                if ok is None:
-                    continue
-                print(("ok   " if ok else "FAIL ") + f + ": " + msg)
-                passed += ok
-                failed += not ok
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed or not passed else 0
+    dirs = sys.argv[3:] or harness.pydicom_data_dirs()
+    return harness.run_over_files(dirs, lambda path: check(dqr, work, path))
 
 
 if __name__ == "__main__":
