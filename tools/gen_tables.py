@@ -126,12 +126,15 @@ def gen_annex_e(data_dir, out):
     for r in rows:
         value, mask = parse_tag(r["tag"])
         parsed.append((value, mask, r))
-    parsed.sort(key=lambda p: (p[0], p[1]))
+    # Exact rows first, sorted by tag for binary search; the few masked rows
+    # (curves, overlays, odd groups) after them, most specific first.
+    parsed.sort(key=lambda p: (p[1] != 0xFFFFFFFF, -bin(p[1]).count("1"), p[0]))
     emit_array(out, "anon_annex_e_row", "anon_annex_e_table", [
         "{0x%08Xu, 0x%08Xu, %s, %s, %d, {%s}}" % (
             value, mask, c_str(r["name"]), c_str(r["basicProfile"]), int(r.get("stdCompIOD") == "Y"),
             ", ".join(c_str(r.get(o, "")) for o in ANNEX_E_OPTIONS))
         for value, mask, r in parsed])
+    out.append("const size_t anon_annex_e_exact_len = %d;" % sum(1 for p in parsed if p[1] == 0xFFFFFFFF))
 
 
 def write(path, lines):

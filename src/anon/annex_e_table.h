@@ -32,7 +32,10 @@ typedef struct anon_annex_e_row {
     const char *option[ANON_OPT_COUNT]; /* "" where the option says nothing */
 } anon_annex_e_row;
 
+/* Rows [0, anon_annex_e_exact_len) are exact tags sorted by tag; the masked
+ * rows (repeating groups, odd groups) follow, most specific first. */
 extern const anon_annex_e_row anon_annex_e_table[];
 extern const size_t anon_annex_e_table_len;
+extern const size_t anon_annex_e_exact_len;
 
 #endif

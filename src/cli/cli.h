@@ -33,6 +33,9 @@ const dqr_command *cli_find(const char *name);
 
 int cmd_dump(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_anonymize(int argc, char **argv);
+int cmd_lint(int argc, char **argv);
+int cmd_phi_scan(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);

@@ -28,6 +28,28 @@ static const dqr_command COMMANDS[] = {
      "streamed, so memory stays flat whatever the file size.\n"
      "Exit: 0 written, 1 failed, 2 usage.\n",
      cmd_convert},
+    {"anonymize", "de-identify a file or a tree with DicomEdit 6 scripts and Annex E profiles",
+     "usage: dqr anonymize [--script FILE]... [--profile basic[,OPTION...]] [--var NAME=VALUE]...\n"
+     "                     [--jobs N] [--uid-secret FILE] [--lookup FILE] [--quiet] IN OUT\n"
+     "\n"
+     "IN and OUT are files, or folders done recursively (OUT mirrors IN's tree).\n"
+     "Scripts and profiles apply in the order given. Output is written atomically,\n"
+     "only for instances that every step accepted; non-DICOM files are skipped.\n"
+     "  --script FILE     a DicomEdit 6 script (version \"6.0\" to \"6.7\")\n"
+     "  --profile SPEC    PS3.15 Annex E: basic, then options separated by commas:\n"
+     "                    retain-safe-private retain-uids retain-device-id\n"
+     "                    retain-institution-id retain-patient-chars\n"
+     "                    retain-long-full-dates retain-long-modified-dates\n"
+     "                    clean-descriptors clean-structured-content clean-graphics\n"
+     "  --var NAME=VALUE  a script variable (project, subject, session, ...)\n"
+     "  --jobs N          worker threads for a folder (default: number of cores)\n"
+     "  --uid-secret FILE the key for replaced UIDs and shifted dates (default:\n"
+     "                    $DQR_UID_SECRET_FILE or ~/.config/dqr/uid-secret, made once)\n"
+     "  --lookup FILE     the table for lookup[] (lines: keyType/key = value)\n"
+     "  --quiet           no progress line, no summary\n"
+     "Exit: 0 done; 1 a file failed; 2 usage or script error; 3 the single IN\n"
+     "file was rejected by a script.\n",
+     cmd_anonymize},
     {"serve", "the gateway service (not built yet)",
      "usage: dqr serve [--config FILE]\n"
      "\n"

@@ -312,3 +312,43 @@ char *dcm_charset_decode(const dcm_charset *cs, dcm_vr vr, const uint8_t *s, siz
     o.p[o.len] = '\0';
     return o.p;
 }
+
+uint8_t *dcm_charset_encode(const dcm_charset *cs, const char *utf8, size_t *out_len)
+{
+    size_t n = strlen(utf8);
+    const cs_term *t = cs ? cs->set[0] : &TERMS[0];
+    bool ascii = true;
+    for (size_t i = 0; i < n; i++)
+        ascii = ascii && (unsigned char)utf8[i] < 0x80;
+    uint8_t *out = malloc(n + 1);
+    if (!out)
+        return NULL;
+    if (ascii || (t->kind == CS_ICONV && (!t->escape || t->keep_escape || strlen(t->escape) == 4))) {
+        memcpy(out, utf8, n); /* ASCII, UTF-8, GB18030/GBK, ISO 2022 multi-byte: as given */
+        *out_len = n;
+        return out;
+    }
+    iconv_t cd = iconv_open(t->kind == CS_ICONV ? t->iconv_name : "ISO-8859-1", "UTF-8");
+    if (cd == (iconv_t)-1) {
+        memcpy(out, utf8, n);
+        *out_len = n;
+        return out;
+    }
+    char *in = (char *)utf8, *dst = (char *)out;
+    size_t inleft = n, outleft = n; /* a single-byte set never needs more bytes than UTF-8 */
+    while (inleft) {
+        if (iconv(cd, &in, &inleft, &dst, &outleft) != (size_t)-1)
+            break;
+        if (errno == E2BIG || !outleft)
+            break;
+        *dst++ = '?'; /* not in the set: skip one UTF-8 character */
+        outleft--;
+        do {
+            in++;
+            inleft--;
+        } while (inleft && ((unsigned char)*in & 0xC0) == 0x80);
+    }
+    iconv_close(cd);
+    *out_len = (size_t)(dst - (char *)out);
+    return out;
+}

@@ -1,6 +1,5 @@
 /* dataset.c — the in-memory dataset tree: elements sorted by tag, values as
  * memory or deferred file ranges, sequences of item datasets. */
-#define _GNU_SOURCE
 #include "dicom/internal.h"
 
 #include <errno.h>

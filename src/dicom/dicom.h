@@ -40,6 +40,9 @@
 #define DCM_TAG_SPECIFIC_CHARSET DCM_TAG(0x0008, 0x0005)
 #define DCM_TAG_TRANSFER_SYNTAX DCM_TAG(0x0002, 0x0010)
 
+/* "(0010,0010)" for a tag, written into buf; returns buf. */
+const char *dcm_tag_str(uint32_t tag, char buf[12]);
+
 typedef struct dcm_dataset dcm_dataset;
 typedef struct dcm_element dcm_element;
 typedef struct dcm_file dcm_file;
@@ -180,6 +183,8 @@ typedef struct dcm_write_options {
                                     rewrite); else write dqr's implementation
                                     class UID and version name */
     bool bare;                   /* write only the dataset, no preamble or meta */
+    bool zero_preamble;          /* write 128 zero bytes, not the preamble read
+                                    (it may hold anything, PHI included) */
 } dcm_write_options;
 
 #define DQR_IMPLEMENTATION_CLASS_UID "1.2.826.0.1.3680043.10.1573.1"
@@ -219,6 +224,36 @@ void dcm_charset_free(dcm_charset *cs);
  * (caller frees). ISO 2022 escapes switch sets; the set resets at value and
  * component delimiters as PS3.5 6.1.2.5.3 says. NULL on allocation failure. */
 char *dcm_charset_decode(const dcm_charset *cs, dcm_vr vr, const uint8_t *s, size_t n);
+
+/* Encode UTF-8 text into the charset's first set (what a new value in that
+ * dataset must use) as a new malloc'd buffer, *out_len bytes. Characters the
+ * set cannot hold become '?'. ISO 2022 multi-byte sets and UTF-8 get the
+ * UTF-8 bytes unchanged. NULL on allocation failure. */
+uint8_t *dcm_charset_encode(const dcm_charset *cs, const char *utf8, size_t *out_len);
+
+/* ---- values as text ---------------------------------------------------- */
+
+/* The whole value of el as one UTF-8 string, as a script sees it: string
+ * values decoded through cs (NULL: default repertoire) with trailing padding
+ * removed, several values joined by backslash; binary numbers as decimal
+ * text joined by backslash; AT as "ggggeeee"; byte VRs (OB, UN, ...) as
+ * their bytes read as Latin-1. NULL for sequences and encapsulated data (or
+ * on allocation failure). Caller frees. */
+char *dcm_element_text(const dcm_element *el, const dcm_charset *cs);
+
+/* Set tag to the value given as UTF-8 text, converted for vr: strings are
+ * encoded into cs (NULL: bytes as given) and padded; US/SS/UL/SL/FL/FD/SV/UV
+ * and AT parse backslash-separated numbers / "ggggeeee" tags; byte VRs take
+ * the text's bytes. Replaces an existing element. NULL with err on a value
+ * that does not parse for vr. */
+dcm_element *dcm_dataset_set_text(dcm_dataset *ds, uint32_t tag, dcm_vr vr, const char *utf8,
+                                  const dcm_charset *cs, dqr_error *err);
+
+/* The charset in force for ds: its own (0008,0005), else parent's. When a
+ * new one is made, *owned is set and the caller frees it with
+ * dcm_charset_free. NULL with err on failure. */
+const dcm_charset *dcm_dataset_charset(const dcm_dataset *ds, const dcm_charset *parent,
+                                       dcm_charset **owned, dqr_error *err);
 
 /* ---- output ------------------------------------------------------------ */
 

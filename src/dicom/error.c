@@ -56,6 +56,7 @@ const char *dqr_status_str(dqr_status code)
     case DQR_E_UNSUPPORTED: return "unsupported";
     case DQR_E_NOTFOUND: return "not found";
     case DQR_E_LIMIT: return "limit exceeded";
+    case DQR_E_NOT_DICOM: return "not DICOM";
     }
     return "unknown error";
 }

@@ -6,7 +6,6 @@
  * its first element. A declared explicit/implicit VR that the bytes
  * contradict is corrected from the bytes, as pydicom and DCMTK do.
  */
-#define _GNU_SOURCE
 #include "dicom/internal.h"
 #include "dicom/parse.h"
 
@@ -69,7 +68,7 @@ static dqr_status read_file(dcm_file *f, dcm_stream *st, dqr_error *err)
         f->has_preamble = true;
         dcm_stream_advance(st, 132);
     } else if (avail == 0) {
-        return dqr_error_set(err, DQR_E_PARSE, "empty file");
+        return dqr_error_set(err, DQR_E_NOT_DICOM, "empty file");
     }
     dqr_status s = dcm_parse_meta(st, f->meta, err);
     if (s)
@@ -92,7 +91,7 @@ static dqr_status read_file(dcm_file *f, dcm_stream *st, dqr_error *err)
         /* Without preamble or meta, only a dataset starting in a low group is plausible. */
         if (!f->has_preamble && dcm_dataset_count(f->meta) == 0 &&
             (avail < 8 || (dcm_rd16(b, false) > 0x0010 && dcm_rd16(b, true) > 0x0010)))
-            return dqr_error_set(err, DQR_E_PARSE, "not a DICOM file (no DICM prefix, no dataset)");
+            return dqr_error_set(err, DQR_E_NOT_DICOM, "not a DICOM file (no DICM prefix, no dataset)");
         guess_encoding(b, avail, &explicit_vr, &big_endian);
         snprintf(ts, sizeof ts, "%s", ts_for(explicit_vr, big_endian));
     }

@@ -16,7 +16,7 @@ bool dcm_vr_is_bulk(dcm_vr vr)
     }
 }
 
-const dcm_charset *dcm_charset_for(const dcm_dataset *ds, const dcm_charset *parent,
+const dcm_charset *dcm_dataset_charset(const dcm_dataset *ds, const dcm_charset *parent,
                                    dcm_charset **owned, dqr_error *err)
 {
     *owned = NULL;

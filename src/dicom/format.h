@@ -25,9 +25,5 @@ dqr_status dcm_format_values(const dcm_element *el, const dcm_charset *cs, size_
 /* True for VRs whose value is opaque bytes (OB OD OF OL OV OW UN). */
 bool dcm_vr_is_bulk(dcm_vr vr);
 
-/* The charset for the items of a dataset: ds's own (0008,0005) if present,
- * else parent. *owned is set when the result must be freed by the caller. */
-const dcm_charset *dcm_charset_for(const dcm_dataset *ds, const dcm_charset *parent,
-                                   dcm_charset **owned, dqr_error *err);
 
 #endif

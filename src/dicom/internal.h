@@ -95,7 +95,5 @@ static inline void dcm_wr32(uint8_t *p, uint32_t v, bool be)
     else { dcm_wr16(p, (uint16_t)v, false); dcm_wr16(p + 2, (uint16_t)(v >> 16), false); }
 }
 
-/* "(0008,1140)[0].(0008,1155)"-style path of a tag for messages, written in buf. */
-const char *dcm_tag_str(uint32_t tag, char buf[12]);
 
 #endif

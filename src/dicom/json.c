@@ -156,7 +156,7 @@ static dqr_status json_element(jctx *j, const dcm_element *el, const dcm_charset
 static dqr_status json_dataset(jctx *j, const dcm_dataset *ds, const dcm_charset *parent)
 {
     dcm_charset *owned;
-    const dcm_charset *cs = dcm_charset_for(ds, parent, &owned, j->err);
+    const dcm_charset *cs = dcm_dataset_charset(ds, parent, &owned, j->err);
     if (!cs)
         return j->err ? j->err->code : DQR_E_NOMEM;
     fputc('{', j->out);

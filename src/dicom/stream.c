@@ -1,5 +1,4 @@
 /* stream.c — buffered input over memory, a file descriptor, or inflate. */
-#define _GNU_SOURCE
 #include "dicom/stream.h"
 
 #include <errno.h>

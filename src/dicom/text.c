@@ -144,7 +144,7 @@ static dqr_status text_element(tctx *t, const dcm_dataset *ds, const dcm_element
 static dqr_status text_dataset(tctx *t, const dcm_dataset *ds, const dcm_charset *parent, int depth)
 {
     dcm_charset *owned;
-    const dcm_charset *cs = dcm_charset_for(ds, parent, &owned, t->err);
+    const dcm_charset *cs = dcm_dataset_charset(ds, parent, &owned, t->err);
     if (!cs)
         return t->err ? t->err->code : DQR_E_NOMEM;
     dqr_status s = DQR_OK;

@@ -6,7 +6,6 @@
  * their source file (copy_file_range when nothing needs changing), so
  * writing a 1 GiB file needs only the sink's buffer.
  */
-#define _GNU_SOURCE
 #include "dicom/internal.h"
 
 #include <errno.h>
@@ -417,6 +416,15 @@ static dqr_status resolve_ts(const dcm_file *f, const char *ts, enc *e, bool *de
     return DQR_OK;
 }
 
+/* Set a meta UID to value unless it already holds it (so unchanged files keep their bytes). */
+static bool sync_uid(dcm_dataset *m, uint32_t tag, const char *value, dqr_error *err)
+{
+    char cur[65];
+    if (dcm_dataset_get_string(m, tag, cur, sizeof cur) && strcmp(cur, value) == 0)
+        return true;
+    return dcm_dataset_set_string(m, tag, DCM_VR_UI, value, err) != NULL;
+}
+
 /* The meta group to write: as read when keep_meta, else with dqr's
  * implementation identity; transfer syntax and SOP references filled in. */
 static dcm_dataset *build_meta(const dcm_file *f, const char *ts, bool keep, dqr_error *err)
@@ -431,12 +439,16 @@ static dcm_dataset *build_meta(const dcm_file *f, const char *ts, bool keep, dqr
     bool ok = dcm_dataset_set_bytes(m, DCM_TAG(0x0002, 0x0000), DCM_VR_UL, "\0\0\0\0", 4, err);
     if (ok && !dcm_dataset_get(m, DCM_TAG(0x0002, 0x0001)))
         ok = dcm_dataset_set_bytes(m, DCM_TAG(0x0002, 0x0001), DCM_VR_OB, version, 2, err);
-    if (ok && !dcm_dataset_get(m, DCM_TAG(0x0002, 0x0002)) &&
+    /* The meta names the SOP class and instance the dataset holds: after a
+     * UID was replaced, the old one must not stay behind in the meta. With
+     * keep_meta (an unchanged rewrite) the meta stays as read, even if the
+     * input disagreed with itself. */
+    if (ok && (!keep || !dcm_dataset_get(m, DCM_TAG(0x0002, 0x0002))) &&
         dcm_dataset_get_string(f->ds, DCM_TAG(0x0008, 0x0016), buf, sizeof buf))
-        ok = dcm_dataset_set_string(m, DCM_TAG(0x0002, 0x0002), DCM_VR_UI, buf, err);
-    if (ok && !dcm_dataset_get(m, DCM_TAG(0x0002, 0x0003)) &&
+        ok = sync_uid(m, DCM_TAG(0x0002, 0x0002), buf, err);
+    if (ok && (!keep || !dcm_dataset_get(m, DCM_TAG(0x0002, 0x0003))) &&
         dcm_dataset_get_string(f->ds, DCM_TAG(0x0008, 0x0018), buf, sizeof buf))
-        ok = dcm_dataset_set_string(m, DCM_TAG(0x0002, 0x0003), DCM_VR_UI, buf, err);
+        ok = sync_uid(m, DCM_TAG(0x0002, 0x0003), buf, err);
     bool same_ts = dcm_dataset_get_string(m, DCM_TAG_TRANSFER_SYNTAX, buf, sizeof buf) &&
                    strcmp(buf, ts) == 0;
     if (ok && !same_ts)
@@ -472,7 +484,7 @@ static dqr_status write_file(const dcm_file *f, sink *s, const dcm_write_options
         if (!meta)
             return err ? err->code : DQR_E_NOMEM;
         static const uint8_t zeros[128];
-        put(s, f->has_preamble ? f->preamble : zeros, 128);
+        put(s, f->has_preamble && !opts->zero_preamble ? f->preamble : zeros, 128);
         put(s, "DICM", 4);
         put_dataset(s, meta, (enc){true, false});
         dcm_dataset_free(meta);

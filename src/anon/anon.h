@@ -1,0 +1,89 @@
+/* anon.h — de-identification: the DicomEdit 6 script engine, the built-in
+ * PS3.15 Annex E profiles, and the checks that prove what a script leaves.
+ *
+ * A script or profile is compiled once into an immutable object that many
+ * threads may share. An anon_engine is the ordered list of steps (scripts
+ * and profiles, applied in the order added) plus site settings (UID secret,
+ * lookup table). Each thread makes its own anon_session from the engine: the
+ * session holds the script variables, which persist from one instance to the
+ * next as in XNAT, and applies the steps to one dataset at a time.
+ */
+#ifndef DQR_ANON_H
+#define DQR_ANON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dicom/dicom.h"
+
+typedef struct anon_script anon_script;
+typedef struct anon_profile anon_profile;
+typedef struct anon_engine anon_engine;
+typedef struct anon_session anon_session;
+
+/* ---- scripts ----------------------------------------------------------- */
+
+/* Compile DicomEdit 6 source text. name labels messages ("site.das:3:14: ...").
+ * A syntax error, an unversioned script (DicomEdit 4.x) or an unknown
+ * version refuses the whole script. Returns NULL with err filled. */
+anon_script *anon_script_compile(const char *text, size_t len, const char *name, dqr_error *err);
+
+/* Read and compile a script file. */
+anon_script *anon_script_load(const char *path, dqr_error *err);
+
+void anon_script_free(anon_script *s);
+
+/* The script's name as given at compile time, and its version ("6.3"). */
+const char *anon_script_name(const anon_script *s);
+const char *anon_script_version(const anon_script *s);
+
+/* ---- profiles (PS3.15 Annex E) ------------------------------------------ */
+
+/* "basic" or "basic,OPTION,..." with options retain-safe-private,
+ * retain-uids, retain-device-id, retain-institution-id,
+ * retain-patient-chars, retain-long-full-dates, retain-long-modified-dates,
+ * clean-descriptors, clean-structured-content, clean-graphics. */
+anon_profile *anon_profile_parse(const char *spec, dqr_error *err);
+void anon_profile_free(anon_profile *p);
+
+/* ---- engine and sessions ----------------------------------------------- */
+
+typedef struct anon_settings {
+    uint8_t uid_secret[32];   /* keys UID replacement (U) and mapUID: same secret, same UIDs */
+    const char *lookup_path;  /* lookup[] table file, or NULL */
+} anon_settings;
+
+anon_engine *anon_engine_new(const anon_settings *settings, dqr_error *err);
+void anon_engine_free(anon_engine *e);
+/* Append a step. The engine borrows s / p: keep them alive while it is used. */
+dqr_status anon_engine_add_script(anon_engine *e, const anon_script *s, dqr_error *err);
+dqr_status anon_engine_add_profile(anon_engine *e, const anon_profile *p, dqr_error *err);
+
+/* Where `echo` output goes (the library never prints): called with each line. */
+typedef void (*anon_echo_fn)(void *ctx, const char *line);
+
+anon_session *anon_session_new(const anon_engine *e, dqr_error *err);
+void anon_session_free(anon_session *s);
+/* Set an external variable (project, subject, session, ...). */
+dqr_status anon_session_set_var(anon_session *s, const char *name, const char *value,
+                                dqr_error *err);
+void anon_session_on_echo(anon_session *s, anon_echo_fn fn, void *ctx);
+
+typedef enum anon_result {
+    ANON_OK = 0,
+    ANON_REJECTED = 1, /* a script's reject[] said so: drop the instance */
+    ANON_FAILED = 2    /* a runtime error (err says which script, line, why) */
+} anon_result;
+
+/* Apply every step to ds in order. On ANON_FAILED, ds is partly modified and
+ * must not be written. */
+anon_result anon_session_apply(anon_session *s, dcm_dataset *ds, dqr_error *err);
+
+/* ---- hashing ----------------------------------------------------------- */
+
+/* DicomEdit's hashUID: "2.25." + the decimal of a SHA-1 based UUID of value.
+ * Writes into out (at least 64 bytes). */
+void anon_hash_uid(const char *value, char out[64]);
+
+#endif

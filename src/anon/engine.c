@@ -1,0 +1,243 @@
+/* engine.c — the ordered de-identification steps, the sessions that apply
+ * them, and the record every de-identified instance gets (PS3.15 E.1.1:
+ * PatientIdentityRemoved, DeidentificationMethod and its code sequence; a
+ * script is recorded the way XNAT records it). */
+#include "anon/interp.h"
+#include "anon/profile.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- lookup table: "keyType/key = value" lines, // comments ------------- */
+
+static dqr_status load_lookup(anon_engine *e, const char *path, dqr_error *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return dqr_error_set(err, DQR_E_IO, "%s: %s", path, strerror(errno));
+    char line[4096];
+    int lineno = 0;
+    size_t cap = 0;
+    dqr_status st = DQR_OK;
+    while (!st && fgets(line, sizeof line, f)) {
+        lineno++;
+        char *c = strstr(line, "//");
+        if (c)
+            *c = '\0';
+        char *eq = strchr(line, '=');
+        char *k = line;
+        while (*k == ' ' || *k == '\t')
+            k++;
+        if (!*k || *k == '\n' || *k == '\r')
+            continue;
+        if (!eq) {
+            st = dqr_error_set(err, DQR_E_PARSE, "%s:%d: expected 'keyType/key = value'", path, lineno);
+            break;
+        }
+        char *ke = eq;
+        while (ke > k && (ke[-1] == ' ' || ke[-1] == '\t'))
+            ke--;
+        char *v = eq + 1;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        size_t vl = strcspn(v, "\r\n");
+        while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+            vl--;
+        if (e->nlookup == cap) {
+            cap = cap ? cap * 2 : 32;
+            lookup_entry *ne = realloc(e->lookup, cap * sizeof *ne);
+            if (!ne) {
+                st = dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+                break;
+            }
+            e->lookup = ne;
+        }
+        e->lookup[e->nlookup].key = strndup(k, (size_t)(ke - k));
+        e->lookup[e->nlookup].value = strndup(v, vl);
+        e->nlookup++;
+    }
+    fclose(f);
+    return st;
+}
+
+anon_engine *anon_engine_new(const anon_settings *settings, dqr_error *err)
+{
+    anon_engine *e = calloc(1, sizeof *e);
+    if (!e) {
+        dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (settings)
+        e->settings = *settings;
+    e->settings.lookup_path = NULL;
+    if (settings && settings->lookup_path && load_lookup(e, settings->lookup_path, err)) {
+        anon_engine_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+void anon_engine_free(anon_engine *e)
+{
+    if (!e)
+        return;
+    for (size_t i = 0; i < e->nlookup; i++) {
+        free(e->lookup[i].key);
+        free(e->lookup[i].value);
+    }
+    free(e->lookup);
+    free(e->steps);
+    free(e);
+}
+
+static dqr_status add_step(anon_engine *e, anon_step step, dqr_error *err)
+{
+    if (e->n == e->cap) {
+        size_t cap = e->cap ? e->cap * 2 : 4;
+        anon_step *s = realloc(e->steps, cap * sizeof *s);
+        if (!s)
+            return dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+        e->steps = s;
+        e->cap = cap;
+    }
+    e->steps[e->n++] = step;
+    return DQR_OK;
+}
+
+dqr_status anon_engine_add_script(anon_engine *e, const anon_script *s, dqr_error *err)
+{
+    return add_step(e, (anon_step){s, NULL}, err);
+}
+
+dqr_status anon_engine_add_profile(anon_engine *e, const anon_profile *p, dqr_error *err)
+{
+    return add_step(e, (anon_step){NULL, p}, err);
+}
+
+/* ---- sessions ---------------------------------------------------------- */
+
+anon_session *anon_session_new(const anon_engine *e, dqr_error *err)
+{
+    anon_session *s = calloc(1, sizeof *s);
+    if (!s)
+        dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+    else
+        s->eng = e;
+    return s;
+}
+
+void anon_session_free(anon_session *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nvars; i++) {
+        free(s->vars[i].name);
+        anon_value_free(&s->vars[i].value);
+        free(s->vars[i].description);
+    }
+    free(s->vars);
+    for (size_t i = 0; i < s->nkept; i++)
+        anon_script_free(s->kept[i]);
+    free(s->kept);
+    arena_free(&s->scratch);
+    free(s);
+}
+
+int anon_session_keep(anon_session *s, anon_script *holder)
+{
+    if (s->nkept == s->capkept) {
+        size_t cap = s->capkept ? s->capkept * 2 : 8;
+        anon_script **k = realloc(s->kept, cap * sizeof *k);
+        if (!k)
+            return -1;
+        s->kept = k;
+        s->capkept = cap;
+    }
+    s->kept[s->nkept++] = holder;
+    return 0;
+}
+
+dqr_status anon_session_set_var(anon_session *s, const char *name, const char *value, dqr_error *err)
+{
+    aval v = {.kind = V_STR, .s = value};
+    return anon_var_set(s, name, &v) ? dqr_error_set(err, DQR_E_NOMEM, "out of memory") : DQR_OK;
+}
+
+void anon_session_on_echo(anon_session *s, anon_echo_fn fn, void *ctx)
+{
+    s->echo = fn;
+    s->echo_ctx = ctx;
+}
+
+/* ---- the record -------------------------------------------------------- */
+
+static dqr_status add_code(dcm_element *seq, const char *value, const char *scheme,
+                           const char *version, const char *meaning, dqr_error *err)
+{
+    dcm_dataset *item = dcm_element_append_item(seq, err);
+    if (!item || !dcm_dataset_set_string(item, DCM_TAG(0x0008, 0x0100), DCM_VR_SH, value, err) ||
+        !dcm_dataset_set_string(item, DCM_TAG(0x0008, 0x0102), DCM_VR_SH, scheme, err) ||
+        (version && !dcm_dataset_set_string(item, DCM_TAG(0x0008, 0x0103), DCM_VR_SH, version, err)) ||
+        !dcm_dataset_set_string(item, DCM_TAG(0x0008, 0x0104), DCM_VR_LO, meaning, err))
+        return err ? err->code : DQR_E_NOMEM;
+    return DQR_OK;
+}
+
+/* The script's file name without folders: what XNAT records as its id (16 chars in SH). */
+static void script_id(const anon_script *s, char out[17])
+{
+    const char *name = anon_script_name(s);
+    const char *slash = strrchr(name, '/');
+    snprintf(out, 17, "%s", slash ? slash + 1 : name);
+}
+
+static dqr_status record(const anon_engine *e, dcm_dataset *ds, dqr_error *err)
+{
+    char method[1024] = "";
+    dcm_element *seq = dcm_dataset_get(ds, DCM_TAG(0x0012, 0x0064));
+    if (!seq || !dcm_element_is_sequence(seq))
+        seq = dcm_dataset_set_sequence(ds, DCM_TAG(0x0012, 0x0064), err);
+    if (!seq)
+        return err ? err->code : DQR_E_NOMEM;
+    for (size_t i = 0; i < e->n; i++) {
+        dqr_status st;
+        char part[80];
+        if (e->steps[i].script) {
+            char id[17];
+            script_id(e->steps[i].script, id);
+            snprintf(part, sizeof part, "DicomEdit %s script %s", anon_script_version(e->steps[i].script), id);
+            st = add_code(seq, id, "XNAT", "1.0", "XNAT DicomEdit 6 Script", err);
+        } else {
+            snprintf(part, sizeof part, "PS3.15 Annex E %s", anon_profile_name(e->steps[i].profile));
+            st = anon_profile_record(e->steps[i].profile, seq, err);
+        }
+        if (st)
+            return st;
+        if (strlen(method) + strlen(part) + 2 < sizeof method) {
+            if (method[0])
+                strcat(method, "\\");
+            strncat(method, part, 64); /* LO: 64 characters per value */
+        }
+    }
+    if (!dcm_dataset_set_string(ds, DCM_TAG(0x0012, 0x0062), DCM_VR_CS, "YES", err) ||
+        !dcm_dataset_set_string(ds, DCM_TAG(0x0012, 0x0063), DCM_VR_LO, method[0] ? method : "dqr", err))
+        return err ? err->code : DQR_E_NOMEM;
+    return DQR_OK;
+}
+
+anon_result anon_session_apply(anon_session *s, dcm_dataset *ds, dqr_error *err)
+{
+    const anon_engine *e = s->eng;
+    for (size_t i = 0; i < e->n; i++) {
+        if (e->steps[i].script) {
+            anon_result r = anon_script_run(s, e->steps[i].script, ds, err);
+            if (r != ANON_OK)
+                return r;
+        } else if (anon_profile_apply(e->steps[i].profile, e, ds, err)) {
+            return ANON_FAILED;
+        }
+    }
+    return record(e, ds, err) ? ANON_FAILED : ANON_OK;
+}

@@ -1,0 +1,258 @@
+/* profile_apply.c — apply an Annex E profile to a dataset tree (the actions
+ * are described at the top of profile.c). */
+#include "anon/datetime.h"
+#include "anon/profile.h"
+
+#include <ctype.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_IDS 32
+
+typedef struct pctx {
+    const anon_profile *p;
+    const bool *opt;
+    const anon_engine *e;
+    long shift_days;          /* retain-long-modified-dates: days subtracted */
+    char *ids[MAX_IDS];       /* identifying strings masked by clean-descriptors */
+    size_t nids;
+    dqr_error *err;
+} pctx;
+
+/* ---- dummies ----------------------------------------------------------- */
+
+static const char *dummy_text(dcm_vr vr)
+{
+    switch (vr) {
+    case DCM_VR_DA: return "19000101";
+    case DCM_VR_TM: return "000000";
+    case DCM_VR_DT: return "19000101000000";
+    case DCM_VR_AS: return "000D";
+    case DCM_VR_IS: case DCM_VR_DS: return "0";
+    case DCM_VR_PN: return "ANONYMIZED";
+    default: return "ANONYMIZED";
+    }
+}
+
+static dqr_status set_dummy(pctx *c, dcm_dataset *ds, uint32_t tag, dcm_vr vr)
+{
+    static const uint8_t zeros[8];
+    dcm_element *el;
+    if (dcm_vr_is_string(vr) && vr != DCM_VR_UI)
+        el = dcm_dataset_set_string(ds, tag, vr, dummy_text(vr), c->err);
+    else if (dcm_vr_swap_unit(vr) > 1 && vr != DCM_VR_OW && vr != DCM_VR_OF && vr != DCM_VR_OD &&
+             vr != DCM_VR_OL && vr != DCM_VR_OV)
+        el = dcm_dataset_set_bytes(ds, tag, vr, zeros, vr == DCM_VR_AT ? 4 : dcm_vr_swap_unit(vr), c->err);
+    else
+        el = dcm_dataset_set_bytes(ds, tag, vr, "", 0, c->err);
+    return el ? DQR_OK : (c->err ? c->err->code : DQR_E_NOMEM);
+}
+
+static dqr_status set_empty(pctx *c, dcm_dataset *ds, uint32_t tag, dcm_vr vr)
+{
+    if (vr == DCM_VR_SQ || dcm_element_is_sequence(dcm_dataset_get(ds, tag)))
+        return dcm_dataset_set_sequence(ds, tag, c->err) ? DQR_OK : DQR_E_NOMEM;
+    return dcm_dataset_set_bytes(ds, tag, vr, "", 0, c->err) ? DQR_OK : DQR_E_NOMEM;
+}
+
+/* ---- U, C -------------------------------------------------------------- */
+
+static dqr_status replace_uids(pctx *c, dcm_dataset *ds, dcm_element *el)
+{
+    char *text = dcm_element_text(el, NULL);
+    if (!text)
+        return DQR_OK;
+    size_t cap = (strlen(text) / 2 + 1) * 66;
+    char *out = calloc(1, cap), *save = NULL;
+    if (!out) {
+        free(text);
+        return dqr_error_set(c->err, DQR_E_NOMEM, "out of memory");
+    }
+    bool first = true;
+    for (char *tok = strtok_r(text, "\\", &save); tok; tok = strtok_r(NULL, "\\", &save)) {
+        char uid[64] = "";
+        if (*tok)
+            anon_secret_uid(c->e, "2.25", tok, uid);
+        if (!first)
+            strcat(out, "\\");
+        strcat(out, uid);
+        first = false;
+    }
+    dqr_status st = dcm_dataset_set_string(ds, dcm_element_tag(el), dcm_element_vr(el), out, c->err)
+                        ? DQR_OK : DQR_E_NOMEM;
+    free(out);
+    free(text);
+    return st;
+}
+
+static dqr_status shift_dates(pctx *c, dcm_dataset *ds, dcm_element *el)
+{
+    char *text = dcm_element_text(el, NULL);
+    if (!text)
+        return DQR_OK;
+    char *out = calloc(1, strlen(text) * 2 + 40), *save = NULL;
+    bool first = true, ok = out != NULL;
+    for (char *tok = strtok_r(text, "\\", &save); tok && ok; tok = strtok_r(NULL, "\\", &save)) {
+        char buf[40];
+        ok = anon_shift_datetime(tok, -(long long)c->shift_days * 86400, buf, sizeof buf) == 0;
+        if (!first)
+            strcat(out, "\\");
+        strcat(out, buf);
+        first = false;
+    }
+    dqr_status st;
+    if (ok) /* a date dqr cannot read cannot be shifted: it is emptied instead */
+        st = dcm_dataset_set_string(ds, dcm_element_tag(el), dcm_element_vr(el), out, c->err) ? DQR_OK : DQR_E_NOMEM;
+    else
+        st = set_empty(c, ds, dcm_element_tag(el), dcm_element_vr(el));
+    free(out);
+    free(text);
+    return st;
+}
+
+/* Free text: mask every identifying string of the instance (case-insensitive). */
+static dqr_status clean_text(pctx *c, dcm_dataset *ds, dcm_element *el)
+{
+    char *text = dcm_element_text(el, NULL);
+    if (!text)
+        return DQR_OK;
+    bool changed = false;
+    for (size_t k = 0; k < c->nids; k++) {
+        size_t n = strlen(c->ids[k]);
+        for (char *hit = strcasestr(text, c->ids[k]); hit; hit = strcasestr(hit + n, c->ids[k])) {
+            memset(hit, '*', n);
+            changed = true;
+        }
+    }
+    dqr_status st = DQR_OK;
+    if (changed && !dcm_dataset_set_string(ds, dcm_element_tag(el), dcm_element_vr(el), text, c->err))
+        st = DQR_E_NOMEM;
+    free(text);
+    return st;
+}
+
+static dqr_status apply_ds(pctx *c, dcm_dataset *ds);
+
+static dqr_status clean(pctx *c, dcm_dataset *ds, dcm_element *el)
+{
+    dcm_vr vr = dcm_element_vr(el);
+    if (dcm_element_is_sequence(el)) {
+        for (size_t k = 0; k < dcm_element_item_count(el); k++) {
+            dqr_status st = apply_ds(c, dcm_element_item(el, k));
+            if (st)
+                return st;
+        }
+        return DQR_OK;
+    }
+    if (vr == DCM_VR_DA || vr == DCM_VR_DT)
+        return c->opt[ANON_OPT_RETAIN_LONG_MODIFIED_DATES] ? shift_dates(c, ds, el) : set_empty(c, ds, dcm_element_tag(el), vr);
+    if (vr == DCM_VR_TM)
+        return DQR_OK; /* dates move by whole days: times stay */
+    if (dcm_vr_uses_charset(vr) || vr == DCM_VR_CS)
+        return clean_text(c, ds, el);
+    dcm_dataset_remove(ds, dcm_element_tag(el)); /* graphics, private data: cannot be cleaned here */
+    return DQR_OK;
+}
+
+static dqr_status apply_ds(pctx *c, dcm_dataset *ds)
+{
+    for (size_t i = dcm_dataset_count(ds); i-- > 0;) {
+        dcm_element *el = dcm_dataset_at(ds, i);
+        uint32_t tag = dcm_element_tag(el);
+        dcm_vr vr = dcm_element_vr(el);
+        dqr_status st = DQR_OK;
+        switch (anon_profile_action(c->p, tag)) {
+        case ACT_NONE:
+        case ACT_K:
+            for (size_t k = 0; k < dcm_element_item_count(el) && !st; k++)
+                st = apply_ds(c, dcm_element_item(el, k));
+            break;
+        case ACT_X:
+            dcm_dataset_remove(ds, tag);
+            break;
+        case ACT_Z:
+            st = set_empty(c, ds, tag, vr);
+            break;
+        case ACT_D:
+            st = dcm_element_is_sequence(el) ? set_empty(c, ds, tag, vr) : set_dummy(c, ds, tag, vr);
+            break;
+        case ACT_U:
+            st = vr == DCM_VR_UI ? replace_uids(c, ds, el) : set_empty(c, ds, tag, vr);
+            break;
+        case ACT_C:
+            st = clean(c, ds, el);
+            break;
+        }
+        if (st)
+            return st;
+    }
+    return DQR_OK;
+}
+
+/* ---- per-instance context ---------------------------------------------- */
+
+static void add_id(pctx *c, const char *s)
+{
+    if (c->nids < MAX_IDS && s && strlen(s) >= 2 && strspn(s, " ") != strlen(s))
+        c->ids[c->nids++] = strdup(s);
+}
+
+static void collect_ids(pctx *c, const dcm_dataset *ds)
+{
+    static const uint32_t TAGS[] = {
+        DCM_TAG(0x0010, 0x0020), DCM_TAG(0x0010, 0x1000), DCM_TAG(0x0008, 0x0050),
+        DCM_TAG(0x0010, 0x0030), DCM_TAG(0x0020, 0x0010), DCM_TAG(0x0010, 0x1040),
+    };
+    char buf[256];
+    for (size_t i = 0; i < sizeof TAGS / sizeof TAGS[0]; i++)
+        add_id(c, dcm_dataset_get_string(ds, TAGS[i], buf, sizeof buf));
+    if (dcm_dataset_get_string(ds, DCM_TAG(0x0010, 0x0010), buf, sizeof buf)) {
+        char *save = NULL; /* each name component on its own */
+        for (char *tok = strtok_r(buf, "^=", &save); tok; tok = strtok_r(NULL, "^=", &save))
+            add_id(c, tok);
+    }
+}
+
+/* Days (1..3650) a patient's dates move back: keyed by the secret and the
+ * PatientID, so all of a patient's studies keep their intervals. */
+static long patient_shift(const anon_engine *e, const dcm_dataset *ds)
+{
+    char pid[128] = "";
+    dcm_dataset_get_string(ds, DCM_TAG(0x0010, 0x0020), pid, sizeof pid);
+    char msg[160];
+    int n = snprintf(msg, sizeof msg, "dqr-date-shift:%s", pid);
+    uint8_t mac[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    HMAC(EVP_sha256(), e->settings.uid_secret, sizeof e->settings.uid_secret, (const uint8_t *)msg,
+         (size_t)n, mac, &len);
+    uint32_t v = (uint32_t)mac[0] << 24 | (uint32_t)mac[1] << 16 | (uint32_t)mac[2] << 8 | mac[3];
+    return 1 + (long)(v % 3650);
+}
+
+dqr_status anon_profile_apply(const anon_profile *p, const anon_engine *e, dcm_dataset *ds,
+                              dqr_error *err)
+{
+    pctx c = {.p = p, .opt = NULL, .e = e, .err = err};
+    bool opt[ANON_OPT_COUNT];
+    for (int o = 0; o < ANON_OPT_COUNT; o++)
+        opt[o] = anon_profile_has(p, o);
+    c.opt = opt;
+    if (opt[ANON_OPT_CLEAN_DESCRIPTORS] || opt[ANON_OPT_CLEAN_STRUCTURED_CONTENT])
+        collect_ids(&c, ds);
+    if (opt[ANON_OPT_RETAIN_LONG_MODIFIED_DATES])
+        c.shift_days = patient_shift(e, ds);
+    dqr_status st = apply_ds(&c, ds);
+    for (size_t i = 0; i < c.nids; i++)
+        free(c.ids[i]);
+    if (st)
+        return st;
+    const char *temporal = opt[ANON_OPT_RETAIN_LONG_FULL_DATES]       ? "UNMODIFIED"
+                           : opt[ANON_OPT_RETAIN_LONG_MODIFIED_DATES] ? "MODIFIED"
+                                                                      : "REMOVED";
+    if (!dcm_dataset_set_string(ds, DCM_TAG(0x0028, 0x0303), DCM_VR_CS, temporal, err))
+        return err ? err->code : DQR_E_NOMEM;
+    return DQR_OK;
+}

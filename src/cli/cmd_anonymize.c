@@ -1,0 +1,335 @@
+/* cmd_anonymize.c — `dqr anonymize`: de-identify a file or a tree.
+ *
+ * Scripts and profiles apply in the order given. A directory is done with
+ * --jobs worker threads (default: the core count), each with its own script
+ * session (DicomEdit variables persist per worker). A file is written only
+ * after every step succeeded, atomically; a rejected or failed instance
+ * leaves no output. Non-DICOM files are skipped with a warning.
+ */
+#include "anon/anon.h"
+#include "cli/cli.h"
+#include "cli/files.h"
+#include "cli/secret.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_STEPS 32
+#define MAX_VARS 64
+
+typedef struct options {
+    const char *steps[MAX_STEPS]; /* "s:PATH" script or "p:SPEC" profile */
+    size_t nsteps;
+    const char *vars[MAX_VARS];   /* NAME=VALUE */
+    size_t nvars;
+    long jobs;
+    const char *secret, *lookup, *in, *out;
+    bool quiet;
+} options;
+
+typedef struct job {
+    const options *o;
+    const anon_engine *engine;
+    file_list files;
+    char **outputs;
+    atomic_size_t next, done, written, rejected, skipped, failed;
+    bool single;
+} job;
+
+static int parse_options(const dqr_command *self, int argc, char **argv, options *o)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--script") == 0 || strcmp(a, "--profile") == 0) {
+            if (!val)
+                return cli_usage_error(self, "%s needs a value", a);
+            if (o->nsteps == MAX_STEPS)
+                return cli_usage_error(self, "at most %d scripts and profiles", MAX_STEPS);
+            char *step = malloc(strlen(val) + 3);
+            snprintf(step, strlen(val) + 3, "%c:%s", a[2], val);
+            o->steps[o->nsteps++] = step;
+            i++;
+        } else if (strcmp(a, "--var") == 0) {
+            if (!val || !strchr(val, '=') || val[0] == '=')
+                return cli_usage_error(self, "--var needs NAME=VALUE");
+            if (o->nvars == MAX_VARS)
+                return cli_usage_error(self, "at most %d variables", MAX_VARS);
+            o->vars[o->nvars++] = val;
+            i++;
+        } else if (strcmp(a, "--jobs") == 0) {
+            char *end;
+            if (!val || (o->jobs = strtol(val, &end, 10)) < 1 || *end || o->jobs > 256)
+                return cli_usage_error(self, "--jobs needs a number from 1 to 256");
+            i++;
+        } else if (strcmp(a, "--uid-secret") == 0 || strcmp(a, "--lookup") == 0) {
+            if (!val)
+                return cli_usage_error(self, "%s needs a file", a);
+            *(a[2] == 'u' ? &o->secret : &o->lookup) = val;
+            i++;
+        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+            o->quiet = true;
+        } else if (a[0] == '-' && a[1]) {
+            return cli_usage_error(self, "unknown option '%s'", a);
+        } else if (!o->in) {
+            o->in = a;
+        } else if (!o->out) {
+            o->out = a;
+        } else {
+            return cli_usage_error(self, "too many arguments ('%s')", a);
+        }
+    }
+    if (!o->in || !o->out)
+        return cli_usage_error(self, "needs IN and OUT");
+    if (!o->nsteps)
+        return cli_usage_error(self, "nothing to do: give --script FILE and/or --profile basic");
+    return 0;
+}
+
+static void print_echo(void *ctx, const char *line)
+{
+    (void)ctx;
+    printf("%s\n", line);
+}
+
+/* Keep only the meta elements a de-identified file needs. */
+static void clean_meta(dcm_dataset *meta)
+{
+    for (size_t i = dcm_dataset_count(meta); i-- > 0;) {
+        uint32_t tag = dcm_element_tag(dcm_dataset_at(meta, i));
+        uint16_t e = DCM_ELEM(tag);
+        if (e != 0x0000 && e != 0x0001 && e != 0x0002 && e != 0x0003 && e != 0x0010)
+            dcm_dataset_remove(meta, tag);
+    }
+}
+
+/* One file. Returns the contract's exit code for a single-file run. */
+static int process(job *j, anon_session *s, const char *in, const char *out)
+{
+    dqr_error err = {0};
+    dcm_file *f = dcm_file_open(in, &err);
+    if (!f) {
+        if (err.code == DQR_E_NOT_DICOM) {
+            if (!j->single)
+                cli_error("warning: %s: not DICOM, skipped", in);
+            else
+                cli_error("%s", err.message);
+            atomic_fetch_add(&j->skipped, 1);
+            return DQR_EXIT_FAIL;
+        }
+        cli_error("%s", err.message);
+        atomic_fetch_add(&j->failed, 1);
+        return DQR_EXIT_FAIL;
+    }
+    anon_result r = anon_session_apply(s, dcm_file_dataset(f), &err);
+    int rc = DQR_EXIT_OK;
+    if (r == ANON_REJECTED) {
+        if (j->single)
+            cli_error("%s: rejected by a script", in);
+        atomic_fetch_add(&j->rejected, 1);
+        rc = DQR_EXIT_REJECTED;
+    } else if (r == ANON_FAILED) {
+        cli_error("%s: %s (not written)", in, err.message);
+        atomic_fetch_add(&j->failed, 1);
+        rc = DQR_EXIT_FAIL;
+    } else {
+        clean_meta(dcm_file_meta(f));
+        dcm_write_options opts = {.zero_preamble = true};
+        if (make_parent_dirs(out) != 0 || dcm_file_write(f, out, &opts, &err)) {
+            cli_error("%s", err.message[0] ? err.message : "cannot create the output folder");
+            atomic_fetch_add(&j->failed, 1);
+            rc = DQR_EXIT_FAIL;
+        } else {
+            atomic_fetch_add(&j->written, 1);
+        }
+    }
+    dcm_file_close(f);
+    return rc;
+}
+
+static anon_session *new_session(job *j)
+{
+    dqr_error err = {0};
+    anon_session *s = anon_session_new(j->engine, &err);
+    for (size_t i = 0; s && i < j->o->nvars; i++) {
+        const char *eq = strchr(j->o->vars[i], '=');
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)(eq - j->o->vars[i]), j->o->vars[i]);
+        anon_session_set_var(s, name, eq + 1, &err);
+    }
+    if (s)
+        anon_session_on_echo(s, print_echo, NULL);
+    return s;
+}
+
+static void *worker(void *arg)
+{
+    job *j = arg;
+    anon_session *s = new_session(j);
+    for (size_t i; s && (i = atomic_fetch_add(&j->next, 1)) < j->files.n;) {
+        process(j, s, j->files.paths[i], j->outputs[i]);
+        atomic_fetch_add(&j->done, 1);
+    }
+    anon_session_free(s);
+    return NULL;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* OUT/<path of the file below IN>. */
+static char *output_path(const char *in_root, const char *file, const char *out_root)
+{
+    size_t rl = strlen(in_root);
+    const char *rel = file + rl;
+    while (*rel == '/')
+        rel++;
+    size_t n = strlen(out_root) + strlen(rel) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", out_root, rel);
+    return p;
+}
+
+static int run_tree(job *j)
+{
+    const options *o = j->o;
+    if (file_list_add(&j->files, o->in) != 0) {
+        cli_error("%s: cannot read the folder", o->in);
+        return DQR_EXIT_FAIL;
+    }
+    j->outputs = calloc(j->files.n + 1, sizeof *j->outputs);
+    for (size_t i = 0; j->outputs && i < j->files.n; i++)
+        if (!(j->outputs[i] = output_path(o->in, j->files.paths[i], o->out)))
+            return DQR_EXIT_FAIL;
+    long jobs = o->jobs ? o->jobs : sysconf(_SC_NPROCESSORS_ONLN);
+    if (jobs < 1)
+        jobs = 1;
+    if ((size_t)jobs > j->files.n)
+        jobs = j->files.n ? (long)j->files.n : 1;
+    pthread_t threads[256];
+    double t0 = now();
+    long started = 0;
+    for (; started < jobs; started++)
+        if (pthread_create(&threads[started], NULL, worker, j) != 0)
+            break;
+    if (started == 0)
+        worker(j);
+    bool tty = !o->quiet && isatty(STDERR_FILENO);
+    while (tty && atomic_load(&j->done) < j->files.n) {
+        fprintf(stderr, "\r%zu/%zu files", atomic_load(&j->done), j->files.n);
+        fflush(stderr);
+        usleep(200 * 1000);
+    }
+    for (long i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    if (tty)
+        fprintf(stderr, "\r%*s\r", 40, "");
+    if (!o->quiet)
+        printf("anonymize: %zu written, %zu rejected, %zu skipped (not DICOM), %zu failed, in %.2f s\n",
+               atomic_load(&j->written), atomic_load(&j->rejected), atomic_load(&j->skipped),
+               atomic_load(&j->failed), now() - t0);
+    return atomic_load(&j->failed) ? DQR_EXIT_FAIL : DQR_EXIT_OK;
+}
+
+static int run_file(job *j)
+{
+    const options *o = j->o;
+    struct stat sb;
+    char *out = NULL;
+    if (stat(o->out, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        const char *base = strrchr(o->in, '/');
+        size_t n = strlen(o->out) + strlen(base ? base + 1 : o->in) + 2;
+        out = malloc(n);
+        snprintf(out, n, "%s/%s", o->out, base ? base + 1 : o->in);
+    }
+    j->single = true;
+    anon_session *s = new_session(j);
+    int rc = s ? process(j, s, o->in, out ? out : o->out) : DQR_EXIT_FAIL;
+    anon_session_free(s);
+    free(out);
+    return rc;
+}
+
+/* Compile every script and profile first: a bad one stops everything before
+ * any file is read. */
+static anon_engine *build_engine(const options *o, anon_script **scripts, anon_profile **profiles)
+{
+    anon_settings set = {.lookup_path = o->lookup};
+    if (secret_load(o->secret, set.uid_secret) != 0)
+        return NULL;
+    dqr_error err = {0};
+    anon_engine *e = anon_engine_new(&set, &err);
+    if (!e) {
+        cli_error("%s", err.message);
+        return NULL;
+    }
+    for (size_t i = 0; i < o->nsteps; i++) {
+        const char *arg = o->steps[i] + 2;
+        dqr_status st;
+        if (o->steps[i][0] == 's') {
+            if (!(scripts[i] = anon_script_load(arg, &err)))
+                break;
+            st = anon_engine_add_script(e, scripts[i], &err);
+        } else {
+            if (!(profiles[i] = anon_profile_parse(arg, &err)))
+                break;
+            st = anon_engine_add_profile(e, profiles[i], &err);
+        }
+        if (st)
+            break;
+    }
+    if (err.code) {
+        cli_error("%s", err.message);
+        anon_engine_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+int cmd_anonymize(int argc, char **argv)
+{
+    options o = {0};
+    int rc = parse_options(cli_find("anonymize"), argc, argv, &o);
+    anon_script *scripts[MAX_STEPS] = {0};
+    anon_profile *profiles[MAX_STEPS] = {0};
+    anon_engine *e = NULL;
+    job j = {0};
+    if (rc)
+        goto done;
+    if (!(e = build_engine(&o, scripts, profiles))) {
+        rc = DQR_EXIT_USAGE;
+        goto done;
+    }
+    j.o = &o;
+    j.engine = e;
+    struct stat sb;
+    if (stat(o.in, &sb) != 0) {
+        cli_error("%s: No such file or directory", o.in);
+        rc = DQR_EXIT_FAIL;
+    } else {
+        rc = S_ISDIR(sb.st_mode) ? run_tree(&j) : run_file(&j);
+    }
+done:
+    for (size_t i = 0; i < j.files.n && j.outputs; i++)
+        free(j.outputs[i]);
+    free(j.outputs);
+    file_list_free(&j.files);
+    anon_engine_free(e);
+    for (size_t i = 0; i < o.nsteps; i++) {
+        anon_script_free(scripts[i]);
+        anon_profile_free(profiles[i]);
+        free((char *)o.steps[i]);
+    }
+    return rc;
+}
