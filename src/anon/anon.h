@@ -80,6 +80,27 @@ typedef enum anon_result {
  * must not be written. */
 anon_result anon_session_apply(anon_session *s, dcm_dataset *ds, dqr_error *err);
 
+/* ---- checks ------------------------------------------------------------ */
+
+/* Called for each finding: the tag path ("(0008,1140)[0]/(0010,0010)"), the
+ * attribute's keyword, why it counts, and its value as text (may be NULL). */
+typedef void (*anon_phi_fn)(void *ctx, const char *path, const char *keyword, const char *why,
+                            const char *value);
+
+/* Report every Annex E attribute in ds (at any depth) that still holds what
+ * the Basic profile would remove or replace, and every private data element.
+ * Tags in ignore[] are skipped. Returns the number of findings. */
+size_t anon_phi_scan(const dcm_dataset *ds, const uint32_t *ignore, size_t nignore, anon_phi_fn fn,
+                     void *ctx);
+
+struct anon_annex_e_row;
+/* Called for each Annex E row no script statement touches. */
+typedef void (*anon_lint_fn)(void *ctx, const struct anon_annex_e_row *row);
+
+/* Statically find the Annex E attributes that scripts[0..n) leave untouched
+ * (at the top level of a dataset); returns how many. */
+size_t anon_lint_untouched(const anon_script *const *scripts, size_t n, anon_lint_fn fn, void *ctx);
+
 /* ---- hashing ----------------------------------------------------------- */
 
 /* DicomEdit's hashUID: "2.25." + the decimal of a SHA-1 based UUID of value.

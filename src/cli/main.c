@@ -50,6 +50,27 @@ static const dqr_command COMMANDS[] = {
      "Exit: 0 done; 1 a file failed; 2 usage or script error; 3 the single IN\n"
      "file was rejected by a script.\n",
      cmd_anonymize},
+    {"lint", "check scripts; list the Annex E attributes they leave untouched",
+     "usage: dqr lint SCRIPT...\n"
+     "\n"
+     "Parse each DicomEdit 6 script (errors name file:line:column), then list the\n"
+     "PS3.15 Annex E Basic attributes that the scripts together never assign,\n"
+     "delete or edit at the top level of a dataset: the PHI a site would keep.\n"
+     "Exit: 0 scripts parse (whatever is listed), 1 a script cannot be read,\n"
+     "2 a script does not parse.\n",
+     cmd_lint},
+    {"phi-scan", "report identifying values and canary strings left in files",
+     "usage: dqr phi-scan [--canaries FILE] [--ignore TAG]... PATH...\n"
+     "\n"
+     "For every file under each PATH (folders recursively):\n"
+     "- DICOM files: every Annex E attribute still holding a value that the Basic\n"
+     "  profile would remove or replace (Z with a value, X present, D not holding\n"
+     "  dqr's dummy, U not a 2.25 UID), and every private data element;\n"
+     "- any file: every line of the canaries FILE found in its raw bytes.\n"
+     "  --ignore TAG   skip an attribute (keyword or gggg,eeee), e.g. the\n"
+     "                 PatientName a relabel wrote on purpose\n"
+     "Exit: 0 nothing found, 1 something found (or a file failed), 2 usage.\n",
+     cmd_phi_scan},
     {"serve", "the gateway service (not built yet)",
      "usage: dqr serve [--config FILE]\n"
      "\n"

@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 /* test_codec.c — parse/write round trips in every transfer syntax, big
  * endian byte order, deferred values, and malformed input. */
 #include <setjmp.h>

@@ -1,0 +1,178 @@
+/* lint.c — which Annex E Basic attributes do scripts leave untouched?
+ *
+ * A static reading of the scripts: every tag path a statement assigns,
+ * deletes or hands to a function that edits (removeTags, hashUIDList,
+ * blankValues, the shift functions, set/delete, mapReferencedUIDs) counts as
+ * touching the attributes it can match at the top level of a dataset;
+ * removeAllPrivateTags and retainPrivateTags cover private attributes. What
+ * remains is the PHI a site would keep.
+ */
+#include "anon/interp.h"
+#include "anon/profile.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct touch {
+    const tagpath **paths;
+    size_t n, cap;
+    bool private_removed;
+    anon_script **holders; /* compiled path strings */
+    size_t nh, caph;
+} touch;
+
+static void add_path(touch *t, const tagpath *p)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 32;
+        const tagpath **a = realloc(t->paths, cap * sizeof *a);
+        if (!a)
+            return;
+        t->paths = a;
+        t->cap = cap;
+    }
+    t->paths[t->n++] = p;
+}
+
+static void add_string_path(touch *t, const char *text)
+{
+    size_t n = strlen(text);
+    char *src = malloc(n + 32);
+    if (!src)
+        return;
+    snprintf(src, n + 32, "version \"6.7\"\n- %s", text);
+    anon_script *s = anon_script_compile(src, strlen(src), "path", NULL);
+    free(src);
+    if (!s)
+        return;
+    if (t->nh == t->caph) {
+        size_t cap = t->caph ? t->caph * 2 : 8;
+        anon_script **h = realloc(t->holders, cap * sizeof *h);
+        if (!h) {
+            anon_script_free(s);
+            return;
+        }
+        t->holders = h;
+        t->caph = cap;
+    }
+    t->holders[t->nh++] = s;
+    add_path(t, s->top.stmts[s->top.n - 1]->path);
+}
+
+static bool edits(const char *fn)
+{
+    static const char *const EDITING[] = {
+        "removeTags", "hashUIDList", "blankValues", "shiftDateTimeListByIncrement",
+        "shiftDateTimeSequenceByIncrement", "set", "delete", "mapReferencedUIDs", NULL};
+    for (int i = 0; EDITING[i]; i++)
+        if (strcmp(fn, EDITING[i]) == 0)
+            return true;
+    return false;
+}
+
+static void scan_expr(touch *t, const expr *e, bool editing)
+{
+    if (!e)
+        return;
+    if (e->kind == X_PATH && editing)
+        add_path(t, e->path);
+    if (e->kind == X_STRING && editing && e->text[0] == '(')
+        add_string_path(t, e->text);
+    if (e->kind == X_CALL) {
+        if (strcmp(e->text, "retainPrivateTags") == 0)
+            t->private_removed = true;
+        editing = edits(e->text);
+    }
+    for (size_t i = 0; i < e->nargs; i++)
+        scan_expr(t, e->args[i], editing);
+}
+
+static void scan_block(touch *t, const block *b);
+
+static void scan_stmt(touch *t, const stmt *s)
+{
+    if (!s)
+        return;
+    switch (s->kind) {
+    case S_ASSIGN:
+    case S_ASSIGN_IF:
+    case S_DELETE:
+        add_path(t, s->path);
+        break;
+    case S_RMPRIV:
+        t->private_removed = true;
+        break;
+    case S_TERNARY:
+        scan_stmt(t, s->then_stmt);
+        scan_stmt(t, s->else_stmt);
+        break;
+    case S_IF:
+        for (size_t i = 0; i < s->nconds; i++)
+            scan_block(t, &s->blocks[i]);
+        if (s->else_block)
+            scan_block(t, s->else_block);
+        break;
+    default:
+        break;
+    }
+    scan_expr(t, s->value, false);
+}
+
+static void scan_block(touch *t, const block *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        scan_stmt(t, b->stmts[i]);
+}
+
+static bool nibble_fits(const nibble *n, unsigned v)
+{
+    switch (n->kind) {
+    case 0: return n->value == v;
+    case 1: return true;
+    case 2: return !(v & 1);
+    default: return v & 1;
+    }
+}
+
+/* Can path p match the row's attribute in the top-level dataset? */
+static bool covers(const tagpath *p, const anon_annex_e_row *row)
+{
+    for (size_t i = 0; i + 1 < p->n; i++)
+        if (p->levels[i].kind != L_ANY_DEPTH)
+            return false;
+    const tp_level *l = &p->levels[p->n - 1];
+    if (l->creator)
+        return false;
+    for (int i = 0; i < 4; i++) {
+        unsigned g = (row->tag >> (28 - 4 * i)) & 0xF, e = (row->tag >> (12 - 4 * i)) & 0xF;
+        bool gfree = !((row->mask >> (28 - 4 * i)) & 0xF), efree = !((row->mask >> (12 - 4 * i)) & 0xF);
+        if ((!gfree && !nibble_fits(&l->group[i], g)) || (!efree && !nibble_fits(&l->elem[i], e)))
+            return false;
+    }
+    return true;
+}
+
+size_t anon_lint_untouched(const anon_script *const *scripts, size_t n, anon_lint_fn fn, void *ctx)
+{
+    touch t = {0};
+    for (size_t i = 0; i < n; i++)
+        scan_block(&t, &scripts[i]->top);
+    size_t count = 0;
+    for (size_t r = 0; r < anon_annex_e_table_len; r++) {
+        const anon_annex_e_row *row = &anon_annex_e_table[r];
+        bool private_row = row->mask == 0x00010000u;
+        bool touched = private_row && t.private_removed;
+        for (size_t k = 0; k < t.n && !touched && !private_row; k++)
+            touched = covers(t.paths[k], row);
+        if (!touched) {
+            count++;
+            if (fn)
+                fn(ctx, row);
+        }
+    }
+    for (size_t i = 0; i < t.nh; i++)
+        anon_script_free(t.holders[i]);
+    free(t.holders);
+    free(t.paths);
+    return count;
+}
