@@ -75,6 +75,7 @@ def emit_array(out, ctype, name, rows):
 
 def gen_dict(data_dir, out):
     attrs = json.load(open(os.path.join(data_dir, "attributes.json")))
+    attrs += json.load(open(os.path.join(data_dir, "command_elements.json")))
     exact, masked = [], []
     for a in attrs:
         value, mask = parse_tag(a["tag"])

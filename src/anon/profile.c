@@ -8,7 +8,8 @@
  *     free text with the instance's identifiers masked (clean descriptors),
  *     sequences kept and their items processed (clean structured content),
  *     graphics removed (clean graphics: dqr cannot redraw them).
- * Combined codes keep the IOD valid: X/Z -> Z; X/D, Z/D, X/Z/D -> D; X/Z/U* -> U.
+ * Combined codes keep the IOD valid: X/Z -> Z; X/D, Z/D, X/Z/D -> D; X/Z/U* -> U
+ * (on a sequence: kept, with the UIDs inside replaced by their own rows).
  * Private attributes (odd groups) are removed; retain-safe-private keeps
  * none in this version (no list of safe private attributes yet).
  */

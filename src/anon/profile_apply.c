@@ -180,7 +180,11 @@ static dqr_status apply_ds(pctx *c, dcm_dataset *ds)
             st = dcm_element_is_sequence(el) ? set_empty(c, ds, tag, vr) : set_dummy(c, ds, tag, vr);
             break;
         case ACT_U:
-            st = vr == DCM_VR_UI ? replace_uids(c, ds, el) : set_empty(c, ds, tag, vr);
+            if (dcm_element_is_sequence(el)) /* "U*": keep it, replace the UIDs inside */
+                for (size_t k = 0; k < dcm_element_item_count(el) && !st; k++)
+                    st = apply_ds(c, dcm_element_item(el, k));
+            else
+                st = vr == DCM_VR_UI ? replace_uids(c, ds, el) : set_empty(c, ds, tag, vr);
             break;
         case ACT_C:
             st = clean(c, ds, el);

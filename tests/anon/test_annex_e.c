@@ -1,0 +1,239 @@
+/* test_annex_e.c — Annex E conformance: one dataset holding every attribute
+ * of PS3.15 Table E.1-1 goes through the Basic profile and through Basic
+ * with each option; every attribute must end as its action code says.
+ * The expected action is worked out here from the table's codes by the rules
+ * documented in docs/deidentification.md, independently of the engine. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "anon/anon.h"
+#include "anon/annex_e_table.h"
+
+static const char *const OPTION_NAMES[ANON_OPT_COUNT] = {
+    "retain-safe-private", "retain-uids", "retain-device-id", "retain-institution-id",
+    "retain-patient-chars", "retain-long-full-dates", "retain-long-modified-dates",
+    "clean-descriptors", "clean-structured-content", "clean-graphics"};
+
+/* The documented reading of a code: X/Z -> Z, anything with D -> D, with U -> U. */
+static char expected(const anon_annex_e_row *row, int opt)
+{
+    const char *code = row->basic;
+    if (opt >= 0 && row->option[opt][0])
+        code = row->option[opt];
+    if (strchr(code, 'U')) return 'U';
+    if (strchr(code, 'D')) return 'D';
+    if (strchr(code, 'Z')) return 'Z';
+    return code[0];
+}
+
+static const char *sample_value(dcm_vr vr)
+{
+    switch (vr) {
+    case DCM_VR_DA: return "20200315";
+    case DCM_VR_DT: return "20200315101010";
+    case DCM_VR_TM: return "101010";
+    case DCM_VR_UI: return "1.2.3.4.5";
+    case DCM_VR_AS: return "045Y";
+    case DCM_VR_IS: case DCM_VR_DS: case DCM_VR_US: case DCM_VR_SS: case DCM_VR_UL: case DCM_VR_SL:
+    case DCM_VR_FL: case DCM_VR_FD: case DCM_VR_SV: case DCM_VR_UV: return "7";
+    case DCM_VR_AT: return "00100010";
+    case DCM_VR_CS: return "VALUE";
+    default: return "Value Of Doe";
+    }
+}
+
+/* The concrete tag used for a row (masked nibbles zero, odd group: 0019). */
+static uint32_t row_tag(const anon_annex_e_row *row)
+{
+    if (row->mask == 0x00010000u)
+        return DCM_TAG(0x0019, 0x1001);
+    return row->tag;
+}
+
+static dcm_dataset *everything(void)
+{
+    dqr_error err = {0};
+    dcm_dataset *ds = dcm_dataset_new();
+    assert_non_null(dcm_dataset_set_string(ds, DCM_TAG(0x0019, 0x0010), DCM_VR_LO, "ACME", &err));
+    for (size_t i = 0; i < anon_annex_e_table_len; i++) {
+        uint32_t tag = row_tag(&anon_annex_e_table[i]);
+        dcm_vr vr = dcm_dict_vr(tag);
+        if (vr == DCM_VR_SQ) {
+            dcm_element *sq = dcm_dataset_set_sequence(ds, tag, &err);
+            dcm_dataset *item = dcm_element_append_item(sq, &err);
+            assert_non_null(dcm_dataset_set_string(item, DCM_TAG(0x0008, 0x0100), DCM_VR_SH, "CODE", &err));
+        } else {
+            if (vr == DCM_VR_UN)
+                vr = DCM_VR_LO; /* the private row */
+            if (!dcm_dataset_set_text(ds, tag, vr, sample_value(vr), NULL, &err))
+                fail_msg("row %s: %s", anon_annex_e_table[i].name, err.message);
+        }
+    }
+    return ds;
+}
+
+static void check_row(const anon_annex_e_row *row, int opt, const dcm_dataset *before, const dcm_dataset *after)
+{
+    uint32_t tag = row_tag(row);
+    char t[12], want = expected(row, opt);
+    const dcm_element *a = dcm_dataset_get(after, tag), *b = dcm_dataset_get(before, tag);
+    char *va = a && !dcm_element_is_sequence(a) ? dcm_element_text(a, NULL) : NULL;
+    char *vb = b && !dcm_element_is_sequence(b) ? dcm_element_text(b, NULL) : NULL;
+    const char *o = opt >= 0 ? OPTION_NAMES[opt] : "basic";
+    dcm_tag_str(tag, t);
+    switch (want) {
+    case 'X':
+        if (a)
+            fail_msg("%s %s %s: X but present", o, t, row->name);
+        break;
+    case 'Z':
+        if (!a || (dcm_element_is_sequence(a) ? dcm_element_item_count(a) != 0 : dcm_element_length(a) != 0))
+            fail_msg("%s %s %s: Z but %s", o, t, row->name, a ? "has a value" : "absent");
+        break;
+    case 'D':
+        if (!a || (!dcm_element_is_sequence(a) && (!va || strcmp(va, vb) == 0)))
+            fail_msg("%s %s %s: D but %s", o, t, row->name, a ? "unchanged" : "absent");
+        break;
+    case 'U':
+        if (a && dcm_element_is_sequence(a)) { /* U*: kept, contained UIDs have their own rows */
+            if (dcm_element_item_count(a) != 1)
+                fail_msg("%s %s %s: U* sequence lost its item", o, t, row->name);
+        } else if (!a || !va || strncmp(va, "2.25.", 5) != 0)
+            fail_msg("%s %s %s: U but '%s'", o, t, row->name, va ? va : "(absent)");
+        break;
+    case 'K':
+        if (!a || (va && strcmp(va, vb) != 0) || (dcm_element_is_sequence(a) && dcm_element_item_count(a) != 1))
+            fail_msg("%s %s %s: K but changed", o, t, row->name);
+        break;
+    case 'C': {
+        dcm_vr vr = b ? dcm_element_vr(b) : DCM_VR_NONE;
+        bool ok;
+        if (vr == DCM_VR_SQ)
+            ok = a && dcm_element_item_count(a) == 1; /* kept, items cleaned */
+        else if (vr == DCM_VR_DA || vr == DCM_VR_DT)
+            ok = a && va && strcmp(va, vb) != 0 && strlen(va) == strlen(vb); /* shifted */
+        else if (vr == DCM_VR_TM)
+            ok = a && va && strcmp(va, vb) == 0;
+        else if (dcm_vr_uses_charset(vr) || vr == DCM_VR_CS)
+            ok = a != NULL; /* text kept, identifiers masked */
+        else
+            ok = a == NULL; /* graphics and private data cannot be cleaned: removed */
+        if (!ok)
+            fail_msg("%s %s %s: C not applied ('%s' -> '%s')", o, t, row->name, vb ? vb : "", va ? va : "(absent)");
+        break;
+    }
+    default:
+        fail_msg("%s %s: unknown code '%s'", o, t, row->basic);
+    }
+    free(va);
+    free(vb);
+}
+
+static void run_profile(int opt)
+{
+    char spec[64];
+    snprintf(spec, sizeof spec, "basic%s%s", opt >= 0 ? "," : "", opt >= 0 ? OPTION_NAMES[opt] : "");
+    dqr_error err = {0};
+    anon_profile *p = anon_profile_parse(spec, &err);
+    assert_non_null(p);
+    anon_settings set;
+    memset(&set, 0, sizeof set);
+    anon_engine *e = anon_engine_new(&set, &err);
+    anon_engine_add_profile(e, p, &err);
+    anon_session *s = anon_session_new(e, &err);
+    dcm_dataset *before = everything(), *after = dcm_dataset_copy(before);
+    assert_int_equal(anon_session_apply(s, after, &err), ANON_OK);
+    for (size_t i = 0; i < anon_annex_e_table_len; i++)
+        check_row(&anon_annex_e_table[i], opt, before, after);
+    char buf[16];
+    assert_string_equal(dcm_dataset_get_string(after, DCM_TAG(0x0012, 0x0062), buf, sizeof buf), "YES");
+    const dcm_element *codes = dcm_dataset_get(after, DCM_TAG(0x0012, 0x0064));
+    assert_int_equal(dcm_element_item_count(codes), opt >= 0 ? 2 : 1);
+    assert_string_equal(dcm_dataset_get_string(dcm_element_item(codes, 0), DCM_TAG(0x0008, 0x0100), buf, sizeof buf),
+                        "113100");
+    dcm_dataset_free(before);
+    dcm_dataset_free(after);
+    anon_session_free(s);
+    anon_engine_free(e);
+    anon_profile_free(p);
+}
+
+static void test_basic(void **state) { (void)state; run_profile(-1); }
+
+static void test_each_option(void **state)
+{
+    (void)state;
+    for (int o = 0; o < ANON_OPT_COUNT; o++)
+        run_profile(o);
+}
+
+static void test_uids_consistent(void **state)
+{
+    (void)state;
+    /* the same UID in two instances (and two runs) maps to the same new UID */
+    dqr_error err = {0};
+    anon_profile *p = anon_profile_parse("basic", &err);
+    anon_settings set;
+    memset(&set, 1, sizeof set);
+    set.lookup_path = NULL;
+    char out[2][3][70];
+    for (int run = 0; run < 2; run++) {
+        anon_engine *e = anon_engine_new(&set, &err);
+        anon_engine_add_profile(e, p, &err);
+        anon_session *s = anon_session_new(e, &err);
+        for (int k = 0; k < 3; k++) {
+            dcm_dataset *ds = dcm_dataset_new();
+            dcm_dataset_set_string(ds, DCM_TAG(0x0020, 0x000D), DCM_VR_UI, k == 2 ? "1.2.9" : "1.2.3", &err);
+            assert_int_equal(anon_session_apply(s, ds, &err), ANON_OK);
+            dcm_dataset_get_string(ds, DCM_TAG(0x0020, 0x000D), out[run][k], sizeof out[run][k]);
+            dcm_dataset_free(ds);
+        }
+        anon_session_free(s);
+        anon_engine_free(e);
+    }
+    assert_string_equal(out[0][0], out[0][1]);
+    assert_string_not_equal(out[0][0], out[0][2]);
+    assert_string_equal(out[0][0], out[1][0]);
+    set.uid_secret[0] = 2; /* another secret, other UIDs */
+    anon_engine *e = anon_engine_new(&set, &err);
+    anon_engine_add_profile(e, p, &err);
+    anon_session *s = anon_session_new(e, &err);
+    dcm_dataset *ds = dcm_dataset_new();
+    dcm_dataset_set_string(ds, DCM_TAG(0x0020, 0x000D), DCM_VR_UI, "1.2.3", &err);
+    anon_session_apply(s, ds, &err);
+    char other[70];
+    dcm_dataset_get_string(ds, DCM_TAG(0x0020, 0x000D), other, sizeof other);
+    assert_string_not_equal(other, out[0][0]);
+    dcm_dataset_free(ds);
+    anon_session_free(s);
+    anon_engine_free(e);
+    anon_profile_free(p);
+}
+
+static void test_bad_specs(void **state)
+{
+    (void)state;
+    dqr_error err = {0};
+    assert_null(anon_profile_parse("strict", &err));
+    assert_non_null(strstr(err.message, "unknown profile 'strict'"));
+    assert_null(anon_profile_parse("basic,retain-everything", &err));
+    assert_non_null(strstr(err.message, "unknown profile option 'retain-everything'"));
+    assert_null(anon_profile_parse("basic,retain-long-full-dates,retain-long-modified-dates", &err));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_basic),
+        cmocka_unit_test(test_each_option),
+        cmocka_unit_test(test_uids_consistent),
+        cmocka_unit_test(test_bad_specs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
