@@ -10,7 +10,7 @@ zlib1g-dev libcmocka-dev
 clang libclang-rt-14-dev
 libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev
 libpq-dev libsodium-dev libssl-dev libpcre2-dev
-python3 python3-pydicom
+python3 python3-pydicom python3-numpy
 dcmtk libgdcm-tools dicom3tools
 orthanc orthanc-dicomweb postgresql
 hyperfine time procps

@@ -97,6 +97,12 @@ def image(rng, can, path, p, study, series, k, args):
     ds.SeriesInstanceUID = series["uid"]
     ds.SeriesNumber = series["number"]
     ds.SeriesDescription = "AXIAL " + str(series["number"])
+    ds.Laterality = ""
+    ds.PatientPosition = "HFS"
+    ds.PositionReferenceIndicator = ""
+    ds.PixelSpacing = [0.5, 0.5]
+    ds.KVP = "120"
+    ds.AcquisitionNumber = 1
     ds.InstanceNumber = k + 1
     ds.ImagePositionPatient = [0, 0, float(k)]
     ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
