@@ -5,7 +5,9 @@
 #   cp -r + dcmodify (DCMTK, in place, with an approximation of Basic: the
 #     identifying attributes the generator plants, private tags, new UIDs),
 #   dqr anonymize --profile basic,
-# in one run with hyperfine (the output folder is removed before each run).
+# in one run with hyperfine (before each run the output folder is removed and
+# the disk synced, so no run pays for the previous one's writeback). Only dqr
+# syncs its output before it returns (syncfs); the others leave it in the cache.
 # Usage: bench/anonymize.sh [N_FILES] [WORKDIR]     (defaults: 1000, bench/out)
 set -eu
 n=${1:-1000}
@@ -37,9 +39,11 @@ find "$1" -name '*.dcm' -print0 | xargs -0 dcmodify -nb -ie \
     -ep -gst -gse -gin >/dev/null
 SH
 chmod +x "$work/dcmodify.sh"
-hyperfine --warmup 1 --runs 5 --prepare "rm -rf $out" --export-markdown "$work/anonymize.md" \
+hyperfine --warmup 1 --runs 5 --prepare "rm -rf $out && sync" --export-markdown "$work/anonymize.md" \
     -n "cp -r" "cp -r $in $out" \
+    -n "cp -r + sync (durable, like dqr)" "cp -r $in $out && sync -f $out" \
     -n "gdcmanon -e (Basic)" "gdcmanon -e -c $work/cert.pem -r --continue -i $in -o $out" \
     -n "cp -r + dcmodify" "cp -r $in $out && $work/dcmodify.sh $out" \
-    -n "dqr anonymize --profile basic" "$dqr anonymize -q --uid-secret $work/secret --profile basic $in $out"
+    -n "dqr anonymize --profile basic" "$dqr anonymize -q --uid-secret $work/secret --profile basic $in $out" \
+    -n "dqr anonymize --profile basic --no-sync" "$dqr anonymize -q --no-sync --uid-secret $work/secret --profile basic $in $out"
 cat "$work/anonymize.md"

@@ -30,7 +30,8 @@ static const dqr_command COMMANDS[] = {
      cmd_convert},
     {"anonymize", "de-identify a file or a tree with DicomEdit 6 scripts and Annex E profiles",
      "usage: dqr anonymize [--script FILE]... [--profile basic[,OPTION...]] [--var NAME=VALUE]...\n"
-     "                     [--jobs N] [--uid-secret FILE] [--lookup FILE] [--quiet] IN OUT\n"
+     "                     [--jobs N] [--uid-secret FILE] [--lookup FILE] [--no-sync] [--quiet]\n"
+     "                     IN OUT\n"
      "\n"
      "IN and OUT are files, or folders done recursively (OUT mirrors IN's tree).\n"
      "Scripts and profiles apply in the order given. Output is written atomically,\n"
@@ -46,6 +47,8 @@ static const dqr_command COMMANDS[] = {
      "  --uid-secret FILE the key for replaced UIDs and shifted dates (default:\n"
      "                    $DQR_UID_SECRET_FILE or ~/.config/dqr/uid-secret, made once)\n"
      "  --lookup FILE     the table for lookup[] (lines: keyType/key = value)\n"
+     "  --no-sync         leave the output in the page cache: do not flush it to\n"
+     "                    disk before returning (files are still written atomically)\n"
      "  --quiet           no progress line, no summary\n"
      "Exit: 0 done; 1 a file failed; 2 usage or script error; 3 the single IN\n"
      "file was rejected by a script.\n",

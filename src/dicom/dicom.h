@@ -185,13 +185,15 @@ typedef struct dcm_write_options {
     bool bare;                   /* write only the dataset, no preamble or meta */
     bool zero_preamble;          /* write 128 zero bytes, not the preamble read
                                     (it may hold anything, PHI included) */
+    bool no_sync;                /* dcm_file_write: skip the fsync before the
+                                    rename (the caller syncs a batch at once) */
 } dcm_write_options;
 
 #define DQR_IMPLEMENTATION_CLASS_UID "1.2.826.0.1.3680043.10.1573.1"
 #define DQR_IMPLEMENTATION_VERSION "DQR_0_1"
 
 /* Write f's meta and dataset as Part 10 to path atomically (temp file in the
- * same directory, fsync, rename). Deferred values are streamed from the
+ * same directory, fsync unless opts->no_sync, rename). Deferred values are streamed from the
  * source file. opts may be NULL. */
 dqr_status dcm_file_write(const dcm_file *f, const char *path, const dcm_write_options *opts,
                           dqr_error *err);

@@ -522,7 +522,7 @@ dqr_status dcm_file_write(const dcm_file *f, const char *path, const dcm_write_o
     }
     fchmod(fd, 0644);
     dqr_status st = dcm_file_write_fd(f, fd, opts, err);
-    if (!st && fsync(fd) != 0)
+    if (!st && !(opts && opts->no_sync) && fsync(fd) != 0)
         st = dqr_error_set(err, DQR_E_IO, "%s: fsync: %s", tmp, strerror(errno));
     if (close(fd) != 0 && !st)
         st = dqr_error_set(err, DQR_E_IO, "%s: close: %s", tmp, strerror(errno));
