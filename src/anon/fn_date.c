@@ -4,6 +4,7 @@
 #include "anon/datetime.h"
 #include "anon/interp.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,14 +16,17 @@ static dqr_status increment(anon_session *s, const char *fn, expr *const *args, 
     if (st || (i + 1 < n && (st = arg_string(s, args, n, i + 1, &unit))))
         return st;
     char *end;
+    errno = 0;
     long long k = inc ? strtoll(inc, &end, 10) : 0;
-    if (!inc || end == inc || *end)
+    if (!inc || end == inc || *end || errno)
         return rt_error(s, "%s: the increment must be an integer", fn);
     long long per;
     if (!unit || anon_unit_seconds(unit, &per))
         return rt_error(s, "%s: unknown unit \"%s\" (years, days, hours, minutes, seconds)", fn,
                         unit ? unit : "null");
-    *seconds = k * per;
+    /* beyond 10,000 years no date survives the shift: refuse rather than overflow */
+    if (__builtin_mul_overflow(k, per, seconds) || *seconds > 400000000000LL || *seconds < -400000000000LL)
+        return rt_error(s, "%s: increment %s %s is out of range", fn, inc, unit);
     return DQR_OK;
 }
 

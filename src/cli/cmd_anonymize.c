@@ -112,8 +112,27 @@ static void clean_meta(dcm_dataset *meta)
     }
 }
 
+/* make_parent_dirs, skipped when the folder is the one this thread made last
+ * (files of a series arrive together: one mkdir walk per folder, not per file). */
+#define LAST_DIR 4096
+
+static int ensure_parent(const char *out, char last[LAST_DIR])
+{
+    const char *slash = strrchr(out, '/');
+    size_t n = slash ? (size_t)(slash - out) : 0;
+    if (n && n < LAST_DIR && strncmp(last, out, n) == 0 && last[n] == '\0')
+        return 0;
+    if (make_parent_dirs(out) != 0)
+        return -1;
+    if (n < LAST_DIR) {
+        memcpy(last, out, n);
+        last[n] = '\0';
+    }
+    return 0;
+}
+
 /* One file. Returns the contract's exit code for a single-file run. */
-static int process(job *j, anon_session *s, const char *in, const char *out)
+static int process(job *j, anon_session *s, const char *in, const char *out, char last_dir[LAST_DIR])
 {
     dqr_error err = {0};
     dcm_file *f = dcm_file_open(in, &err);
@@ -145,7 +164,7 @@ static int process(job *j, anon_session *s, const char *in, const char *out)
         clean_meta(dcm_file_meta(f));
         /* atomic by rename; made durable by one syncfs at the end of the run */
         dcm_write_options opts = {.zero_preamble = true, .no_sync = !j->single || j->o->no_sync};
-        if (make_parent_dirs(out) != 0 || dcm_file_write(f, out, &opts, &err)) {
+        if (ensure_parent(out, last_dir) != 0 || dcm_file_write(f, out, &opts, &err)) {
             cli_error("%s", err.message[0] ? err.message : "cannot create the output folder");
             atomic_fetch_add(&j->failed, 1);
             rc = DQR_EXIT_FAIL;
@@ -176,8 +195,9 @@ static void *worker(void *arg)
 {
     job *j = arg;
     anon_session *s = new_session(j);
+    char last_dir[LAST_DIR] = ""; /* this worker's last output folder */
     for (size_t i; s && (i = atomic_fetch_add(&j->next, 1)) < j->files.n;) {
-        process(j, s, j->files.paths[i], j->outputs[i]);
+        process(j, s, j->files.paths[i], j->outputs[i], last_dir);
         atomic_fetch_add(&j->done, 1);
     }
     anon_session_free(s);
@@ -268,7 +288,8 @@ static int run_file(job *j)
     }
     j->single = true;
     anon_session *s = new_session(j);
-    int rc = s ? process(j, s, o->in, out ? out : o->out) : DQR_EXIT_FAIL;
+    char last_dir[LAST_DIR] = "";
+    int rc = s ? process(j, s, o->in, out ? out : o->out, last_dir) : DQR_EXIT_FAIL;
     anon_session_free(s);
     free(out);
     return rc;

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
@@ -513,14 +514,23 @@ dqr_status dcm_file_write(const dcm_file *f, const char *path, const dcm_write_o
     char *tmp = malloc(n + 16);
     if (!tmp)
         return dqr_error_set(err, DQR_E_NOMEM, "out of memory");
-    snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
+    /* A unique temporary name beside the target, created with the final mode
+     * (0644 less the umask) so no fchmod is needed. */
+    uint8_t r[6];
+    int fd = -1;
+    for (int attempt = 0; fd < 0 && attempt < 8; attempt++) {
+        if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+            break;
+        snprintf(tmp, n + 16, "%s.tmp.%02x%02x%02x%02x%02x%02x", path, r[0], r[1], r[2], r[3], r[4], r[5]);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
     if (fd < 0) {
         dqr_status st = dqr_error_set(err, DQR_E_IO, "%s: cannot create: %s", tmp, strerror(errno));
         free(tmp);
         return st;
     }
-    fchmod(fd, 0644);
     dqr_status st = dcm_file_write_fd(f, fd, opts, err);
     if (!st && !(opts && opts->no_sync) && fsync(fd) != 0)
         st = dqr_error_set(err, DQR_E_IO, "%s: fsync: %s", tmp, strerror(errno));
