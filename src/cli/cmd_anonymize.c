@@ -9,7 +9,7 @@
 #include "anon/anon.h"
 #include "cli/cli.h"
 #include "cli/files.h"
-#include "cli/secret.h"
+#include "cli/steps.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -21,16 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_STEPS 32
-#define MAX_VARS 64
-
 typedef struct options {
-    const char *steps[MAX_STEPS]; /* "s:PATH" script or "p:SPEC" profile */
-    size_t nsteps;
-    const char *vars[MAX_VARS];   /* NAME=VALUE */
-    size_t nvars;
+    steps st;
     long jobs;
-    const char *secret, *lookup, *in, *out;
+    const char *in, *out;
     bool quiet, no_sync;
 } options;
 
@@ -48,31 +42,15 @@ static int parse_options(const dqr_command *self, int argc, char **argv, options
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--script") == 0 || strcmp(a, "--profile") == 0) {
-            if (!val)
-                return cli_usage_error(self, "%s needs a value", a);
-            if (o->nsteps == MAX_STEPS)
-                return cli_usage_error(self, "at most %d scripts and profiles", MAX_STEPS);
-            char *step = malloc(strlen(val) + 3);
-            snprintf(step, strlen(val) + 3, "%c:%s", a[2], val);
-            o->steps[o->nsteps++] = step;
-            i++;
-        } else if (strcmp(a, "--var") == 0) {
-            if (!val || !strchr(val, '=') || val[0] == '=')
-                return cli_usage_error(self, "--var needs NAME=VALUE");
-            if (o->nvars == MAX_VARS)
-                return cli_usage_error(self, "at most %d variables", MAX_VARS);
-            o->vars[o->nvars++] = val;
-            i++;
-        } else if (strcmp(a, "--jobs") == 0) {
+        int t = steps_take(self, &o->st, argc, argv, &i);
+        if (t < 0)
+            return DQR_EXIT_USAGE;
+        if (t)
+            continue;
+        if (strcmp(a, "--jobs") == 0) {
             char *end;
             if (!val || (o->jobs = strtol(val, &end, 10)) < 1 || *end || o->jobs > 256)
                 return cli_usage_error(self, "--jobs needs a number from 1 to 256");
-            i++;
-        } else if (strcmp(a, "--uid-secret") == 0 || strcmp(a, "--lookup") == 0) {
-            if (!val)
-                return cli_usage_error(self, "%s needs a file", a);
-            *(a[2] == 'u' ? &o->secret : &o->lookup) = val;
             i++;
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
             o->quiet = true;
@@ -90,15 +68,9 @@ static int parse_options(const dqr_command *self, int argc, char **argv, options
     }
     if (!o->in || !o->out)
         return cli_usage_error(self, "needs IN and OUT");
-    if (!o->nsteps)
+    if (!o->st.n)
         return cli_usage_error(self, "nothing to do: give --script FILE and/or --profile basic");
     return 0;
-}
-
-static void print_echo(void *ctx, const char *line)
-{
-    (void)ctx;
-    printf("%s\n", line);
 }
 
 /* Keep only the meta elements a de-identified file needs. */
@@ -176,25 +148,10 @@ static int process(job *j, anon_session *s, const char *in, const char *out, cha
     return rc;
 }
 
-static anon_session *new_session(job *j)
-{
-    dqr_error err = {0};
-    anon_session *s = anon_session_new(j->engine, &err);
-    for (size_t i = 0; s && i < j->o->nvars; i++) {
-        const char *eq = strchr(j->o->vars[i], '=');
-        char name[128];
-        snprintf(name, sizeof name, "%.*s", (int)(eq - j->o->vars[i]), j->o->vars[i]);
-        anon_session_set_var(s, name, eq + 1, &err);
-    }
-    if (s)
-        anon_session_on_echo(s, print_echo, NULL);
-    return s;
-}
-
 static void *worker(void *arg)
 {
     job *j = arg;
-    anon_session *s = new_session(j);
+    anon_session *s = steps_session(&j->o->st);
     char last_dir[LAST_DIR] = ""; /* this worker's last output folder */
     for (size_t i; s && (i = atomic_fetch_add(&j->next, 1)) < j->files.n;) {
         process(j, s, j->files.paths[i], j->outputs[i], last_dir);
@@ -287,7 +244,7 @@ static int run_file(job *j)
         snprintf(out, n, "%s/%s", o->out, base ? base + 1 : o->in);
     }
     j->single = true;
-    anon_session *s = new_session(j);
+    anon_session *s = steps_session(&j->o->st);
     char last_dir[LAST_DIR] = "";
     int rc = s ? process(j, s, o->in, out ? out : o->out, last_dir) : DQR_EXIT_FAIL;
     anon_session_free(s);
@@ -295,75 +252,28 @@ static int run_file(job *j)
     return rc;
 }
 
-/* Compile every script and profile first: a bad one stops everything before
- * any file is read. */
-static anon_engine *build_engine(const options *o, anon_script **scripts, anon_profile **profiles)
-{
-    anon_settings set = {.lookup_path = o->lookup};
-    if (secret_load(o->secret, set.uid_secret) != 0)
-        return NULL;
-    dqr_error err = {0};
-    anon_engine *e = anon_engine_new(&set, &err);
-    if (!e) {
-        cli_error("%s", err.message);
-        return NULL;
-    }
-    for (size_t i = 0; i < o->nsteps; i++) {
-        const char *arg = o->steps[i] + 2;
-        dqr_status st;
-        if (o->steps[i][0] == 's') {
-            if (!(scripts[i] = anon_script_load(arg, &err)))
-                break;
-            st = anon_engine_add_script(e, scripts[i], &err);
-        } else {
-            if (!(profiles[i] = anon_profile_parse(arg, &err)))
-                break;
-            st = anon_engine_add_profile(e, profiles[i], &err);
-        }
-        if (st)
-            break;
-    }
-    if (err.code) {
-        cli_error("%s", err.message);
-        anon_engine_free(e);
-        return NULL;
-    }
-    return e;
-}
-
 int cmd_anonymize(int argc, char **argv)
 {
     options o = {0};
-    int rc = parse_options(cli_find("anonymize"), argc, argv, &o);
-    anon_script *scripts[MAX_STEPS] = {0};
-    anon_profile *profiles[MAX_STEPS] = {0};
-    anon_engine *e = NULL;
     job j = {0};
-    if (rc)
-        goto done;
-    if (!(e = build_engine(&o, scripts, profiles))) {
+    int rc = parse_options(cli_find("anonymize"), argc, argv, &o);
+    if (!rc && steps_build(&o.st) != 0)
         rc = DQR_EXIT_USAGE;
-        goto done;
+    if (!rc) {
+        j.o = &o;
+        j.engine = o.st.engine;
+        struct stat sb;
+        if (stat(o.in, &sb) != 0) {
+            cli_error("%s: No such file or directory", o.in);
+            rc = DQR_EXIT_FAIL;
+        } else {
+            rc = S_ISDIR(sb.st_mode) ? run_tree(&j) : run_file(&j);
+        }
     }
-    j.o = &o;
-    j.engine = e;
-    struct stat sb;
-    if (stat(o.in, &sb) != 0) {
-        cli_error("%s: No such file or directory", o.in);
-        rc = DQR_EXIT_FAIL;
-    } else {
-        rc = S_ISDIR(sb.st_mode) ? run_tree(&j) : run_file(&j);
-    }
-done:
     for (size_t i = 0; i < j.files.n && j.outputs; i++)
         free(j.outputs[i]);
     free(j.outputs);
     file_list_free(&j.files);
-    anon_engine_free(e);
-    for (size_t i = 0; i < o.nsteps; i++) {
-        anon_script_free(scripts[i]);
-        anon_profile_free(profiles[i]);
-        free((char *)o.steps[i]);
-    }
+    steps_free(&o.st);
     return rc;
 }

@@ -74,6 +74,32 @@ static const dqr_command COMMANDS[] = {
      "                 PatientName a relabel wrote on purpose\n"
      "Exit: 0 nothing found, 1 something found (or a file failed), 2 usage.\n",
      cmd_phi_scan},
+    {"echo", "C-ECHO a DICOM peer",
+     "usage: dqr echo [--aet A] [--call AE] [--timeout S] HOST PORT\n"
+     "\n"
+     "Open an association (calling AE A, default DQR; called AE, default ANY-SCP),\n"
+     "send C-ECHO, release. Exit: 0 the peer answered Success, 1 otherwise.\n",
+     cmd_echo},
+    {"store", "send DICOM files to a peer (C-STORE)",
+     "usage: dqr store [--aet A] [--call AE] [--timeout S] HOST PORT FILE|DIR...\n"
+     "\n"
+     "Send every DICOM file (folders recursively) over one association, each in\n"
+     "its own transfer syntax when the peer accepts it (native data may also go\n"
+     "as Explicit or Implicit VR LE). One status line per file, then a summary.\n"
+     "Exit: 0 every file stored, 1 otherwise.\n",
+     cmd_store},
+    {"listen", "a storage SCP writing received instances to a folder",
+     "usage: dqr listen --port P --aet AE --out DIR [--bind ADDR] [--accept-from AE]...\n"
+     "                  [--max-assocs N] [--timeout S] [--quiet]\n"
+     "                  [--script FILE]... [--profile SPEC] [--var NAME=VALUE]... [--uid-secret FILE]\n"
+     "\n"
+     "Accept associations called AE (others are refused: called AE not recognized),\n"
+     "from the --accept-from AEs only if given; answer C-ECHO; write each C-STORE\n"
+     "atomically to DIR/<SOPInstanceUID>.dcm. With --script/--profile (as in\n"
+     "dqr anonymize) every instance is de-identified in memory before anything is\n"
+     "written. Listens on 127.0.0.1 unless --bind says otherwise. Stops on\n"
+     "SIGINT/SIGTERM, letting running associations finish.\n",
+     cmd_listen},
     {"serve", "the gateway service (not built yet)",
      "usage: dqr serve [--config FILE]\n"
      "\n"

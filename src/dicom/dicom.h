@@ -202,6 +202,14 @@ dqr_status dcm_file_write(const dcm_file *f, const char *path, const dcm_write_o
 dqr_status dcm_file_write_fd(const dcm_file *f, int fd, const dcm_write_options *opts,
                              dqr_error *err);
 
+/* Receives encoded bytes in order; returns 0, or non-zero to stop with DQR_E_IO. */
+typedef int (*dcm_write_fn)(void *ctx, const uint8_t *data, size_t len);
+
+/* Same as dcm_file_write_fd, to a callback (in chunks of up to 256 KiB);
+ * with opts->bare only the dataset, as DIMSE sends it. */
+dqr_status dcm_file_write_cb(const dcm_file *f, const dcm_write_options *opts, dcm_write_fn fn,
+                             void *ctx, dqr_error *err);
+
 /* Encode f as a Part 10 byte stream into a new malloc'd buffer (*out,
  * *out_len; caller frees *out). Same options as dcm_file_write. */
 dqr_status dcm_file_encode(const dcm_file *f, const dcm_write_options *opts, uint8_t **out,

@@ -20,7 +20,9 @@
 #define SINK_BUF (256u * 1024u)
 
 typedef struct sink {
-    int fd;                 /* output file, or -1 for memory */
+    int fd;                 /* output file, or -1 for memory / callback */
+    dcm_write_fn cb;        /* callback output (fd < 0) */
+    void *cb_ctx;
     uint8_t *mem;           /* memory output (fd < 0) */
     size_t mem_len, mem_cap;
     bool deflating;
@@ -39,6 +41,11 @@ static void raw_out(sink *s, const uint8_t *p, size_t n)
 {
     if (s->status || n == 0)
         return;
+    if (s->cb) {
+        if (s->cb(s->cb_ctx, p, n) != 0)
+            s->status = dqr_error_set(s->err, DQR_E_IO, "the receiver of the data failed");
+        return;
+    }
     if (s->fd < 0) {
         if (s->mem_len + n > s->mem_cap) {
             size_t cap = s->mem_cap ? s->mem_cap : 4096;
@@ -503,6 +510,19 @@ dqr_status dcm_file_write_fd(const dcm_file *f, int fd, const dcm_write_options 
     dqr_status st = sink_init(&s, fd, err);
     if (st)
         return st;
+    write_file(f, &s, opts, err);
+    return sink_finish(&s);
+}
+
+dqr_status dcm_file_write_cb(const dcm_file *f, const dcm_write_options *opts, dcm_write_fn fn,
+                             void *ctx, dqr_error *err)
+{
+    sink s;
+    dqr_status st = sink_init(&s, -1, err);
+    if (st)
+        return st;
+    s.cb = fn;
+    s.cb_ctx = ctx;
     write_file(f, &s, opts, err);
     return sink_finish(&s);
 }

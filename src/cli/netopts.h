@@ -1,0 +1,24 @@
+/* netopts.h — the options every network command shares: --aet, --call,
+ * --timeout, and HOST PORT. */
+#ifndef DQR_CLI_NETOPTS_H
+#define DQR_CLI_NETOPTS_H
+
+#include "cli/cli.h"
+#include "net/net.h"
+
+typedef struct netopts {
+    const char *aet, *call, *host;
+    int port, timeout;
+} netopts;
+
+/* If argv[*i] is a shared option, consume it (and its value) and return 1;
+ * return -1 (after printing a usage error) on a bad value, 0 otherwise. */
+int netopts_take(const dqr_command *self, netopts *o, int argc, char **argv, int *i);
+
+/* Fill params' AE titles and timeout from o; 0, or -1 after a usage error. */
+int netopts_params(const dqr_command *self, const netopts *o, net_params *p);
+
+/* Parse PORT (1..65535); -1 if invalid. */
+int netopts_port(const char *s);
+
+#endif

@@ -1,0 +1,150 @@
+/* net.h — the DICOM network layer: Upper Layer associations (PS3.8) and
+ * DIMSE messages (PS3.7) over TCP, as requestor (SCU) and acceptor (SCP).
+ *
+ * An association is one TCP connection with negotiated presentation contexts.
+ * Messages go out as P-DATA fragments no larger than the peer's maximum PDU
+ * length; datasets are streamed (a file's pixel data is never loaded whole
+ * when sending). Every socket has TCP_NODELAY and send/receive timeouts.
+ * A net_assoc is used by one thread at a time.
+ */
+#ifndef DQR_NET_H
+#define DQR_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dicom/dicom.h"
+
+#define NET_MAX_PC 128
+#define NET_MAX_TS 8
+#define NET_DEFAULT_PDU 65536u
+#define NET_APPLICATION_CONTEXT "1.2.840.10008.3.1.1.1"
+#define NET_VERIFICATION_SOP "1.2.840.10008.1.1"
+
+/* One presentation context: proposed (abstract syntax + transfer syntaxes)
+ * and, after negotiation, the result and the one transfer syntax accepted. */
+typedef struct net_pc {
+    uint8_t id;                    /* odd, 1..255 */
+    char abstract[65];
+    char ts[NET_MAX_TS][65];
+    size_t nts;
+    uint8_t result;                /* 0 acceptance, 1 user rejection, 3 abstract syntax
+                                      not supported, 4 transfer syntaxes not supported */
+    char accepted_ts[65];
+    bool scu_role, scp_role;       /* role selection proposed/accepted (C-GET) */
+} net_pc;
+
+typedef struct net_params {
+    char calling_aet[17], called_aet[17];
+    net_pc pcs[NET_MAX_PC];
+    size_t npc;
+    uint32_t max_pdu;              /* what we receive; 0 = NET_DEFAULT_PDU */
+    int timeout_s;                 /* connect, ARTIM, and every read/write; 0 = 30 */
+} net_params;
+
+typedef struct net_assoc net_assoc;
+
+/* Add a presentation context for abstract with the transfer syntaxes given
+ * (NULL-terminated). Returns its id, or 0 if the list is full. */
+uint8_t net_params_add(net_params *p, const char *abstract, const char *const *ts);
+
+/* Connect and negotiate. On success p's contexts hold the results. A refused
+ * association fails with DQR_E_IO and a message giving the peer's reason. */
+net_assoc *net_connect(const char *host, int port, net_params *p, dqr_error *err);
+
+/* The negotiated parameters (contexts with results, peer's AE titles). */
+const net_params *net_assoc_params(const net_assoc *a);
+/* The accepted context for abstract syntax (and transfer syntax, if given), or NULL. */
+const net_pc *net_find_pc(const net_assoc *a, const char *abstract, const char *ts);
+
+/* Orderly release (A-RELEASE-RQ/RP), then close. */
+dqr_status net_release(net_assoc *a, dqr_error *err);
+/* A-ABORT and close. */
+void net_abort(net_assoc *a);
+/* Close the connection and free a. NULL is allowed. */
+void net_assoc_free(net_assoc *a);
+
+/* ---- messages ---------------------------------------------------------- */
+
+/* Send a DIMSE command set (encoded Implicit VR LE, group length computed). */
+dqr_status net_send_command(net_assoc *a, uint8_t pcid, const dcm_dataset *cmd, dqr_error *err);
+/* Send a dataset: f's dataset encoded in the context's accepted transfer syntax. */
+dqr_status net_send_dataset(net_assoc *a, uint8_t pcid, const dcm_file *f, dqr_error *err);
+
+/* The next command (caller frees with dcm_dataset_free). DQR_E_NOTFOUND when
+ * the peer asked to release (answered) or closed; DQR_E_IO on abort. */
+dqr_status net_recv_command(net_assoc *a, uint8_t *pcid, dcm_dataset **cmd, dqr_error *err);
+
+/* Receive the dataset that follows a command, handing each fragment's bytes
+ * to fn in order (fn returns non-zero to fail). */
+dqr_status net_recv_dataset(net_assoc *a, dcm_write_fn fn, void *ctx, dqr_error *err);
+
+/* ---- DIMSE helpers ----------------------------------------------------- */
+
+#define NET_C_STORE_RQ 0x0001
+#define NET_C_GET_RQ 0x0010
+#define NET_C_FIND_RQ 0x0020
+#define NET_C_MOVE_RQ 0x0021
+#define NET_C_ECHO_RQ 0x0030
+#define NET_RSP 0x8000
+#define NET_NO_DATASET 0x0101
+
+/* A new command set with CommandField, MessageID (or MessageIDBeingRespondedTo
+ * for responses), AffectedSOPClassUID and CommandDataSetType. */
+dcm_dataset *net_command(uint16_t field, uint16_t msgid, const char *sop_class, bool has_dataset,
+                         dqr_error *err);
+/* A US value of a command (0xFFFF if absent). */
+uint16_t net_cmd_us(const dcm_dataset *cmd, uint32_t tag);
+/* The meaning of a DIMSE status ("Refused: Out of Resources", ...). */
+const char *net_status_str(uint16_t status);
+
+/* C-ECHO-RQ and wait for the response; *status gets its status. */
+dqr_status net_echo(net_assoc *a, uint16_t *status, dqr_error *err);
+/* C-STORE-RQ of f (SOP class/instance from its dataset), on the context
+ * accepted for its SOP class; *status gets the response status. */
+dqr_status net_store(net_assoc *a, const dcm_file *f, uint16_t msgid, uint16_t *status, dqr_error *err);
+
+/* ---- acceptor ---------------------------------------------------------- */
+
+typedef struct net_server net_server;
+
+/* One received instance, as a Part 10 stream (preamble, meta, dataset). */
+typedef struct net_received {
+    const char *calling_aet, *sop_class, *sop_instance, *ts;
+    const char *tmp_path;   /* spooled to this file (spool_memory off): the
+                               callback renames or unlinks it */
+    const uint8_t *data;    /* held in memory (spool_memory on) */
+    size_t len;
+} net_received;
+
+/* Called for each received C-STORE; returns the status to answer (0x0000
+ * success, 0xA700 out of resources, 0xC000 cannot understand, ...). */
+typedef uint16_t (*net_store_fn)(void *ctx, const net_received *r);
+
+typedef struct net_server_config {
+    const char *aet;             /* our AE title: other called AEs are refused */
+    const char *bind;            /* address, default 127.0.0.1 */
+    int port;
+    const char *const *allowed;  /* calling AEs accepted (NULL: any) */
+    const char *tmp_dir;         /* where received data is spooled */
+    bool spool_memory;           /* keep received data in memory, never on disk
+                                    (for de-identifying before anything is written) */
+    int max_assocs;              /* concurrent associations (default 32) */
+    int timeout_s;
+    net_store_fn on_store;
+    void *ctx;
+    void (*log)(void *ctx, const char *line); /* one line per event, may be NULL */
+} net_server_config;
+
+/* Listen (SO_REUSEADDR). Returns NULL with err on failure (port in use...). */
+net_server *net_server_new(const net_server_config *cfg, dqr_error *err);
+/* The port actually bound (useful with port 0). */
+int net_server_port(const net_server *s);
+/* Accept and serve associations (a thread each) until net_server_stop. */
+dqr_status net_server_run(net_server *s, dqr_error *err);
+/* Ask run to return (safe from a signal handler or another thread). */
+void net_server_stop(net_server *s);
+void net_server_free(net_server *s);
+
+#endif
