@@ -147,7 +147,7 @@ static bool negotiate(net_server *s, net_assoc *a, const char *peer)
         for (size_t k = 0; pc->result == 4 && k < pc->nts; k++)
             if (dcm_ts_lookup(pc->ts[k])) { /* the requestor's order is its preference */
                 pc->result = 0;
-                snprintf(pc->accepted_ts, sizeof pc->accepted_ts, "%s", pc->ts[k]);
+                memcpy(pc->accepted_ts, pc->ts[k], sizeof pc->accepted_ts); /* both char[65] */
             }
         accepted += pc->result == 0;
         pc->scu_role = false; /* we only play SCP here */

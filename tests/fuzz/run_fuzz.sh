@@ -1,19 +1,20 @@
 #!/bin/sh
 # Fuzz smoke: run a fuzzer for SECONDS from its seed corpus: for part10,
 # small DICOM files (the repo's seeds and pydicom's test files, if
-# installed); for script, the repo's DicomEdit scripts.
+# installed); for script, the repo's DicomEdit scripts; for pdu, A-ASSOCIATE
+# bodies and a DIMSE command.
 # Fails on any crash, leak, sanitizer report or timeout the fuzzer finds.
-# Usage: run_fuzz.sh FUZZER WORKDIR [SECONDS] [part10|script]
+# Usage: run_fuzz.sh FUZZER WORKDIR [SECONDS] [part10|script|pdu]
 set -eu
 fuzzer=$1 work=$2 seconds=${3:-60} kind=${4:-part10}
 here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$work" && mkdir -p "$work/corpus" "$work/artifacts"
-if [ "$kind" = script ]; then
-    cp "$here"/script-seeds/* "$work/corpus/"
-else
-    cp "$here"/seeds/* "$work/corpus/"
-fi
-[ "$kind" = script ] || for d in /usr/lib/python3/dist-packages/pydicom/data/test_files /usr/lib/python3/dist-packages/pydicom/data/charset_files; do
+case $kind in
+    script) cp "$here"/script-seeds/* "$work/corpus/" ;;
+    pdu) cp "$here"/pdu-seeds/* "$work/corpus/" ;;
+    *) cp "$here"/seeds/* "$work/corpus/" ;;
+esac
+[ "$kind" = part10 ] && for d in /usr/lib/python3/dist-packages/pydicom/data/test_files /usr/lib/python3/dist-packages/pydicom/data/charset_files; do
     [ -d "$d" ] || continue
     find "$d" -type f -size -64k | while read -r f; do
         cp "$f" "$work/corpus/$(echo "$f" | md5sum | cut -c1-16)"
@@ -21,7 +22,7 @@ fi
 done
 echo "fuzz: $(ls "$work/corpus" | wc -l) seeds, ${seconds}s"
 max_len=65536
-[ "$kind" = script ] && max_len=4096
+[ "$kind" = part10 ] || max_len=4096
 "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=$max_len \
     -artifact_prefix="$work/artifacts/" -print_final_stats=1 "$work/corpus" 2>"$work/fuzz.log" || {
     tail -40 "$work/fuzz.log"
