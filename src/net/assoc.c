@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define MAX_CONTROL_PDU (1u << 20) /* A-ASSOCIATE etc. */
@@ -272,8 +273,31 @@ static dqr_status send_pdv(net_assoc *a, uint8_t pcid, uint8_t mch, const uint8_
     h[6] = (uint8_t)(pdv_len >> 24); h[7] = (uint8_t)(pdv_len >> 16); h[8] = (uint8_t)(pdv_len >> 8); h[9] = (uint8_t)pdv_len;
     h[10] = pcid;
     h[11] = mch;
-    dqr_status st = net_write_all(a, h, sizeof h, err);
-    return st ? st : (n ? net_write_all(a, data, n, err) : DQR_OK);
+    /* header and data in one system call: with TCP_NODELAY two writes
+     * would be two segments */
+    struct iovec iov[2] = {{h, sizeof h}, {(void *)data, n}};
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = n ? 2 : 1};
+    size_t left = sizeof h + n;
+    while (left) {
+        ssize_t w = sendmsg(a->fd, &msg, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return io_error(a, err, "while sending", w);
+        left -= (size_t)w;
+        while (w > 0 && msg.msg_iovlen) { /* skip what was sent */
+            if ((size_t)w >= msg.msg_iov[0].iov_len) {
+                w -= (ssize_t)msg.msg_iov[0].iov_len;
+                msg.msg_iov++;
+                msg.msg_iovlen--;
+            } else {
+                msg.msg_iov[0].iov_base = (uint8_t *)msg.msg_iov[0].iov_base + w;
+                msg.msg_iov[0].iov_len -= (size_t)w;
+                w = 0;
+            }
+        }
+    }
+    return DQR_OK;
 }
 
 /* Largest data per PDV: the peer's limit less the PDV header (0 = no limit). */

@@ -1,0 +1,41 @@
+#!/bin/sh
+# Benchmark: receiving and sending 1,000 CT files (512x512, 16-bit) over
+# DICOM on localhost, one hyperfine run each, TCP_NODELAY=1 for DCMTK:
+#   storescu -> storescp            (DCMTK both sides: the reference)
+#   storescu -> dqr listen          (dqr receiving)
+#   storescu -> dqr listen --profile basic  (receiving and de-identifying in memory)
+#   dqr store -> storescp           (dqr sending)
+# Usage: bench/net.sh [N_FILES] [WORKDIR]     (defaults: 1000, bench/out)
+set -eu
+n=${1:-1000}
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=${2:-$root/bench/out}
+dqr=$root/build/dqr
+[ -x "$dqr" ] || { echo "bench: build first (make build)" >&2; exit 1; }
+export TCP_NODELAY=1
+mkdir -p "$work"
+data=$work/net-data
+if [ "$(cat "$data.count" 2>/dev/null)" != "$n" ]; then
+    rm -rf "$data"
+    /usr/bin/python3 "$root/tools/gen_studies.py" "$data" --instances "$n" >/dev/null
+    rm -f "$data/manifest.json"
+    echo "$n" >"$data.count"
+fi
+find "$data" -name '*.dcm' | sort >"$work/net-files.txt"
+echo "bench: $(wc -l <"$work/net-files.txt") files, $(du -sh "$data" | cut -f1)"
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+pids=""
+trap 'for p in $pids; do kill $p 2>/dev/null; done' EXIT
+P1=$(free_port); mkdir -p "$work/rx-scp"; storescp -aet SCP -od "$work/rx-scp" "$P1" & pids="$pids $!"
+P2=$(free_port); mkdir -p "$work/rx-dqr"; "$dqr" listen -q --port "$P2" --aet DQR --out "$work/rx-dqr" & pids="$pids $!"
+head -c 32 /dev/urandom >"$work/secret"
+P3=$(free_port); mkdir -p "$work/rx-deid"
+"$dqr" listen -q --port "$P3" --aet DEID --out "$work/rx-deid" --profile basic --uid-secret "$work/secret" & pids="$pids $!"
+sleep 1
+hyperfine --runs 3 --export-markdown "$work/net.md" \
+    --prepare "rm -rf $work/rx-scp/* $work/rx-dqr/* $work/rx-deid/*" \
+    -n "storescu -> storescp" "storescu +sd +r -aec SCP 127.0.0.1 $P1 $data" \
+    -n "storescu -> dqr listen" "storescu +sd +r -aec DQR 127.0.0.1 $P2 $data" \
+    -n "storescu -> dqr listen --profile basic" "storescu +sd +r -aec DEID 127.0.0.1 $P3 $data" \
+    -n "dqr store -> storescp" "$dqr store --call SCP 127.0.0.1 $P1 $data >/dev/null"
+cat "$work/net.md"
