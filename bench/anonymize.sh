@@ -10,21 +10,9 @@
 # syncs its output before it returns (syncfs); the others leave it in the cache.
 # Usage: bench/anonymize.sh [N_FILES] [WORKDIR]     (defaults: 1000, bench/out)
 set -eu
-n=${1:-1000}
-root=$(cd "$(dirname "$0")/.." && pwd)
-work=${2:-$root/bench/out}
-dqr=$root/build/dqr
-[ -x "$dqr" ] || { echo "bench: build first (make build)" >&2; exit 1; }
-mkdir -p "$work"
-data=$work/anon-data
-if [ "$(cat "$data/.count" 2>/dev/null)" != "$n" ]; then
-    rm -rf "$data"
-    /usr/bin/python3 "$root/tools/gen_studies.py" "$data" --instances "$n" >/dev/null
-    echo "$n" >"$data/.count"
-fi
-in=$work/anon-in
-rm -rf "$in" && mkdir -p "$in" && cp -r "$data"/p* "$in"/ # DICOM files only
-echo "bench: $(find "$in" -name '*.dcm' | wc -l) files, $(du -sh "$in" | cut -f1)"
+. "$(dirname "$0")/lib.sh"
+bench_setup anon "$@"
+in=$data
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" \
     -subj /CN=dqr-bench -days 2 2>/dev/null
 head -c 32 /dev/urandom >"$work/secret"

@@ -4,19 +4,9 @@
 # Usage: bench/dump.sh [N_FILES] [WORKDIR]       (defaults: 1000, bench/out)
 # Prints the hyperfine table and the ratios; copy them into docs/benchmarks.md.
 set -eu
-n=${1:-1000}
-root=$(cd "$(dirname "$0")/.." && pwd)
-work=${2:-$root/bench/out}
-dqr=$root/build/dqr
-[ -x "$dqr" ] || { echo "bench: build first (make build)" >&2; exit 1; }
-data=$work/dump-data
-if [ ! -f "$data/manifest.json" ] || [ "$(cat "$data/.count" 2>/dev/null)" != "$n" ]; then
-    rm -rf "$data"
-    /usr/bin/python3 "$root/tools/gen_studies.py" "$data" --instances "$n"
-    echo "$n" >"$data/.count"
-fi
+. "$(dirname "$0")/lib.sh"
+bench_setup dump "$@"
 find "$data" -name '*.dcm' | sort >"$work/files.txt"
-echo "bench: $(wc -l <"$work/files.txt") files, $(du -sh "$data" | cut -f1)"
 export DCMDICTPATH=${DCMDICTPATH:-/usr/share/libdcmtk17/dicom.dic}
 hyperfine --warmup 1 --runs 5 --export-markdown "$work/dump.md" \
     -n "dcmdump, one process per file" "xargs -n1 dcmdump <$work/files.txt >/dev/null" \

@@ -7,22 +7,9 @@
 #   dqr store -> storescp           (dqr sending)
 # Usage: bench/net.sh [N_FILES] [WORKDIR]     (defaults: 1000, bench/out)
 set -eu
-n=${1:-1000}
-root=$(cd "$(dirname "$0")/.." && pwd)
-work=${2:-$root/bench/out}
-dqr=$root/build/dqr
-[ -x "$dqr" ] || { echo "bench: build first (make build)" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
+bench_setup net "$@"
 export TCP_NODELAY=1
-mkdir -p "$work"
-data=$work/net-data
-if [ "$(cat "$data.count" 2>/dev/null)" != "$n" ]; then
-    rm -rf "$data"
-    /usr/bin/python3 "$root/tools/gen_studies.py" "$data" --instances "$n" >/dev/null
-    rm -f "$data/manifest.json"
-    echo "$n" >"$data.count"
-fi
-find "$data" -name '*.dcm' | sort >"$work/net-files.txt"
-echo "bench: $(wc -l <"$work/net-files.txt") files, $(du -sh "$data" | cut -f1)"
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pids=""
 trap 'for p in $pids; do kill $p 2>/dev/null; done' EXIT

@@ -116,23 +116,9 @@ static int shift_match(void *ctx, dcm_dataset *ds, dcm_element *el)
     return j->st != DQR_OK;
 }
 
-static dqr_status shift_paths(anon_session *s, const aval *v, shift_job *job)
+static dqr_status shift_path(anon_session *s, const tagpath *p, void *ctx)
 {
-    if (v->kind == V_LIST) {
-        for (size_t i = 0; i < v->n && !job->st; i++)
-            shift_paths(s, &v->items[i], job);
-        return job->st;
-    }
-    const tagpath *p = v->path;
-    tagpath *parsed;
-    if (v->kind == V_STR) {
-        dqr_status st = parse_path_string(s, v->s, &parsed);
-        if (st)
-            return st;
-        p = parsed;
-    }
-    if (!p)
-        return rt_error(s, "expected a tag path");
+    shift_job *job = ctx;
     tp_walk(p, s->root, shift_match, job);
     return job->st;
 }
@@ -146,7 +132,7 @@ static dqr_status fn_shift_sequence(anon_session *s, expr *const *args, size_t n
         return st;
     for (size_t i = 1; i < n; i++) {
         aval v;
-        if ((st = eval(s, args[i], &v)) || (st = shift_paths(s, &v, &job)))
+        if ((st = eval(s, args[i], &v)) || (st = for_each_path(s, &v, shift_path, &job)))
             return st;
     }
     return DQR_OK;
@@ -161,7 +147,7 @@ static dqr_status fn_shift_list(anon_session *s, expr *const *args, size_t n, av
     if (st || (st = increment(s, "shiftDateTimeListByIncrement", args, n, 1, "seconds", &job.seconds)) ||
         (st = eval_arg(s, args[0], &list)))
         return st;
-    return shift_paths(s, &list, &job);
+    return for_each_path(s, &list, shift_path, &job);
 }
 
 /* ---- scalePatientAgeAndDobFromStudyDate --------------------------------- */

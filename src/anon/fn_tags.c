@@ -50,19 +50,10 @@ static dqr_status fn_delete(anon_session *s, expr *const *args, size_t n, aval *
     return (st = path_of(s, &pv, &p)) ? st : delete_path(s, p);
 }
 
-static dqr_status remove_each(anon_session *s, const aval *v)
+static dqr_status remove_path(anon_session *s, const tagpath *p, void *ctx)
 {
-    if (v->kind == V_LIST) {
-        for (size_t i = 0; i < v->n; i++) {
-            dqr_status st = remove_each(s, &v->items[i]);
-            if (st)
-                return st;
-        }
-        return DQR_OK;
-    }
-    const tagpath *p = NULL;
-    dqr_status st = path_of(s, v, &p);
-    return st ? st : delete_path(s, p);
+    (void)ctx;
+    return delete_path(s, p);
 }
 
 static dqr_status fn_remove_tags(anon_session *s, expr *const *args, size_t n, aval *out)
@@ -71,7 +62,7 @@ static dqr_status fn_remove_tags(anon_session *s, expr *const *args, size_t n, a
     for (size_t i = 0; i < n; i++) {
         aval v;
         dqr_status st = eval_arg(s, args[i], &v);
-        if (st || (st = remove_each(s, &v)))
+        if (st || (st = for_each_path(s, &v, remove_path, NULL)))
             return st;
     }
     return DQR_OK;
@@ -79,33 +70,7 @@ static dqr_status fn_remove_tags(anon_session *s, expr *const *args, size_t n, a
 
 /* ---- retainPrivateTags ------------------------------------------------- */
 
-typedef struct keep_set {
-    dcm_dataset **ds;
-    uint32_t *tags;
-    size_t n, cap;
-} keep_set;
-
-static int keep_match(void *ctx, dcm_dataset *ds, dcm_element *el)
-{
-    keep_set *k = ctx;
-    if (k->n == k->cap) {
-        size_t cap = k->cap ? k->cap * 2 : 16;
-        dcm_dataset **d = realloc(k->ds, cap * sizeof *d);
-        if (!d)
-            return 1;
-        k->ds = d;
-        uint32_t *t = realloc(k->tags, cap * sizeof *t);
-        if (!t)
-            return 1;
-        k->tags = t;
-        k->cap = cap;
-    }
-    k->ds[k->n] = ds;
-    k->tags[k->n++] = dcm_element_tag(el);
-    return 0;
-}
-
-static bool kept(const keep_set *k, const dcm_dataset *ds, uint32_t tag)
+static bool kept(const collected *k, const dcm_dataset *ds, uint32_t tag)
 {
     for (size_t i = 0; i < k->n; i++) {
         if (k->ds[i] != ds)
@@ -120,7 +85,7 @@ static bool kept(const keep_set *k, const dcm_dataset *ds, uint32_t tag)
 
 /* Drop every private element not kept; keep a private sequence that holds
  * something kept deeper (with its creator). Returns true if ds keeps any. */
-static bool prune_private(const keep_set *k, dcm_dataset *ds)
+static bool prune_private(const collected *k, dcm_dataset *ds)
 {
     bool any = false;
     for (size_t i = dcm_dataset_count(ds); i-- > 0;) {
@@ -156,40 +121,27 @@ static bool prune_private(const keep_set *k, dcm_dataset *ds)
     return any;
 }
 
-static dqr_status collect_keep(anon_session *s, const aval *v, keep_set *k)
+static dqr_status keep_path(anon_session *s, const tagpath *p, void *ctx)
 {
-    if (v->kind == V_LIST) {
-        for (size_t i = 0; i < v->n; i++) {
-            dqr_status st = collect_keep(s, &v->items[i], k);
-            if (st)
-                return st;
-        }
-        return DQR_OK;
-    }
-    const tagpath *p = NULL;
-    dqr_status st = path_of(s, v, &p);
-    if (st)
-        return st;
     if (!p->levels[p->n - 1].creator)
         return rt_error(s, "retainPrivateTags: every tag path must end in a private tag (gggg,{creator}ee)");
-    tp_walk(p, s->root, keep_match, k);
-    return DQR_OK;
+    tp_walk(p, s->root, collect, ctx);
+    return ((collected *)ctx)->failed ? dqr_error_set(s->err, DQR_E_NOMEM, "out of memory") : DQR_OK;
 }
 
 static dqr_status fn_retain_private(anon_session *s, expr *const *args, size_t n, aval *out)
 {
-    keep_set k = {0};
+    collected k = {0};
     dqr_status st = DQR_OK;
     *out = (aval){.kind = V_VOID};
     for (size_t i = 0; i < n && !st; i++) {
         aval v;
         if (!(st = eval_arg(s, args[i], &v)))
-            st = collect_keep(s, &v, &k);
+            st = for_each_path(s, &v, keep_path, &k);
     }
     if (!st)
         prune_private(&k, s->root);
-    free(k.ds);
-    free(k.tags);
+    collected_free(&k);
     return st;
 }
 

@@ -75,28 +75,11 @@ static void map_secret(anon_session *s, const char *value, const char *prefix, c
     anon_secret_uid(s->eng, prefix, value, out);
 }
 
-/* Apply job to every tag path in v (paths, strings holding DE6 paths, lists). */
-static dqr_status each_path(anon_session *s, const aval *v, uid_job *job)
+static dqr_status map_path(anon_session *s, const tagpath *p, void *ctx)
 {
-    if (v->kind == V_LIST) {
-        for (size_t i = 0; i < v->n && !job->st; i++) {
-            dqr_status st = each_path(s, &v->items[i], job);
-            if (st)
-                return st;
-        }
-        return job->st;
-    }
-    const tagpath *p = v->path;
-    if (v->kind == V_STR) {
-        tagpath *parsed;
-        dqr_status st = parse_path_string(s, v->s, &parsed);
-        if (st)
-            return st;
-        p = parsed;
-    }
-    if (!p)
-        return rt_error(s, "expected a tag path");
-    tp_walk(p, s->root, map_values, job);
+    (void)s;
+    uid_job *job = ctx;
+    tp_walk(p, job->s->root, map_values, job);
     return job->st;
 }
 
@@ -107,7 +90,7 @@ static dqr_status fn_hash_uid_list(anon_session *s, expr *const *args, size_t n,
     for (size_t i = 0; i < n; i++) {
         aval v;
         dqr_status st = eval_arg(s, args[i], &v);
-        if (st || (st = each_path(s, &v, &job)))
+        if (st || (st = for_each_path(s, &v, map_path, &job)))
             return st;
     }
     return DQR_OK;
@@ -159,7 +142,7 @@ static dqr_status fn_map_referenced(anon_session *s, expr *const *args, size_t n
     uid_job job = {s, map_secret, prefix, DQR_OK};
     for (size_t i = 1; i < n; i++) {
         aval v;
-        if ((st = eval(s, args[i], &v)) || (st = each_path(s, &v, &job)))
+        if ((st = eval(s, args[i], &v)) || (st = for_each_path(s, &v, map_path, &job)))
             return st;
     }
     return DQR_OK;

@@ -270,15 +270,7 @@ dqr_status set_element_text(anon_session *s, dcm_dataset *ds, uint32_t tag, dcm_
     return el ? DQR_OK : rt_error(s, "%s", e.message);
 }
 
-typedef struct collected {
-    dcm_dataset **ds;
-    uint32_t *tags;
-    dcm_vr *vrs;
-    size_t n, cap;
-    bool failed;
-} collected;
-
-static int collect(void *ctx, dcm_dataset *ds, dcm_element *el)
+int collect(void *ctx, dcm_dataset *ds, dcm_element *el)
 {
     collected *c = ctx;
     if (c->n == c->cap) {
@@ -303,7 +295,7 @@ static int collect(void *ctx, dcm_dataset *ds, dcm_element *el)
     return 0;
 }
 
-static void collected_free(collected *c)
+void collected_free(collected *c)
 {
     free(c->ds);
     free(c->tags);
@@ -364,6 +356,29 @@ static void remove_private(dcm_dataset *ds)
         for (size_t k = 0; k < dcm_element_item_count(el); k++)
             remove_private(dcm_element_item(el, k));
     }
+}
+
+dqr_status for_each_path(anon_session *s, const aval *v, path_fn fn, void *ctx)
+{
+    if (v->kind == V_LIST) {
+        for (size_t i = 0; i < v->n; i++) {
+            dqr_status st = for_each_path(s, &v->items[i], fn, ctx);
+            if (st)
+                return st;
+        }
+        return DQR_OK;
+    }
+    const tagpath *p = v->path;
+    if (v->kind == V_STR) {
+        tagpath *parsed = NULL;
+        dqr_status st = parse_path_string(s, v->s, &parsed);
+        if (st)
+            return st;
+        p = parsed;
+    }
+    if (v->kind != V_PATH && v->kind != V_STR)
+        return rt_error(s, "expected a tag path");
+    return fn(s, p, ctx);
 }
 
 /* ---- conditions -------------------------------------------------------- */

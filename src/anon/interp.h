@@ -75,6 +75,22 @@ dqr_status delete_path(anon_session *s, const tagpath *p);
 /* Compile a DE6 tag path given as a string argument. */
 dqr_status parse_path_string(anon_session *s, const char *text, tagpath **out);
 
+/* Call fn with every tag path v holds: a path, a string holding a DE6 path,
+ * or a list of those (nested lists flattened). Stops at the first error. */
+typedef dqr_status (*path_fn)(anon_session *s, const tagpath *p, void *ctx);
+dqr_status for_each_path(anon_session *s, const aval *v, path_fn fn, void *ctx);
+
+/* The (dataset, tag, VR) of every match of a walk, to act on after it. */
+typedef struct collected {
+    dcm_dataset **ds;
+    uint32_t *tags;
+    dcm_vr *vrs;
+    size_t n, cap;
+    bool failed;
+} collected;
+int collect(void *ctx, dcm_dataset *ds, dcm_element *el); /* a tp_visit */
+void collected_free(collected *c);
+
 /* Built-in functions. */
 typedef dqr_status (*anon_fn)(anon_session *s, expr *const *args, size_t n, aval *out);
 anon_fn anon_find_function(const char *name);
