@@ -174,8 +174,9 @@ static bool item_number(parser *p, tp_level *l)
     next(p);
     next(p);
     if (k->kind == T_INT) {
-        if (k->text[0] == '-')
-            return fail_at(p, k, "an item number is 0 or more"), false;
+        /* bounded, so a typo cannot make a script create millions of items */
+        if (k->text[0] == '-' || k->len > 5 || atoi(k->text) > 65535)
+            return fail_at(p, k, "an item number is from 0 to 65535"), false;
         l->item = atoi(k->text);
     }
     l->item_given = true;
