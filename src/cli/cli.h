@@ -39,6 +39,8 @@ int cmd_phi_scan(int argc, char **argv);
 int cmd_echo(int argc, char **argv);
 int cmd_store(int argc, char **argv);
 int cmd_listen(int argc, char **argv);
+int cmd_find(int argc, char **argv);
+int cmd_move(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);

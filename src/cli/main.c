@@ -88,6 +88,23 @@ static const dqr_command COMMANDS[] = {
      "as Explicit or Implicit VR LE). One status line per file, then a summary.\n"
      "Exit: 0 every file stored, 1 otherwise.\n",
      cmd_store},
+    {"find", "query a peer (C-FIND): one DICOM JSON object per match per line",
+     "usage: dqr find [--aet A] [--call AE] [--timeout S] [--model study|patient]\n"
+     "                --level PATIENT|STUDY|SERIES|IMAGE -k KEY[=VALUE]... HOST PORT\n"
+     "\n"
+     "KEY is a keyword (PatientName) or gggg,eeee; without a value it asks the peer\n"
+     "to return it. Matches print as they arrive, one DICOM JSON object (PS3.18\n"
+     "Annex F) per line. Study Root unless --model patient.\n"
+     "Exit: 0 the query completed, 1 otherwise, 2 usage.\n",
+     cmd_find},
+    {"move", "ask a peer to send instances to an AE (C-MOVE)",
+     "usage: dqr move [--aet A] [--call AE] [--timeout S] [--model study|patient]\n"
+     "                [--level STUDY|SERIES|IMAGE] --dest AE -k KEY=VALUE... HOST PORT\n"
+     "\n"
+     "The peer sends what the keys select (level STUDY unless given) to the AE\n"
+     "title --dest, which it must know. Prints the sub-operation counts.\n"
+     "Exit: 0 every sub-operation succeeded, 1 otherwise, 2 usage.\n",
+     cmd_move},
     {"listen", "a storage SCP writing received instances to a folder",
      "usage: dqr listen --port P --aet AE --out DIR [--bind ADDR] [--accept-from AE]...\n"
      "                  [--max-assocs N] [--timeout S] [--quiet]\n"

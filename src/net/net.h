@@ -105,6 +105,31 @@ dqr_status net_echo(net_assoc *a, uint16_t *status, dqr_error *err);
  * accepted for its SOP class; *status gets the response status. */
 dqr_status net_store(net_assoc *a, const dcm_file *f, uint16_t msgid, uint16_t *status, dqr_error *err);
 
+#define NET_STUDY_ROOT_FIND "1.2.840.10008.5.1.4.1.2.2.1"
+#define NET_STUDY_ROOT_MOVE "1.2.840.10008.5.1.4.1.2.2.2"
+#define NET_PATIENT_ROOT_FIND "1.2.840.10008.5.1.4.1.2.1.1"
+#define NET_PATIENT_ROOT_MOVE "1.2.840.10008.5.1.4.1.2.1.2"
+
+/* Called for each C-FIND match (the identifier, borrowed for the call);
+ * return non-zero to stop (dqr then sends C-CANCEL). */
+typedef int (*net_match_fn)(void *ctx, const dcm_dataset *identifier);
+
+/* C-FIND with the identifier under sop_class (a FIND model): matches are
+ * handed to fn as they arrive. *status gets the final status. */
+dqr_status net_find(net_assoc *a, const char *sop_class, const dcm_dataset *identifier, net_match_fn fn,
+                    void *ctx, uint16_t *status, dqr_error *err);
+
+typedef struct net_move_result {
+    uint16_t status;
+    int remaining, completed, failed, warning; /* -1 where the peer did not say */
+} net_move_result;
+
+/* C-MOVE of what identifier selects to AE dest; waits for the final response
+ * (progress callback, may be NULL, gets every pending response). */
+dqr_status net_move(net_assoc *a, const char *sop_class, const char *dest, const dcm_dataset *identifier,
+                    void (*progress)(void *ctx, const net_move_result *r), void *ctx,
+                    net_move_result *result, dqr_error *err);
+
 /* ---- acceptor ---------------------------------------------------------- */
 
 typedef struct net_server net_server;

@@ -1,0 +1,71 @@
+/* cmd_find.c — `dqr find ... --level L -k KEY[=VALUE]... HOST PORT`: C-FIND,
+ * one DICOM JSON object (PS3.18 F) per match per line, as matches arrive. */
+#include "cli/query.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int print_match(void *ctx, const dcm_dataset *identifier)
+{
+    size_t *count = ctx;
+    dqr_error err = {0};
+    if (dcm_dump_json(identifier, stdout, 0, &err))
+        cli_error("find: a match could not be printed: %s", err.message);
+    fputc('\n', stdout);
+    fflush(stdout);
+    (*count)++;
+    return 0;
+}
+
+int cmd_find(int argc, char **argv)
+{
+    const dqr_command *self = cli_find("find");
+    netopts o = {0};
+    query q = {0};
+    const char *pos[2];
+    int npos = 0;
+    for (int i = 1; i < argc; i++) {
+        int t = netopts_take(self, &o, argc, argv, &i);
+        if (!t)
+            t = query_take(self, &q, argc, argv, &i);
+        if (t < 0)
+            return DQR_EXIT_USAGE;
+        if (t)
+            continue;
+        if (argv[i][0] == '-' && argv[i][1])
+            return cli_usage_error(self, "unknown option '%s'", argv[i]);
+        if (npos == 2)
+            return cli_usage_error(self, "too many arguments");
+        pos[npos++] = argv[i];
+    }
+    if (npos != 2 || (o.port = netopts_port(pos[1])) <= 0)
+        return cli_usage_error(self, "needs HOST PORT");
+    if (!q.level)
+        return cli_usage_error(self, "needs --level PATIENT|STUDY|SERIES|IMAGE");
+    dcm_dataset *id = query_identifier(self, &q);
+    if (!id)
+        return DQR_EXIT_USAGE;
+    net_params p;
+    netopts_params(self, &o, &p);
+    static const char *const ts[] = {DCM_TS_EXPLICIT_LE, DCM_TS_IMPLICIT_LE, NULL};
+    const char *model = q.patient_root ? NET_PATIENT_ROOT_FIND : NET_STUDY_ROOT_FIND;
+    net_params_add(&p, model, ts);
+    dqr_error err = {0};
+    size_t count = 0;
+    uint16_t status = 0xFFFF;
+    net_assoc *a = net_connect(pos[0], o.port, &p, &err);
+    dqr_status st = a ? net_find(a, model, id, print_match, &count, &status, &err) : DQR_E_IO;
+    if (!st && net_release(a, &err))
+        st = DQR_E_IO;
+    net_assoc_free(a);
+    dcm_dataset_free(id);
+    if (st) {
+        cli_error("find: %s", err.message);
+        return DQR_EXIT_FAIL;
+    }
+    if (status != 0) {
+        cli_error("find: the peer answered 0x%04X (%s) after %zu matches", status, net_status_str(status), count);
+        return DQR_EXIT_FAIL;
+    }
+    return DQR_EXIT_OK;
+}

@@ -1,0 +1,75 @@
+/* cmd_move.c — `dqr move ... --dest AE -k KEY=VALUE... HOST PORT`: C-MOVE,
+ * the sub-operation counters reported; exit 1 unless every one succeeded. */
+#include "cli/query.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static void progress(void *ctx, const net_move_result *r)
+{
+    (void)ctx;
+    if (isatty(STDERR_FILENO))
+        fprintf(stderr, "\rmove: %d completed, %d failed, %d remaining", r->completed, r->failed, r->remaining);
+}
+
+int cmd_move(int argc, char **argv)
+{
+    const dqr_command *self = cli_find("move");
+    netopts o = {0};
+    query q = {.level = "STUDY"};
+    const char *pos[2], *dest = NULL;
+    int npos = 0;
+    for (int i = 1; i < argc; i++) {
+        int t = netopts_take(self, &o, argc, argv, &i);
+        if (!t)
+            t = query_take(self, &q, argc, argv, &i);
+        if (t < 0)
+            return DQR_EXIT_USAGE;
+        if (t)
+            continue;
+        if (strcmp(argv[i], "--dest") == 0 && i + 1 < argc)
+            dest = argv[++i];
+        else if (argv[i][0] == '-' && argv[i][1])
+            return cli_usage_error(self, "unknown option '%s'", argv[i]);
+        else if (npos == 2)
+            return cli_usage_error(self, "too many arguments");
+        else
+            pos[npos++] = argv[i];
+    }
+    if (npos != 2 || (o.port = netopts_port(pos[1])) <= 0)
+        return cli_usage_error(self, "needs HOST PORT");
+    if (!dest || !*dest || strlen(dest) > 16)
+        return cli_usage_error(self, "needs --dest AE (the AE title the peer sends to)");
+    if (!strcmp(q.level, "PATIENT") && !q.patient_root)
+        return cli_usage_error(self, "--level PATIENT needs --model patient");
+    dcm_dataset *id = query_identifier(self, &q);
+    if (!id)
+        return DQR_EXIT_USAGE;
+    net_params p;
+    netopts_params(self, &o, &p);
+    static const char *const ts[] = {DCM_TS_EXPLICIT_LE, DCM_TS_IMPLICIT_LE, NULL};
+    const char *model = q.patient_root ? NET_PATIENT_ROOT_MOVE : NET_STUDY_ROOT_MOVE;
+    net_params_add(&p, model, ts);
+    dqr_error err = {0};
+    net_move_result r = {0xFFFF, -1, -1, -1, -1};
+    net_assoc *a = net_connect(pos[0], o.port, &p, &err);
+    dqr_status st = a ? net_move(a, model, dest, id, progress, NULL, &r, &err) : DQR_E_IO;
+    if (!st && net_release(a, &err))
+        st = DQR_E_IO;
+    net_assoc_free(a);
+    dcm_dataset_free(id);
+    if (isatty(STDERR_FILENO))
+        fprintf(stderr, "\r%60s\r", "");
+    if (st) {
+        cli_error("move: %s", err.message);
+        return DQR_EXIT_FAIL;
+    }
+    printf("move: 0x%04X %s: %d completed, %d failed, %d warning\n", r.status, net_status_str(r.status),
+           r.completed, r.failed, r.warning);
+    if (r.status != 0 || r.failed > 0) {
+        cli_error("move: not every sub-operation succeeded (0x%04X %s)", r.status, net_status_str(r.status));
+        return DQR_EXIT_FAIL;
+    }
+    return DQR_EXIT_OK;
+}

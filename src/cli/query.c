@@ -1,0 +1,56 @@
+/* query.c — building a query identifier from options. */
+#include "cli/query.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int query_take(const dqr_command *self, query *q, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i], *val = *i + 1 < argc ? argv[*i + 1] : NULL;
+    if (strcmp(a, "--level") == 0) {
+        if (!val || (strcmp(val, "PATIENT") && strcmp(val, "STUDY") && strcmp(val, "SERIES") && strcmp(val, "IMAGE")))
+            return cli_usage_error(self, "--level is PATIENT, STUDY, SERIES or IMAGE"), -1;
+        q->level = val;
+    } else if (strcmp(a, "-k") == 0 || strcmp(a, "--key") == 0) {
+        if (!val || q->nkeys == sizeof q->keys / sizeof q->keys[0])
+            return cli_usage_error(self, "-k needs KEY or KEY=VALUE"), -1;
+        q->keys[q->nkeys++] = val;
+    } else if (strcmp(a, "--model") == 0) {
+        if (!val || (strcmp(val, "study") && strcmp(val, "patient")))
+            return cli_usage_error(self, "--model is study or patient"), -1;
+        q->patient_root = val[0] == 'p';
+    } else {
+        return 0;
+    }
+    ++*i;
+    return 1;
+}
+
+dcm_dataset *query_identifier(const dqr_command *self, const query *q)
+{
+    dqr_error err = {0};
+    dcm_dataset *id = dcm_dataset_new();
+    if (!id)
+        return NULL;
+    if (q->level)
+        dcm_dataset_set_string(id, DCM_TAG(0x0008, 0x0052), DCM_VR_CS, q->level, &err);
+    for (size_t i = 0; i < q->nkeys; i++) {
+        char name[128];
+        const char *eq = strchr(q->keys[i], '=');
+        snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - q->keys[i]) : (int)strlen(q->keys[i]), q->keys[i]);
+        uint32_t tag;
+        if (dcm_tag_parse(name, &tag) != 0) {
+            cli_usage_error(self, "unknown attribute '%s' in -k", name);
+            dcm_dataset_free(id);
+            return NULL;
+        }
+        dcm_vr vr = dcm_dict_vr(tag);
+        if (vr == DCM_VR_SQ ? !dcm_dataset_set_sequence(id, tag, &err)
+                            : !dcm_dataset_set_text(id, tag, vr, eq ? eq + 1 : "", NULL, &err)) {
+            cli_usage_error(self, "-k %s: %s", q->keys[i], err.message);
+            dcm_dataset_free(id);
+            return NULL;
+        }
+    }
+    return id;
+}

@@ -1,0 +1,21 @@
+/* query.h — the identifier of a C-FIND or C-MOVE from the command line:
+ * --level and -k KEY[=VALUE] (KEY a keyword or gggg,eeee), and the
+ * information model (--model study|patient). Shared by find and move. */
+#ifndef DQR_CLI_QUERY_H
+#define DQR_CLI_QUERY_H
+
+#include "cli/netopts.h"
+
+typedef struct query {
+    const char *level;   /* PATIENT STUDY SERIES IMAGE */
+    const char *keys[64];
+    size_t nkeys;
+    bool patient_root;
+} query;
+
+/* 1 taken, 0 not ours, -1 usage error (printed). */
+int query_take(const dqr_command *self, query *q, int argc, char **argv, int *i);
+/* The identifier dataset (caller frees), or NULL after printing why. */
+dcm_dataset *query_identifier(const dqr_command *self, const query *q);
+
+#endif

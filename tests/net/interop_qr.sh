@@ -1,0 +1,87 @@
+#!/bin/sh
+# dqr find and dqr move against DCMTK dcmqrscp (started here on free ports,
+# stopped by pid): every level of Study Root, Patient Root at PATIENT level,
+# and a C-MOVE of one study into a dqr listener, checked against the files.
+# Usage: interop_qr.sh DQR WORKDIR
+set -u
+dqr=$1 work=$2
+here=$(cd "$(dirname "$0")" && pwd)
+root=$here/../..
+rm -rf "$work" && mkdir -p "$work/db" "$work/rx"
+pids=""
+trap 'for p in $pids; do kill "$p" 2>/dev/null; done; wait 2>/dev/null' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -s "$work/err" ] && sed 's/^/     /' "$work/err" | tail -5; }
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 50); do /usr/bin/python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+export TCP_NODELAY=1
+
+/usr/bin/python3 "$root/tools/gen_studies.py" "$work/in" --patients 2 --studies 2 --series 2 --instances 3 --rows 16 --cols 16 >/dev/null
+rm -f "$work/in/manifest.json"
+QR=$(free_port) DEST=$(free_port)
+cat >"$work/dcmqrscp.cfg" <<CFG
+NetworkTCPPort = $QR
+MaxPDUSize = 16384
+MaxAssociations = 16
+HostTable BEGIN
+dqrdest = (DQRDEST, 127.0.0.1, $DEST)
+HostTable END
+VendorTable BEGIN
+VendorTable END
+AETable BEGIN
+DCMQRSCP $work/db RW (200, 1024mb) ANY
+AETable END
+CFG
+dcmqrscp -c "$work/dcmqrscp.cfg" >"$work/qr.log" 2>&1 &
+pids="$pids $!"
+"$dqr" listen -q --port "$DEST" --aet DQRDEST --out "$work/rx" &
+pids="$pids $!"
+wait_port "$QR" && wait_port "$DEST" || bad "peers did not start"
+storescu -aec DCMQRSCP 127.0.0.1 "$QR" $(find "$work/in" -name '*.dcm') >"$work/out" 2>"$work/err" || bad "loading dcmqrscp"
+
+# UIDs the files hold, per level
+/usr/bin/python3 - "$work/in" >"$work/expect" <<'PY'
+import glob, sys, pydicom
+for f in sorted(glob.glob(sys.argv[1] + "/**/*.dcm", recursive=True)):
+    d = pydicom.dcmread(f)
+    print(d.StudyInstanceUID, d.SeriesInstanceUID, d.SOPInstanceUID, d.PatientID)
+PY
+uids() { # FIELD (1 study 2 series 3 instance 4 patient)
+    cut -d' ' -f"$1" "$work/expect" | sort -u
+}
+found() { # KEYWORD-TAG from JSON lines on stdin
+    /usr/bin/python3 -c "
+import json, sys
+for line in sys.stdin:
+    print(json.loads(line)['$1']['Value'][0])" | sort -u
+}
+"$dqr" find --call DCMQRSCP --level STUDY -k StudyInstanceUID -k PatientName 127.0.0.1 "$QR" >"$work/out" 2>"$work/err" \
+    && [ "$(found 0020000D <"$work/out")" = "$(uids 1)" ] && ok "find STUDY: every study" || bad "find STUDY"
+"$dqr" find --call DCMQRSCP --level SERIES -k StudyInstanceUID -k SeriesInstanceUID -k Modality 127.0.0.1 "$QR" \
+    >"$work/out" 2>"$work/err" && [ "$(found 0020000E <"$work/out")" = "$(uids 2)" ] && ok "find SERIES: every series" || bad "find SERIES"
+"$dqr" find --call DCMQRSCP --level IMAGE -k StudyInstanceUID -k SeriesInstanceUID -k SOPInstanceUID 127.0.0.1 "$QR" \
+    >"$work/out" 2>"$work/err" && [ "$(found 00080018 <"$work/out")" = "$(uids 3)" ] && ok "find IMAGE: every instance" || bad "find IMAGE"
+"$dqr" find --call DCMQRSCP --model patient --level PATIENT -k PatientID 127.0.0.1 "$QR" >"$work/out" 2>"$work/err" \
+    && [ "$(found 00100020 <"$work/out")" = "$(uids 4)" ] && ok "find PATIENT (Patient Root)" || bad "find PATIENT"
+study=$(uids 1 | head -1)
+"$dqr" find --call DCMQRSCP --level SERIES -k StudyInstanceUID="$study" -k SeriesInstanceUID 127.0.0.1 "$QR" >"$work/out" 2>"$work/err"
+[ "$(found 0020000E <"$work/out")" = "$(grep "^$study " "$work/expect" | cut -d' ' -f2 | sort -u)" ] \
+    && ok "find with a matching key" || bad "find with a key"
+"$dqr" find --call DCMQRSCP -k PatientID 127.0.0.1 "$QR" >"$work/out" 2>"$work/err"
+[ $? -eq 2 ] && ok "find without --level: usage error" || bad "find usage"
+"$dqr" find --call NOBODY --level STUDY -k StudyInstanceUID 127.0.0.1 "$QR" >"$work/out" 2>"$work/err"
+[ $? -eq 1 ] && grep -q "^dqr: find: association refused" "$work/err" && ok "find refused: one line, exit 1" || bad "find refused"
+
+n=$(grep -c "^$study " "$work/expect")
+"$dqr" move --call DCMQRSCP --dest DQRDEST -k StudyInstanceUID="$study" 127.0.0.1 "$QR" >"$work/out" 2>"$work/err"
+[ $? -eq 0 ] && grep -q "^move: 0x0000 Success: $n completed, 0 failed" "$work/out" && [ "$(ls "$work/rx" | wc -l)" -eq "$n" ] \
+    && ok "move a study to dqr listen: $n instances" || bad "move: $(cat "$work/out")"
+[ "$(ls "$work/rx" | sed 's/\.dcm$//' | sort)" = "$(grep "^$study " "$work/expect" | cut -d' ' -f3 | sort)" ] \
+    && ok "moved instances are the study's" || bad "moved instances differ"
+"$dqr" move --call DCMQRSCP --dest UNKNOWN -k StudyInstanceUID="$study" 127.0.0.1 "$QR" >"$work/out" 2>"$work/err"
+[ $? -eq 1 ] && grep -q "Move Destination unknown\|not every sub-operation" "$work/err" && ok "move to an unknown AE: exit 1 with the status" \
+    || bad "move unknown dest"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
