@@ -41,6 +41,7 @@ int cmd_store(int argc, char **argv);
 int cmd_listen(int argc, char **argv);
 int cmd_find(int argc, char **argv);
 int cmd_move(int argc, char **argv);
+int cmd_get(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);

@@ -105,6 +105,16 @@ static const dqr_command COMMANDS[] = {
      "title --dest, which it must know. Prints the sub-operation counts.\n"
      "Exit: 0 every sub-operation succeeded, 1 otherwise, 2 usage.\n",
      cmd_move},
+    {"get", "retrieve instances over the same association (C-GET)",
+     "usage: dqr get [--aet A] [--call AE] [--timeout S] [--model study|patient]\n"
+     "               [--level STUDY|SERIES|IMAGE] --out DIR -k KEY=VALUE... HOST PORT\n"
+     "\n"
+     "The peer sends what the keys select (level STUDY unless given) back on this\n"
+     "association; each instance is written atomically to DIR/<SOPInstanceUID>.dcm.\n"
+     "Storage contexts are proposed (with the SCP role) for the common storage SOP\n"
+     "classes first, then as many of the others as fit.\n"
+     "Exit: 0 every sub-operation succeeded, 1 otherwise, 2 usage.\n",
+     cmd_get},
     {"listen", "a storage SCP writing received instances to a folder",
      "usage: dqr listen --port P --aet AE --out DIR [--bind ADDR] [--accept-from AE]...\n"
      "                  [--max-assocs N] [--timeout S] [--quiet]\n"

@@ -25,4 +25,15 @@ dqr_status net_read_pdu(net_assoc *a, uint8_t *type, dqr_error *err);
 dqr_status net_write_all(net_assoc *a, const void *data, size_t n, dqr_error *err);
 dqr_status net_cmd_set_us(dcm_dataset *cmd, uint32_t tag, uint16_t v, dqr_error *err);
 
+/* spool.c */
+int net_discard(void *ctx, const uint8_t *d, size_t n);
+dqr_status net_encode_header(const char *sop_class, const char *sop_inst, const char *ts, const char *src_aet,
+                             uint8_t **out, size_t *len);
+/* Receive the dataset after a C-STORE-RQ into a new temporary file in dir
+ * (name in path) behind a Part 10 header; nothing is left on failure. */
+dqr_status net_spool_dataset(net_assoc *a, const char *dir, const char *sop_class, const char *sop_inst,
+                             const char *ts, char *path, size_t cap, dqr_error *err);
+dqr_status net_store_respond(net_assoc *a, uint8_t pcid, uint16_t msgid, const char *sop_class,
+                             const char *sop_inst, uint16_t status, dqr_error *err);
+
 #endif

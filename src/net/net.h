@@ -130,6 +130,24 @@ dqr_status net_move(net_assoc *a, const char *sop_class, const char *dest, const
                     void (*progress)(void *ctx, const net_move_result *r), void *ctx,
                     net_move_result *result, dqr_error *err);
 
+#define NET_STUDY_ROOT_GET "1.2.840.10008.5.1.4.1.2.2.3"
+#define NET_PATIENT_ROOT_GET "1.2.840.10008.5.1.4.1.2.1.3"
+
+/* Propose, after the contexts already in p, storage contexts (SCP role) for
+ * as many storage SOP classes of the generated table as fit, common ones
+ * first, each with uncompressed and the usual compressed syntaxes. */
+void net_params_add_storage(net_params *p);
+
+/* Called for each instance received during a C-GET, as a Part 10 stream in a
+ * temporary file (the callback renames or unlinks it); returns the status to
+ * answer. */
+typedef uint16_t (*net_get_store_fn)(void *ctx, const char *sop_instance, const char *tmp_path);
+
+/* C-GET of what identifier selects: the peer's C-STORE sub-operations arrive
+ * on this association and are spooled into tmp_dir and handed to fn. */
+dqr_status net_get(net_assoc *a, const char *sop_class, const dcm_dataset *identifier, const char *tmp_dir,
+                   net_get_store_fn fn, void *ctx, net_move_result *result, dqr_error *err);
+
 /* ---- acceptor ---------------------------------------------------------- */
 
 typedef struct net_server net_server;

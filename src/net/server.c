@@ -165,63 +165,6 @@ static bool negotiate(net_server *s, net_assoc *a, const char *peer)
 
 /* ---- C-STORE ----------------------------------------------------------- */
 
-typedef struct spool {
-    int fd;
-    dqr_status st;
-} spool;
-
-static int spool_write(void *ctx, const uint8_t *d, size_t n)
-{
-    spool *sp = ctx;
-    while (n) {
-        ssize_t w = write(sp->fd, d, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        d += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static int discard(void *ctx, const uint8_t *d, size_t n)
-{
-    (void)ctx;
-    (void)d;
-    (void)n;
-    return 0;
-}
-
-/* A Part 10 header (preamble, DICM, meta) for the received dataset. */
-static dqr_status encode_header(const char *sop_class, const char *sop_inst, const char *ts, const char *src_aet,
-                                uint8_t **out, size_t *len)
-{
-    dqr_error err = {0};
-    dcm_dataset *meta = dcm_dataset_new(), *ds = dcm_dataset_new();
-    if (meta) {
-        dcm_dataset_set_string(meta, DCM_TAG(0x0002, 0x0002), DCM_VR_UI, sop_class, &err);
-        dcm_dataset_set_string(meta, DCM_TAG(0x0002, 0x0003), DCM_VR_UI, sop_inst, &err);
-        dcm_dataset_set_string(meta, DCM_TAG(0x0002, 0x0016), DCM_VR_AE, src_aet, &err);
-    }
-    dcm_file *f = dcm_file_wrap(meta, ds, ts, &err);
-    if (!f)
-        return DQR_E_NOMEM;
-    /* the meta only: the dataset that follows comes from the wire as it is */
-    dcm_write_options opts = {.transfer_syntax = ts};
-    dqr_status st = dcm_file_encode(f, &opts, out, len, &err);
-    dcm_file_close(f);
-    /* Keep preamble + DICM + meta only: with a deflated syntax the encoder
-     * also wrote an empty deflate stream, which the wire's own replaces. */
-    if (!st && *len >= 144) {
-        size_t meta = (size_t)(*out)[140] | (size_t)(*out)[141] << 8 | (size_t)(*out)[142] << 16 |
-                      (size_t)(*out)[143] << 24;
-        if (144 + meta <= *len)
-            *len = 144 + meta;
-    }
-    return st;
-}
-
 static int spool_mem(void *ctx, const uint8_t *d, size_t n)
 {
     bytes *b = ctx;
@@ -236,14 +179,14 @@ static int spool_mem(void *ctx, const uint8_t *d, size_t n)
 static uint16_t receive_store(net_server *s, net_assoc *a, net_received *r, const char *peer, dqr_status *st)
 {
     dqr_error err = {0};
-    uint8_t *head = NULL;
-    size_t head_len = 0;
-    *st = encode_header(r->sop_class, r->sop_instance, r->ts, a->p.calling_aet, &head, &head_len);
-    if (*st) {
-        net_recv_dataset(a, discard, NULL, &err);
-        return 0xA700;
-    }
     if (s->cfg.spool_memory) {
+        uint8_t *head = NULL;
+        size_t head_len = 0;
+        *st = net_encode_header(r->sop_class, r->sop_instance, r->ts, a->p.calling_aet, &head, &head_len);
+        if (*st) {
+            *st = net_recv_dataset(a, net_discard, NULL, &err);
+            return 0xA700;
+        }
         bytes b = {0};
         bytes_put(&b, head, head_len);
         free(head);
@@ -260,27 +203,8 @@ static uint16_t receive_store(net_server *s, net_assoc *a, net_received *r, cons
         return status;
     }
     char path[4096];
-    uint8_t rnd[8];
-    getrandom(rnd, sizeof rnd, 0);
-    snprintf(path, sizeof path, "%s/.dqr-rx-%02x%02x%02x%02x%02x%02x%02x%02x", s->cfg.tmp_dir, rnd[0], rnd[1],
-             rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    spool sp = {fd, DQR_OK};
-    if (fd < 0 || spool_write(&sp, head, head_len)) {
-        logf_(s, "%s: cannot spool to %s: %s", peer, s->cfg.tmp_dir, strerror(errno));
-        free(head);
-        if (fd >= 0) {
-            close(fd);
-            unlink(path);
-        }
-        *st = net_recv_dataset(a, discard, NULL, &err);
-        return 0xA700;
-    }
-    free(head);
-    *st = net_recv_dataset(a, spool_write, &sp, &err);
-    close(fd);
+    *st = net_spool_dataset(a, s->cfg.tmp_dir, r->sop_class, r->sop_instance, r->ts, path, sizeof path, &err);
     if (*st) {
-        unlink(path); /* a partial file is never left behind */
         logf_(s, "%s: receiving %s failed: %s", peer, r->sop_instance, err.message);
         return 0xA700;
     }
@@ -306,14 +230,7 @@ static dqr_status handle_store(net_server *s, net_assoc *a, uint8_t pcid, const 
     uint16_t status = receive_store(s, a, &r, peer, &st);
     if (st)
         return st; /* the association broke: no response possible */
-    dcm_dataset *rsp = net_command(NET_C_STORE_RQ | NET_RSP, msgid, sop_class, false, &err);
-    if (!rsp)
-        return DQR_E_NOMEM;
-    dcm_dataset_set_string(rsp, DCM_TAG(0x0000, 0x1000), DCM_VR_UI, sop_inst, &err);
-    net_cmd_set_us(rsp, DCM_TAG(0x0000, 0x0900), status, &err);
-    st = net_send_command(a, pcid, rsp, &err);
-    dcm_dataset_free(rsp);
-    return st;
+    return net_store_respond(a, pcid, msgid, sop_class, sop_inst, status, &err);
 }
 
 static dqr_status handle_echo(net_assoc *a, uint8_t pcid, const dcm_dataset *cmd)

@@ -1,7 +1,8 @@
 #!/bin/sh
-# dqr find and dqr move against DCMTK dcmqrscp (started here on free ports,
+# dqr find, move and get against DCMTK dcmqrscp (started here on free ports,
 # stopped by pid): every level of Study Root, Patient Root at PATIENT level,
-# and a C-MOVE of one study into a dqr listener, checked against the files.
+# a C-MOVE of one study into a dqr listener and C-GETs of a study and a
+# series, checked against the files loaded.
 # Usage: interop_qr.sh DQR WORKDIR
 set -u
 dqr=$1 work=$2
@@ -82,6 +83,20 @@ n=$(grep -c "^$study " "$work/expect")
 "$dqr" move --call DCMQRSCP --dest UNKNOWN -k StudyInstanceUID="$study" 127.0.0.1 "$QR" >"$work/out" 2>"$work/err"
 [ $? -eq 1 ] && grep -q "Move Destination unknown\|not every sub-operation" "$work/err" && ok "move to an unknown AE: exit 1 with the status" \
     || bad "move unknown dest"
+
+"$dqr" get --call DCMQRSCP --out "$work/got" -k StudyInstanceUID="$study" 127.0.0.1 "$QR" >"$work/out" 2>"$work/err"
+[ $? -eq 0 ] && grep -q "^get: 0x0000 Success: $n completed, 0 failed" "$work/out" \
+    && [ "$(ls "$work/got" | sed 's/\.dcm$//' | sort)" = "$(grep "^$study " "$work/expect" | cut -d' ' -f3 | sort)" ] \
+    && [ "$(ls -A "$work/got" | wc -l)" -eq "$n" ] && ok "get a study over the same association: $n instances" || bad "get: $(cat "$work/out")"
+/usr/bin/python3 -c "
+import glob, pydicom
+for f in glob.glob('$work/got/*.dcm'):
+    pydicom.dcmread(f).pixel_array
+" >"$work/err" 2>&1 && ok "pydicom reads what get wrote" || bad "pydicom on get output"
+series=$(grep "^$study " "$work/expect" | cut -d' ' -f2 | sort -u | head -1)
+# Study Root is hierarchical: a SERIES-level retrieve names the study too
+"$dqr" get --call DCMQRSCP --out "$work/got2" --level SERIES -k StudyInstanceUID="$study" -k SeriesInstanceUID="$series" 127.0.0.1 "$QR" \
+    >"$work/out" 2>"$work/err" && [ "$(ls "$work/got2" | wc -l)" -eq 3 ] && ok "get a series" || bad "get a series"
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -1,0 +1,94 @@
+/* cmd_get.c — `dqr get ... --out DIR -k KEY=VALUE... HOST PORT`: C-GET, the
+ * instances arriving on the same association written to DIR atomically. */
+#include "cli/files.h"
+#include "cli/query.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct getctx {
+    const char *out;
+    size_t written;
+} getctx;
+
+static uint16_t keep(void *ctx, const char *sop_instance, const char *tmp_path)
+{
+    getctx *g = ctx;
+    char path[4096];
+    if (!*sop_instance || strspn(sop_instance, "0123456789.") != strlen(sop_instance) ||
+        snprintf(path, sizeof path, "%s/%s.dcm", g->out, sop_instance) >= (int)sizeof path ||
+        rename(tmp_path, path) != 0) {
+        unlink(tmp_path);
+        cli_error("get: cannot keep instance '%s'", sop_instance);
+        return 0xA700;
+    }
+    g->written++;
+    return 0;
+}
+
+int cmd_get(int argc, char **argv)
+{
+    const dqr_command *self = cli_find("get");
+    netopts o = {0};
+    query q = {.level = "STUDY"};
+    const char *pos[2], *out = NULL;
+    int npos = 0;
+    for (int i = 1; i < argc; i++) {
+        int t = netopts_take(self, &o, argc, argv, &i);
+        if (!t)
+            t = query_take(self, &q, argc, argv, &i);
+        if (t < 0)
+            return DQR_EXIT_USAGE;
+        if (t)
+            continue;
+        if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+            out = argv[++i];
+        else if (argv[i][0] == '-' && argv[i][1])
+            return cli_usage_error(self, "unknown option '%s'", argv[i]);
+        else if (npos == 2)
+            return cli_usage_error(self, "too many arguments");
+        else
+            pos[npos++] = argv[i];
+    }
+    if (npos != 2 || (o.port = netopts_port(pos[1])) <= 0)
+        return cli_usage_error(self, "needs HOST PORT");
+    if (!out)
+        return cli_usage_error(self, "needs --out DIR");
+    struct stat sb;
+    if ((stat(out, &sb) != 0 || !S_ISDIR(sb.st_mode)) && mkdir(out, 0755) != 0) {
+        cli_error("%s: %s", out, strerror(errno));
+        return DQR_EXIT_FAIL;
+    }
+    dcm_dataset *id = query_identifier(self, &q);
+    if (!id)
+        return DQR_EXIT_USAGE;
+    net_params p;
+    netopts_params(self, &o, &p);
+    static const char *const ts[] = {DCM_TS_EXPLICIT_LE, DCM_TS_IMPLICIT_LE, NULL};
+    const char *model = q.patient_root ? NET_PATIENT_ROOT_GET : NET_STUDY_ROOT_GET;
+    net_params_add(&p, model, ts);
+    net_params_add_storage(&p);
+    dqr_error err = {0};
+    net_move_result r = {0xFFFF, -1, -1, -1, -1};
+    getctx g = {out, 0};
+    net_assoc *a = net_connect(pos[0], o.port, &p, &err);
+    dqr_status st = a ? net_get(a, model, id, out, keep, &g, &r, &err) : DQR_E_IO;
+    if (!st && net_release(a, &err))
+        st = DQR_E_IO;
+    net_assoc_free(a);
+    dcm_dataset_free(id);
+    if (st) {
+        cli_error("get: %s", err.message);
+        return DQR_EXIT_FAIL;
+    }
+    printf("get: 0x%04X %s: %d completed, %d failed, %d warning; %zu written to %s\n", r.status,
+           net_status_str(r.status), r.completed, r.failed, r.warning, g.written, out);
+    if (r.status != 0 || r.failed > 0) {
+        cli_error("get: not every sub-operation succeeded (0x%04X %s)", r.status, net_status_str(r.status));
+        return DQR_EXIT_FAIL;
+    }
+    return DQR_EXIT_OK;
+}
