@@ -43,13 +43,24 @@ class Canaries:
     def __init__(self):
         self.n = 0
         self.rows = []
+        self.scope = ()    # (patient, study, series): what a canary belongs to
+        self.made = {}
 
     def make(self, kind, keyword, path, maxlen=64):
-        self.n += 1
-        value = f"DQRCANARY-{kind}-{self.n:05d}"
-        if len(value) > maxlen:  # SH and friends: 16 characters
-            value = f"DQRC-{kind[:4]}-{self.n:05d}"
-        assert len(value) <= maxlen, value
+        # One canary per patient for patient attributes, per study for study
+        # attributes, per instance for the rest: real data is consistent, and a
+        # PACS groups instances by these values.
+        level = {"PN": 1, "PID": 1, "ADDR": 1, "OPID": 1, "TEL": 1}.get(kind, 2 if kind in (
+            "ACC", "SID", "SDESC", "REF", "INST", "IADDR", "RPID", "PRIV") else 4)
+        key = (kind, self.scope[:level])
+        value = self.made.get(key)
+        if value is None:
+            self.n += 1
+            value = f"DQRCANARY-{kind}-{self.n:05d}"
+            if len(value) > maxlen:  # SH and friends: 16 characters
+                value = f"DQRC-{kind[:4]}-{self.n:05d}"
+            assert len(value) <= maxlen, value
+            self.made[key] = value
         self.rows.append({"canary": value, "attribute": keyword, "file": path})
         return value
 
@@ -180,13 +191,14 @@ def main():
                 d = os.path.join(args.out, f"p{p:03d}", f"st{s:02d}", f"se{e:02d}")
                 os.makedirs(d, exist_ok=True)
                 for k in range(args.instances):
+                    can.scope = (p, s, e, k)
                     path = os.path.join(d, f"im{k:04d}.dcm")
                     ds = image(rng, can, os.path.relpath(path, args.out), p, study, series, k, args)
                     write(path, ds, SYNTAX[args.syntax], nbytes, block)
                     count += 1
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump({"files": count, "canaries": can.rows}, f, indent=1)
-    print(f"gen_studies: {count} files, {len(can.rows)} canaries in {args.out}")
+    print(f"gen_studies: {count} files, {len(set(r['canary'] for r in can.rows))} canaries in {args.out}")
 
 
 if __name__ == "__main__":
