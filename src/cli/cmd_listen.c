@@ -142,6 +142,8 @@ int cmd_listen(int argc, char **argv)
     }
     if (!rc && (o.port < 0 || !o.aet || !l.out))
         rc = cli_usage_error(self, "needs --port P --aet AE --out DIR");
+    if (!rc && o.tls.enabled && !o.tls.cert)
+        rc = cli_usage_error(self, "--tls needs --tls-cert FILE (and --tls-key FILE unless the key is in it)");
     if (!rc && l.st.n && steps_build(&l.st) != 0)
         rc = DQR_EXIT_USAGE;
     struct stat sb;
@@ -157,7 +159,7 @@ int cmd_listen(int argc, char **argv)
     net_server_config cfg = {
         .aet = o.aet, .bind = bind, .port = o.port, .allowed = nallowed ? allowed : NULL,
         .tmp_dir = l.out, .spool_memory = l.st.n > 0, .max_assocs = (int)max_assocs,
-        .timeout_s = o.timeout, .on_store = on_store, .ctx = &l, .log = log_line,
+        .timeout_s = o.timeout, .tls = o.tls, .on_store = on_store, .ctx = &l, .log = log_line,
     };
     dqr_error err = {0};
     net_server *srv = net_server_new(&cfg, &err);
@@ -171,8 +173,8 @@ int cmd_listen(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     if (!l.quiet)
-        fprintf(stderr, "dqr: listen: %s on %s:%d, writing to %s%s\n", o.aet, bind, net_server_port(srv), l.out,
-                l.st.n ? " (de-identifying in memory)" : "");
+        fprintf(stderr, "dqr: listen: %s on %s:%d%s, writing to %s%s\n", o.aet, bind, net_server_port(srv),
+                o.tls.enabled ? " (TLS)" : "", l.out, l.st.n ? " (de-identifying in memory)" : "");
     dqr_status st = net_server_run(srv, &err);
     net_server_free(srv);
     g_server_for_signal = NULL;

@@ -78,7 +78,10 @@ static const dqr_command COMMANDS[] = {
      "usage: dqr echo [--aet A] [--call AE] [--timeout S] HOST PORT\n"
      "\n"
      "Open an association (calling AE A, default DQR; called AE, default ANY-SCP),\n"
-     "send C-ECHO, release. Exit: 0 the peer answered Success, 1 otherwise.\n",
+     "send C-ECHO, release. Exit: 0 the peer answered Success, 1 otherwise.\n"
+     "Every network command also takes --tls (DICOM TLS), --tls-ca FILE (verify\n"
+     "the peer against these CAs), --tls-cert FILE and --tls-key FILE (present a\n"
+     "certificate).\n",
      cmd_echo},
     {"store", "send DICOM files to a peer (C-STORE)",
      "usage: dqr store [--aet A] [--call AE] [--timeout S] HOST PORT FILE|DIR...\n"
@@ -118,6 +121,7 @@ static const dqr_command COMMANDS[] = {
     {"listen", "a storage SCP writing received instances to a folder",
      "usage: dqr listen --port P --aet AE --out DIR [--bind ADDR] [--accept-from AE]...\n"
      "                  [--max-assocs N] [--timeout S] [--quiet]\n"
+     "                  [--tls --tls-cert FILE --tls-key FILE [--tls-ca FILE]]\n"
      "                  [--script FILE]... [--profile SPEC] [--var NAME=VALUE]... [--uid-secret FILE]\n"
      "\n"
      "Accept associations called AE (others are refused: called AE not recognized),\n"
@@ -125,7 +129,8 @@ static const dqr_command COMMANDS[] = {
      "atomically to DIR/<SOPInstanceUID>.dcm. With --script/--profile (as in\n"
      "dqr anonymize) every instance is de-identified in memory before anything is\n"
      "written. Listens on 127.0.0.1 unless --bind says otherwise. Stops on\n"
-     "SIGINT/SIGTERM, letting running associations finish.\n",
+     "SIGINT/SIGTERM, letting running associations finish. With --tls every\n"
+     "association is DICOM TLS; --tls-ca makes client certificates required.\n",
      cmd_listen},
     {"serve", "the gateway service (not built yet)",
      "usage: dqr serve [--config FILE]\n"

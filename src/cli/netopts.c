@@ -32,6 +32,18 @@ int netopts_take(const dqr_command *self, netopts *o, int argc, char **argv, int
         *(a[2] == 'a' ? &o->aet : &o->call) = argv[++*i];
         return 1;
     }
+    if (strcmp(a, "--tls") == 0) {
+        o->tls.enabled = true;
+        return 1;
+    }
+    if (strcmp(a, "--tls-cert") == 0 || strcmp(a, "--tls-key") == 0 || strcmp(a, "--tls-ca") == 0) {
+        if (!has)
+            return cli_usage_error(self, "%s needs a PEM file", a), -1;
+        const char **slot = a[6] == 'c' && a[7] == 'e' ? &o->tls.cert : a[6] == 'k' ? &o->tls.key : &o->tls.ca;
+        *slot = argv[++*i];
+        o->tls.enabled = true;
+        return 1;
+    }
     if (strcmp(a, "--timeout") == 0) {
         char *end;
         long v = has ? strtol(argv[*i + 1], &end, 10) : 0;
@@ -51,5 +63,6 @@ int netopts_params(const dqr_command *self, const netopts *o, net_params *p)
     snprintf(p->calling_aet, sizeof p->calling_aet, "%s", o->aet ? o->aet : "DQR");
     snprintf(p->called_aet, sizeof p->called_aet, "%s", o->call ? o->call : "ANY-SCP");
     p->timeout_s = o->timeout ? o->timeout : 30;
+    p->tls = o->tls;
     return 0;
 }

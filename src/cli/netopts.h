@@ -9,9 +9,11 @@
 typedef struct netopts {
     const char *aet, *call, *host;
     int port, timeout;
+    net_tls tls;   /* --tls, --tls-cert, --tls-key, --tls-ca */
 } netopts;
 
-/* If argv[*i] is a shared option, consume it (and its value) and return 1;
+/* Shared options: --aet --call --timeout --tls --tls-cert --tls-key --tls-ca.
+ * If argv[*i] is a shared option, consume it (and its value) and return 1;
  * return -1 (after printing a usage error) on a bad value, 0 otherwise. */
 int netopts_take(const dqr_command *self, netopts *o, int argc, char **argv, int *i);
 

@@ -67,6 +67,12 @@ void net_assoc_free(net_assoc *a)
 {
     if (!a)
         return;
+    if (a->ssl) {
+        if (a->fd >= 0)
+            SSL_shutdown(a->ssl);
+        SSL_free(a->ssl);
+    }
+    SSL_CTX_free(a->ssl_ctx);
     if (a->fd >= 0)
         close(a->fd);
     free(a->rbuf);
@@ -89,7 +95,7 @@ dqr_status net_write_all(net_assoc *a, const void *data, size_t n, dqr_error *er
 {
     const uint8_t *p = data;
     while (n) {
-        ssize_t w = send(a->fd, p, n, MSG_NOSIGNAL);
+        ssize_t w = net_io_write(a, p, n);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
@@ -104,7 +110,7 @@ static dqr_status read_all(net_assoc *a, void *data, size_t n, dqr_error *err)
 {
     uint8_t *p = data;
     while (n) {
-        ssize_t r = recv(a->fd, p, n, 0);
+        ssize_t r = net_io_read(a, p, n);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
@@ -232,6 +238,13 @@ net_assoc *net_connect(const char *host, int port, net_params *p, dqr_error *err
         return NULL;
     }
     a->p = *p;
+    if (p->tls.enabled) {
+        a->ssl_ctx = net_tls_context(&p->tls, false, err);
+        if (!a->ssl_ctx || net_tls_start(a, a->ssl_ctx, false, host, err)) {
+            net_assoc_free(a);
+            return NULL;
+        }
+    }
     bytes b = {0};
     pdu_build_associate(&b, PDU_ASSOC_RQ, &a->p);
     dqr_status st = b.failed ? dqr_error_set(err, DQR_E_NOMEM, "out of memory") : net_write_all(a, b.p, b.len, err);
@@ -273,6 +286,10 @@ static dqr_status send_pdv(net_assoc *a, uint8_t pcid, uint8_t mch, const uint8_
     h[6] = (uint8_t)(pdv_len >> 24); h[7] = (uint8_t)(pdv_len >> 16); h[8] = (uint8_t)(pdv_len >> 8); h[9] = (uint8_t)pdv_len;
     h[10] = pcid;
     h[11] = mch;
+    if (a->ssl) { /* TLS: header and data in two records */
+        dqr_status st = net_write_all(a, h, sizeof h, err);
+        return st ? st : (n ? net_write_all(a, data, n, err) : DQR_OK);
+    }
     /* header and data in one system call: with TCP_NODELAY two writes
      * would be two segments */
     struct iovec iov[2] = {{h, sizeof h}, {(void *)data, n}};

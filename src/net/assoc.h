@@ -4,8 +4,12 @@
 
 #include "net/pdu.h"
 
+#include <openssl/ssl.h>
+
 struct net_assoc {
     int fd;
+    SSL *ssl;              /* TLS on this association, or NULL */
+    SSL_CTX *ssl_ctx;      /* owned when we made it (requestor side) */
     int timeout_s;
     net_params p;          /* negotiated contexts; p.max_pdu = what we receive */
     assoc_info info;       /* the peer's */
@@ -24,6 +28,15 @@ void net_socket_setup(int fd, int timeout_s);
 dqr_status net_read_pdu(net_assoc *a, uint8_t *type, dqr_error *err);
 dqr_status net_write_all(net_assoc *a, const void *data, size_t n, dqr_error *err);
 dqr_status net_cmd_set_us(dcm_dataset *cmd, uint32_t tag, uint16_t v, dqr_error *err);
+
+/* tls.c */
+/* A TLS context for a requestor (client) or an acceptor (server); NULL with err. */
+SSL_CTX *net_tls_context(const net_tls *t, bool server, dqr_error *err);
+/* Run the TLS handshake on a->fd (client: host names the peer). */
+dqr_status net_tls_start(net_assoc *a, SSL_CTX *ctx, bool server, const char *host, dqr_error *err);
+/* Read/write through TLS or plain TCP: like recv/send. */
+ssize_t net_io_read(net_assoc *a, void *buf, size_t n);
+ssize_t net_io_write(net_assoc *a, const void *buf, size_t n);
 
 /* spool.c */
 int net_discard(void *ctx, const uint8_t *d, size_t n);

@@ -35,7 +35,16 @@ typedef struct net_pc {
     bool scu_role, scp_role;       /* role selection proposed/accepted (C-GET) */
 } net_pc;
 
+/* DICOM TLS (PS3.15 B.1): certificate and key to present, CA to verify the
+ * peer with. A requestor verifies the acceptor when ca is given; an acceptor
+ * given a ca requires and verifies client certificates. */
+typedef struct net_tls {
+    bool enabled;
+    const char *cert, *key, *ca;
+} net_tls;
+
 typedef struct net_params {
+    net_tls tls;
     char calling_aet[17], called_aet[17];
     net_pc pcs[NET_MAX_PC];
     size_t npc;
@@ -175,6 +184,7 @@ typedef struct net_server_config {
                                     (for de-identifying before anything is written) */
     int max_assocs;              /* concurrent associations (default 32) */
     int timeout_s;
+    net_tls tls;                 /* TLS on every association (cert and key required) */
     net_store_fn on_store;
     void *ctx;
     void (*log)(void *ctx, const char *line); /* one line per event, may be NULL */

@@ -20,6 +20,7 @@
 
 struct net_server {
     net_server_config cfg;
+    SSL_CTX *tls;
     int lfd, port;
     atomic_bool stop;
     atomic_int active;
@@ -76,6 +77,11 @@ net_server *net_server_new(const net_server_config *cfg, dqr_error *err)
     socklen_t sl = sizeof sa;
     getsockname(s->lfd, (struct sockaddr *)&sa, &sl);
     s->port = ntohs(sa.sin_port);
+    if (cfg->tls.enabled && !(s->tls = net_tls_context(&cfg->tls, true, err))) {
+        close(s->lfd);
+        free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -89,6 +95,7 @@ void net_server_free(net_server *s)
     while (atomic_load(&s->active) > 0) /* let running associations finish */
         usleep(10000);
     close(s->lfd);
+    SSL_CTX_free(s->tls);
     free(s);
 }
 
@@ -252,6 +259,13 @@ static void *serve(void *arg)
     net_server *s = c->srv;
     net_socket_setup(c->fd, s->cfg.timeout_s);
     net_assoc *a = net_assoc_new(c->fd, s->cfg.timeout_s);
+    dqr_error terr = {0};
+    if (a && s->tls && net_tls_start(a, s->tls, true, NULL, &terr)) {
+        logf_(s, "%s: %s", c->peer, terr.message);
+        net_assoc_free(a);
+        a = NULL;
+        c->fd = -1;
+    }
     if (a && negotiate(s, a, c->peer)) {
         for (;;) {
             uint8_t pcid;
@@ -284,7 +298,7 @@ static void *serve(void *arg)
     }
     if (a)
         net_assoc_free(a);
-    else
+    else if (c->fd >= 0)
         close(c->fd);
     atomic_fetch_sub(&s->active, 1);
     free(c);

@@ -1,0 +1,100 @@
+/* tls.c — DICOM TLS secure transport (PS3.15 B.1) with OpenSSL: contexts,
+ * the handshake, and the read/write the association code goes through. */
+#include "net/assoc.h"
+
+#include <errno.h>
+#include <openssl/err.h>
+#include <string.h>
+#include <sys/socket.h>
+
+static dqr_status ssl_error(dqr_error *err, const char *what)
+{
+    char buf[256] = "";
+    unsigned long e = ERR_get_error();
+    if (e)
+        ERR_error_string_n(e, buf, sizeof buf);
+    ERR_clear_error();
+    return dqr_error_set(err, DQR_E_IO, "TLS: %s%s%s", what, buf[0] ? ": " : "", buf);
+}
+
+SSL_CTX *net_tls_context(const net_tls *t, bool server, dqr_error *err)
+{
+    SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+    if (!ctx) {
+        ssl_error(err, "cannot make a context");
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    if (t->cert && (SSL_CTX_use_certificate_chain_file(ctx, t->cert) != 1 ||
+                    SSL_CTX_use_PrivateKey_file(ctx, t->key ? t->key : t->cert, SSL_FILETYPE_PEM) != 1 ||
+                    SSL_CTX_check_private_key(ctx) != 1)) {
+        ssl_error(err, "cannot load the certificate and key");
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    if (server && !t->cert) {
+        dqr_error_set(err, DQR_E_USAGE, "TLS: an acceptor needs a certificate and key");
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    if (t->ca) {
+        if (SSL_CTX_load_verify_locations(ctx, t->ca, NULL) != 1) {
+            ssl_error(err, "cannot load the CA certificates");
+            SSL_CTX_free(ctx);
+            return NULL;
+        }
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (server ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), NULL);
+    }
+    return ctx;
+}
+
+dqr_status net_tls_start(net_assoc *a, SSL_CTX *ctx, bool server, const char *host, dqr_error *err)
+{
+    a->ssl = SSL_new(ctx);
+    if (!a->ssl || SSL_set_fd(a->ssl, a->fd) != 1)
+        return ssl_error(err, "cannot start");
+    if (!server && host) {
+        SSL_set_tlsext_host_name(a->ssl, host);
+        SSL_set1_host(a->ssl, host); /* the certificate must name the host we dialled */
+    }
+    int rc = server ? SSL_accept(a->ssl) : SSL_connect(a->ssl);
+    if (rc != 1) {
+        long v = SSL_get_verify_result(a->ssl);
+        if (v != X509_V_OK) {
+            ERR_clear_error();
+            return dqr_error_set(err, DQR_E_IO, "TLS: the peer's certificate is not trusted: %s",
+                                 X509_verify_cert_error_string(v));
+        }
+        return ssl_error(err, "handshake failed");
+    }
+    return DQR_OK;
+}
+
+ssize_t net_io_read(net_assoc *a, void *buf, size_t n)
+{
+    if (!a->ssl)
+        return recv(a->fd, buf, n, 0);
+    int r = SSL_read(a->ssl, buf, n > 0x7FFFFFFF ? 0x7FFFFFFF : (int)n);
+    if (r > 0)
+        return r;
+    int e = SSL_get_error(a->ssl, r);
+    if (e == SSL_ERROR_ZERO_RETURN)
+        return 0;
+    if (e != SSL_ERROR_SYSCALL || errno == 0)
+        errno = EPROTO;
+    ERR_clear_error();
+    return -1;
+}
+
+ssize_t net_io_write(net_assoc *a, const void *buf, size_t n)
+{
+    if (!a->ssl)
+        return send(a->fd, buf, n, MSG_NOSIGNAL);
+    int w = SSL_write(a->ssl, buf, n > 0x7FFFFFFF ? 0x7FFFFFFF : (int)n);
+    if (w > 0)
+        return w;
+    if (SSL_get_error(a->ssl, w) != SSL_ERROR_SYSCALL || errno == 0)
+        errno = EPROTO;
+    ERR_clear_error();
+    return -1;
+}

@@ -1,0 +1,61 @@
+#!/bin/sh
+# DICOM TLS: dqr listen and dqr echo/store with certificates made here (a CA,
+# a server and a client certificate), against each other and against DCMTK
+# (echoscu/storescu +tls, storescp +tls); an untrusted server and a missing
+# client certificate are refused with a clear message.
+# Usage: tls.sh DQR WORKDIR
+set -u
+dqr=$(cd "$(dirname "$1")" && pwd)/$(basename "$1") work=$2
+here=$(cd "$(dirname "$0")" && pwd)
+root=$here/../..
+rm -rf "$work" && mkdir -p "$work/rx" "$work/rx2" "$work/scp"
+pids=""
+trap 'for p in $pids; do kill "$p" 2>/dev/null; done; wait 2>/dev/null' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -s "$work/err" ] && sed 's/^/     /' "$work/err" | tail -5; }
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 50); do /usr/bin/python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+export TCP_NODELAY=1
+cd "$work"
+cert() { # NAME CN CA-prefix
+    openssl req -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.csr" -subj "/CN=$2" 2>/dev/null
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >ext.cnf
+    openssl x509 -req -in "$1.csr" -CA "$3.crt" -CAkey "$3.key" -CAcreateserial -out "$1.crt" -days 2 -extfile ext.cnf 2>/dev/null
+}
+openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -subj /CN=dqr-test-ca -days 2 2>/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.crt -subj /CN=other-ca -days 2 2>/dev/null
+cert server localhost ca
+cert client dqr-client ca
+/usr/bin/python3 "$root/tools/gen_studies.py" "$work/in" --instances 4 --rows 16 --cols 16 >/dev/null
+rm -f "$work/in/manifest.json"
+
+P1=$(free_port) P2=$(free_port) P3=$(free_port)
+"$dqr" listen --port "$P1" --aet TLSSCP --out rx --tls --tls-cert server.crt --tls-key server.key >l1.out 2>l1.err &
+pids="$pids $!"
+"$dqr" listen --port "$P2" --aet MTLS --out rx2 --tls --tls-cert server.crt --tls-key server.key --tls-ca ca.crt >l2.out 2>l2.err &
+pids="$pids $!"
+storescp +tls server.key server.crt +cf ca.crt -aet STORESCP -od scp "$P3" >/dev/null 2>&1 &
+pids="$pids $!"
+wait_port "$P1" && wait_port "$P2" && wait_port "$P3" || bad "listeners did not start"
+
+"$dqr" echo --call TLSSCP --tls --tls-ca ca.crt 127.0.0.1 "$P1" >out 2>err && ok "dqr echo over TLS, server verified" || bad "echo TLS"
+"$dqr" store --call TLSSCP --tls --tls-ca ca.crt 127.0.0.1 "$P1" in >out 2>err && [ "$(ls rx | wc -l)" -eq 4 ] \
+    && ok "dqr store over TLS: 4 files" || bad "store TLS"
+"$dqr" echo --call TLSSCP --tls --tls-ca other.crt 127.0.0.1 "$P1" >out 2>err
+[ $? -eq 1 ] && grep -q "^dqr: echo: TLS: the peer's certificate is not trusted" err && ok "untrusted server refused" || bad "untrusted server"
+"$dqr" echo --call TLSSCP 127.0.0.1 "$P1" >out 2>err
+[ $? -eq 1 ] && ok "plain TCP to a TLS listener fails (exit 1)" || bad "plain to TLS"
+"$dqr" echo --call MTLS --tls --tls-ca ca.crt 127.0.0.1 "$P2" >out 2>err
+[ $? -eq 1 ] && grep -q "certificate required\|handshake failed\|network error" err && ok "no client certificate: refused" || bad "mTLS without cert"
+"$dqr" echo --call MTLS --tls --tls-ca ca.crt --tls-cert client.crt --tls-key client.key 127.0.0.1 "$P2" >out 2>err \
+    && ok "client certificate accepted" || bad "mTLS with cert"
+echoscu +tls client.key client.crt +cf ca.crt -aec TLSSCP 127.0.0.1 "$P1" >out 2>err && ok "DCMTK echoscu +tls -> dqr listen" || bad "echoscu tls"
+rm -f rx/*
+storescu +tls client.key client.crt +cf ca.crt -aec TLSSCP 127.0.0.1 "$P1" $(find in -name '*.dcm') >out 2>err \
+    && [ "$(ls rx | wc -l)" -eq 4 ] && ok "DCMTK storescu +tls -> dqr listen" || bad "storescu tls"
+"$dqr" store --call STORESCP --tls --tls-ca ca.crt --tls-cert client.crt --tls-key client.key 127.0.0.1 "$P3" in >out 2>err \
+    && [ "$(ls scp | wc -l)" -eq 4 ] && ok "dqr store --tls -> DCMTK storescp +tls" || bad "dqr -> storescp tls"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
