@@ -56,7 +56,7 @@ static int out_path(const listener *l, const char *uid, char *buf, size_t cap)
 static uint16_t deidentify(listener *l, const net_received *r)
 {
     dqr_error err = {0};
-    dcm_file *f = dcm_file_parse(r->data, r->len, &err);
+    dcm_file *f = dcm_file_parse_borrowed(r->data, r->len, &err); /* r->data lives until we return */
     if (!f) {
         log_line(l, err.message);
         return 0xC000;

@@ -44,7 +44,8 @@ void dcm_source_unref(dcm_source *s)
 
 void dcm_blob_free(dcm_blob *b)
 {
-    free(b->bytes);
+    if (!b->borrowed)
+        free(b->bytes);
     dcm_source_unref(b->src);
     memset(b, 0, sizeof *b);
 }
@@ -99,6 +100,7 @@ static dqr_status blob_copy(dcm_blob *dst, const dcm_blob *src)
         return DQR_OK;
     }
     dst->bytes = NULL;
+    dst->borrowed = false;
     if (src->len) {
         dst->bytes = malloc(src->len);
         if (!dst->bytes)

@@ -165,6 +165,11 @@ dcm_file *dcm_file_parse(const void *data, size_t len, dqr_error *err);
  * meta and ds are freed too). */
 dcm_file *dcm_file_wrap(dcm_dataset *meta, dcm_dataset *ds, const char *ts, dqr_error *err);
 
+/* Same, but values of DCM_DEFER_MIN bytes or more point into data instead
+ * of being copied: data must stay unchanged until f is closed. For a buffer
+ * received from the network, where a copy would double the work. */
+dcm_file *dcm_file_parse_borrowed(const void *data, size_t len, dqr_error *err);
+
 /* Close f and free its datasets. NULL is allowed. */
 void dcm_file_close(dcm_file *f);
 

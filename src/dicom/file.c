@@ -57,7 +57,7 @@ static const char *ts_for(bool explicit_vr, bool big_endian)
     return big_endian ? DCM_TS_EXPLICIT_BE : DCM_TS_EXPLICIT_LE;
 }
 
-static dqr_status read_file(dcm_file *f, dcm_stream *st, dqr_error *err)
+static dqr_status read_file(dcm_file *f, dcm_stream *st, bool borrow, dqr_error *err)
 {
     size_t avail = dcm_stream_need(st, 132, err);
     if (err && err->code)
@@ -105,7 +105,7 @@ static dqr_status read_file(dcm_file *f, dcm_stream *st, dqr_error *err)
     if (avail >= 8 && DCM_GROUP(dcm_rd16(b, big_endian)) != 0xFFFE)
         explicit_vr = looks_explicit(b);
     snprintf(f->ts, sizeof f->ts, "%s", ts);
-    return dcm_parse_dataset(st, deflated ? NULL : f->src, explicit_vr, big_endian, f->ds, err);
+    return dcm_parse_dataset(st, deflated ? NULL : f->src, explicit_vr, big_endian, f->ds, borrow && !deflated, err);
 }
 
 static dcm_file *file_new(void)
@@ -140,7 +140,7 @@ dcm_file *dcm_file_open(const char *path, dqr_error *err)
     dcm_stream st;
     dqr_status s = dcm_stream_fd(&st, fd, err);
     if (!s)
-        s = read_file(f, &st, err);
+        s = read_file(f, &st, false, err);
     dcm_stream_close(&st);
     if (s) {
         dqr_error_prefix(err, "%s: ", path);
@@ -150,7 +150,7 @@ dcm_file *dcm_file_open(const char *path, dqr_error *err)
     return f;
 }
 
-dcm_file *dcm_file_parse(const void *data, size_t len, dqr_error *err)
+static dcm_file *parse_memory(const void *data, size_t len, bool borrow, dqr_error *err)
 {
     dqr_error_clear(err);
     dcm_file *f = file_new();
@@ -160,13 +160,23 @@ dcm_file *dcm_file_parse(const void *data, size_t len, dqr_error *err)
     }
     dcm_stream st;
     dcm_stream_mem(&st, data, len);
-    dqr_status s = read_file(f, &st, err);
+    dqr_status s = read_file(f, &st, borrow, err);
     dcm_stream_close(&st);
     if (s) {
         dcm_file_close(f);
         return NULL;
     }
     return f;
+}
+
+dcm_file *dcm_file_parse(const void *data, size_t len, dqr_error *err)
+{
+    return parse_memory(data, len, false, err);
+}
+
+dcm_file *dcm_file_parse_borrowed(const void *data, size_t len, dqr_error *err)
+{
+    return parse_memory(data, len, true, err);
 }
 
 dcm_file *dcm_file_wrap(dcm_dataset *meta, dcm_dataset *ds, const char *ts, dqr_error *err)

@@ -29,6 +29,7 @@ typedef struct dcm_blob {
     uint64_t offset;       /* file offset when deferred */
     uint32_t len;
     bool big_endian;       /* deferred bytes are in big-endian order */
+    bool borrowed;         /* bytes point into a caller's buffer: not freed */
 } dcm_blob;
 
 enum dcm_kind { DCM_KIND_BLOB, DCM_KIND_SEQ, DCM_KIND_ENCAP };

@@ -15,6 +15,7 @@
 typedef struct parser {
     dcm_stream *st;
     dcm_source *src; /* set when values may be deferred */
+    bool borrow;     /* memory stream: large values point into it, not copied */
     dqr_error *err;
     int depth;
 } parser;
@@ -104,6 +105,13 @@ static dqr_status read_blob(parser *p, dcm_blob *b, uint32_t len, dcm_vr vr, enc
     }
     if (len == 0)
         return DQR_OK;
+    if (p->borrow && len >= DCM_DEFER_MIN && !(e.big_endian && dcm_vr_swap_unit(vr) > 1) &&
+        st->fd < 0 && !st->inner && st->end - st->start >= len) {
+        b->bytes = (uint8_t *)(st->data + st->start); /* the caller keeps the buffer alive */
+        b->borrowed = true;
+        dcm_stream_advance(st, len);
+        return DQR_OK;
+    }
     /* Grow with the data actually read, so a lying length in a stream of
      * unknown size (deflate) cannot make us allocate more than arrives. */
     size_t cap = len < (1u << 20) ? len : (1u << 20);
@@ -305,15 +313,15 @@ static dqr_status parse_fragments(parser *p, dcm_element *el, header *h, enc e)
 }
 
 dqr_status dcm_parse_dataset(dcm_stream *st, dcm_source *src, bool explicit_vr, bool big_endian,
-                             dcm_dataset *ds, dqr_error *err)
+                             dcm_dataset *ds, bool borrow, dqr_error *err)
 {
-    parser p = {st, src, err, 0};
+    parser p = {st, src, borrow, err, 0};
     return parse_dataset(&p, ds, UINT64_MAX, false, (enc){explicit_vr, big_endian});
 }
 
 dqr_status dcm_parse_meta(dcm_stream *st, dcm_dataset *meta, dqr_error *err)
 {
-    parser p = {st, NULL, err, 0};
+    parser p = {st, NULL, false, err, 0};
     for (;;) {
         size_t avail = dcm_stream_need(st, 6, err);
         if (avail < 6)

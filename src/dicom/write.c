@@ -131,7 +131,12 @@ static void put_blob(sink *s, const dcm_blob *b, dcm_vr vr, bool big_endian)
     bool stored_be = b->src && b->big_endian;
     bool swap = unit > 1 && stored_be != big_endian;
     if (!b->src && !swap) {
-        put(s, b->bytes, b->len);
+        if (b->len >= SINK_BUF && !s->deflating) { /* large: straight out, no copy into the buffer */
+            flush(s);
+            raw_out(s, b->bytes, b->len);
+        } else {
+            put(s, b->bytes, b->len);
+        }
         return;
     }
     if (b->src && !swap && !s->deflating && s->fd >= 0) {

@@ -194,7 +194,8 @@ static uint16_t receive_store(net_server *s, net_assoc *a, net_received *r, cons
             *st = net_recv_dataset(a, net_discard, NULL, &err);
             return 0xA700;
         }
-        bytes b = {0};
+        bytes b = {.p = malloc(1u << 20), .cap = 1u << 20}; /* one instance: start at 1 MiB */
+        b.failed = b.p == NULL;
         bytes_put(&b, head, head_len);
         free(head);
         *st = net_recv_dataset(a, spool_mem, &b, &err);

@@ -323,6 +323,32 @@ static void test_private_blocks(void **state)
     dcm_dataset_free(ds);
 }
 
+static void test_parse_borrowed(void **state)
+{
+    (void)state;
+    dcm_dataset *ds = sample();
+    dqr_error err = {0};
+    size_t n = 2 * DCM_DEFER_MIN;
+    uint8_t *px = calloc(1, n);
+    px[100] = 42;
+    assert_non_null(dcm_dataset_set_bytes(ds, DCM_TAG_PIXEL_DATA, DCM_VR_OW, px, n, &err));
+    size_t len;
+    uint8_t *bytes = encode(ds, DCM_TS_EXPLICIT_LE, &len);
+    dcm_file *f = dcm_file_parse_borrowed(bytes, len, &err);
+    assert_non_null(f);
+    const uint8_t *v = dcm_element_bytes(dcm_dataset_get(dcm_file_dataset(f), DCM_TAG_PIXEL_DATA));
+    assert_true(v >= bytes && v + n <= bytes + len); /* points into the buffer: no copy */
+    assert_int_equal(v[100], 42);
+    check_sample(dcm_file_dataset(f));
+    dcm_dataset *copy = dcm_dataset_copy(dcm_file_dataset(f)); /* a copy owns its bytes */
+    dcm_file_close(f);
+    memset(bytes, 0, len);
+    assert_int_equal(dcm_element_bytes(dcm_dataset_get(copy, DCM_TAG_PIXEL_DATA))[100], 42);
+    dcm_dataset_free(copy);
+    free(bytes);
+    free(px);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -335,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_edit_and_copy),
         cmocka_unit_test(test_group_length_recomputed),
         cmocka_unit_test(test_private_blocks),
+        cmocka_unit_test(test_parse_borrowed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,5 +30,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             free(out);
     }
     dcm_file_close(f);
+    dcm_file_close(dcm_file_parse_borrowed(data, size, &err)); /* the zero-copy path too */
     return 0;
 }
