@@ -10,22 +10,8 @@ int cmd_echo(int argc, char **argv)
     const dqr_command *self = cli_find("echo");
     netopts o = {0};
     const char *pos[2];
-    int npos = 0;
-    for (int i = 1; i < argc; i++) {
-        int t = netopts_take(self, &o, argc, argv, &i);
-        if (t < 0)
-            return DQR_EXIT_USAGE;
-        if (t)
-            continue;
-        if (argv[i][0] == '-' && argv[i][1])
-            return cli_usage_error(self, "unknown option '%s'", argv[i]);
-        if (npos == 2)
-            return cli_usage_error(self, "too many arguments");
-        pos[npos++] = argv[i];
-    }
-    if (npos != 2 || (o.port = netopts_port(pos[1])) <= 0)
-        return cli_usage_error(self, "needs HOST PORT");
-    o.host = pos[0];
+    if (netopts_parse(self, &o, NULL, NULL, argc, argv, pos, 2, true) < 0)
+        return DQR_EXIT_USAGE;
     net_params p;
     netopts_params(self, &o, &p);
     static const char *const ts[] = {DCM_TS_IMPLICIT_LE, NULL};

@@ -21,25 +21,11 @@ int cmd_find(int argc, char **argv)
 {
     const dqr_command *self = cli_find("find");
     netopts o = {0};
-    query q = {0};
+    query_cmd c = {0};
     const char *pos[2];
-    int npos = 0;
-    for (int i = 1; i < argc; i++) {
-        int t = netopts_take(self, &o, argc, argv, &i);
-        if (!t)
-            t = query_take(self, &q, argc, argv, &i);
-        if (t < 0)
-            return DQR_EXIT_USAGE;
-        if (t)
-            continue;
-        if (argv[i][0] == '-' && argv[i][1])
-            return cli_usage_error(self, "unknown option '%s'", argv[i]);
-        if (npos == 2)
-            return cli_usage_error(self, "too many arguments");
-        pos[npos++] = argv[i];
-    }
-    if (npos != 2 || (o.port = netopts_port(pos[1])) <= 0)
-        return cli_usage_error(self, "needs HOST PORT");
+    if (netopts_parse(self, &o, query_take, &c, argc, argv, pos, 2, true) < 0)
+        return DQR_EXIT_USAGE;
+    query q = c.q;
     if (!q.level)
         return cli_usage_error(self, "needs --level PATIENT|STUDY|SERIES|IMAGE");
     dcm_dataset *id = query_identifier(self, &q);
@@ -53,7 +39,7 @@ int cmd_find(int argc, char **argv)
     dqr_error err = {0};
     size_t count = 0;
     uint16_t status = 0xFFFF;
-    net_assoc *a = net_connect(pos[0], o.port, &p, &err);
+    net_assoc *a = net_connect(o.host, o.port, &p, &err);
     dqr_status st = a ? net_find(a, model, id, print_match, &count, &status, &err) : DQR_E_IO;
     if (!st && net_release(a, &err))
         st = DQR_E_IO;

@@ -33,28 +33,12 @@ int cmd_get(int argc, char **argv)
 {
     const dqr_command *self = cli_find("get");
     netopts o = {0};
-    query q = {.level = "STUDY"};
-    const char *pos[2], *out = NULL;
-    int npos = 0;
-    for (int i = 1; i < argc; i++) {
-        int t = netopts_take(self, &o, argc, argv, &i);
-        if (!t)
-            t = query_take(self, &q, argc, argv, &i);
-        if (t < 0)
-            return DQR_EXIT_USAGE;
-        if (t)
-            continue;
-        if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
-            out = argv[++i];
-        else if (argv[i][0] == '-' && argv[i][1])
-            return cli_usage_error(self, "unknown option '%s'", argv[i]);
-        else if (npos == 2)
-            return cli_usage_error(self, "too many arguments");
-        else
-            pos[npos++] = argv[i];
-    }
-    if (npos != 2 || (o.port = netopts_port(pos[1])) <= 0)
-        return cli_usage_error(self, "needs HOST PORT");
+    query_cmd c = {.q = {.level = "STUDY"}, .value_opt = "--out"};
+    const char *pos[2];
+    if (netopts_parse(self, &o, query_take, &c, argc, argv, pos, 2, true) < 0)
+        return DQR_EXIT_USAGE;
+    query q = c.q;
+    const char *out = c.value;
     if (!out)
         return cli_usage_error(self, "needs --out DIR");
     struct stat sb;
@@ -74,7 +58,7 @@ int cmd_get(int argc, char **argv)
     dqr_error err = {0};
     net_move_result r = {0xFFFF, -1, -1, -1, -1};
     getctx g = {out, 0};
-    net_assoc *a = net_connect(pos[0], o.port, &p, &err);
+    net_assoc *a = net_connect(o.host, o.port, &p, &err);
     dqr_status st = a ? net_get(a, model, id, out, keep, &g, &r, &err) : DQR_E_IO;
     if (!st && net_release(a, &err))
         st = DQR_E_IO;

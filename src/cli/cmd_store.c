@@ -33,30 +33,23 @@ int cmd_store(int argc, char **argv)
     const dqr_command *self = cli_find("store");
     netopts o = {0};
     file_list files = {0};
-    int npos = 0, rc = DQR_EXIT_OK;
-    const char *host = NULL;
-    for (int i = 1; i < argc; i++) {
-        int t = netopts_take(self, &o, argc, argv, &i);
-        if (t < 0)
-            return DQR_EXIT_USAGE;
-        if (t)
-            continue;
-        if (argv[i][0] == '-' && argv[i][1])
-            return cli_usage_error(self, "unknown option '%s'", argv[i]);
-        if (npos == 0)
-            host = argv[i];
-        else if (npos == 1 && (o.port = netopts_port(argv[i])) <= 0)
-            return cli_usage_error(self, "bad PORT '%s'", argv[i]);
-        else if (npos >= 2 && file_list_add(&files, argv[i]) != 0) {
-            cli_error("%s: No such file or directory", argv[i]);
-            rc = DQR_EXIT_FAIL;
-        }
-        npos++;
+    int rc = DQR_EXIT_OK;
+    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    int npos = pos ? netopts_parse(self, &o, NULL, NULL, argc, argv, pos, argc, true) : -1;
+    if (npos < 0) {
+        free(pos);
+        return DQR_EXIT_USAGE;
     }
     if (npos < 3) {
-        file_list_free(&files);
+        free(pos);
         return cli_usage_error(self, "needs HOST PORT FILE|DIR...");
     }
+    for (int i = 2; i < npos; i++)
+        if (file_list_add(&files, pos[i]) != 0) {
+            cli_error("%s: No such file or directory", pos[i]);
+            rc = DQR_EXIT_FAIL;
+        }
+    free(pos);
     net_params p;
     netopts_params(self, &o, &p);
     /* first pass: what to propose (headers only; pixel data is not read) */
@@ -81,7 +74,7 @@ int cmd_store(int argc, char **argv)
     size_t sent = 0, failed = 0;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    net_assoc *a = p.npc ? net_connect(host, o.port, &p, &err) : NULL;
+    net_assoc *a = p.npc ? net_connect(o.host, o.port, &p, &err) : NULL;
     if (p.npc && !a) {
         cli_error("store: %s", err.message);
         free(ok);

@@ -66,3 +66,29 @@ int netopts_params(const dqr_command *self, const netopts *o, net_params *p)
     p->tls = o->tls;
     return 0;
 }
+
+int netopts_parse(const dqr_command *self, netopts *o, netopts_extra extra, void *ctx, int argc, char **argv,
+                  const char **pos, int maxpos, bool want_host_port)
+{
+    int npos = 0;
+    for (int i = 1; i < argc; i++) {
+        int t = netopts_take(self, o, argc, argv, &i);
+        if (!t && extra)
+            t = extra(ctx, self, argc, argv, &i);
+        if (t < 0)
+            return -1;
+        if (t)
+            continue;
+        if (argv[i][0] == '-' && argv[i][1])
+            return cli_usage_error(self, "unknown option '%s'", argv[i]), -1;
+        if (npos == maxpos)
+            return cli_usage_error(self, "too many arguments ('%s')", argv[i]), -1;
+        pos[npos++] = argv[i];
+    }
+    if (want_host_port) {
+        if (npos < 2 || (o->port = netopts_port(pos[1])) <= 0)
+            return cli_usage_error(self, "needs HOST PORT"), -1;
+        o->host = pos[0];
+    }
+    return npos;
+}

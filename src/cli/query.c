@@ -4,10 +4,16 @@
 #include <stdio.h>
 #include <string.h>
 
-int query_take(const dqr_command *self, query *q, int argc, char **argv, int *i)
+int query_take(void *ctx, const dqr_command *self, int argc, char **argv, int *i)
 {
+    query_cmd *c = ctx;
+    query *q = &c->q;
     const char *a = argv[*i], *val = *i + 1 < argc ? argv[*i + 1] : NULL;
-    if (strcmp(a, "--level") == 0) {
+    if (c->value_opt && strcmp(a, c->value_opt) == 0) {
+        if (!val)
+            return cli_usage_error(self, "%s needs a value", a), -1;
+        c->value = val;
+    } else if (strcmp(a, "--level") == 0) {
         if (!val || (strcmp(val, "PATIENT") && strcmp(val, "STUDY") && strcmp(val, "SERIES") && strcmp(val, "IMAGE")))
             return cli_usage_error(self, "--level is PATIENT, STUDY, SERIES or IMAGE"), -1;
         q->level = val;

@@ -13,8 +13,15 @@ typedef struct query {
     bool patient_root;
 } query;
 
-/* 1 taken, 0 not ours, -1 usage error (printed). */
-int query_take(const dqr_command *self, query *q, int argc, char **argv, int *i);
+/* A query command's options: query ones, plus one command option named
+ * value_opt (--dest, --out; NULL for none) whose value lands in value. */
+typedef struct query_cmd {
+    query q;
+    const char *value_opt, *value;
+} query_cmd;
+
+/* A netopts_extra for query_cmd (ctx is the query_cmd). */
+int query_take(void *ctx, const dqr_command *self, int argc, char **argv, int *i);
 /* The identifier dataset (caller frees), or NULL after printing why. */
 dcm_dataset *query_identifier(const dqr_command *self, const query *q);
 

@@ -6,12 +6,9 @@
 set -u
 dqr=$1 work=$2
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib.sh"
 root=$here/../..
 rm -rf "$work" && mkdir -p "$work"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -f "$work/err" ] && sed 's/^/     /' "$work/err" | head -5; }
-check() { name=$1; shift; if "$@" >"$work/out" 2>"$work/err"; then ok "$name"; else bad "$name"; fi; }
 
 /usr/bin/python3 "$root/tools/gen_studies.py" "$work/in" --patients 2 --series 2 --instances 3 --rows 16 --cols 16 >/dev/null
 printf 'just a text file\n' >"$work/in/notes.txt"
@@ -109,5 +106,4 @@ $dqr lint "$here/scenario/remap.das" "$here/scenario/project.das" >"$work/lint" 
 $dqr lint "$work/syntax.das" >"$work/lint" 2>"$work/err"
 [ $? -eq 2 ] && grep -q "^dqr: .*syntax.das:3:16" "$work/err" && ok "lint refuses a bad script (exit 2)" || bad "lint exit"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

@@ -9,16 +9,9 @@
 set -u
 dqr=$1 work=$2
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib.sh"
 root=$here/../..
 rm -rf "$work" && mkdir -p "$work"
-pids=""
-cleanup() { for p in $pids; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; }
-trap cleanup EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; for f in "$work/out" "$work/err"; do [ -s "$f" ] && sed 's/^/     /' "$f" | tail -5; done; }
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 50); do /usr/bin/python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 export TCP_NODELAY=1  # DCMTK loses ~40 ms per message to Nagle without it
 
 /usr/bin/python3 "$root/tools/gen_studies.py" "$work/in" --patients 2 --series 2 --instances 5 --rows 64 --cols 64 >/dev/null
@@ -109,5 +102,4 @@ storescu -aec DEID 127.0.0.1 "$P3" $(find "$work/phi" -name '*.dcm') >"$work/out
 ls -A "$work/deid" | grep -q '^\.dqr-rx' && bad "a spool file was left in the de-identifying listener's folder" \
     || ok "nothing spooled to disk while de-identifying"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

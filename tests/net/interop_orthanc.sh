@@ -6,15 +6,9 @@
 set -u
 dqr=$1 work=$2
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib.sh"
 root=$here/../..
 rm -rf "$work" && mkdir -p "$work/db" "$work/rx" "$work/scp"
-pids=""
-trap 'for p in $pids; do kill "$p" 2>/dev/null; done; wait 2>/dev/null' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -s "$work/err" ] && sed 's/^/     /' "$work/err" | tail -5; }
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do /usr/bin/python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 command -v Orthanc >/dev/null || { echo "Orthanc is not installed (make deps)"; echo "0 passed, 1 failed"; exit 1; }
 export TCP_NODELAY=1
 
@@ -78,5 +72,4 @@ for f in glob.glob('$work/rx/*.dcm') + glob.glob('$work/got/*.dcm'):
     pydicom.dcmread(f).pixel_array
 " >"$work/err" 2>&1 && ok "pydicom reads every received file" || bad "pydicom on received files"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

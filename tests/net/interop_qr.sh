@@ -7,15 +7,9 @@
 set -u
 dqr=$1 work=$2
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib.sh"
 root=$here/../..
 rm -rf "$work" && mkdir -p "$work/db" "$work/rx"
-pids=""
-trap 'for p in $pids; do kill "$p" 2>/dev/null; done; wait 2>/dev/null' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -s "$work/err" ] && sed 's/^/     /' "$work/err" | tail -5; }
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 50); do /usr/bin/python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 export TCP_NODELAY=1
 
 /usr/bin/python3 "$root/tools/gen_studies.py" "$work/in" --patients 2 --studies 2 --series 2 --instances 3 --rows 16 --cols 16 >/dev/null
@@ -98,5 +92,4 @@ series=$(grep "^$study " "$work/expect" | cut -d' ' -f2 | sort -u | head -1)
 "$dqr" get --call DCMQRSCP --out "$work/got2" --level SERIES -k StudyInstanceUID="$study" -k SeriesInstanceUID="$series" 127.0.0.1 "$QR" \
     >"$work/out" 2>"$work/err" && [ "$(ls "$work/got2" | wc -l)" -eq 3 ] && ok "get a series" || bad "get a series"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

@@ -7,15 +7,9 @@
 set -u
 dqr=$(cd "$(dirname "$1")" && pwd)/$(basename "$1") work=$2
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib.sh"
 root=$here/../..
 rm -rf "$work" && mkdir -p "$work/rx" "$work/rx2" "$work/scp"
-pids=""
-trap 'for p in $pids; do kill "$p" 2>/dev/null; done; wait 2>/dev/null' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -s "$work/err" ] && sed 's/^/     /' "$work/err" | tail -5; }
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 50); do /usr/bin/python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 export TCP_NODELAY=1
 cd "$work"
 cert() { # NAME CN CA-prefix
@@ -57,5 +51,4 @@ storescu +tls client.key client.crt +cf ca.crt -aec TLSSCP 127.0.0.1 "$P1" $(fin
 "$dqr" store --call STORESCP --tls --tls-ca ca.crt --tls-cert client.crt --tls-key client.key 127.0.0.1 "$P3" in >out 2>err \
     && [ "$(ls scp | wc -l)" -eq 4 ] && ok "dqr store --tls -> DCMTK storescp +tls" || bad "dqr -> storescp tls"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish
