@@ -2,15 +2,27 @@
  * the sub-operation counters reported; exit 1 unless every one succeeded. */
 #include "cli/query.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-static void progress(void *ctx, const net_move_result *r)
+/* Set by SIGINT: the next pending response sends C-CANCEL (a signal handler
+ * can reach nothing else). */
+static volatile sig_atomic_t g_cancel_requested;
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    g_cancel_requested = 1;
+}
+
+static int progress(void *ctx, const net_move_result *r)
 {
     (void)ctx;
     if (isatty(STDERR_FILENO))
         fprintf(stderr, "\rmove: %d completed, %d failed, %d remaining", r->completed, r->failed, r->remaining);
+    return g_cancel_requested;
 }
 
 int cmd_move(int argc, char **argv)
@@ -37,6 +49,8 @@ int cmd_move(int argc, char **argv)
     net_params_add(&p, model, ts);
     dqr_error err = {0};
     net_move_result r = {0xFFFF, -1, -1, -1, -1};
+    struct sigaction sa = {.sa_handler = on_interrupt}; /* Ctrl-C: cancel, then report */
+    sigaction(SIGINT, &sa, NULL);
     net_assoc *a = net_connect(o.host, o.port, &p, &err);
     dqr_status st = a ? net_move(a, model, dest, id, progress, NULL, &r, &err) : DQR_E_IO;
     if (!st && net_release(a, &err))

@@ -106,6 +106,7 @@ static const dqr_command COMMANDS[] = {
      "\n"
      "The peer sends what the keys select (level STUDY unless given) to the AE\n"
      "title --dest, which it must know. Prints the sub-operation counts.\n"
+     "Ctrl-C sends C-CANCEL; the peer stops and reports what it moved.\n"
      "Exit: 0 every sub-operation succeeded, 1 otherwise, 2 usage.\n",
      cmd_move},
     {"get", "retrieve instances over the same association (C-GET)",

@@ -252,9 +252,9 @@ static void move_counts(const dcm_dataset *cmd, net_move_result *r)
 }
 
 dqr_status net_move(net_assoc *a, const char *sop_class, const char *dest, const dcm_dataset *identifier,
-                    void (*progress)(void *ctx, const net_move_result *r), void *ctx,
-                    net_move_result *result, dqr_error *err)
+                    net_progress_fn progress, void *ctx, net_move_result *result, dqr_error *err)
 {
+    bool cancelled = false;
     uint8_t pcid;
     const uint16_t msgid = 1;
     dqr_status st = send_request(a, NET_C_MOVE_RQ, msgid, sop_class, dest, identifier, &pcid, err);
@@ -267,8 +267,10 @@ dqr_status net_move(net_assoc *a, const char *sop_class, const char *dest, const
         dcm_dataset_free(data); /* a failed-UID list; the counts say enough here */
         if (!pending(result->status))
             break;
-        if (progress)
-            progress(ctx, result);
+        if (progress && progress(ctx, result) && !cancelled) {
+            cancelled = true;
+            st = send_cancel(a, pcid, msgid, err);
+        }
     }
     return st;
 }

@@ -133,11 +133,14 @@ typedef struct net_move_result {
     int remaining, completed, failed, warning; /* -1 where the peer did not say */
 } net_move_result;
 
+/* Called with every pending C-MOVE response; return non-zero to cancel
+ * (C-CANCEL is sent once; the peer then finishes with a Cancel status). */
+typedef int (*net_progress_fn)(void *ctx, const net_move_result *r);
+
 /* C-MOVE of what identifier selects to AE dest; waits for the final response
- * (progress callback, may be NULL, gets every pending response). */
+ * (progress may be NULL). */
 dqr_status net_move(net_assoc *a, const char *sop_class, const char *dest, const dcm_dataset *identifier,
-                    void (*progress)(void *ctx, const net_move_result *r), void *ctx,
-                    net_move_result *result, dqr_error *err);
+                    net_progress_fn progress, void *ctx, net_move_result *result, dqr_error *err);
 
 #define NET_STUDY_ROOT_GET "1.2.840.10008.5.1.4.1.2.2.3"
 #define NET_PATIENT_ROOT_GET "1.2.840.10008.5.1.4.1.2.1.3"
