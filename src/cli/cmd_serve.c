@@ -6,6 +6,6 @@ int cmd_serve(int argc, char **argv)
     (void)argc;
     (void)argv;
     cli_error("serve: the gateway service is not built yet in this version "
-              "(only 'dump' and 'convert' work so far; see 'dqr help')");
+              "(the commands listed by 'dqr help' work)");
     return DQR_EXIT_FAIL;
 }
