@@ -125,6 +125,53 @@ static dqr_status blob_raw(const dcm_blob *b, uint64_t off, uint8_t *buf, size_t
     return dcm_blob_read(&raw, DCM_VR_OB, off, buf, n, err);
 }
 
+/* Copy a deferred value file-to-file in the kernel; returns how many bytes
+ * went (fewer if copy_file_range is not supported here). */
+static uint64_t copy_range(sink *s, const dcm_blob *b)
+{
+    loff_t off = (loff_t)b->offset;
+    uint64_t done = 0;
+    while (done < b->len) {
+        ssize_t c = copy_file_range(b->src->fd, &off, s->fd, NULL, (size_t)(b->len - done), 0);
+        if (c < 0 && errno == EINTR)
+            continue;
+        if (c <= 0)
+            break;
+        done += (uint64_t)c;
+    }
+    return done;
+}
+
+/* The value from offset `from` on, in chunks: read (or copy), swap if the
+ * byte order changes, and hand full chunks straight to the output. */
+static void put_chunks(sink *s, const dcm_blob *b, size_t unit, bool swap, uint64_t from)
+{
+    uint8_t *tmp = malloc(SINK_BUF);
+    if (!tmp) {
+        s->status = dqr_error_set(s->err, DQR_E_NOMEM, "out of memory");
+        return;
+    }
+    size_t chunk = SINK_BUF - SINK_BUF % 8;
+    for (uint64_t done = from; done < b->len && !s->status; done += chunk) {
+        size_t k = b->len - done < chunk ? (size_t)(b->len - done) : chunk;
+        if (b->src)
+            s->status = blob_raw(b, done, tmp, k, s->err);
+        else
+            memcpy(tmp, b->bytes + done, k);
+        if (s->status)
+            break;
+        if (swap)
+            dcm_swap(tmp, k, unit);
+        if (k == chunk && !s->deflating) { /* a full chunk needs no trip through the buffer */
+            flush(s);
+            raw_out(s, tmp, k);
+        } else {
+            put(s, tmp, k);
+        }
+    }
+    free(tmp);
+}
+
 static void put_blob(sink *s, const dcm_blob *b, dcm_vr vr, bool big_endian)
 {
     size_t unit = dcm_vr_swap_unit(vr);
@@ -139,55 +186,13 @@ static void put_blob(sink *s, const dcm_blob *b, dcm_vr vr, bool big_endian)
         }
         return;
     }
+    uint64_t done = 0;
     if (b->src && !swap && !s->deflating && s->fd >= 0) {
         flush(s);
-        loff_t off = (loff_t)b->offset;
-        size_t left = b->len;
-        while (left && !s->status) {
-            ssize_t c = copy_file_range(b->src->fd, &off, s->fd, NULL, left, 0);
-            if (c < 0 && errno == EINTR)
-                continue;
-            if (c <= 0)
-                break; /* not supported here, or short file: fall back below */
-            left -= (size_t)c;
-        }
-        if (!left)
-            return;
-        /* continue the copy with read/write from where copy_file_range stopped */
-        uint64_t done = b->len - left;
-        uint8_t *tmp = malloc(SINK_BUF);
-        if (!tmp) {
-            s->status = dqr_error_set(s->err, DQR_E_NOMEM, "out of memory");
-            return;
-        }
-        while (done < b->len && !s->status) {
-            size_t k = b->len - done < SINK_BUF ? (size_t)(b->len - done) : SINK_BUF;
-            if ((s->status = blob_raw(b, done, tmp, k, s->err)) == DQR_OK)
-                put(s, tmp, k);
-            done += k;
-        }
-        free(tmp);
-        return;
+        done = copy_range(s, b);
     }
-    uint8_t *tmp = malloc(SINK_BUF);
-    if (!tmp) {
-        s->status = dqr_error_set(s->err, DQR_E_NOMEM, "out of memory");
-        return;
-    }
-    size_t chunk = SINK_BUF - SINK_BUF % 8;
-    for (uint64_t done = 0; done < b->len && !s->status; done += chunk) {
-        size_t k = b->len - done < chunk ? (size_t)(b->len - done) : chunk;
-        if (b->src)
-            s->status = blob_raw(b, done, tmp, k, s->err);
-        else
-            memcpy(tmp, b->bytes + done, k);
-        if (s->status)
-            break;
-        if (swap)
-            dcm_swap(tmp, k, unit);
-        put(s, tmp, k);
-    }
-    free(tmp);
+    if (done < b->len)
+        put_chunks(s, b, unit, swap, done);
 }
 
 /* ---- sizes ------------------------------------------------------------- */

@@ -346,6 +346,14 @@ static int pdv_write(void *ctx, const uint8_t *data, size_t n)
         a->sbuf = b;
         a->scap = room;
     }
+    /* With nothing buffered, full fragments go straight from the caller's
+     * data; at least one byte is always kept back, since only the end says
+     * which fragment is the last. */
+    while (a->slen == 0 && n > room && !s->st) {
+        s->st = send_pdv(a, s->pcid, s->command, data, room, s->err);
+        data += room;
+        n -= room;
+    }
     while (n && !s->st) {
         if (a->slen == room) {
             s->st = send_pdv(a, s->pcid, s->command, a->sbuf, a->slen, s->err);
