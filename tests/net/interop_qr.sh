@@ -14,13 +14,14 @@ export TCP_NODELAY=1
 
 /usr/bin/python3 "$root/tools/gen_studies.py" "$work/in" --patients 2 --studies 2 --series 2 --instances 3 --rows 16 --cols 16 >/dev/null
 rm -f "$work/in/manifest.json"
-QR=$(free_port) DEST=$(free_port)
+QR=$(free_port) DEST=$(free_port) SCP=$(free_port)
 cat >"$work/dcmqrscp.cfg" <<CFG
 NetworkTCPPort = $QR
 MaxPDUSize = 16384
 MaxAssociations = 16
 HostTable BEGIN
 dqrdest = (DQRDEST, 127.0.0.1, $DEST)
+storescp = (STORESCP, 127.0.0.1, $SCP)
 HostTable END
 VendorTable BEGIN
 VendorTable END
@@ -33,7 +34,10 @@ pids="$pids $!"
 "$dqr" listen -q --port "$DEST" --aet DQRDEST --out "$work/rx" &
 pids="$pids $!"
 wait_port "$QR" && wait_port "$DEST" || bad "peers did not start"
-storescu -aec DCMQRSCP 127.0.0.1 "$QR" $(find "$work/in" -name '*.dcm') >"$work/out" 2>"$work/err" || bad "loading dcmqrscp"
+"$dqr" echo --call DCMQRSCP 127.0.0.1 "$QR" >"$work/out" 2>"$work/err" && ok "dqr echo -> dcmqrscp" || bad "echo dcmqrscp"
+"$dqr" store --call DCMQRSCP 127.0.0.1 "$QR" "$work/in" >"$work/out" 2>"$work/err" \
+    && grep -q "^store: $(find "$work/in" -name '*.dcm' | wc -l) sent, 0 failed" "$work/out" \
+    && ok "dqr store -> dcmqrscp" || bad "loading dcmqrscp with dqr store"
 
 # UIDs the files hold, per level
 /usr/bin/python3 - "$work/in" >"$work/expect" <<'PY'
@@ -74,6 +78,12 @@ n=$(grep -c "^$study " "$work/expect")
     && ok "move a study to dqr listen: $n instances" || bad "move: $(cat "$work/out")"
 [ "$(ls "$work/rx" | sed 's/\.dcm$//' | sort)" = "$(grep "^$study " "$work/expect" | cut -d' ' -f3 | sort)" ] \
     && ok "moved instances are the study's" || bad "moved instances differ"
+mkdir -p "$work/scp"
+storescp -aet STORESCP -od "$work/scp" "$SCP" >/dev/null 2>&1 &
+pids="$pids $!"
+wait_port "$SCP"
+"$dqr" move --call DCMQRSCP --dest STORESCP -k StudyInstanceUID="$study" 127.0.0.1 "$QR" >"$work/out" 2>"$work/err" \
+    && [ "$(ls "$work/scp" | wc -l)" -eq "$n" ] && ok "move a study to DCMTK storescp" || bad "move to storescp"
 "$dqr" move --call DCMQRSCP --dest UNKNOWN -k StudyInstanceUID="$study" 127.0.0.1 "$QR" >"$work/out" 2>"$work/err"
 [ $? -eq 1 ] && grep -q "Move Destination unknown\|not every sub-operation" "$work/err" && ok "move to an unknown AE: exit 1 with the status" \
     || bad "move unknown dest"
