@@ -28,14 +28,11 @@ int cmd_find(int argc, char **argv)
     query q = c.q;
     if (!q.level)
         return cli_usage_error(self, "needs --level PATIENT|STUDY|SERIES|IMAGE");
-    dcm_dataset *id = query_identifier(self, &q);
+    net_params p;
+    const char *model;
+    dcm_dataset *id = query_prepare(self, &o, &q, NET_STUDY_ROOT_FIND, NET_PATIENT_ROOT_FIND, &p, &model);
     if (!id)
         return DQR_EXIT_USAGE;
-    net_params p;
-    netopts_params(self, &o, &p);
-    static const char *const ts[] = {DCM_TS_EXPLICIT_LE, DCM_TS_IMPLICIT_LE, NULL};
-    const char *model = q.patient_root ? NET_PATIENT_ROOT_FIND : NET_STUDY_ROOT_FIND;
-    net_params_add(&p, model, ts);
     dqr_error err = {0};
     size_t count = 0;
     uint16_t status = 0xFFFF;

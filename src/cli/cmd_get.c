@@ -46,14 +46,11 @@ int cmd_get(int argc, char **argv)
         cli_error("%s: %s", out, strerror(errno));
         return DQR_EXIT_FAIL;
     }
-    dcm_dataset *id = query_identifier(self, &q);
+    net_params p;
+    const char *model;
+    dcm_dataset *id = query_prepare(self, &o, &q, NET_STUDY_ROOT_GET, NET_PATIENT_ROOT_GET, &p, &model);
     if (!id)
         return DQR_EXIT_USAGE;
-    net_params p;
-    netopts_params(self, &o, &p);
-    static const char *const ts[] = {DCM_TS_EXPLICIT_LE, DCM_TS_IMPLICIT_LE, NULL};
-    const char *model = q.patient_root ? NET_PATIENT_ROOT_GET : NET_STUDY_ROOT_GET;
-    net_params_add(&p, model, ts);
     net_params_add_storage(&p);
     dqr_error err = {0};
     net_move_result r = {0xFFFF, -1, -1, -1, -1};
@@ -68,11 +65,6 @@ int cmd_get(int argc, char **argv)
         cli_error("get: %s", err.message);
         return DQR_EXIT_FAIL;
     }
-    printf("get: 0x%04X %s: %d completed, %d failed, %d warning; %zu written to %s\n", r.status,
-           net_status_str(r.status), r.completed, r.failed, r.warning, g.written, out);
-    if (r.status != 0 || r.failed > 0) {
-        cli_error("get: not every sub-operation succeeded (0x%04X %s)", r.status, net_status_str(r.status));
-        return DQR_EXIT_FAIL;
-    }
-    return DQR_EXIT_OK;
+    printf("get: %zu written to %s\n", g.written, out);
+    return query_report(self, &r);
 }

@@ -39,14 +39,11 @@ int cmd_move(int argc, char **argv)
         return cli_usage_error(self, "needs --dest AE (the AE title the peer sends to)");
     if (!strcmp(q.level, "PATIENT") && !q.patient_root)
         return cli_usage_error(self, "--level PATIENT needs --model patient");
-    dcm_dataset *id = query_identifier(self, &q);
+    net_params p;
+    const char *model;
+    dcm_dataset *id = query_prepare(self, &o, &q, NET_STUDY_ROOT_MOVE, NET_PATIENT_ROOT_MOVE, &p, &model);
     if (!id)
         return DQR_EXIT_USAGE;
-    net_params p;
-    netopts_params(self, &o, &p);
-    static const char *const ts[] = {DCM_TS_EXPLICIT_LE, DCM_TS_IMPLICIT_LE, NULL};
-    const char *model = q.patient_root ? NET_PATIENT_ROOT_MOVE : NET_STUDY_ROOT_MOVE;
-    net_params_add(&p, model, ts);
     dqr_error err = {0};
     net_move_result r = {0xFFFF, -1, -1, -1, -1};
     struct sigaction sa = {.sa_handler = on_interrupt}; /* Ctrl-C: cancel, then report */
@@ -63,11 +60,5 @@ int cmd_move(int argc, char **argv)
         cli_error("move: %s", err.message);
         return DQR_EXIT_FAIL;
     }
-    printf("move: 0x%04X %s: %d completed, %d failed, %d warning\n", r.status, net_status_str(r.status),
-           r.completed, r.failed, r.warning);
-    if (r.status != 0 || r.failed > 0) {
-        cli_error("move: not every sub-operation succeeded (0x%04X %s)", r.status, net_status_str(r.status));
-        return DQR_EXIT_FAIL;
-    }
-    return DQR_EXIT_OK;
+    return query_report(self, &r);
 }

@@ -60,3 +60,27 @@ dcm_dataset *query_identifier(const dqr_command *self, const query *q)
     }
     return id;
 }
+
+dcm_dataset *query_prepare(const dqr_command *self, const netopts *o, const query *q, const char *study_root,
+                           const char *patient_root, net_params *p, const char **model)
+{
+    dcm_dataset *id = query_identifier(self, q);
+    if (!id)
+        return NULL;
+    netopts_params(self, o, p);
+    static const char *const ts[] = {DCM_TS_EXPLICIT_LE, DCM_TS_IMPLICIT_LE, NULL};
+    *model = q->patient_root ? patient_root : study_root;
+    net_params_add(p, *model, ts);
+    return id;
+}
+
+int query_report(const dqr_command *self, const net_move_result *r)
+{
+    printf("%s: 0x%04X %s: %d completed, %d failed, %d warning\n", self->name, r->status, net_status_str(r->status),
+           r->completed, r->failed, r->warning);
+    if (r->status != 0 || r->failed > 0) {
+        cli_error("%s: not every sub-operation succeeded (0x%04X %s)", self->name, r->status, net_status_str(r->status));
+        return DQR_EXIT_FAIL;
+    }
+    return DQR_EXIT_OK;
+}

@@ -25,4 +25,15 @@ int query_take(void *ctx, const dqr_command *self, int argc, char **argv, int *i
 /* The identifier dataset (caller frees), or NULL after printing why. */
 dcm_dataset *query_identifier(const dqr_command *self, const query *q);
 
+/* Everything a query command sends: p gets the AE titles and the context for
+ * the model (study_root or patient_root, as --model says) with Explicit and
+ * Implicit VR LE, *model that SOP class; returns the identifier (caller
+ * frees) or NULL after printing why. */
+dcm_dataset *query_prepare(const dqr_command *self, const netopts *o, const query *q, const char *study_root,
+                           const char *patient_root, net_params *p, const char **model);
+
+/* Print "NAME: 0xSSSS Meaning: N completed, N failed, N warning" and return
+ * the exit code of a retrieve: 0 only if every sub-operation succeeded. */
+int query_report(const dqr_command *self, const net_move_result *r);
+
 #endif
