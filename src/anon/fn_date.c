@@ -3,6 +3,7 @@
  * scalePatientAgeAndDobFromStudyDate. */
 #include "anon/datetime.h"
 #include "anon/interp.h"
+#include "anon/valuemap.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -84,6 +85,11 @@ typedef struct shift_job {
     dqr_status st;
 } shift_job;
 
+static int shift_value(void *ctx, const char *value, char out[ANON_VALUE_MAX])
+{
+    return anon_shift_datetime(value, ((shift_job *)ctx)->seconds, out, ANON_VALUE_MAX);
+}
+
 static int shift_match(void *ctx, dcm_dataset *ds, dcm_element *el)
 {
     shift_job *j = ctx;
@@ -95,22 +101,14 @@ static int shift_match(void *ctx, dcm_dataset *ds, dcm_element *el)
         free(text);
         return 0;
     }
-    char *out = malloc(strlen(text) * 2 + 40), *save = NULL;
-    out[0] = '\0';
-    bool first = true;
-    for (char *tok = strtok_r(text, "\\", &save); tok; tok = strtok_r(NULL, "\\", &save)) {
-        char buf[40];
-        if (anon_shift_datetime(tok, j->seconds, buf, sizeof buf)) {
-            j->st = rt_error(j->s, "\"%s\" is not a valid date or date-time", tok);
-            break;
-        }
-        if (!first)
-            strcat(out, "\\");
-        strcat(out, buf);
-        first = false;
-    }
-    if (!j->st)
+    const char *refused;
+    char *out = anon_map_values(text, shift_value, j, &refused);
+    if (out)
         j->st = set_element_text(j->s, ds, dcm_element_tag(el), vr, out);
+    else if (refused)
+        j->st = rt_error(j->s, "\"%s\" is not a valid date or date-time", refused);
+    else
+        j->st = dqr_error_set(j->s->err, DQR_E_NOMEM, "out of memory");
     free(out);
     free(text);
     return j->st != DQR_OK;

@@ -1,5 +1,6 @@
 /* fn_uid.c — hashUID, hashUIDList, newUID, mapUID, mapReferencedUIDs. */
 #include "anon/interp.h"
+#include "anon/valuemap.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,13 @@ typedef struct uid_job {
     dqr_status st;
 } uid_job;
 
+static int map_one(void *ctx, const char *value, char out[ANON_VALUE_MAX])
+{
+    uid_job *j = ctx;
+    j->map(j->s, value, j->arg, out);
+    return 0;
+}
+
 static int map_values(void *ctx, dcm_dataset *ds, dcm_element *el)
 {
     uid_job *j = ctx;
@@ -40,24 +48,10 @@ static int map_values(void *ctx, dcm_dataset *ds, dcm_element *el)
     char *text = dcm_element_text(el, NULL);
     if (!text)
         return 0;
-    size_t cap = strlen(text) / 2 * 65 + 70;
-    char *out = malloc(cap);
-    if (!out) {
-        free(text);
-        return 1;
-    }
-    out[0] = '\0';
-    char *save = NULL, *tok;
-    bool first = true;
-    for (tok = strtok_r(text, "\\", &save); tok; tok = strtok_r(NULL, "\\", &save)) {
-        char uid[64];
-        j->map(j->s, tok, j->arg, uid);
-        if (!first)
-            strcat(out, "\\");
-        strcat(out, *tok ? uid : "");
-        first = false;
-    }
-    j->st = set_element_text(j->s, ds, tag, dcm_element_vr(el), out);
+    const char *refused;
+    char *out = anon_map_values(text, map_one, j, &refused);
+    j->st = out ? set_element_text(j->s, ds, tag, dcm_element_vr(el), out)
+                : dqr_error_set(j->s->err, DQR_E_NOMEM, "out of memory");
     free(out);
     free(text);
     return j->st != DQR_OK;

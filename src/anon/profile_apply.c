@@ -2,6 +2,7 @@
  * are described at the top of profile.c). */
 #include "anon/datetime.h"
 #include "anon/profile.h"
+#include "anon/valuemap.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
@@ -60,58 +61,37 @@ static dqr_status set_empty(pctx *c, dcm_dataset *ds, uint32_t tag, dcm_vr vr)
 
 /* ---- U, C -------------------------------------------------------------- */
 
-static dqr_status replace_uids(pctx *c, dcm_dataset *ds, dcm_element *el)
+static int secret_uid(void *ctx, const char *value, char out[ANON_VALUE_MAX])
+{
+    anon_secret_uid(((pctx *)ctx)->e, "2.25", value, out);
+    return 0;
+}
+
+static int shift_back(void *ctx, const char *value, char out[ANON_VALUE_MAX])
+{
+    return anon_shift_datetime(value, -(long long)((pctx *)ctx)->shift_days * 86400, out, ANON_VALUE_MAX);
+}
+
+/* Every value of el through fn; a value fn refuses empties the attribute. */
+static dqr_status map_element(pctx *c, dcm_dataset *ds, dcm_element *el, anon_value_fn fn)
 {
     char *text = dcm_element_text(el, NULL);
     if (!text)
         return DQR_OK;
-    size_t cap = (strlen(text) / 2 + 1) * 66;
-    char *out = calloc(1, cap), *save = NULL;
-    if (!out) {
-        free(text);
-        return dqr_error_set(c->err, DQR_E_NOMEM, "out of memory");
-    }
-    bool first = true;
-    for (char *tok = strtok_r(text, "\\", &save); tok; tok = strtok_r(NULL, "\\", &save)) {
-        char uid[64] = "";
-        if (*tok)
-            anon_secret_uid(c->e, "2.25", tok, uid);
-        if (!first)
-            strcat(out, "\\");
-        strcat(out, uid);
-        first = false;
-    }
-    dqr_status st = dcm_dataset_set_string(ds, dcm_element_tag(el), dcm_element_vr(el), out, c->err)
-                        ? DQR_OK : DQR_E_NOMEM;
+    const char *refused;
+    char *out = anon_map_values(text, fn, c, &refused);
+    dqr_status st;
+    if (out)
+        st = dcm_dataset_set_string(ds, dcm_element_tag(el), dcm_element_vr(el), out, c->err) ? DQR_OK : DQR_E_NOMEM;
+    else if (refused) /* a date dqr cannot read cannot be shifted: it is emptied instead */
+        st = set_empty(c, ds, dcm_element_tag(el), dcm_element_vr(el));
+    else
+        st = dqr_error_set(c->err, DQR_E_NOMEM, "out of memory");
     free(out);
     free(text);
     return st;
 }
 
-static dqr_status shift_dates(pctx *c, dcm_dataset *ds, dcm_element *el)
-{
-    char *text = dcm_element_text(el, NULL);
-    if (!text)
-        return DQR_OK;
-    char *out = calloc(1, strlen(text) * 2 + 40), *save = NULL;
-    bool first = true, ok = out != NULL;
-    for (char *tok = strtok_r(text, "\\", &save); tok && ok; tok = strtok_r(NULL, "\\", &save)) {
-        char buf[40];
-        ok = anon_shift_datetime(tok, -(long long)c->shift_days * 86400, buf, sizeof buf) == 0;
-        if (!first)
-            strcat(out, "\\");
-        strcat(out, buf);
-        first = false;
-    }
-    dqr_status st;
-    if (ok) /* a date dqr cannot read cannot be shifted: it is emptied instead */
-        st = dcm_dataset_set_string(ds, dcm_element_tag(el), dcm_element_vr(el), out, c->err) ? DQR_OK : DQR_E_NOMEM;
-    else
-        st = set_empty(c, ds, dcm_element_tag(el), dcm_element_vr(el));
-    free(out);
-    free(text);
-    return st;
-}
 
 /* Free text: mask every identifying string of the instance (case-insensitive). */
 static dqr_status clean_text(pctx *c, dcm_dataset *ds, dcm_element *el)
@@ -148,7 +128,8 @@ static dqr_status clean(pctx *c, dcm_dataset *ds, dcm_element *el)
         return DQR_OK;
     }
     if (vr == DCM_VR_DA || vr == DCM_VR_DT)
-        return c->opt[ANON_OPT_RETAIN_LONG_MODIFIED_DATES] ? shift_dates(c, ds, el) : set_empty(c, ds, dcm_element_tag(el), vr);
+        return c->opt[ANON_OPT_RETAIN_LONG_MODIFIED_DATES] ? map_element(c, ds, el, shift_back)
+                                                               : set_empty(c, ds, dcm_element_tag(el), vr);
     if (vr == DCM_VR_TM)
         return DQR_OK; /* dates move by whole days: times stay */
     if (dcm_vr_uses_charset(vr) || vr == DCM_VR_CS)
@@ -184,7 +165,7 @@ static dqr_status apply_ds(pctx *c, dcm_dataset *ds)
                 for (size_t k = 0; k < dcm_element_item_count(el) && !st; k++)
                     st = apply_ds(c, dcm_element_item(el, k));
             else
-                st = vr == DCM_VR_UI ? replace_uids(c, ds, el) : set_empty(c, ds, tag, vr);
+                st = vr == DCM_VR_UI ? map_element(c, ds, el, secret_uid) : set_empty(c, ds, tag, vr);
             break;
         case ACT_C:
             st = clean(c, ds, el);
