@@ -1,11 +1,69 @@
-/* cmd_serve.c — `dqr serve`: the gateway is not built yet, and says so. */
+/* cmd_serve.c — `dqr serve`: load the settings, start the gateway, wait for
+ * SIGTERM or SIGINT, stop it cleanly. */
 #include "cli/cli.h"
+#include "gateway/gw.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
 
 int cmd_serve(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    cli_error("serve: the gateway service is not built yet in this version "
-              "(the commands listed by 'dqr help' work)");
-    return DQR_EXIT_FAIL;
+    const dqr_command *self = cli_find("serve");
+    const char *config = NULL;
+    bool print = false, keys = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            config = argv[++i];
+        else if (strcmp(argv[i], "--print-config") == 0)
+            print = true;
+        else if (strcmp(argv[i], "--list-keys") == 0)
+            keys = true;
+        else
+            return cli_usage_error(self, "unknown argument '%s'", argv[i]);
+    }
+    if (keys) {
+        gw_config_print_keys(stdout);
+        return DQR_EXIT_OK;
+    }
+    gw_config cfg;
+    dqr_error err = {0};
+    if (gw_config_load(&cfg, config, &err) != DQR_OK) {
+        cli_error("serve: %s", err.message);
+        return DQR_EXIT_USAGE;
+    }
+    if (print) {
+        gw_config_print(&cfg, stdout);
+        gw_config_free(&cfg);
+        return DQR_EXIT_OK;
+    }
+    /* Block the stop signals before any thread starts, so they all inherit
+     * the mask and only sigwait below sees them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    gw *g = gw_start(&cfg, &err);
+    if (!g) {
+        cli_error("serve: %s", err.message);
+        gw_config_free(&cfg);
+        return err.code == DQR_E_USAGE ? DQR_EXIT_USAGE : DQR_EXIT_FAIL;
+    }
+    if (gw_bootstrap_password(g)) {
+        fprintf(stderr,
+                "dqr: first start: created user admin with password %s\n"
+                "dqr: it is shown only this once; change it with PUT /api/v1/me/password\n",
+                gw_bootstrap_password(g));
+        gw_forget_password(g);
+    }
+    fprintf(stderr, "dqr: serving http://%s:%d (data in %s); stop with Ctrl-C\n", cfg.http_addr, gw_http_port(g),
+            cfg.data_dir);
+    int sig = 0;
+    sigwait(&stop, &sig);
+    fprintf(stderr, "dqr: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    gw_stop(g);
+    gw_config_free(&cfg);
+    return DQR_EXIT_OK;
 }

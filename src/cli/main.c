@@ -133,11 +133,21 @@ static const dqr_command COMMANDS[] = {
      "SIGINT/SIGTERM, letting running associations finish. With --tls every\n"
      "association is DICOM TLS; --tls-ca makes client certificates required.\n",
      cmd_listen},
-    {"serve", "the gateway service (not built yet)",
-     "usage: dqr serve [--config FILE]\n"
+    {"serve", "the gateway: REST API over the catalog, PACS registry and query service",
+     "usage: dqr serve [--config FILE] [--print-config] [--list-keys]\n"
      "\n"
-     "The gateway: REST API, web UI, DICOM receivers and queue workers.\n"
-     "Not built yet in this version: it says so and exits with 1.\n",
+     "Runs the gateway until SIGTERM or SIGINT (Ctrl-C): the REST API under\n"
+     "/api/v1 (docs/api.md), the SQLite catalog and the sealed PHI vault.\n"
+     "Settings come from embedded defaults, then FILE (JSON), then DQR_*\n"
+     "environment variables (docs/configuration.md).\n"
+     "\n"
+     "  --config FILE    read settings from FILE\n"
+     "  --print-config   print the effective settings as JSON and exit\n"
+     "  --list-keys      list every setting: key, variable, default, meaning\n"
+     "\n"
+     "On first start dqr creates user admin; with no admin_password set it\n"
+     "prints a generated password once. Log lines go to standard error and\n"
+     "the log file; they never hold DICOM values.\n",
      cmd_serve},
     {"version", "print the version", "usage: dqr version\n", cmd_version},
     {"help", "list commands, or show one command's help", "usage: dqr help [COMMAND]\n", cmd_help},

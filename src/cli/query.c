@@ -44,15 +44,7 @@ dcm_dataset *query_identifier(const dqr_command *self, const query *q)
         char name[128];
         const char *eq = strchr(q->keys[i], '=');
         snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - q->keys[i]) : (int)strlen(q->keys[i]), q->keys[i]);
-        uint32_t tag;
-        if (dcm_tag_parse(name, &tag) != 0) {
-            cli_usage_error(self, "unknown attribute '%s' in -k", name);
-            dcm_dataset_free(id);
-            return NULL;
-        }
-        dcm_vr vr = dcm_dict_vr(tag);
-        if (vr == DCM_VR_SQ ? !dcm_dataset_set_sequence(id, tag, &err)
-                            : !dcm_dataset_set_text(id, tag, vr, eq ? eq + 1 : "", NULL, &err)) {
+        if (!dcm_dataset_set_key(id, name, eq ? eq + 1 : "", &err)) {
             cli_usage_error(self, "-k %s: %s", q->keys[i], err.message);
             dcm_dataset_free(id);
             return NULL;

@@ -264,6 +264,12 @@ char *dcm_element_text(const dcm_element *el, const dcm_charset *cs);
 dcm_element *dcm_dataset_set_text(dcm_dataset *ds, uint32_t tag, dcm_vr vr, const char *utf8,
                                   const dcm_charset *cs, dqr_error *err);
 
+/* Set the attribute named by key (a keyword or gggg,eeee) to utf8 as text
+ * (NULL or "" for an empty value: universal matching in a query); a sequence
+ * attribute gets an empty sequence. NULL with err for an unknown key or a
+ * value that does not parse for the attribute's VR. */
+dcm_element *dcm_dataset_set_key(dcm_dataset *ds, const char *key, const char *utf8, dqr_error *err);
+
 /* The charset in force for ds: its own (0008,0005), else parent's. When a
  * new one is made, *owned is set and the caller frees it with
  * dcm_charset_free. NULL with err on failure. */

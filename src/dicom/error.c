@@ -57,6 +57,7 @@ const char *dqr_status_str(dqr_status code)
     case DQR_E_NOTFOUND: return "not found";
     case DQR_E_LIMIT: return "limit exceeded";
     case DQR_E_NOT_DICOM: return "not DICOM";
+    case DQR_E_CONFLICT: return "already exists";
     }
     return "unknown error";
 }

@@ -19,7 +19,8 @@ typedef enum dqr_status {
     DQR_E_UNSUPPORTED, /* valid input we do not handle */
     DQR_E_NOTFOUND,    /* asked-for item does not exist */
     DQR_E_LIMIT,       /* input exceeds a safety limit (depth, size) */
-    DQR_E_NOT_DICOM    /* the input is not DICOM at all */
+    DQR_E_NOT_DICOM,   /* the input is not DICOM at all */
+    DQR_E_CONFLICT     /* the item already exists (unique name taken) */
 } dqr_status;
 
 typedef struct dqr_error {

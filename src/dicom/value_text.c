@@ -172,3 +172,19 @@ dcm_element *dcm_dataset_set_text(dcm_dataset *ds, uint32_t tag, dcm_vr vr, cons
     free(bytes);
     return el;
 }
+
+dcm_element *dcm_dataset_set_key(dcm_dataset *ds, const char *key, const char *utf8, dqr_error *err)
+{
+    uint32_t tag;
+    if (dcm_tag_parse(key, &tag) != 0) {
+        dqr_error_set(err, DQR_E_USAGE, "unknown attribute '%s'", key);
+        return NULL;
+    }
+    dcm_vr vr = dcm_dict_vr(tag);
+    if (vr == DCM_VR_SQ)
+        return dcm_dataset_set_sequence(ds, tag, err);
+    dcm_element *el = dcm_dataset_set_text(ds, tag, vr, utf8 ? utf8 : "", NULL, err);
+    if (!el)
+        dqr_error_prefix(err, "%s: ", key);
+    return el;
+}

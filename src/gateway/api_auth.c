@@ -1,0 +1,166 @@
+/* api_auth.c — login, logout, the caller's own account, API tokens. */
+#include "gateway/internal.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct login_row {
+    int64_t id;
+    char hash[crypto_pwhash_STRBYTES];
+    bool admin, phi;
+} login_row;
+
+static int take_login(void *ctx, int n, const char *const *names, const store_val *c)
+{
+    (void)names;
+    login_row *l = ctx;
+    if (n == 4 && c[1].s) {
+        l->id = c[0].i;
+        snprintf(l->hash, sizeof l->hash, "%s", c[1].s);
+        l->admin = c[2].s && strcmp(c[2].s, "admin") == 0;
+        l->phi = c[3].i != 0;
+    }
+    return 1;
+}
+
+/* Store a new token for user; answers {"token", "expires"?} with status. */
+static void issue_token(gw_req *r, int64_t user, const char *kind, const char *name, int64_t expires, int status,
+                        json_t *extra)
+{
+    char tok[80], hash[65], when[32];
+    gw_token_new(tok, hash);
+    dqr_error err;
+    int64_t id = 0;
+    if (store_exec(r->g->db,
+                   "INSERT INTO tokens(user_id, token_hash, kind, name, created, expires) VALUES (?, ?, ?, ?, ?, ?)",
+                   (store_val[]){STORE_I(user), STORE_S(hash), STORE_S(kind), STORE_S(name), STORE_I(time(NULL)),
+                                 STORE_I(expires)},
+                   6, NULL, NULL, NULL, &err) != DQR_OK ||
+        store_int(r->g->db, "SELECT id FROM tokens WHERE token_hash = ?", (store_val[]){STORE_S(hash)}, 1, &id,
+                  &err) != DQR_OK) {
+        json_decref(extra);
+        gw_fail_err(r, &err);
+        return;
+    }
+    json_t *o = extra ? extra : json_object();
+    json_object_set_new(o, "id", json_integer(id));
+    json_object_set_new(o, "token", json_string(tok));
+    json_object_set_new(o, "expires", expires ? json_string(gw_iso_time(expires, when)) : json_null());
+    sodium_memzero(tok, sizeof tok);
+    gw_reply(r, status, o);
+}
+
+static void login(gw_req *r)
+{
+    bool bad = false;
+    const char *user = gw_body_str(r, "username", &bad), *pw = gw_body_str(r, "password", &bad);
+    if (bad)
+        return;
+    if (!user || !pw) {
+        gw_fail(r, 400, "send {\"username\": ..., \"password\": ...}");
+        return;
+    }
+    login_row l = {0};
+    store_exec(r->g->db, "SELECT id, pw_hash, role, phi FROM users WHERE username = ? AND disabled = 0",
+               (store_val[]){STORE_S(user)}, 1, take_login, &l, NULL, NULL);
+    if (!l.id || crypto_pwhash_str_verify(l.hash, pw, strlen(pw)) != 0) {
+        GW_COUNT(r->g, login_failures);
+        gw_log(r->g, "warn", "login_failed", "client=%s", http_client(r->http));
+        gw_fail(r, 401, "wrong username or password");
+        return;
+    }
+    GW_COUNT(r->g, logins);
+    json_t *extra = json_pack("{s:{s:I,s:s,s:s,s:b}}", "user", "id", (json_int_t)l.id, "username", user, "role",
+                              l.admin ? "admin" : "user", "phi", l.phi);
+    issue_token(r, l.id, "session", "login", time(NULL) + (int64_t)r->g->cfg.session_hours * 3600, 200, extra);
+}
+
+static void logout(gw_req *r)
+{
+    const char *h = http_header(r->http, "Authorization");
+    char hash[65];
+    gw_token_hash(h + 7 + strspn(h + 7, " "), hash);
+    store_exec(r->g->db, "DELETE FROM tokens WHERE token_hash = ?", (store_val[]){STORE_S(hash)}, 1, NULL, NULL,
+               NULL, NULL);
+    gw_reply(r, 200, json_pack("{s:b}", "ok", 1));
+}
+
+static void me(gw_req *r)
+{
+    json_t *o = json_pack("{s:I,s:s,s:s,s:b}", "id", (json_int_t)r->user.id, "username", r->user.name, "role",
+                          r->user.admin ? "admin" : "user", "phi", r->user.phi);
+    json_object_set_new(o, "grants", gw_grants_json(r->g, r->user.id));
+    gw_reply(r, 200, o);
+}
+
+static void change_password(gw_req *r)
+{
+    bool bad = false;
+    const char *old = gw_body_str(r, "old", &bad), *new = gw_body_str(r, "new", &bad);
+    if (bad)
+        return;
+    if (!old || !new || strlen(new) < 8) {
+        gw_fail(r, 400, "send {\"old\": ..., \"new\": ...} with a new password of at least 8 characters");
+        return;
+    }
+    login_row l = {0};
+    store_exec(r->g->db, "SELECT id, pw_hash, role, phi FROM users WHERE id = ?", (store_val[]){STORE_I(r->user.id)},
+               1, take_login, &l, NULL, NULL);
+    if (!l.id || crypto_pwhash_str_verify(l.hash, old, strlen(old)) != 0) {
+        gw_fail(r, 403, "the old password is wrong");
+        return;
+    }
+    char *hash = gw_password_hash(new);
+    dqr_error err;
+    if (!hash || store_exec(r->g->db, "UPDATE users SET pw_hash = ? WHERE id = ?",
+                            (store_val[]){STORE_S(hash), STORE_I(r->user.id)}, 2, NULL, NULL, NULL, &err) != DQR_OK) {
+        free(hash);
+        gw_fail(r, 500, "cannot change the password");
+        return;
+    }
+    free(hash);
+    gw_reply(r, 200, json_pack("{s:b}", "ok", 1));
+}
+
+static void token_create(gw_req *r)
+{
+    bool bad = false;
+    const char *name = gw_body_str(r, "name", &bad);
+    if (bad)
+        return;
+    json_t *days = r->body ? json_object_get(r->body, "days") : NULL;
+    if (days && (!json_is_integer(days) || json_integer_value(days) < 1 || json_integer_value(days) > 3650)) {
+        gw_fail(r, 400, "'days' must be an integer from 1 to 3650 (leave it out for a token that does not expire)");
+        return;
+    }
+    int64_t expires = days ? time(NULL) + json_integer_value(days) * 86400 : 0;
+    issue_token(r, r->user.id, "api", name ? name : "api", expires, 201, NULL);
+}
+
+static void token_list(gw_req *r)
+{
+    dqr_error err;
+    json_t *a = gw_rows(r->g, "SELECT id, name, kind, created, expires FROM tokens WHERE user_id = ? ORDER BY id",
+                        (store_val[]){STORE_I(r->user.id)}, 1, &err);
+    a ? gw_reply(r, 200, json_pack("{s:o}", "tokens", a)) : gw_fail_err(r, &err);
+}
+
+static void token_delete(gw_req *r)
+{
+    int64_t n = 0;
+    store_exec(r->g->db, "DELETE FROM tokens WHERE id = ? AND user_id = ?",
+               (store_val[]){STORE_I(gw_id(r->arg[0])), STORE_I(r->user.id)}, 2, NULL, NULL, &n, NULL);
+    n ? gw_reply(r, 200, json_pack("{s:b}", "ok", 1)) : (void)gw_fail(r, 404, "no token %s of yours", r->arg[0]);
+}
+
+const gw_route gw_routes_auth[] = {
+    {"POST", "/api/v1/login", GW_PUBLIC, login},
+    {"POST", "/api/v1/logout", GW_USER, logout},
+    {"GET", "/api/v1/me", GW_USER, me},
+    {"PUT", "/api/v1/me/password", GW_USER, change_password},
+    {"POST", "/api/v1/tokens", GW_USER, token_create},
+    {"GET", "/api/v1/tokens", GW_USER, token_list},
+    {"DELETE", "/api/v1/tokens/{}", GW_USER, token_delete},
+    {NULL, NULL, GW_PUBLIC, NULL},
+};

@@ -1,0 +1,61 @@
+/* api_ops.c — health, version and Prometheus metrics (no login needed: they
+ * show no PHI and monitoring systems poll them). */
+#include "gateway/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef DQR_VERSION
+#define DQR_VERSION "dev"
+#endif
+
+static void health(gw_req *r)
+{
+    int64_t one = 0;
+    dqr_error err;
+    bool db = store_int(r->g->db, "SELECT 1", NULL, 0, &one, &err) == DQR_OK;
+    gw_reply(r, db ? 200 : 503,
+             json_pack("{s:s,s:s,s:i,s:I}", "status", db ? "ok" : "catalog unavailable", "catalog",
+                       store_backend(r->g->db), "schema", store_schema_version(r->g->db), "uptime_s",
+                       (json_int_t)(time(NULL) - r->g->started)));
+}
+
+static void version(gw_req *r)
+{
+    gw_reply(r, 200, json_pack("{s:s,s:s}", "name", "dqr", "version", DQR_VERSION));
+}
+
+static void metrics(gw_req *r)
+{
+    const gw_metrics *m = &r->g->m;
+    struct {
+        const char *name, *type, *help;
+        long long v;
+    } rows[] = {
+        {"dqr_http_requests_total", "counter", "HTTP requests answered", m->http_requests},
+        {"dqr_http_client_errors_total", "counter", "HTTP answers with a 4xx status", m->http_4xx},
+        {"dqr_http_server_errors_total", "counter", "HTTP answers with a 5xx status", m->http_5xx},
+        {"dqr_logins_total", "counter", "successful logins", m->logins},
+        {"dqr_login_failures_total", "counter", "refused logins", m->login_failures},
+        {"dqr_queries_total", "counter", "PACS queries run", m->queries},
+        {"dqr_query_errors_total", "counter", "PACS queries that failed", m->query_errors},
+        {"dqr_query_results_total", "counter", "results returned by PACS queries", m->query_results},
+        {"dqr_pings_total", "counter", "PACS pings (C-ECHO)", m->pings},
+        {"dqr_queue_depth", "gauge", "import requests waiting (imports arrive with the import queue)", 0},
+        {"dqr_uptime_seconds", "gauge", "seconds since start", (long long)(time(NULL) - r->g->started)},
+    };
+    size_t cap = 4096, len = 0;
+    char *out = malloc(cap);
+    for (size_t i = 0; out && i < sizeof rows / sizeof rows[0]; i++)
+        len += (size_t)snprintf(out + len, cap - len, "# HELP %s %s\n# TYPE %s %s\n%s %lld\n", rows[i].name,
+                                rows[i].help, rows[i].name, rows[i].type, rows[i].name, rows[i].v);
+    http_respond(r->http, out ? 200 : 500, "text/plain; version=0.0.4", out, out ? len : 0);
+}
+
+const gw_route gw_routes_ops[] = {
+    {"GET", "/api/v1/health", GW_PUBLIC, health},
+    {"GET", "/api/v1/version", GW_PUBLIC, version},
+    {"GET", "/metrics", GW_PUBLIC, metrics},
+    {NULL, NULL, GW_PUBLIC, NULL},
+};

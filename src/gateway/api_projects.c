@@ -1,0 +1,259 @@
+/* api_projects.c — projects (DQR enabled, their DicomEdit script), the
+ * site-wide script, and script linting. Every script is compiled before it
+ * is stored: a script that would fail at import time is refused at upload,
+ * with its line:column. */
+#include "anon/anon.h"
+#include "anon/annex_e_table.h"
+#include "gateway/internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define PROJECT_COLS "id, name, description, dqr_enabled, script IS NOT NULL AS has_script, created, updated"
+
+static void add_untouched(void *ctx, const struct anon_annex_e_row *row)
+{
+    char tag[12];
+    json_array_append_new(ctx, json_pack("{s:s,s:s,s:s}", "tag", dcm_tag_str(row->tag, tag), "name", row->name,
+                                         "action", row->basic));
+}
+
+/* Compile text: NULL when fine, else answers 400 with line and column and
+ * returns false. With lint, *report gets {"version", "untouched": [...]}. */
+static bool check_script(gw_req *r, const char *text, json_t **report)
+{
+    dqr_error err = {0};
+    anon_script *s = anon_script_compile(text, strlen(text), "script", &err);
+    if (!s) {
+        int line = 0, col = 0;
+        sscanf(err.message, "script:%d:%d:", &line, &col);
+        json_t *o = json_pack("{s:s}", "error", err.message);
+        if (line)
+            json_object_set_new(o, "line", json_integer(line)), json_object_set_new(o, "column", json_integer(col));
+        gw_reply(r, 400, o);
+        return false;
+    }
+    if (report) {
+        json_t *list = json_array();
+        const anon_script *one[1] = {s};
+        anon_lint_untouched(one, 1, add_untouched, list);
+        *report = json_pack("{s:b,s:s,s:o}", "ok", 1, "version", anon_script_version(s), "untouched", list);
+    }
+    anon_script_free(s);
+    return true;
+}
+
+/* The body's "script": a string, or null to remove; *present says whether
+ * the member was sent. False after answering 400. */
+static bool body_script(gw_req *r, const char **text, bool *present)
+{
+    json_t *v = r->body ? json_object_get(r->body, "script") : NULL;
+    *present = v != NULL;
+    *text = json_string_value(v);
+    if (v && !json_is_null(v) && !json_is_string(v))
+        return gw_fail(r, 400, "'script' must be the DicomEdit script text, or null");
+    return !*text || check_script(r, *text, NULL);
+}
+
+static bool project_id_ok(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    return n > 0 && n <= 64 &&
+           strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
+}
+
+static void project_show(gw_req *r, const char *id, int status)
+{
+    dqr_error err;
+    json_t *o = gw_row(r->g, "SELECT " PROJECT_COLS " FROM projects WHERE id = ?", (store_val[]){STORE_S(id)}, 1, &err);
+    o ? gw_reply(r, status, o) : (void)gw_fail(r, 404, "no project %s", id);
+}
+
+static void project_list(gw_req *r)
+{
+    dqr_error err;
+    json_t *a = r->user.admin ? gw_rows(r->g, "SELECT " PROJECT_COLS " FROM projects ORDER BY id", NULL, 0, &err)
+                              : gw_rows(r->g,
+                                        "SELECT " PROJECT_COLS " FROM projects WHERE id IN (SELECT target FROM grants "
+                                        "WHERE user_id = ? AND kind = 'project') ORDER BY id",
+                                        (store_val[]){STORE_I(r->user.id)}, 1, &err);
+    a ? gw_reply(r, 200, json_pack("{s:o}", "projects", a)) : gw_fail_err(r, &err);
+}
+
+static bool bool_member(gw_req *r, const char *key, int *out)
+{
+    json_t *v = r->body ? json_object_get(r->body, key) : NULL;
+    if (v && !json_is_boolean(v))
+        return gw_fail(r, 400, "'%s' must be true or false", key);
+    *out = v ? json_is_true(v) : -1;
+    return true;
+}
+
+static void project_create(gw_req *r)
+{
+    bool bad = false, has_script;
+    const char *id = gw_body_str(r, "id", &bad), *name = gw_body_str(r, "name", &bad),
+               *desc = gw_body_str(r, "description", &bad), *script;
+    int enabled;
+    if (bad || !bool_member(r, "dqr_enabled", &enabled))
+        return;
+    if (!project_id_ok(id)) {
+        gw_fail(r, 400, "'id' is required: 1 to 64 letters, digits, _ or -");
+        return;
+    }
+    if (!body_script(r, &script, &has_script))
+        return;
+    dqr_error err;
+    int64_t now = time(NULL);
+    dqr_status st = store_exec(r->g->db,
+                               "INSERT INTO projects(id, name, description, dqr_enabled, script, created, updated) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               (store_val[]){STORE_S(id), STORE_S(name && *name ? name : id), STORE_S(desc),
+                                             STORE_I(enabled > 0), STORE_S(script), STORE_I(now), STORE_I(now)},
+                               7, NULL, NULL, NULL, &err);
+    if (st == DQR_E_CONFLICT) {
+        gw_fail(r, 409, "project '%s' exists already", id);
+        return;
+    }
+    if (st != DQR_OK) {
+        gw_fail_err(r, &err);
+        return;
+    }
+    gw_audit(r->g, r->user.id, "project_create", id);
+    project_show(r, id, 201);
+}
+
+static void project_get(gw_req *r)
+{
+    if (!gw_may_use(r, "project", r->arg[0])) {
+        gw_fail(r, 404, "no project %s that you may use", r->arg[0]);
+        return;
+    }
+    project_show(r, r->arg[0], 200);
+}
+
+static void project_update(gw_req *r)
+{
+    bool bad = false, has_script;
+    const char *name = gw_body_str(r, "name", &bad), *desc = gw_body_str(r, "description", &bad), *script;
+    int enabled;
+    if (bad || !bool_member(r, "dqr_enabled", &enabled) || !body_script(r, &script, &has_script))
+        return;
+    int64_t n = 0;
+    dqr_error err;
+    if (store_exec(r->g->db,
+                   "UPDATE projects SET name = COALESCE(?, name), description = COALESCE(?, description), "
+                   "dqr_enabled = CASE WHEN ? < 0 THEN dqr_enabled ELSE ? END, "
+                   "script = CASE WHEN ? = 1 THEN ? ELSE script END, updated = ? WHERE id = ?",
+                   (store_val[]){STORE_S(name), STORE_S(desc), STORE_I(enabled), STORE_I(enabled), STORE_I(has_script),
+                                 STORE_S(script), STORE_I(time(NULL)), STORE_S(r->arg[0])},
+                   8, NULL, NULL, &n, &err) != DQR_OK) {
+        gw_fail_err(r, &err);
+        return;
+    }
+    if (!n) {
+        gw_fail(r, 404, "no project %s", r->arg[0]);
+        return;
+    }
+    gw_audit(r->g, r->user.id, has_script ? "project_script" : "project_update", r->arg[0]);
+    project_show(r, r->arg[0], 200);
+}
+
+static void project_delete(gw_req *r)
+{
+    int64_t n = 0;
+    store_exec(r->g->db, "DELETE FROM projects WHERE id = ?", (store_val[]){STORE_S(r->arg[0])}, 1, NULL, NULL, &n,
+               NULL);
+    if (!n) {
+        gw_fail(r, 404, "no project %s", r->arg[0]);
+        return;
+    }
+    store_exec(r->g->db, "DELETE FROM grants WHERE kind = 'project' AND target = ?", (store_val[]){STORE_S(r->arg[0])},
+               1, NULL, NULL, NULL, NULL);
+    gw_audit(r->g, r->user.id, "project_delete", r->arg[0]);
+    gw_reply(r, 200, json_pack("{s:b}", "ok", 1));
+}
+
+static void project_script_get(gw_req *r)
+{
+    if (!gw_may_use(r, "project", r->arg[0])) {
+        gw_fail(r, 404, "no project %s that you may use", r->arg[0]);
+        return;
+    }
+    dqr_error err;
+    json_t *o = gw_row(r->g, "SELECT id AS project, script FROM projects WHERE id = ?", (store_val[]){STORE_S(r->arg[0])},
+                       1, &err);
+    o ? gw_reply(r, 200, o) : (void)gw_fail(r, 404, "no project %s", r->arg[0]);
+}
+
+static void project_script_put(gw_req *r)
+{
+    if (!r->body || !json_object_get(r->body, "script")) {
+        gw_fail(r, 400, "send {\"script\": \"version \\\"6.3\\\"\\n...\"} (null removes the script)");
+        return;
+    }
+    project_update(r);
+}
+
+static const char SITE_DEFAULT[] = "built-in PS3.15 Annex E Basic profile, then XNAT's labels "
+                                   "(StudyDescription := project, PatientName := subject, PatientID := session)";
+
+static void site_script_get(gw_req *r)
+{
+    dqr_error err;
+    json_t *o = gw_row(r->g, "SELECT value AS script FROM settings WHERE key = 'site_script'", NULL, 0, &err);
+    if (!o)
+        o = json_pack("{s:n}", "script");
+    json_object_set_new(o, "default", json_string(SITE_DEFAULT));
+    json_object_set_new(o, "uses_default", json_boolean(json_is_null(json_object_get(o, "script"))));
+    gw_reply(r, 200, o);
+}
+
+static void site_script_put(gw_req *r)
+{
+    const char *script;
+    bool present;
+    if (!body_script(r, &script, &present))
+        return;
+    if (!present) {
+        gw_fail(r, 400, "send {\"script\": TEXT}, or {\"script\": null} to go back to the default");
+        return;
+    }
+    dqr_error err;
+    dqr_status st = script ? store_exec(r->g->db,
+                                        "INSERT INTO settings(key, value) VALUES ('site_script', ?) "
+                                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                                        (store_val[]){STORE_S(script)}, 1, NULL, NULL, NULL, &err)
+                           : store_exec(r->g->db, "DELETE FROM settings WHERE key = 'site_script'", NULL, 0, NULL, NULL,
+                                        NULL, &err);
+    if (st != DQR_OK) {
+        gw_fail_err(r, &err);
+        return;
+    }
+    gw_audit(r->g, r->user.id, "site_script", script ? "set" : "default");
+    site_script_get(r);
+}
+
+static void lint(gw_req *r)
+{
+    const char *text = r->body ? json_string_value(json_object_get(r->body, "script")) : NULL;
+    json_t *report = NULL;
+    if (!text)
+        gw_fail(r, 400, "send {\"script\": TEXT}");
+    else if (check_script(r, text, &report))
+        gw_reply(r, 200, report);
+}
+
+const gw_route gw_routes_projects[] = {
+    {"GET", "/api/v1/projects", GW_USER, project_list},
+    {"POST", "/api/v1/projects", GW_ADMIN, project_create},
+    {"GET", "/api/v1/projects/{}", GW_USER, project_get},
+    {"PUT", "/api/v1/projects/{}", GW_ADMIN, project_update},
+    {"DELETE", "/api/v1/projects/{}", GW_ADMIN, project_delete},
+    {"GET", "/api/v1/projects/{}/script", GW_USER, project_script_get},
+    {"PUT", "/api/v1/projects/{}/script", GW_ADMIN, project_script_put},
+    {"GET", "/api/v1/settings/site-script", GW_USER, site_script_get},
+    {"PUT", "/api/v1/settings/site-script", GW_ADMIN, site_script_put},
+    {"POST", "/api/v1/scripts/lint", GW_USER, lint},
+    {NULL, NULL, GW_PUBLIC, NULL},
+};

@@ -1,0 +1,256 @@
+/* api_users.c — accounts and their grants (administrators only). */
+#include "gateway/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int64_t gw_id(const char *s)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    return *s && !*end && v > 0 ? v : 0;
+}
+
+static int take_target(void *ctx, int n, const char *const *names, const store_val *c)
+{
+    (void)names;
+    json_t *o = ctx;
+    if (n < 2 || !c[0].s || !c[1].s)
+        return 0;
+    bool pacs = strcmp(c[0].s, "pacs") == 0;
+    json_array_append_new(json_object_get(o, pacs ? "pacs" : "projects"),
+                          pacs ? json_integer(strtoll(c[1].s, NULL, 10)) : json_string(c[1].s));
+    return 0;
+}
+
+json_t *gw_grants_json(gw *g, int64_t id)
+{
+    json_t *o = json_pack("{s:[],s:[]}", "pacs", "projects");
+    store_exec(g->db, "SELECT kind, target FROM grants WHERE user_id = ? ORDER BY kind, target",
+               (store_val[]){STORE_I(id)}, 1, take_target, o, NULL, NULL);
+    return o;
+}
+
+static const char USER_COLS[] = "SELECT id, username, role, phi, disabled, created FROM users";
+
+static void user_list(gw_req *r)
+{
+    dqr_error err;
+    json_t *a = gw_rows(r->g, "SELECT id, username, role, phi, disabled, created FROM users ORDER BY id", NULL, 0, &err);
+    if (!a) {
+        gw_fail_err(r, &err);
+        return;
+    }
+    size_t i;
+    json_t *u;
+    json_array_foreach(a, i, u) json_object_set_new(u, "grants", gw_grants_json(r->g, json_integer_value(json_object_get(u, "id"))));
+    gw_reply(r, 200, json_pack("{s:o}", "users", a));
+}
+
+static void user_show(gw_req *r, int64_t id, int status)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "%s WHERE id = ?", USER_COLS);
+    dqr_error err;
+    json_t *u = gw_row(r->g, sql, (store_val[]){STORE_I(id)}, 1, &err);
+    if (!u) {
+        gw_fail(r, 404, "no user %lld", (long long)id);
+        return;
+    }
+    json_object_set_new(u, "grants", gw_grants_json(r->g, id));
+    gw_reply(r, status, u);
+}
+
+/* role and phi from the body, keeping *role / *phi when absent. */
+static bool read_role(gw_req *r, const char **role, int *phi)
+{
+    bool bad = false;
+    const char *v = gw_body_str(r, "role", &bad);
+    if (bad)
+        return false;
+    if (v && strcmp(v, "admin") && strcmp(v, "user"))
+        return gw_fail(r, 400, "'role' is admin or user");
+    if (v)
+        *role = v;
+    json_t *p = json_object_get(r->body, "phi");
+    if (p && !json_is_boolean(p))
+        return gw_fail(r, 400, "'phi' must be true or false");
+    if (p)
+        *phi = json_is_true(p);
+    return true;
+}
+
+static void user_create(gw_req *r)
+{
+    bool bad = false;
+    const char *name = gw_body_str(r, "username", &bad), *pw = gw_body_str(r, "password", &bad), *role = "user";
+    int phi = 0;
+    if (bad || !read_role(r, &role, &phi))
+        return;
+    if (!name || !*name || strlen(name) > 64 || strspn(name, "abcdefghijklmnopqrstuvwxyz"
+                                                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@") != strlen(name)) {
+        gw_fail(r, 400, "'username' is 1 to 64 letters, digits or . _ - @");
+        return;
+    }
+    if (!pw || strlen(pw) < 8) {
+        gw_fail(r, 400, "'password' must have at least 8 characters");
+        return;
+    }
+    char *hash = gw_password_hash(pw);
+    dqr_error err;
+    int64_t id = 0;
+    dqr_status st = hash ? store_exec(r->g->db,
+                                      "INSERT INTO users(username, pw_hash, role, phi, created) VALUES (?, ?, ?, ?, ?)",
+                                      (store_val[]){STORE_S(name), STORE_S(hash), STORE_S(role), STORE_I(phi),
+                                                    STORE_I(time(NULL))},
+                                      5, NULL, NULL, NULL, &err)
+                         : dqr_error_set(&err, DQR_E_NOMEM, "out of memory");
+    free(hash);
+    if (st == DQR_E_CONFLICT) {
+        gw_fail(r, 409, "user '%s' exists already", name);
+        return;
+    }
+    if (st != DQR_OK ||
+        store_int(r->g->db, "SELECT id FROM users WHERE username = ?", (store_val[]){STORE_S(name)}, 1, &id, &err)) {
+        gw_fail_err(r, &err);
+        return;
+    }
+    gw_audit(r->g, r->user.id, "user_create", name);
+    user_show(r, id, 201);
+}
+
+static void user_get(gw_req *r)
+{
+    user_show(r, gw_id(r->arg[0]), 200);
+}
+
+static void user_update(gw_req *r)
+{
+    int64_t id = gw_id(r->arg[0]);
+    const char *role = NULL;
+    int phi = -1;
+    if (!read_role(r, &role, &phi))
+        return;
+    json_t *dis = json_object_get(r->body, "disabled");
+    if (dis && !json_is_boolean(dis)) {
+        gw_fail(r, 400, "'disabled' must be true or false");
+        return;
+    }
+    bool bad = false;
+    const char *pw = gw_body_str(r, "password", &bad);
+    if (bad)
+        return;
+    if (pw && strlen(pw) < 8) {
+        gw_fail(r, 400, "'password' must have at least 8 characters");
+        return;
+    }
+    char *hash = pw ? gw_password_hash(pw) : NULL;
+    int64_t n = 0;
+    dqr_error err;
+    dqr_status st = store_exec(
+        r->g->db,
+        "UPDATE users SET role = COALESCE(?, role), phi = CASE WHEN ? < 0 THEN phi ELSE ? END,"
+        " disabled = CASE WHEN ? < 0 THEN disabled ELSE ? END, pw_hash = COALESCE(?, pw_hash) WHERE id = ?",
+        (store_val[]){STORE_S(role), STORE_I(phi), STORE_I(phi), STORE_I(dis ? json_is_true(dis) : -1),
+                      STORE_I(dis ? json_is_true(dis) : -1), STORE_S(hash), STORE_I(id)},
+        7, NULL, NULL, &n, &err);
+    free(hash);
+    if (st != DQR_OK || n == 0) {
+        st != DQR_OK ? gw_fail_err(r, &err) : (void)gw_fail(r, 404, "no user %s", r->arg[0]);
+        return;
+    }
+    if (dis && json_is_true(dis)) /* a disabled account's tokens stop working at once */
+        store_exec(r->g->db, "DELETE FROM tokens WHERE user_id = ?", (store_val[]){STORE_I(id)}, 1, NULL, NULL, NULL,
+                   NULL);
+    gw_audit(r->g, r->user.id, "user_update", r->arg[0]);
+    user_show(r, id, 200);
+}
+
+static void user_delete(gw_req *r)
+{
+    int64_t id = gw_id(r->arg[0]), n = 0;
+    if (id == r->user.id) {
+        gw_fail(r, 409, "you cannot delete your own account");
+        return;
+    }
+    store_exec(r->g->db, "DELETE FROM users WHERE id = ?", (store_val[]){STORE_I(id)}, 1, NULL, NULL, &n, NULL);
+    if (!n) {
+        gw_fail(r, 404, "no user %s", r->arg[0]);
+        return;
+    }
+    gw_audit(r->g, r->user.id, "user_delete", r->arg[0]);
+    gw_reply(r, 200, json_pack("{s:b}", "ok", 1));
+}
+
+typedef struct grant_set {
+    int64_t user;
+    json_t *pacs, *projects;
+} grant_set;
+
+static dqr_status replace_grants(void *ctx, store *s, dqr_error *err)
+{
+    grant_set *gs = ctx;
+    dqr_status st = store_exec(s, "DELETE FROM grants WHERE user_id = ?", (store_val[]){STORE_I(gs->user)}, 1, NULL,
+                               NULL, NULL, err);
+    const char *kinds[2] = {"pacs", "project"};
+    json_t *lists[2] = {gs->pacs, gs->projects};
+    for (int k = 0; k < 2 && st == DQR_OK; k++) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(lists[k], i, v)
+        {
+            char num[32];
+            const char *target = json_is_string(v) ? json_string_value(v) : num;
+            snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+            st = store_exec(s, "INSERT INTO grants(user_id, kind, target) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                            (store_val[]){STORE_I(gs->user), STORE_S(kinds[k]), STORE_S(target)}, 3, NULL, NULL, NULL,
+                            err);
+            if (st != DQR_OK)
+                break;
+        }
+    }
+    return st;
+}
+
+static void grants_put(gw_req *r)
+{
+    grant_set gs = {gw_id(r->arg[0]), json_object_get(r->body, "pacs"), json_object_get(r->body, "projects")};
+    int64_t one;
+    if (store_int(r->g->db, "SELECT 1 FROM users WHERE id = ?", (store_val[]){STORE_I(gs.user)}, 1, &one, NULL)) {
+        gw_fail(r, 404, "no user %s", r->arg[0]);
+        return;
+    }
+    json_t *empty = json_array();
+    gs.pacs = gs.pacs ? gs.pacs : empty, gs.projects = gs.projects ? gs.projects : empty;
+    size_t i;
+    json_t *v;
+    bool ok = json_is_array(gs.pacs) && json_is_array(gs.projects);
+    json_array_foreach(gs.pacs, i, v) ok = ok && json_is_integer(v);
+    json_array_foreach(gs.projects, i, v) ok = ok && json_is_string(v);
+    dqr_error err;
+    if (!ok)
+        gw_fail(r, 400, "send {\"pacs\": [PACS ids], \"projects\": [project ids]}");
+    else if (store_tx(r->g->db, replace_grants, &gs, &err) != DQR_OK)
+        gw_fail_err(r, &err);
+    else {
+        gw_audit(r->g, r->user.id, "grants_set", r->arg[0]);
+        gw_reply(r, 200, gw_grants_json(r->g, gs.user));
+    }
+    json_decref(empty);
+}
+
+static void grants_get(gw_req *r)
+{
+    gw_reply(r, 200, gw_grants_json(r->g, gw_id(r->arg[0])));
+}
+
+const gw_route gw_routes_users[] = {
+    {"GET", "/api/v1/users", GW_ADMIN, user_list},
+    {"POST", "/api/v1/users", GW_ADMIN, user_create},
+    {"GET", "/api/v1/users/{}", GW_ADMIN, user_get},
+    {"PUT", "/api/v1/users/{}", GW_ADMIN, user_update},
+    {"DELETE", "/api/v1/users/{}", GW_ADMIN, user_delete},
+    {"GET", "/api/v1/users/{}/grants", GW_ADMIN, grants_get},
+    {"PUT", "/api/v1/users/{}/grants", GW_ADMIN, grants_put},
+    {NULL, NULL, GW_PUBLIC, NULL},
+};

@@ -1,0 +1,46 @@
+/* gw.h — the gateway service behind `dqr serve`: configuration, and the
+ * running service (catalog, PHI vault, REST API). The program owns signals
+ * and printing; the gateway owns everything it starts and stops it all in
+ * gw_stop.
+ */
+#ifndef DQR_GW_H
+#define DQR_GW_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "dicom/error.h"
+
+/* Every setting (docs/configuration.md). Strings are owned by the config. */
+typedef struct gw_config {
+    char *data_dir, *http_addr, *aet, *admin_password, *catalog, *vault_key_file, *log_file, *uid_secret_file;
+    int http_port, http_max_connections, dicom_port;
+    int query_max_results, query_timeout, session_hours, history_retention_days;
+} gw_config;
+
+/* Fill cfg from the embedded defaults, then the JSON file at path (NULL for
+ * none), then DQR_* environment variables; derived defaults (catalog, log
+ * file, vault key) are resolved last. A bad file or value fails with
+ * DQR_E_USAGE and a message naming the file:line:column or the key. */
+dqr_status gw_config_load(gw_config *cfg, const char *path, dqr_error *err);
+void gw_config_free(gw_config *cfg);
+
+/* Print the effective settings as JSON (admin_password masked). */
+void gw_config_print(const gw_config *cfg, FILE *out);
+/* Print one line per key: name, environment variable, default, meaning. */
+void gw_config_print_keys(FILE *out);
+
+typedef struct gw gw;
+
+/* Open the catalog and vault (creating them on first start, with the
+ * bootstrap admin), then start the HTTP server. cfg is copied. */
+gw *gw_start(const gw_config *cfg, dqr_error *err);
+/* The admin password generated on first start (NULL when none was
+ * generated): the program shows it once, then calls gw_forget_password. */
+const char *gw_bootstrap_password(const gw *g);
+void gw_forget_password(gw *g);
+int gw_http_port(const gw *g);
+/* Stop serving (waits for running requests) and free everything. */
+void gw_stop(gw *g);
+
+#endif

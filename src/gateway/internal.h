@@ -1,0 +1,127 @@
+/* internal.h — what the gateway's files share: the service context, the
+ * request being answered, routing, logging and metrics. Not installed. */
+#ifndef DQR_GW_INTERNAL_H
+#define DQR_GW_INTERNAL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "gateway/gw.h"
+#include "store/store.h"
+#include "store/vault.h"
+#include "web/http.h"
+
+/* Prometheus counters (metrics.c lists their names and help). */
+typedef struct gw_metrics {
+    atomic_llong http_requests, http_4xx, http_5xx;
+    atomic_llong logins, login_failures;
+    atomic_llong queries, query_errors, query_results, pings;
+} gw_metrics;
+
+typedef struct gw_qcache gw_qcache; /* query results kept for paging (qcache.c) */
+
+struct gw {
+    gw_config cfg;
+    store *db;
+    store_vault *vault;
+    http_server *http;
+    FILE *log;
+    pthread_mutex_t log_lock;
+    gw_metrics m;
+    gw_qcache *qc;
+    char *boot_password;
+    time_t started;
+};
+
+/* The authenticated caller. */
+typedef struct gw_user {
+    int64_t id;
+    char name[65];
+    bool admin, phi;
+} gw_user;
+
+/* One request being answered. */
+typedef struct gw_req {
+    gw *g;
+    http_request *http;
+    gw_user user;
+    const char *arg[4]; /* the {} segments of the route, in order */
+    char argbuf[4][129];
+    json_t *body;       /* the parsed JSON body, when the route wants one */
+    const char *route;  /* the matched pattern, for the log (never the path itself) */
+} gw_req;
+
+/* ---- answering (reply.c) ---- */
+/* Answer with a JSON value (takes the reference). */
+void gw_reply(gw_req *r, int status, json_t *v);
+/* Answer {"error": message} with status; returns false for `return gw_fail(...)`. */
+bool gw_fail(gw_req *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The HTTP status for a library status (404 not found, 409 conflict, ...). */
+int gw_http_status(dqr_status st);
+/* Answer a failed dqr_error with its mapped status. */
+void gw_fail_err(gw_req *r, const dqr_error *err);
+/* The body's member key, as the type wanted; NULL / default when absent. A
+ * member present with the wrong type makes the reply 400 and sets *bad. */
+const char *gw_body_str(gw_req *r, const char *key, bool *bad);
+/* Rows of a query as a JSON array of objects (column names as keys; the
+ * columns listed in bools become true/false). */
+json_t *gw_rows(gw *g, const char *sql, const store_val *args, int nargs, dqr_error *err);
+json_t *gw_row(gw *g, const char *sql, const store_val *args, int nargs, dqr_error *err);
+/* Overwrite a string that held PHI, then free it. NULL is allowed. */
+void gw_wipe(char *s);
+/* ISO 8601 UTC text of t into buf[32]. */
+const char *gw_iso_time(int64_t t, char buf[32]);
+
+/* ---- logging (log.c): one line per event, key=value, never PHI ---- */
+void gw_log(gw *g, const char *level, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ---- users and permissions (auth.c) ---- */
+dqr_status gw_auth_bootstrap(gw *g, dqr_error *err);
+/* Fill r->user from the Authorization header; false if missing or invalid. */
+bool gw_authenticate(gw_req *r);
+bool gw_may_use(gw_req *r, const char *kind, const char *target);
+/* Hash pw with argon2id into a malloc'd string, NULL on failure. */
+char *gw_password_hash(const char *pw);
+/* A new token: its text (64 hex chars after "dqr_") into tok[80] and its
+ * stored hash into hash[65]. */
+void gw_token_new(char tok[80], char hash[65]);
+void gw_token_hash(const char *tok, char hash[65]);
+void gw_audit(gw *g, int64_t user, const char *action, const char *target);
+/* The grants of user id as {"pacs": [ids], "projects": [ids]}. */
+json_t *gw_grants_json(gw *g, int64_t id);
+/* Parse a positive integer id from a path segment; 0 when it is not one. */
+int64_t gw_id(const char *s);
+
+/* ---- routes ---- */
+typedef enum gw_access { GW_PUBLIC, GW_USER, GW_ADMIN } gw_access;
+typedef void (*gw_handler)(gw_req *r);
+typedef struct gw_route {
+    const char *method, *pattern; /* "{}" matches one path segment */
+    gw_access access;
+    gw_handler fn;
+} gw_route;
+
+/* Route tables, one per file (api_*.c), each ended by a {NULL} entry. */
+extern const gw_route gw_routes_auth[], gw_routes_users[], gw_routes_pacs[], gw_routes_projects[],
+    gw_routes_query[], gw_routes_ops[];
+
+/* The HTTP handler (router.c). */
+void gw_dispatch(void *ctx, http_request *http);
+
+/* ---- query result cache (qcache.c) ---- */
+gw_qcache *gw_qcache_new(void);
+void gw_qcache_free(gw_qcache *c);
+/* Keep results (takes the reference) for user; id gets the cache key. */
+void gw_qcache_put(gw_qcache *c, int64_t user, json_t *results, json_t *meta, char id[33]);
+/* New references to the results and meta of id if user owns it, else false. */
+bool gw_qcache_get(gw_qcache *c, const char *id, int64_t user, json_t **results, json_t **meta);
+
+/* ---- metrics (api_ops.c) ---- */
+#define GW_COUNT(g, field) atomic_fetch_add(&(g)->m.field, 1)
+
+#endif

@@ -1,0 +1,31 @@
+/* pacs.h — the PACS registry's model: checking a connection described in
+ * JSON, loading one from the catalog, and opening a DICOM association to it. */
+#ifndef DQR_GW_PACS_H
+#define DQR_GW_PACS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gateway/internal.h"
+#include "net/net.h"
+
+typedef struct gw_pacs {
+    int64_t id;
+    char label[65], aet[17], host[256], calling_aet[17], protocol[9], retrieve[5], url[512], timezone[64];
+    int port;
+    bool queryable, storable;
+} gw_pacs;
+
+/* Check a whole PACS description (defaults already filled in); false with a
+ * sentence naming the field in msg. Pure: no catalog, no network. */
+bool gw_pacs_check(const json_t *p, char *msg, size_t len);
+
+/* Load PACS id; DQR_E_NOTFOUND when there is none. */
+dqr_status gw_pacs_load(gw *g, int64_t id, gw_pacs *p, dqr_error *err);
+
+/* Connect to p with one context for abstract (Explicit and Implicit VR LE),
+ * calling AE p's calling_aet or dqr's own. */
+net_assoc *gw_pacs_connect(gw *g, const gw_pacs *p, const char *abstract, dqr_error *err);
+
+#endif

@@ -1,0 +1,21 @@
+/* backend.h — what a catalog backend provides to store.c. One struct of
+ * functions per driver; store.c adds locking, migrations and helpers. */
+#ifndef DQR_STORE_BACKEND_H
+#define DQR_STORE_BACKEND_H
+
+#include "store/store.h"
+
+typedef struct store_driver {
+    const char *name;
+    /* Open the database at target (the url without its scheme). */
+    void *(*open)(const char *target, dqr_error *err);
+    void (*close)(void *db);
+    dqr_status (*exec)(void *db, const char *sql, const store_val *args, int nargs, store_row_fn fn, void *ctx,
+                       int64_t *changes, dqr_error *err);
+    /* Column type for an auto-numbered primary key in this dialect. */
+    const char *serial_pk;
+} store_driver;
+
+extern const store_driver store_sqlite_driver;
+
+#endif

@@ -1,0 +1,46 @@
+/* schema.c — the catalog's tables. Never edit a released migration: add the
+ * next one. Times are Unix seconds (UTC); booleans are 0/1 integers; values
+ * marked _enc are sealed by the vault (vault.h) and never hold clear PHI. */
+#include "store/schema.h"
+
+static const char *const migrations[] = {
+    /* 1: users, permissions, PACS registry, projects, settings, query history */
+    "CREATE TABLE users ("
+    " id {{PK}}, username TEXT NOT NULL UNIQUE, pw_hash TEXT NOT NULL,"
+    " role TEXT NOT NULL CHECK (role IN ('admin','user')), phi INTEGER NOT NULL DEFAULT 0,"
+    " disabled INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);"
+    "CREATE TABLE tokens ("
+    " id {{PK}}, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " token_hash TEXT NOT NULL UNIQUE, kind TEXT NOT NULL CHECK (kind IN ('session','api')),"
+    " name TEXT, created INTEGER NOT NULL, expires INTEGER NOT NULL DEFAULT 0, last_used INTEGER);"
+    "CREATE TABLE pacs ("
+    " id {{PK}}, label TEXT NOT NULL UNIQUE, aet TEXT NOT NULL, host TEXT NOT NULL, port INTEGER NOT NULL,"
+    " calling_aet TEXT, queryable INTEGER NOT NULL DEFAULT 1, storable INTEGER NOT NULL DEFAULT 0,"
+    " default_qr INTEGER NOT NULL DEFAULT 0, default_store INTEGER NOT NULL DEFAULT 0,"
+    " protocol TEXT NOT NULL DEFAULT 'dimse' CHECK (protocol IN ('dimse','dicomweb')),"
+    " url TEXT, username TEXT, password_enc TEXT,"
+    " retrieve TEXT NOT NULL DEFAULT 'move' CHECK (retrieve IN ('move','get')),"
+    " timezone TEXT NOT NULL DEFAULT 'UTC', schedule TEXT,"
+    " created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+    "CREATE TABLE projects ("
+    " id TEXT PRIMARY KEY, name TEXT NOT NULL, description TEXT, dqr_enabled INTEGER NOT NULL DEFAULT 0,"
+    " script TEXT, created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+    "CREATE TABLE grants ("
+    " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " kind TEXT NOT NULL CHECK (kind IN ('pacs','project')), target TEXT NOT NULL,"
+    " PRIMARY KEY (user_id, kind, target));"
+    "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE query_history ("
+    " id {{PK}}, user_id INTEGER NOT NULL, at INTEGER NOT NULL, pacs_id INTEGER NOT NULL,"
+    " level TEXT NOT NULL, status TEXT NOT NULL, results INTEGER NOT NULL DEFAULT 0,"
+    " truncated INTEGER NOT NULL DEFAULT 0, ms INTEGER NOT NULL DEFAULT 0, error TEXT, keys_enc TEXT);"
+    "CREATE INDEX query_history_user ON query_history(user_id, at);"
+    "CREATE TABLE audit ("
+    " id {{PK}}, at INTEGER NOT NULL, user_id INTEGER, action TEXT NOT NULL, target TEXT);",
+};
+
+const char *const *store_migrations(size_t *n)
+{
+    *n = sizeof migrations / sizeof migrations[0];
+    return migrations;
+}

@@ -1,0 +1,132 @@
+/* sqlite.c — the SQLite catalog backend (the embedded default): WAL journal,
+ * a busy timeout so a second process waits instead of failing, foreign keys
+ * on. One connection in serialized mode; store.c serializes calls. */
+#include "store/backend.h"
+
+#include <sqlite3.h>
+#include <string.h>
+
+static void *sq_open(const char *target, dqr_error *err)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(target, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        dqr_error_set(err, DQR_E_IO, "%s: %s", target, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    char *msg = NULL;
+    if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", NULL, NULL,
+                     &msg) != SQLITE_OK) {
+        dqr_error_set(err, DQR_E_IO, "%s: %s", target, msg ? msg : "cannot set up the database");
+        sqlite3_free(msg);
+        sqlite3_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+static void sq_close(void *db)
+{
+    sqlite3_close(db);
+}
+
+static int bind_args(sqlite3_stmt *st, const store_val *args, int nargs)
+{
+    int want = sqlite3_bind_parameter_count(st);
+    for (int i = 0; i < want && i < nargs; i++) {
+        const store_val *v = &args[i];
+        int rc = v->type == STORE_INT    ? sqlite3_bind_int64(st, i + 1, v->i)
+                 : v->type == STORE_TEXT ? sqlite3_bind_text(st, i + 1, v->s, -1, SQLITE_STATIC)
+                 : v->type == STORE_BLOB ? sqlite3_bind_blob(st, i + 1, v->s, (int)v->n, SQLITE_STATIC)
+                                         : sqlite3_bind_null(st, i + 1);
+        if (rc != SQLITE_OK)
+            return rc;
+    }
+    return SQLITE_OK;
+}
+
+/* Hand one row to fn; returns fn's verdict. */
+static int pass_row(sqlite3_stmt *st, store_row_fn fn, void *ctx)
+{
+    enum { MAXCOL = 64 };
+    int n = sqlite3_column_count(st);
+    if (n > MAXCOL)
+        n = MAXCOL;
+    const char *names[MAXCOL];
+    store_val cols[MAXCOL];
+    for (int i = 0; i < n; i++) {
+        names[i] = sqlite3_column_name(st, i);
+        store_val v = {STORE_NULL, 0, NULL, 0};
+        switch (sqlite3_column_type(st, i)) {
+        case SQLITE_INTEGER: v.type = STORE_INT, v.i = sqlite3_column_int64(st, i); break;
+        case SQLITE_FLOAT: v.type = STORE_INT, v.i = (int64_t)sqlite3_column_double(st, i); break;
+        case SQLITE_TEXT:
+            v.type = STORE_TEXT, v.s = (const char *)sqlite3_column_text(st, i);
+            v.n = (size_t)sqlite3_column_bytes(st, i);
+            break;
+        case SQLITE_BLOB:
+            v.type = STORE_BLOB, v.s = sqlite3_column_blob(st, i);
+            v.n = (size_t)sqlite3_column_bytes(st, i);
+            break;
+        default: break;
+        }
+        cols[i] = v;
+    }
+    return fn(ctx, n, names, cols);
+}
+
+static dqr_status fail(sqlite3 *db, int rc, const char *sql, dqr_error *err)
+{
+    int base = rc & 0xff;
+    dqr_status code = base == SQLITE_CONSTRAINT && (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+                          ? DQR_E_CONFLICT
+                      : base == SQLITE_CONSTRAINT ? DQR_E_USAGE
+                                                   : DQR_E_IO;
+    return dqr_error_set(err, code, "catalog: %s (in \"%.60s\")", sqlite3_errmsg(db), sql);
+}
+
+static dqr_status sq_exec(void *handle, const char *sql, const store_val *args, int nargs, store_row_fn fn, void *ctx,
+                          int64_t *changes, dqr_error *err)
+{
+    sqlite3 *db = handle;
+    const char *tail = sql;
+    int64_t total = 0;
+    while (tail && *tail) {
+        sqlite3_stmt *st = NULL;
+        const char *next = NULL;
+        int rc = sqlite3_prepare_v2(db, tail, -1, &st, &next);
+        if (rc != SQLITE_OK)
+            return fail(db, rc, tail, err);
+        if (!st) /* only whitespace or a comment left */
+            break;
+        rc = bind_args(st, args, nargs);
+        bool stopped = false;
+        while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (!stopped && fn && pass_row(st, fn, ctx) != 0)
+                stopped = true; /* keep stepping so RETURNING writes complete */
+            rc = SQLITE_OK;
+        }
+        if (rc != SQLITE_DONE) {
+            rc = sqlite3_extended_errcode(db);
+            dqr_status s = fail(db, rc, tail, err);
+            sqlite3_finalize(st);
+            return s;
+        }
+        total += sqlite3_changes(db);
+        sqlite3_finalize(st);
+        tail = next;
+    }
+    if (changes)
+        *changes = total;
+    return DQR_OK;
+}
+
+const store_driver store_sqlite_driver = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .exec = sq_exec,
+    .serial_pk = "INTEGER PRIMARY KEY",
+};

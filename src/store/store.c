@@ -1,0 +1,187 @@
+/* store.c — backend selection, the process-wide lock, transactions and
+ * migrations. */
+#include "store/backend.h"
+#include "store/schema.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct store {
+    const store_driver *be;
+    void *db;
+    pthread_mutex_t lock; /* recursive: a transaction's function runs statements */
+    int version;
+};
+
+static dqr_status migrate(store *s, dqr_error *err);
+
+store *store_open(const char *url, dqr_error *err)
+{
+    const char *target = url;
+    if (strncmp(url, "sqlite:", 7) == 0) {
+        target = url + 7;
+    } else if (strncmp(url, "postgresql:", 11) == 0 || strncmp(url, "postgres:", 9) == 0) {
+        dqr_error_set(err, DQR_E_UNSUPPORTED, "catalog '%.40s...': the PostgreSQL backend is not built yet; use sqlite:PATH",
+                      url);
+        return NULL;
+    }
+    store *s = calloc(1, sizeof *s);
+    if (!s) {
+        dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    s->be = &store_sqlite_driver;
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&s->lock, &a);
+    pthread_mutexattr_destroy(&a);
+    s->db = s->be->open(target, err);
+    if (!s->db || migrate(s, err) != DQR_OK) {
+        store_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+void store_close(store *s)
+{
+    if (!s)
+        return;
+    if (s->db)
+        s->be->close(s->db);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+const char *store_backend(const store *s)
+{
+    return s->be->name;
+}
+
+int store_schema_version(const store *s)
+{
+    return s->version;
+}
+
+dqr_status store_exec(store *s, const char *sql, const store_val *args, int nargs, store_row_fn fn, void *ctx,
+                      int64_t *changes, dqr_error *err)
+{
+    pthread_mutex_lock(&s->lock);
+    dqr_status st = s->be->exec(s->db, sql, args, nargs, fn, ctx, changes, err);
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+dqr_status store_tx(store *s, store_tx_fn fn, void *ctx, dqr_error *err)
+{
+    pthread_mutex_lock(&s->lock);
+    dqr_status st = s->be->exec(s->db, "BEGIN IMMEDIATE", NULL, 0, NULL, NULL, NULL, err);
+    if (st == DQR_OK) {
+        st = fn(ctx, s, err);
+        dqr_error ignore;
+        if (st == DQR_OK)
+            st = s->be->exec(s->db, "COMMIT", NULL, 0, NULL, NULL, NULL, err);
+        if (st != DQR_OK)
+            s->be->exec(s->db, "ROLLBACK", NULL, 0, NULL, NULL, NULL, &ignore);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+static int first_int(void *ctx, int n, const char *const *names, const store_val *cols)
+{
+    (void)names;
+    int64_t *out = ctx;
+    if (n > 0 && cols[0].type == STORE_INT) {
+        *out = cols[0].i;
+    } else if (n > 0 && cols[0].type == STORE_TEXT) {
+        *out = strtoll(cols[0].s, NULL, 10);
+    } else {
+        return 1;
+    }
+    out[1] = 1; /* found */
+    return 1;
+}
+
+dqr_status store_int(store *s, const char *sql, const store_val *args, int nargs, int64_t *out, dqr_error *err)
+{
+    int64_t got[2] = {0, 0};
+    dqr_status st = store_exec(s, sql, args, nargs, first_int, got, NULL, err);
+    if (st != DQR_OK)
+        return st;
+    if (!got[1])
+        return DQR_E_NOTFOUND;
+    *out = got[0];
+    return DQR_OK;
+}
+
+/* The schema text with {{PK}} replaced by the backend's serial key type. */
+static char *dialect(const store *s, const char *sql)
+{
+    const char *mark = "{{PK}}";
+    size_t n = 0, ml = strlen(mark), pl = strlen(s->be->serial_pk);
+    for (const char *p = sql; (p = strstr(p, mark)); p += ml)
+        n++;
+    char *out = malloc(strlen(sql) + n * pl + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (const char *p = sql;;) {
+        const char *m = strstr(p, mark);
+        size_t k = m ? (size_t)(m - p) : strlen(p);
+        memcpy(o, p, k), o += k;
+        if (!m)
+            break;
+        memcpy(o, s->be->serial_pk, pl), o += pl;
+        p = m + ml;
+    }
+    *o = '\0';
+    return out;
+}
+
+typedef struct step {
+    int version;
+    const char *sql;
+} step;
+
+static dqr_status apply_step(void *ctx, store *s, dqr_error *err)
+{
+    const step *m = ctx;
+    char *sql = dialect(s, m->sql);
+    if (!sql)
+        return dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+    dqr_status st = s->be->exec(s->db, sql, NULL, 0, NULL, NULL, NULL, err);
+    free(sql);
+    if (st == DQR_OK)
+        st = s->be->exec(s->db, "INSERT INTO schema_version(version) VALUES (?)", (store_val[]){STORE_I(m->version)}, 1,
+                         NULL, NULL, NULL, err);
+    return st;
+}
+
+static dqr_status migrate(store *s, dqr_error *err)
+{
+    dqr_status st = store_exec(s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)", NULL, 0,
+                               NULL, NULL, NULL, err);
+    int64_t have = 0;
+    if (st == DQR_OK) {
+        st = store_int(s, "SELECT COALESCE(MAX(version), 0) FROM schema_version", NULL, 0, &have, err);
+    }
+    if (st != DQR_OK)
+        return st;
+    size_t n = 0;
+    const char *const *list = store_migrations(&n);
+    if ((size_t)have > n)
+        return dqr_error_set(err, DQR_E_UNSUPPORTED,
+                             "catalog schema version %lld is newer than this dqr (%zu): upgrade dqr", (long long)have, n);
+    for (size_t v = (size_t)have + 1; v <= n; v++) {
+        step m = {(int)v, list[v - 1]};
+        st = store_tx(s, apply_step, &m, err);
+        if (st != DQR_OK) {
+            dqr_error_prefix(err, "migration %zu: ", v);
+            return st;
+        }
+    }
+    s->version = (int)n;
+    return DQR_OK;
+}

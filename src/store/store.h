@@ -1,0 +1,71 @@
+/* store.h — the catalog: one SQL interface over interchangeable backends.
+ *
+ * Callers (the gateway) write portable SQL with `?` placeholders and read
+ * rows through a callback; the backend (SQLite now, PostgreSQL later) hides
+ * its driver, its placeholder syntax and its connection handling. The schema
+ * lives here too, as numbered migrations applied in order at open, so every
+ * backend and every node of a deployment agree on one version.
+ *
+ * A store is shared by every thread of the process: each call is atomic, and
+ * store_tx runs a function inside one transaction.
+ */
+#ifndef DQR_STORE_H
+#define DQR_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dicom/error.h"
+
+typedef struct store store;
+
+typedef enum store_type { STORE_NULL, STORE_INT, STORE_TEXT, STORE_BLOB } store_type;
+
+/* One parameter or column value. Text is NUL-terminated UTF-8 (n unused for
+ * parameters); a blob is n bytes. Values handed to a row callback are valid
+ * only during the call. */
+typedef struct store_val {
+    store_type type;
+    int64_t i;
+    const char *s;
+    size_t n;
+} store_val;
+
+#define STORE_I(x) ((store_val){STORE_INT, (int64_t)(x), NULL, 0})
+#define STORE_S(x) store_text(x)
+static inline store_val store_text(const char *s)
+{
+    return (store_val){s ? STORE_TEXT : STORE_NULL, 0, s, 0};
+}
+#define STORE_B(p, len) ((store_val){STORE_BLOB, 0, (const char *)(p), (len)})
+
+/* Called once per result row; return non-zero to stop reading rows. */
+typedef int (*store_row_fn)(void *ctx, int ncols, const char *const *names, const store_val *cols);
+
+/* Open the catalog named by url: "sqlite:PATH" or a bare PATH (SQLite;
+ * created if missing). Applies pending migrations. Returns NULL with err
+ * filled (an unsupported scheme such as postgresql: says so). */
+store *store_open(const char *url, dqr_error *err);
+void store_close(store *s);
+
+/* The backend's name ("sqlite") and the schema version after open. */
+const char *store_backend(const store *s);
+int store_schema_version(const store *s);
+
+/* Run one statement with nargs parameters; rows go to fn (may be NULL). A
+ * unique-constraint violation fails with DQR_E_CONFLICT. *changes (may be
+ * NULL) gets the number of rows inserted, updated or deleted. */
+dqr_status store_exec(store *s, const char *sql, const store_val *args, int nargs, store_row_fn fn, void *ctx,
+                      int64_t *changes, dqr_error *err);
+
+/* Run fn inside one transaction: committed if fn returns DQR_OK, rolled back
+ * otherwise (fn's status is returned). Other threads wait meanwhile. */
+typedef dqr_status (*store_tx_fn)(void *ctx, store *s, dqr_error *err);
+dqr_status store_tx(store *s, store_tx_fn fn, void *ctx, dqr_error *err);
+
+/* Convenience for single-value queries: the first column of the first row
+ * as an integer (*out untouched and DQR_E_NOTFOUND when there is no row). */
+dqr_status store_int(store *s, const char *sql, const store_val *args, int nargs, int64_t *out, dqr_error *err);
+
+#endif

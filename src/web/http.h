@@ -1,0 +1,53 @@
+/* http.h — the HTTP server under the REST API and the web UI (libmicrohttpd,
+ * one thread per connection so a handler may block on a PACS).
+ *
+ * The server gathers each request's body (up to a limit), calls one handler
+ * with the whole request, and sends what the handler answered. Routing,
+ * authentication and JSON are the gateway's business.
+ */
+#ifndef DQR_WEB_HTTP_H
+#define DQR_WEB_HTTP_H
+
+#include <stddef.h>
+
+#include "dicom/error.h"
+
+typedef struct http_server http_server;
+typedef struct http_request http_request;
+
+typedef struct http_config {
+    const char *addr;          /* IPv4 address to bind; NULL = 127.0.0.1 */
+    int port;                  /* 0 picks a free port (see http_server_port) */
+    unsigned max_connections;  /* 0 = 512 */
+    size_t max_body;           /* bytes; larger bodies get 413; 0 = 1 MiB */
+    unsigned timeout_s;        /* idle connection timeout; 0 = 60 */
+} http_config;
+
+/* Called once per complete request, on the connection's thread. It must call
+ * http_respond exactly once (a missing answer becomes a 500). */
+typedef void (*http_handler_fn)(void *ctx, http_request *req);
+
+http_server *http_server_start(const http_config *cfg, http_handler_fn fn, void *ctx, dqr_error *err);
+/* The bound port. */
+int http_server_port(const http_server *s);
+/* Stop accepting, wait for running requests, free. NULL is allowed. */
+void http_server_stop(http_server *s);
+
+const char *http_method(const http_request *r);
+const char *http_path(const http_request *r);
+/* A request header (case-insensitive name) or a ?query argument; NULL if absent. */
+const char *http_header(const http_request *r, const char *name);
+const char *http_query(const http_request *r, const char *name);
+/* The body (NUL-terminated for convenience) and its length. */
+const char *http_body(const http_request *r, size_t *len);
+/* The client's address as text ("127.0.0.1"). */
+const char *http_client(const http_request *r);
+
+/* Add a response header (copied; at most 16). */
+void http_add_header(http_request *r, const char *name, const char *value);
+/* Answer with status and body; takes ownership of body (malloc'd, may be NULL). */
+void http_respond(http_request *r, int status, const char *content_type, char *body, size_t len);
+/* The status answered so far (0 before http_respond). */
+int http_status(const http_request *r);
+
+#endif
