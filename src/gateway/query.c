@@ -66,7 +66,7 @@ dcm_dataset *gw_query_identifier(const char *level, const json_t *keys, dqr_erro
             dcm_dataset_set_key(id, *k, "", err);
     }
     char uid[80];
-    if (li == 2 && !dcm_dataset_get_string(id, DCM_TAG(0x0020, 0x000D), uid, sizeof uid)) {
+    if (li == 2 && (!dcm_dataset_get_string(id, DCM_TAG(0x0020, 0x000D), uid, sizeof uid) || !*uid)) {
         dqr_error_set(err, DQR_E_USAGE, "a SERIES query needs keys.StudyInstanceUID (the study to list)");
         dcm_dataset_free(id);
         return NULL;

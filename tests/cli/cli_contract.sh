@@ -54,7 +54,17 @@ expect "convert" 0 "" "" -- "$dqr" convert --ts explicit "$f" "$tmp/e.dcm"
 expect "convert result readable" 0 "" "Explicit VR Little Endian" -- "$dqr" dump "$tmp/e.dcm"
 expect "convert bad syntax" 2 "^dqr: convert: unknown transfer syntax 'weird'" "" -- "$dqr" convert --ts weird "$f" "$tmp/x.dcm"
 expect "convert unwritable" 1 "^dqr: /nonexistent-dir/x.dcm" "" -- "$dqr" convert "$f" /nonexistent-dir/x.dcm
-expect "serve says not built" 1 "^dqr: serve: the gateway service is not built yet" "" -- "$dqr" serve
+printf '{"dicom_prot": 104}' >"$tmp/bad.json"
+expect "serve: bad config key names it" 2 "^dqr: serve: .*bad.json: unknown key 'dicom_prot'" "" -- "$dqr" serve --config "$tmp/bad.json"
+expect "serve: missing config file" 2 "^dqr: serve: .*nonexistent.json" "" -- "$dqr" serve --config /nonexistent.json
+expect "serve: bad environment value" 2 "^dqr: serve: DQR_HTTP_PORT: http_port must be an integer" "" -- env DQR_HTTP_PORT=eighty "$dqr" serve
+expect "serve --print-config" 0 "" '"dicom_port": 11112' -- env -u DQR_DICOM_PORT "$dqr" serve --print-config
+# every setting is documented with its variable in docs/configuration.md
+docs=$here/../../docs/configuration.md
+missing=$("$dqr" serve --list-keys | while IFS="$(printf '\t')" read -r key var def doc; do
+    grep -q "| \`$key\` | \`$var\` |" "$docs" || echo "$key"; done)
+[ -z "$missing" ] && { pass=$((pass + 1)); echo "ok   every setting documented"; } \
+    || { fail=$((fail + 1)); echo "FAIL settings missing from docs/configuration.md: $missing"; }
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

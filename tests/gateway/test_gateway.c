@@ -1,0 +1,210 @@
+/* test_gateway.c — the gateway's pure parts: settings (defaults, file,
+ * environment, errors naming the key), availability schedules, PACS
+ * descriptions and query identifiers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/pacs.h"
+#include "gateway/query.h"
+#include "gateway/schedule.h"
+
+static json_t *js(const char *text)
+{
+    json_t *v = json_loads(text, 0, NULL);
+    assert_non_null(v);
+    return v;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_config_layers(void **state)
+{
+    (void)state;
+    gw_config c;
+    dqr_error err = {0};
+    unsetenv("DQR_HTTP_PORT"), unsetenv("DQR_DATA_DIR"), unsetenv("DQR_VAULT_KEY_FILE");
+    setenv("HOME", "/tmp/dqr-home", 1);
+    unsetenv("XDG_CONFIG_HOME");
+    assert_int_equal(gw_config_load(&c, NULL, &err), DQR_OK);
+    assert_int_equal(c.http_port, 8080);
+    assert_string_equal(c.data_dir, "./var");
+    assert_string_equal(c.aet, "DQR");
+    assert_int_equal(c.dicom_port, 11112);
+    assert_string_equal(c.catalog, "sqlite:./var/catalog.db");
+    assert_string_equal(c.vault_key_file, "/tmp/dqr-home/.config/dqr/vault.key");
+    gw_config_free(&c);
+
+    write_file("/tmp/dqr-test-config.json", "{\"http_port\": 9000, \"data_dir\": \"/tmp/d\", \"_comment\": \"x\"}");
+    setenv("DQR_HTTP_PORT", "9100", 1); /* the environment wins over the file */
+    assert_int_equal(gw_config_load(&c, "/tmp/dqr-test-config.json", &err), DQR_OK);
+    assert_int_equal(c.http_port, 9100);
+    assert_string_equal(c.data_dir, "/tmp/d");
+    assert_string_equal(c.log_file, "/tmp/d/logs/dqr.log");
+    gw_config_free(&c);
+    unsetenv("DQR_HTTP_PORT");
+}
+
+static void expect_config_error(const char *text, const char *needle)
+{
+    gw_config c;
+    dqr_error err = {0};
+    write_file("/tmp/dqr-test-config.json", text);
+    assert_int_equal(gw_config_load(&c, "/tmp/dqr-test-config.json", &err), DQR_E_USAGE);
+    if (!strstr(err.message, needle))
+        fail_msg("'%s' not in '%s'", needle, err.message);
+}
+
+static void test_config_errors(void **state)
+{
+    (void)state;
+    expect_config_error("{\"htp_port\": 1}", "unknown key 'htp_port'");
+    expect_config_error("{\"http_port\": \"80\"}", "http_port must be an integer");
+    expect_config_error("{\"http_port\": 70000}", "http_port must be an integer from 0 to 65535");
+    expect_config_error("{\n  \"aet\": \"A\",\n  oops\n}", "dqr-test-config.json:3:");
+    expect_config_error("{\"data_dir\": \"/tmp/x\", \"vault_key_file\": \"/tmp/x/k\"}", "outside data_dir");
+    expect_config_error("{\"aet\": \"WAY_TOO_LONG_AE_TITLE\"}", "aet must be 1 to 16");
+    gw_config c;
+    dqr_error err = {0};
+    setenv("DQR_QUERY_TIMEOUT", "soon", 1);
+    assert_int_equal(gw_config_load(&c, NULL, &err), DQR_E_USAGE);
+    assert_non_null(strstr(err.message, "DQR_QUERY_TIMEOUT"));
+    unsetenv("DQR_QUERY_TIMEOUT");
+}
+
+static void expect_schedule_error(const char *text, const char *needle)
+{
+    gw_schedule s;
+    char msg[256];
+    json_t *v = js(text);
+    assert_false(gw_schedule_parse(v, &s, msg, sizeof msg));
+    if (!strstr(msg, needle))
+        fail_msg("'%s' not in '%s'", needle, msg);
+    json_decref(v);
+}
+
+static void test_schedule(void **state)
+{
+    (void)state;
+    gw_schedule s;
+    char msg[256] = "";
+    gw_schedule_default(&s, "UTC");
+    for (int d = 0; d < 7; d++) {
+        assert_int_equal(s.n[d], 1);
+        assert_non_null(gw_schedule_at(&s, d, 0));
+        assert_non_null(gw_schedule_at(&s, d, 1439));
+    }
+    json_t *v = js("{\"timezone\": \"Europe/Berlin\", \"days\": {\"mon\": [{\"start\": \"13:00\", \"end\": \"24:00\", "
+                   "\"threads\": 3}, {\"start\": \"08:00\", \"end\": \"12:00\", \"utilization\": 10}]}}");
+    assert_true(gw_schedule_parse(v, &s, msg, sizeof msg));
+    json_decref(v);
+    assert_string_equal(s.timezone, "Europe/Berlin");
+    assert_int_equal(s.n[0], 2);
+    assert_int_equal(s.day[0][0].start, 8 * 60); /* sorted by start */
+    assert_int_equal(s.day[0][0].utilization, 10);
+    assert_int_equal(s.day[0][0].threads, 1);
+    assert_int_equal(s.day[0][1].threads, 3);
+    assert_int_equal(s.n[1], 0); /* days left out are closed */
+    assert_null(gw_schedule_at(&s, 0, 12 * 60 + 30));
+    assert_int_equal(gw_schedule_at(&s, 0, 23 * 60 + 59)->threads, 3);
+    json_t *out = gw_schedule_json(&s);
+    char *text = json_dumps(out, JSON_COMPACT);
+    assert_non_null(strstr(text, "\"mon\":[{\"start\":\"08:00\",\"end\":\"12:00\",\"threads\":1,\"utilization\":10}"));
+    free(text);
+    json_decref(out);
+
+    expect_schedule_error("{\"days\": {\"tue\": [{\"start\": \"08:00\", \"end\": \"12:00\"}, {\"start\": \"11:30\", "
+                          "\"end\": \"13:00\"}]}}",
+                          "tue: intervals 08:00-12:00 and 11:30-13:00 overlap");
+    expect_schedule_error("{\"days\": {\"wed\": [{\"start\": \"12:00\", \"end\": \"08:00\"}]}}", "not after start");
+    expect_schedule_error("{\"days\": {\"thu\": [{\"start\": \"8am\", \"end\": \"12:00\"}]}}", "HH:MM");
+    expect_schedule_error("{\"days\": {\"fri\": [{\"start\": \"08:00\", \"end\": \"12:00\", \"threads\": 0}]}}",
+                          "threads is 1 to 64");
+    expect_schedule_error("{\"days\": {\"fri\": [{\"start\": \"08:00\", \"end\": \"12:00\", \"utilization\": 101}]}}",
+                          "utilization 1 to 100");
+    expect_schedule_error("{\"days\": {\"someday\": []}}", "unknown day");
+    expect_schedule_error("{\"timezone\": \"Mars/Olympus\", \"days\": {}}", "unknown time zone");
+    expect_schedule_error("{\"timezone\": \"../../etc/passwd\", \"days\": {}}", "unknown time zone");
+}
+
+static void expect_pacs(const char *text, const char *needle)
+{
+    char msg[256] = "";
+    json_t *v = js(text);
+    bool ok = gw_pacs_check(v, msg, sizeof msg);
+    json_decref(v);
+    if (!needle)
+        assert_true(ok);
+    else if (ok || !strstr(msg, needle))
+        fail_msg("'%s' not in '%s'", needle, msg);
+}
+
+static void test_pacs_check(void **state)
+{
+    (void)state;
+    expect_pacs("{\"label\": \"main\", \"aet\": \"PACS\", \"host\": \"10.0.0.5\", \"port\": 104}", NULL);
+    expect_pacs("{\"aet\": \"PACS\", \"host\": \"h\", \"port\": 104}", "'label' is required");
+    expect_pacs("{\"label\": \"m\", \"aet\": \"A\\\\B\", \"host\": \"h\", \"port\": 104}", "'aet'");
+    expect_pacs("{\"label\": \"m\", \"aet\": \"A\", \"host\": \"h\", \"port\": 0}", "'port'");
+    expect_pacs("{\"label\": \"m\", \"aet\": \"A\", \"host\": \"h\", \"port\": 1, \"retrieve\": \"push\"}", "'retrieve'");
+    expect_pacs("{\"label\": \"m\", \"aet\": \"A\", \"host\": \"h\", \"port\": 1, \"protocol\": \"dicomweb\"}", "'url'");
+    expect_pacs("{\"label\": \"m\", \"aet\": \"A\", \"host\": \"h\", \"port\": 1, \"queryable\": \"yes\"}",
+                "'queryable' must be true or false");
+}
+
+static char *element(const dcm_dataset *id, uint32_t tag, char *buf, size_t n)
+{
+    return dcm_dataset_get_string(id, tag, buf, n);
+}
+
+static void test_query_identifier(void **state)
+{
+    (void)state;
+    dqr_error err = {0};
+    json_t *keys = js("{\"PatientName\": \"DOE*\", \"StudyDate\": \"20200101-20201231\", \"Modality\": \"MR\"}");
+    dcm_dataset *id = gw_query_identifier("STUDY", keys, &err);
+    assert_non_null(id);
+    char buf[64];
+    assert_string_equal(element(id, DCM_TAG(0x0010, 0x0010), buf, sizeof buf), "DOE*");
+    assert_string_equal(element(id, DCM_TAG(0x0008, 0x0061), buf, sizeof buf), "MR"); /* ModalitiesInStudy */
+    assert_null(dcm_dataset_get(id, DCM_TAG(0x0008, 0x0060)));
+    assert_non_null(dcm_dataset_get(id, DCM_TAG(0x0020, 0x000D))); /* return key added */
+    assert_string_equal(element(id, DCM_TAG(0x0008, 0x0052), buf, sizeof buf), "STUDY");
+    dcm_dataset_free(id);
+    json_decref(keys);
+
+    keys = js("{\"NoSuchKeyword\": \"x\"}");
+    assert_null(gw_query_identifier("STUDY", keys, &err));
+    assert_non_null(strstr(err.message, "NoSuchKeyword"));
+    json_decref(keys);
+    assert_null(gw_query_identifier("IMAGE", NULL, &err));
+    assert_null(gw_query_identifier("SERIES", NULL, &err));
+    assert_non_null(strstr(err.message, "StudyInstanceUID"));
+    keys = js("{\"StudyInstanceUID\": \"1.2.3\"}");
+    id = gw_query_identifier("SERIES", keys, &err);
+    assert_non_null(id);
+    assert_non_null(dcm_dataset_get(id, DCM_TAG(0x0020, 0x1209))); /* NumberOfSeriesRelatedInstances */
+    dcm_dataset_free(id);
+    json_decref(keys);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_layers), cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_schedule),      cmocka_unit_test(test_pacs_check),
+        cmocka_unit_test(test_query_identifier),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
