@@ -202,6 +202,13 @@ static dqr_status replace_grants(void *ctx, store *s, dqr_error *err)
             char num[32];
             const char *target = json_is_string(v) ? json_string_value(v) : num;
             snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+            int64_t one;
+            st = store_int(s, k == 0 ? "SELECT 1 FROM pacs WHERE CAST(id AS TEXT) = ?" : "SELECT 1 FROM projects WHERE id = ?",
+                           (store_val[]){STORE_S(target)}, 1, &one, err);
+            if (st == DQR_E_NOTFOUND)
+                return dqr_error_set(err, DQR_E_USAGE, "no %s %s to grant", k == 0 ? "PACS" : "project", target);
+            if (st != DQR_OK)
+                break;
             st = store_exec(s, "INSERT INTO grants(user_id, kind, target) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                             (store_val[]){STORE_I(gs->user), STORE_S(kinds[k]), STORE_S(target)}, 3, NULL, NULL, NULL,
                             err);
