@@ -2,6 +2,7 @@
  * SIGTERM or SIGINT, stop it cleanly. */
 #include "cli/cli.h"
 #include "gateway/gw.h"
+#include "web/client.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -45,10 +46,12 @@ int cmd_serve(int argc, char **argv)
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
+    http_client_init();
     gw *g = gw_start(&cfg, &err);
     if (!g) {
         cli_error("serve: %s", err.message);
         gw_config_free(&cfg);
+        http_client_cleanup();
         return err.code == DQR_E_USAGE ? DQR_EXIT_USAGE : DQR_EXIT_FAIL;
     }
     if (gw_bootstrap_password(g)) {
@@ -65,5 +68,6 @@ int cmd_serve(int argc, char **argv)
     fprintf(stderr, "dqr: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     gw_stop(g);
     gw_config_free(&cfg);
+    http_client_cleanup();
     return DQR_EXIT_OK;
 }

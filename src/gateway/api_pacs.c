@@ -1,5 +1,5 @@
 /* api_pacs.c — the PACS registry: CRUD, ping (C-ECHO), availability schedule. */
-#include "gateway/pacs.h"
+#include "gateway/query.h"
 #include "gateway/schedule.h"
 
 #include <stdlib.h>
@@ -232,6 +232,28 @@ static void pacs_delete(gw_req *r)
     gw_reply(r, 200, json_pack("{s:b}", "ok", 1));
 }
 
+/* C-ECHO: true when the PACS answered success. */
+static bool echo(gw *g, const gw_pacs *p, dqr_error *err)
+{
+    uint16_t status = 0xFFFF;
+    net_assoc *a = gw_pacs_connect(g, p, NET_VERIFICATION_SOP, err);
+    bool ok = a && net_echo(a, &status, err) == DQR_OK && net_release(a, err) == DQR_OK && status == 0;
+    if (a && !ok && status != 0xFFFF && status != 0)
+        dqr_error_set(err, DQR_E_IO, "PACS %s answered C-ECHO with 0x%04X (%s)", p->label, status,
+                      net_status_str(status));
+    net_assoc_free(a);
+    return ok;
+}
+
+/* A DICOMweb PACS is reachable when a one-study QIDO search is answered. */
+static bool qido_ping(gw *g, const gw_pacs *p, dqr_error *err)
+{
+    gw_query_result qr;
+    bool ok = gw_query_run(g, p, "STUDY", NULL, 1, &qr, err) == DQR_OK;
+    json_decref(qr.results);
+    return ok;
+}
+
 static void pacs_ping(gw_req *r)
 {
     int64_t id = gw_id(r->arg[0]);
@@ -241,20 +263,10 @@ static void pacs_ping(gw_req *r)
         gw_fail(r, 404, "no PACS %s that you may use", r->arg[0]);
         return;
     }
-    if (strcmp(p.protocol, "dimse") != 0) {
-        gw_fail(r, 501, "ping of a DICOMweb PACS is not available yet");
-        return;
-    }
     GW_COUNT(r->g, pings);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    uint16_t status = 0xFFFF;
-    net_assoc *a = gw_pacs_connect(r->g, &p, NET_VERIFICATION_SOP, &err);
-    bool ok = a && net_echo(a, &status, &err) == DQR_OK && net_release(a, &err) == DQR_OK && status == 0;
-    if (a && !ok && status != 0xFFFF && status != 0)
-        dqr_error_set(&err, DQR_E_IO, "PACS %s answered C-ECHO with 0x%04X (%s)", p.label, status,
-                      net_status_str(status));
-    net_assoc_free(a);
+    bool ok = strcmp(p.protocol, "dimse") == 0 ? echo(r->g, &p, &err) : qido_ping(r->g, &p, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     gw_log(r->g, ok ? "info" : "warn", "ping", "pacs=%lld ok=%d ms=%.1f", (long long)id, ok, ms);

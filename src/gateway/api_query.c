@@ -110,8 +110,6 @@ static bool pick_pacs(gw_req *r, gw_pacs *p)
         return gw_fail(r, 404, "no PACS %lld", (long long)id);
     if (!p->queryable)
         return gw_fail(r, 409, "PACS %s is not marked queryable", p->label);
-    if (strcmp(p->protocol, "dimse") != 0)
-        return gw_fail(r, 501, "queries to a DICOMweb PACS are not available yet");
     return true;
 }
 

@@ -95,6 +95,7 @@ static int take_pacs(void *ctx, int n, const char *const *names, const store_val
         else if (strcmp(k, "retrieve") == 0) snprintf(p->retrieve, sizeof p->retrieve, "%s", v);
         else if (strcmp(k, "url") == 0) snprintf(p->url, sizeof p->url, "%s", v);
         else if (strcmp(k, "timezone") == 0) snprintf(p->timezone, sizeof p->timezone, "%s", v);
+        else if (strcmp(k, "username") == 0) snprintf(p->username, sizeof p->username, "%s", v);
     }
     return 1;
 }
@@ -104,11 +105,22 @@ dqr_status gw_pacs_load(gw *g, int64_t id, gw_pacs *p, dqr_error *err)
     memset(p, 0, sizeof *p);
     dqr_status st = store_exec(g->db,
                                "SELECT id, label, aet, host, port, calling_aet, queryable, storable, protocol, "
-                               "retrieve, url, timezone FROM pacs WHERE id = ?",
+                               "retrieve, url, timezone, username FROM pacs WHERE id = ?",
                                (store_val[]){STORE_I(id)}, 1, take_pacs, p, NULL, err);
     if (st == DQR_OK && !p->id)
         st = dqr_error_set(err, DQR_E_NOTFOUND, "no PACS %lld", (long long)id);
     return st;
+}
+
+char *gw_pacs_password(gw *g, int64_t id)
+{
+    json_t *row = gw_row(g, "SELECT password_enc FROM pacs WHERE id = ?", (store_val[]){STORE_I(id)}, 1, NULL);
+    const char *sealed = json_string_value(json_object_get(row, "password_enc"));
+    char *plain = NULL;
+    if (sealed && store_vault_unseal(g->vault, sealed, &plain, NULL, NULL) != DQR_OK)
+        plain = NULL;
+    json_decref(row);
+    return plain;
 }
 
 net_assoc *gw_pacs_connect(gw *g, const gw_pacs *p, const char *abstract, dqr_error *err)

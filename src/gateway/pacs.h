@@ -13,6 +13,7 @@
 typedef struct gw_pacs {
     int64_t id;
     char label[65], aet[17], host[256], calling_aet[17], protocol[9], retrieve[5], url[512], timezone[64];
+    char username[128]; /* DICOMweb basic authentication */
     int port;
     bool queryable, storable;
 } gw_pacs;
@@ -23,6 +24,10 @@ bool gw_pacs_check(const json_t *p, char *msg, size_t len);
 
 /* Load PACS id; DQR_E_NOTFOUND when there is none. */
 dqr_status gw_pacs_load(gw *g, int64_t id, gw_pacs *p, dqr_error *err);
+
+/* The DICOMweb password of PACS id, unsealed (free with gw_wipe), or NULL
+ * when none is set. */
+char *gw_pacs_password(gw *g, int64_t id);
 
 /* Connect to p with one context for abstract (Explicit and Implicit VR LE),
  * calling AE p's calling_aet or dqr's own. */

@@ -15,7 +15,17 @@ static const char *const return_keys[3][14] = {
      "BodyPartExamined", "NumberOfSeriesRelatedInstances", NULL},
 };
 
-static int level_index(const char *level)
+const char *const *gw_query_return_keys(int level)
+{
+    return return_keys[level];
+}
+
+const char *gw_query_key(int level, const char *key)
+{
+    return level == 1 && strcmp(key, "Modality") == 0 ? "ModalitiesInStudy" : key;
+}
+
+int gw_query_level(const char *level)
 {
     return !level ? -1 : strcmp(level, "PATIENT") == 0 ? 0 : strcmp(level, "STUDY") == 0 ? 1
                      : strcmp(level, "SERIES") == 0    ? 2
@@ -24,7 +34,7 @@ static int level_index(const char *level)
 
 dcm_dataset *gw_query_identifier(const char *level, const json_t *keys, dqr_error *err)
 {
-    int li = level_index(level);
+    int li = gw_query_level(level);
     if (li < 0) {
         dqr_error_set(err, DQR_E_USAGE, "'level' is PATIENT, STUDY or SERIES");
         return NULL;
@@ -53,7 +63,7 @@ dcm_dataset *gw_query_identifier(const char *level, const json_t *keys, dqr_erro
             dcm_dataset_free(id);
             return NULL;
         }
-        const char *name = li == 1 && strcmp(key, "Modality") == 0 ? "ModalitiesInStudy" : key;
+        const char *name = gw_query_key(li, key);
         if (!dcm_dataset_set_key(id, name, text, err)) {
             dqr_error_prefix(err, "keys: ");
             dcm_dataset_free(id);
@@ -115,6 +125,8 @@ dqr_status gw_query_run(gw *g, const gw_pacs *p, const char *level, const json_t
                         gw_query_result *out, dqr_error *err)
 {
     memset(out, 0, sizeof *out);
+    if (strcmp(p->protocol, "dicomweb") == 0)
+        return gw_qido_run(g, p, level, keys, max, out, err);
     dcm_dataset *id = gw_query_identifier(level, keys, err);
     if (!id)
         return err->code;

@@ -21,8 +21,21 @@ typedef struct gw_query_result {
     uint16_t status;   /* final C-FIND status */
 } gw_query_result;
 
-/* Run the query on p, keeping at most max results (then C-CANCEL). */
+/* Level index: 0 PATIENT, 1 STUDY, 2 SERIES, -1 other. */
+int gw_query_level(const char *level);
+/* The attributes level asks for besides the keys (NULL-terminated). */
+const char *const *gw_query_return_keys(int level);
+/* The attribute a search key means at level (Modality at STUDY level is
+ * ModalitiesInStudy, as in the DQR form). */
+const char *gw_query_key(int level, const char *key);
+
+/* Run the query on p, keeping at most max results: C-FIND (then C-CANCEL)
+ * for a DIMSE PACS, QIDO-RS for a DICOMweb one. */
 dqr_status gw_query_run(gw *g, const gw_pacs *p, const char *level, const json_t *keys, size_t max,
                         gw_query_result *out, dqr_error *err);
+
+/* The QIDO-RS half of gw_query_run (qido.c). */
+dqr_status gw_qido_run(gw *g, const gw_pacs *p, const char *level, const json_t *keys, size_t max,
+                       gw_query_result *out, dqr_error *err);
 
 #endif

@@ -1,5 +1,6 @@
 /* service.c — starting and stopping the gateway. */
 #include "gateway/internal.h"
+#include "web/client.h"
 
 #include <errno.h>
 #include <stdlib.h>

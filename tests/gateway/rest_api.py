@@ -94,15 +94,20 @@ patients = sorted({d.PatientID for d in ds})
 
 http_port, dicom_port = free_port(), free_port()
 orthanc_ports = {}
+orthanc_http = {}
 
 
 def start_orthanc(name, limit):
     od, oh = free_port(), free_port()
+    orthanc_http[name] = oh
     os.makedirs(f"{WORK}/{name}-db")
     cfg = {"Name": name, "StorageDirectory": f"{WORK}/{name}-db", "IndexDirectory": f"{WORK}/{name}-db",
            "DicomAet": name.upper(), "DicomPort": od, "HttpPort": oh, "RemoteAccessAllowed": False,
-           "DicomCheckCalledAet": True, "Plugins": [], "DicomThreadsCount": 8, "LimitFindResults": limit,
-           "DicomModalities": {"dqr": ["DQR", "127.0.0.1", dicom_port]}}
+           "DicomCheckCalledAet": True, "DicomThreadsCount": 8, "LimitFindResults": limit,
+           "DicomModalities": {"dqr": ["DQR", "127.0.0.1", dicom_port]},
+           "Plugins": ["/usr/share/orthanc/plugins/libOrthancDicomWeb.so"],
+           "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
+           "AuthenticationEnabled": True, "RegisteredUsers": {"dqrweb": "web-pass"}}
     json.dump(cfg, open(f"{WORK}/{name}.json", "w"))
     p = subprocess.Popen(["Orthanc", f"{WORK}/{name}.json"], stdout=open(f"{WORK}/{name}.log", "w"),
                          stderr=subprocess.STDOUT)
@@ -319,6 +324,34 @@ try:
     st, b, r = api.call("POST", "/api/v1/query", {"pacs": P3, "level": "STUDY", "keys": {}}, token=admin)
     check("unreachable PACS: 502 with the reason", st == 502 and "connect" in b["error"], b)
 
+    # ---- DICOMweb (QIDO-RS) ----------------------------------------------------------
+    web = {"label": "orthanc-web", "aet": "ORTHANC", "host": "127.0.0.1", "port": OD, "protocol": "dicomweb",
+           "url": f"http://127.0.0.1:{orthanc_http['orthanc']}/dicom-web/", "username": "dqrweb",
+           "password": "web-pass"}
+    st, b, r = api.call("POST", "/api/v1/pacs", web, token=admin)
+    PW = b.get("id")
+    check("DICOMweb PACS created", st == 201, b)
+    st, b, r = api.call("POST", f"/api/v1/pacs/{PW}/ping", token=admin)
+    check("ping a DICOMweb PACS (QIDO with basic auth)", st == 200 and b["ok"] is True, b)
+    st, b, r = api.call("POST", "/api/v1/query", {"pacs": PW, "level": "STUDY",
+                                                  "keys": {"PatientName": name_prefix}}, token=admin)
+    check("QIDO-RS STUDY query by patient name",
+          st == 200 and sorted(x["StudyInstanceUID"] for x in b["results"]) == expect_studies and
+          all(x["PatientName"].startswith(name_prefix[:-1]) for x in b["results"]), b)
+    st, b, r = api.call("POST", "/api/v1/query", {"pacs": PW, "level": "STUDY", "keys": {"StudyDate": f"{lo}-{hi}"}},
+                        token=admin)
+    check("QIDO-RS date range", st == 200 and sorted(x["StudyInstanceUID"] for x in b["results"]) == want, b)
+    st, b, r = api.call("POST", "/api/v1/query", {"pacs": PW, "level": "SERIES",
+                                                  "keys": {"StudyInstanceUID": uid}}, token=admin)
+    check("QIDO-RS SERIES listing with instance counts", st == 200 and
+          {x["SeriesInstanceUID"]: int(x["NumberOfSeriesRelatedInstances"]) for x in b["results"]} == series, b)
+    st, b, r = api.call("POST", "/api/v1/query", {"pacs": PW, "level": "PATIENT", "keys": {}}, token=admin)
+    check("QIDO-RS PATIENT level (one row per patient)",
+          st == 200 and sorted(x["PatientID"] for x in b["results"]) == patients, b)
+    st, b, r = api.call("PUT", f"/api/v1/pacs/{PW}", {"password": "wrong"}, token=admin)
+    st, b, r = api.call("POST", "/api/v1/query", {"pacs": PW, "level": "STUDY", "keys": {}}, token=admin)
+    check("DICOMweb wrong password: 502 saying so", st == 502 and "401" in b["error"], b)
+
     # ---- history -----------------------------------------------------------------------
     st, b, r = api.call("GET", "/api/v1/history/queries", token=alice)
     mine = b.get("queries", [])
@@ -354,7 +387,7 @@ try:
     check("restart: first-start password only", api.login("admin", "admin-pass-1") is not None and
           api.login("admin", "ignored-now") is None)
     st, b, r = api.call("GET", "/api/v1/pacs", token=admin)
-    check("restart: PACS kept", st == 200 and len(b["pacs"]) == 3, b)
+    check("restart: PACS kept", st == 200 and len(b["pacs"]) == 4, b)
     st, b, r = api.call("GET", "/api/v1/history/queries?limit=1000", token=admin)
     check("restart: history kept", st == 200 and len(b["queries"]) >= 200, len(b.get("queries", [])))
     st, b, r = api.call("GET", f"/api/v1/pacs/{P1}/schedule", token=admin)
@@ -371,7 +404,7 @@ try:
 
     # ---- no PHI on disk -----------------------------------------------------------------------
     serve_log.flush()
-    needles = [c.encode() for c in canaries] + [b"DQRCANARY", b"DQRC-", name_prefix[:-1].encode()]
+    needles = [c.encode() for c in canaries] + [b"DQRCANARY", b"DQRC-", name_prefix[:-1].encode(), b"web-pass"]
     hits = []
     for root, _, names in os.walk(WORK + "/var"):
         for n in names:
