@@ -416,6 +416,30 @@ try:
     check("vault key outside data_dir, mode 0600",
           oct(os.stat(WORK + "/keys/vault.key").st_mode & 0o777) == "0o600")
 
+    # ---- first start without admin_password: generated, printed once ----------------------
+    env2 = dict(env, DQR_DATA_DIR=WORK + "/var2", DQR_LOG_FILE="-")
+    del env2["DQR_ADMIN_PASSWORD"]
+    outs = []
+    for _ in range(2):
+        p = subprocess.Popen([DQR, "serve"], env=env2, stderr=subprocess.PIPE, text=True)
+        procs.append(p)
+        wait_port(http_port)
+        lines = []
+        for line in p.stderr:
+            lines.append(line)
+            if "serving http" in line:
+                break
+        pw = [l.split("password ")[1].strip() for l in lines if "created user admin with password" in l]
+        outs.append((pw, pw and api.login("admin", pw[0]) is not None))
+        p.send_signal(signal.SIGTERM)
+        p.communicate(timeout=30)
+    check("first start prints a generated admin password that works", outs[0][0] and outs[0][1], outs)
+    check("second start prints no password", outs[1][0] == [], outs)
+    hits = [n for n in os.listdir(WORK + "/var2") if outs[0][0] and
+            outs[0][0][0].encode() in open(os.path.join(WORK + "/var2", n), "rb").read()
+            if os.path.isfile(os.path.join(WORK + "/var2", n))]
+    check("the generated password is not on disk", not hits, hits)
+
     # ---- configuration errors -----------------------------------------------------------------
     open(WORK + "/bad.json", "w").write('{"http_port": 8080, "dicom_prot": 104}')
     p = subprocess.run([DQR, "serve", "--config", WORK + "/bad.json"], env=env, capture_output=True, text=True)
