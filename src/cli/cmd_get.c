@@ -14,9 +14,10 @@ typedef struct getctx {
     size_t written;
 } getctx;
 
-static uint16_t keep(void *ctx, const char *sop_instance, const char *tmp_path)
+static uint16_t keep(void *ctx, const net_received *r)
 {
     getctx *g = ctx;
+    const char *sop_instance = r->sop_instance, *tmp_path = r->tmp_path;
     char path[4096];
     if (!*sop_instance || strspn(sop_instance, "0123456789.") != strlen(sop_instance) ||
         snprintf(path, sizeof path, "%s/%s.dcm", g->out, sop_instance) >= (int)sizeof path ||

@@ -46,6 +46,20 @@ dqr_status net_encode_header(const char *sop_class, const char *sop_inst, const 
  * (name in path) behind a Part 10 header; nothing is left on failure. */
 dqr_status net_spool_dataset(net_assoc *a, const char *dir, const char *sop_class, const char *sop_inst,
                              const char *ts, char *path, size_t cap, dqr_error *err);
+/* One received C-STORE: the instance as net_received, with the storage its
+ * strings and data live in. */
+typedef struct net_rx {
+    net_received r;
+    char cls[65], inst[65], move_aet[17], path[4096];
+    uint8_t *mem;
+} net_rx;
+/* Receive the dataset that follows the C-STORE-RQ cmd (on context pcid) into
+ * rx: into a new temporary file in dir, or memory when dir is NULL. On
+ * failure nothing is left behind. Release with net_rx_free. */
+dqr_status net_rx_receive(net_assoc *a, uint8_t pcid, const dcm_dataset *cmd, const char *dir, net_rx *rx,
+                          dqr_error *err);
+/* Free the memory copy and remove the spool file if the callback left it. */
+void net_rx_free(net_rx *rx);
 dqr_status net_store_respond(net_assoc *a, uint8_t pcid, uint16_t msgid, const char *sop_class,
                              const char *sop_inst, uint16_t status, dqr_error *err);
 

@@ -95,19 +95,14 @@ dqr_status net_get(net_assoc *a, const char *sop_class, const dcm_dataset *ident
             break;
         uint16_t field = net_cmd_us(c, DCM_TAG(0x0000, 0x0100));
         if (field == NET_C_STORE_RQ) { /* a sub-operation: receive, keep, answer */
-            char cls[65] = "", inst[65] = "", path[4096];
-            const char *ts = DCM_TS_IMPLICIT_LE;
-            dcm_dataset_get_string(c, DCM_TAG(0x0000, 0x0002), cls, sizeof cls);
-            dcm_dataset_get_string(c, DCM_TAG(0x0000, 0x1000), inst, sizeof inst);
-            for (size_t i = 0; i < a->p.npc; i++)
-                if (a->p.pcs[i].id == pcid)
-                    ts = a->p.pcs[i].accepted_ts;
+            net_rx rx;
             uint16_t sub = net_cmd_us(c, DCM_TAG(0x0000, 0x0110)), status = 0xA700;
-            st = net_spool_dataset(a, tmp_dir, cls, inst, ts, path, sizeof path, err);
+            st = net_rx_receive(a, pcid, c, tmp_dir, &rx, err);
             if (!st)
-                status = fn(ctx, inst, path);
+                status = fn(ctx, &rx.r);
             if (!st)
-                st = net_store_respond(a, pcid, sub, cls, inst, status, err);
+                st = net_store_respond(a, pcid, sub, rx.cls, rx.inst, status, err);
+            net_rx_free(&rx);
         } else if (field == (NET_C_GET_RQ | NET_RSP) && net_cmd_us(c, DCM_TAG(0x0000, 0x0120)) == msgid) {
             static const uint32_t TAGS[4] = {DCM_TAG(0x0000, 0x1020), DCM_TAG(0x0000, 0x1021),
                                              DCM_TAG(0x0000, 0x1022), DCM_TAG(0x0000, 0x1023)};

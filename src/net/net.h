@@ -150,13 +150,15 @@ dqr_status net_move(net_assoc *a, const char *sop_class, const char *dest, const
  * first, each with uncompressed and the usual compressed syntaxes. */
 void net_params_add_storage(net_params *p);
 
-/* Called for each instance received during a C-GET, as a Part 10 stream in a
- * temporary file (the callback renames or unlinks it); returns the status to
- * answer. */
-typedef uint16_t (*net_get_store_fn)(void *ctx, const char *sop_instance, const char *tmp_path);
+struct net_received;
+/* Called for each instance received during a C-GET (see net_received);
+ * returns the status to answer. */
+typedef uint16_t (*net_get_store_fn)(void *ctx, const struct net_received *r);
 
 /* C-GET of what identifier selects: the peer's C-STORE sub-operations arrive
- * on this association and are spooled into tmp_dir and handed to fn. */
+ * on this association and are handed to fn, spooled into a temporary file in
+ * tmp_dir, or held in memory when tmp_dir is NULL (nothing on disk: for
+ * de-identifying before anything is written). */
 dqr_status net_get(net_assoc *a, const char *sop_class, const dcm_dataset *identifier, const char *tmp_dir,
                    net_get_store_fn fn, void *ctx, net_move_result *result, dqr_error *err);
 
@@ -167,6 +169,8 @@ typedef struct net_server net_server;
 /* One received instance, as a Part 10 stream (preamble, meta, dataset). */
 typedef struct net_received {
     const char *calling_aet, *sop_class, *sop_instance, *ts;
+    const char *move_aet;   /* Move Originator AE (0000,1030): "" when absent */
+    int move_msgid;         /* Move Originator Message ID (0000,1031): -1 when absent */
     const char *tmp_path;   /* spooled to this file (spool_memory off): the
                                callback renames or unlinks it */
     const uint8_t *data;    /* held in memory (spool_memory on) */

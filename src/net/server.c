@@ -172,73 +172,20 @@ static bool negotiate(net_server *s, net_assoc *a, const char *peer)
 
 /* ---- C-STORE ----------------------------------------------------------- */
 
-static int spool_mem(void *ctx, const uint8_t *d, size_t n)
-{
-    bytes *b = ctx;
-    if (b->len + n > (2ull << 30)) /* 2 GiB: the limit of an instance held in memory */
-        return -1;
-    bytes_put(b, d, n);
-    return b->failed ? -1 : 0;
-}
-
-/* Receive the dataset after a C-STORE-RQ, into a spool file or memory, and
- * hand it on; returns the status to answer. */
-static uint16_t receive_store(net_server *s, net_assoc *a, net_received *r, const char *peer, dqr_status *st)
-{
-    dqr_error err = {0};
-    if (s->cfg.spool_memory) {
-        uint8_t *head = NULL;
-        size_t head_len = 0;
-        *st = net_encode_header(r->sop_class, r->sop_instance, r->ts, a->p.calling_aet, &head, &head_len);
-        if (*st) {
-            *st = net_recv_dataset(a, net_discard, NULL, &err);
-            return 0xA700;
-        }
-        bytes b = {.p = malloc(1u << 20), .cap = 1u << 20}; /* one instance: start at 1 MiB */
-        b.failed = b.p == NULL;
-        bytes_put(&b, head, head_len);
-        free(head);
-        *st = net_recv_dataset(a, spool_mem, &b, &err);
-        uint16_t status = 0xA700;
-        if (!*st && !b.failed) {
-            r->data = b.p;
-            r->len = b.len;
-            status = s->cfg.on_store ? s->cfg.on_store(s->cfg.ctx, r) : 0;
-        } else {
-            logf_(s, "%s: receiving %s failed: %s", peer, r->sop_instance, err.message);
-        }
-        free(b.p);
-        return status;
-    }
-    char path[4096];
-    *st = net_spool_dataset(a, s->cfg.tmp_dir, r->sop_class, r->sop_instance, r->ts, path, sizeof path, &err);
-    if (*st) {
-        logf_(s, "%s: receiving %s failed: %s", peer, r->sop_instance, err.message);
-        return 0xA700;
-    }
-    r->tmp_path = path;
-    uint16_t status = s->cfg.on_store ? s->cfg.on_store(s->cfg.ctx, r) : 0;
-    if (!s->cfg.on_store)
-        unlink(path);
-    return status;
-}
-
 static dqr_status handle_store(net_server *s, net_assoc *a, uint8_t pcid, const dcm_dataset *cmd, const char *peer)
 {
     dqr_error err = {0};
-    char sop_class[65] = "", sop_inst[65] = "";
-    dcm_dataset_get_string(cmd, DCM_TAG(0x0000, 0x0002), sop_class, sizeof sop_class);
-    dcm_dataset_get_string(cmd, DCM_TAG(0x0000, 0x1000), sop_inst, sizeof sop_inst);
-    uint16_t msgid = net_cmd_us(cmd, DCM_TAG(0x0000, 0x0110));
-    net_received r = {a->p.calling_aet, sop_class, sop_inst, DCM_TS_IMPLICIT_LE, NULL, NULL, 0};
-    for (size_t i = 0; i < a->p.npc; i++)
-        if (a->p.pcs[i].id == pcid)
-            r.ts = a->p.pcs[i].accepted_ts;
-    dqr_status st;
-    uint16_t status = receive_store(s, a, &r, peer, &st);
+    net_rx rx;
+    uint16_t msgid = net_cmd_us(cmd, DCM_TAG(0x0000, 0x0110)), status = 0xA700;
+    dqr_status st = net_rx_receive(a, pcid, cmd, s->cfg.spool_memory ? NULL : s->cfg.tmp_dir, &rx, &err);
+    if (!st)
+        status = s->cfg.on_store ? s->cfg.on_store(s->cfg.ctx, &rx.r) : 0;
+    else
+        logf_(s, "%s: receiving %s failed: %s", peer, rx.inst, err.message);
+    net_rx_free(&rx);
     if (st)
         return st; /* the association broke: no response possible */
-    return net_store_respond(a, pcid, msgid, sop_class, sop_inst, status, &err);
+    return net_store_respond(a, pcid, msgid, rx.cls, rx.inst, status, &err);
 }
 
 static dqr_status handle_echo(net_assoc *a, uint8_t pcid, const dcm_dataset *cmd)

@@ -114,3 +114,69 @@ dqr_status net_store_respond(net_assoc *a, uint8_t pcid, uint16_t msgid, const c
     dcm_dataset_free(rsp);
     return st;
 }
+
+static int spool_mem(void *ctx, const uint8_t *d, size_t n)
+{
+    bytes *b = ctx;
+    if (b->len + n > (2ull << 30)) /* 2 GiB: the limit of an instance held in memory */
+        return -1;
+    bytes_put(b, d, n);
+    return b->failed ? -1 : 0;
+}
+
+/* The dataset into memory behind a Part 10 header. */
+static dqr_status receive_memory(net_assoc *a, net_rx *rx, dqr_error *err)
+{
+    uint8_t *head = NULL;
+    size_t head_len = 0;
+    if (net_encode_header(rx->r.sop_class, rx->r.sop_instance, rx->r.ts, a->p.calling_aet, &head, &head_len)) {
+        net_recv_dataset(a, net_discard, NULL, NULL);
+        return dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+    }
+    bytes b = {.p = malloc(1u << 20), .cap = 1u << 20}; /* one instance: start at 1 MiB */
+    b.failed = b.p == NULL;
+    bytes_put(&b, head, head_len);
+    free(head);
+    dqr_status st = net_recv_dataset(a, spool_mem, &b, err);
+    if (!st && b.failed)
+        st = dqr_error_set(err, DQR_E_NOMEM, "instance %s too large to hold in memory", rx->r.sop_instance);
+    if (st) {
+        free(b.p);
+        return st;
+    }
+    rx->mem = b.p;
+    rx->r.data = b.p;
+    rx->r.len = b.len;
+    return DQR_OK;
+}
+
+dqr_status net_rx_receive(net_assoc *a, uint8_t pcid, const dcm_dataset *cmd, const char *dir, net_rx *rx,
+                          dqr_error *err)
+{
+    memset(rx, 0, sizeof *rx);
+    dcm_dataset_get_string(cmd, DCM_TAG(0x0000, 0x0002), rx->cls, sizeof rx->cls);
+    dcm_dataset_get_string(cmd, DCM_TAG(0x0000, 0x1000), rx->inst, sizeof rx->inst);
+    dcm_dataset_get_string(cmd, DCM_TAG(0x0000, 0x1030), rx->move_aet, sizeof rx->move_aet);
+    long id;
+    rx->r = (net_received){.calling_aet = a->p.calling_aet, .sop_class = rx->cls, .sop_instance = rx->inst,
+                           .ts = DCM_TS_IMPLICIT_LE, .move_aet = rx->move_aet,
+                           .move_msgid = dcm_dataset_get_int(cmd, DCM_TAG(0x0000, 0x1031), &id) ? (int)id : -1};
+    for (size_t i = 0; i < a->p.npc; i++)
+        if (a->p.pcs[i].id == pcid)
+            rx->r.ts = a->p.pcs[i].accepted_ts;
+    if (!dir)
+        return receive_memory(a, rx, err);
+    dqr_status st = net_spool_dataset(a, dir, rx->cls, rx->inst, rx->r.ts, rx->path, sizeof rx->path, err);
+    if (!st)
+        rx->r.tmp_path = rx->path;
+    return st;
+}
+
+void net_rx_free(net_rx *rx)
+{
+    free(rx->mem);
+    rx->mem = NULL;
+    if (rx->r.tmp_path)
+        unlink(rx->r.tmp_path); /* fails harmlessly when the callback renamed it */
+    rx->r.tmp_path = NULL;
+}
