@@ -54,6 +54,11 @@ typedef struct anon_settings {
     const char *lookup_path;  /* lookup[] table file, or NULL */
 } anon_settings;
 
+/* Load the UID secret at path into key (SHA-256 of the file, which must
+ * hold at least 16 bytes); with create_missing, a missing file is made
+ * first (32 random bytes, mode 0600) and *created (may be NULL) says so. */
+dqr_status anon_secret_load(const char *path, bool create_missing, uint8_t key[32], bool *created, dqr_error *err);
+
 anon_engine *anon_engine_new(const anon_settings *settings, dqr_error *err);
 void anon_engine_free(anon_engine *e);
 /* Append a step. The engine borrows s / p: keep them alive while it is used. */

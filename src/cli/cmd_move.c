@@ -49,7 +49,7 @@ int cmd_move(int argc, char **argv)
     struct sigaction sa = {.sa_handler = on_interrupt}; /* Ctrl-C: cancel, then report */
     sigaction(SIGINT, &sa, NULL);
     net_assoc *a = net_connect(o.host, o.port, &p, &err);
-    dqr_status st = a ? net_move(a, model, dest, id, progress, NULL, &r, &err) : DQR_E_IO;
+    dqr_status st = a ? net_move(a, model, dest, id, 1, progress, NULL, &r, &err) : DQR_E_IO;
     if (!st && net_release(a, &err))
         st = DQR_E_IO;
     net_assoc_free(a);

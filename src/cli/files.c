@@ -1,5 +1,6 @@
 /* files.c — recursive file lists and parent folders. */
 #include "cli/files.h"
+#include "dicom/fs.h"
 #include "cli/cli.h"
 
 #include <dirent.h>
@@ -86,19 +87,5 @@ void file_list_free(file_list *l)
 
 int make_parent_dirs(const char *path)
 {
-    char *p = strdup(path);
-    if (!p)
-        return -1;
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-            free(p);
-            return -1;
-        }
-        *s = '/';
-    }
-    free(p);
-    return 0;
+    return dqr_make_parent_dirs(path, 0755);
 }

@@ -1,5 +1,6 @@
 /* service.c — starting and stopping the gateway. */
 #include "gateway/internal.h"
+#include "dicom/fs.h"
 #include "web/client.h"
 
 #include <errno.h>
@@ -10,19 +11,8 @@
 /* mkdir -p path (mode 0700: the data directory is not for other users). */
 static dqr_status make_dirs(const char *path, dqr_error *err)
 {
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1;; p++) {
-        if (*p == '/' || !*p) {
-            char c = *p;
-            *p = '\0';
-            if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-                return dqr_error_set(err, DQR_E_IO, "cannot create %s: %s", buf, strerror(errno));
-            *p = c;
-            if (!c)
-                break;
-        }
-    }
+    if (dqr_make_dirs(path, 0700) != 0)
+        return dqr_error_set(err, DQR_E_IO, "cannot create %s: %s", path, strerror(errno));
     return DQR_OK;
 }
 

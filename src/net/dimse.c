@@ -252,11 +252,10 @@ static void move_counts(const dcm_dataset *cmd, net_move_result *r)
 }
 
 dqr_status net_move(net_assoc *a, const char *sop_class, const char *dest, const dcm_dataset *identifier,
-                    net_progress_fn progress, void *ctx, net_move_result *result, dqr_error *err)
+                    uint16_t msgid, net_progress_fn progress, void *ctx, net_move_result *result, dqr_error *err)
 {
     bool cancelled = false;
     uint8_t pcid;
-    const uint16_t msgid = 1;
     dqr_status st = send_request(a, NET_C_MOVE_RQ, msgid, sop_class, dest, identifier, &pcid, err);
     while (!st) {
         dcm_dataset *cmd, *data;

@@ -137,10 +137,11 @@ typedef struct net_move_result {
  * (C-CANCEL is sent once; the peer then finishes with a Cancel status). */
 typedef int (*net_progress_fn)(void *ctx, const net_move_result *r);
 
-/* C-MOVE of what identifier selects to AE dest; waits for the final response
- * (progress may be NULL). */
+/* C-MOVE of what identifier selects to AE dest as message msgid (the
+ * destination sees it as Move Originator Message ID); waits for the final
+ * response (progress may be NULL). */
 dqr_status net_move(net_assoc *a, const char *sop_class, const char *dest, const dcm_dataset *identifier,
-                    net_progress_fn progress, void *ctx, net_move_result *result, dqr_error *err);
+                    uint16_t msgid, net_progress_fn progress, void *ctx, net_move_result *result, dqr_error *err);
 
 #define NET_STUDY_ROOT_GET "1.2.840.10008.5.1.4.1.2.2.3"
 #define NET_PATIENT_ROOT_GET "1.2.840.10008.5.1.4.1.2.1.3"

@@ -37,6 +37,30 @@ static const char *const migrations[] = {
     "CREATE INDEX query_history_user ON query_history(user_id, at);"
     "CREATE TABLE audit ("
     " id {{PK}}, at INTEGER NOT NULL, user_id INTEGER, action TEXT NOT NULL, target TEXT);",
+
+    /* 2: the import queue (one row per requested session, grouped in
+     * requests) and the archive index, built from de-identified values only */
+    "CREATE TABLE import_requests ("
+    " id {{PK}}, user_id INTEGER NOT NULL, pacs_id INTEGER NOT NULL, project TEXT NOT NULL,"
+    " bulk INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);"
+    "CREATE TABLE import_sessions ("
+    " id {{PK}}, request_id INTEGER NOT NULL REFERENCES import_requests(id) ON DELETE CASCADE,"
+    " pacs_id INTEGER NOT NULL, project TEXT NOT NULL, bulk INTEGER NOT NULL DEFAULT 0,"
+    " study_uid TEXT NOT NULL, series TEXT, subject TEXT NOT NULL, session TEXT NOT NULL, overrides TEXT,"
+    " state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_try INTEGER NOT NULL DEFAULT 0,"
+    " queued INTEGER NOT NULL, started INTEGER, finished INTEGER, updated INTEGER NOT NULL,"
+    " expected INTEGER NOT NULL DEFAULT 0, received INTEGER NOT NULL DEFAULT 0,"
+    " archived INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0,"
+    " failed INTEGER NOT NULL DEFAULT 0, warned INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,"
+    " ms INTEGER NOT NULL DEFAULT 0, error TEXT, next_window TEXT, orig_enc TEXT);"
+    "CREATE INDEX import_sessions_queue ON import_sessions(pacs_id, state, bulk, id);"
+    "CREATE INDEX import_sessions_request ON import_sessions(request_id);"
+    "CREATE TABLE archive_instances ("
+    " project TEXT NOT NULL, subject TEXT NOT NULL, session TEXT NOT NULL, series_uid TEXT NOT NULL,"
+    " series_number TEXT, series_description TEXT, modality TEXT, study_date TEXT, sop_uid TEXT NOT NULL,"
+    " path TEXT NOT NULL, bytes INTEGER NOT NULL, import_session INTEGER, updated INTEGER NOT NULL,"
+    " PRIMARY KEY (project, session, sop_uid));"
+    "CREATE INDEX archive_instances_subject ON archive_instances(project, subject);",
 };
 
 const char *const *store_migrations(size_t *n)

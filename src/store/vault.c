@@ -1,5 +1,6 @@
 /* vault.c — the secretbox vault. */
 #include "store/vault.h"
+#include "dicom/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,23 +17,9 @@ struct store_vault {
 
 static const char PREFIX[] = "v1:";
 
-/* mkdir -p of path's directory, mode 0700 for what it creates. */
-static void make_parent(const char *path)
-{
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        mkdir(dir, 0700);
-        *p = '/';
-    }
-}
-
 static dqr_status create_key(const char *path, unsigned char *key, dqr_error *err)
 {
-    make_parent(path);
+    dqr_make_parent_dirs(path, 0700);
     crypto_secretbox_keygen(key);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
