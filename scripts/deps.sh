@@ -9,7 +9,7 @@ build-essential cmake pkg-config git
 zlib1g-dev libcmocka-dev
 clang libclang-rt-14-dev
 libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev
-libpq-dev libsodium-dev libssl-dev libpcre2-dev
+libpq-dev libsodium-dev libssl-dev libpcre2-dev libzip-dev
 python3 python3-pydicom python3-numpy
 dcmtk libgdcm-tools dicom3tools
 orthanc orthanc-dicomweb postgresql

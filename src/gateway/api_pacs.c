@@ -236,7 +236,7 @@ static void pacs_delete(gw_req *r)
 static bool echo(gw *g, const gw_pacs *p, dqr_error *err)
 {
     uint16_t status = 0xFFFF;
-    net_assoc *a = gw_pacs_connect(g, p, NET_VERIFICATION_SOP, err);
+    net_assoc *a = gw_pacs_connect(g, p, NET_VERIFICATION_SOP, false, err);
     bool ok = a && net_echo(a, &status, err) == DQR_OK && net_release(a, err) == DQR_OK && status == 0;
     if (a && !ok && status != 0xFFFF && status != 0)
         dqr_error_set(err, DQR_E_IO, "PACS %s answered C-ECHO with 0x%04X (%s)", p->label, status,

@@ -113,24 +113,6 @@ static bool pick_pacs(gw_req *r, gw_pacs *p)
     return true;
 }
 
-static void record(gw_req *r, const gw_pacs *p, const char *level, const gw_query_result *qr, long ms,
-                   const dqr_error *err)
-{
-    json_t *keys = json_object_get(r->body, "keys");
-    char *text = keys ? json_dumps(keys, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
-    char *sealed = text ? store_vault_seal(r->g->vault, text, strlen(text)) : NULL;
-    gw_wipe(text);
-    size_t n = qr->results ? json_array_size(qr->results) : 0;
-    store_exec(r->g->db,
-               "INSERT INTO query_history(user_id, at, pacs_id, level, status, results, truncated, ms, error, keys_enc) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-               (store_val[]){STORE_I(r->user.id), STORE_I(time(NULL)), STORE_I(p->id), STORE_S(level),
-                             STORE_S(err ? "error" : "ok"), STORE_I(n), STORE_I(qr->truncated), STORE_I(ms),
-                             STORE_S(err ? err->message : NULL), STORE_S(sealed)},
-               10, NULL, NULL, NULL, NULL);
-    free(sealed);
-}
-
 static void query(gw_req *r)
 {
     gw_pacs p;
@@ -159,7 +141,8 @@ static void query(gw_req *r)
                                  (size_t)r->g->cfg.query_max_results, &qr, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-    record(r, &p, level, &qr, ms, st == DQR_OK ? NULL : &err);
+    gw_query_history_add(r->g, r->user.id, &p, level, json_object_get(r->body, "keys"), &qr, ms,
+                         st == DQR_OK ? NULL : &err);
     gw_log(r->g, st == DQR_OK ? "info" : "warn", "query", "pacs=%lld level=%s results=%zu truncated=%d ms=%ld status=%s",
            (long long)p.id, level, qr.results ? json_array_size(qr.results) : 0, qr.truncated, ms,
            st == DQR_OK ? "ok" : "error");

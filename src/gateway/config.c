@@ -30,7 +30,16 @@ static const key keys[] = {
     {"http_port", K_INT, F(http_port), "8080", 0, 65535, "HTTP port (0 picks a free one)"},
     {"http_max_connections", K_INT, F(http_max_connections), "512", 1, 65536, "simultaneous HTTP connections"},
     {"aet", K_STR, F(aet), "DQR", 0, 0, "AE title of dqr's receiver, and calling AE of its requests"},
+    {"dicom_addr", K_STR, F(dicom_addr), "127.0.0.1", 0, 0, "IPv4 address of dqr's receiver"},
     {"dicom_port", K_INT, F(dicom_port), "11112", 0, 65535, "DICOM port of dqr's receiver"},
+    {"unrequested", K_STR, F(unrequested), "refuse", 0, 0,
+     "an instance no import asked for: refuse (C-STORE failure) or quarantine (kept sealed)"},
+    {"phi_policy", K_STR, F(phi_policy), "warn", 0, 0,
+     "identifying data left after the scripts: warn (archive, count, log) or refuse (not archived)"},
+    {"import_poll_seconds", K_INT, F(import_poll_seconds), "2", 1, 3600, "how often the scheduler looks at the queue"},
+    {"import_retry_seconds", K_INT, F(import_retry_seconds), "30", 1, 86400,
+     "first wait before retrying a failed transfer (doubles each time)"},
+    {"import_max_attempts", K_INT, F(import_max_attempts), "4", 1, 100, "transfers tried before a session fails"},
     {"admin_password", K_STR, F(admin_password), "", 0, 0,
      "password of user admin, set on first start (empty: generated and printed once)"},
     {"catalog", K_STR, F(catalog), "", 0, 0, "catalog database: sqlite:PATH (empty: sqlite:DATA_DIR/catalog.db)"},
@@ -44,7 +53,7 @@ static const key keys[] = {
     {"query_timeout", K_INT, F(query_timeout), "30", 1, 3600, "seconds a PACS may take to answer"},
     {"session_hours", K_INT, F(session_hours), "12", 1, 8760, "lifetime of a login token"},
     {"history_retention_days", K_INT, F(history_retention_days), "365", 1, 36500,
-     "query history older than this is purged"},
+     "query and import history older than this is purged"},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -178,6 +187,10 @@ static dqr_status derive(gw_config *c, dqr_error *err)
     if (inside)
         return dqr_error_set(err, DQR_E_USAGE,
                              "vault_key_file must be outside data_dir (a copy of the data must not carry its key)");
+    if (strcmp(c->unrequested, "refuse") && strcmp(c->unrequested, "quarantine"))
+        return dqr_error_set(err, DQR_E_USAGE, "unrequested is refuse or quarantine, not '%s'", c->unrequested);
+    if (strcmp(c->phi_policy, "warn") && strcmp(c->phi_policy, "refuse"))
+        return dqr_error_set(err, DQR_E_USAGE, "phi_policy is warn or refuse, not '%s'", c->phi_policy);
     if (strlen(c->aet) == 0 || strlen(c->aet) > 16)
         return dqr_error_set(err, DQR_E_USAGE, "aet must be 1 to 16 characters, not '%s'", c->aet);
     return DQR_OK;
@@ -239,4 +252,20 @@ void gw_config_print_keys(FILE *out)
         env_name(&keys[i], name, sizeof name);
         fprintf(out, "%s\t%s\t%s\t%s\n", keys[i].name, name, keys[i].def, keys[i].doc);
     }
+}
+
+dqr_status gw_config_copy(gw_config *dst, const gw_config *src, dqr_error *err)
+{
+    *dst = *src;
+    for (size_t i = 0; i < NKEYS; i++)
+        if (keys[i].type == K_STR)
+            *str_at(dst, &keys[i]) = NULL; /* so a failure frees only copies */
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (keys[i].type != K_STR)
+            continue;
+        const char *v = *str_at((gw_config *)src, &keys[i]);
+        if (!(*str_at(dst, &keys[i]) = strdup(v ? v : "")))
+            return dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+    }
+    return DQR_OK;
 }

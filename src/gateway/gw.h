@@ -14,8 +14,10 @@
 /* Every setting (docs/configuration.md). Strings are owned by the config. */
 typedef struct gw_config {
     char *data_dir, *http_addr, *aet, *admin_password, *catalog, *vault_key_file, *log_file, *uid_secret_file;
+    char *dicom_addr, *unrequested, *phi_policy;
     int http_port, http_max_connections, dicom_port;
     int query_max_results, query_timeout, session_hours, history_retention_days;
+    int import_poll_seconds, import_retry_seconds, import_max_attempts;
 } gw_config;
 
 /* Fill cfg from the embedded defaults, then the JSON file at path (NULL for
@@ -24,6 +26,8 @@ typedef struct gw_config {
  * DQR_E_USAGE and a message naming the file:line:column or the key. */
 dqr_status gw_config_load(gw_config *cfg, const char *path, dqr_error *err);
 void gw_config_free(gw_config *cfg);
+/* A deep copy (free with gw_config_free, also after a failure). */
+dqr_status gw_config_copy(gw_config *dst, const gw_config *src, dqr_error *err);
 
 /* Print the effective settings as JSON (admin_password masked). */
 void gw_config_print(const gw_config *cfg, FILE *out);

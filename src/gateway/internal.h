@@ -20,9 +20,19 @@ typedef struct gw_metrics {
     atomic_llong http_requests, http_4xx, http_5xx;
     atomic_llong logins, login_failures;
     atomic_llong queries, query_errors, query_results, pings;
+    atomic_llong instances_received, instances_archived, instances_rejected, instances_failed, unrequested;
 } gw_metrics;
 
 typedef struct gw_qcache gw_qcache; /* query results kept for paging (qcache.c) */
+struct gw_job;
+struct net_server;
+
+/* Per-PACS transfer state of the scheduler (in memory: rebuilt at start). */
+typedef struct gw_pacs_rt {
+    int64_t id;
+    int running;       /* transfers now */
+    time_t busy_until; /* utilization pause: no new transfer before this */
+} gw_pacs_rt;
 
 struct gw {
     gw_config cfg;
@@ -35,6 +45,16 @@ struct gw {
     gw_qcache *qc;
     char *boot_password;
     time_t started;
+    uint8_t uid_secret[32];
+    /* import (import.h) */
+    pthread_mutex_t jobs_lock; /* jobs, rt, nworkers, stopping */
+    pthread_cond_t wake, idle;
+    struct gw_job *jobs;       /* running transfers, for the receiver */
+    gw_pacs_rt rt[64];
+    int nrt, nworkers;
+    bool stopping, sched_started, rx_started;
+    pthread_t sched_thread, rx_thread;
+    struct net_server *rx;
 };
 
 /* The authenticated caller. */
@@ -108,7 +128,7 @@ typedef struct gw_route {
 
 /* Route tables, one per file (api_*.c), each ended by a {NULL} entry. */
 extern const gw_route gw_routes_auth[], gw_routes_users[], gw_routes_pacs[], gw_routes_projects[],
-    gw_routes_query[], gw_routes_ops[];
+    gw_routes_query[], gw_routes_ops[], gw_routes_imports[], gw_routes_archive[];
 
 /* The HTTP handler (router.c). */
 void gw_dispatch(void *ctx, http_request *http);

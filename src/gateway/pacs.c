@@ -123,15 +123,22 @@ char *gw_pacs_password(gw *g, int64_t id)
     return plain;
 }
 
-net_assoc *gw_pacs_connect(gw *g, const gw_pacs *p, const char *abstract, dqr_error *err)
+const char *gw_pacs_calling(const gw *g, const gw_pacs *p)
+{
+    return *p->calling_aet ? p->calling_aet : g->cfg.aet;
+}
+
+net_assoc *gw_pacs_connect(gw *g, const gw_pacs *p, const char *abstract, bool storage, dqr_error *err)
 {
     net_params np;
     memset(&np, 0, sizeof np);
-    snprintf(np.calling_aet, sizeof np.calling_aet, "%s", *p->calling_aet ? p->calling_aet : g->cfg.aet);
+    snprintf(np.calling_aet, sizeof np.calling_aet, "%s", gw_pacs_calling(g, p));
     snprintf(np.called_aet, sizeof np.called_aet, "%s", p->aet);
     np.timeout_s = g->cfg.query_timeout;
     static const char *const ts[] = {DCM_TS_EXPLICIT_LE, DCM_TS_IMPLICIT_LE, NULL};
     net_params_add(&np, abstract, ts);
+    if (storage)
+        net_params_add_storage(&np);
     net_assoc *a = net_connect(p->host, p->port, &np, err);
     if (!a)
         dqr_error_prefix(err, "PACS %s (%s@%s:%d): ", p->label, p->aet, p->host, p->port);

@@ -30,7 +30,10 @@ dqr_status gw_pacs_load(gw *g, int64_t id, gw_pacs *p, dqr_error *err);
 char *gw_pacs_password(gw *g, int64_t id);
 
 /* Connect to p with one context for abstract (Explicit and Implicit VR LE),
- * calling AE p's calling_aet or dqr's own. */
-net_assoc *gw_pacs_connect(gw *g, const gw_pacs *p, const char *abstract, dqr_error *err);
+ * calling AE p's calling_aet or dqr's own; with storage, also the storage
+ * contexts in the SCP role (to receive a C-GET). */
+net_assoc *gw_pacs_connect(gw *g, const gw_pacs *p, const char *abstract, bool storage, dqr_error *err);
+/* The AE title dqr calls p from. */
+const char *gw_pacs_calling(const gw *g, const gw_pacs *p);
 
 #endif

@@ -132,7 +132,7 @@ dqr_status gw_query_run(gw *g, const gw_pacs *p, const char *level, const json_t
         return err->code;
     const char *model = strcmp(level, "PATIENT") == 0 ? NET_PATIENT_ROOT_FIND : NET_STUDY_ROOT_FIND;
     collect c = {json_array(), max, false};
-    net_assoc *a = gw_pacs_connect(g, p, model, err);
+    net_assoc *a = gw_pacs_connect(g, p, model, false, err);
     dqr_status st = a ? net_find(a, model, id, on_match, &c, &out->status, err) : err->code;
     if (st == DQR_OK)
         net_release(a, NULL);
@@ -161,4 +161,21 @@ dqr_status gw_query_run(gw *g, const gw_pacs *p, const char *level, const json_t
                              net_status_str(out->status));
     }
     return DQR_OK;
+}
+
+void gw_query_history_add(gw *g, int64_t user, const gw_pacs *p, const char *level, const json_t *keys,
+                          const gw_query_result *qr, long ms, const dqr_error *err)
+{
+    char *text = keys ? json_dumps(keys, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
+    char *sealed = text ? store_vault_seal(g->vault, text, strlen(text)) : NULL;
+    gw_wipe(text);
+    size_t n = qr && qr->results ? json_array_size(qr->results) : 0;
+    store_exec(g->db,
+               "INSERT INTO query_history(user_id, at, pacs_id, level, status, results, truncated, ms, error, keys_enc) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               (store_val[]){STORE_I(user), STORE_I(time(NULL)), STORE_I(p->id), STORE_S(level),
+                             STORE_S(err ? "error" : "ok"), STORE_I(n), STORE_I(qr && qr->truncated), STORE_I(ms),
+                             STORE_S(err ? err->message : NULL), STORE_S(sealed)},
+               10, NULL, NULL, NULL, NULL);
+    free(sealed);
 }

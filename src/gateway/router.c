@@ -4,13 +4,15 @@
 
 #include <string.h>
 
-static const gw_route *const tables[] = {gw_routes_auth,     gw_routes_users, gw_routes_pacs,
-                                         gw_routes_projects, gw_routes_query, gw_routes_ops};
+static const gw_route *const tables[] = {gw_routes_auth,  gw_routes_users,   gw_routes_pacs,
+                                         gw_routes_projects, gw_routes_query, gw_routes_ops,
+                                         gw_routes_imports, gw_routes_archive};
 
 /* Match path against pattern, keeping the {} segments in r->arg. */
 static bool match(const char *pattern, const char *path, gw_req *r)
 {
     int n = 0;
+    memset(r->arg, 0, sizeof r->arg); /* no argument of an earlier, failed match */
     while (*pattern && *path) {
         if (strncmp(pattern, "{}", 2) == 0) {
             size_t len = strcspn(path, "/");

@@ -1,5 +1,5 @@
 /* service.c — starting and stopping the gateway. */
-#include "gateway/internal.h"
+#include "gateway/import.h"
 #include "dicom/fs.h"
 #include "web/client.h"
 
@@ -13,21 +13,6 @@ static dqr_status make_dirs(const char *path, dqr_error *err)
 {
     if (dqr_make_dirs(path, 0700) != 0)
         return dqr_error_set(err, DQR_E_IO, "cannot create %s: %s", path, strerror(errno));
-    return DQR_OK;
-}
-
-static dqr_status copy_config(gw_config *dst, const gw_config *src, dqr_error *err)
-{
-    *dst = *src;
-    char **fields[] = {&dst->data_dir,       &dst->http_addr, &dst->aet,      &dst->admin_password,
-                       &dst->catalog,        &dst->vault_key_file, &dst->log_file, &dst->uid_secret_file};
-    enum { N = sizeof fields / sizeof fields[0] };
-    const char *orig[N];
-    for (size_t i = 0; i < N; i++)
-        orig[i] = *fields[i], *fields[i] = NULL; /* so a failure frees only copies */
-    for (size_t i = 0; i < N; i++)
-        if (!(*fields[i] = strdup(orig[i] ? orig[i] : "")))
-            return dqr_error_set(err, DQR_E_NOMEM, "out of memory");
     return DQR_OK;
 }
 
@@ -57,8 +42,11 @@ gw *gw_start(const gw_config *cfg, dqr_error *err)
         return NULL;
     }
     pthread_mutex_init(&g->log_lock, NULL);
+    pthread_mutex_init(&g->jobs_lock, NULL);
+    pthread_cond_init(&g->wake, NULL);
+    pthread_cond_init(&g->idle, NULL);
     g->started = time(NULL);
-    dqr_status st = copy_config(&g->cfg, cfg, err);
+    dqr_status st = gw_config_copy(&g->cfg, cfg, err);
     if (st == DQR_OK)
         st = make_dirs(g->cfg.data_dir, err);
     if (st == DQR_OK)
@@ -71,6 +59,8 @@ gw *gw_start(const gw_config *cfg, dqr_error *err)
         st = err->code;
     if (st == DQR_OK)
         st = gw_auth_bootstrap(g, err);
+    if (st == DQR_OK)
+        st = gw_import_start(g, err);
     if (st == DQR_OK) {
         http_config hc = {.addr = g->cfg.http_addr, .port = g->cfg.http_port,
                           .max_connections = (unsigned)g->cfg.http_max_connections};
@@ -106,10 +96,10 @@ void gw_stop(gw *g)
 {
     if (!g)
         return;
-    if (g->http) {
-        http_server_stop(g->http);
+    http_server_stop(g->http); /* no new requests; running ones finish */
+    gw_import_stop(g);         /* running transfers end and requeue */
+    if (g->http)
         gw_log(g, "info", "stop", "requests=%lld", (long long)g->m.http_requests);
-    }
     store_close(g->db);
     store_vault_close(g->vault);
     gw_qcache_free(g->qc);
@@ -118,5 +108,8 @@ void gw_stop(gw *g)
         fclose(g->log);
     gw_config_free(&g->cfg);
     pthread_mutex_destroy(&g->log_lock);
+    pthread_mutex_destroy(&g->jobs_lock);
+    pthread_cond_destroy(&g->wake);
+    pthread_cond_destroy(&g->idle);
     free(g);
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { MAX_HEADERS = 16 };
 
@@ -31,10 +32,14 @@ struct http_request {
     const char *ctype;
     char *out;
     size_t out_len;
+    int fd; /* a file to send instead of out (-1: none) */
+    uint64_t fd_size;
 };
 
 static void request_free(http_request *r)
 {
+    if (r->fd >= 0)
+        close(r->fd);
     for (int i = 0; i < r->nheaders; i++)
         free(r->hname[i]), free(r->hvalue[i]);
     free(r->body);
@@ -79,10 +84,15 @@ static enum MHD_Result send_answer(http_request *r)
         r->out = strdup(msg), r->out_len = r->out ? sizeof msg - 1 : 0;
         r->status = 500, r->ctype = "application/json";
     }
-    struct MHD_Response *resp = MHD_create_response_from_buffer(r->out_len, r->out, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp =
+        r->fd >= 0 ? MHD_create_response_from_fd64(r->fd_size, r->fd)
+                   : MHD_create_response_from_buffer(r->out_len, r->out, MHD_RESPMEM_MUST_FREE);
     if (!resp)
         return MHD_NO;
-    r->out = NULL; /* owned by the response now */
+    if (r->fd >= 0)
+        r->fd = -1; /* owned (and closed) by the response now */
+    else
+        r->out = NULL;
     if (r->ctype)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->ctype);
     for (int i = 0; i < r->nheaders; i++)
@@ -102,6 +112,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r = calloc(1, sizeof *r);
         if (!r)
             return MHD_NO;
+        r->fd = -1;
         r->conn = conn, r->method = method, r->path = url;
         client_text(conn, r->client, sizeof r->client);
         *state = r;
@@ -224,7 +235,18 @@ void http_add_header(http_request *r, const char *name, const char *value)
 void http_respond(http_request *r, int status, const char *content_type, char *body, size_t len)
 {
     free(r->out);
+    if (r->fd >= 0)
+        close(r->fd), r->fd = -1;
     r->status = status, r->ctype = content_type, r->out = body, r->out_len = body ? len : 0;
+}
+
+void http_respond_file(http_request *r, int status, const char *content_type, int fd, uint64_t size)
+{
+    free(r->out);
+    r->out = NULL, r->out_len = 0;
+    if (r->fd >= 0)
+        close(r->fd);
+    r->status = status, r->ctype = content_type, r->fd = fd, r->fd_size = size;
 }
 
 int http_status(const http_request *r)

@@ -9,6 +9,7 @@
 #define DQR_WEB_HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dicom/error.h"
 
@@ -47,6 +48,9 @@ const char *http_client(const http_request *r);
 void http_add_header(http_request *r, const char *name, const char *value);
 /* Answer with status and body; takes ownership of body (malloc'd, may be NULL). */
 void http_respond(http_request *r, int status, const char *content_type, char *body, size_t len);
+/* Answer with the contents of an open file (streamed, never held in
+ * memory); takes ownership of fd. */
+void http_respond_file(http_request *r, int status, const char *content_type, int fd, uint64_t size);
 /* The status answered so far (0 before http_respond). */
 int http_status(const http_request *r);
 

@@ -1,0 +1,69 @@
+/* import.h — the import pipeline (ARCHITECTURE.md sections 1 and 2): the
+ * durable queue and its scheduler, the transfer of one session (C-MOVE to
+ * dqr's receiver, or C-GET), and the per-instance steps, in memory and in
+ * XNAT's order: update-request, object-identifier, remap, site script,
+ * project script, verify, archive.
+ *
+ * A queue row (import_sessions) is one requested session. While it runs,
+ * a gw_job in memory holds what the receiver needs to route and
+ * de-identify its instances; nothing about it is written before the
+ * de-identified result.
+ */
+#ifndef DQR_GW_IMPORT_H
+#define DQR_GW_IMPORT_H
+
+#include "anon/anon.h"
+#include "gateway/pacs.h"
+
+typedef struct gw_job {
+    int64_t id, request_id, pacs_id;
+    char project[65], subject[65], session[65], study_uid[65];
+    json_t *series;    /* SeriesInstanceUIDs to take, or NULL for the whole study */
+    json_t *overrides; /* remapped field keyword -> value, or NULL */
+    uint16_t msgid;    /* our C-MOVE's message id (Move Originator Message ID) */
+    char move_aet[17]; /* our calling AE in that C-MOVE (Move Originator AE) */
+    anon_script *site, *project_script;
+    anon_profile *basic;
+    anon_engine *engine;
+    anon_session *as;     /* variables persist across the session's instances, as in XNAT */
+    pthread_mutex_t lock; /* one instance at a time through as */
+    atomic_int received, archived, rejected, failed, warned;
+    atomic_llong bytes;
+    char *orig_sealed; /* the first instance's PatientName, PatientID, AccessionNumber, sealed */
+    char error[256];   /* the last instance failure (never a DICOM value) */
+    atomic_bool cancel;
+    int refs;          /* receiver threads inside the job (under gw's jobs_lock) */
+    struct gw_job *next;
+} gw_job;
+
+/* Start the receiver(s) and the scheduler; requeue what a crash left
+ * running. Stop cancels running transfers (they resume at the next start). */
+dqr_status gw_import_start(gw *g, dqr_error *err);
+void gw_import_stop(gw *g);
+/* Wake the scheduler now (a request was queued, cancelled or retried). */
+void gw_import_wake(gw *g);
+/* Ask the running transfer of session id (if any) to stop: cancelled. */
+void gw_import_cancel(gw *g, int64_t session_id);
+
+/* Build the job for queue row id (scripts compiled, engine ready). */
+gw_job *gw_job_load(gw *g, int64_t id, dqr_error *err);
+void gw_job_free(gw_job *j);
+
+/* Run one claimed session to its end state; *ms gets the transfer time. */
+void gw_job_run(gw *g, int64_t id, long *ms);
+
+/* The per-instance pipeline for a Part 10 stream in memory: returns the
+ * C-STORE status to answer. */
+uint16_t gw_job_instance(gw *g, gw_job *j, const uint8_t *data, size_t len);
+/* The storage SCP callback: route to a job, else refuse or quarantine. */
+uint16_t gw_receive(void *ctx, const struct net_received *r);
+
+/* archive.c: where an instance of the archive lives; false if a label or
+ * UID would escape the folder. */
+bool gw_archive_path(const gw *g, const char *project, const char *subject, const char *session, const char *series,
+                     const char *sop, char *out, size_t cap);
+
+/* Labels: 1 to 64 letters, digits, _ or - (they become folder names). */
+bool gw_label_ok(const char *s);
+
+#endif

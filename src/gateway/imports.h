@@ -1,0 +1,19 @@
+/* imports.h — what the import endpoints share with the CSV bulk import. */
+#ifndef DQR_GW_IMPORTS_H
+#define DQR_GW_IMPORTS_H
+
+#include "gateway/internal.h"
+
+/* The caller may import from pacs into project (granted, DQR-enabled);
+ * false after answering. */
+bool gw_import_target_ok(gw_req *r, int64_t pacs, const char *project);
+/* Check studies and queue them as one request; answers 201 or an error. */
+bool gw_import_queue(gw_req *r, int64_t pacs, const char *project, const json_t *studies, bool bulk);
+/* A request with its sessions and summed counts (new reference), or NULL. */
+json_t *gw_import_json(gw *g, int64_t id);
+
+/* csv.c: POST /imports/csv/preview and POST /imports/csv. */
+void gw_csv_preview(gw_req *r);
+void gw_csv_import(gw_req *r);
+
+#endif

@@ -1,0 +1,262 @@
+/* receiver.c — what happens to each instance, in memory, before anything
+ * is written (ARCHITECTURE.md section 1, steps 1-7). */
+#include "dicom/fs.h"
+#include "gateway/import.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* The six fields XNAT's remapping touches: only these may be overridden. */
+static const struct {
+    const char *keyword;
+    uint32_t tag;
+    dcm_vr vr;
+} REMAPPED[] = {
+    {"PatientID", DCM_TAG(0x0010, 0x0020), DCM_VR_LO},    {"PatientName", DCM_TAG(0x0010, 0x0010), DCM_VR_PN},
+    {"StudyID", DCM_TAG(0x0020, 0x0010), DCM_VR_SH},      {"AccessionNumber", DCM_TAG(0x0008, 0x0050), DCM_VR_SH},
+    {"StudyDate", DCM_TAG(0x0008, 0x0020), DCM_VR_DA},    {"PatientBirthDate", DCM_TAG(0x0010, 0x0030), DCM_VR_DA},
+};
+#define NREMAP (sizeof REMAPPED / sizeof REMAPPED[0])
+
+/* Step 3, remap: the request's overrides of the six fields. */
+static void remap(const gw_job *j, dcm_dataset *ds)
+{
+    for (size_t i = 0; i < NREMAP && j->overrides; i++) {
+        const char *v = json_string_value(json_object_get(j->overrides, REMAPPED[i].keyword));
+        if (v)
+            dcm_dataset_set_text(ds, REMAPPED[i].tag, REMAPPED[i].vr, v, NULL, NULL);
+    }
+}
+
+/* The originals an audit needs, sealed (kept once per session). */
+static void keep_originals(gw *g, gw_job *j, const dcm_dataset *ds)
+{
+    if (j->orig_sealed)
+        return;
+    char name[256] = "", id[128] = "", acc[64] = "";
+    dcm_dataset_get_string(ds, DCM_TAG(0x0010, 0x0010), name, sizeof name);
+    dcm_dataset_get_string(ds, DCM_TAG(0x0010, 0x0020), id, sizeof id);
+    dcm_dataset_get_string(ds, DCM_TAG(0x0008, 0x0050), acc, sizeof acc);
+    json_t *o = json_pack("{s:s,s:s,s:s}", "PatientName", name, "PatientID", id, "AccessionNumber", acc);
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (text)
+        j->orig_sealed = store_vault_seal(g->vault, text, strlen(text));
+    gw_wipe(text);
+    sodium_memzero(name, sizeof name), sodium_memzero(id, sizeof id), sodium_memzero(acc, sizeof acc);
+}
+
+/* A script error message says where, never what: keep "name:line:col". */
+static void note_failure(gw_job *j, const char *what, const dqr_error *err)
+{
+    int cut = 0, colons = 0;
+    while (err && err->message[cut] && colons < 3)
+        colons += err->message[cut++] == ':';
+    snprintf(j->error, sizeof j->error, "%s%s%.*s", what, colons == 3 ? " at " : "", colons == 3 ? cut - 1 : 0,
+             err ? err->message : "");
+}
+
+typedef struct verify {
+    int findings;
+    char first[80];
+} verify;
+
+static void on_phi(void *ctx, const char *path, const char *keyword, const char *why, const char *value)
+{
+    (void)path, (void)why, (void)value; /* the value is PHI: never kept */
+    verify *v = ctx;
+    if (!v->findings++)
+        snprintf(v->first, sizeof v->first, "%s", keyword ? keyword : "private element");
+}
+
+/* Step 6: what the scripts left. The labels and overrides are dqr's own
+ * values, not findings. */
+static int phi_left(const gw_job *j, const dcm_dataset *ds, verify *v)
+{
+    uint32_t ignore[NREMAP + 2] = {DCM_TAG(0x0010, 0x0010), DCM_TAG(0x0010, 0x0020), DCM_TAG(0x0008, 0x1030)};
+    size_t n = 3;
+    for (size_t i = 0; i < NREMAP && j->overrides; i++)
+        if (json_object_get(j->overrides, REMAPPED[i].keyword) && i > 1)
+            ignore[n++] = REMAPPED[i].tag;
+    anon_phi_scan(ds, ignore, n, on_phi, v);
+    return v->findings;
+}
+
+/* Step 7: atomic write (temp file + rename; the session is synced as a
+ * whole when its transfer ends) and the index row, from de-identified
+ * values only. */
+static bool archive(gw *g, gw_job *j, dcm_file *f, int64_t *bytes)
+{
+    dcm_dataset *ds = dcm_file_dataset(f);
+    char series[65] = "", sop[65] = "", number[32] = "", desc[65] = "", modality[17] = "", date[17] = "";
+    dcm_dataset_get_string(ds, DCM_TAG(0x0020, 0x000E), series, sizeof series);
+    dcm_dataset_get_string(ds, DCM_TAG(0x0008, 0x0018), sop, sizeof sop);
+    dcm_dataset_get_string(ds, DCM_TAG(0x0020, 0x0011), number, sizeof number);
+    dcm_dataset_get_string(ds, DCM_TAG(0x0008, 0x103E), desc, sizeof desc);
+    dcm_dataset_get_string(ds, DCM_TAG(0x0008, 0x0060), modality, sizeof modality);
+    dcm_dataset_get_string(ds, DCM_TAG(0x0008, 0x0020), date, sizeof date);
+    char path[4096];
+    if (!gw_archive_path(g, j->project, j->subject, j->session, series, sop, path, sizeof path)) {
+        snprintf(j->error, sizeof j->error, "an instance has no usable SeriesInstanceUID or SOPInstanceUID");
+        return false;
+    }
+    dqr_error err = {0};
+    dcm_dataset_remove(dcm_file_meta(f), DCM_TAG(0x0002, 0x0016)); /* the sender's AE */
+    dcm_write_options opts = {.zero_preamble = true, .no_sync = true};
+    if (dqr_make_parent_dirs(path, 0700) != 0 || dcm_file_write(f, path, &opts, &err) != DQR_OK) {
+        snprintf(j->error, sizeof j->error, "archive write failed: %.200s", err.message[0] ? err.message : strerror(errno));
+        return false;
+    }
+    struct stat st;
+    *bytes = stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
+    char rel[4096];
+    snprintf(rel, sizeof rel, "%s", path + strlen(g->cfg.data_dir) + 1);
+    if (store_exec(g->db,
+                   "INSERT INTO archive_instances(project, subject, session, series_uid, series_number, "
+                   "series_description, modality, study_date, sop_uid, path, bytes, import_session, updated) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(project, session, sop_uid) DO UPDATE SET "
+                   "subject = excluded.subject, series_uid = excluded.series_uid, series_number = excluded.series_number, "
+                   "series_description = excluded.series_description, modality = excluded.modality, "
+                   "study_date = excluded.study_date, path = excluded.path, bytes = excluded.bytes, "
+                   "import_session = excluded.import_session, updated = excluded.updated",
+                   (store_val[]){STORE_S(j->project), STORE_S(j->subject), STORE_S(j->session), STORE_S(series),
+                                 STORE_S(number), STORE_S(desc), STORE_S(modality), STORE_S(date), STORE_S(sop),
+                                 STORE_S(rel), STORE_I(*bytes), STORE_I(j->id), STORE_I(time(NULL))},
+                   13, NULL, NULL, NULL, &err) != DQR_OK) {
+        snprintf(j->error, sizeof j->error, "catalog: %.200s", err.message);
+        return false;
+    }
+    return true;
+}
+
+static bool in_series(const gw_job *j, const dcm_dataset *ds)
+{
+    if (!j->series)
+        return true;
+    char uid[65] = "";
+    dcm_dataset_get_string(ds, DCM_TAG(0x0020, 0x000E), uid, sizeof uid);
+    size_t i;
+    json_t *v;
+    json_array_foreach(j->series, i, v) if (json_is_string(v) && strcmp(json_string_value(v), uid) == 0) return true;
+    return false;
+}
+
+uint16_t gw_job_instance(gw *g, gw_job *j, const uint8_t *data, size_t len)
+{
+    dqr_error err = {0};
+    atomic_fetch_add(&j->received, 1);
+    GW_COUNT(g, instances_received);
+    dcm_file *f = dcm_file_parse_borrowed(data, len, &err); /* data lives until we return */
+    if (!f) {
+        atomic_fetch_add(&j->failed, 1);
+        GW_COUNT(g, instances_failed);
+        snprintf(j->error, sizeof j->error, "an instance could not be read: %.200s", err.message);
+        return 0xC000;
+    }
+    dcm_dataset *ds = dcm_file_dataset(f);
+    char study[65] = "";
+    dcm_dataset_get_string(ds, DCM_TAG(0x0020, 0x000D), study, sizeof study);
+    if (strcmp(study, j->study_uid) != 0 || !in_series(j, ds)) { /* object-identifier: not what was asked */
+        dcm_file_close(f);
+        atomic_fetch_add(&j->rejected, 1);
+        GW_COUNT(g, instances_rejected);
+        return 0; /* accepted and dropped: the PACS sent more than the request named */
+    }
+    pthread_mutex_lock(&j->lock);
+    keep_originals(g, j, ds);
+    remap(j, ds);
+    anon_result res = anon_session_apply(j->as, ds, &err);
+    pthread_mutex_unlock(&j->lock);
+    uint16_t status = 0;
+    verify v = {0};
+    int64_t bytes = 0;
+    if (res == ANON_REJECTED) {
+        atomic_fetch_add(&j->rejected, 1);
+        GW_COUNT(g, instances_rejected);
+    } else if (res == ANON_FAILED) {
+        note_failure(j, "de-identification failed", &err);
+        status = 0xC000;
+    } else if (phi_left(j, ds, &v) && strcmp(g->cfg.phi_policy, "refuse") == 0) {
+        snprintf(j->error, sizeof j->error, "identifying data left after the scripts (%s): not archived", v.first);
+        status = 0xC000;
+    } else if (!archive(g, j, f, &bytes)) {
+        status = 0xA700;
+    } else {
+        if (v.findings) {
+            atomic_fetch_add(&j->warned, 1);
+            gw_log(g, "warn", "phi_left", "session=%lld keyword=%s findings=%d", (long long)j->id, v.first,
+                   v.findings);
+        }
+        atomic_fetch_add(&j->archived, 1);
+        atomic_fetch_add(&j->bytes, bytes);
+        GW_COUNT(g, instances_archived);
+    }
+    if (status) {
+        atomic_fetch_add(&j->failed, 1);
+        GW_COUNT(g, instances_failed);
+    }
+    dcm_file_close(f);
+    return status;
+}
+
+/* An instance no running import asked for: kept sealed, or refused. */
+static uint16_t unrequested(gw *g, const net_received *r)
+{
+    GW_COUNT(g, unrequested);
+    if (strcmp(g->cfg.unrequested, "quarantine") != 0) {
+        gw_log(g, "warn", "unrequested", "calling_aet=%s action=refused", r->calling_aet);
+        return 0x0124; /* Refused: not authorized */
+    }
+    unsigned char rnd[12];
+    char name[25], path[4096];
+    randombytes_buf(rnd, sizeof rnd);
+    sodium_bin2hex(name, sizeof name, rnd, sizeof rnd);
+    snprintf(path, sizeof path, "%s/quarantine/%s.sealed", g->cfg.data_dir, name);
+    char *sealed = store_vault_seal(g->vault, r->data, r->len);
+    FILE *fp = sealed && dqr_make_parent_dirs(path, 0700) == 0 ? fopen(path, "wxe") : NULL;
+    bool ok = fp && fputs(sealed, fp) >= 0;
+    if (fp)
+        ok = fclose(fp) == 0 && ok;
+    free(sealed);
+    gw_log(g, ok ? "warn" : "error", "unrequested", "calling_aet=%s action=%s file=%s", r->calling_aet,
+           ok ? "quarantined" : "quarantine_failed", name);
+    return ok ? 0 : 0xA700;
+}
+
+uint16_t gw_receive(void *ctx, const net_received *r)
+{
+    gw *g = ctx;
+    if (!r->data)
+        return 0xA700; /* the receiver runs with spool_memory: never happens */
+    char study[65] = "";
+    pthread_mutex_lock(&g->jobs_lock);
+    gw_job *j = NULL;
+    /* 1. update-request: by Move Originator (AE and message id) ... */
+    for (gw_job *k = g->jobs; k && !j; k = k->next)
+        if (r->move_msgid >= 0 && k->msgid == r->move_msgid && strcmp(k->move_aet, r->move_aet) == 0)
+            j = k;
+    if (!j) { /* ... else by the study of a running request */
+        dcm_file *f = dcm_file_parse_borrowed(r->data, r->len, NULL);
+        if (f)
+            dcm_dataset_get_string(dcm_file_dataset(f), DCM_TAG(0x0020, 0x000D), study, sizeof study);
+        dcm_file_close(f);
+        for (gw_job *k = g->jobs; k && !j && *study; k = k->next)
+            if (strcmp(k->study_uid, study) == 0)
+                j = k;
+    }
+    if (j)
+        j->refs++; /* the worker waits for this before freeing j */
+    pthread_mutex_unlock(&g->jobs_lock);
+    if (!j)
+        return unrequested(g, r);
+    uint16_t status = gw_job_instance(g, j, r->data, r->len);
+    pthread_mutex_lock(&g->jobs_lock);
+    j->refs--;
+    pthread_cond_broadcast(&g->idle);
+    pthread_mutex_unlock(&g->jobs_lock);
+    return status;
+}
