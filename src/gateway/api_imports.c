@@ -349,12 +349,6 @@ static void history(gw_req *r)
                         "LEFT JOIN pacs p ON p.id = s.pacs_id WHERE (? = 0 OR r.user_id = ?) ORDER BY s.id DESC LIMIT ?",
                         (store_val[]){STORE_I(only), STORE_I(only), STORE_I(limit < 1 || limit > 10000 ? 100 : limit)}, 3,
                         &err);
-    if (a) {
-        size_t i;
-        json_t *v;
-        json_array_foreach(a, i, v) json_object_set_new(v, "has_identifiers",
-                                                        json_boolean(json_integer_value(json_object_get(v, "has_identifiers"))));
-    }
     a ? gw_reply(r, 200, json_pack("{s:o}", "imports", a)) : gw_fail_err(r, &err);
 }
 

@@ -122,8 +122,21 @@ typedef struct run {
     gw *g;
     gw_job *j;
     int expected;
-    time_t saved;
+    long saved; /* monotonic ms of the last save */
 } run;
+
+static long now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Progress reaches the catalog at most every 250 ms. */
+static bool save_due(const run *r)
+{
+    return now_ms() - r->saved >= 250;
+}
 
 static void save_counts(run *r, const char *state)
 {
@@ -135,7 +148,7 @@ static void save_counts(run *r, const char *state)
                              STORE_I(j->failed), STORE_I(j->warned), STORE_I(j->bytes), STORE_S(state),
                              STORE_I(time(NULL)), STORE_I(j->id)},
                10, NULL, NULL, NULL, NULL);
-    r->saved = time(NULL);
+    r->saved = now_ms();
 }
 
 static bool stop_asked(const run *r)
@@ -150,7 +163,7 @@ static int on_progress(void *ctx, const net_move_result *m)
                 (m->failed > 0 ? m->failed : 0) + (m->warning > 0 ? m->warning : 0);
     if (total > r->expected)
         r->expected = total;
-    if (time(NULL) != r->saved)
+    if (save_due(r))
         save_counts(r, NULL);
     return stop_asked(r);
 }
@@ -159,7 +172,7 @@ static uint16_t on_get_store(void *ctx, const net_received *rx)
 {
     run *r = ctx;
     uint16_t status = rx->data ? gw_job_instance(r->g, r->j, rx->data, rx->len) : 0xA700;
-    if (time(NULL) != r->saved)
+    if (save_due(r))
         save_counts(r, NULL);
     return status;
 }

@@ -1,0 +1,158 @@
+"""Shared by the gateway tests: result lines, free ports, the REST client,
+and real PACS peers (Orthanc, DCMTK dcmqrscp) and `dqr serve`, each started
+on free localhost ports and stopped by the process handle."""
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+
+class Checks:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def __call__(self, name, cond, detail=""):
+        if cond:
+            self.passed += 1
+            print("ok   " + name)
+        else:
+            self.failed += 1
+            print("FAIL " + name + (": " + str(detail)[:600] if detail else ""))
+        sys.stdout.flush()
+        return cond
+
+    def finish(self):
+        print(f"{self.passed} passed, {self.failed} failed")
+        return 1 if self.failed or not self.passed else 0
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_port(port, secs=20):
+    end = time.time() + secs
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+class Api:
+    def __init__(self, port):
+        self.port = port
+
+    def call(self, method, path, body=None, token=None, raw=None, headers=None, binary=False):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        h = dict(headers or {})
+        if token:
+            h["Authorization"] = "Bearer " + token
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        if data is not None:
+            h["Content-Type"] = "application/json"
+        c.request(method, path, body=data, headers=h)
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        if binary:
+            return r.status, data, r
+        text = data.decode()
+        try:
+            return r.status, json.loads(text), r
+        except ValueError:
+            return r.status, text, r
+
+    def login(self, user, pw):
+        st, b, _ = self.call("POST", "/api/v1/login", {"username": user, "password": pw})
+        return b.get("token") if st == 200 else None
+
+
+class Procs:
+    """Processes this test started; stop() ends them all."""
+
+    def __init__(self):
+        self.list = []
+
+    def start(self, argv, log, env=None):
+        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
+        self.list.append(p)
+        return p
+
+    @staticmethod
+    def stop_one(p, sig=signal.SIGTERM):
+        if p.poll() is None:
+            p.send_signal(sig)
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    def stop(self):
+        for p in self.list:
+            self.stop_one(p)
+
+
+def start_orthanc(procs, work, name, aet, modalities, extra=None):
+    """Orthanc with its own storage; modalities: {"name": [AET, host, port]}. Returns (dicom, http) ports."""
+    od, oh = free_port(), free_port()
+    os.makedirs(f"{work}/{name}-db", exist_ok=True)
+    cfg = {"Name": name, "StorageDirectory": f"{work}/{name}-db", "IndexDirectory": f"{work}/{name}-db",
+           "DicomAet": aet, "DicomPort": od, "HttpPort": oh, "RemoteAccessAllowed": False,
+           "DicomCheckCalledAet": True, "DicomThreadsCount": 8, "Plugins": [], "DicomModalities": modalities}
+    cfg.update(extra or {})
+    json.dump(cfg, open(f"{work}/{name}.json", "w"))
+    procs.start(["Orthanc", f"{work}/{name}.json"], open(f"{work}/{name}.log", "w"))
+    return od, oh
+
+
+def start_dcmqrscp(procs, work, aet, hosts):
+    """DCMTK dcmqrscp with a writable storage area; hosts: {"name": (AET, port)}. Returns its port."""
+    port = free_port()
+    os.makedirs(f"{work}/{aet}-db", exist_ok=True)
+    table = "\n".join(f"{n} = ({a}, 127.0.0.1, {p})" for n, (a, p) in hosts.items())
+    open(f"{work}/{aet}.cfg", "w").write(
+        f"NetworkTCPPort = {port}\nMaxPDUSize = 16384\nMaxAssociations = 16\n"
+        f"HostTable BEGIN\n{table}\nHostTable END\nVendorTable BEGIN\nVendorTable END\n"
+        f"AETable BEGIN\n{aet} {work}/{aet}-db RW (2000, 1024mb) ANY\nAETable END\n")
+    procs.start(["dcmqrscp", "-c", f"{work}/{aet}.cfg"], open(f"{work}/{aet}.log", "w"))
+    return port
+
+
+def dqr_store(dqr, aet, port, path):
+    subprocess.run([dqr, "store", "--call", aet, "127.0.0.1", str(port), path], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def generate(root, out, *args):
+    """The project's generator of studies with planted canaries; returns the canary strings."""
+    subprocess.run(["/usr/bin/python3", root + "/tools/gen_studies.py", out] + list(args), check=True,
+                   stdout=subprocess.DEVNULL)
+    canaries = [c["canary"] for c in json.load(open(out + "/manifest.json"))["canaries"]]
+    os.remove(out + "/manifest.json")
+    return canaries
+
+
+def scan_for(paths, needles):
+    """Every byte of every file under paths: which needles occur where."""
+    hits = []
+    for top in paths:
+        for root, _, names in os.walk(top):
+            for n in names:
+                try:
+                    data = open(os.path.join(root, n), "rb").read()
+                except OSError:
+                    continue
+                hits += [f"{os.path.join(root, n)}: {x.decode(errors='replace')}" for x in needles if x in data]
+    return hits
