@@ -29,6 +29,10 @@ static void version(gw_req *r)
 static void metrics(gw_req *r)
 {
     const gw_metrics *m = &r->g->m;
+    int64_t depth = 0, running = 0;
+    store_int(r->g->db, "SELECT COUNT(*) FROM import_sessions WHERE state IN ('queued', 'waiting-window')", NULL, 0,
+              &depth, NULL);
+    store_int(r->g->db, "SELECT COUNT(*) FROM import_sessions WHERE state = 'running'", NULL, 0, &running, NULL);
     struct {
         const char *name, *type, *help;
         long long v;
@@ -42,12 +46,19 @@ static void metrics(gw_req *r)
         {"dqr_query_errors_total", "counter", "PACS queries that failed", m->query_errors},
         {"dqr_query_results_total", "counter", "results returned by PACS queries", m->query_results},
         {"dqr_pings_total", "counter", "PACS pings (C-ECHO)", m->pings},
-        {"dqr_queue_depth", "gauge", "import requests waiting (imports arrive with the import queue)", 0},
+        {"dqr_instances_received_total", "counter", "instances received for imports", m->instances_received},
+        {"dqr_instances_archived_total", "counter", "instances de-identified and archived", m->instances_archived},
+        {"dqr_instances_rejected_total", "counter", "instances dropped by a script or not asked for", m->instances_rejected},
+        {"dqr_instances_failed_total", "counter", "instances that failed (script error, PHI refused, write)",
+         m->instances_failed},
+        {"dqr_unrequested_total", "counter", "instances no import asked for", m->unrequested},
+        {"dqr_queue_depth", "gauge", "import sessions queued or waiting for a window", depth},
+        {"dqr_imports_running", "gauge", "import sessions transferring now", running},
         {"dqr_uptime_seconds", "gauge", "seconds since start", (long long)(time(NULL) - r->g->started)},
     };
-    size_t cap = 4096, len = 0;
+    size_t cap = 16384, len = 0;
     char *out = malloc(cap);
-    for (size_t i = 0; out && i < sizeof rows / sizeof rows[0]; i++)
+    for (size_t i = 0; out && i < sizeof rows / sizeof rows[0] && len < cap; i++)
         len += (size_t)snprintf(out + len, cap - len, "# HELP %s %s\n# TYPE %s %s\n%s %lld\n", rows[i].name,
                                 rows[i].help, rows[i].name, rows[i].type, rows[i].name, rows[i].v);
     http_respond(r->http, out ? 200 : 500, "text/plain; version=0.0.4", out, out ? len : 0);

@@ -7,12 +7,12 @@
 
 #define PACS_COLS                                                                                                    \
     "id, label, aet, host, port, calling_aet, queryable, storable, default_qr, default_store, protocol, url, "       \
-    "username, password_enc IS NOT NULL AS has_password, retrieve, timezone, created, updated"
+    "username, password_enc IS NOT NULL AS has_password, retrieve, receiver_aet, timezone, created, updated"
 
 static const char *const editable[] = {"label",    "aet",      "host",          "port",     "calling_aet",
                                        "queryable", "storable", "default_qr",    "default_store", "protocol",
                                        "url",      "username", "password",      "retrieve", "timezone",
-                                       "schedule", NULL};
+                                       "schedule", "receiver_aet", NULL};
 
 /* The caller may see PACS id (admins all, users their grants). */
 static bool visible(gw_req *r, int64_t id)
@@ -91,16 +91,16 @@ static dqr_status write_pacs(void *ctx, store *s, dqr_error *err)
                      STORE_I(flag(p, "default_store")), STORE_S(text(p, "protocol")), STORE_S(text(p, "url")),
                      STORE_S(text(p, "username")),    STORE_S(text(p, "retrieve")),   STORE_S(text(p, "timezone")),
                      STORE_I(now),                    STORE_I(w->keep_password),      STORE_S(w->password_enc),
-                     STORE_S(w->schedule),            STORE_I(w->id)};
+                     STORE_S(w->schedule),            STORE_S(text(p, "receiver_aet")), STORE_I(w->id)};
     dqr_status st;
     if (w->id == 0) {
         st = store_exec(s,
                         "INSERT INTO pacs(label, aet, host, port, calling_aet, queryable, storable, default_qr, "
                         "default_store, protocol, url, username, retrieve, timezone, updated, created, password_enc, "
-                        "schedule) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "schedule, receiver_aet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (store_val[]){v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12],
-                                      v[13], v[14], STORE_I(now), v[16], v[17]},
-                        18, NULL, NULL, NULL, err);
+                                      v[13], v[14], STORE_I(now), v[16], v[17], v[18]},
+                        19, NULL, NULL, NULL, err);
         if (st == DQR_OK)
             st = store_int(s, "SELECT id FROM pacs WHERE label = ?", v, 1, &w->id, err);
     } else {
@@ -109,8 +109,8 @@ static dqr_status write_pacs(void *ctx, store *s, dqr_error *err)
                         "storable = ?, default_qr = ?, default_store = ?, protocol = ?, url = ?, username = ?, "
                         "retrieve = ?, timezone = ?, updated = ?, "
                         "password_enc = CASE WHEN ? = 1 THEN password_enc ELSE ? END, "
-                        "schedule = COALESCE(?, schedule) WHERE id = ?",
-                        v, 19, NULL, NULL, NULL, err);
+                        "schedule = COALESCE(?, schedule), receiver_aet = ? WHERE id = ?",
+                        v, 20, NULL, NULL, NULL, err);
     }
     /* at most one default query/retrieve PACS and one default storage PACS */
     if (st == DQR_OK && flag(p, "default_qr"))

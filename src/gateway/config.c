@@ -32,6 +32,8 @@ static const key keys[] = {
     {"aet", K_STR, F(aet), "DQR", 0, 0, "AE title of dqr's receiver, and calling AE of its requests"},
     {"dicom_addr", K_STR, F(dicom_addr), "127.0.0.1", 0, 0, "IPv4 address of dqr's receiver"},
     {"dicom_port", K_INT, F(dicom_port), "11112", 0, 65535, "DICOM port of dqr's receiver"},
+    {"receivers", K_STR, F(receivers), "", 0, 0,
+     "more receivers, comma-separated AET@PORT or AET@ADDR:PORT (a PACS picks one with receiver_aet)"},
     {"unrequested", K_STR, F(unrequested), "refuse", 0, 0,
      "an instance no import asked for: refuse (C-STORE failure) or quarantine (kept sealed)"},
     {"phi_policy", K_STR, F(phi_policy), "warn", 0, 0,
@@ -193,6 +195,10 @@ static dqr_status derive(gw_config *c, dqr_error *err)
         return dqr_error_set(err, DQR_E_USAGE, "phi_policy is warn or refuse, not '%s'", c->phi_policy);
     if (strlen(c->aet) == 0 || strlen(c->aet) > 16)
         return dqr_error_set(err, DQR_E_USAGE, "aet must be 1 to 16 characters, not '%s'", c->aet);
+    gw_receiver rx[GW_MAX_RECEIVERS];
+    char msg[200];
+    if (gw_config_receivers(c, rx, msg, sizeof msg) < 0)
+        return dqr_error_set(err, DQR_E_USAGE, "receivers: %s", msg);
     return DQR_OK;
 }
 
@@ -252,6 +258,50 @@ void gw_config_print_keys(FILE *out)
         env_name(&keys[i], name, sizeof name);
         fprintf(out, "%s\t%s\t%s\t%s\n", keys[i].name, name, keys[i].def, keys[i].doc);
     }
+}
+
+int gw_config_receivers(const gw_config *cfg, gw_receiver out[GW_MAX_RECEIVERS], char *msg, size_t len)
+{
+    int n = 0;
+    out[n] = (gw_receiver){.port = cfg->dicom_port};
+    snprintf(out[n].aet, sizeof out[n].aet, "%s", cfg->aet);
+    snprintf(out[n].addr, sizeof out[n].addr, "%s", cfg->dicom_addr);
+    n++;
+    const char *p = cfg->receivers ? cfg->receivers : "";
+    while (*p) {
+        size_t k = strcspn(p, ",");
+        char item[128], *at, *colon;
+        snprintf(item, sizeof item, "%.*s", (int)(k < sizeof item ? k : sizeof item - 1), p);
+        p += k + (p[k] == ',');
+        char *it = item;
+        while (*it == ' ')
+            it++;
+        memmove(item, it, strlen(it) + 1);
+        for (size_t e = strlen(item); e && item[e - 1] == ' ';)
+            item[--e] = '\0';
+        if (!*item)
+            continue;
+        at = strchr(item, '@');
+        colon = at ? strrchr(at, ':') : NULL;
+        char *port = colon ? colon + 1 : at ? at + 1 : NULL, *end = NULL;
+        long v = port ? strtol(port, &end, 10) : -1;
+        if (!at || at == item || at - item > 16 || !end || *end || v < 1 || v > 65535 || n == GW_MAX_RECEIVERS) {
+            snprintf(msg, len, "'%s' is not AET@PORT or AET@ADDR:PORT (at most %d receivers)", item,
+                     GW_MAX_RECEIVERS - 1);
+            return -1;
+        }
+        out[n] = (gw_receiver){.port = (int)v};
+        snprintf(out[n].aet, sizeof out[n].aet, "%.*s", (int)(at - item), item);
+        snprintf(out[n].addr, sizeof out[n].addr, "%.*s", colon ? (int)(colon - at - 1) : 9,
+                 colon ? at + 1 : "127.0.0.1");
+        for (int i = 0; i < n; i++)
+            if (strcmp(out[i].aet, out[n].aet) == 0) {
+                snprintf(msg, len, "AE title %s is used by two receivers", out[n].aet);
+                return -1;
+            }
+        n++;
+    }
+    return n;
 }
 
 dqr_status gw_config_copy(gw_config *dst, const gw_config *src, dqr_error *err)

@@ -14,7 +14,7 @@
 /* Every setting (docs/configuration.md). Strings are owned by the config. */
 typedef struct gw_config {
     char *data_dir, *http_addr, *aet, *admin_password, *catalog, *vault_key_file, *log_file, *uid_secret_file;
-    char *dicom_addr, *unrequested, *phi_policy;
+    char *dicom_addr, *unrequested, *phi_policy, *receivers;
     int http_port, http_max_connections, dicom_port;
     int query_max_results, query_timeout, session_hours, history_retention_days;
     int import_poll_seconds, import_retry_seconds, import_max_attempts;
@@ -33,6 +33,17 @@ dqr_status gw_config_copy(gw_config *dst, const gw_config *src, dqr_error *err);
 void gw_config_print(const gw_config *cfg, FILE *out);
 /* Print one line per key: name, environment variable, default, meaning. */
 void gw_config_print_keys(FILE *out);
+
+/* One of dqr's DICOM receivers (the main one is aet, dicom_addr, dicom_port). */
+typedef struct gw_receiver {
+    char aet[17], addr[64];
+    int port;
+} gw_receiver;
+enum { GW_MAX_RECEIVERS = 8 };
+
+/* The receivers of cfg, the main one first; returns how many, or -1 with a
+ * sentence in msg when the `receivers` setting does not parse. */
+int gw_config_receivers(const gw_config *cfg, gw_receiver out[GW_MAX_RECEIVERS], char *msg, size_t len);
 
 typedef struct gw gw;
 

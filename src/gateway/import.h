@@ -40,6 +40,8 @@ typedef struct gw_job {
  * running. Stop cancels running transfers (they resume at the next start). */
 dqr_status gw_import_start(gw *g, dqr_error *err);
 void gw_import_stop(gw *g);
+/* The AE title names one of dqr's running receivers. */
+bool gw_receiver_known(const gw *g, const char *aet);
 /* Wake the scheduler now (a request was queued, cancelled or retried). */
 void gw_import_wake(gw *g);
 /* Ask the running transfer of session id (if any) to stop: cancelled. */

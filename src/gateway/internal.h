@@ -52,9 +52,12 @@ struct gw {
     struct gw_job *jobs;       /* running transfers, for the receiver */
     gw_pacs_rt rt[64];
     int nrt, nworkers;
-    bool stopping, sched_started, rx_started;
-    pthread_t sched_thread, rx_thread;
-    struct net_server *rx;
+    bool stopping, sched_started;
+    pthread_t sched_thread;
+    gw_receiver rxcfg[GW_MAX_RECEIVERS];
+    struct net_server *rx[GW_MAX_RECEIVERS];
+    pthread_t rx_thread[GW_MAX_RECEIVERS];
+    int nrx; /* receivers started */
 };
 
 /* The authenticated caller. */

@@ -34,7 +34,7 @@ static const char *str(const json_t *p, const char *key)
 bool gw_pacs_check(const json_t *p, char *msg, size_t len)
 {
     static const char *const strings[] = {"label", "aet", "host", "calling_aet", "protocol", "retrieve",
-                                          "url", "username", "password", "timezone", NULL};
+                                          "url", "username", "password", "timezone", "receiver_aet", NULL};
     static const char *const bools[] = {"queryable", "storable", "default_qr", "default_store", NULL};
     if (!json_is_object(p))
         return fail(msg, len, "a PACS is a JSON object");
@@ -61,6 +61,8 @@ bool gw_pacs_check(const json_t *p, char *msg, size_t len)
         return fail(msg, len, "'aet' is required: 1 to 16 printable characters, no backslash");
     if (!aet_ok(str(p, "calling_aet"), true))
         return fail(msg, len, "'calling_aet' is 1 to 16 printable characters, no backslash");
+    if (!aet_ok(str(p, "receiver_aet"), true))
+        return fail(msg, len, "'receiver_aet' is the AE title of one of dqr's receivers (docs/configuration.md)");
     if (!host || !*host || strlen(host) > 255 || strpbrk(host, " /\\"))
         return fail(msg, len, "'host' is required: a host name or address");
     if (!json_is_integer(port) || json_integer_value(port) < 1 || json_integer_value(port) > 65535)
@@ -96,6 +98,7 @@ static int take_pacs(void *ctx, int n, const char *const *names, const store_val
         else if (strcmp(k, "url") == 0) snprintf(p->url, sizeof p->url, "%s", v);
         else if (strcmp(k, "timezone") == 0) snprintf(p->timezone, sizeof p->timezone, "%s", v);
         else if (strcmp(k, "username") == 0) snprintf(p->username, sizeof p->username, "%s", v);
+        else if (strcmp(k, "receiver_aet") == 0) snprintf(p->receiver_aet, sizeof p->receiver_aet, "%s", v);
     }
     return 1;
 }
@@ -105,7 +108,7 @@ dqr_status gw_pacs_load(gw *g, int64_t id, gw_pacs *p, dqr_error *err)
     memset(p, 0, sizeof *p);
     dqr_status st = store_exec(g->db,
                                "SELECT id, label, aet, host, port, calling_aet, queryable, storable, protocol, "
-                               "retrieve, url, timezone, username FROM pacs WHERE id = ?",
+                               "retrieve, url, timezone, username, receiver_aet FROM pacs WHERE id = ?",
                                (store_val[]){STORE_I(id)}, 1, take_pacs, p, NULL, err);
     if (st == DQR_OK && !p->id)
         st = dqr_error_set(err, DQR_E_NOTFOUND, "no PACS %lld", (long long)id);

@@ -14,6 +14,7 @@ typedef struct gw_pacs {
     int64_t id;
     char label[65], aet[17], host[256], calling_aet[17], protocol[9], retrieve[5], url[512], timezone[64];
     char username[128]; /* DICOMweb basic authentication */
+    char receiver_aet[17]; /* C-MOVE destination: one of dqr's receivers ("" = the main one) */
     int port;
     bool queryable, storable;
 } gw_pacs;

@@ -214,10 +214,9 @@ static void *scheduler(void *p)
 
 static void *receiver(void *p)
 {
-    gw *g = p;
+    struct net_server *rx = p;
     dqr_error err = {0};
-    if (net_server_run(g->rx, &err) != DQR_OK)
-        gw_log(g, "error", "receiver", "stopped: %s", err.message);
+    net_server_run(rx, &err); /* returns when stopped */
     return NULL;
 }
 
@@ -225,6 +224,43 @@ static void receiver_log(void *ctx, const char *line)
 {
     (void)ctx, (void)line; /* association lines name AEs and UIDs only, but the gateway logs its own events */
 }
+
+/* Start every configured receiver (the main one first). */
+static dqr_status start_receivers(gw *g, dqr_error *err)
+{
+    char msg[200];
+    int n = gw_config_receivers(&g->cfg, g->rxcfg, msg, sizeof msg);
+    if (n < 0)
+        return dqr_error_set(err, DQR_E_USAGE, "receivers: %s", msg);
+    for (int i = 0; i < n; i++) {
+        const gw_receiver *c = &g->rxcfg[i];
+        net_server_config rc = {.aet = c->aet, .bind = c->addr, .port = c->port, .spool_memory = true,
+                                .max_assocs = 32, .timeout_s = g->cfg.query_timeout, .on_store = gw_receive,
+                                .ctx = g, .log = receiver_log};
+        net_server *s = net_server_new(&rc, err);
+        if (!s) {
+            dqr_error_prefix(err, "receiver %s on %s:%d: ", c->aet, c->addr, c->port);
+            return err->code;
+        }
+        if (pthread_create(&g->rx_thread[i], NULL, receiver, s) != 0) {
+            net_server_free(s);
+            return dqr_error_set(err, DQR_E_IO, "cannot start the receiver thread");
+        }
+        g->rx[i] = s;
+        g->nrx = i + 1;
+        gw_log(g, "info", "receiver", "aet=%s addr=%s port=%d", c->aet, c->addr, net_server_port(s));
+    }
+    return DQR_OK;
+}
+
+bool gw_receiver_known(const gw *g, const char *aet)
+{
+    for (int i = 0; i < g->nrx; i++)
+        if (strcmp(g->rxcfg[i].aet, aet) == 0)
+            return true;
+    return false;
+}
+
 
 /* Remove what a crash left: temporary archive files. */
 static void sweep(const char *dir)
@@ -265,20 +301,11 @@ dqr_status gw_import_start(gw *g, dqr_error *err)
                (store_val[]){STORE_I(time(NULL))}, 1, NULL, NULL, &n, NULL);
     if (n)
         gw_log(g, "info", "requeued", "sessions=%lld (running when dqr last stopped)", (long long)n);
-    net_server_config rc = {.aet = g->cfg.aet, .bind = g->cfg.dicom_addr, .port = g->cfg.dicom_port,
-                            .spool_memory = true, .max_assocs = 32, .timeout_s = g->cfg.query_timeout,
-                            .on_store = gw_receive, .ctx = g, .log = receiver_log};
-    if (!(g->rx = net_server_new(&rc, err))) {
-        dqr_error_prefix(err, "receiver %s on %s:%d: ", g->cfg.aet, g->cfg.dicom_addr, g->cfg.dicom_port);
+    if (start_receivers(g, err) != DQR_OK)
         return err->code;
-    }
-    if (pthread_create(&g->rx_thread, NULL, receiver, g) != 0)
-        return dqr_error_set(err, DQR_E_IO, "cannot start the receiver thread");
-    g->rx_started = true;
     if (pthread_create(&g->sched_thread, NULL, scheduler, g) != 0)
         return dqr_error_set(err, DQR_E_IO, "cannot start the scheduler thread");
     g->sched_started = true;
-    gw_log(g, "info", "receiver", "aet=%s addr=%s port=%d", g->cfg.aet, g->cfg.dicom_addr, net_server_port(g->rx));
     return DQR_OK;
 }
 
@@ -312,10 +339,11 @@ void gw_import_stop(gw *g)
     while (g->nworkers > 0)
         pthread_cond_wait(&g->idle, &g->jobs_lock);
     pthread_mutex_unlock(&g->jobs_lock);
-    if (g->rx)
-        net_server_stop(g->rx);
-    if (g->rx_started)
-        pthread_join(g->rx_thread, NULL);
-    net_server_free(g->rx);
-    g->rx = NULL;
+    for (int i = 0; i < g->nrx; i++) {
+        net_server_stop(g->rx[i]);
+        pthread_join(g->rx_thread[i], NULL);
+        net_server_free(g->rx[i]);
+        g->rx[i] = NULL;
+    }
+    g->nrx = 0;
 }

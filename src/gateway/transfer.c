@@ -210,7 +210,8 @@ static dqr_status retrieve(run *r, const gw_pacs *p, net_move_result *m, dqr_err
         net_move_result one = {0xFFFF, -1, -1, -1, -1};
         st = !id ? DQR_E_NOMEM
              : get ? net_get(a, model, id, NULL, on_get_store, r, &one, err)
-                   : net_move(a, model, g->cfg.aet, id, j->msgid, on_progress, r, &one, err);
+                   : net_move(a, model, *p->receiver_aet ? p->receiver_aet : g->cfg.aet, id, j->msgid, on_progress,
+                              r, &one, err);
         dcm_dataset_free(id);
         sum.status = one.status;
         sum.completed += one.completed > 0 ? one.completed : 0;
@@ -308,6 +309,14 @@ void gw_job_run(gw *g, int64_t id, long *ms)
     }
     if (strcmp(p.protocol, "dimse") != 0) {
         finish(g, id, "failed", "importing from a DICOMweb PACS (WADO-RS) is not available yet", 0, 0);
+        gw_job_free(j);
+        return;
+    }
+    if (*p.receiver_aet && !gw_receiver_known(g, p.receiver_aet)) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "PACS %s sends to receiver %s, which dqr does not run (the receivers setting)",
+                 p.label, p.receiver_aet);
+        finish(g, id, "failed", msg, 0, 0);
         gw_job_free(j);
         return;
     }

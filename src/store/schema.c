@@ -61,6 +61,9 @@ static const char *const migrations[] = {
     " path TEXT NOT NULL, bytes INTEGER NOT NULL, import_session INTEGER, updated INTEGER NOT NULL,"
     " PRIMARY KEY (project, session, sop_uid));"
     "CREATE INDEX archive_instances_subject ON archive_instances(project, subject);",
+
+    /* 3: which of dqr's receivers a PACS sends its C-MOVE results to */
+    "ALTER TABLE pacs ADD COLUMN receiver_aet TEXT;",
 };
 
 const char *const *store_migrations(size_t *n)

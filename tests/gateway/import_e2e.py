@@ -43,9 +43,9 @@ small_studies = sorted(u for u, ds in meta.items() if len(ds) < 100)
 big_study = [u for u, ds in meta.items() if len(ds) >= 100][0]
 needles = [c.encode() for c in canaries] + [b"DQRCANARY", b"DQRC-"]
 
-http_port, dicom_port = free_port(), free_port()
+http_port, dicom_port, dicom_port_b = free_port(), free_port(), free_port()
 OD, _ = start_orthanc(procs, WORK, "orthanc", "ORTHANC", {"dqr": ["DQR", "127.0.0.1", dicom_port]})
-QR = start_dcmqrscp(procs, WORK, "DCMQRSCP", {"dqr": ("DQR", dicom_port)})
+QR = start_dcmqrscp(procs, WORK, "DCMQRSCP", {"dqr": ("DQR", dicom_port), "dqrb": ("DQRB", dicom_port_b)})
 if not (wait_port(OD) and wait_port(QR)):
     print("FAIL peers did not start\n0 passed, 1 failed")
     sys.exit(1)
@@ -56,13 +56,14 @@ dqr_store(DQR, "ORTHANC", OD, big)
 env = dict(os.environ, DQR_DATA_DIR=WORK + "/var", DQR_VAULT_KEY_FILE=WORK + "/keys/vault.key",
            DQR_UID_SECRET_FILE=WORK + "/keys/uid-secret", DQR_HTTP_PORT=str(http_port),
            DQR_DICOM_PORT=str(dicom_port), DQR_ADMIN_PASSWORD="admin-pass-1", HOME=WORK + "/home",
-           DQR_IMPORT_POLL_SECONDS="1", DQR_IMPORT_RETRY_SECONDS="1", DQR_IMPORT_MAX_ATTEMPTS="2")
+           DQR_IMPORT_POLL_SECONDS="1", DQR_IMPORT_RETRY_SECONDS="1", DQR_IMPORT_MAX_ATTEMPTS="2",
+           DQR_RECEIVERS=f"DQRB@127.0.0.1:{dicom_port_b}")
 log = open(WORK + "/serve.stderr", "ab")
 
 
 def start_serve():
     p = procs.start([DQR, "serve"], log, env)
-    wait_port(http_port) and wait_port(dicom_port)
+    wait_port(http_port) and wait_port(dicom_port) and wait_port(dicom_port_b)
     return p
 
 
@@ -162,6 +163,22 @@ try:
     one_series = [d for d in meta[small_studies[1]] if d.SeriesInstanceUID == meta[small_studies[1]][0].SeriesInstanceUID]
     check("C-GET from dcmqrscp, one chosen series", b.get("state") == "done" and
           len(archive_files("P1", "S04", "S04_CT")) == len(one_series) == b["archived"], b)
+
+    # ---- C-MOVE from dcmqrscp to a second receiver; a PACS naming a receiver dqr does not run ----------
+    st, b, _ = api.call("POST", "/api/v1/pacs", {"label": "dcmqrscp-move", "aet": "DCMQRSCP", "host": "127.0.0.1",
+                                                 "port": QR, "receiver_aet": "DQRB"}, **H)
+    st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": b["id"], "project": "P1", "studies": [
+        {"StudyInstanceUID": small_studies[3], "subject": "S08", "session": "S08_CT"}]}, **H)
+    b = wait_state(T, b.get("id"))
+    check("C-MOVE from dcmqrscp to the second receiver (DQRB)", b.get("state") == "done" and
+          len(archive_files("P1", "S08", "S08_CT")) == len(meta[small_studies[3]]) == b["archived"], b)
+    st, b, _ = api.call("POST", "/api/v1/pacs", {"label": "nowhere", "aet": "DCMQRSCP", "host": "127.0.0.1",
+                                                 "port": QR, "receiver_aet": "NOSUCH"}, **H)
+    st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": b["id"], "project": "P1", "studies": [
+        {"StudyInstanceUID": small_studies[3], "subject": "S08", "session": "S08_X"}]}, **H)
+    b = wait_state(T, b.get("id"))
+    check("a receiver dqr does not run: failed, saying so", b.get("state") == "failed" and
+          "NOSUCH" in (b.get("error") or ""), b)
 
     # ---- CSV bulk import ---------------------------------------------------------------------------
     big_pid = meta[big_study][0].PatientID

@@ -6,134 +6,49 @@ history visibility, restart, PHI on disk, error forms, and a bounded load of
 200 concurrent queries. Usage: rest_api.py DQR WORKDIR"""
 import concurrent.futures
 import glob
-import http.client
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 import pydicom
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from peers import Api, Checks, Procs, dqr_store, free_port, generate, scan_for, start_orthanc, wait_port  # noqa: E402
+
 DQR, WORK = sys.argv[1], os.path.abspath(sys.argv[2])
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-passed = failed = 0
-procs = []
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("ok   " + name)
-    else:
-        failed += 1
-        print("FAIL " + name + (": " + str(detail)[:400] if detail else ""))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_port(port, secs=20):
-    end = time.time() + secs
-    while time.time() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
-
-
-class Api:
-    def __init__(self, port):
-        self.port = port
-
-    def call(self, method, path, body=None, token=None, raw=None, headers=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        h = dict(headers or {})
-        if token:
-            h["Authorization"] = "Bearer " + token
-        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
-        if data is not None:
-            h["Content-Type"] = "application/json"
-        c.request(method, path, body=data, headers=h)
-        r = c.getresponse()
-        text = r.read().decode()
-        c.close()
-        try:
-            return r.status, json.loads(text), r
-        except ValueError:
-            return r.status, text, r
-
-    def login(self, user, pw):
-        st, b, _ = self.call("POST", "/api/v1/login", {"username": user, "password": pw})
-        return b.get("token") if st == 200 else None
+check, procs_ = Checks(), Procs()
+procs = procs_.list
 
 
 # ---- peers and data ---------------------------------------------------------
 shutil.rmtree(WORK, ignore_errors=True)
 os.makedirs(WORK)
 studies = WORK + "/studies"
-subprocess.run(["/usr/bin/python3", ROOT + "/tools/gen_studies.py", studies, "--patients", "3", "--studies", "2",
-                "--series", "2", "--instances", "2", "--rows", "8", "--cols", "8"], check=True, stdout=subprocess.DEVNULL)
-canaries = [c["canary"] for c in json.load(open(studies + "/manifest.json"))["canaries"]]
-os.remove(studies + "/manifest.json")
+canaries = generate(ROOT, studies, "--patients", "3", "--studies", "2", "--series", "2", "--instances", "2",
+                    "--rows", "8", "--cols", "8")
 files = sorted(glob.glob(studies + "/**/*.dcm", recursive=True))
 ds = [pydicom.dcmread(f, stop_before_pixels=True) for f in files]
 study_uids = sorted({d.StudyInstanceUID for d in ds})
 patients = sorted({d.PatientID for d in ds})
 
 http_port, dicom_port = free_port(), free_port()
-orthanc_ports = {}
 orthanc_http = {}
-
-
-def start_orthanc(name, limit):
-    od, oh = free_port(), free_port()
-    orthanc_http[name] = oh
-    os.makedirs(f"{WORK}/{name}-db")
-    cfg = {"Name": name, "StorageDirectory": f"{WORK}/{name}-db", "IndexDirectory": f"{WORK}/{name}-db",
-           "DicomAet": name.upper(), "DicomPort": od, "HttpPort": oh, "RemoteAccessAllowed": False,
-           "DicomCheckCalledAet": True, "DicomThreadsCount": 8, "LimitFindResults": limit,
-           "DicomModalities": {"dqr": ["DQR", "127.0.0.1", dicom_port]},
-           "Plugins": ["/usr/share/orthanc/plugins/libOrthancDicomWeb.so"],
-           "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
-           "AuthenticationEnabled": True, "RegisteredUsers": {"dqrweb": "web-pass"}}
-    json.dump(cfg, open(f"{WORK}/{name}.json", "w"))
-    p = subprocess.Popen(["Orthanc", f"{WORK}/{name}.json"], stdout=open(f"{WORK}/{name}.log", "w"),
-                         stderr=subprocess.STDOUT)
-    procs.append(p)
-    orthanc_ports[name] = od
-    return od
-
-
-def stop(p):
-    if p.poll() is None:
-        p.terminate()
-        try:
-            p.wait(20)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-
-
-OD = start_orthanc("orthanc", 0)
-OL = start_orthanc("orthlim", 2)
+web = {"Plugins": ["/usr/share/orthanc/plugins/libOrthancDicomWeb.so"], "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
+       "AuthenticationEnabled": True, "RegisteredUsers": {"dqrweb": "web-pass"}}
+OD, orthanc_http["orthanc"] = start_orthanc(procs_, WORK, "orthanc", "ORTHANC", {"dqr": ["DQR", "127.0.0.1", dicom_port]},
+                                            web)
+OL, _ = start_orthanc(procs_, WORK, "orthlim", "ORTHLIM", {"dqr": ["DQR", "127.0.0.1", dicom_port]},
+                      dict(web, LimitFindResults=2))
 if not (wait_port(OD) and wait_port(OL)):
     print("FAIL Orthanc did not start\n0 passed, 1 failed")
     sys.exit(1)
 for name, port in (("ORTHANC", OD), ("ORTHLIM", OL)):
-    subprocess.run([DQR, "store", "--call", name, "127.0.0.1", str(port), studies], check=True,
-                   stdout=subprocess.DEVNULL)
+    dqr_store(DQR, name, port, studies)
 
 env = dict(os.environ, DQR_DATA_DIR=WORK + "/var", DQR_VAULT_KEY_FILE=WORK + "/keys/vault.key",
            DQR_UID_SECRET_FILE=WORK + "/keys/uid-secret", DQR_HTTP_PORT=str(http_port),
@@ -405,11 +320,7 @@ try:
     # ---- no PHI on disk -----------------------------------------------------------------------
     serve_log.flush()
     needles = [c.encode() for c in canaries] + [b"DQRCANARY", b"DQRC-", name_prefix[:-1].encode(), b"web-pass"]
-    hits = []
-    for root, _, names in os.walk(WORK + "/var"):
-        for n in names:
-            data = open(os.path.join(root, n), "rb").read()
-            hits += [f"{n}: {x.decode()}" for x in needles if x in data]
+    hits = scan_for([WORK + "/var"], needles)
     log = open(WORK + "/serve.stderr", "rb").read()
     hits += [f"stderr: {x.decode()}" for x in needles if x in log]
     check("no query value in the catalog, WAL, logs or stderr", not hits and os.listdir(WORK + "/var"), hits[:5])
@@ -435,9 +346,7 @@ try:
         p.communicate(timeout=30)
     check("first start prints a generated admin password that works", outs[0][0] and outs[0][1], outs)
     check("second start prints no password", outs[1][0] == [], outs)
-    hits = [n for n in os.listdir(WORK + "/var2") if outs[0][0] and
-            outs[0][0][0].encode() in open(os.path.join(WORK + "/var2", n), "rb").read()
-            if os.path.isfile(os.path.join(WORK + "/var2", n))]
+    hits = scan_for([WORK + "/var2"], [outs[0][0][0].encode()]) if outs[0][0] else ["no password"]
     check("the generated password is not on disk", not hits, hits)
 
     # ---- configuration errors -----------------------------------------------------------------
@@ -446,8 +355,6 @@ try:
     check("bad config key: exit 2, one line naming it", p.returncode == 2 and "dicom_prot" in p.stderr and
           p.stderr.count("\n") == 1 and p.stderr.startswith("dqr: "), p.stderr)
 finally:
-    for p in procs:
-        stop(p)
+    procs_.stop()
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed or not passed else 0)
+sys.exit(check.finish())

@@ -199,12 +199,33 @@ static void test_query_identifier(void **state)
     json_decref(keys);
 }
 
+static void test_receivers(void **state)
+{
+    (void)state;
+    gw_config c = {.aet = "DQR", .dicom_addr = "127.0.0.1", .dicom_port = 11112, .receivers = "B@11113, C@10.0.0.2:104"};
+    gw_receiver rx[GW_MAX_RECEIVERS];
+    char msg[200];
+    assert_int_equal(gw_config_receivers(&c, rx, msg, sizeof msg), 3);
+    assert_string_equal(rx[0].aet, "DQR");
+    assert_int_equal(rx[1].port, 11113);
+    assert_string_equal(rx[1].addr, "127.0.0.1");
+    assert_string_equal(rx[2].aet, "C");
+    assert_string_equal(rx[2].addr, "10.0.0.2");
+    assert_int_equal(rx[2].port, 104);
+    const char *bad[] = {"B", "B@", "B@x", "@104", "B@1:70000", "DQR@104", "WAY_TOO_LONG_AE_TITLE@1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        c.receivers = (char *)bad[i];
+        if (gw_config_receivers(&c, rx, msg, sizeof msg) != -1)
+            fail_msg("'%s' was accepted", bad[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_layers), cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_schedule),      cmocka_unit_test(test_pacs_check),
-        cmocka_unit_test(test_query_identifier),
+        cmocka_unit_test(test_query_identifier), cmocka_unit_test(test_receivers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
