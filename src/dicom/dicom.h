@@ -192,6 +192,8 @@ typedef struct dcm_write_options {
                                     (it may hold anything, PHI included) */
     bool no_sync;                /* dcm_file_write: skip the fsync before the
                                     rename (the caller syncs a batch at once) */
+    bool start_writeback;        /* with no_sync: start writing the file to disk
+                                    without waiting, so the batch sync is short */
 } dcm_write_options;
 
 #define DQR_IMPLEMENTATION_CLASS_UID "1.2.826.0.1.3680043.10.1573.1"

@@ -564,6 +564,8 @@ dqr_status dcm_file_write(const dcm_file *f, const char *path, const dcm_write_o
     dqr_status st = dcm_file_write_fd(f, fd, opts, err);
     if (!st && !(opts && opts->no_sync) && fsync(fd) != 0)
         st = dqr_error_set(err, DQR_E_IO, "%s: fsync: %s", tmp, strerror(errno));
+    if (!st && opts && opts->no_sync && opts->start_writeback) /* begin the flush now, wait for it later */
+        sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
     if (close(fd) != 0 && !st)
         st = dqr_error_set(err, DQR_E_IO, "%s: close: %s", tmp, strerror(errno));
     if (!st && rename(tmp, path) != 0)

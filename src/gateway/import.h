@@ -33,6 +33,9 @@ typedef struct gw_job {
     char error[256];   /* the last instance failure (never a DICOM value) */
     atomic_bool cancel;
     int refs;          /* receiver threads inside the job (under gw's jobs_lock) */
+    int pending;       /* instances handed to the pool, not yet through (same lock) */
+    pthread_mutex_t dir_lock;
+    char last_dir[4096]; /* the series folder made last: most instances need no mkdir */
     struct gw_job *next;
 } gw_job;
 
@@ -53,6 +56,13 @@ void gw_job_free(gw_job *j);
 
 /* Run one claimed session to its end state; *ms gets the transfer time. */
 void gw_job_run(gw *g, int64_t id, long *ms);
+
+/* pool.c: the instance workers (answer on receipt, process in parallel). */
+gw_pool *gw_pool_start(gw *g, int threads, dqr_error *err);
+/* Drains what is queued, then stops the threads. */
+void gw_pool_stop(gw_pool *pool);
+/* Queue a copy of the instance for j; false when out of memory. */
+bool gw_pool_submit(gw_pool *pool, gw_job *j, const uint8_t *data, size_t len);
 
 /* The per-instance pipeline for a Part 10 stream in memory: returns the
  * C-STORE status to answer. */

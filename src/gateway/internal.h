@@ -24,6 +24,7 @@ typedef struct gw_metrics {
 } gw_metrics;
 
 typedef struct gw_qcache gw_qcache; /* query results kept for paging (qcache.c) */
+typedef struct gw_pool gw_pool;     /* instance workers (pool.c) */
 struct gw_job;
 struct net_server;
 
@@ -58,6 +59,7 @@ struct gw {
     struct net_server *rx[GW_MAX_RECEIVERS];
     pthread_t rx_thread[GW_MAX_RECEIVERS];
     int nrx; /* receivers started */
+    gw_pool *pool;
 };
 
 /* The authenticated caller. */

@@ -86,6 +86,20 @@ static int phi_left(const gw_job *j, const dcm_dataset *ds, verify *v)
     return v->findings;
 }
 
+/* The instance's folder exists: made once per series, not per instance. */
+static bool parent_ready(gw_job *j, const char *path)
+{
+    size_t n = (size_t)(strrchr(path, '/') - path);
+    pthread_mutex_lock(&j->dir_lock);
+    bool ok = strlen(j->last_dir) == n && strncmp(j->last_dir, path, n) == 0;
+    if (!ok && dqr_make_parent_dirs(path, 0700) == 0) {
+        snprintf(j->last_dir, sizeof j->last_dir, "%.*s", (int)n, path);
+        ok = true;
+    }
+    pthread_mutex_unlock(&j->dir_lock);
+    return ok;
+}
+
 /* Step 7: atomic write (temp file + rename; the session is synced as a
  * whole when its transfer ends) and the index row, from de-identified
  * values only. */
@@ -106,8 +120,8 @@ static bool archive(gw *g, gw_job *j, dcm_file *f, int64_t *bytes)
     }
     dqr_error err = {0};
     dcm_dataset_remove(dcm_file_meta(f), DCM_TAG(0x0002, 0x0016)); /* the sender's AE */
-    dcm_write_options opts = {.zero_preamble = true, .no_sync = true};
-    if (dqr_make_parent_dirs(path, 0700) != 0 || dcm_file_write(f, path, &opts, &err) != DQR_OK) {
+    dcm_write_options opts = {.zero_preamble = true, .no_sync = true, .start_writeback = true};
+    if (!parent_ready(j, path) || dcm_file_write(f, path, &opts, &err) != DQR_OK) {
         snprintf(j->error, sizeof j->error, "archive write failed: %.200s", err.message[0] ? err.message : strerror(errno));
         return false;
     }
@@ -253,7 +267,9 @@ uint16_t gw_receive(void *ctx, const net_received *r)
     pthread_mutex_unlock(&g->jobs_lock);
     if (!j)
         return unrequested(g, r);
-    uint16_t status = gw_job_instance(g, j, r->data, r->len);
+    /* Answered on receipt: the pool processes it, and the session ends only
+     * when the pool is through with all its instances. */
+    uint16_t status = gw_pool_submit(g->pool, j, r->data, r->len) ? 0 : 0xA700;
     pthread_mutex_lock(&g->jobs_lock);
     j->refs--;
     pthread_cond_broadcast(&g->idle);

@@ -301,6 +301,8 @@ dqr_status gw_import_start(gw *g, dqr_error *err)
                (store_val[]){STORE_I(time(NULL))}, 1, NULL, NULL, &n, NULL);
     if (n)
         gw_log(g, "info", "requeued", "sessions=%lld (running when dqr last stopped)", (long long)n);
+    if (!(g->pool = gw_pool_start(g, g->cfg.import_workers, err)))
+        return err->code;
     if (start_receivers(g, err) != DQR_OK)
         return err->code;
     if (pthread_create(&g->sched_thread, NULL, scheduler, g) != 0)
@@ -346,4 +348,6 @@ void gw_import_stop(gw *g)
         g->rx[i] = NULL;
     }
     g->nrx = 0;
+    gw_pool_stop(g->pool); /* after the receivers: nothing new arrives */
+    g->pool = NULL;
 }

@@ -82,6 +82,7 @@ gw_job *gw_job_load(gw *g, int64_t id, dqr_error *err)
         return NULL;
     }
     pthread_mutex_init(&j->lock, NULL);
+    pthread_mutex_init(&j->dir_lock, NULL);
     j->id = id;
     j->request_id = json_integer_value(json_object_get(row, "request_id"));
     j->pacs_id = json_integer_value(json_object_get(row, "pacs_id"));
@@ -113,6 +114,7 @@ void gw_job_free(gw_job *j)
     json_decref(j->overrides);
     free(j->orig_sealed);
     pthread_mutex_destroy(&j->lock);
+    pthread_mutex_destroy(&j->dir_lock);
     free(j);
 }
 
@@ -171,7 +173,7 @@ static int on_progress(void *ctx, const net_move_result *m)
 static uint16_t on_get_store(void *ctx, const net_received *rx)
 {
     run *r = ctx;
-    uint16_t status = rx->data ? gw_job_instance(r->g, r->j, rx->data, rx->len) : 0xA700;
+    uint16_t status = rx->data && gw_pool_submit(r->g->pool, r->j, rx->data, rx->len) ? 0 : 0xA700;
     if (save_due(r))
         save_counts(r, NULL);
     return status;
@@ -248,7 +250,7 @@ static void unregister_job(gw *g, gw_job *j)
             *p = j->next;
             break;
         }
-    while (j->refs > 0)
+    while (j->refs > 0 || j->pending > 0)
         pthread_cond_wait(&g->idle, &g->jobs_lock);
     pthread_mutex_unlock(&g->jobs_lock);
 }
