@@ -205,6 +205,24 @@ try:
     check("CSV import done", b.get("state") == "done" and b["archived"] == sum(len(meta[u]) for u in small_studies
                                                                                 if meta[u][0].PatientID == pid), b)
 
+    # ---- scripts that reject or fail: nothing written, the request says why -----------------------------
+    api.call("POST", "/api/v1/projects", {"id": "REJ", "dqr_enabled": True,
+                                          "script": 'version "6.3"\n(0008,0060) = "CT" ? reject[]\n'}, **H)
+    api.call("POST", "/api/v1/projects", {"id": "ERR", "dqr_enabled": True, "script":
+                                          'version "6.3"\nalterPixels["rectangle", "l=0,t=0,r=10,b=10", "solid", "v=0"]\n'},
+             **H)
+    st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": P_ORTH, "project": "REJ", "studies": [
+        {"StudyInstanceUID": small_studies[0], "subject": "R01", "session": "R01_CT"}]}, **H)
+    b = wait_state(T, b.get("id"))
+    check("a script's reject: instances dropped and counted", b.get("state") == "done" and
+          b["rejected"] == len(meta[small_studies[0]]) and b["archived"] == 0 and not archive_files("REJ"), b)
+    st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": P_ORTH, "project": "ERR", "studies": [
+        {"StudyInstanceUID": small_studies[0], "subject": "E01", "session": "E01_CT"}]}, **H)
+    b = wait_state(T, b.get("id"))
+    check("a script error: nothing written, the request names the script line", b.get("state") == "failed" and
+          b["failed"] == len(meta[small_studies[0]]) and not archive_files("ERR") and
+          "project script:2:" in (b.get("error") or ""), b)
+
     # ---- a PACS that does not answer: retried, then failed with the reason ------------------------------
     st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": P_DEAD, "project": "P1", "studies": [
         {"StudyInstanceUID": "1.2.3.4", "subject": "S09", "session": "S09_X"}]}, **H)
@@ -310,6 +328,7 @@ try:
 
     # ---- no canary anywhere under the data directory, in the log or on standard error --------------------------
     procs.stop_one(serve)
+    check("SIGTERM: clean stop, exit 0 (under ASan: no leak)", serve.returncode == 0, serve.returncode)
     log.flush()
     hits = scan_for([WORK + "/var"], needles) + [f"stderr: {x}" for x in needles
                                                 if x in open(WORK + "/serve.stderr", "rb").read()]

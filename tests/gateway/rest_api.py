@@ -297,7 +297,14 @@ try:
     serve.send_signal(signal.SIGTERM)
     rc = serve.wait(30)
     check("SIGTERM: clean stop, exit 0", rc == 0, rc)
-    serve = start_serve({"DQR_ADMIN_PASSWORD": "ignored-now", "DQR_QUERY_MAX_RESULTS": "3"})
+    serve = start_serve({"DQR_ADMIN_PASSWORD": "ignored-now", "DQR_QUERY_MAX_RESULTS": "3",
+                         "DQR_UNREQUESTED": "quarantine"})
+    wait_port(dicom_port)
+    p = subprocess.run([DQR, "store", "--call", "DQR", "127.0.0.1", str(dicom_port), files[0]], capture_output=True,
+                       text=True)
+    q = glob.glob(WORK + "/var/quarantine/*.sealed")
+    check("unrequested: quarantine keeps it sealed", p.returncode == 0 and len(q) == 1 and
+          open(q[0]).read().startswith("v1:"), (p.stdout + p.stderr, q))
     check("restart: old token still valid", api.call("GET", "/api/v1/me", token=alice)[0] == 200)
     check("restart: first-start password only", api.login("admin", "admin-pass-1") is not None and
           api.login("admin", "ignored-now") is None)
