@@ -12,7 +12,7 @@
 #ifndef DQR_GW_IMPORT_H
 #define DQR_GW_IMPORT_H
 
-#include "anon/anon.h"
+#include "gateway/deid.h"
 #include "gateway/pacs.h"
 
 typedef struct gw_job {
@@ -22,11 +22,8 @@ typedef struct gw_job {
     json_t *overrides; /* remapped field keyword -> value, or NULL */
     uint16_t msgid;    /* our C-MOVE's message id (Move Originator Message ID) */
     char move_aet[17]; /* our calling AE in that C-MOVE (Move Originator AE) */
-    anon_script *site, *project_script;
-    anon_profile *basic;
-    anon_engine *engine;
-    anon_session *as;     /* variables persist across the session's instances, as in XNAT */
-    pthread_mutex_t lock; /* one instance at a time through as */
+    gw_deid deid;         /* its session's variables persist across instances, as in XNAT */
+    pthread_mutex_t lock; /* one instance at a time through deid */
     atomic_int received, archived, rejected, failed, warned;
     atomic_llong bytes;
     char *orig_sealed; /* the first instance's PatientName, PatientID, AccessionNumber, sealed */

@@ -60,6 +60,8 @@ struct gw {
     pthread_t rx_thread[GW_MAX_RECEIVERS];
     int nrx; /* receivers started */
     gw_pool *pool;
+    pthread_mutex_t sends_lock; /* sends: sessions being sent to a PACS (api_send.c) */
+    struct gw_send *sends;
 };
 
 /* The authenticated caller. */
@@ -133,7 +135,10 @@ typedef struct gw_route {
 
 /* Route tables, one per file (api_*.c), each ended by a {NULL} entry. */
 extern const gw_route gw_routes_auth[], gw_routes_users[], gw_routes_pacs[], gw_routes_projects[],
-    gw_routes_query[], gw_routes_ops[], gw_routes_imports[], gw_routes_archive[];
+    gw_routes_query[], gw_routes_ops[], gw_routes_imports[], gw_routes_archive[], gw_routes_send[],
+    gw_routes_dryrun[];
+/* Free the finished sends' records (at stop). */
+void gw_sends_free(gw *g);
 
 /* The HTTP handler (router.c). */
 void gw_dispatch(void *ctx, http_request *http);

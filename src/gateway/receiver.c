@@ -183,7 +183,7 @@ uint16_t gw_job_instance(gw *g, gw_job *j, const uint8_t *data, size_t len)
     pthread_mutex_lock(&j->lock);
     keep_originals(g, j, ds);
     remap(j, ds);
-    anon_result res = anon_session_apply(j->as, ds, &err);
+    anon_result res = anon_session_apply(j->deid.as, ds, &err);
     pthread_mutex_unlock(&j->lock);
     uint16_t status = 0;
     verify v = {0};

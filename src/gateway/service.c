@@ -43,6 +43,7 @@ gw *gw_start(const gw_config *cfg, dqr_error *err)
     }
     pthread_mutex_init(&g->log_lock, NULL);
     pthread_mutex_init(&g->jobs_lock, NULL);
+    pthread_mutex_init(&g->sends_lock, NULL);
     pthread_cond_init(&g->wake, NULL);
     pthread_cond_init(&g->idle, NULL);
     g->started = time(NULL);
@@ -109,6 +110,8 @@ void gw_stop(gw *g)
     gw_config_free(&g->cfg);
     pthread_mutex_destroy(&g->log_lock);
     pthread_mutex_destroy(&g->jobs_lock);
+    gw_sends_free(g);
+    pthread_mutex_destroy(&g->sends_lock);
     pthread_cond_destroy(&g->wake);
     pthread_cond_destroy(&g->idle);
     free(g);

@@ -9,55 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The site step when no site script is set: XNAT's labels written back
- * after the Basic profile. */
-static const char LABELS[] = "version \"6.3\"\n"
-                             "(0008,1030) := project\n"
-                             "(0010,0010) := subject\n"
-                             "(0010,0020) := session\n";
-
-static char *text_of(gw *g, const char *sql, const char *arg)
-{
-    json_t *row = gw_row(g, sql, (store_val[]){STORE_S(arg)}, arg ? 1 : 0, NULL);
-    const char *t = row ? json_string_value(json_object_get(row, "t")) : NULL;
-    char *copy = t ? strdup(t) : NULL;
-    json_decref(row);
-    return copy;
-}
-
-static anon_script *compile(const char *text, const char *name, dqr_error *err)
-{
-    return anon_script_compile(text, strlen(text), name, err);
-}
-
-/* The engine: site script (or Basic + labels), then the project script. */
-static dqr_status build_engine(gw *g, gw_job *j, dqr_error *err)
-{
-    anon_settings set = {.lookup_path = NULL};
-    memcpy(set.uid_secret, g->uid_secret, sizeof set.uid_secret);
-    char *site = text_of(g, "SELECT value AS t FROM settings WHERE key = 'site_script'", NULL);
-    char *proj = text_of(g, "SELECT script AS t FROM projects WHERE id = ?", j->project);
-    dqr_status st = (j->engine = anon_engine_new(&set, err)) ? DQR_OK : err->code;
-    if (st == DQR_OK && !site) {
-        j->basic = anon_profile_parse("basic", err);
-        st = j->basic ? anon_engine_add_profile(j->engine, j->basic, err) : err->code;
-    }
-    if (st == DQR_OK)
-        st = (j->site = compile(site ? site : LABELS, site ? "site script" : "XNAT labels", err)) ? anon_engine_add_script(j->engine, j->site, err)
-                                                                           : err->code;
-    if (st == DQR_OK && proj)
-        st = (j->project_script = compile(proj, "project script", err))
-                 ? anon_engine_add_script(j->engine, j->project_script, err)
-                 : err->code;
-    if (st == DQR_OK && !(j->as = anon_session_new(j->engine, err)))
-        st = err->code;
-    const char *vars[3][2] = {{"project", j->project}, {"subject", j->subject}, {"session", j->session}};
-    for (int i = 0; i < 3 && st == DQR_OK; i++)
-        st = anon_session_set_var(j->as, vars[i][0], vars[i][1], err);
-    free(site), free(proj);
-    return st;
-}
-
 static void copy_str(char *dst, size_t cap, const json_t *row, const char *key)
 {
     const char *v = json_string_value(json_object_get(row, key));
@@ -94,7 +45,7 @@ gw_job *gw_job_load(gw *g, int64_t id, dqr_error *err)
     j->overrides = json_col(row, "overrides");
     j->msgid = (uint16_t)(1 + id % 65000);
     json_decref(row);
-    if (build_engine(g, j, err) != DQR_OK) {
+    if (gw_deid_build(g, j->project, NULL, j->subject, j->session, &j->deid, err) != DQR_OK) {
         gw_job_free(j);
         return NULL;
     }
@@ -105,11 +56,7 @@ void gw_job_free(gw_job *j)
 {
     if (!j)
         return;
-    anon_session_free(j->as);
-    anon_engine_free(j->engine);
-    anon_script_free(j->site);
-    anon_script_free(j->project_script);
-    anon_profile_free(j->basic);
+    gw_deid_free(&j->deid);
     json_decref(j->series);
     json_decref(j->overrides);
     free(j->orig_sealed);

@@ -6,6 +6,7 @@ archive's files and index, re-import, CSV bulk import, retries against a
 dead PACS, availability windows, cancel and retry, kill -9 mid-import,
 unrequested instances, history, zip download, delete, and a scan of every
 byte under the data directory for the canaries. Usage: import_e2e.py DQR WORKDIR"""
+import base64
 import glob
 import io
 import json
@@ -320,6 +321,33 @@ try:
     check("download a session as a zip", st == 200 and r.getheader("Content-Type") == "application/zip" and
           len(names) == len(meta[pick[0]]) and all(n.startswith("S01_CT/") and n.endswith(".dcm") for n in names),
           names[:3])
+    # ---- dry run of the scripts, and sending a session to a storable PACS ------------------------------------
+    st, b, _ = api.call("POST", "/api/v1/projects/P1/dry-run", {}, **H)
+    ch = {c["keyword"]: c for c in b.get("changes", [])}
+    check("dry run on the built-in sample: before -> after", st == 200 and
+          ch["PatientName"]["before"] == "SAMPLE^PATIENT" and ch["PatientName"]["after"] == "SUBJECT" and
+          ch["StudyDescription"]["after"] == "P1 study" and ch["PatientIdentityRemoved"]["change"] == "added", b)
+    sample = base64.b64encode(open(glob.glob(small + "/**/*.dcm", recursive=True)[0], "rb").read()).decode()
+    st, b, _ = api.call("POST", "/api/v1/projects/P1/dry-run", {"instance": sample,
+                                                               "script": 'version "6.3"\n(0010,0010) := "X"\n'}, **H)
+    ch = {c["keyword"]: c for c in b.get("changes", [])}
+    check("dry run on an uploaded instance with an unsaved script", st == 200 and b["sample"] == "uploaded" and
+          ch["PatientName"]["after"] == "X" and ch["PatientName"]["before"].startswith("DQRCANARY"), b)
+    st, b, _ = api.call("POST", "/api/v1/projects/P1/dry-run", {"script": 'version "6.3"\n(0010,0010) := \n'}, **H)
+    check("dry run of a broken script: 400 at line:column", st == 400 and b.get("line") == 2, b)
+    api.call("PUT", f"/api/v1/pacs/{P_QR}", {"storable": True}, **H)
+    st, b, _ = api.call("POST", "/api/v1/projects/P1/sessions/S01_CT/send", {"pacs": P_QR}, **H)
+    sid = b.get("id")
+    for _ in range(100):
+        st, b, _ = api.call("GET", f"/api/v1/sends/{sid}", **H)
+        if b.get("state") != "running":
+            break
+        time.sleep(0.1)
+    check("send a session to a storable PACS: per-instance results", st == 200 and b["state"] == "done" and
+          b["sent"] == b["total"] == len(meta[pick[0]]) and all(x["ok"] for x in b["results"]), b)
+    st, b, _ = api.call("POST", "/api/v1/projects/P1/sessions/S01_CT/send", {"pacs": P_ORTH}, **H)
+    check("send to a PACS not marked storable: 409", st == 409, b)
+
     st, b, _ = api.call("DELETE", "/api/v1/projects/P1/sessions/S02_CT", token=bob)
     check("delete needs an admin: 403", st == 403, b)
     st, b, _ = api.call("DELETE", "/api/v1/projects/P1/sessions/S02_CT", **H)
