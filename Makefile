@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run check test-release test-asan test-fuzz bench clean
+.PHONY: all deps build run check test-release test-asan test-fuzz bench screenshots clean
 
 all: build
 
@@ -38,6 +38,10 @@ test-fuzz:
 	    -DDQR_FUZZ_SECONDS=$(FUZZ_SECONDS) $(CMAKE_FLAGS)
 	cmake --build build-fuzz -j$(JOBS) --target fuzz_part10 fuzz_script fuzz_pdu fuzz_json
 	cd build-fuzz && ctest --output-on-failure -L fuzz
+
+# The web UI's pages, as the browser tests see them, for the docs.
+screenshots: build
+	/usr/bin/python3 tests/ui/ui_e2e.py build/dqr build/screenshots-work docs/screenshots
 
 bench: build
 	./bench/dump.sh

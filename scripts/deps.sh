@@ -14,6 +14,7 @@ python3 python3-pydicom python3-numpy
 dcmtk libgdcm-tools dicom3tools
 orthanc orthanc-dicomweb postgresql
 hyperfine time procps
+chromium nodejs
 "
 
 missing=""
@@ -25,7 +26,20 @@ for p in $PKGS; do
     esac
 done
 
+# npm comes with NodeSource's nodejs; Debian's nodejs needs the npm package.
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
+
+# The browser tests' npm packages (tests/ui), installed from package-lock.json.
+npm_deps() {
+    ui=$(dirname "$0")/../tests/ui
+    if [ ! -f "$ui/node_modules/.package-lock.json" ] || [ "$ui/package-lock.json" -nt "$ui/node_modules/.package-lock.json" ]; then
+        echo "deps: npm ci in tests/ui"
+        (cd "$ui" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+}
+
 if [ -z "$missing" ]; then
+    npm_deps
     echo "deps: all packages present"
     exit 0
 fi
@@ -48,4 +62,5 @@ if [ ! -e /usr/sbin/policy-rc.d ] && [ -z "$SUDO" ]; then
 fi
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
+npm_deps
 echo "deps: done"

@@ -136,7 +136,7 @@ typedef struct gw_route {
 /* Route tables, one per file (api_*.c), each ended by a {NULL} entry. */
 extern const gw_route gw_routes_auth[], gw_routes_users[], gw_routes_pacs[], gw_routes_projects[],
     gw_routes_query[], gw_routes_ops[], gw_routes_imports[], gw_routes_archive[], gw_routes_send[],
-    gw_routes_dryrun[];
+    gw_routes_dryrun[], gw_routes_ui[];
 /* Free the finished sends' records (at stop). */
 void gw_sends_free(gw *g);
 

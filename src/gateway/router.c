@@ -7,7 +7,7 @@
 static const gw_route *const tables[] = {gw_routes_auth,  gw_routes_users,   gw_routes_pacs,
                                          gw_routes_projects, gw_routes_query, gw_routes_ops,
                                          gw_routes_imports, gw_routes_archive, gw_routes_send,
-                                         gw_routes_dryrun};
+                                         gw_routes_dryrun, gw_routes_ui};
 
 /* Match path against pattern, keeping the {} segments in r->arg. */
 static bool match(const char *pattern, const char *path, gw_req *r)
@@ -91,7 +91,10 @@ void gw_dispatch(void *ctx, http_request *http)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     http_add_header(http, "X-Content-Type-Options", "nosniff");
     http_add_header(http, "Cache-Control", "no-store");
-    http_add_header(http, "Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'");
+    http_add_header(http, "Content-Security-Policy",
+                    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+                    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+    http_add_header(http, "Referrer-Policy", "no-referrer");
     route(&r);
     json_decref(r.body);
     clock_gettime(CLOCK_MONOTONIC, &t1);
