@@ -610,15 +610,16 @@ async function adminUsers(box) {
 }
 
 // A script editor: lint shows errors at line:column and untouched Annex E attributes.
-function scriptEditor(title, text, onsave, extra) {
+function scriptEditor(title, text, onsave, extra, withSite) {
   const area = h("textarea", { "aria-label": title, spellcheck: "false" });
   area.value = text || "";
   const out = h("div", { "aria-live": "polite" });
   async function lint() {
     try {
-      const r = await api("POST", "/scripts/lint", { script: area.value });
+      const r = await api("POST", "/scripts/lint", { script: area.value, with_site: !!withSite });
       out.replaceChildren(h("p", { class: "ok" }, `The script compiles (DicomEdit ${r.version}).`),
-        h("details", {}, h("summary", {}, `${r.untouched.length} Annex E attributes this script leaves untouched`),
+        r.site ? h("p", { class: "muted" }, `Site step: ${r.site}.`) : "",
+        h("details", {}, h("summary", {}, `${r.untouched.length} Annex E attributes ${withSite ? "the site step and this script" : "this script"} leave untouched`),
           h("ul", {}, r.untouched.map((u) => h("li", {}, `${u.tag} ${u.name} (Basic: ${u.action})`)))));
       return true;
     } catch (e) {
@@ -664,7 +665,7 @@ async function projectDetail(box, id) {
     if (!r) return;
     dry.replaceChildren(h("h2", {}, `Dry run on the ${r.sample} sample: ${r.result}`), r.error ? h("p", { class: "error" }, r.error) : "",
       table([{ key: "tag", label: "Tag" }, { key: "keyword", label: "Attribute" }, { key: "before", label: "Before" }, { key: "after", label: "After" }, { key: "change", label: "Change" }], r.changes, { pageSize: 100 }));
-  } }, "Dry run"))), h("div", { class: "card" }, dry));
+  } }, "Dry run")), true), h("div", { class: "card" }, dry));
 }
 
 async function adminSite(box) {

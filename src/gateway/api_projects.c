@@ -234,14 +234,38 @@ static void site_script_put(gw_req *r)
     site_script_get(r);
 }
 
+/* With "with_site": what the site step and this script together leave
+ * untouched. The default site step (the Basic profile) handles every
+ * Annex E attribute; a site script is linted with the project's. */
+static void lint_with_site(gw_req *r, const char *text, json_t *report)
+{
+    json_t *row = gw_row(r->g, "SELECT value FROM settings WHERE key = 'site_script'", NULL, 0, NULL);
+    const char *site = json_string_value(json_object_get(row, "value"));
+    dqr_error err = {0};
+    anon_script *a = site ? anon_script_compile(site, strlen(site), "site script", &err) : NULL;
+    anon_script *b = anon_script_compile(text, strlen(text), "script", &err);
+    json_t *list = json_array();
+    if (a && b) {
+        const anon_script *both[2] = {a, b};
+        anon_lint_untouched(both, 2, add_untouched, list);
+    }
+    json_object_set_new(report, "untouched", list);
+    json_object_set_new(report, "site", json_string(site ? "site script" : "default: the Basic profile handles every Annex E attribute"));
+    anon_script_free(a), anon_script_free(b);
+    json_decref(row);
+}
+
 static void lint(gw_req *r)
 {
     const char *text = r->body ? json_string_value(json_object_get(r->body, "script")) : NULL;
     json_t *report = NULL;
     if (!text)
         gw_fail(r, 400, "send {\"script\": TEXT}");
-    else if (check_script(r, text, &report))
+    else if (check_script(r, text, &report)) {
+        if (json_is_true(json_object_get(r->body, "with_site")))
+            lint_with_site(r, text, report);
         gw_reply(r, 200, report);
+    }
 }
 
 const gw_route gw_routes_projects[] = {

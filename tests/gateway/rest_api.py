@@ -158,6 +158,11 @@ try:
     st, b, r = api.call("PUT", "/api/v1/settings/site-script", {"script": "version \"6.3\"\n-(0010,1000)\n"},
                         token=admin)
     check("site script set", st == 200 and b["uses_default"] is False, b)
+    st, b, r = api.call("POST", "/api/v1/scripts/lint", {"script": 'version "6.3"\n-(0010,0010)\n', "with_site": True},
+                        token=admin)
+    tags = {u["tag"] for u in b.get("untouched", [])}
+    check("lint with the site script: both scripts' removals count", st == 200 and "(0010,1000)" not in tags and
+          "(0010,0010)" not in tags and "(0010,0020)" in tags, b)
     st, b, r = api.call("PUT", "/api/v1/settings/site-script", {"script": "not a script"}, token=admin)
     check("bad site script refused", st == 400 and "line" in b, b)
     st, b, r = api.call("POST", "/api/v1/scripts/lint", {"script": 'version "6.3"\n-(0010,0010)\n'}, token=admin)
