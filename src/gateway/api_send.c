@@ -94,6 +94,24 @@ static void *run_send(void *p)
     return NULL;
 }
 
+/* Finished sends are kept an hour for their results, then forgotten. */
+static void prune(gw *g)
+{
+    time_t old = time(NULL) - 3600;
+    pthread_mutex_lock(&g->sends_lock);
+    for (gw_send **p = &g->sends; *p;) {
+        gw_send *s = *p;
+        if (s->finished && s->finished < old) {
+            *p = s->next;
+            json_decref(s->results);
+            free(s);
+        } else {
+            p = &s->next;
+        }
+    }
+    pthread_mutex_unlock(&g->sends_lock);
+}
+
 static void send_start(gw_req *r)
 {
     json_t *pv = json_object_get(r->body, "pacs");
@@ -132,6 +150,7 @@ static void send_start(gw_req *r)
     randombytes_buf(rnd, sizeof rnd);
     sodium_bin2hex(s->id, sizeof s->id, rnd, sizeof rnd);
     s->user = r->user.id, s->pacs = p.id, s->state = "running", s->results = json_array();
+    prune(r->g);
     snprintf(s->project, sizeof s->project, "%s", r->arg[0]);
     snprintf(s->session, sizeof s->session, "%s", r->arg[1]);
     *a = (send_arg){r->g, s};

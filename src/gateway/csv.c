@@ -70,6 +70,19 @@ static json_t *record(const char **p, int *line)
     return fields;
 }
 
+json_t *gw_csv_records(const char *text)
+{
+    json_t *out = json_array();
+    int line = 1;
+    for (int at = line;; at = line) {
+        json_t *rec = record(&text, &line);
+        if (!rec)
+            break;
+        json_array_append_new(out, json_pack("{s:i,s:o}", "line", at, "fields", rec));
+    }
+    return out;
+}
+
 static int column_of(const char *name)
 {
     for (int i = 0; i < C_COUNT; i++)

@@ -12,6 +12,9 @@ bool gw_import_queue(gw_req *r, int64_t pacs, const char *project, const json_t 
 /* A request with its sessions and summed counts (new reference), or NULL. */
 json_t *gw_import_json(gw *g, int64_t id);
 
+/* csv.c: the records of a CSV text (RFC 4180 quoting, CRLF or LF), as
+ * [{"line": N, "fields": [text, ...]}] (new reference). Pure. */
+json_t *gw_csv_records(const char *text);
 /* csv.c: POST /imports/csv/preview and POST /imports/csv. */
 void gw_csv_preview(gw_req *r);
 void gw_csv_import(gw_req *r);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gateway/imports.h"
 #include "gateway/pacs.h"
 #include "gateway/query.h"
 #include "gateway/schedule.h"
@@ -220,12 +221,29 @@ static void test_receivers(void **state)
     }
 }
 
+static void test_csv_records(void **state)
+{
+    (void)state;
+    json_t *r = gw_csv_records("Patient ID,Subject\r\n\"A,\"\"1\"\"\" , S1\n\"multi\nline\",S2\nlast,S3");
+    char *text = json_dumps(r, JSON_COMPACT);
+    assert_string_equal(text, "[{\"line\":1,\"fields\":[\"Patient ID\",\"Subject\"]},"
+                              "{\"line\":2,\"fields\":[\"A,\\\"1\\\"\",\"S1\"]},"
+                              "{\"line\":3,\"fields\":[\"multi\\nline\",\"S2\"]},"
+                              "{\"line\":5,\"fields\":[\"last\",\"S3\"]}]");
+    free(text);
+    json_decref(r);
+    r = gw_csv_records("");
+    assert_int_equal(json_array_size(r), 0);
+    json_decref(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_layers), cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_schedule),      cmocka_unit_test(test_pacs_check),
         cmocka_unit_test(test_query_identifier), cmocka_unit_test(test_receivers),
+        cmocka_unit_test(test_csv_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
