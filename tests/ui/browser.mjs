@@ -72,6 +72,14 @@ try {
     await page.getByText("reachable").waitFor({ timeout: 10000 });
     await axe(page, "search");
   });
+  await step(page, "an unreachable PACS: a banner, and no search", async () => {
+    await page.getByLabel("PACS").selectOption({ label: "Down PACS" });
+    await page.locator("#banner", { hasText: "This PACS cannot be reached" }).waitFor({ timeout: 15000 });
+    const disabled = await page.getByRole("button", { name: "Search" }).isDisabled();
+    await page.getByLabel("PACS").selectOption({ label: "Hospital PACS" });
+    await page.getByText("reachable (").waitFor({ timeout: 10000 });
+    return disabled || "the Search button stayed enabled";
+  });
   await step(page, "search by patient name wildcard", async () => {
     await page.getByLabel("Patient name (wildcards * ?)").fill(cfg.name_prefix);
     await page.getByRole("button", { name: "Search" }).click();

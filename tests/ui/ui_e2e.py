@@ -57,10 +57,12 @@ try:
                                            "default_qr": True, "storable": True}, token=T)[1]["id"]
     p2 = api.call("POST", "/api/v1/pacs", {"label": "Other PACS", "aet": "OTHER", "host": "127.0.0.1", "port": OD2},
                   token=T)[1]["id"]
+    p3 = api.call("POST", "/api/v1/pacs", {"label": "Down PACS", "aet": "DOWN", "host": "127.0.0.1", "port": free_port()},
+                  token=T)[1]["id"]
     api.call("POST", "/api/v1/projects", {"id": "P1", "name": "Brain study", "dqr_enabled": True}, token=T)
     for u in ("alice", "bob"):
         api.call("POST", "/api/v1/users", {"username": u, "password": u + "-pass-1", "role": "user"}, token=T)
-    api.call("PUT", "/api/v1/users/2/grants", {"pacs": [p1, p2], "projects": ["P1"]}, token=T)
+    api.call("PUT", "/api/v1/users/2/grants", {"pacs": [p1, p2, p3], "projects": ["P1"]}, token=T)
     api.call("PUT", "/api/v1/users/3/grants", {"pacs": [p1], "projects": ["P1"]}, token=T)
     cfg = {"base": f"http://127.0.0.1:{http_port}", "shots": SHOTS, "xss": XSS, "xss_pid": xss_pid,
            "name_prefix": names[0].split("^")[0][:12] + "*", "name_count": len({d.StudyInstanceUID for d in ds.values()
