@@ -185,12 +185,12 @@ static void tick(gw *g)
     for (int64_t i = 1; i <= list[0]; i++)
         tick_pacs(g, list[i], now);
     /* retention: history older than history_retention_days goes */
+    store_val old[] = {STORE_I(now - (int64_t)g->cfg.history_retention_days * 86400)};
+    store_exec(g->db, "DELETE FROM import_sessions WHERE finished IS NOT NULL AND finished < ?", old, 1, NULL, NULL,
+               NULL, NULL);
     store_exec(g->db,
-               "DELETE FROM import_sessions WHERE finished IS NOT NULL AND finished < ?;"
                "DELETE FROM import_requests WHERE id NOT IN (SELECT request_id FROM import_sessions) AND created < ?",
-               (store_val[]){STORE_I(now - (int64_t)g->cfg.history_retention_days * 86400),
-                             STORE_I(now - (int64_t)g->cfg.history_retention_days * 86400)},
-               2, NULL, NULL, NULL, NULL);
+               old, 1, NULL, NULL, NULL, NULL);
 }
 
 static void *scheduler(void *p)

@@ -217,12 +217,13 @@ static void sync_archive(gw *g)
 /* The end state and what to record. */
 static void finish(gw *g, int64_t id, const char *state, const char *error, long ms, int64_t next_try)
 {
+    bool ended = strcmp(state, "queued") != 0; /* done, partial, failed, cancelled */
     store_exec(g->db,
-               "UPDATE import_sessions SET state = ?, error = ?, ms = ?, next_try = ?, updated = ?, "
-               "finished = CASE WHEN ? IN ('done','partial','failed','cancelled') THEN ? ELSE NULL END WHERE id = ?",
+               "UPDATE import_sessions SET state = ?, error = ?, ms = ?, next_try = ?, updated = ?, finished = ? "
+               "WHERE id = ?",
                (store_val[]){STORE_S(state), STORE_S(error), STORE_I(ms), STORE_I(next_try), STORE_I(time(NULL)),
-                             STORE_S(state), STORE_I(time(NULL)), STORE_I(id)},
-               8, NULL, NULL, NULL, NULL);
+                             ended ? STORE_I(time(NULL)) : STORE_S(NULL), STORE_I(id)},
+               7, NULL, NULL, NULL, NULL);
     gw_log(g, strcmp(state, "failed") == 0 ? "warn" : "info", "import", "session=%lld state=%s ms=%ld", (long long)id,
            state, ms);
 }

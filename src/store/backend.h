@@ -12,10 +12,11 @@ typedef struct store_driver {
     void (*close)(void *db);
     dqr_status (*exec)(void *db, const char *sql, const store_val *args, int nargs, store_row_fn fn, void *ctx,
                        int64_t *changes, dqr_error *err);
-    /* Column type for an auto-numbered primary key in this dialect. */
-    const char *serial_pk;
+    /* The dialect: auto-numbered primary key, 64-bit integer column type
+     * (the schema's INTEGER), and how a writing transaction begins. */
+    const char *serial_pk, *int_type, *begin_sql;
 } store_driver;
 
-extern const store_driver store_sqlite_driver;
+extern const store_driver store_sqlite_driver, store_postgres_driver;
 
 #endif

@@ -129,4 +129,6 @@ const store_driver store_sqlite_driver = {
     .close = sq_close,
     .exec = sq_exec,
     .serial_pk = "INTEGER PRIMARY KEY",
+    .int_type = "INTEGER",
+    .begin_sql = "BEGIN IMMEDIATE", /* take the write lock now: no deadlock on upgrade */
 };

@@ -19,19 +19,18 @@ static dqr_status migrate(store *s, dqr_error *err);
 store *store_open(const char *url, dqr_error *err)
 {
     const char *target = url;
+    const store_driver *be = &store_sqlite_driver;
     if (strncmp(url, "sqlite:", 7) == 0) {
         target = url + 7;
     } else if (strncmp(url, "postgresql:", 11) == 0 || strncmp(url, "postgres:", 9) == 0) {
-        dqr_error_set(err, DQR_E_UNSUPPORTED, "catalog '%.40s...': the PostgreSQL backend is not built yet; use sqlite:PATH",
-                      url);
-        return NULL;
+        be = &store_postgres_driver; /* libpq takes the URI as it is */
     }
     store *s = calloc(1, sizeof *s);
     if (!s) {
         dqr_error_set(err, DQR_E_NOMEM, "out of memory");
         return NULL;
     }
-    s->be = &store_sqlite_driver;
+    s->be = be;
     pthread_mutexattr_t a;
     pthread_mutexattr_init(&a);
     pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
@@ -77,7 +76,7 @@ dqr_status store_exec(store *s, const char *sql, const store_val *args, int narg
 dqr_status store_tx(store *s, store_tx_fn fn, void *ctx, dqr_error *err)
 {
     pthread_mutex_lock(&s->lock);
-    dqr_status st = s->be->exec(s->db, "BEGIN IMMEDIATE", NULL, 0, NULL, NULL, NULL, err);
+    dqr_status st = s->be->exec(s->db, s->be->begin_sql, NULL, 0, NULL, NULL, NULL, err);
     if (st == DQR_OK) {
         st = fn(ctx, s, err);
         dqr_error ignore;
@@ -117,27 +116,36 @@ dqr_status store_int(store *s, const char *sql, const store_val *args, int nargs
     return DQR_OK;
 }
 
-/* The schema text with {{PK}} replaced by the backend's serial key type. */
-static char *dialect(const store *s, const char *sql)
+/* text with every `from` replaced by `to` (caller frees). */
+static char *replaced(const char *text, const char *from, const char *to)
 {
-    const char *mark = "{{PK}}";
-    size_t n = 0, ml = strlen(mark), pl = strlen(s->be->serial_pk);
-    for (const char *p = sql; (p = strstr(p, mark)); p += ml)
+    size_t n = 0, fl = strlen(from), tl = strlen(to);
+    for (const char *p = text; (p = strstr(p, from)); p += fl)
         n++;
-    char *out = malloc(strlen(sql) + n * pl + 1), *o = out;
+    char *out = malloc(strlen(text) + n * tl + 1), *o = out;
     if (!out)
         return NULL;
-    for (const char *p = sql;;) {
-        const char *m = strstr(p, mark);
+    for (const char *p = text;;) {
+        const char *m = strstr(p, from);
         size_t k = m ? (size_t)(m - p) : strlen(p);
         memcpy(o, p, k), o += k;
         if (!m)
             break;
-        memcpy(o, s->be->serial_pk, pl), o += pl;
-        p = m + ml;
+        memcpy(o, to, tl), o += tl;
+        p = m + fl;
     }
     *o = '\0';
     return out;
+}
+
+/* The schema text in the backend's dialect: INTEGER is its 64-bit integer
+ * type, {{PK}} its auto-numbered key. */
+static char *dialect(const store *s, const char *sql)
+{
+    char *a = replaced(sql, "INTEGER", s->be->int_type);
+    char *b = a ? replaced(a, "{{PK}}", s->be->serial_pk) : NULL;
+    free(a);
+    return b;
 }
 
 typedef struct step {

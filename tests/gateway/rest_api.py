@@ -17,7 +17,7 @@ import time
 import pydicom
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from peers import Api, Checks, Procs, dqr_store, free_port, generate, scan_for, start_orthanc, wait_port  # noqa: E402
+from peers import Api, Checks, Procs, canary_needles, dqr_store, free_port, generate, scan_for, start_orthanc, wait_port  # noqa: E402
 
 DQR, WORK = sys.argv[1], os.path.abspath(sys.argv[2])
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -70,7 +70,8 @@ try:
 
     # ---- ops endpoints and authentication ----------------------------------
     st, b, r = api.call("GET", "/api/v1/health")
-    check("health without login", st == 200 and b["status"] == "ok" and b["catalog"] == "sqlite", b)
+    backend = "postgresql" if os.environ.get("DQR_CATALOG", "").startswith("postgresql:") else "sqlite"
+    check("health without login", st == 200 and b["status"] == "ok" and b["catalog"] == backend, b)
     st, b, r = api.call("GET", "/api/v1/version")
     check("version", st == 200 and b["name"] == "dqr", b)
     st, b, r = api.call("GET", "/api/v1/pacs")
@@ -331,8 +332,8 @@ try:
 
     # ---- no PHI on disk -----------------------------------------------------------------------
     serve_log.flush()
-    needles = [c.encode() for c in canaries] + [b"DQRCANARY", b"DQRC-", name_prefix[:-1].encode(), b"web-pass"]
-    hits = scan_for([WORK + "/var"], needles)
+    needles = canary_needles(canaries) + [name_prefix[:-1].encode(), b"web-pass"]
+    hits = scan_for([WORK + "/var"] + [p for p in [os.environ.get("DQR_TEST_SCAN_ALSO")] if p], needles)
     log = open(WORK + "/serve.stderr", "rb").read()
     hits += [f"stderr: {x.decode()}" for x in needles if x in log]
     check("no query value in the catalog, WAL, logs or stderr", not hits and os.listdir(WORK + "/var"), hits[:5])
@@ -341,6 +342,8 @@ try:
 
     # ---- first start without admin_password: generated, printed once ----------------------
     env2 = dict(env, DQR_DATA_DIR=WORK + "/var2", DQR_LOG_FILE="-")
+    if env.get("DQR_CATALOG", "").startswith("postgresql:"):  # a fresh catalog too (postgres.sh made it)
+        env2["DQR_CATALOG"] = env["DQR_CATALOG"] + "2"
     del env2["DQR_ADMIN_PASSWORD"]
     outs = []
     for _ in range(2):

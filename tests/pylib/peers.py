@@ -144,6 +144,12 @@ def generate(root, out, *args):
     return canaries
 
 
+def canary_needles(canaries):
+    """What to grep for: every canary starts with DQRC (tools/gen_studies.py),
+    so the prefix finds them all; any other canary is added as it is."""
+    return [b"DQRC"] + sorted({c.encode() for c in canaries if not c.startswith("DQRC")})
+
+
 def scan_for(paths, needles):
     """Every byte of every file under paths: which needles occur where."""
     hits = []

@@ -130,12 +130,13 @@ static void test_transactions(void **state)
     store_close(s);
 }
 
-static void test_postgres_says_not_yet(void **state)
+static void test_postgres_unreachable(void **state)
 {
     (void)state;
     dqr_error err = {0};
-    assert_null(store_open("postgresql://localhost/dqr", &err));
-    assert_int_equal(err.code, DQR_E_UNSUPPORTED);
+    assert_null(store_open("postgresql://nobody@127.0.0.1:1/dqr?connect_timeout=2", &err));
+    assert_int_equal(err.code, DQR_E_IO);
+    assert_non_null(strstr(err.message, "PostgreSQL catalog"));
 }
 
 static void test_vault(void **state)
@@ -177,7 +178,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_migrations_and_reopen), cmocka_unit_test(test_exec_rows_conflict_changes),
-        cmocka_unit_test(test_transactions),          cmocka_unit_test(test_postgres_says_not_yet),
+        cmocka_unit_test(test_transactions),          cmocka_unit_test(test_postgres_unreachable),
         cmocka_unit_test(test_vault),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
