@@ -133,11 +133,13 @@ static const dqr_command COMMANDS[] = {
      "SIGINT/SIGTERM, letting running associations finish. With --tls every\n"
      "association is DICOM TLS; --tls-ca makes client certificates required.\n",
      cmd_listen},
-    {"serve", "the gateway: REST API over the catalog, PACS registry and query service",
+    {"serve", "the gateway: web UI, REST API, DICOM receivers and the import queue",
      "usage: dqr serve [--config FILE] [--print-config] [--list-keys]\n"
      "\n"
-     "Runs the gateway until SIGTERM or SIGINT (Ctrl-C): the REST API under\n"
-     "/api/v1 (docs/api.md), the SQLite catalog and the sealed PHI vault.\n"
+     "Runs the gateway until SIGTERM or SIGINT (Ctrl-C): the web UI at /, the\n"
+     "REST API under /api/v1 (docs/api.md), dqr's DICOM receivers, the import\n"
+     "queue and its workers, the catalog (SQLite or PostgreSQL) and the sealed\n"
+     "PHI vault. Running imports stop at Ctrl-C and resume at the next start.\n"
      "Settings come from embedded defaults, then FILE (JSON), then DQR_*\n"
      "environment variables (docs/configuration.md).\n"
      "\n"
