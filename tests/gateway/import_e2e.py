@@ -233,12 +233,9 @@ try:
           b["sessions"][0]["attempts"] == 2, b)
 
     # ---- availability window closed: waits; cancel and retry; runs when the window opens ------------------
-    now = time.gmtime()
-    minute = now.tm_hour * 60 + now.tm_min
-    closed = {"start": "12:00", "end": "24:00"} if minute < 600 else {"start": "00:00", "end": "02:00"}
-    if 0 <= minute - 0 < 125 and closed["start"] == "00:00":
-        closed = {"start": "12:00", "end": "24:00"}
-    days = {d: [closed] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    # open only on a day three days from today (UTC): closed now, whatever the hour
+    week = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    days = {week[(time.gmtime().tm_wday + 3) % 7]: [{"start": "00:00", "end": "24:00"}]}
     st, b, _ = api.call("PUT", f"/api/v1/pacs/{P_ORTH}/schedule", {"timezone": "UTC", "days": days}, **H)
     check("closing the window", st == 200, b)
     st, a, _ = api.call("POST", "/api/v1/imports", {"pacs": P_ORTH, "project": "P1", "studies": [

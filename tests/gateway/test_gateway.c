@@ -14,6 +14,7 @@
 #include "gateway/pacs.h"
 #include "gateway/query.h"
 #include "gateway/schedule.h"
+#include "gateway/tz.h"
 
 static json_t *js(const char *text)
 {
@@ -221,6 +222,25 @@ static void test_receivers(void **state)
     }
 }
 
+static void test_time_zones(void **state)
+{
+    (void)state;
+    long off = 1;
+    assert_true(gw_tz_offset("UTC", 0, &off));
+    assert_int_equal(off, 0);
+    assert_true(gw_tz_offset("Europe/Berlin", 1768478400, &off)); /* 2026-01-15 12:00Z: CET */
+    assert_int_equal(off, 3600);
+    assert_true(gw_tz_offset("Europe/Berlin", 1784116800, &off)); /* 2026-07-15 12:00Z: CEST */
+    assert_int_equal(off, 7200);
+    assert_true(gw_tz_offset("America/New_York", 1768478400, &off));
+    assert_int_equal(off, -18000);
+    assert_false(gw_tz_offset("Mars/Olympus", 0, &off));
+    int wd, minute;
+    assert_true(gw_tz_local("Asia/Tokyo", 1768478400, &wd, &minute)); /* Thursday 21:00 in Tokyo */
+    assert_int_equal(wd, 3);
+    assert_int_equal(minute, 21 * 60);
+}
+
 static void test_csv_records(void **state)
 {
     (void)state;
@@ -243,7 +263,7 @@ int main(void)
         cmocka_unit_test(test_config_layers), cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_schedule),      cmocka_unit_test(test_pacs_check),
         cmocka_unit_test(test_query_identifier), cmocka_unit_test(test_receivers),
-        cmocka_unit_test(test_csv_records),
+        cmocka_unit_test(test_csv_records),   cmocka_unit_test(test_time_zones),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
