@@ -61,6 +61,10 @@ void gw_pool_stop(gw_pool *pool);
 /* Queue a copy of the instance for j; false when out of memory. */
 bool gw_pool_submit(gw_pool *pool, gw_job *j, const uint8_t *data, size_t len);
 
+/* wado.c: retrieve j's study (or chosen series) from DICOMweb PACS p by
+ * WADO-RS into the pool; *expected grows by the instances received. */
+dqr_status gw_wado_retrieve(gw *g, gw_job *j, const gw_pacs *p, int *expected, dqr_error *err);
+
 /* The per-instance pipeline for a Part 10 stream in memory: returns the
  * C-STORE status to answer. */
 uint16_t gw_job_instance(gw *g, gw_job *j, const uint8_t *data, size_t len);

@@ -257,11 +257,6 @@ void gw_job_run(gw *g, int64_t id, long *ms)
         gw_job_free(j);
         return;
     }
-    if (strcmp(p.protocol, "dimse") != 0) {
-        finish(g, id, "failed", "importing from a DICOMweb PACS (WADO-RS) is not available yet", 0, 0);
-        gw_job_free(j);
-        return;
-    }
     if (*p.receiver_aet && !gw_receiver_known(g, p.receiver_aet)) {
         char msg[200];
         snprintf(msg, sizeof msg, "PACS %s sends to receiver %s, which dqr does not run (the receivers setting)",
@@ -274,7 +269,8 @@ void gw_job_run(gw *g, int64_t id, long *ms)
     run r = {g, j, 0, 0};
     register_job(g, j);
     net_move_result m = {0, 0, 0, 0, 0};
-    dqr_status st = retrieve(&r, &p, &m, &err);
+    dqr_status st = strcmp(p.protocol, "dicomweb") == 0 ? gw_wado_retrieve(g, j, &p, &r.expected, &err)
+                                                        : retrieve(&r, &p, &m, &err);
     unregister_job(g, j);
     sync_archive(g);
     clock_gettime(CLOCK_MONOTONIC, &t1);

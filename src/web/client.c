@@ -2,6 +2,8 @@
 #include "web/client.h"
 
 #include <curl/curl.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -70,24 +72,47 @@ static void host_of(const char *url, char *out, size_t n)
     snprintf(out, n, "%.*s", (int)(end - s), s);
 }
 
-dqr_status http_get_json(const http_get *req, http_answer *out, dqr_error *err)
+typedef struct stream {
+    http_data_fn fn;
+    void *ctx;
+    bool stopped;
+} stream;
+
+static size_t on_stream(char *p, size_t size, size_t n, void *ctx)
 {
-    memset(out, 0, sizeof *out);
+    stream *st = ctx;
+    if (st->fn(st->ctx, (const uint8_t *)p, size * n) != 0) {
+        st->stopped = true;
+        return 0;
+    }
+    return size * n;
+}
+
+/* One GET: body to write_fn(write_ctx), headers to b (Warning, Content-Type). */
+static CURLcode perform(const http_get *req, curl_write_callback write_fn, void *write_ctx, buf *b, long *status,
+                        char *content_type, size_t ct_len)
+{
     CURL *c = curl_easy_init();
     if (!c)
-        return dqr_error_set(err, DQR_E_NOMEM, "cannot start an HTTP request");
-    buf b = {.max = req->max_bytes ? req->max_bytes : (size_t)64 << 20, .warning = out->warning};
+        return CURLE_OUT_OF_MEMORY;
     struct curl_slist *h = NULL;
     char accept[128];
     snprintf(accept, sizeof accept, "Accept: %s", req->accept ? req->accept : "application/json");
     h = curl_slist_append(h, accept);
     curl_easy_setopt(c, CURLOPT_URL, req->url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_fn);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, write_ctx);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)(req->timeout_s ? req->timeout_s : 30));
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, b);
+    long t = req->timeout_s ? req->timeout_s : 30;
+    if (write_fn == on_stream) { /* a long answer: fail only when it stalls */
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, t);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, t);
+    } else {
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, t);
+    }
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     if (req->user) {
@@ -95,19 +120,38 @@ dqr_status http_get_json(const http_get *req, http_answer *out, dqr_error *err)
         curl_easy_setopt(c, CURLOPT_PASSWORD, req->password ? req->password : "");
     }
     CURLcode rc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    const char *ct = NULL;
+    if (content_type && curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK)
+        snprintf(content_type, ct_len, "%s", ct ? ct : "");
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
+    return rc;
+}
+
+/* The failure of a finished GET, if any. */
+static dqr_status outcome(const http_get *req, CURLcode rc, long status, bool too_large, dqr_error *err)
+{
     char host[256];
     host_of(req->url, host, sizeof host);
-    dqr_status st = DQR_OK;
     if (rc != CURLE_OK)
-        st = dqr_error_set(err, DQR_E_IO, "%s: %s", host,
-                           rc == CURLE_WRITE_ERROR ? "answer too large" : curl_easy_strerror(rc));
-    else if (out->status >= 400)
-        st = dqr_error_set(err, DQR_E_IO, "%s answered HTTP %ld%s", host, out->status,
-                           out->status == 401 || out->status == 403 ? " (check the PACS's user name and password)" : "");
-    else if (b.len) {
+        return dqr_error_set(err, DQR_E_IO, "%s: %s", host,
+                             rc == CURLE_WRITE_ERROR && too_large ? "answer too large" : curl_easy_strerror(rc));
+    if (status >= 400)
+        return dqr_error_set(err, DQR_E_IO, "%s answered HTTP %ld%s", host, status,
+                             status == 401 || status == 403 ? " (check the PACS's user name and password)" : "");
+    return DQR_OK;
+}
+
+dqr_status http_get_json(const http_get *req, http_answer *out, dqr_error *err)
+{
+    memset(out, 0, sizeof *out);
+    buf b = {.max = req->max_bytes ? req->max_bytes : (size_t)64 << 20, .warning = out->warning};
+    CURLcode rc = perform(req, on_body, &b, &b, &out->status, NULL, 0);
+    dqr_status st = outcome(req, rc, out->status, true, err);
+    char host[256];
+    host_of(req->url, host, sizeof host);
+    if (st == DQR_OK && b.len) {
         json_error_t je;
         out->json = json_loadb(b.data, b.len, 0, &je);
         if (!out->json)
@@ -115,6 +159,16 @@ dqr_status http_get_json(const http_get *req, http_answer *out, dqr_error *err)
     }
     free(b.data);
     return st;
+}
+
+dqr_status http_get_stream(const http_get *req, http_data_fn fn, void *ctx, http_answer *out, char *content_type,
+                           size_t ct_len, dqr_error *err)
+{
+    memset(out, 0, sizeof *out);
+    buf b = {.warning = out->warning};
+    stream st = {fn, ctx, false};
+    CURLcode rc = perform(req, on_stream, &st, &b, &out->status, content_type, ct_len);
+    return outcome(req, rc, out->status, false, err);
 }
 
 char *http_escape(const char *s)

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dicom/error.h"
 
@@ -17,7 +18,7 @@ typedef struct http_get {
     const char *url;
     const char *accept;        /* Accept header, e.g. "application/dicom+json" */
     const char *user, *password; /* HTTP basic credentials, or NULL */
-    int timeout_s;             /* whole request; 0 = 30 */
+    int timeout_s;             /* whole request (streamed: connecting, and any stall); 0 = 30 */
     size_t max_bytes;          /* answer larger than this fails; 0 = 64 MiB */
 } http_get;
 
@@ -31,6 +32,16 @@ typedef struct http_answer {
  * and a message naming the URL's host and the status; a body that is not
  * JSON fails with DQR_E_PARSE. */
 dqr_status http_get_json(const http_get *req, http_answer *out, dqr_error *err);
+
+/* Called with each piece of an answer's body as it arrives; non-zero stops
+ * the transfer (it then fails). */
+typedef int (*http_data_fn)(void *ctx, const uint8_t *data, size_t len);
+
+/* GET req->url and hand the body to fn as it arrives (nothing is held:
+ * for large answers). out->json stays NULL; content_type (may be NULL)
+ * gets the answer's Content-Type. Failures as http_get_json. */
+dqr_status http_get_stream(const http_get *req, http_data_fn fn, void *ctx, http_answer *out, char *content_type,
+                           size_t ct_len, dqr_error *err);
 
 /* Percent-encode s for a URL query value, keeping RFC 3986 sub-delimiters
  * and the DICOM wildcards * and ? literal (caller frees). */

@@ -45,7 +45,9 @@ big_study = [u for u, ds in meta.items() if len(ds) >= 100][0]
 needles = canary_needles(canaries)
 
 http_port, dicom_port, dicom_port_b = free_port(), free_port(), free_port()
-OD, _ = start_orthanc(procs, WORK, "orthanc", "ORTHANC", {"dqr": ["DQR", "127.0.0.1", dicom_port]})
+OD, OH = start_orthanc(procs, WORK, "orthanc", "ORTHANC", {"dqr": ["DQR", "127.0.0.1", dicom_port]},
+                       {"Plugins": ["/usr/share/orthanc/plugins/libOrthancDicomWeb.so"],
+                        "DicomWeb": {"Enable": True, "Root": "/dicom-web/"}})
 QR = start_dcmqrscp(procs, WORK, "DCMQRSCP", {"dqr": ("DQR", dicom_port), "dqrb": ("DQRB", dicom_port_b)})
 if not (wait_port(OD) and wait_port(QR)):
     print("FAIL peers did not start\n0 passed, 1 failed")
@@ -164,6 +166,24 @@ try:
     one_series = [d for d in meta[small_studies[1]] if d.SeriesInstanceUID == meta[small_studies[1]][0].SeriesInstanceUID]
     check("C-GET from dcmqrscp, one chosen series", b.get("state") == "done" and
           len(archive_files("P1", "S04", "S04_CT")) == len(one_series) == b["archived"], b)
+
+    # ---- WADO-RS from Orthanc's DICOMweb plugin: a whole study, and one chosen series -----------------
+    st, b, _ = api.call("POST", "/api/v1/pacs", {"label": "orthanc-web", "aet": "ORTHANC", "host": "127.0.0.1",
+                                                 "port": OD, "protocol": "dicomweb",
+                                                 "url": f"http://127.0.0.1:{OH}/dicom-web/"}, **H)
+    P_WEB = b["id"]
+    one_series_uid = meta[small_studies[5]][0].SeriesInstanceUID
+    st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": P_WEB, "project": "P1", "studies": [
+        {"StudyInstanceUID": small_studies[2], "subject": "W01", "session": "W01_CT"},
+        {"StudyInstanceUID": small_studies[5], "subject": "W02", "session": "W02_CT", "series": [one_series_uid]}]},
+                        **H)
+    b = wait_state(T, b.get("id"))
+    n_series = len([d for d in meta[small_studies[5]] if d.SeriesInstanceUID == one_series_uid])
+    files = archive_files("P1", "W01", "W01_CT")
+    check("WADO-RS import: whole study and one series, de-identified", b.get("state") == "done" and
+          len(files) == len(meta[small_studies[2]]) and len(archive_files("P1", "W02", "W02_CT")) == n_series and
+          b["archived"] == b["expected"] == len(files) + n_series and
+          all(str(pydicom.dcmread(f).PatientName) == "W01" for f in files), b)
 
     # ---- C-MOVE from dcmqrscp to a second receiver; a PACS naming a receiver dqr does not run ----------
     st, b, _ = api.call("POST", "/api/v1/pacs", {"label": "dcmqrscp-move", "aet": "DCMQRSCP", "host": "127.0.0.1",
