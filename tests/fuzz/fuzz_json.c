@@ -1,7 +1,8 @@
-/* fuzz_json.c — libFuzzer target for the request bodies of the REST API:
- * whatever jansson accepts goes through the validators the handlers call
- * (PACS description, availability schedule, query identifier); the raw
- * bytes also go through the CSV reader of the bulk import. */
+/* fuzz_json.c — libFuzzer target for the text formats the gateway reads
+ * from outside: REST request bodies (whatever jansson accepts goes through
+ * the validators the handlers call: PACS description, availability
+ * schedule, query identifier), the CSV of the bulk import, and multipart
+ * WADO-RS answers (fed in pieces whose size the first byte sets). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,14 @@
 #include "gateway/pacs.h"
 #include "gateway/query.h"
 #include "gateway/schedule.h"
+#include "web/multipart.h"
+
+static int count_part(void *ctx, const char *headers, size_t hlen, const uint8_t *body, size_t len)
+{
+    size_t *total = ctx;
+    *total += hlen + len + (size_t)(headers[0] == 0) + (len ? body[0] : 0);
+    return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -22,6 +31,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_decref(gw_csv_records(text));
         free(text);
     }
+    http_multipart mp;
+    size_t total = 0, step = size ? (size_t)data[0] % 64 + 1 : 1;
+    http_multipart_init(&mp, count_part, &total);
+    mp.max_part = 1 << 16;
+    for (size_t at = 0; at < size && http_multipart_feed(&mp, data + at, at + step > size ? size - at : step) == 0;)
+        at += step;
+    http_multipart_finish(&mp);
     json_t *v = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
     if (!v)
         return 0;

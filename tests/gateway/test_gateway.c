@@ -15,6 +15,7 @@
 #include "gateway/query.h"
 #include "gateway/schedule.h"
 #include "gateway/tz.h"
+#include "web/multipart.h"
 
 static json_t *js(const char *text)
 {
@@ -222,6 +223,45 @@ static void test_receivers(void **state)
     }
 }
 
+typedef struct got_parts {
+    char text[512];
+} got_parts;
+
+static int got_part(void *ctx, const char *headers, size_t hlen, const uint8_t *body, size_t len)
+{
+    got_parts *g = ctx;
+    size_t n = strlen(g->text);
+    snprintf(g->text + n, sizeof g->text - n, "[%.*s|%.*s]", (int)hlen, headers, (int)len, (const char *)body);
+    return 0;
+}
+
+static void test_multipart(void **state)
+{
+    (void)state;
+    const char *body = "--b1\r\nContent-Type: application/dicom\r\n\r\nDICM-one\r\n--b1\r\n"
+                       "Content-Type: application/dicom\r\n\r\n\r\n--b2 is not the boundary\r\n--b1--\r\n";
+    const char *want = "[Content-Type: application/dicom|DICM-one]"
+                       "[Content-Type: application/dicom|\r\n--b2 is not the boundary]";
+    size_t n = strlen(body);
+    for (size_t step = 1; step <= n; step++) { /* every way of cutting the answer into pieces */
+        got_parts g = {""};
+        http_multipart m;
+        http_multipart_init(&m, got_part, &g);
+        for (size_t at = 0; at < n; at += step)
+            assert_int_equal(http_multipart_feed(&m, (const uint8_t *)body + at, at + step > n ? n - at : step), 0);
+        assert_true(http_multipart_finish(&m));
+        if (strcmp(g.text, want) != 0)
+            fail_msg("step %zu: %s", step, g.text);
+    }
+    http_multipart m;
+    got_parts g = {""};
+    http_multipart_init(&m, got_part, &g);
+    char junk[5000];
+    memset(junk, 'x', sizeof junk);
+    assert_int_not_equal(http_multipart_feed(&m, (const uint8_t *)junk, sizeof junk), 0); /* not multipart */
+    assert_false(http_multipart_finish(&m));
+}
+
 static void test_time_zones(void **state)
 {
     (void)state;
@@ -264,6 +304,7 @@ int main(void)
         cmocka_unit_test(test_schedule),      cmocka_unit_test(test_pacs_check),
         cmocka_unit_test(test_query_identifier), cmocka_unit_test(test_receivers),
         cmocka_unit_test(test_csv_records),   cmocka_unit_test(test_time_zones),
+        cmocka_unit_test(test_multipart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
