@@ -41,6 +41,8 @@ static const key keys[] = {
     {"import_poll_seconds", K_INT, F(import_poll_seconds), "2", 1, 3600, "how often the scheduler looks at the queue"},
     {"import_retry_seconds", K_INT, F(import_retry_seconds), "30", 1, 86400,
      "first wait before retrying a failed transfer (doubles each time)"},
+    {"import_scheduler", K_INT, F(import_scheduler), "1", 0, 1,
+     "1: this node runs queued imports; 0: receiver only (other nodes on the same catalog claim them)"},
     {"import_workers", K_INT, F(import_workers), "0", 0, 16,
      "threads de-identifying and writing received instances (0: one per CPU)"},
     {"import_max_attempts", K_INT, F(import_max_attempts), "4", 1, 100, "transfers tried before a session fails"},

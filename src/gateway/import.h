@@ -30,6 +30,11 @@ typedef struct gw_job {
     char error[256];   /* the last instance failure (never a DICOM value) */
     atomic_bool cancel;
     int refs;          /* receiver threads inside the job (under gw's jobs_lock) */
+    bool foreign;      /* claimed by another node; its instances reached this node's receiver */
+    bool orig_saved;   /* foreign: the sealed originals are in the catalog */
+    time_t last_seen;  /* foreign: when an instance last came (jobs_lock) */
+    pthread_mutex_t flush_lock;
+    int64_t flushed[6]; /* counts already added to the catalog: received .. bytes */
     int pending;       /* instances handed to the pool, not yet through (same lock) */
     pthread_mutex_t dir_lock;
     char last_dir[4096]; /* the series folder made last: most instances need no mkdir */
@@ -42,6 +47,9 @@ dqr_status gw_import_start(gw *g, dqr_error *err);
 void gw_import_stop(gw *g);
 /* The AE title names one of dqr's running receivers. */
 bool gw_receiver_known(const gw *g, const char *aet);
+/* Forget foreign jobs whose session is over or idle (scheduler tick), or
+ * all of them (at stop). */
+void gw_foreign_sweep(gw *g, bool all);
 /* Wake the scheduler now (a request was queued, cancelled or retried). */
 void gw_import_wake(gw *g);
 /* Ask the running transfer of session id (if any) to stop: cancelled. */
@@ -68,6 +76,10 @@ dqr_status gw_wado_retrieve(gw *g, gw_job *j, const gw_pacs *p, int *expected, d
 /* The per-instance pipeline for a Part 10 stream in memory: returns the
  * C-STORE status to answer. */
 uint16_t gw_job_instance(gw *g, gw_job *j, const uint8_t *data, size_t len);
+/* Add to the session's catalog counts what this node counted since the last
+ * flush (increments: several nodes may count one session). */
+void gw_job_flush(gw *g, gw_job *j);
+
 /* The storage SCP callback: route to a job, else refuse or quarantine. */
 uint16_t gw_receive(void *ctx, const struct net_received *r);
 

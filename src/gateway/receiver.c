@@ -120,7 +120,9 @@ static bool archive(gw *g, gw_job *j, dcm_file *f, int64_t *bytes)
     }
     dqr_error err = {0};
     dcm_dataset_remove(dcm_file_meta(f), DCM_TAG(0x0002, 0x0016)); /* the sender's AE */
-    dcm_write_options opts = {.zero_preamble = true, .no_sync = true, .start_writeback = true};
+    /* A node's own sessions are synced as a whole when their transfer ends;
+     * another node's session ends there, so each file is synced here. */
+    dcm_write_options opts = {.zero_preamble = true, .no_sync = !j->foreign, .start_writeback = !j->foreign};
     if (!parent_ready(j, path) || dcm_file_write(f, path, &opts, &err) != DQR_OK) {
         snprintf(j->error, sizeof j->error, "archive write failed: %.200s", err.message[0] ? err.message : strerror(errno));
         return false;
@@ -241,6 +243,75 @@ static uint16_t unrequested(gw *g, const net_received *r)
     return ok ? 0 : 0xA700;
 }
 
+/* A session another node claimed, whose instances the PACS sends here
+ * (several nodes on one catalog): found by its study among the catalog's
+ * running sessions, loaded once, returned with a reference held. */
+static gw_job *foreign_job(gw *g, const char *study)
+{
+    int64_t id = 0;
+    if (store_int(g->db, "SELECT id FROM import_sessions WHERE state = 'running' AND study_uid = ? ORDER BY id DESC",
+                  (store_val[]){STORE_S(study)}, 1, &id, NULL) != DQR_OK)
+        return NULL;
+    dqr_error err = {0};
+    gw_job *fresh = gw_job_load(g, id, &err), *j = NULL;
+    if (!fresh)
+        return NULL;
+    fresh->foreign = true;
+    pthread_mutex_lock(&g->jobs_lock);
+    for (gw_job *k = g->jobs; k && !j; k = k->next)
+        if (k->id == id)
+            j = k; /* another receiver thread loaded it meanwhile */
+    if (!j) {
+        j = fresh, fresh = NULL;
+        j->next = g->jobs;
+        g->jobs = j;
+        gw_log(g, "info", "foreign_session", "session=%lld (claimed by another node)", (long long)id);
+    }
+    j->refs++;
+    j->last_seen = time(NULL);
+    pthread_mutex_unlock(&g->jobs_lock);
+    gw_job_free(fresh);
+    return j;
+}
+
+/* Another node's session: processed before answering, so that node sees
+ * every instance counted when its C-MOVE ends. */
+static uint16_t process_foreign(gw *g, gw_job *j, const net_received *r)
+{
+    uint16_t status = gw_job_instance(g, j, r->data, r->len);
+    gw_job_flush(g, j);
+    pthread_mutex_lock(&j->lock);
+    if (j->orig_sealed && !j->orig_saved) {
+        store_exec(g->db, "UPDATE import_sessions SET orig_enc = ? WHERE id = ? AND orig_enc IS NULL",
+                   (store_val[]){STORE_S(j->orig_sealed), STORE_I(j->id)}, 2, NULL, NULL, NULL, NULL);
+        j->orig_saved = true;
+    }
+    pthread_mutex_unlock(&j->lock);
+    return status;
+}
+
+void gw_foreign_sweep(gw *g, bool all)
+{
+    time_t now = time(NULL);
+    pthread_mutex_lock(&g->jobs_lock);
+    for (gw_job **p = &g->jobs; *p;) {
+        gw_job *j = *p;
+        int64_t running = 0;
+        bool drop = j->foreign && j->refs == 0 &&
+                    (all || now - j->last_seen > 300 ||
+                     store_int(g->db, "SELECT 1 FROM import_sessions WHERE id = ? AND state = 'running'",
+                               (store_val[]){STORE_I(j->id)}, 1, &running, NULL) != DQR_OK);
+        if (drop) {
+            *p = j->next;
+            gw_job_flush(g, j);
+            gw_job_free(j);
+        } else {
+            p = &j->next;
+        }
+    }
+    pthread_mutex_unlock(&g->jobs_lock);
+}
+
 uint16_t gw_receive(void *ctx, const net_received *r)
 {
     gw *g = ctx;
@@ -262,14 +333,19 @@ uint16_t gw_receive(void *ctx, const net_received *r)
             if (strcmp(k->study_uid, study) == 0)
                 j = k;
     }
-    if (j)
+    if (j) {
         j->refs++; /* the worker waits for this before freeing j */
+        j->last_seen = time(NULL);
+    }
     pthread_mutex_unlock(&g->jobs_lock);
+    if (!j && *study) /* ... else a session another node claimed */
+        j = foreign_job(g, study);
     if (!j)
         return unrequested(g, r);
-    /* Answered on receipt: the pool processes it, and the session ends only
-     * when the pool is through with all its instances. */
-    uint16_t status = gw_pool_submit(g->pool, j, r->data, r->len) ? 0 : 0xA700;
+    /* A local session is answered on receipt: the pool processes it, and the
+     * session ends only when the pool is through with all its instances. */
+    uint16_t status = j->foreign ? process_foreign(g, j, r)
+                                 : gw_pool_submit(g->pool, j, r->data, r->len) ? 0 : 0xA700;
     pthread_mutex_lock(&g->jobs_lock);
     j->refs--;
     pthread_cond_broadcast(&g->idle);

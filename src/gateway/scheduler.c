@@ -98,7 +98,8 @@ static int64_t claim(gw *g, int64_t pacs, time_t now)
         return 0;
     store_exec(g->db,
                "UPDATE import_sessions SET state = 'running', started = ?, updated = ?, attempts = attempts + 1, "
-               "next_window = NULL WHERE id = ? AND state = 'queued'",
+               "next_window = NULL, received = 0, archived = 0, rejected = 0, failed = 0, warned = 0, bytes = 0 "
+               "WHERE id = ? AND state = 'queued'",
                (store_val[]){STORE_I(now), STORE_I(now), STORE_I(id)}, 3, NULL, NULL, &n, NULL);
     return n == 1 ? id : 0;
 }
@@ -177,6 +178,9 @@ static void tick_pacs(gw *g, int64_t pacs, time_t now)
 static void tick(gw *g)
 {
     time_t now = time(NULL);
+    gw_foreign_sweep(g, false);
+    if (!g->cfg.import_scheduler)
+        return; /* a receiver-only node: other nodes claim the queue */
     int64_t list[64] = {0};
     store_exec(g->db,
                "SELECT DISTINCT pacs_id FROM import_sessions WHERE state IN ('queued', 'waiting-window') "
@@ -341,6 +345,7 @@ void gw_import_stop(gw *g)
     while (g->nworkers > 0)
         pthread_cond_wait(&g->idle, &g->jobs_lock);
     pthread_mutex_unlock(&g->jobs_lock);
+    gw_foreign_sweep(g, true);
     for (int i = 0; i < g->nrx; i++) {
         net_server_stop(g->rx[i]);
         pthread_join(g->rx_thread[i], NULL);

@@ -34,6 +34,7 @@ gw_job *gw_job_load(gw *g, int64_t id, dqr_error *err)
     }
     pthread_mutex_init(&j->lock, NULL);
     pthread_mutex_init(&j->dir_lock, NULL);
+    pthread_mutex_init(&j->flush_lock, NULL);
     j->id = id;
     j->request_id = json_integer_value(json_object_get(row, "request_id"));
     j->pacs_id = json_integer_value(json_object_get(row, "pacs_id"));
@@ -62,6 +63,7 @@ void gw_job_free(gw_job *j)
     free(j->orig_sealed);
     pthread_mutex_destroy(&j->lock);
     pthread_mutex_destroy(&j->dir_lock);
+    pthread_mutex_destroy(&j->flush_lock);
     free(j);
 }
 
@@ -87,16 +89,29 @@ static bool save_due(const run *r)
     return now_ms() - r->saved >= 250;
 }
 
+void gw_job_flush(gw *g, gw_job *j)
+{
+    pthread_mutex_lock(&j->flush_lock);
+    int64_t now[6] = {j->received, j->archived, j->rejected, j->failed, j->warned, j->bytes}, d[6];
+    bool any = false;
+    for (int i = 0; i < 6; i++)
+        d[i] = now[i] - j->flushed[i], any = any || d[i];
+    if (any && store_exec(g->db,
+                          "UPDATE import_sessions SET received = received + ?, archived = archived + ?, "
+                          "rejected = rejected + ?, failed = failed + ?, warned = warned + ?, bytes = bytes + ?, "
+                          "updated = ? WHERE id = ?",
+                          (store_val[]){STORE_I(d[0]), STORE_I(d[1]), STORE_I(d[2]), STORE_I(d[3]), STORE_I(d[4]),
+                                        STORE_I(d[5]), STORE_I(time(NULL)), STORE_I(j->id)},
+                          8, NULL, NULL, NULL, NULL) == DQR_OK)
+        memcpy(j->flushed, now, sizeof now);
+    pthread_mutex_unlock(&j->flush_lock);
+}
+
 static void save_counts(run *r, const char *state)
 {
-    gw_job *j = r->j;
-    store_exec(r->g->db,
-               "UPDATE import_sessions SET expected = ?, received = ?, archived = ?, rejected = ?, failed = ?, "
-               "warned = ?, bytes = ?, state = COALESCE(?, state), updated = ? WHERE id = ?",
-               (store_val[]){STORE_I(r->expected), STORE_I(j->received), STORE_I(j->archived), STORE_I(j->rejected),
-                             STORE_I(j->failed), STORE_I(j->warned), STORE_I(j->bytes), STORE_S(state),
-                             STORE_I(time(NULL)), STORE_I(j->id)},
-               10, NULL, NULL, NULL, NULL);
+    gw_job_flush(r->g, r->j);
+    store_exec(r->g->db, "UPDATE import_sessions SET expected = ?, state = COALESCE(?, state) WHERE id = ?",
+               (store_val[]){STORE_I(r->expected), STORE_S(state), STORE_I(r->j->id)}, 3, NULL, NULL, NULL, NULL);
     r->saved = now_ms();
 }
 
@@ -275,20 +290,29 @@ void gw_job_run(gw *g, int64_t id, long *ms)
     sync_archive(g);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     *ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-    if (r.expected < j->received)
-        r.expected = j->received;
     save_counts(&r, NULL);
     if (j->orig_sealed)
-        store_exec(g->db, "UPDATE import_sessions SET orig_enc = ? WHERE id = ?",
+        store_exec(g->db, "UPDATE import_sessions SET orig_enc = ? WHERE id = ? AND orig_enc IS NULL",
                    (store_val[]){STORE_S(j->orig_sealed), STORE_I(id)}, 2, NULL, NULL, NULL, NULL);
+    /* the totals, with what other nodes' receivers counted for this session */
+    json_t *tot = gw_row(g, "SELECT received, archived, failed FROM import_sessions WHERE id = ?",
+                         (store_val[]){STORE_I(id)}, 1, NULL);
+    int64_t received = json_integer_value(json_object_get(tot, "received")),
+            archived = json_integer_value(json_object_get(tot, "archived")),
+            failed = json_integer_value(json_object_get(tot, "failed"));
+    json_decref(tot);
+    if (r.expected < received) {
+        r.expected = (int)received;
+        save_counts(&r, NULL);
+    }
     if (atomic_load(&j->cancel))
         finish(g, id, "cancelled", "cancelled by a user", *ms, 0);
     else if (g->stopping)
         finish(g, id, "queued", "dqr stopped during the transfer; it runs again", *ms, 0);
     else if (st != DQR_OK)
         retry_or_fail(g, id, err.message, *ms);
-    else if (j->failed || m.failed)
-        finish(g, id, j->archived ? "partial" : "failed", *j->error ? j->error : "the PACS reported failed sub-operations",
+    else if (failed || m.failed)
+        finish(g, id, archived ? "partial" : "failed", *j->error ? j->error : "the PACS reported failed sub-operations",
                *ms, 0);
     else
         finish(g, id, "done", NULL, *ms, 0);

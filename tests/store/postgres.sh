@@ -1,5 +1,6 @@
 #!/bin/sh
-# The gateway's REST and import suites with the catalog in PostgreSQL:
+# The gateway's REST and import suites with the catalog in PostgreSQL, and
+# two nodes sharing it (scale_out.py):
 # starts a throwaway PostgreSQL 15 cluster (Debian's postgresql package) on
 # a free localhost port, as the postgres user when run as root, then runs
 # rest_api.py and import_e2e.py with DQR_CATALOG pointing at it. The PHI
@@ -20,13 +21,13 @@ as_pg "$bin/postgres" -D "$work/pg" -p "$port" -k "$work" -c listen_addresses=12
     >"$work/postgres.log" 2>&1 &
 pids="$pids $!"
 wait_port "$port" || { tail -5 "$work/postgres.log"; bad "postgres did not start"; finish; exit 1; }
-for db in dqr dqr2; do
+for db in dqr dqr2 dqr3; do
     as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U dqr "$db" || bad "createdb $db"
 done
 ok "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on port $port"
 export DQR_CATALOG="postgresql://dqr@127.0.0.1:$port/dqr"
 export DQR_TEST_SCAN_ALSO="$work/pg"
-for suite in gateway/rest_api.py gateway/import_e2e.py; do
+for suite in gateway/rest_api.py gateway/import_e2e.py store/scale_out.py; do
     name=$(basename "$suite" .py)
     # each suite gets a clean database
     as_pg "$bin/psql" -q -h 127.0.0.1 -p "$port" -U dqr -d postgres -c "DROP DATABASE IF EXISTS dqr" -c "CREATE DATABASE dqr" \
