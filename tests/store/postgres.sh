@@ -17,9 +17,11 @@ as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; 
 [ "$(id -u)" -eq 0 ] && chown postgres "$work"
 port=$(free_port)
 as_pg "$bin/initdb" -D "$work/pg" -U dqr --auth=trust -E UTF8 >"$work/initdb.log" 2>&1 || { cat "$work/initdb.log"; bad "initdb"; finish; exit 1; }
-as_pg "$bin/postgres" -D "$work/pg" -p "$port" -k "$work" -c listen_addresses=127.0.0.1 -c fsync=off \
-    >"$work/postgres.log" 2>&1 &
-pids="$pids $!"
+# pg_ctl starts and stops it: a signal to runuser would not reach the server
+trap 'as_pg "$bin/pg_ctl" -D "$work/pg" -m fast -w stop >/dev/null 2>&1; stop_pids' EXIT
+as_pg "$bin/pg_ctl" -D "$work/pg" -l "$work/postgres.log" -w \
+    -o "-p $port -k $work -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null \
+    || { tail -5 "$work/postgres.log"; bad "postgres did not start"; finish; exit 1; }
 wait_port "$port" || { tail -5 "$work/postgres.log"; bad "postgres did not start"; finish; exit 1; }
 for db in dqr dqr2 dqr3; do
     as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U dqr "$db" || bad "createdb $db"
