@@ -124,15 +124,8 @@ static void dry_run(gw_req *r)
     }
     gw_deid d;
     if (!f || gw_deid_build(r->g, r->arg[0], script, "SUBJECT", "SESSION", &d, &err) != DQR_OK) {
-        int line = 0, col = 0;
-        const char *colon = strchr(err.message, ':');
-        if (colon)
-            sscanf(colon + 1, "%d:%d", &line, &col);
-        json_t *o = json_pack("{s:s}", "error", err.message[0] ? err.message : "cannot read the sample");
-        if (line)
-            json_object_set_new(o, "line", json_integer(line)), json_object_set_new(o, "column", json_integer(col));
         dcm_file_close(f);
-        gw_reply(r, 400, o);
+        gw_fail_script(r, err.message[0] ? err.message : "cannot read the sample");
         return;
     }
     dcm_dataset *before = dcm_dataset_copy(dcm_file_dataset(f));

@@ -6,9 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const REMAPPABLE[] = {"PatientID", "PatientName", "StudyID", "AccessionNumber", "StudyDate",
-                                         "PatientBirthDate", NULL};
-
 static bool uid_text_ok(const char *s)
 {
     size_t n = s ? strlen(s) : 0;
@@ -42,10 +39,7 @@ static bool study_ok(const json_t *st, size_t i, char *msg, size_t len)
             return snprintf(msg, len, "studies[%zu]: overrides is an object", i), false;
         json_object_foreach((json_t *)ov, key, v)
         {
-            bool known = false;
-            for (const char *const *r = REMAPPABLE; *r; r++)
-                known = known || strcmp(*r, key) == 0;
-            if (!known || !json_is_string(v) || strlen(json_string_value(v)) > 64)
+            if (!gw_remappable(key) || !json_is_string(v) || strlen(json_string_value(v)) > 64)
                 return snprintf(msg, len,
                                 "studies[%zu].overrides.%s: only PatientID, PatientName, StudyID, AccessionNumber, "
                                 "StudyDate and PatientBirthDate, as text",
@@ -102,11 +96,9 @@ static dqr_status insert_import(void *ctx, store *s, dqr_error *err)
 
 bool gw_import_target_ok(gw_req *r, int64_t pacs, const char *project)
 {
-    char target[32];
-    snprintf(target, sizeof target, "%lld", (long long)pacs);
     gw_pacs p;
     dqr_error err;
-    if (!pacs || !gw_may_use(r, "pacs", target) || gw_pacs_load(r->g, pacs, &p, &err) != DQR_OK)
+    if (!gw_may_use_pacs(r, pacs) || gw_pacs_load(r->g, pacs, &p, &err) != DQR_OK)
         return gw_fail(r, 403, "you may not use PACS %lld (or it does not exist)", (long long)pacs);
     if (!project || !gw_may_use(r, "project", project))
         return gw_fail(r, 403, "you may not import into project '%s' (or it does not exist)", project ? project : "");
@@ -117,6 +109,17 @@ bool gw_import_target_ok(gw_req *r, int64_t pacs, const char *project)
     if (!enabled)
         return gw_fail(r, 409, "project '%s' is not DQR-enabled (an administrator can enable it)", project);
     return true;
+}
+
+bool gw_session_seen_before(const json_t *studies, size_t i)
+{
+    const char *label = json_string_value(json_object_get(json_array_get(studies, i), "session"));
+    for (size_t k = 0; label && k < i; k++) {
+        const char *other = json_string_value(json_object_get(json_array_get(studies, k), "session"));
+        if (other && strcmp(other, label) == 0)
+            return true;
+    }
+    return false;
 }
 
 bool gw_import_queue(gw_req *r, int64_t pacs, const char *project, const json_t *studies, bool bulk)
@@ -130,11 +133,9 @@ bool gw_import_queue(gw_req *r, int64_t pacs, const char *project, const json_t 
     {
         if (!study_ok(v, i, msg, sizeof msg))
             return gw_fail(r, 400, "%s", msg);
-        for (size_t k = 0; k < i; k++)
-            if (strcmp(json_string_value(json_object_get(json_array_get(studies, k), "session")),
-                       json_string_value(json_object_get(v, "session"))) == 0)
-                return gw_fail(r, 400, "session label '%s' is used twice in this request",
-                               json_string_value(json_object_get(v, "session")));
+        if (gw_session_seen_before(studies, i))
+            return gw_fail(r, 400, "session label '%s' is used twice in this request",
+                           json_string_value(json_object_get(v, "session")));
     }
     new_import n = {r->user.id, pacs, 0, project, studies, bulk || json_array_size(studies) > 1};
     dqr_error err;
@@ -352,32 +353,16 @@ static void history(gw_req *r)
     a ? gw_reply(r, 200, json_pack("{s:o}", "imports", a)) : gw_fail_err(r, &err);
 }
 
-/* The original identifiers of one imported session: phi permission, audited. */
+/* The original identifiers of one imported session. */
 static void identifiers(gw_req *r)
 {
-    if (!r->user.phi) {
-        gw_fail(r, 403, "showing original identifiers needs the phi permission");
-        return;
-    }
-    int64_t id = gw_id(r->arg[0]);
-    json_t *row = gw_row(r->g,
-                         "SELECT r.user_id, s.orig_enc FROM import_sessions s JOIN import_requests r ON "
-                         "r.id = s.request_id WHERE s.id = ?",
-                         (store_val[]){STORE_I(id)}, 1, NULL);
-    const char *sealed = json_string_value(json_object_get(row, "orig_enc"));
-    char *plain = NULL;
-    dqr_error err;
-    if (!row || (!r->user.admin && json_integer_value(json_object_get(row, "user_id")) != r->user.id) || !sealed ||
-        store_vault_unseal(r->g->vault, sealed, &plain, NULL, &err) != DQR_OK) {
-        json_decref(row);
-        gw_fail(r, 404, "no identifiers kept for imported session %s of yours", r->arg[0]);
-        return;
-    }
-    json_decref(row);
-    gw_audit(r->g, r->user.id, "phi_view_import_identifiers", r->arg[0]);
-    json_t *o = json_loads(plain, 0, NULL);
-    gw_wipe(plain);
-    gw_reply(r, 200, json_pack("{s:I,s:o}", "id", (json_int_t)id, "identifiers", o ? o : json_object()));
+    static const gw_sealed_view ids = {
+        "original identifiers",
+        "SELECT r.user_id, s.orig_enc AS sealed FROM import_sessions s JOIN import_requests r ON r.id = s.request_id "
+        "WHERE s.id = ?",
+        "phi_view_import_identifiers", "identifiers", "no identifiers kept for imported session %s of yours", 404,
+        "no identifiers kept for imported session %s of yours"};
+    gw_reveal(r, &ids);
 }
 
 const gw_route gw_routes_imports[] = {

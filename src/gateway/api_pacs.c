@@ -14,14 +14,6 @@ static const char *const editable[] = {"label",    "aet",      "host",          
                                        "url",      "username", "password",      "retrieve", "timezone",
                                        "schedule", "receiver_aet", NULL};
 
-/* The caller may see PACS id (admins all, users their grants). */
-static bool visible(gw_req *r, int64_t id)
-{
-    char target[32];
-    snprintf(target, sizeof target, "%lld", (long long)id);
-    return id > 0 && gw_may_use(r, "pacs", target);
-}
-
 static json_t *load_json(gw *g, int64_t id, dqr_error *err)
 {
     json_t *o = gw_row(g, "SELECT " PACS_COLS ", schedule FROM pacs WHERE id = ?", (store_val[]){STORE_I(id)}, 1, err);
@@ -29,15 +21,8 @@ static json_t *load_json(gw *g, int64_t id, dqr_error *err)
         return NULL;
     /* the schedule column holds its JSON text; show it as an object */
     gw_schedule s;
-    char msg[200];
-    const char *text = json_string_value(json_object_get(o, "schedule"));
-    json_t *raw = text ? json_loads(text, 0, NULL) : NULL;
-    json_t *tz = json_object_get(o, "timezone");
-    if (json_is_object(raw))
-        json_object_set(raw, "timezone", tz);
-    if (!raw || !gw_schedule_parse(raw, &s, msg, sizeof msg))
-        gw_schedule_default(&s, json_string_value(tz));
-    json_decref(raw);
+    gw_schedule_stored(json_string_value(json_object_get(o, "schedule")),
+                       json_string_value(json_object_get(o, "timezone")), &s);
     json_object_set_new(o, "schedule", gw_schedule_json(&s));
     return o;
 }
@@ -57,7 +42,7 @@ static void pacs_get(gw_req *r)
 {
     int64_t id = gw_id(r->arg[0]);
     dqr_error err;
-    json_t *o = visible(r, id) ? load_json(r->g, id, &err) : NULL;
+    json_t *o = gw_may_use_pacs(r, id) ? load_json(r->g, id, &err) : NULL;
     o ? gw_reply(r, 200, o) : (void)gw_fail(r, 404, "no PACS %s that you may use", r->arg[0]);
 }
 
@@ -259,16 +244,14 @@ static void pacs_ping(gw_req *r)
     int64_t id = gw_id(r->arg[0]);
     gw_pacs p;
     dqr_error err;
-    if (!visible(r, id) || gw_pacs_load(r->g, id, &p, &err) != DQR_OK) {
+    if (!gw_may_use_pacs(r, id) || gw_pacs_load(r->g, id, &p, &err) != DQR_OK) {
         gw_fail(r, 404, "no PACS %s that you may use", r->arg[0]);
         return;
     }
     GW_COUNT(r->g, pings);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = gw_clock_ms();
     bool ok = strcmp(p.protocol, "dimse") == 0 ? echo(r->g, &p, &err) : qido_ping(r->g, &p, &err);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    double ms = gw_clock_ms() - t0;
     gw_log(r->g, ok ? "info" : "warn", "ping", "pacs=%lld ok=%d ms=%.1f", (long long)id, ok, ms);
     json_t *o = json_pack("{s:b,s:I}", "ok", ok, "ms", (json_int_t)(ms + 0.5));
     if (!ok)
@@ -280,7 +263,7 @@ static void schedule_get(gw_req *r)
 {
     int64_t id = gw_id(r->arg[0]);
     dqr_error err;
-    json_t *o = visible(r, id) ? load_json(r->g, id, &err) : NULL;
+    json_t *o = gw_may_use_pacs(r, id) ? load_json(r->g, id, &err) : NULL;
     if (!o) {
         gw_fail(r, 404, "no PACS %s that you may use", r->arg[0]);
         return;

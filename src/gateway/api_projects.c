@@ -25,12 +25,7 @@ static bool check_script(gw_req *r, const char *text, json_t **report)
     dqr_error err = {0};
     anon_script *s = anon_script_compile(text, strlen(text), "script", &err);
     if (!s) {
-        int line = 0, col = 0;
-        sscanf(err.message, "script:%d:%d:", &line, &col);
-        json_t *o = json_pack("{s:s}", "error", err.message);
-        if (line)
-            json_object_set_new(o, "line", json_integer(line)), json_object_set_new(o, "column", json_integer(col));
-        gw_reply(r, 400, o);
+        gw_fail_script(r, err.message);
         return false;
     }
     if (report) {

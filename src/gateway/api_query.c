@@ -97,14 +97,12 @@ static bool pick_pacs(gw_req *r, gw_pacs *p)
     int64_t id = json_is_integer(v) ? json_integer_value(v) : 0;
     if (!v)
         store_int(r->g->db, "SELECT id FROM pacs WHERE default_qr = 1", NULL, 0, &id, NULL);
-    char target[32];
-    snprintf(target, sizeof target, "%lld", (long long)id);
     dqr_error err;
     if (v && !json_is_integer(v))
         return gw_fail(r, 400, "'pacs' is the id of a PACS (GET /api/v1/pacs lists them)");
     if (!id)
         return gw_fail(r, 400, "name the PACS to search: 'pacs' (no default query/retrieve PACS is set)");
-    if (!gw_may_use(r, "pacs", target))
+    if (!gw_may_use_pacs(r, id))
         return gw_fail(r, 403, "you may not use PACS %lld (ask an administrator for a grant)", (long long)id);
     if (gw_pacs_load(r->g, id, p, &err) != DQR_OK)
         return gw_fail(r, 404, "no PACS %lld", (long long)id);
@@ -134,15 +132,10 @@ static void query(gw_req *r)
     if (!pick_pacs(r, &p) || !read_page(r, &pg))
         return;
     GW_COUNT(r->g, queries);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     gw_query_result qr;
-    dqr_status st = gw_query_run(r->g, &p, level, json_object_get(r->body, "keys"),
-                                 (size_t)r->g->cfg.query_max_results, &qr, &err);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-    gw_query_history_add(r->g, r->user.id, &p, level, json_object_get(r->body, "keys"), &qr, ms,
-                         st == DQR_OK ? NULL : &err);
+    long ms;
+    dqr_status st = gw_query_recorded(r->g, r->user.id, &p, level, json_object_get(r->body, "keys"),
+                                      (size_t)r->g->cfg.query_max_results, &qr, &ms, &err);
     gw_log(r->g, st == DQR_OK ? "info" : "warn", "query", "pacs=%lld level=%s results=%zu truncated=%d ms=%ld status=%s",
            (long long)p.id, level, qr.results ? json_array_size(qr.results) : 0, qr.truncated, ms,
            st == DQR_OK ? "ok" : "error");
@@ -202,35 +195,14 @@ static void history(gw_req *r)
     a ? gw_reply(r, 200, json_pack("{s:o}", "queries", a)) : gw_fail_err(r, &err);
 }
 
-/* The original search keys of one history entry: only for users with the
- * phi permission, and each view is itself recorded. */
+/* The original search keys of one history entry. */
 static void history_keys(gw_req *r)
 {
-    if (!r->user.phi) {
-        gw_fail(r, 403, "showing original search keys needs the phi permission");
-        return;
-    }
-    int64_t id = gw_id(r->arg[0]);
-    dqr_error err;
-    json_t *row = gw_row(r->g, "SELECT user_id, keys_enc FROM query_history WHERE id = ?", (store_val[]){STORE_I(id)}, 1,
-                         &err);
-    if (!row || (!r->user.admin && json_integer_value(json_object_get(row, "user_id")) != r->user.id)) {
-        json_decref(row);
-        gw_fail(r, 404, "no query %s in your history", r->arg[0]);
-        return;
-    }
-    char *plain = NULL;
-    const char *sealed = json_string_value(json_object_get(row, "keys_enc"));
-    if (!sealed || store_vault_unseal(r->g->vault, sealed, &plain, NULL, &err) != DQR_OK) {
-        json_decref(row);
-        gw_fail(r, 500, "the keys of query %s cannot be opened (%s)", r->arg[0], sealed ? err.message : "none kept");
-        return;
-    }
-    json_decref(row);
-    gw_audit(r->g, r->user.id, "phi_view_query_keys", r->arg[0]);
-    json_t *keys = json_loads(plain, 0, NULL);
-    gw_wipe(plain);
-    gw_reply(r, 200, json_pack("{s:I,s:o}", "id", (json_int_t)id, "keys", keys ? keys : json_object()));
+    static const gw_sealed_view keys = {
+        "original search keys", "SELECT user_id, keys_enc AS sealed FROM query_history WHERE id = ?",
+        "phi_view_query_keys",  "keys", "no query %s in your history", 500,
+        "the keys of query %s cannot be opened (%s)"};
+    gw_reveal(r, &keys);
 }
 
 const gw_route gw_routes_query[] = {

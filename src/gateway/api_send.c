@@ -115,8 +115,6 @@ static void prune(gw *g)
 static void send_start(gw_req *r)
 {
     json_t *pv = json_object_get(r->body, "pacs");
-    char target[32];
-    snprintf(target, sizeof target, "%lld", (long long)json_integer_value(pv));
     gw_pacs p;
     dqr_error err;
     int64_t n = 0;
@@ -124,7 +122,7 @@ static void send_start(gw_req *r)
         gw_fail(r, 404, "no project %s that you may use", r->arg[0]);
         return;
     }
-    if (!json_is_integer(pv) || !gw_may_use(r, "pacs", target) ||
+    if (!json_is_integer(pv) || !gw_may_use_pacs(r, json_integer_value(pv)) ||
         gw_pacs_load(r->g, json_integer_value(pv), &p, &err) != DQR_OK) {
         gw_fail(r, 403, "send {\"pacs\": ID} naming a PACS you may use");
         return;

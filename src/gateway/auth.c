@@ -113,6 +113,41 @@ bool gw_may_use(gw_req *r, const char *kind, const char *target)
                      (store_val[]){STORE_I(r->user.id), STORE_S(kind), STORE_S(target)}, 3, &one, NULL) == DQR_OK;
 }
 
+bool gw_may_use_pacs(gw_req *r, int64_t id)
+{
+    char target[32];
+    snprintf(target, sizeof target, "%lld", (long long)id);
+    return id > 0 && gw_may_use(r, "pacs", target);
+}
+
+void gw_reveal(gw_req *r, const gw_sealed_view *v)
+{
+    if (!r->user.phi) {
+        gw_fail(r, 403, "showing %s needs the phi permission", v->what);
+        return;
+    }
+    int64_t id = gw_id(r->arg[0]);
+    dqr_error err = {0};
+    json_t *row = gw_row(r->g, v->sql, (store_val[]){STORE_I(id)}, 1, &err);
+    if (!row || (!r->user.admin && json_integer_value(json_object_get(row, "user_id")) != r->user.id)) {
+        json_decref(row);
+        gw_fail(r, 404, v->missing, r->arg[0]);
+        return;
+    }
+    char *plain = NULL;
+    const char *sealed = json_string_value(json_object_get(row, "sealed"));
+    if (!sealed || store_vault_unseal(r->g->vault, sealed, &plain, NULL, &err) != DQR_OK) {
+        json_decref(row);
+        gw_fail(r, v->unseal_status, v->unsealable, r->arg[0], sealed ? err.message : "none kept");
+        return;
+    }
+    json_decref(row);
+    gw_audit(r->g, r->user.id, v->action, r->arg[0]);
+    json_t *values = json_loads(plain, 0, NULL);
+    gw_wipe(plain);
+    gw_reply(r, 200, json_pack("{s:I,s:o}", "id", (json_int_t)id, v->member, values ? values : json_object()));
+}
+
 void gw_audit(gw *g, int64_t user, const char *action, const char *target)
 {
     store_exec(g->db, "INSERT INTO audit(at, user_id, action, target) VALUES (?, ?, ?, ?)",

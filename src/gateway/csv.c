@@ -164,12 +164,8 @@ static void resolve_row(gw_req *r, const gw_pacs *p, const char *const *v, int l
     }
     gw_query_result qr;
     dqr_error err = {0};
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    dqr_status st = gw_query_run(r->g, p, "STUDY", keys, 100, &qr, &err);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    gw_query_history_add(r->g, r->user.id, p, "STUDY", keys, st == DQR_OK ? &qr : NULL,
-                         (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000, st ? &err : NULL);
+    long ms;
+    dqr_status st = gw_query_recorded(r->g, r->user.id, p, "STUDY", keys, 100, &qr, &ms, &err);
     json_decref(keys);
     if (st != DQR_OK || json_array_size(qr.results) == 0) {
         snprintf(msg, sizeof msg, "%.299s", st ? err.message : "no study matches this row");
@@ -216,9 +212,10 @@ static bool resolve(gw_req *r, int64_t *pacs_id, const char **project, resolved 
     dqr_error err;
     if (!gw_import_target_ok(r, *pacs_id, *project) || gw_pacs_load(r->g, *pacs_id, &p, &err) != DQR_OK)
         return http_status(r->http) ? false : gw_fail(r, 404, "no PACS %lld", (long long)*pacs_id);
-    int line = 1, map[16];
-    json_t *head = record(&text, &line);
+    json_t *records = gw_csv_records(text);
+    json_t *head = json_object_get(json_array_get(records, 0), "fields");
     size_t ncol = json_array_size(head);
+    int map[16];
     bool search = false, subject = false;
     for (size_t i = 0; i < ncol && i < 16; i++) {
         map[i] = column_of(json_string_value(json_array_get(head, i)));
@@ -226,46 +223,42 @@ static bool resolve(gw_req *r, int64_t *pacs_id, const char **project, resolved 
             bool r_ok = gw_fail(r, 400, "line 1: unknown column '%s' (the DQR columns are Accession Number, Study "
                                         "Date, Patient ID, Last Name, First Name, DOB, Modality, Subject, Session)",
                                 json_string_value(json_array_get(head, i)));
-            json_decref(head);
+            json_decref(records);
             return r_ok;
         }
         search = search || map[i] < C_SUBJECT;
         subject = subject || map[i] == C_SUBJECT;
     }
-    json_decref(head);
-    if (!search || !subject || ncol > 16)
+    if (!search || !subject || ncol > 16) {
+        json_decref(records);
         return gw_fail(r, 400, "line 1: the header needs a Subject column and at least one search column");
+    }
     *out = (resolved){json_array(), json_array(), 0};
-    json_t *rec;
-    for (int at = line; (rec = record(&text, &line)); at = line) {
+    for (size_t n = 1; n < json_array_size(records); n++) {
+        json_t *rec = json_array_get(records, n), *fields = json_object_get(rec, "fields");
+        int at = (int)json_integer_value(json_object_get(rec, "line"));
         const char *v[C_COUNT];
         for (int k = 0; k < C_COUNT; k++)
             v[k] = "";
         bool blank = true;
-        for (size_t i = 0; i < json_array_size(rec) && i < ncol; i++) {
-            v[map[i]] = json_string_value(json_array_get(rec, i));
+        for (size_t i = 0; i < json_array_size(fields) && i < ncol; i++) {
+            v[map[i]] = json_string_value(json_array_get(fields, i));
             blank = blank && !*v[map[i]];
         }
-        if (json_array_size(rec) != ncol && !blank)
+        if (json_array_size(fields) != ncol && !blank)
             row_error(out, at, "this row has a different number of columns than the header");
         else if (!blank)
             resolve_row(r, &p, v, at, out);
-        json_decref(rec);
     }
+    json_decref(records);
     /* session labels must be unique in the whole file */
-    size_t i, k;
-    json_t *a, *b;
-    json_array_foreach(out->studies, i, a) for (k = 0; k < i; k++)
-    {
-        b = json_array_get(out->studies, k);
-        if (strcmp(json_string_value(json_object_get(a, "session")), json_string_value(json_object_get(b, "session"))) == 0) {
+    for (size_t i = 0; i < json_array_size(out->studies); i++)
+        if (gw_session_seen_before(out->studies, i)) {
             char msg[200];
             snprintf(msg, sizeof msg, "session label '%s' comes out twice: give the rows distinct Session values",
-                     json_string_value(json_object_get(a, "session")));
+                     json_string_value(json_object_get(json_array_get(out->studies, i), "session")));
             row_error(out, 0, msg);
-            break;
         }
-    }
     return true;
 }
 

@@ -88,6 +88,11 @@ uint16_t gw_receive(void *ctx, const struct net_received *r);
 bool gw_archive_path(const gw *g, const char *project, const char *subject, const char *session, const char *series,
                      const char *sop, char *out, size_t cap);
 
+/* keyword is one of the six fields XNAT's remapping touches (PatientID,
+ * PatientName, StudyID, AccessionNumber, StudyDate, PatientBirthDate): the
+ * only ones a request's overrides may set. */
+bool gw_remappable(const char *keyword);
+
 /* Labels: 1 to 64 letters, digits, _ or - (they become folder names). */
 bool gw_label_ok(const char *s);
 

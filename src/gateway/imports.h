@@ -9,6 +9,8 @@
 bool gw_import_target_ok(gw_req *r, int64_t pacs, const char *project);
 /* Check studies and queue them as one request; answers 201 or an error. */
 bool gw_import_queue(gw_req *r, int64_t pacs, const char *project, const json_t *studies, bool bulk);
+/* studies[i]'s session label stands already among studies[0..i). */
+bool gw_session_seen_before(const json_t *studies, size_t i);
 /* A request with its sessions and summed counts (new reference), or NULL. */
 json_t *gw_import_json(gw *g, int64_t id);
 

@@ -89,6 +89,9 @@ void gw_reply(gw_req *r, int status, json_t *v);
 bool gw_fail(gw_req *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The HTTP status for a library status (404 not found, 409 conflict, ...). */
 int gw_http_status(dqr_status st);
+/* Answer 400 {"error", "line"?, "column"?} for a script that does not
+ * compile: the position read from the message ("NAME:LINE:COL: ..."). */
+void gw_fail_script(gw_req *r, const char *message);
 /* Answer a failed dqr_error with its mapped status. */
 void gw_fail_err(gw_req *r, const dqr_error *err);
 /* The body's member key, as the type wanted; NULL / default when absent. A
@@ -100,6 +103,8 @@ json_t *gw_rows(gw *g, const char *sql, const store_val *args, int nargs, dqr_er
 json_t *gw_row(gw *g, const char *sql, const store_val *args, int nargs, dqr_error *err);
 /* Overwrite a string that held PHI, then free it. NULL is allowed. */
 void gw_wipe(char *s);
+/* A monotonic clock in milliseconds, for durations. */
+double gw_clock_ms(void);
 /* ISO 8601 UTC text of t into buf[32]. */
 const char *gw_iso_time(int64_t t, char buf[32]);
 
@@ -112,6 +117,8 @@ dqr_status gw_auth_bootstrap(gw *g, dqr_error *err);
 /* Fill r->user from the Authorization header; false if missing or invalid. */
 bool gw_authenticate(gw_req *r);
 bool gw_may_use(gw_req *r, const char *kind, const char *target);
+/* The same for PACS id (grants name PACS by their id as text). */
+bool gw_may_use_pacs(gw_req *r, int64_t id);
 /* Hash pw with argon2id into a malloc'd string, NULL on failure. */
 char *gw_password_hash(const char *pw);
 /* A new token: its text (64 hex chars after "dqr_") into tok[80] and its
@@ -119,6 +126,21 @@ char *gw_password_hash(const char *pw);
 void gw_token_new(char tok[80], char hash[65]);
 void gw_token_hash(const char *tok, char hash[65]);
 void gw_audit(gw *g, int64_t user, const char *action, const char *target);
+
+/* One kind of sealed history value a phi user may read back (gw_reveal). */
+typedef struct gw_sealed_view {
+    const char *what;       /* "original search keys": named in the 403 sentence */
+    const char *sql;        /* selects user_id and sealed of the entry with id ? */
+    const char *action;     /* the audit action recorded for each view */
+    const char *member;     /* the answer's member holding the values */
+    const char *missing;    /* 404 sentence when the caller has no such entry (%s: the id) */
+    int unseal_status;      /* when the value is absent or cannot be opened ... */
+    const char *unsealable; /* ... this sentence (%s: the id, %s: why) */
+} gw_sealed_view;
+/* Answer {"id", member: values} for the entry r->arg[0]: needs the phi
+ * permission, the entry must be the caller's (or the caller an admin), and
+ * each view is audited. */
+void gw_reveal(gw_req *r, const gw_sealed_view *v);
 /* The grants of user id as {"pacs": [ids], "projects": [ids]}. */
 json_t *gw_grants_json(gw *g, int64_t id);
 /* Parse a positive integer id from a path segment; 0 when it is not one. */

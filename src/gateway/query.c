@@ -163,8 +163,9 @@ dqr_status gw_query_run(gw *g, const gw_pacs *p, const char *level, const json_t
     return DQR_OK;
 }
 
-void gw_query_history_add(gw *g, int64_t user, const gw_pacs *p, const char *level, const json_t *keys,
-                          const gw_query_result *qr, long ms, const dqr_error *err)
+/* The history row of one query: qr NULL when it failed (err says why). */
+static void history_add(gw *g, int64_t user, const gw_pacs *p, const char *level, const json_t *keys,
+                        const gw_query_result *qr, long ms, const dqr_error *err)
 {
     char *text = keys ? json_dumps(keys, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
     char *sealed = text ? store_vault_seal(g->vault, text, strlen(text)) : NULL;
@@ -178,4 +179,14 @@ void gw_query_history_add(gw *g, int64_t user, const gw_pacs *p, const char *lev
                              STORE_S(err ? err->message : NULL), STORE_S(sealed)},
                10, NULL, NULL, NULL, NULL);
     free(sealed);
+}
+
+dqr_status gw_query_recorded(gw *g, int64_t user, const gw_pacs *p, const char *level, const json_t *keys, size_t max,
+                             gw_query_result *out, long *ms, dqr_error *err)
+{
+    double t0 = gw_clock_ms();
+    dqr_status st = gw_query_run(g, p, level, keys, max, out, err);
+    *ms = (long)(gw_clock_ms() - t0);
+    history_add(g, user, p, level, keys, st == DQR_OK ? out : NULL, *ms, st == DQR_OK ? NULL : err);
+    return st;
 }

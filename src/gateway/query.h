@@ -34,10 +34,10 @@ const char *gw_query_key(int level, const char *key);
 dqr_status gw_query_run(gw *g, const gw_pacs *p, const char *level, const json_t *keys, size_t max,
                         gw_query_result *out, dqr_error *err);
 
-/* Record a query in the history: counts in clear, the keys sealed. qr may
- * be NULL (the query failed: err says why). */
-void gw_query_history_add(gw *g, int64_t user, const gw_pacs *p, const char *level, const json_t *keys,
-                          const gw_query_result *qr, long ms, const dqr_error *err);
+/* gw_query_run for user, recorded in the query history (counts in clear,
+ * the keys sealed) whether it succeeds or not; *ms gets its duration. */
+dqr_status gw_query_recorded(gw *g, int64_t user, const gw_pacs *p, const char *level, const json_t *keys, size_t max,
+                             gw_query_result *out, long *ms, dqr_error *err);
 
 /* The QIDO-RS half of gw_query_run (qido.c). */
 dqr_status gw_qido_run(gw *g, const gw_pacs *p, const char *level, const json_t *keys, size_t max,

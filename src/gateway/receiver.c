@@ -22,6 +22,14 @@ static const struct {
 };
 #define NREMAP (sizeof REMAPPED / sizeof REMAPPED[0])
 
+bool gw_remappable(const char *keyword)
+{
+    for (size_t i = 0; i < NREMAP; i++)
+        if (strcmp(REMAPPED[i].keyword, keyword) == 0)
+            return true;
+    return false;
+}
+
 /* Step 3, remap: the request's overrides of the six fields. */
 static void remap(const gw_job *j, dcm_dataset *ds)
 {

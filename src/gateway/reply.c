@@ -44,6 +44,18 @@ int gw_http_status(dqr_status st)
     }
 }
 
+void gw_fail_script(gw_req *r, const char *message)
+{
+    int line = 0, col = 0;
+    const char *colon = strchr(message, ':');
+    if (colon)
+        sscanf(colon + 1, "%d:%d", &line, &col);
+    json_t *o = json_pack("{s:s}", "error", message);
+    if (line)
+        json_object_set_new(o, "line", json_integer(line)), json_object_set_new(o, "column", json_integer(col));
+    gw_reply(r, 400, o);
+}
+
 void gw_fail_err(gw_req *r, const dqr_error *err)
 {
     gw_fail(r, gw_http_status(err->code), "%s", err->message);
@@ -60,6 +72,13 @@ const char *gw_body_str(gw_req *r, const char *key, bool *bad)
         return NULL;
     }
     return json_string_value(v);
+}
+
+double gw_clock_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
 const char *gw_iso_time(int64_t t, char buf[32])

@@ -87,8 +87,7 @@ void gw_dispatch(void *ctx, http_request *http)
 {
     gw *g = ctx;
     gw_req r = {.g = g, .http = http};
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = gw_clock_ms();
     http_add_header(http, "X-Content-Type-Options", "nosniff");
     http_add_header(http, "Cache-Control", "no-store");
     http_add_header(http, "Content-Security-Policy",
@@ -97,8 +96,7 @@ void gw_dispatch(void *ctx, http_request *http)
     http_add_header(http, "Referrer-Policy", "no-referrer");
     route(&r);
     json_decref(r.body);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    long ms = (long)(gw_clock_ms() - t0);
     int status = http_status(http);
     GW_COUNT(g, http_requests);
     if (status >= 500)

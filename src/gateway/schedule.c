@@ -152,6 +152,17 @@ bool gw_schedule_parse(const json_t *v, gw_schedule *s, char *msg, size_t len)
     return true;
 }
 
+void gw_schedule_stored(const char *text, const char *tz, gw_schedule *s)
+{
+    json_t *raw = text ? json_loads(text, 0, NULL) : NULL;
+    char msg[200];
+    if (json_is_object(raw))
+        json_object_set_new(raw, "timezone", json_string(tz ? tz : "UTC"));
+    if (!json_is_object(raw) || !gw_schedule_parse(raw, s, msg, sizeof msg))
+        gw_schedule_default(s, tz);
+    json_decref(raw);
+}
+
 json_t *gw_schedule_json(const gw_schedule *s)
 {
     json_t *dl = json_object();

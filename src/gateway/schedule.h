@@ -35,6 +35,11 @@ void gw_schedule_default(gw_schedule *s, const char *tz);
  * the day and interval, e.g. "mon: 09:00-12:00 overlaps 08:00-10:00"). */
 bool gw_schedule_parse(const json_t *v, gw_schedule *s, char *msg, size_t msglen);
 
+/* The schedule as the catalog keeps it: text, the JSON of its days (NULL
+ * when none was saved), and tz, the PACS's time zone column. The default
+ * schedule in tz when there is none or it does not parse. */
+void gw_schedule_stored(const char *text, const char *tz, gw_schedule *s);
+
 /* The schedule as JSON (new reference). */
 json_t *gw_schedule_json(const gw_schedule *s);
 

@@ -31,15 +31,8 @@ static bool load_schedule(gw *g, int64_t pacs, gw_schedule *s)
     json_t *row = gw_row(g, "SELECT timezone, schedule FROM pacs WHERE id = ?", (store_val[]){STORE_I(pacs)}, 1, NULL);
     if (!row)
         return false;
-    const char *tz = json_string_value(json_object_get(row, "timezone")),
-               *text = json_string_value(json_object_get(row, "schedule"));
-    json_t *raw = text ? json_loads(text, 0, NULL) : NULL;
-    char msg[200];
-    if (json_is_object(raw))
-        json_object_set_new(raw, "timezone", json_string(tz ? tz : "UTC"));
-    if (!raw || !gw_schedule_parse(raw, s, msg, sizeof msg))
-        gw_schedule_default(s, tz);
-    json_decref(raw);
+    gw_schedule_stored(json_string_value(json_object_get(row, "schedule")),
+                       json_string_value(json_object_get(row, "timezone")), s);
     json_decref(row);
     return true;
 }

@@ -73,20 +73,13 @@ typedef struct run {
     gw *g;
     gw_job *j;
     int expected;
-    long saved; /* monotonic ms of the last save */
+    double saved; /* gw_clock_ms of the last save */
 } run;
-
-static long now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 /* Progress reaches the catalog at most every 250 ms. */
 static bool save_due(const run *r)
 {
-    return now_ms() - r->saved >= 250;
+    return gw_clock_ms() - r->saved >= 250;
 }
 
 void gw_job_flush(gw *g, gw_job *j)
@@ -112,7 +105,7 @@ static void save_counts(run *r, const char *state)
     gw_job_flush(r->g, r->j);
     store_exec(r->g->db, "UPDATE import_sessions SET expected = ?, state = COALESCE(?, state) WHERE id = ?",
                (store_val[]){STORE_I(r->expected), STORE_S(state), STORE_I(r->j->id)}, 3, NULL, NULL, NULL, NULL);
-    r->saved = now_ms();
+    r->saved = gw_clock_ms();
 }
 
 static bool stop_asked(const run *r)
@@ -261,8 +254,7 @@ static void retry_or_fail(gw *g, int64_t id, const char *why, long ms)
 
 void gw_job_run(gw *g, int64_t id, long *ms)
 {
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = gw_clock_ms();
     *ms = 0;
     dqr_error err = {0};
     gw_job *j = gw_job_load(g, id, &err);
@@ -288,8 +280,7 @@ void gw_job_run(gw *g, int64_t id, long *ms)
                                                         : retrieve(&r, &p, &m, &err);
     unregister_job(g, j);
     sync_archive(g);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    *ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    *ms = (long)(gw_clock_ms() - t0);
     save_counts(&r, NULL);
     if (j->orig_sealed)
         store_exec(g->db, "UPDATE import_sessions SET orig_enc = ? WHERE id = ? AND orig_enc IS NULL",
