@@ -84,6 +84,12 @@ def wait_state(token, iid, states=("done", "partial", "failed", "cancelled"), se
     return b
 
 
+def import_done(pacs, studies, project="P1"):
+    """POST /imports, then wait for the request's end state."""
+    st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": pacs, "project": project, "studies": studies}, token=T)
+    return wait_state(T, b.get("id"))
+
+
 def archive_files(*parts):
     return sorted(glob.glob(os.path.join(WORK, "var", "archive", *parts, "**", "*.dcm"), recursive=True))
 
@@ -152,17 +158,14 @@ try:
           sum(x["instances"] for x in b["series"]) == len(meta[pick[0]]), b)
 
     # ---- re-import the same study into the same session: updates, never duplicates --------------
-    st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": P_ORTH, "project": "P1", "studies": [studies[0]]}, **H)
-    b = wait_state(T, b.get("id"))
+    b = import_done(P_ORTH, [studies[0]])
     st2, s2, _ = api.call("GET", "/api/v1/projects/P1/sessions/S01_CT", **H)
     check("re-import: same files, same count", b.get("state") == "done" and
           len(archive_files("P1", "S01", "S01_CT")) == len(meta[pick[0]]) == s2["instances"], (b, s2))
 
     # ---- C-GET from DCMTK dcmqrscp ----------------------------------------------------------------
-    st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": P_QR, "project": "P1", "studies": [
-        {"StudyInstanceUID": small_studies[1], "subject": "S04", "session": "S04_CT",
-         "series": [meta[small_studies[1]][0].SeriesInstanceUID]}]}, **H)
-    b = wait_state(T, b.get("id"))
+    b = import_done(P_QR, [{"StudyInstanceUID": small_studies[1], "subject": "S04", "session": "S04_CT",
+                            "series": [meta[small_studies[1]][0].SeriesInstanceUID]}])
     one_series = [d for d in meta[small_studies[1]] if d.SeriesInstanceUID == meta[small_studies[1]][0].SeriesInstanceUID]
     check("C-GET from dcmqrscp, one chosen series", b.get("state") == "done" and
           len(archive_files("P1", "S04", "S04_CT")) == len(one_series) == b["archived"], b)
@@ -188,16 +191,12 @@ try:
     # ---- C-MOVE from dcmqrscp to a second receiver; a PACS naming a receiver dqr does not run ----------
     st, b, _ = api.call("POST", "/api/v1/pacs", {"label": "dcmqrscp-move", "aet": "DCMQRSCP", "host": "127.0.0.1",
                                                  "port": QR, "receiver_aet": "DQRB"}, **H)
-    st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": b["id"], "project": "P1", "studies": [
-        {"StudyInstanceUID": small_studies[3], "subject": "S08", "session": "S08_CT"}]}, **H)
-    b = wait_state(T, b.get("id"))
+    b = import_done(b["id"], [{"StudyInstanceUID": small_studies[3], "subject": "S08", "session": "S08_CT"}])
     check("C-MOVE from dcmqrscp to the second receiver (DQRB)", b.get("state") == "done" and
           len(archive_files("P1", "S08", "S08_CT")) == len(meta[small_studies[3]]) == b["archived"], b)
     st, b, _ = api.call("POST", "/api/v1/pacs", {"label": "nowhere", "aet": "DCMQRSCP", "host": "127.0.0.1",
                                                  "port": QR, "receiver_aet": "NOSUCH"}, **H)
-    st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": b["id"], "project": "P1", "studies": [
-        {"StudyInstanceUID": small_studies[3], "subject": "S08", "session": "S08_X"}]}, **H)
-    b = wait_state(T, b.get("id"))
+    b = import_done(b["id"], [{"StudyInstanceUID": small_studies[3], "subject": "S08", "session": "S08_X"}])
     check("a receiver dqr does not run: failed, saying so", b.get("state") == "failed" and
           "NOSUCH" in (b.get("error") or ""), b)
 
@@ -232,14 +231,12 @@ try:
     api.call("POST", "/api/v1/projects", {"id": "ERR", "dqr_enabled": True, "script":
                                           'version "6.3"\nalterPixels["rectangle", "l=0,t=0,r=10,b=10", "solid", "v=0"]\n'},
              **H)
-    st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": P_ORTH, "project": "REJ", "studies": [
-        {"StudyInstanceUID": small_studies[0], "subject": "R01", "session": "R01_CT"}]}, **H)
-    b = wait_state(T, b.get("id"))
+    b = import_done(P_ORTH, [{"StudyInstanceUID": small_studies[0], "subject": "R01", "session": "R01_CT"}],
+                    project="REJ")
     check("a script's reject: instances dropped and counted", b.get("state") == "done" and
           b["rejected"] == len(meta[small_studies[0]]) and b["archived"] == 0 and not archive_files("REJ"), b)
-    st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": P_ORTH, "project": "ERR", "studies": [
-        {"StudyInstanceUID": small_studies[0], "subject": "E01", "session": "E01_CT"}]}, **H)
-    b = wait_state(T, b.get("id"))
+    b = import_done(P_ORTH, [{"StudyInstanceUID": small_studies[0], "subject": "E01", "session": "E01_CT"}],
+                    project="ERR")
     check("a script error: nothing written, the request names the script line", b.get("state") == "failed" and
           b["failed"] == len(meta[small_studies[0]]) and not archive_files("ERR") and
           "project script:2:" in (b.get("error") or ""), b)
