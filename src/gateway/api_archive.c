@@ -146,10 +146,13 @@ static void download(gw_req *r)
     int fd = open(tmp, O_RDONLY | O_CLOEXEC);
     struct stat st;
     unlink(tmp); /* the open descriptor keeps it until sent */
-    if (fd < 0 || fstat(fd, &st) != 0) {
+    char target[200];
+    snprintf(target, sizeof target, "%s/%s", r->arg[0], label);
+    bool readable = fd >= 0 && fstat(fd, &st) == 0;
+    if (!readable || gw_audit_req(r, "session_download", target) != DQR_OK) {
         if (fd >= 0)
             close(fd);
-        gw_fail(r, 500, "cannot read the zip back");
+        gw_fail(r, 500, readable ? "the audit log cannot be written, so no download" : "cannot read the zip back");
         return;
     }
     char disp[200];

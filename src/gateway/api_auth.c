@@ -67,10 +67,12 @@ static void login(gw_req *r)
     if (!l.id || crypto_pwhash_str_verify(l.hash, pw, strlen(pw)) != 0) {
         GW_COUNT(r->g, login_failures);
         gw_log(r->g, "warn", "login_failed", "client=%s", http_client(r->http));
+        gw_audit_login(r, l.id, user, false);
         gw_fail(r, 401, "wrong username or password");
         return;
     }
     GW_COUNT(r->g, logins);
+    gw_audit_login(r, l.id, user, true);
     json_t *extra = json_pack("{s:{s:I,s:s,s:s,s:b}}", "user", "id", (json_int_t)l.id, "username", user, "role",
                               l.admin ? "admin" : "user", "phi", l.phi);
     issue_token(r, l.id, "session", "login", time(NULL) + (int64_t)r->g->cfg.session_hours * 3600, 200, extra);
@@ -135,6 +137,7 @@ static void token_create(gw_req *r)
         return;
     }
     int64_t expires = days ? time(NULL) + json_integer_value(days) * 86400 : 0;
+    gw_audit_req(r, "token_create", name ? name : "api");
     issue_token(r, r->user.id, "api", name ? name : "api", expires, 201, NULL);
 }
 

@@ -119,6 +119,7 @@ static void dry_run(gw_req *r)
             return;
         }
         free(raw);
+        gw_audit_req(r, "dry_run", r->arg[0]); /* an uploaded sample may hold PHI */
     } else {
         f = dcm_file_wrap(NULL, sample(), DCM_TS_EXPLICIT_LE, &err);
     }

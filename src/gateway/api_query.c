@@ -30,10 +30,29 @@ static int cmp_rows(const void *pa, const void *pb, void *ctx)
     return p->desc ? -c : c;
 }
 
+/* Results are PHI: every page is audited before it is shown, and withheld
+ * when the audit cannot be written. The audit names the query by its id,
+ * never by its keys. */
+static bool audit_page(gw_req *r, const char *qid, json_t *meta, size_t n)
+{
+    char pacs[24], count[24];
+    snprintf(pacs, sizeof pacs, "%lld", (long long)json_integer_value(json_object_get(meta, "pacs")));
+    snprintf(count, sizeof count, "%zu", n);
+    gw_audit_ev e = gw_audit_of(r, "query_results", qid);
+    e.detail[0][0] = "pacs", e.detail[0][1] = pacs;
+    e.detail[1][0] = "level", e.detail[1][1] = json_string_value(json_object_get(meta, "level"));
+    e.detail[2][0] = "results", e.detail[2][1] = count;
+    if (gw_audit_event(r->g, &e) == DQR_OK)
+        return true;
+    return gw_fail(r, 500, "the audit log cannot be written, so the results are not shown (see the server log)");
+}
+
 /* Answer one page of results (sorted on a copy: the cached array is shared). */
 static void reply_page(gw_req *r, const char *qid, json_t *results, json_t *meta, const page_req *p)
 {
     size_t n = json_array_size(results);
+    if (!audit_page(r, qid, meta, n))
+        return;
     json_t **rows = malloc((n ? n : 1) * sizeof *rows);
     if (!rows) {
         gw_fail(r, 500, "out of memory");

@@ -137,6 +137,15 @@ static void send_start(gw_req *r)
         gw_fail(r, 404, "no session %s in project %s", r->arg[1], r->arg[0]);
         return;
     }
+    char target[200], pacs[24];
+    snprintf(target, sizeof target, "%s/%s", r->arg[0], r->arg[1]);
+    snprintf(pacs, sizeof pacs, "%lld", (long long)p.id);
+    gw_audit_ev ev = gw_audit_of(r, "session_send", target);
+    ev.detail[0][0] = "pacs", ev.detail[0][1] = pacs; /* the destination */
+    if (gw_audit_event(r->g, &ev) != DQR_OK) {
+        gw_fail(r, 500, "the audit log cannot be written, so nothing is sent");
+        return;
+    }
     gw_send *s = calloc(1, sizeof *s);
     send_arg *a = malloc(sizeof *a);
     if (!s || !a) {
@@ -172,7 +181,6 @@ static void send_start(gw_req *r)
         free(a);
     }
     pthread_attr_destroy(&attr);
-    gw_audit(r->g, r->user.id, "session_send", s->session);
     gw_reply(r, 202, json_pack("{s:s,s:s}", "id", s->id, "state", "running"));
 }
 

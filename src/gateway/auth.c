@@ -150,8 +150,6 @@ void gw_reveal(gw_req *r, const gw_sealed_view *v)
 
 void gw_audit(gw *g, int64_t user, const char *action, const char *target)
 {
-    store_exec(g->db, "INSERT INTO audit(at, user_id, action, target) VALUES (?, ?, ?, ?)",
-               (store_val[]){STORE_I(time(NULL)), STORE_I(user), STORE_S(action), STORE_S(target)}, 4, NULL, NULL,
-               NULL, NULL);
-    gw_log(g, "info", "audit", "user_id=%lld action=%s target=%s", (long long)user, action, target ? target : "-");
+    /* audit.c's table maps the action to its DICOM audit event */
+    gw_audit_event(g, &(gw_audit_ev){.action = action, .user_id = user, .target = target});
 }

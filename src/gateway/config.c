@@ -54,6 +54,10 @@ static const key keys[] = {
     {"uid_secret_file", K_STR, F(uid_secret_file), "", 0, 0,
      "secret keying UID replacement (empty: ~/.config/dqr/uid-secret, as the command line)"},
     {"log_file", K_STR, F(log_file), "", 0, 0, "log file; \"-\" for standard error only (empty: DATA_DIR/logs/dqr.log)"},
+    {"audit_file", K_STR, F(audit_file), "", 0, 0,
+     "append-only audit log, one DICOM audit message per line (empty: DATA_DIR/logs/audit.log)"},
+    {"audit_syslog", K_STR, F(audit_syslog), "off", 0, 0,
+     "audit messages also to syslog (RFC 5424): off, local (/dev/log) or udp://HOST:PORT"},
     {"query_max_results", K_INT, F(query_max_results), "1000", 1, 1000000,
      "results kept per query; dqr cancels the C-FIND beyond this"},
     {"query_timeout", K_INT, F(query_timeout), "30", 1, 3600, "seconds a PACS may take to answer"},
@@ -161,6 +165,19 @@ static char *absolute(const char *path)
     return asprintf(&r, "%s/%s", cwd, strncmp(path, "./", 2) == 0 ? path + 2 : path) < 0 ? NULL : r;
 }
 
+/* off, local, or udp://HOST:PORT (HOST may be [IPv6]); audit.c sends to it. */
+static bool audit_syslog_ok(const char *v)
+{
+    if (strcmp(v, "off") == 0 || strcmp(v, "local") == 0)
+        return true;
+    if (strncmp(v, "udp://", 6) != 0)
+        return false;
+    const char *colon = strrchr(v + 6, ':');
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : 0;
+    return colon && colon > v + 6 && end && !*end && colon[1] && port >= 1 && port <= 65535;
+}
+
 static dqr_status derive(gw_config *c, dqr_error *err)
 {
     const char *home = getenv("HOME"), *xdg = getenv("XDG_CONFIG_HOME");
@@ -174,6 +191,7 @@ static dqr_status derive(gw_config *c, dqr_error *err)
     } d[] = {
         {&c->catalog, "sqlite:%s/catalog.db", c->data_dir},
         {&c->log_file, "%s/logs/dqr.log", c->data_dir},
+        {&c->audit_file, "%s/logs/audit.log", c->data_dir},
         {&c->vault_key_file, "%s/dqr/vault.key", confdir},
         {&c->uid_secret_file, "%s/dqr/uid-secret", confdir},
     };
@@ -197,6 +215,9 @@ static dqr_status derive(gw_config *c, dqr_error *err)
         return dqr_error_set(err, DQR_E_USAGE, "unrequested is refuse or quarantine, not '%s'", c->unrequested);
     if (strcmp(c->phi_policy, "warn") && strcmp(c->phi_policy, "refuse"))
         return dqr_error_set(err, DQR_E_USAGE, "phi_policy is warn or refuse, not '%s'", c->phi_policy);
+    if (!audit_syslog_ok(c->audit_syslog))
+        return dqr_error_set(err, DQR_E_USAGE, "audit_syslog is off, local or udp://HOST:PORT, not '%s'",
+                             c->audit_syslog);
     if (strlen(c->aet) == 0 || strlen(c->aet) > 16)
         return dqr_error_set(err, DQR_E_USAGE, "aet must be 1 to 16 characters, not '%s'", c->aet);
     gw_receiver rx[GW_MAX_RECEIVERS];

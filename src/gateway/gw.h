@@ -15,6 +15,7 @@
 typedef struct gw_config {
     char *data_dir, *http_addr, *aet, *admin_password, *catalog, *vault_key_file, *log_file, *uid_secret_file;
     char *dicom_addr, *unrequested, *phi_policy, *receivers;
+    char *audit_file, *audit_syslog; /* the audit trail (docs/audit.md) */
     int http_port, http_max_connections, dicom_port;
     int query_max_results, query_timeout, session_hours, history_retention_days;
     int import_poll_seconds, import_retry_seconds, import_max_attempts, import_workers, import_scheduler;
