@@ -20,14 +20,15 @@ static bool int_arg(gw_req *r, const char *name, long long max, long long *out)
     return true;
 }
 
-/* ?user= is a user id or a user name; -1 when no user has that name. */
+/* ?user= is a user id (0: events of no logged-in user, such as a failed
+ * login under an unknown name) or a user name; -1 when no user has that
+ * name, so nothing matches. */
 static int64_t user_filter(gw_req *r, const char *user)
 {
-    if (!user || !*user)
-        return 0;
     int64_t id = gw_id(user);
-    if (!id && store_int(r->g->db, "SELECT id FROM users WHERE username = ?", (store_val[]){STORE_S(user)}, 1, &id,
-                         NULL) != DQR_OK)
+    if (strcmp(user, "0") != 0 && !id &&
+        store_int(r->g->db, "SELECT id FROM users WHERE username = ?", (store_val[]){STORE_S(user)}, 1, &id, NULL) !=
+            DQR_OK)
         id = -1;
     return id;
 }
@@ -66,14 +67,14 @@ static void audit_list(gw_req *r)
     if (!int_arg(r, "limit", 1000, &limit) || !int_arg(r, "before", INT64_MAX, &before))
         return;
     const char *action = http_query(r->http, "action"), *user = http_query(r->http, "user");
-    int64_t uid = user_filter(r, user);
+    int64_t by_user = user && *user, uid = by_user ? user_filter(r, user) : 0;
     dqr_error err = {0};
     json_t *rows = gw_rows(r->g,
                            "SELECT a.id, a.at, a.user_id, u.username AS user, a.action, a.target FROM audit a "
                            "LEFT JOIN users u ON u.id = a.user_id WHERE (? = 0 OR a.id < ?) AND (? = '' OR a.action = ?) "
                            "AND (? = 0 OR a.user_id = ?) ORDER BY a.id DESC LIMIT ?",
                            (store_val[]){STORE_I(before), STORE_I(before), STORE_S(action ? action : ""),
-                                         STORE_S(action ? action : ""), STORE_I(uid), STORE_I(uid), STORE_I(limit)},
+                                         STORE_S(action ? action : ""), STORE_I(by_user), STORE_I(uid), STORE_I(limit)},
                            7, &err);
     if (!rows) {
         gw_fail_err(r, &err);

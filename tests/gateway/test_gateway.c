@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "gateway/imports.h"
+#include "gateway/internal.h"
 #include "gateway/pacs.h"
 #include "gateway/query.h"
 #include "gateway/schedule.h"
@@ -297,6 +298,140 @@ static void test_csv_records(void **state)
     json_decref(r);
 }
 
+/* ---- the audit trail (audit.c) ---- */
+
+static const gw_audit_node audit_node = {"DQR_NODE", "dqr-host"};
+static const struct timespec audit_when = {0, 5000000};
+
+/* needle must occur in hay after *from; *from moves past it. */
+static void expect_after(const char *hay, const char *needle, const char **from)
+{
+    const char *at = strstr(*from, needle);
+    if (!at)
+        fail_msg("'%s' not found (in order) in '%s'", needle, hay);
+    *from = at + strlen(needle);
+}
+
+static void test_audit_escaping(void **state)
+{
+    (void)state;
+    /* markup, a newline (a forged second line), a control byte, broken
+     * UTF-8, and a real accented letter that must stay */
+    gw_audit_ev e = {.action = "login_failure", .user_name = "a\"<b>&'\n\x01\xff\xc3\xa9",
+                     .client = "10.0.0.7", .target = "x</ParticipantObjectName><Evil/>"};
+    char *xml = gw_audit_xml(&e, &audit_node, audit_when);
+    assert_non_null(xml);
+    assert_non_null(strstr(xml, "UserID=\"a&quot;&lt;b&gt;&amp;&apos;&#10;??\xc3\xa9\""));
+    assert_non_null(strstr(xml, "ParticipantObjectID=\"x&lt;/ParticipantObjectName&gt;&lt;Evil/&gt;\""));
+    assert_null(strchr(xml, '\n'));
+    assert_null(strstr(xml, "<Evil"));
+    assert_null(strstr(xml, "\x01"));
+    free(xml);
+
+    /* a value from outside cannot make a huge message */
+    char longname[2000];
+    memset(longname, 'n', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    e = (gw_audit_ev){.action = "association_refused", .user_name = longname, .target = longname};
+    xml = gw_audit_xml(&e, &audit_node, audit_when);
+    assert_non_null(xml);
+    assert_true(strlen(xml) < 2500);
+    free(xml);
+}
+
+static void test_audit_elements(void **state)
+{
+    (void)state;
+    gw_audit_ev e = {.action = "query_results", .user_id = 7, .user_name = "alice", .client = "10.0.0.7",
+                     .target = "q1", .detail = {{"results", "5"}, {"level", "STUDY"}}};
+    char *xml = gw_audit_xml(&e, &audit_node, audit_when);
+    assert_non_null(xml);
+    /* the order of A.5.1: event, active participants, source, objects */
+    const char *p = xml;
+    expect_after(xml, "<AuditMessage><EventIdentification", &p);
+    expect_after(xml, "EventDateTime=\"1970-01-01T00:00:00.005Z\" EventOutcomeIndicator=\"0\">", &p);
+    expect_after(xml, "<EventID csd-code=\"110112\" codeSystemName=\"DCM\" originalText=\"Query\"/>", &p);
+    expect_after(xml, "<EventTypeCode csd-code=\"query_results\" codeSystemName=\"DQR\"", &p);
+    expect_after(xml, "</EventIdentification><ActiveParticipant UserID=\"alice\" AlternativeUserID=\"7\" "
+                      "UserIsRequestor=\"true\" NetworkAccessPointID=\"10.0.0.7\" NetworkAccessPointTypeCode=\"2\"/>", &p);
+    expect_after(xml, "<ActiveParticipant UserID=\"DQR_NODE\" UserIsRequestor=\"false\" NetworkAccessPointID=\"dqr-host\"", &p);
+    expect_after(xml, "<RoleIDCode csd-code=\"110150\"", &p);
+    expect_after(xml, "<AuditSourceIdentification AuditSourceID=\"DQR_NODE\"><AuditSourceTypeCode csd-code=\"4\"/>", &p);
+    expect_after(xml, "<ParticipantObjectIdentification ParticipantObjectID=\"q1\" ParticipantObjectTypeCode=\"2\" "
+                      "ParticipantObjectTypeCodeRole=\"24\"><ParticipantObjectIDTypeCode csd-code=\"query\"", &p);
+    expect_after(xml, "<ParticipantObjectName>", &p);
+    expect_after(xml, "<ParticipantObjectDetail type=\"results\" value=\"NQ==\"/>", &p);
+    expect_after(xml, "<ParticipantObjectDetail type=\"level\" value=\"U1RVRFk=\"/>", &p);
+    expect_after(xml, "</ParticipantObjectIdentification></AuditMessage>", &p);
+    assert_string_equal(p, "");
+    free(xml);
+
+    /* the table's outcome, a worse one from the caller, an unknown action */
+    struct {
+        gw_audit_ev e;
+        const char *want;
+    } cases[] = {
+        {{.action = "login_failure"}, "EventOutcomeIndicator=\"4\"><EventID csd-code=\"110114\""},
+        {{.action = "login_failure", .outcome = 8}, "EventOutcomeIndicator=\"8\""},
+        {{.action = "session_download", .target = "P1/S1"}, "EventActionCode=\"R\""},
+        {{.action = "session_download"}, "<EventID csd-code=\"110106\""},
+        {{.action = "association_refused"}, "<EventTypeCode csd-code=\"110126\""},
+        {{.action = "audit_read"}, "<EventID csd-code=\"110101\""},
+        {{.action = "something_new"}, "<EventID csd-code=\"110113\" codeSystemName=\"DCM\" originalText=\"Security Alert\"/>"},
+        {{.action = "login_failure"}, "UserID=\"(unauthenticated)\" UserIsRequestor=\"true\"/>"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        xml = gw_audit_xml(&cases[i].e, &audit_node, audit_when);
+        assert_non_null(xml);
+        if (!strstr(xml, cases[i].want))
+            fail_msg("case %zu: '%s' not in '%s'", i, cases[i].want, xml);
+        /* no target: no participant object */
+        assert_true(cases[i].e.target || !strstr(xml, "ParticipantObjectIdentification"));
+        free(xml);
+    }
+    assert_string_equal(gw_audit_kind_of("login_success")->event_id, "110114");
+    assert_string_equal(gw_audit_kind_of(NULL)->event_id, "110113");
+}
+
+static void test_audit_syslog(void **state)
+{
+    (void)state;
+    const gw_audit_kind *k = gw_audit_kind_of("login_success");
+    char *f = gw_audit_syslog_frame("<AuditMessage/>", k, 0, "dqr host\n", 42, audit_when);
+    assert_string_equal(f, "<85>1 1970-01-01T00:00:00.005Z dqrhost dqr 42 110114 - \xEF\xBB\xBF<AuditMessage/>");
+    free(f);
+    f = gw_audit_syslog_frame("<AuditMessage/>", gw_audit_kind_of("login_failure"), 4, NULL, 1, audit_when);
+    assert_string_equal(f, "<84>1 1970-01-01T00:00:00.005Z - dqr 1 110114 - \xEF\xBB\xBF<AuditMessage/>");
+    free(f);
+}
+
+static void test_audit_settings(void **state)
+{
+    (void)state;
+    gw_config c;
+    dqr_error err = {0};
+    unsetenv("DQR_AUDIT_SYSLOG"), unsetenv("DQR_AUDIT_FILE");
+    setenv("DQR_DATA_DIR", "/tmp/dqr-audit-dd", 1);
+    assert_int_equal(gw_config_load(&c, NULL, &err), DQR_OK);
+    assert_string_equal(c.audit_file, "/tmp/dqr-audit-dd/logs/audit.log");
+    assert_string_equal(c.audit_syslog, "off");
+    gw_config_free(&c);
+    const char *good[] = {"local", "udp://127.0.0.1:514", "udp://[::1]:6514", "udp://log.example.org:1"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        setenv("DQR_AUDIT_SYSLOG", good[i], 1);
+        if (gw_config_load(&c, NULL, &err) != DQR_OK)
+            fail_msg("%s refused: %s", good[i], err.message);
+        gw_config_free(&c);
+    }
+    const char *bad[] = {"on", "udp://", "udp://host", "udp://host:0", "udp://:514", "tcp://h:514", "udp://h:514x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setenv("DQR_AUDIT_SYSLOG", bad[i], 1);
+        assert_int_equal(gw_config_load(&c, NULL, &err), DQR_E_USAGE);
+        assert_non_null(strstr(err.message, "audit_syslog is off, local or udp://HOST:PORT"));
+    }
+    unsetenv("DQR_AUDIT_SYSLOG"), unsetenv("DQR_DATA_DIR");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,6 +440,8 @@ int main(void)
         cmocka_unit_test(test_query_identifier), cmocka_unit_test(test_receivers),
         cmocka_unit_test(test_csv_records),   cmocka_unit_test(test_time_zones),
         cmocka_unit_test(test_multipart),
+        cmocka_unit_test(test_audit_escaping), cmocka_unit_test(test_audit_elements),
+        cmocka_unit_test(test_audit_syslog),   cmocka_unit_test(test_audit_settings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
