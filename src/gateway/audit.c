@@ -31,7 +31,6 @@
 #include <unistd.h>
 
 /* EventIDs and EventTypeCodes (PS3.16, coding scheme DCM). */
-#define E_APP "110100", "Application Activity"
 #define E_AUDIT "110101", "Audit Log Used"
 #define E_BEGIN "110102", "Begin Transferring DICOM Instances"
 #define E_ACCESS "110103", "DICOM Instances Accessed"
@@ -85,7 +84,6 @@ static const gw_audit_kind kinds[] = {
     {"session_delete", E_DELETED, T_NONE, 'D', 0, "session"},
     {"import_cancel", E_IMPORT, T_NONE, 'D', 0, "import_session"},
     {"audit_read", E_AUDIT, T_NONE, 'R', 0, "audit_log"},
-    {"app_start", E_APP, "110120", "Application Start", 'E', 0, "node"},
 };
 /* An action no row names: still recorded, as a Security Alert. */
 static const gw_audit_kind unknown_kind = {"", E_ALERT, T_NONE, 'E', 0, "other"};
