@@ -375,19 +375,22 @@ static dqr_status send_syslog(const char *where, const char *msg, dqr_error *err
     return n == (ssize_t)len ? DQR_OK : dqr_error_set(err, DQR_E_IO, "audit_syslog %s: %s", where, strerror(saved));
 }
 
+enum { NAME_MAX_LEN = 65 }; /* as gw_user.name */
+
 static int take_name(void *ctx, int n, const char *const *names, const store_val *c)
 {
     (void)names;
     if (n > 0 && c[0].s)
-        snprintf(ctx, 65, "%s", c[0].s);
+        snprintf(ctx, NAME_MAX_LEN, "%s", c[0].s);
     return 1;
 }
 
-/* The XML of e with the user's name filled in, and the syslog frame of it. */
+/* The XML of e with the user's name filled in, and (when syslog is on) its
+ * syslog frame into *frame. */
 static char *message_of(gw *g, const gw_audit_ev *e, struct timespec when, char **frame)
 {
     gw_audit_ev ev = *e;
-    char name[65] = "", host[256] = "";
+    char name[NAME_MAX_LEN] = "", host[256] = "";
     if (!ev.user_name && ev.user_id > 0) {
         store_exec(g->db, "SELECT username FROM users WHERE id = ?", (store_val[]){STORE_I(ev.user_id)}, 1,
                    take_name, name, NULL, NULL);
@@ -397,10 +400,9 @@ static char *message_of(gw *g, const gw_audit_ev *e, struct timespec when, char 
         *host = '\0';
     gw_audit_node node = {g->cfg.aet, *host ? host : NULL};
     char *xml = gw_audit_xml(&ev, &node, when);
-    *frame = xml && strcmp(g->cfg.audit_syslog, "off") != 0
-                 ? gw_audit_syslog_frame(xml, gw_audit_kind_of(ev.action), outcome_of(&ev, gw_audit_kind_of(ev.action)),
-                                         host, (long)getpid(), when)
-                 : NULL;
+    const gw_audit_kind *k = gw_audit_kind_of(ev.action);
+    bool to_syslog = strcmp(g->cfg.audit_syslog, "off") != 0;
+    *frame = xml && to_syslog ? gw_audit_syslog_frame(xml, k, outcome_of(&ev, k), host, (long)getpid(), when) : NULL;
     return xml;
 }
 
