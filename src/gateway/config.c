@@ -29,6 +29,14 @@ static const key keys[] = {
     {"http_addr", K_STR, F(http_addr), "127.0.0.1", 0, 0, "IPv4 address of the REST API and web UI"},
     {"http_port", K_INT, F(http_port), "8080", 0, 65535, "HTTP port (0 picks a free one)"},
     {"http_max_connections", K_INT, F(http_max_connections), "512", 1, 65536, "simultaneous HTTP connections"},
+    {"http_max_per_address", K_INT, F(http_max_per_address), "32", 0, 65536,
+     "simultaneous HTTP connections from one client address (0: no limit; behind a proxy it is the proxy's)"},
+    {"http_timeout_s", K_INT, F(http_timeout_s), "15", 1, 3600,
+     "seconds an HTTP connection may stay idle or half-sent before it is closed"},
+    {"http_tls_cert", K_STR, F(http_tls_cert), "", 0, 0,
+     "PEM certificate (chain) of the HTTP port; with http_tls_key the port speaks HTTPS only"},
+    {"http_tls_key", K_STR, F(http_tls_key), "", 0, 0,
+     "PEM private key for http_tls_cert (must not be world-readable)"},
     {"aet", K_STR, F(aet), "DQR", 0, 0, "AE title of dqr's receiver, and calling AE of its requests"},
     {"dicom_addr", K_STR, F(dicom_addr), "127.0.0.1", 0, 0, "IPv4 address of dqr's receiver"},
     {"dicom_port", K_INT, F(dicom_port), "11112", 0, 65535, "DICOM port of dqr's receiver"},
@@ -161,6 +169,15 @@ static char *absolute(const char *path)
     return asprintf(&r, "%s/%s", cwd, strncmp(path, "./", 2) == 0 ? path + 2 : path) < 0 ? NULL : r;
 }
 
+/* A file setting that is set must name a readable file: found at start,
+ * not when the first client connects. */
+static dqr_status readable(const char *setting, const char *path, dqr_error *err)
+{
+    if (*path && access(path, R_OK) != 0)
+        return dqr_error_set(err, DQR_E_USAGE, "%s: cannot read '%s': %s", setting, path, strerror(errno));
+    return DQR_OK;
+}
+
 static dqr_status derive(gw_config *c, dqr_error *err)
 {
     const char *home = getenv("HOME"), *xdg = getenv("XDG_CONFIG_HOME");
@@ -197,6 +214,12 @@ static dqr_status derive(gw_config *c, dqr_error *err)
         return dqr_error_set(err, DQR_E_USAGE, "unrequested is refuse or quarantine, not '%s'", c->unrequested);
     if (strcmp(c->phi_policy, "warn") && strcmp(c->phi_policy, "refuse"))
         return dqr_error_set(err, DQR_E_USAGE, "phi_policy is warn or refuse, not '%s'", c->phi_policy);
+    if (!*c->http_tls_cert != !*c->http_tls_key)
+        return dqr_error_set(err, DQR_E_USAGE, "%s is set but %s is not: HTTPS needs both",
+                             *c->http_tls_cert ? "http_tls_cert" : "http_tls_key",
+                             *c->http_tls_cert ? "http_tls_key" : "http_tls_cert");
+    if (readable("http_tls_cert", c->http_tls_cert, err) || readable("http_tls_key", c->http_tls_key, err))
+        return err->code;
     if (strlen(c->aet) == 0 || strlen(c->aet) > 16)
         return dqr_error_set(err, DQR_E_USAGE, "aet must be 1 to 16 characters, not '%s'", c->aet);
     gw_receiver rx[GW_MAX_RECEIVERS];

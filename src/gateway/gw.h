@@ -14,8 +14,8 @@
 /* Every setting (docs/configuration.md). Strings are owned by the config. */
 typedef struct gw_config {
     char *data_dir, *http_addr, *aet, *admin_password, *catalog, *vault_key_file, *log_file, *uid_secret_file;
-    char *dicom_addr, *unrequested, *phi_policy, *receivers;
-    int http_port, http_max_connections, dicom_port;
+    char *dicom_addr, *unrequested, *phi_policy, *receivers, *http_tls_cert, *http_tls_key;
+    int http_port, http_max_connections, http_max_per_address, http_timeout_s, dicom_port;
     int query_max_results, query_timeout, session_hours, history_retention_days;
     int import_poll_seconds, import_retry_seconds, import_max_attempts, import_workers, import_scheduler;
 } gw_config;
