@@ -7,8 +7,10 @@ start with exit 2 and one line naming it. Exhaustion: connections above
 http_max_per_address from one address are closed at once while another
 loopback address (127.0.0.2) is still served, and half-sent requests are
 closed after http_timeout_s so the UI answers again.
-DICOM: a PACS with "tls" set (DCMTK storescp +tls) is pinged over TLS, and
-with a wrong CA the ping fails naming the untrusted certificate.
+DICOM: a PACS with "tls" set (Orthanc with DicomTlsEnabled, requiring client
+certificates) is pinged, queried and retrieved from (C-GET) over TLS; with a
+wrong CA, no CA (system trust store), no client certificate or plain DICOM
+the ping fails with a clear error.
 Usage: tls.py DQR WORKDIR"""
 import os
 import shutil
@@ -18,9 +20,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from peers import Api, Checks, Procs, free_port, wait_port  # noqa: E402
+from peers import Api, Checks, Procs, free_port, generate, start_orthanc, wait_port  # noqa: E402
 
 DQR, WORK = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 check, procs = Checks(), Procs()
 shutil.rmtree(WORK, ignore_errors=True)
 os.makedirs(WORK)
@@ -201,9 +204,92 @@ def exhaustion_checks():
     procs.stop_one(p)
 
 
+def wait_state(api, token, iid, secs=90):
+    end, b = time.time() + secs, {}
+    while time.time() < end:
+        st, b, _ = api.call("GET", f"/api/v1/imports/{iid}", token=token)
+        if st == 200 and b.get("state") in ("done", "partial", "failed", "cancelled"):
+            break
+        time.sleep(0.3)
+    return b
+
+
+def dicom_checks():
+    """dqr serve towards an Orthanc that speaks DICOM TLS only and requires a
+    client certificate: ping, query and a C-GET import over TLS; a wrong CA,
+    a missing client certificate, or plain DICOM fail with clear errors."""
+    studies = WORK + "/studies"
+    generate(ROOT, studies, "--patients", "1", "--studies", "1", "--series", "1", "--instances", "3",
+             "--rows", "8", "--cols", "8")
+    tls = {"DicomTlsEnabled": True, "DicomTlsCertificate": WORK + "/server.crt",
+           "DicomTlsPrivateKey": WORK + "/server.key", "DicomTlsTrustedCertificates": WORK + "/ca.crt",
+           "DicomTlsRemoteCertificateRequired": True, "DicomAlwaysAllowGet": True, "DicomAlwaysAllowFind": True,
+           "DicomAlwaysAllowEcho": True, "DicomAlwaysAllowStore": True}
+    od, _ = start_orthanc(procs, WORK, "orthanc", "ORTHTLS", {}, tls)
+    if not check("Orthanc with DICOM TLS starts", wait_port(od)):
+        return
+    files = [os.path.join(d, f) for d, _, fs in os.walk(studies) for f in fs if f.endswith(".dcm")]
+    r = subprocess.run([DQR, "store", "--call", "ORTHTLS", "--tls", "--tls-ca", "ca.crt", "--tls-cert", "client.crt",
+                        "--tls-key", "client.key", "localhost", str(od)] + files, capture_output=True, text=True)
+    check("dqr store --tls loads Orthanc over TLS", r.returncode == 0, r.stderr)
+    p, port, up = start_serve(WORK + "/dicom.log")
+    check("dqr serve starts", up)
+    api = Api(port)
+    tok = api.login("admin", "admin-pass-1")
+    base = {"aet": "ORTHTLS", "host": "localhost", "port": od, "retrieve": "get"}
+    good = dict(base, label="tls-ok", tls=True, tls_ca=WORK + "/ca.crt", tls_cert=WORK + "/client.crt",
+                tls_key=WORK + "/client.key")
+    st, b, _ = api.call("POST", "/api/v1/pacs", good, token=tok)
+    check("POST /pacs with tls, tls_ca, tls_cert, tls_key: 201 and the fields back",
+          st == 201 and b.get("tls") is True and b.get("tls_ca") == WORK + "/ca.crt", b)
+    pid = b.get("id")
+    st, b, _ = api.call("POST", f"/api/v1/pacs/{pid}/ping", token=tok)
+    check("ping over DICOM TLS (certificate verified, client certificate presented)", st == 200 and b.get("ok"), b)
+    st, b, _ = api.call("POST", "/api/v1/query", {"pacs": pid, "level": "STUDY", "keys": {"PatientName": "*"}},
+                        token=tok)
+    res = b.get("results", []) if isinstance(b, dict) else []
+    check("query over DICOM TLS finds the study", st == 200 and len(res) == 1, b)
+    api.call("POST", "/api/v1/projects", {"id": "P1", "name": "TLS", "dqr_enabled": True}, token=tok)
+    if res:
+        st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": pid, "project": "P1", "studies": [
+            {"StudyInstanceUID": res[0]["StudyInstanceUID"], "subject": "S01", "session": "S01_MR1"}]}, token=tok)
+        b = wait_state(api, tok, b.get("id"))
+        check("C-GET import over DICOM TLS: done, 3 archived", b.get("state") == "done" and b.get("archived") == 3, b)
+
+    def ping(label, **fields):
+        st, b, _ = api.call("POST", "/api/v1/pacs", dict(base, label=label, **fields), token=tok)
+        if st != 201:
+            return {"error": f"create {st}: {b}"}
+        return api.call("POST", f"/api/v1/pacs/{b['id']}/ping", token=tok)[1]
+
+    b = ping("wrong-ca", tls=True, tls_ca=WORK + "/other.crt", tls_cert=WORK + "/client.crt",
+             tls_key=WORK + "/client.key")
+    check("wrong CA: ping fails naming the untrusted certificate",
+          b.get("ok") is False and "TLS: the peer's certificate is not trusted" in b.get("error", ""), b)
+    b = ping("system-store", tls=True, tls_cert=WORK + "/client.crt", tls_key=WORK + "/client.key")
+    check("no tls_ca: verified against the system trust store, refused",
+          b.get("ok") is False and "not trusted" in b.get("error", ""), b)
+    b = ping("no-client-cert", tls=True, tls_ca=WORK + "/ca.crt")
+    check("no client certificate: the PACS refuses, ping fails", b.get("ok") is False and b.get("error"), b)
+    b = ping("plain", tls=False)
+    check("plain DICOM to the TLS port: ping fails", b.get("ok") is False, b)
+    st, b, _ = api.call("POST", "/api/v1/pacs", dict(base, label="missing", tls=True, tls_ca=WORK + "/none.crt"),
+                        token=tok)
+    check("a tls_ca dqr cannot read: 400 naming it", st == 400 and "tls_ca" in b.get("error", ""), b)
+    st, b, _ = api.call("POST", "/api/v1/pacs", dict(base, label="half", tls=True, tls_cert=WORK + "/client.crt"),
+                        token=tok)
+    check("tls_cert without tls_key: 400", st == 400 and "tls_key" in b.get("error", ""), b)
+    st, b, _ = api.call("PUT", f"/api/v1/pacs/{pid}", {"tls_ca": WORK + "/other.crt"}, token=tok)
+    st, b, _ = api.call("POST", f"/api/v1/pacs/{pid}/ping", token=tok)
+    check("PUT tls_ca to another CA: the next ping is refused", b.get("ok") is False and "not trusted" in
+          b.get("error", ""), b)
+    procs.stop_one(p)
+
+
 try:
     https_checks()
     exhaustion_checks()
+    dicom_checks()
 finally:
     procs.stop()
 sys.exit(check.finish())
