@@ -41,7 +41,13 @@ static const key keys[] = {
     {"dicom_addr", K_STR, F(dicom_addr), "127.0.0.1", 0, 0, "IPv4 address of dqr's receiver"},
     {"dicom_port", K_INT, F(dicom_port), "11112", 0, 65535, "DICOM port of dqr's receiver"},
     {"receivers", K_STR, F(receivers), "", 0, 0,
-     "more receivers, comma-separated AET@PORT or AET@ADDR:PORT (a PACS picks one with receiver_aet)"},
+     "more receivers, comma-separated AET@PORT or AET@ADDR:PORT, each optionally ;tls_cert=F;tls_key=F;tls_ca=F "
+     "(a PACS picks one with receiver_aet)"},
+    {"dicom_tls_cert", K_STR, F(dicom_tls_cert), "", 0, 0,
+     "PEM certificate of the main receiver; set, it speaks DICOM TLS only (with dicom_tls_key)"},
+    {"dicom_tls_key", K_STR, F(dicom_tls_key), "", 0, 0, "PEM private key of dicom_tls_cert"},
+    {"dicom_tls_ca", K_STR, F(dicom_tls_ca), "", 0, 0,
+     "PEM CA certificates: the main receiver then requires client certificates issued by them"},
     {"unrequested", K_STR, F(unrequested), "refuse", 0, 0,
      "an instance no import asked for: refuse (C-STORE failure) or quarantine (kept sealed)"},
     {"phi_policy", K_STR, F(phi_policy), "warn", 0, 0,
@@ -223,7 +229,7 @@ static dqr_status derive(gw_config *c, dqr_error *err)
     if (strlen(c->aet) == 0 || strlen(c->aet) > 16)
         return dqr_error_set(err, DQR_E_USAGE, "aet must be 1 to 16 characters, not '%s'", c->aet);
     gw_receiver rx[GW_MAX_RECEIVERS];
-    char msg[200];
+    char msg[700];
     if (gw_config_receivers(c, rx, msg, sizeof msg) < 0)
         return dqr_error_set(err, DQR_E_USAGE, "receivers: %s", msg);
     return DQR_OK;
@@ -287,27 +293,85 @@ void gw_config_print_keys(FILE *out)
     }
 }
 
+/* A receiver's TLS files: both of cert and key or neither, each readable. */
+static bool receiver_tls_ok(const gw_receiver *r, char *msg, size_t len)
+{
+    if (!*r->tls_cert != !*r->tls_key) {
+        snprintf(msg, len, "receiver %s: tls_cert and tls_key go together", r->aet);
+        return false;
+    }
+    if (*r->tls_ca && !*r->tls_cert) {
+        snprintf(msg, len, "receiver %s: tls_ca needs tls_cert and tls_key (a TLS receiver)", r->aet);
+        return false;
+    }
+    const char *const files[] = {r->tls_cert, r->tls_key, r->tls_ca};
+    for (size_t i = 0; i < 3; i++)
+        if (*files[i] && access(files[i], R_OK) != 0) {
+            snprintf(msg, len, "receiver %s: cannot read '%s': %s", r->aet, files[i], strerror(errno));
+            return false;
+        }
+    return true;
+}
+
+/* ";tls_cert=F;tls_key=F;tls_ca=F" after a receiver's address. */
+static bool receiver_options(gw_receiver *r, char *opts, char *msg, size_t len)
+{
+    for (char *o = opts, *next; o && *o; o = next) {
+        next = strchr(o, ';');
+        if (next)
+            *next++ = '\0';
+        char *eq = strchr(o, '=');
+        char *slot = NULL;
+        if (eq) {
+            *eq = '\0';
+            slot = strcmp(o, "tls_cert") == 0 ? r->tls_cert
+                   : strcmp(o, "tls_key") == 0 ? r->tls_key
+                   : strcmp(o, "tls_ca") == 0  ? r->tls_ca
+                                               : NULL;
+        }
+        if (!slot || !eq[1] || strlen(eq + 1) >= sizeof r->tls_cert) {
+            snprintf(msg, len, "receiver %s: '%s' is not tls_cert=FILE, tls_key=FILE or tls_ca=FILE", r->aet, o);
+            return false;
+        }
+        snprintf(slot, sizeof r->tls_cert, "%s", eq + 1);
+    }
+    return true;
+}
+
+static void trim(char *item)
+{
+    char *it = item;
+    while (*it == ' ')
+        it++;
+    memmove(item, it, strlen(it) + 1);
+    for (size_t e = strlen(item); e && item[e - 1] == ' ';)
+        item[--e] = '\0';
+}
+
 int gw_config_receivers(const gw_config *cfg, gw_receiver out[GW_MAX_RECEIVERS], char *msg, size_t len)
 {
     int n = 0;
     out[n] = (gw_receiver){.port = cfg->dicom_port};
     snprintf(out[n].aet, sizeof out[n].aet, "%s", cfg->aet);
     snprintf(out[n].addr, sizeof out[n].addr, "%s", cfg->dicom_addr);
+    snprintf(out[n].tls_cert, sizeof out[n].tls_cert, "%s", cfg->dicom_tls_cert ? cfg->dicom_tls_cert : "");
+    snprintf(out[n].tls_key, sizeof out[n].tls_key, "%s", cfg->dicom_tls_key ? cfg->dicom_tls_key : "");
+    snprintf(out[n].tls_ca, sizeof out[n].tls_ca, "%s", cfg->dicom_tls_ca ? cfg->dicom_tls_ca : "");
+    if (!receiver_tls_ok(&out[n], msg, len))
+        return -1;
     n++;
     const char *p = cfg->receivers ? cfg->receivers : "";
     while (*p) {
         size_t k = strcspn(p, ",");
-        char item[128], *at, *colon;
+        char item[2048], *at, *colon, *opts;
         snprintf(item, sizeof item, "%.*s", (int)(k < sizeof item ? k : sizeof item - 1), p);
         p += k + (p[k] == ',');
-        char *it = item;
-        while (*it == ' ')
-            it++;
-        memmove(item, it, strlen(it) + 1);
-        for (size_t e = strlen(item); e && item[e - 1] == ' ';)
-            item[--e] = '\0';
+        trim(item);
         if (!*item)
             continue;
+        if ((opts = strchr(item, ';')))
+            *opts++ = '\0';
+        trim(item);
         at = strchr(item, '@');
         colon = at ? strrchr(at, ':') : NULL;
         char *port = colon ? colon + 1 : at ? at + 1 : NULL, *end = NULL;
@@ -321,6 +385,8 @@ int gw_config_receivers(const gw_config *cfg, gw_receiver out[GW_MAX_RECEIVERS],
         snprintf(out[n].aet, sizeof out[n].aet, "%.*s", (int)(at - item), item);
         snprintf(out[n].addr, sizeof out[n].addr, "%.*s", colon ? (int)(colon - at - 1) : 9,
                  colon ? at + 1 : "127.0.0.1");
+        if (!receiver_options(&out[n], opts, msg, len) || !receiver_tls_ok(&out[n], msg, len))
+            return -1;
         for (int i = 0; i < n; i++)
             if (strcmp(out[i].aet, out[n].aet) == 0) {
                 snprintf(msg, len, "AE title %s is used by two receivers", out[n].aet);

@@ -8,7 +8,8 @@ http_max_per_address from one address are closed at once while another
 loopback address (127.0.0.2) is still served, and half-sent requests are
 closed after http_timeout_s so the UI answers again.
 DICOM: a PACS with "tls" set (Orthanc with DicomTlsEnabled, requiring client
-certificates) is pinged, queried and retrieved from (C-GET) over TLS; with a
+certificates) is pinged, queried and retrieved from (C-GET, and C-MOVE into a
+receiver that speaks TLS only and requires client certificates); with a
 wrong CA, no CA (system trust store), no client certificate or plain DICOM
 the ping fails with a clear error.
 Usage: tls.py DQR WORKDIR"""
@@ -61,7 +62,8 @@ def serve_env(**kw):
 
 def start_serve(log, **kw):
     port = free_port()
-    p = procs.start([DQR, "serve"], open(log, "w"), serve_env(http_port=port, dicom_port=free_port(), **kw))
+    kw.setdefault("dicom_port", free_port())
+    p = procs.start([DQR, "serve"], open(log, "w"), serve_env(http_port=port, **kw))
     return p, port, wait_port(port)
 
 
@@ -106,6 +108,10 @@ def https_checks():
     refused_start("only http_tls_key set: exit 2 naming http_tls_cert", "http_tls_cert", http_tls_key="server.key")
     refused_start("unreadable certificate: exit 2 naming the file", "missing.crt", http_tls_cert="missing.crt",
                   http_tls_key="server.key")
+    refused_start("receiver with tls_cert but no tls_key: exit 2", "tls_key",
+                  receivers=f"DQRTLS@{free_port()};tls_cert={WORK}/server.crt")
+    refused_start("dicom_tls_cert unreadable: exit 2 naming it", "nothere.crt",
+                  dicom_tls_cert=WORK + "/nothere.crt", dicom_tls_key=WORK + "/server.key")
     shutil.copy("server.key", "open.key")
     os.chmod("open.key", 0o644)
     refused_start("world-readable key refused: exit 2 naming it", "open.key", http_tls_cert="server.crt",
@@ -223,17 +229,22 @@ def dicom_checks():
              "--rows", "8", "--cols", "8")
     tls = {"DicomTlsEnabled": True, "DicomTlsCertificate": WORK + "/server.crt",
            "DicomTlsPrivateKey": WORK + "/server.key", "DicomTlsTrustedCertificates": WORK + "/ca.crt",
-           "DicomTlsRemoteCertificateRequired": True, "DicomAlwaysAllowGet": True, "DicomAlwaysAllowFind": True,
+           "DicomTlsRemoteCertificateRequired": True, "DicomAlwaysAllowGet": True, "DicomAlwaysAllowFind": True, "DicomAlwaysAllowMove": True,
            "DicomAlwaysAllowEcho": True, "DicomAlwaysAllowStore": True}
-    od, _ = start_orthanc(procs, WORK, "orthanc", "ORTHTLS", {}, tls)
+    rx = free_port()  # dqr's TLS receiver, which the Orthanc calls for C-MOVE with its certificate
+    od, _ = start_orthanc(procs, WORK, "orthanc", "ORTHTLS",
+                          {"dqrtls": {"AET": "DQRTLS", "Host": "127.0.0.1", "Port": rx, "UseDicomTls": True}}, tls)
     if not check("Orthanc with DICOM TLS starts", wait_port(od)):
         return
     files = [os.path.join(d, f) for d, _, fs in os.walk(studies) for f in fs if f.endswith(".dcm")]
     r = subprocess.run([DQR, "store", "--call", "ORTHTLS", "--tls", "--tls-ca", "ca.crt", "--tls-cert", "client.crt",
                         "--tls-key", "client.key", "localhost", str(od)] + files, capture_output=True, text=True)
     check("dqr store --tls loads Orthanc over TLS", r.returncode == 0, r.stderr)
-    p, port, up = start_serve(WORK + "/dicom.log")
-    check("dqr serve starts", up)
+    main_rx = free_port()  # the main receiver speaks TLS too, without asking for client certificates
+    p, port, up = start_serve(WORK + "/dicom.log", receivers=f"DQRTLS@127.0.0.1:{rx};tls_cert={WORK}/server.crt;"
+                              f"tls_key={WORK}/server.key;tls_ca={WORK}/ca.crt", dicom_port=main_rx,
+                              dicom_tls_cert=WORK + "/server.crt", dicom_tls_key=WORK + "/server.key")
+    check("dqr serve starts with TLS receivers", up and wait_port(rx) and wait_port(main_rx))
     api = Api(port)
     tok = api.login("admin", "admin-pass-1")
     base = {"aet": "ORTHTLS", "host": "localhost", "port": od, "retrieve": "get"}
@@ -255,6 +266,28 @@ def dicom_checks():
             {"StudyInstanceUID": res[0]["StudyInstanceUID"], "subject": "S01", "session": "S01_MR1"}]}, token=tok)
         b = wait_state(api, tok, b.get("id"))
         check("C-GET import over DICOM TLS: done, 3 archived", b.get("state") == "done" and b.get("archived") == 3, b)
+
+        st, b, _ = api.call("POST", "/api/v1/pacs", dict(good, label="tls-move", retrieve="move",
+                                                         receiver_aet="DQRTLS"), token=tok)
+        st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": b.get("id"), "project": "P1", "studies": [
+            {"StudyInstanceUID": res[0]["StudyInstanceUID"], "subject": "S02", "session": "S02_MR1"}]}, token=tok)
+        b = wait_state(api, tok, b.get("id"))
+        check("C-MOVE import: query over TLS, the PACS sends to the TLS receiver with its client certificate",
+              b.get("state") == "done" and b.get("archived") == 3, b)
+
+    def echo_rx(*args, call="DQRTLS", port=rx):  # the registered PACS's AE title, so an AE allow-list lets it in
+        return subprocess.run([DQR, "echo", "--aet", "ORTHTLS", "--call", call, *args, "127.0.0.1", str(port)],
+                              capture_output=True, text=True)
+    r = echo_rx("--tls", "--tls-ca", "ca.crt", call="DQR", port=main_rx)
+    check("main receiver with dicom_tls_cert: TLS association accepted", r.returncode == 0, r.stderr)
+    r = echo_rx(call="DQR", port=main_rx)
+    check("main receiver with dicom_tls_cert: plain DICOM refused", r.returncode == 1, r.stderr)
+    r = echo_rx()
+    check("plain DICOM to the TLS receiver: refused", r.returncode == 1, r.stderr)
+    r = echo_rx("--tls", "--tls-ca", "ca.crt")
+    check("TLS receiver with tls_ca: no client certificate, refused", r.returncode == 1, r.stderr)
+    r = echo_rx("--tls", "--tls-ca", "ca.crt", "--tls-cert", "client.crt", "--tls-key", "client.key")
+    check("TLS receiver: client certificate from tls_ca accepted", r.returncode == 0, r.stderr)
 
     def ping(label, **fields):
         st, b, _ = api.call("POST", "/api/v1/pacs", dict(base, label=label, **fields), token=tok)
