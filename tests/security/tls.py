@@ -316,6 +316,10 @@ def dicom_checks():
     st, b, _ = api.call("POST", f"/api/v1/pacs/{pid}/ping", token=tok)
     check("PUT tls_ca to another CA: the next ping is refused", b.get("ok") is False and "not trusted" in
           b.get("error", ""), b)
+    st, b, _ = api.call("PUT", f"/api/v1/pacs/{pid}", {"tls": False, "tls_ca": None, "tls_cert": None,
+                                                      "tls_key": None}, token=tok)
+    check("PUT as the admin form sends it (tls off, files null): 200, fields cleared",
+          st == 200 and b.get("tls") is False and b.get("tls_ca") is None, b)
     procs.stop_one(p)
 
 
