@@ -251,6 +251,8 @@ http_server *http_server_start(const http_config *cfg, http_handler_fn fn, void 
     if (s->pem_cert) {
         option(o, &n, MHD_OPTION_HTTPS_MEM_CERT, 0, s->pem_cert);
         option(o, &n, MHD_OPTION_HTTPS_MEM_KEY, 0, s->pem_key);
+        /* TLS 1.2 or later, as on the DICOM side (PS3.15 B.9 profiles) */
+        option(o, &n, MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
     }
     option(o, &n, MHD_OPTION_END, 0, NULL);
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;

@@ -121,6 +121,8 @@ def https_checks():
     r = curl("--cacert", "ca.crt", f"https://localhost:{port}/api/v1/health")
     check("HTTPS answers (curl --cacert)", r.stdout.endswith("\n200") and '"status":"ok"' in r.stdout,
           r.stdout + r.stderr)
+    r = curl("--cacert", "ca.crt", "--tlsv1.1", "--tls-max", "1.1", f"https://localhost:{port}/api/v1/health")
+    check("TLS 1.1 is refused (1.2 or later only)", r.returncode != 0 and "200" not in r.stdout, r.stdout + r.stderr)
     r = curl("--cacert", "other.crt", f"https://localhost:{port}/api/v1/health")
     check("HTTPS with another CA: curl refuses the certificate", r.returncode != 0 and "200" not in r.stdout,
           r.stdout + r.stderr)
