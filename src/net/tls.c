@@ -8,6 +8,7 @@
 #include <openssl/x509v3.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 static dqr_status ssl_error(dqr_error *err, const char *what)
 {
@@ -19,8 +20,20 @@ static dqr_status ssl_error(dqr_error *err, const char *what)
     return dqr_error_set(err, DQR_E_IO, "TLS: %s%s%s", what, buf[0] ? ": " : "", buf);
 }
 
+/* A private key anyone on the host may read is no secret: refuse it. */
+static dqr_status key_private(const char *path, dqr_error *err)
+{
+    struct stat sb;
+    if (path && stat(path, &sb) == 0 && (sb.st_mode & S_IROTH))
+        return dqr_error_set(err, DQR_E_USAGE, "TLS: the key file '%s' is readable by every user on this host "
+                                               "(chmod o-r it)", path);
+    return DQR_OK;
+}
+
 SSL_CTX *net_tls_context(const net_tls *t, bool server, dqr_error *err)
 {
+    if (t->cert && key_private(t->key ? t->key : t->cert, err))
+        return NULL;
     SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
     if (!ctx) {
         ssl_error(err, "cannot make a context");

@@ -58,6 +58,10 @@ wait_port "$P1" && wait_port "$P2" && wait_port "$P3" && wait_port "$P4" || bad 
     && ok "--tls-name: the certificate's name accepted" || bad "tls-name"
 "$dqr" listen --port 1 --aet X --out rx --tls-insecure --tls-cert server.crt >out 2>err
 [ $? -eq 2 ] && ok "dqr listen --tls-insecure: usage error" || bad "listen insecure"
+cp client.key open.key && chmod 644 open.key
+"$dqr" echo --call MTLS --tls --tls-ca ca.crt --tls-cert client.crt --tls-key open.key 127.0.0.1 "$P2" >out 2>err
+[ $? -ne 0 ] && grep -q "key file 'open.key' is readable by every user" err && ok "world-readable key refused" \
+    || bad "world-readable key"
 
 "$dqr" echo --call TLSSCP --tls --tls-ca ca.crt 127.0.0.1 "$P1" >out 2>err && ok "dqr echo over TLS, server verified" || bad "echo TLS"
 "$dqr" store --call TLSSCP --tls --tls-ca ca.crt 127.0.0.1 "$P1" in >out 2>err && [ "$(ls rx | wc -l)" -eq 4 ] \
