@@ -293,15 +293,16 @@ void gw_config_print_keys(FILE *out)
     }
 }
 
-/* A receiver's TLS files: both of cert and key or neither, each readable. */
-static bool receiver_tls_ok(const gw_receiver *r, char *msg, size_t len)
+/* A receiver's TLS files: both of cert and key or neither, each readable.
+ * pre names the settings: "dicom_tls_" (the main receiver) or "tls_". */
+static bool receiver_tls_ok(const gw_receiver *r, const char *pre, char *msg, size_t len)
 {
     if (!*r->tls_cert != !*r->tls_key) {
-        snprintf(msg, len, "receiver %s: tls_cert and tls_key go together", r->aet);
+        snprintf(msg, len, "receiver %s: %scert and %skey go together", r->aet, pre, pre);
         return false;
     }
     if (*r->tls_ca && !*r->tls_cert) {
-        snprintf(msg, len, "receiver %s: tls_ca needs tls_cert and tls_key (a TLS receiver)", r->aet);
+        snprintf(msg, len, "receiver %s: %sca needs %scert and %skey (a TLS receiver)", r->aet, pre, pre, pre);
         return false;
     }
     const char *const files[] = {r->tls_cert, r->tls_key, r->tls_ca};
@@ -357,7 +358,7 @@ int gw_config_receivers(const gw_config *cfg, gw_receiver out[GW_MAX_RECEIVERS],
     snprintf(out[n].tls_cert, sizeof out[n].tls_cert, "%s", cfg->dicom_tls_cert ? cfg->dicom_tls_cert : "");
     snprintf(out[n].tls_key, sizeof out[n].tls_key, "%s", cfg->dicom_tls_key ? cfg->dicom_tls_key : "");
     snprintf(out[n].tls_ca, sizeof out[n].tls_ca, "%s", cfg->dicom_tls_ca ? cfg->dicom_tls_ca : "");
-    if (!receiver_tls_ok(&out[n], msg, len))
+    if (!receiver_tls_ok(&out[n], "dicom_tls_", msg, len))
         return -1;
     n++;
     const char *p = cfg->receivers ? cfg->receivers : "";
@@ -385,7 +386,7 @@ int gw_config_receivers(const gw_config *cfg, gw_receiver out[GW_MAX_RECEIVERS],
         snprintf(out[n].aet, sizeof out[n].aet, "%.*s", (int)(at - item), item);
         snprintf(out[n].addr, sizeof out[n].addr, "%.*s", colon ? (int)(colon - at - 1) : 9,
                  colon ? at + 1 : "127.0.0.1");
-        if (!receiver_options(&out[n], opts, msg, len) || !receiver_tls_ok(&out[n], msg, len))
+        if (!receiver_options(&out[n], opts, msg, len) || !receiver_tls_ok(&out[n], "tls_", msg, len))
             return -1;
         for (int i = 0; i < n; i++)
             if (strcmp(out[i].aet, out[n].aet) == 0) {

@@ -239,7 +239,7 @@ static void test_receivers(void **state)
     c.receivers = "";
     c.dicom_tls_key = "/etc/passwd";
     assert_int_equal(gw_config_receivers(&c, rx, msg, sizeof msg), -1);
-    assert_non_null(strstr(msg, "tls_cert and tls_key"));
+    assert_non_null(strstr(msg, "dicom_tls_cert and dicom_tls_key"));
 }
 
 typedef struct got_parts {
