@@ -525,7 +525,8 @@ function pacsForm(p, onsave) {
     const body = { label: f.label.value, aet: f.aet.value, host: f.host.value, port: Number(f.port.value), calling_aet: f.calling_aet.value || null,
       receiver_aet: f.receiver_aet.value || null, queryable: f.queryable.checked, storable: f.storable.checked, default_qr: f.default_qr.checked,
       default_store: f.default_store.checked, protocol: f.protocol.value, retrieve: f.retrieve.value, url: f.url.value || null,
-      username: f.username.value || null, timezone: f.timezone.value || "UTC" };
+      username: f.username.value || null, timezone: f.timezone.value || "UTC",
+      tls: f.tls.checked, tls_ca: f.tls_ca.value || null, tls_cert: f.tls_cert.value || null, tls_key: f.tls_key.value || null };
     if (f.password.value) body.password = f.password.value;
     const r = await guarded(() => p ? api("PUT", `/pacs/${p.id}`, body) : api("POST", "/pacs", body));
     if (r) onsave(r);
@@ -535,9 +536,12 @@ function pacsForm(p, onsave) {
     sel("protocol", "Protocol", ["dimse", "dicomweb"], p?.protocol || "dimse"), sel("retrieve", "Retrieve by", ["move", "get"], p?.retrieve || "move"),
     text("url", "DICOMweb URL", p?.url), text("username", "DICOMweb user", p?.username),
     field(p?.has_password ? "DICOMweb password (set; type to change)" : "DICOMweb password", f.password = h("input", { type: "password", name: "password", autocomplete: "new-password" })),
-    text("timezone", "Time zone", p?.timezone || "UTC")),
+    text("timezone", "Time zone", p?.timezone || "UTC"),
+    text("tls_ca", "TLS CA file on the dqr host (optional: system trust store)", p?.tls_ca),
+    text("tls_cert", "TLS client certificate file (optional)", p?.tls_cert), text("tls_key", "TLS client key file (optional)", p?.tls_key)),
   h("div", { class: "actions" }, check("queryable", "Queryable", p ? p.queryable : true), check("storable", "Storable", p?.storable),
-    check("default_qr", "Default query/retrieve PACS", p?.default_qr), check("default_store", "Default storage PACS", p?.default_store)),
+    check("default_qr", "Default query/retrieve PACS", p?.default_qr), check("default_store", "Default storage PACS", p?.default_store),
+    check("tls", "DICOM TLS", p?.tls)),
   h("div", { class: "actions" }, h("button", { type: "submit" }, "Save")));
   return form;
 }

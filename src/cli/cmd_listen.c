@@ -142,6 +142,9 @@ int cmd_listen(int argc, char **argv)
     }
     if (!rc && (o.port < 0 || !o.aet || !l.out))
         rc = cli_usage_error(self, "needs --port P --aet AE --out DIR");
+    if (!rc && (o.tls.insecure || o.tls.name))
+        rc = cli_usage_error(self, "--tls-insecure and --tls-name are for requestors; a listener checks "
+                                   "client certificates with --tls-ca");
     if (!rc && o.tls.enabled && !o.tls.cert)
         rc = cli_usage_error(self, "--tls needs --tls-cert FILE (and --tls-key FILE unless the key is in it)");
     if (!rc && l.st.n && steps_build(&l.st) != 0)

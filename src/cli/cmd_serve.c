@@ -61,7 +61,8 @@ int cmd_serve(int argc, char **argv)
                 gw_bootstrap_password(g));
         gw_forget_password(g);
     }
-    fprintf(stderr, "dqr: serving http://%s:%d (data in %s); stop with Ctrl-C\n", cfg.http_addr, gw_http_port(g),
+    fprintf(stderr, "dqr: serving %s://%s:%d (data in %s); stop with Ctrl-C\n", *cfg.http_tls_cert ? "https" : "http",
+            cfg.http_addr, gw_http_port(g),
             cfg.data_dir);
     int sig = 0;
     sigwait(&stop, &sig);

@@ -79,9 +79,10 @@ static const dqr_command COMMANDS[] = {
      "\n"
      "Open an association (calling AE A, default DQR; called AE, default ANY-SCP),\n"
      "send C-ECHO, release. Exit: 0 the peer answered Success, 1 otherwise.\n"
-     "Every network command also takes --tls (DICOM TLS), --tls-ca FILE (verify\n"
-     "the peer against these CAs), --tls-cert FILE and --tls-key FILE (present a\n"
-     "certificate).\n",
+     "Every network command also takes --tls (DICOM TLS; the peer's certificate\n"
+     "is verified against --tls-ca FILE, or the system trust store, and must name\n"
+     "HOST or --tls-name NAME), --tls-cert FILE and --tls-key FILE (present a\n"
+     "certificate), --tls-insecure (accept any certificate; a warning says so).\n",
      cmd_echo},
     {"store", "send DICOM files to a peer (C-STORE)",
      "usage: dqr store [--aet A] [--call AE] [--timeout S] HOST PORT FILE|DIR...\n"

@@ -32,7 +32,15 @@ int netopts_take(const dqr_command *self, netopts *o, int argc, char **argv, int
         *(a[2] == 'a' ? &o->aet : &o->call) = argv[++*i];
         return 1;
     }
-    if (strcmp(a, "--tls") == 0) {
+    if (strcmp(a, "--tls") == 0 || strcmp(a, "--tls-insecure") == 0) {
+        o->tls.enabled = true;
+        o->tls.insecure |= a[5] == '-';
+        return 1;
+    }
+    if (strcmp(a, "--tls-name") == 0) {
+        if (!has || !*argv[*i + 1])
+            return cli_usage_error(self, "--tls-name needs the host name the peer's certificate holds"), -1;
+        o->tls.name = argv[++*i];
         o->tls.enabled = true;
         return 1;
     }
@@ -64,6 +72,9 @@ int netopts_params(const dqr_command *self, const netopts *o, net_params *p)
     snprintf(p->called_aet, sizeof p->called_aet, "%s", o->call ? o->call : "ANY-SCP");
     p->timeout_s = o->timeout ? o->timeout : 30;
     p->tls = o->tls;
+    if (o->tls.insecure)
+        cli_error("warning: --tls-insecure: the peer's certificate is not verified; anyone on the network "
+                  "path can pose as it");
     return 0;
 }
 

@@ -9,15 +9,17 @@
 typedef struct netopts {
     const char *aet, *call, *host;
     int port, timeout;
-    net_tls tls;   /* --tls, --tls-cert, --tls-key, --tls-ca */
+    net_tls tls;   /* --tls, --tls-cert, --tls-key, --tls-ca, --tls-name, --tls-insecure */
 } netopts;
 
-/* Shared options: --aet --call --timeout --tls --tls-cert --tls-key --tls-ca.
+/* Shared options: --aet --call --timeout --tls --tls-cert --tls-key --tls-ca
+ * --tls-name --tls-insecure.
  * If argv[*i] is a shared option, consume it (and its value) and return 1;
  * return -1 (after printing a usage error) on a bad value, 0 otherwise. */
 int netopts_take(const dqr_command *self, netopts *o, int argc, char **argv, int *i);
 
-/* Fill params' AE titles and timeout from o; 0, or -1 after a usage error. */
+/* Fill params' AE titles, timeout and TLS from o (warning on stderr with
+ * --tls-insecure); 0, or -1 after a usage error. */
 int netopts_params(const dqr_command *self, const netopts *o, net_params *p);
 
 /* A command's own options: 1 taken (with its value, *i advanced), 0 not

@@ -2,17 +2,20 @@
 #include "gateway/query.h"
 #include "gateway/schedule.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PACS_COLS                                                                                                    \
     "id, label, aet, host, port, calling_aet, queryable, storable, default_qr, default_store, protocol, url, "       \
-    "username, password_enc IS NOT NULL AS has_password, retrieve, receiver_aet, timezone, created, updated"
+    "username, password_enc IS NOT NULL AS has_password, retrieve, receiver_aet, timezone, tls, tls_cert, "      \
+    "tls_key, tls_ca, created, updated"
 
 static const char *const editable[] = {"label",    "aet",      "host",          "port",     "calling_aet",
                                        "queryable", "storable", "default_qr",    "default_store", "protocol",
                                        "url",      "username", "password",      "retrieve", "timezone",
-                                       "schedule", "receiver_aet", NULL};
+                                       "schedule", "receiver_aet", "tls", "tls_cert", "tls_key", "tls_ca", NULL};
 
 static json_t *load_json(gw *g, int64_t id, dqr_error *err)
 {
@@ -76,16 +79,20 @@ static dqr_status write_pacs(void *ctx, store *s, dqr_error *err)
                      STORE_I(flag(p, "default_store")), STORE_S(text(p, "protocol")), STORE_S(text(p, "url")),
                      STORE_S(text(p, "username")),    STORE_S(text(p, "retrieve")),   STORE_S(text(p, "timezone")),
                      STORE_I(now),                    STORE_I(w->keep_password),      STORE_S(w->password_enc),
-                     STORE_S(w->schedule),            STORE_S(text(p, "receiver_aet")), STORE_I(w->id)};
+                     STORE_S(w->schedule),            STORE_S(text(p, "receiver_aet")), STORE_I(flag(p, "tls")),
+                     STORE_S(text(p, "tls_cert")),    STORE_S(text(p, "tls_key")),    STORE_S(text(p, "tls_ca")),
+                     STORE_I(w->id)};
     dqr_status st;
     if (w->id == 0) {
         st = store_exec(s,
                         "INSERT INTO pacs(label, aet, host, port, calling_aet, queryable, storable, default_qr, "
                         "default_store, protocol, url, username, retrieve, timezone, updated, created, password_enc, "
-                        "schedule, receiver_aet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (store_val[]){v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12],
-                                      v[13], v[14], STORE_I(now), v[16], v[17], v[18]},
-                        19, NULL, NULL, NULL, err);
+                        "schedule, receiver_aet, tls, tls_cert, tls_key, tls_ca) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (store_val[]){v[0],  v[1],  v[2],  v[3],  v[4],         v[5],  v[6],  v[7],
+                                      v[8],  v[9],  v[10], v[11], v[12],        v[13], v[14], STORE_I(now),
+                                      v[16], v[17], v[18], v[19], v[20],        v[21], v[22]},
+                        23, NULL, NULL, NULL, err);
         if (st == DQR_OK)
             st = store_int(s, "SELECT id FROM pacs WHERE label = ?", v, 1, &w->id, err);
     } else {
@@ -94,8 +101,9 @@ static dqr_status write_pacs(void *ctx, store *s, dqr_error *err)
                         "storable = ?, default_qr = ?, default_store = ?, protocol = ?, url = ?, username = ?, "
                         "retrieve = ?, timezone = ?, updated = ?, "
                         "password_enc = CASE WHEN ? = 1 THEN password_enc ELSE ? END, "
-                        "schedule = COALESCE(?, schedule), receiver_aet = ? WHERE id = ?",
-                        v, 20, NULL, NULL, NULL, err);
+                        "schedule = COALESCE(?, schedule), receiver_aet = ?, tls = ?, tls_cert = ?, tls_key = ?, "
+                        "tls_ca = ? WHERE id = ?",
+                        v, 24, NULL, NULL, NULL, err);
     }
     /* at most one default query/retrieve PACS and one default storage PACS */
     if (st == DQR_OK && flag(p, "default_qr"))
@@ -105,6 +113,21 @@ static dqr_status write_pacs(void *ctx, store *s, dqr_error *err)
         st = store_exec(s, "UPDATE pacs SET default_store = 0 WHERE id <> ?", (store_val[]){STORE_I(w->id)}, 1, NULL,
                         NULL, NULL, err);
     return st;
+}
+
+/* The TLS files must be there for dqr serve when the PACS is saved, not
+ * discovered missing at the first transfer. */
+static bool tls_files_readable(const json_t *base, char *msg, size_t len)
+{
+    static const char *const files[] = {"tls_cert", "tls_key", "tls_ca", NULL};
+    for (const char *const *k = files; *k; k++) {
+        const char *v = text(base, *k);
+        if (v && access(v, R_OK) != 0) {
+            snprintf(msg, len, "'%s': dqr cannot read %s: %s", *k, v, strerror(errno));
+            return false;
+        }
+    }
+    return true;
 }
 
 /* Merge the body into base (a new or the stored PACS), check, and save. */
@@ -124,7 +147,7 @@ static void save(gw_req *r, json_t *base, int64_t id)
         json_object_set(base, key, v);
     }
     char msg[256];
-    if (!gw_pacs_check(base, msg, sizeof msg)) {
+    if (!gw_pacs_check(base, msg, sizeof msg) || !tls_files_readable(base, msg, sizeof msg)) {
         gw_fail(r, 400, "%s", msg);
         return;
     }

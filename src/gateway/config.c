@@ -29,11 +29,25 @@ static const key keys[] = {
     {"http_addr", K_STR, F(http_addr), "127.0.0.1", 0, 0, "IPv4 address of the REST API and web UI"},
     {"http_port", K_INT, F(http_port), "8080", 0, 65535, "HTTP port (0 picks a free one)"},
     {"http_max_connections", K_INT, F(http_max_connections), "512", 1, 65536, "simultaneous HTTP connections"},
+    {"http_max_per_address", K_INT, F(http_max_per_address), "32", 0, 65536,
+     "simultaneous HTTP connections from one client address (0: no limit; behind a proxy it is the proxy's)"},
+    {"http_timeout_s", K_INT, F(http_timeout_s), "15", 1, 3600,
+     "seconds an HTTP connection may stay idle or half-sent before it is closed"},
+    {"http_tls_cert", K_STR, F(http_tls_cert), "", 0, 0,
+     "PEM certificate (chain) of the HTTP port; with http_tls_key the port speaks HTTPS only"},
+    {"http_tls_key", K_STR, F(http_tls_key), "", 0, 0,
+     "PEM private key for http_tls_cert (must not be world-readable)"},
     {"aet", K_STR, F(aet), "DQR", 0, 0, "AE title of dqr's receiver, and calling AE of its requests"},
     {"dicom_addr", K_STR, F(dicom_addr), "127.0.0.1", 0, 0, "IPv4 address of dqr's receiver"},
     {"dicom_port", K_INT, F(dicom_port), "11112", 0, 65535, "DICOM port of dqr's receiver"},
     {"receivers", K_STR, F(receivers), "", 0, 0,
-     "more receivers, comma-separated AET@PORT or AET@ADDR:PORT (a PACS picks one with receiver_aet)"},
+     "more receivers, comma-separated AET@PORT or AET@ADDR:PORT, each optionally ;tls_cert=F;tls_key=F;tls_ca=F "
+     "(a PACS picks one with receiver_aet)"},
+    {"dicom_tls_cert", K_STR, F(dicom_tls_cert), "", 0, 0,
+     "PEM certificate of the main receiver; set, it speaks DICOM TLS only (with dicom_tls_key)"},
+    {"dicom_tls_key", K_STR, F(dicom_tls_key), "", 0, 0, "PEM private key of dicom_tls_cert"},
+    {"dicom_tls_ca", K_STR, F(dicom_tls_ca), "", 0, 0,
+     "PEM CA certificates: the main receiver then requires client certificates issued by them"},
     {"unrequested", K_STR, F(unrequested), "refuse", 0, 0,
      "an instance no import asked for: refuse (C-STORE failure) or quarantine (kept sealed)"},
     {"phi_policy", K_STR, F(phi_policy), "warn", 0, 0,
@@ -178,6 +192,15 @@ static bool audit_syslog_ok(const char *v)
     return colon && colon > v + 6 && end && !*end && colon[1] && port >= 1 && port <= 65535;
 }
 
+/* A file setting that is set must name a readable file: found at start,
+ * not when the first client connects. */
+static dqr_status readable(const char *setting, const char *path, dqr_error *err)
+{
+    if (*path && access(path, R_OK) != 0)
+        return dqr_error_set(err, DQR_E_USAGE, "%s: cannot read '%s': %s", setting, path, strerror(errno));
+    return DQR_OK;
+}
+
 static dqr_status derive(gw_config *c, dqr_error *err)
 {
     const char *home = getenv("HOME"), *xdg = getenv("XDG_CONFIG_HOME");
@@ -218,10 +241,16 @@ static dqr_status derive(gw_config *c, dqr_error *err)
     if (!audit_syslog_ok(c->audit_syslog))
         return dqr_error_set(err, DQR_E_USAGE, "audit_syslog is off, local or udp://HOST:PORT, not '%s'",
                              c->audit_syslog);
+    if (!*c->http_tls_cert != !*c->http_tls_key)
+        return dqr_error_set(err, DQR_E_USAGE, "%s is set but %s is not: HTTPS needs both",
+                             *c->http_tls_cert ? "http_tls_cert" : "http_tls_key",
+                             *c->http_tls_cert ? "http_tls_key" : "http_tls_cert");
+    if (readable("http_tls_cert", c->http_tls_cert, err) || readable("http_tls_key", c->http_tls_key, err))
+        return err->code;
     if (strlen(c->aet) == 0 || strlen(c->aet) > 16)
         return dqr_error_set(err, DQR_E_USAGE, "aet must be 1 to 16 characters, not '%s'", c->aet);
     gw_receiver rx[GW_MAX_RECEIVERS];
-    char msg[200];
+    char msg[700];
     if (gw_config_receivers(c, rx, msg, sizeof msg) < 0)
         return dqr_error_set(err, DQR_E_USAGE, "receivers: %s", msg);
     return DQR_OK;
@@ -285,27 +314,86 @@ void gw_config_print_keys(FILE *out)
     }
 }
 
+/* A receiver's TLS files: both of cert and key or neither, each readable.
+ * pre names the settings: "dicom_tls_" (the main receiver) or "tls_". */
+static bool receiver_tls_ok(const gw_receiver *r, const char *pre, char *msg, size_t len)
+{
+    if (!*r->tls_cert != !*r->tls_key) {
+        snprintf(msg, len, "receiver %s: %scert and %skey go together", r->aet, pre, pre);
+        return false;
+    }
+    if (*r->tls_ca && !*r->tls_cert) {
+        snprintf(msg, len, "receiver %s: %sca needs %scert and %skey (a TLS receiver)", r->aet, pre, pre, pre);
+        return false;
+    }
+    const char *const files[] = {r->tls_cert, r->tls_key, r->tls_ca};
+    for (size_t i = 0; i < 3; i++)
+        if (*files[i] && access(files[i], R_OK) != 0) {
+            snprintf(msg, len, "receiver %s: cannot read '%s': %s", r->aet, files[i], strerror(errno));
+            return false;
+        }
+    return true;
+}
+
+/* ";tls_cert=F;tls_key=F;tls_ca=F" after a receiver's address. */
+static bool receiver_options(gw_receiver *r, char *opts, char *msg, size_t len)
+{
+    for (char *o = opts, *next; o && *o; o = next) {
+        next = strchr(o, ';');
+        if (next)
+            *next++ = '\0';
+        char *eq = strchr(o, '=');
+        char *slot = NULL;
+        if (eq) {
+            *eq = '\0';
+            slot = strcmp(o, "tls_cert") == 0 ? r->tls_cert
+                   : strcmp(o, "tls_key") == 0 ? r->tls_key
+                   : strcmp(o, "tls_ca") == 0  ? r->tls_ca
+                                               : NULL;
+        }
+        if (!slot || !eq[1] || strlen(eq + 1) >= sizeof r->tls_cert) {
+            snprintf(msg, len, "receiver %s: '%s' is not tls_cert=FILE, tls_key=FILE or tls_ca=FILE", r->aet, o);
+            return false;
+        }
+        snprintf(slot, sizeof r->tls_cert, "%s", eq + 1);
+    }
+    return true;
+}
+
+static void trim(char *item)
+{
+    char *it = item;
+    while (*it == ' ')
+        it++;
+    memmove(item, it, strlen(it) + 1);
+    for (size_t e = strlen(item); e && item[e - 1] == ' ';)
+        item[--e] = '\0';
+}
+
 int gw_config_receivers(const gw_config *cfg, gw_receiver out[GW_MAX_RECEIVERS], char *msg, size_t len)
 {
     int n = 0;
     out[n] = (gw_receiver){.port = cfg->dicom_port};
     snprintf(out[n].aet, sizeof out[n].aet, "%s", cfg->aet);
     snprintf(out[n].addr, sizeof out[n].addr, "%s", cfg->dicom_addr);
+    snprintf(out[n].tls_cert, sizeof out[n].tls_cert, "%s", cfg->dicom_tls_cert ? cfg->dicom_tls_cert : "");
+    snprintf(out[n].tls_key, sizeof out[n].tls_key, "%s", cfg->dicom_tls_key ? cfg->dicom_tls_key : "");
+    snprintf(out[n].tls_ca, sizeof out[n].tls_ca, "%s", cfg->dicom_tls_ca ? cfg->dicom_tls_ca : "");
+    if (!receiver_tls_ok(&out[n], "dicom_tls_", msg, len))
+        return -1;
     n++;
     const char *p = cfg->receivers ? cfg->receivers : "";
     while (*p) {
         size_t k = strcspn(p, ",");
-        char item[128], *at, *colon;
+        char item[2048], *at, *colon, *opts;
         snprintf(item, sizeof item, "%.*s", (int)(k < sizeof item ? k : sizeof item - 1), p);
         p += k + (p[k] == ',');
-        char *it = item;
-        while (*it == ' ')
-            it++;
-        memmove(item, it, strlen(it) + 1);
-        for (size_t e = strlen(item); e && item[e - 1] == ' ';)
-            item[--e] = '\0';
+        trim(item);
         if (!*item)
             continue;
+        if ((opts = strchr(item, ';')))
+            *opts++ = '\0';
+        trim(item);
         at = strchr(item, '@');
         colon = at ? strrchr(at, ':') : NULL;
         char *port = colon ? colon + 1 : at ? at + 1 : NULL, *end = NULL;
@@ -319,6 +407,8 @@ int gw_config_receivers(const gw_config *cfg, gw_receiver out[GW_MAX_RECEIVERS],
         snprintf(out[n].aet, sizeof out[n].aet, "%.*s", (int)(at - item), item);
         snprintf(out[n].addr, sizeof out[n].addr, "%.*s", colon ? (int)(colon - at - 1) : 9,
                  colon ? at + 1 : "127.0.0.1");
+        if (!receiver_options(&out[n], opts, msg, len) || !receiver_tls_ok(&out[n], "tls_", msg, len))
+            return -1;
         for (int i = 0; i < n; i++)
             if (strcmp(out[i].aet, out[n].aet) == 0) {
                 snprintf(msg, len, "AE title %s is used by two receivers", out[n].aet);

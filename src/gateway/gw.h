@@ -14,9 +14,10 @@
 /* Every setting (docs/configuration.md). Strings are owned by the config. */
 typedef struct gw_config {
     char *data_dir, *http_addr, *aet, *admin_password, *catalog, *vault_key_file, *log_file, *uid_secret_file;
-    char *dicom_addr, *unrequested, *phi_policy, *receivers;
+    char *dicom_addr, *unrequested, *phi_policy, *receivers, *http_tls_cert, *http_tls_key;
+    char *dicom_tls_cert, *dicom_tls_key, *dicom_tls_ca;
     char *audit_file, *audit_syslog; /* the audit trail (docs/audit.md) */
-    int http_port, http_max_connections, dicom_port;
+    int http_port, http_max_connections, http_max_per_address, http_timeout_s, dicom_port;
     int query_max_results, query_timeout, session_hours, history_retention_days;
     int import_poll_seconds, import_retry_seconds, import_max_attempts, import_workers, import_scheduler;
 } gw_config;
@@ -35,15 +36,20 @@ void gw_config_print(const gw_config *cfg, FILE *out);
 /* Print one line per key: name, environment variable, default, meaning. */
 void gw_config_print_keys(FILE *out);
 
-/* One of dqr's DICOM receivers (the main one is aet, dicom_addr, dicom_port). */
+/* One of dqr's DICOM receivers (the main one is aet, dicom_addr, dicom_port,
+ * dicom_tls_*). With tls_cert it speaks DICOM TLS only; with tls_ca too it
+ * requires client certificates issued by that CA. */
 typedef struct gw_receiver {
     char aet[17], addr[64];
+    char tls_cert[512], tls_key[512], tls_ca[512]; /* "" = none */
     int port;
 } gw_receiver;
 enum { GW_MAX_RECEIVERS = 8 };
 
 /* The receivers of cfg, the main one first; returns how many, or -1 with a
- * sentence in msg when the `receivers` setting does not parse. */
+ * sentence in msg when the `receivers` setting does not parse (items
+ * AET@[ADDR:]PORT[;tls_cert=FILE;tls_key=FILE;tls_ca=FILE]) or names a TLS
+ * file that cannot be read. */
 int gw_config_receivers(const gw_config *cfg, gw_receiver out[GW_MAX_RECEIVERS], char *msg, size_t len);
 
 typedef struct gw gw;

@@ -31,11 +31,30 @@ static const char *str(const json_t *p, const char *key)
     return json_string_value(json_object_get(p, key));
 }
 
+/* The TLS files are paths on the dqr host: absolute, since dqr serve's
+ * working directory is nobody's business, and a certificate with its key. */
+static bool tls_check(const json_t *p, char *msg, size_t len)
+{
+    static const char *const files[] = {"tls_cert", "tls_key", "tls_ca", NULL};
+    for (const char *const *k = files; *k; k++) {
+        const char *v = str(p, *k);
+        if (v && *v && (v[0] != '/' || strlen(v) >= 512)) {
+            snprintf(msg, len, "'%s' is the absolute path of a PEM file on the dqr host", *k);
+            return false;
+        }
+    }
+    const char *cert = str(p, "tls_cert"), *key = str(p, "tls_key");
+    if ((cert && *cert) != (key && *key))
+        return fail(msg, len, "'tls_cert' and 'tls_key' go together: the client certificate dqr presents and its key");
+    return true;
+}
+
 bool gw_pacs_check(const json_t *p, char *msg, size_t len)
 {
-    static const char *const strings[] = {"label", "aet", "host", "calling_aet", "protocol", "retrieve",
-                                          "url", "username", "password", "timezone", "receiver_aet", NULL};
-    static const char *const bools[] = {"queryable", "storable", "default_qr", "default_store", NULL};
+    static const char *const strings[] = {"label",    "aet",      "host",         "calling_aet", "protocol",
+                                          "retrieve", "url",      "username",     "password",    "timezone",
+                                          "receiver_aet", "tls_cert", "tls_key", "tls_ca", NULL};
+    static const char *const bools[] = {"queryable", "storable", "default_qr", "default_store", "tls", NULL};
     if (!json_is_object(p))
         return fail(msg, len, "a PACS is a JSON object");
     for (const char *const *k = strings; *k; k++) {
@@ -76,7 +95,7 @@ bool gw_pacs_check(const json_t *p, char *msg, size_t len)
         return fail(msg, len, "'retrieve' is move (C-MOVE) or get (C-GET)");
     if (tz && !gw_timezone_valid(tz))
         return fail(msg, len, "'timezone' is not a time zone this machine knows (e.g. \"Europe/Berlin\", \"UTC\")");
-    return true;
+    return tls_check(p, msg, len);
 }
 
 static int take_pacs(void *ctx, int n, const char *const *names, const store_val *c)
@@ -99,6 +118,10 @@ static int take_pacs(void *ctx, int n, const char *const *names, const store_val
         else if (strcmp(k, "timezone") == 0) snprintf(p->timezone, sizeof p->timezone, "%s", v);
         else if (strcmp(k, "username") == 0) snprintf(p->username, sizeof p->username, "%s", v);
         else if (strcmp(k, "receiver_aet") == 0) snprintf(p->receiver_aet, sizeof p->receiver_aet, "%s", v);
+        else if (strcmp(k, "tls") == 0) p->tls = c[i].i != 0;
+        else if (strcmp(k, "tls_cert") == 0) snprintf(p->tls_cert, sizeof p->tls_cert, "%s", v);
+        else if (strcmp(k, "tls_key") == 0) snprintf(p->tls_key, sizeof p->tls_key, "%s", v);
+        else if (strcmp(k, "tls_ca") == 0) snprintf(p->tls_ca, sizeof p->tls_ca, "%s", v);
     }
     return 1;
 }
@@ -108,7 +131,8 @@ dqr_status gw_pacs_load(gw *g, int64_t id, gw_pacs *p, dqr_error *err)
     memset(p, 0, sizeof *p);
     dqr_status st = store_exec(g->db,
                                "SELECT id, label, aet, host, port, calling_aet, queryable, storable, protocol, "
-                               "retrieve, url, timezone, username, receiver_aet FROM pacs WHERE id = ?",
+                               "retrieve, url, timezone, username, receiver_aet, tls, tls_cert, tls_key, tls_ca "
+                               "FROM pacs WHERE id = ?",
                                (store_val[]){STORE_I(id)}, 1, take_pacs, p, NULL, err);
     if (st == DQR_OK && !p->id)
         st = dqr_error_set(err, DQR_E_NOTFOUND, "no PACS %lld", (long long)id);
@@ -142,6 +166,10 @@ net_assoc *gw_pacs_connect(gw *g, const gw_pacs *p, const char *abstract, bool s
     net_params_add(&np, abstract, ts);
     if (storage)
         net_params_add_storage(&np);
+    np.tls = (net_tls){.enabled = p->tls,
+                       .cert = *p->tls_cert ? p->tls_cert : NULL,
+                       .key = *p->tls_key ? p->tls_key : NULL,
+                       .ca = *p->tls_ca ? p->tls_ca : NULL};
     net_assoc *a = net_connect(p->host, p->port, &np, err);
     if (!a)
         dqr_error_prefix(err, "PACS %s (%s@%s:%d): ", p->label, p->aet, p->host, p->port);

@@ -91,7 +91,8 @@ const char *gw_iso_time(int64_t t, char buf[32])
 }
 
 static const char *const bool_cols[] = {"queryable", "storable", "default_qr", "default_store", "dqr_enabled",
-                                        "phi", "disabled", "truncated", "has_password", "has_script", "bulk", "has_identifiers", NULL};
+                                        "phi", "disabled", "truncated", "has_password", "has_script", "bulk", "has_identifiers",
+                                        "tls", NULL};
 static const char *const time_cols[] = {"created", "updated", "at", "expires", "last_used", "queued", "started", "finished", NULL};
 
 static bool listed(const char *const *list, const char *name)

@@ -225,7 +225,7 @@ static void receiver_log(void *ctx, const char *line)
 /* Start every configured receiver (the main one first). */
 static dqr_status start_receivers(gw *g, dqr_error *err)
 {
-    char msg[200];
+    char msg[700];
     int n = gw_config_receivers(&g->cfg, g->rxcfg, msg, sizeof msg);
     if (n < 0)
         return dqr_error_set(err, DQR_E_USAGE, "receivers: %s", msg);
@@ -234,6 +234,9 @@ static dqr_status start_receivers(gw *g, dqr_error *err)
         net_server_config rc = {.aet = c->aet, .bind = c->addr, .port = c->port, .spool_memory = true,
                                 .max_assocs = 32, .timeout_s = g->cfg.query_timeout, .on_store = gw_receive,
                                 .ctx = g, .log = receiver_log};
+        if (*c->tls_cert) /* DICOM TLS only; with a CA, client certificates required */
+            rc.tls = (net_tls){.enabled = true, .cert = c->tls_cert, .key = c->tls_key,
+                               .ca = *c->tls_ca ? c->tls_ca : NULL};
         net_server *s = net_server_new(&rc, err);
         if (!s) {
             dqr_error_prefix(err, "receiver %s on %s:%d: ", c->aet, c->addr, c->port);
@@ -245,7 +248,8 @@ static dqr_status start_receivers(gw *g, dqr_error *err)
         }
         g->rx[i] = s;
         g->nrx = i + 1;
-        gw_log(g, "info", "receiver", "aet=%s addr=%s port=%d", c->aet, c->addr, net_server_port(s));
+        gw_log(g, "info", "receiver", "aet=%s addr=%s port=%d%s", c->aet, c->addr, net_server_port(s),
+               *c->tls_cert ? (*c->tls_ca ? " tls=mutual" : " tls=server") : "");
     }
     return DQR_OK;
 }

@@ -64,7 +64,10 @@ gw *gw_start(const gw_config *cfg, dqr_error *err)
         st = gw_import_start(g, err);
     if (st == DQR_OK) {
         http_config hc = {.addr = g->cfg.http_addr, .port = g->cfg.http_port,
-                          .max_connections = (unsigned)g->cfg.http_max_connections};
+                          .max_connections = (unsigned)g->cfg.http_max_connections,
+                          .max_per_address = (unsigned)g->cfg.http_max_per_address,
+                          .timeout_s = (unsigned)g->cfg.http_timeout_s,
+                          .tls_cert = g->cfg.http_tls_cert, .tls_key = g->cfg.http_tls_key};
         if (!(g->http = http_server_start(&hc, gw_dispatch, g, err)))
             st = err->code;
     }
@@ -72,8 +75,8 @@ gw *gw_start(const gw_config *cfg, dqr_error *err)
         gw_stop(g);
         return NULL;
     }
-    gw_log(g, "info", "start", "http=%s:%d catalog=%s schema=%d", g->cfg.http_addr, http_server_port(g->http),
-           store_backend(g->db), store_schema_version(g->db));
+    gw_log(g, "info", "start", "http=%s:%d%s catalog=%s schema=%d", g->cfg.http_addr,
+           http_server_port(g->http), http_server_tls(g->http) ? " (https)" : "", store_backend(g->db), store_schema_version(g->db));
     return g;
 }
 

@@ -36,11 +36,15 @@ typedef struct net_pc {
 } net_pc;
 
 /* DICOM TLS (PS3.15 B.1): certificate and key to present, CA to verify the
- * peer with. A requestor verifies the acceptor when ca is given; an acceptor
- * given a ca requires and verifies client certificates. */
+ * peer with. A requestor always verifies the acceptor's certificate, against
+ * ca or else the system trust store, and that it names the host dialled (or
+ * name, when set); insecure turns that off, for tests and emergencies only.
+ * An acceptor given a ca requires and verifies client certificates. */
 typedef struct net_tls {
     bool enabled;
+    bool insecure;     /* requestor: accept any certificate */
     const char *cert, *key, *ca;
+    const char *name;  /* requestor: the name the certificate must hold (NULL: the host) */
 } net_tls;
 
 typedef struct net_params {

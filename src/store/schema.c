@@ -64,6 +64,13 @@ static const char *const migrations[] = {
 
     /* 3: which of dqr's receivers a PACS sends its C-MOVE results to */
     "ALTER TABLE pacs ADD COLUMN receiver_aet TEXT;",
+
+    /* 5: DICOM TLS per PACS (paths of PEM files on the dqr host; the key
+     * stays in its file) */
+    "ALTER TABLE pacs ADD COLUMN tls INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE pacs ADD COLUMN tls_cert TEXT;"
+    "ALTER TABLE pacs ADD COLUMN tls_key TEXT;"
+    "ALTER TABLE pacs ADD COLUMN tls_ca TEXT;",
 };
 
 const char *const *store_migrations(size_t *n)

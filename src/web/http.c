@@ -1,15 +1,25 @@
-/* http.c — libmicrohttpd glue: body collection, limits, one handler call. */
+/* http.c — libmicrohttpd glue: body collection, limits, one handler call,
+ * and HTTPS (libmicrohttpd's GnuTLS) when a certificate and key are set.
+ *
+ * The limits are what keeps one client from locking everybody out: a cap on
+ * all connections, a lower one per client address, and a short idle timeout
+ * so a half-sent request holds its thread for seconds, not minutes. */
 #include "web/http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-enum { MAX_HEADERS = 16 };
+enum { MAX_HEADERS = 16, MAX_PEM = 1 << 20, MAX_OPTIONS = 12 };
 
 struct http_server {
     struct MHD_Daemon *d;
@@ -17,6 +27,8 @@ struct http_server {
     void *ctx;
     size_t max_body;
     int port;
+    char *pem_cert, *pem_key; /* libmicrohttpd keeps pointers to these while it runs */
+    size_t pem_key_len;
 };
 
 struct http_request {
@@ -143,6 +155,70 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **state, enum
     *state = NULL;
 }
 
+/* Read a whole PEM file into a new NUL-terminated string. A key that anyone
+ * on the host may read is refused: it would not be a secret. */
+static char *read_pem(const char *setting, const char *path, bool secret, size_t *len, dqr_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        dqr_error_set(err, DQR_E_USAGE, "%s: cannot read '%s': %s", setting, path,
+                      fd < 0 ? strerror(errno) : "not a regular file");
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    if (secret && (sb.st_mode & S_IROTH)) {
+        dqr_error_set(err, DQR_E_USAGE, "%s: '%s' is readable by every user on this host (chmod o-r it)", setting,
+                      path);
+        close(fd);
+        return NULL;
+    }
+    char *buf = sb.st_size > 0 && sb.st_size < MAX_PEM ? malloc((size_t)sb.st_size + 1) : NULL;
+    ssize_t n = buf ? read(fd, buf, (size_t)sb.st_size) : -1;
+    close(fd);
+    if (n != sb.st_size || !memchr(buf, '-', (size_t)n)) {
+        dqr_error_set(err, DQR_E_USAGE, "%s: '%s' is not a PEM file", setting, path);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = (size_t)n;
+    return buf;
+}
+
+static void server_free(http_server *s)
+{
+    if (s->pem_key)
+        explicit_bzero(s->pem_key, s->pem_key_len);
+    free(s->pem_key);
+    free(s->pem_cert);
+    free(s);
+}
+
+/* Load the certificate and key when HTTPS is asked for. */
+static dqr_status load_tls(http_server *s, const http_config *cfg, dqr_error *err)
+{
+    bool cert = cfg->tls_cert && *cfg->tls_cert, key = cfg->tls_key && *cfg->tls_key;
+    if (!cert && !key)
+        return DQR_OK;
+    if (cert != key)
+        return dqr_error_set(err, DQR_E_USAGE, "%s is set but %s is not: HTTPS needs both",
+                             cert ? "http_tls_cert" : "http_tls_key", cert ? "http_tls_key" : "http_tls_cert");
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+        return dqr_error_set(err, DQR_E_USAGE, "http_tls_cert: this libmicrohttpd was built without TLS support");
+    size_t n;
+    if (!(s->pem_cert = read_pem("http_tls_cert", cfg->tls_cert, false, &n, err)) ||
+        !(s->pem_key = read_pem("http_tls_key", cfg->tls_key, true, &s->pem_key_len, err)))
+        return err->code;
+    return DQR_OK;
+}
+
+static void option(struct MHD_OptionItem *o, int *n, enum MHD_OPTION what, intptr_t value, void *ptr)
+{
+    o[(*n)++] = (struct MHD_OptionItem){what, value, ptr};
+}
+
 http_server *http_server_start(const http_config *cfg, http_handler_fn fn, void *ctx, dqr_error *err)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->port)};
@@ -159,15 +235,39 @@ http_server *http_server_start(const http_config *cfg, http_handler_fn fn, void 
         return NULL;
     }
     s->fn = fn, s->ctx = ctx, s->max_body = cfg->max_body ? cfg->max_body : 1 << 20;
-    s->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL,
-                            NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                            MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections ? cfg->max_connections : 512u,
-                            MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s ? cfg->timeout_s : 60u,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-                            MHD_OPTION_END);
+    if (load_tls(s, cfg, err) != DQR_OK) {
+        server_free(s);
+        return NULL;
+    }
+    struct MHD_OptionItem o[MAX_OPTIONS];
+    int n = 0;
+    option(o, &n, MHD_OPTION_SOCK_ADDR, 0, &sa);
+    option(o, &n, MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections ? cfg->max_connections : 512u, NULL);
+    option(o, &n, MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s ? cfg->timeout_s : 60u, NULL);
+    if (cfg->max_per_address)
+        option(o, &n, MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_per_address, NULL);
+    option(o, &n, MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)(void *)on_completed, s);
+    option(o, &n, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL);
+    if (s->pem_cert) {
+        option(o, &n, MHD_OPTION_HTTPS_MEM_CERT, 0, s->pem_cert);
+        option(o, &n, MHD_OPTION_HTTPS_MEM_KEY, 0, s->pem_key);
+        /* TLS 1.2 or later, as on the DICOM side (PS3.15 B.9 profiles) */
+        option(o, &n, MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
+    }
+    option(o, &n, MHD_OPTION_END, 0, NULL);
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+    if (s->pem_cert)
+        flags |= MHD_USE_TLS;
+    s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, o, MHD_OPTION_END);
     if (!s->d) {
-        dqr_error_set(err, DQR_E_IO, "cannot listen on %s:%d (address in use, or not allowed)", addr, cfg->port);
-        free(s);
+        if (s->pem_cert)
+            dqr_error_set(err, DQR_E_USAGE,
+                          "cannot serve HTTPS on %s:%d: the port is in use, or http_tls_cert '%s' and "
+                          "http_tls_key '%s' are not a matching PEM certificate and key",
+                          addr, cfg->port, cfg->tls_cert, cfg->tls_key);
+        else
+            dqr_error_set(err, DQR_E_IO, "cannot listen on %s:%d (address in use, or not allowed)", addr, cfg->port);
+        server_free(s);
         return NULL;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
@@ -180,12 +280,17 @@ int http_server_port(const http_server *s)
     return s->port;
 }
 
+int http_server_tls(const http_server *s)
+{
+    return s->pem_cert != NULL;
+}
+
 void http_server_stop(http_server *s)
 {
     if (!s)
         return;
     MHD_stop_daemon(s->d);
-    free(s);
+    server_free(s);
 }
 
 const char *http_method(const http_request *r)

@@ -22,15 +22,25 @@ typedef struct http_config {
     unsigned max_connections;  /* 0 = 512 */
     size_t max_body;           /* bytes; larger bodies get 413; 0 = 1 MiB */
     unsigned timeout_s;        /* idle connection timeout; 0 = 60 */
+    unsigned max_per_address;  /* connections from one client address; 0 = no limit */
+    const char *tls_cert;      /* PEM certificate (chain) file: HTTPS only; NULL/"" = plain HTTP */
+    const char *tls_key;       /* PEM private key file (needed with tls_cert; not world-readable) */
 } http_config;
 
 /* Called once per complete request, on the connection's thread. It must call
  * http_respond exactly once (a missing answer becomes a 500). */
 typedef void (*http_handler_fn)(void *ctx, http_request *req);
 
+/* Start serving. With cfg->tls_cert and tls_key the port speaks HTTPS only
+ * (a plain HTTP request fails its TLS handshake and is never answered). A
+ * bad TLS setup (one of the two files, an unreadable or world-readable key,
+ * a libmicrohttpd without TLS) fails with DQR_E_USAGE and a sentence naming
+ * the file; a port that cannot be bound with DQR_E_IO. */
 http_server *http_server_start(const http_config *cfg, http_handler_fn fn, void *ctx, dqr_error *err);
 /* The bound port. */
 int http_server_port(const http_server *s);
+/* Whether the server speaks HTTPS. */
+int http_server_tls(const http_server *s);
 /* Stop accepting, wait for running requests, free. NULL is allowed. */
 void http_server_stop(http_server *s);
 

@@ -52,7 +52,8 @@ for name, port in (("ORTHANC", OD), ("ORTHLIM", OL)):
 
 env = dict(os.environ, DQR_DATA_DIR=WORK + "/var", DQR_VAULT_KEY_FILE=WORK + "/keys/vault.key",
            DQR_UID_SECRET_FILE=WORK + "/keys/uid-secret", DQR_HTTP_PORT=str(http_port),
-           DQR_DICOM_PORT=str(dicom_port), DQR_ADMIN_PASSWORD="admin-pass-1", HOME=WORK + "/home")
+           DQR_DICOM_PORT=str(dicom_port), DQR_ADMIN_PASSWORD="admin-pass-1", HOME=WORK + "/home",
+           DQR_HTTP_MAX_PER_ADDRESS="256")  # the load test below sends 200 requests at once from 127.0.0.1
 serve_log = open(WORK + "/serve.stderr", "a")
 
 

@@ -216,12 +216,31 @@ static void test_receivers(void **state)
     assert_string_equal(rx[2].aet, "C");
     assert_string_equal(rx[2].addr, "10.0.0.2");
     assert_int_equal(rx[2].port, 104);
-    const char *bad[] = {"B", "B@", "B@x", "@104", "B@1:70000", "DQR@104", "WAY_TOO_LONG_AE_TITLE@1"};
+    /* a TLS receiver: options after the address (readable files: these exist everywhere) */
+    c.receivers = "T@10.0.0.3:2762;tls_cert=/etc/passwd;tls_key=/etc/passwd;tls_ca=/etc/hostname, P@11114";
+    assert_int_equal(gw_config_receivers(&c, rx, msg, sizeof msg), 3);
+    assert_string_equal(rx[1].aet, "T");
+    assert_string_equal(rx[1].addr, "10.0.0.3");
+    assert_int_equal(rx[1].port, 2762);
+    assert_string_equal(rx[1].tls_cert, "/etc/passwd");
+    assert_string_equal(rx[1].tls_key, "/etc/passwd");
+    assert_string_equal(rx[1].tls_ca, "/etc/hostname");
+    assert_string_equal(rx[2].tls_cert, "");
+    assert_string_equal(rx[0].tls_cert, "");
+    const char *bad[] = {"B", "B@", "B@x", "@104", "B@1:70000", "DQR@104", "WAY_TOO_LONG_AE_TITLE@1",
+                         "B@1;tls_cert=/etc/passwd", "B@1;tls_key=/etc/passwd", "B@1;tls_ca=/etc/passwd",
+                         "B@1;tls_cert=;tls_key=/etc/passwd", "B@1;color=blue",
+                         "B@1;tls_cert=/nonexistent/x.crt;tls_key=/etc/passwd"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         c.receivers = (char *)bad[i];
         if (gw_config_receivers(&c, rx, msg, sizeof msg) != -1)
             fail_msg("'%s' was accepted", bad[i]);
     }
+    /* the main receiver's dicom_tls_*: the key alone is refused */
+    c.receivers = "";
+    c.dicom_tls_key = "/etc/passwd";
+    assert_int_equal(gw_config_receivers(&c, rx, msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "dicom_tls_cert and dicom_tls_key"));
 }
 
 typedef struct got_parts {

@@ -212,6 +212,12 @@ try {
     await page.locator("form p.error", { hasText: "intervals 00:00-12:00 and 11:00-13:00 overlap" }).waitFor({ timeout: 5000 });
     await axe(page, "admin PACS");
   });
+  await step(page, "admin: the PACS form sends the DICOM TLS fields", async () => {
+    await page.getByLabel("DICOM TLS").check();
+    await page.getByLabel(/^TLS CA file/).fill("/nonexistent/pacs-ca.crt");
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await page.locator("#banner", { hasText: "'tls_ca': dqr cannot read /nonexistent/pacs-ca.crt" }).waitFor({ timeout: 5000 });
+  });
   await step(page, "admin: project script with lint errors and a dry run", async () => {
     await page.goto(cfg.base + "/#/admin/projects/P1");
     const area = page.getByLabel("Project P1: DicomEdit script");
