@@ -355,12 +355,13 @@ bool gw_authenticate(gw_req *r)
     dqr_error err;
     int64_t now = time(NULL), oldest_api = now - (int64_t)r->g->cfg.api_token_max_days * 86400;
     /* api_token_max_days also ends API tokens made before it was set */
+    store_val args[] = {STORE_S(hash), STORE_I(now), STORE_I(r->g->cfg.api_token_max_days), STORE_I(oldest_api)};
     if (store_exec(r->g->db,
-                   "SELECT u.id, u.username, u.role, u.phi, t.id, t.last_used FROM tokens t JOIN users u ON u.id = t.user_id "
-                   "WHERE t.token_hash = ? AND (t.expires = 0 OR t.expires > ?) AND u.disabled = 0"
+                   "SELECT u.id, u.username, u.role, u.phi, t.id, t.last_used"
+                   " FROM tokens t JOIN users u ON u.id = t.user_id"
+                   " WHERE t.token_hash = ? AND (t.expires = 0 OR t.expires > ?) AND u.disabled = 0"
                    " AND (t.kind <> 'api' OR ? = 0 OR t.created > ?)",
-                   (store_val[]){STORE_S(hash), STORE_I(now), STORE_I(r->g->cfg.api_token_max_days), STORE_I(oldest_api)},
-                   4, take_user, &t, NULL, &err) != DQR_OK ||
+                   args, 4, take_user, &t, NULL, &err) != DQR_OK ||
         !t.u.id)
         return false;
     if (now - t.last_used >= 60) /* at most one write a minute per token, not one per request */

@@ -92,7 +92,8 @@ static void test_ids_never_reused(void **state)
     (void)state;
     store *s = open_in("ids.db");
     assert_non_null(s);
-    exec_ok(s, "INSERT INTO users(username, pw_hash, role, created) VALUES ('a', 'h', 'user', 0), ('b', 'h', 'user', 0)");
+    exec_ok(s, "INSERT INTO users(username, pw_hash, role, created) VALUES ('a', 'h', 'user', 0),"
+               " ('b', 'h', 'user', 0)");
     exec_ok(s, "DELETE FROM users WHERE username = 'b'");
     exec_ok(s, "INSERT INTO users(username, pw_hash, role, created) VALUES ('c', 'h', 'user', 0)");
     assert_int_equal(one_int(s, "SELECT id FROM users WHERE username = 'c'"), 3);
@@ -125,9 +126,8 @@ static void make_v3_catalog(const char *path)
 {
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys=ON; CREATE TABLE schema_version (version INTEGER PRIMARY KEY)",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    const char *base = "PRAGMA foreign_keys=ON; CREATE TABLE schema_version (version INTEGER PRIMARY KEY)";
+    assert_int_equal(sqlite3_exec(db, base, NULL, NULL, NULL), SQLITE_OK);
     size_t n = 0;
     const char *const *list = store_migrations(&n);
     assert_true(n >= 4);
@@ -139,8 +139,8 @@ static void make_v3_catalog(const char *path)
         assert_int_equal(sqlite3_exec(db, ver, NULL, NULL, NULL), SQLITE_OK);
     }
     const char *rows =
-        "INSERT INTO users(username, pw_hash, role, created) VALUES ('admin', 'h', 'admin', 0), ('bob', 'h', 'user', 0),"
-        " ('carol', 'h', 'user', 0);"
+        "INSERT INTO users(username, pw_hash, role, created) VALUES ('admin', 'h', 'admin', 0),"
+        " ('bob', 'h', 'user', 0), ('carol', 'h', 'user', 0);"
         "INSERT INTO tokens(user_id, token_hash, kind, created) VALUES (1, 't1', 'session', 0), (3, 't3', 'api', 0);"
         "INSERT INTO pacs(label, aet, host, port, created, updated) VALUES ('P1', 'A', 'h', 1, 0, 0),"
         " ('P2', 'B', 'h', 2, 0, 0);"
