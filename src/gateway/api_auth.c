@@ -169,7 +169,8 @@ static void change_password(gw_req *r)
         return;
     }
     char target[32];
-    gw_audit(r->g, r->user.id, "password_change", gw_pacs_target(r->user.id, target));
+    snprintf(target, sizeof target, "%lld", (long long)r->user.id);
+    gw_audit(r->g, r->user.id, "password_change", target);
     gw_request_token_hash(r, mine);
     gw_tokens_revoke(r->g, r->user.id, mine);
     gw_reply(r, 200, json_pack("{s:b}", "ok", 1));
