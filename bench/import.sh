@@ -29,12 +29,12 @@ CFG
 Orthanc "$work/orthanc.json" >"$work/orthanc.log" 2>&1 & pids="$pids $!"
 storescp -aet RAW -od "$work/rx-raw" "$RAW" & pids="$pids $!"
 HOME=$work/home DQR_DATA_DIR=$work/var DQR_VAULT_KEY_FILE=$work/keys/vault.key DQR_UID_SECRET_FILE=$work/keys/uid \
-    DQR_HTTP_PORT=$HP DQR_DICOM_PORT=$DP DQR_ADMIN_PASSWORD=bench-pass DQR_IMPORT_POLL_SECONDS=1 DQR_LOG_FILE=- \
+    DQR_HTTP_PORT=$HP DQR_DICOM_PORT=$DP DQR_ADMIN_PASSWORD=bench-secret-1 DQR_IMPORT_POLL_SECONDS=1 DQR_LOG_FILE=- \
     "$dqr" serve 2>"$work/serve.log" & pids="$pids $!"
 sleep 2
 "$dqr" store --call ORTHANC 127.0.0.1 "$OD" "$data" >/dev/null
 API=http://127.0.0.1:$HP/api/v1
-TOKEN=$(curl -s -X POST $API/login -d '{"username":"admin","password":"bench-pass"}' | json 'd["token"]')
+TOKEN=$(curl -s -X POST $API/login -d '{"username":"admin","password":"bench-secret-1"}' | json 'd["token"]')
 AUTH="Authorization: Bearer $TOKEN"
 curl -s -X POST $API/pacs -H "$AUTH" -d "{\"label\":\"orthanc\",\"aet\":\"ORTHANC\",\"host\":\"127.0.0.1\",\"port\":$OD}" >/dev/null
 curl -s -X POST $API/projects -H "$AUTH" -d '{"id":"BENCH","dqr_enabled":true}' >/dev/null

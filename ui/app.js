@@ -118,6 +118,9 @@ function loginPage() {
   const form = h("form", { class: "card", onsubmit: async (e) => {
     e.preventDefault();
     await guarded(async () => {
+      // 401 gets our sentence; any other refusal (429 after too many failed
+      // logins, 503 when the server is busy) shows the server's, which says
+      // how long to wait
       const r = await api("POST", "/login", { username: user.value, password: pw.value }).catch((err) => {
         throw new ApiError(err.status, { error: err.status === 401 ? "The user name or password is wrong." : err.message });
       });
@@ -609,7 +612,7 @@ async function adminUsers(box) {
       h("button", { class: "secondary", onclick: async () => { if (await guarded(() => api("PUT", `/users/${u.id}`, { phi: !u.phi }))) reload(); } }, u.phi ? "Remove phi" : "Give phi"),
       h("button", { class: "secondary", onclick: async () => { if (await guarded(() => api("PUT", `/users/${u.id}`, { disabled: !u.disabled }))) reload(); } }, u.disabled ? "Enable" : "Disable")) }], users.users),
   h("form", { class: "card", onsubmit: async (e) => { e.preventDefault(); if (await guarded(() => api("POST", "/users", { username: name.value, password: pw.value, role: role.value }))) reload(); } },
-    h("h2", {}, "New user"), h("div", { class: "grid" }, field("User name", name), field("Password (8 characters or more)", pw), field("Role", role)),
+    h("h2", {}, "New user"), h("div", { class: "grid" }, field("User name", name), field("Password (12 characters or more, not containing the user name)", pw), field("Role", role)),
     h("div", { class: "actions" }, h("button", { type: "submit" }, "Create user"))));
 }
 

@@ -8,20 +8,36 @@
 typedef struct login_row {
     int64_t id;
     char hash[crypto_pwhash_STRBYTES];
-    bool admin, phi;
+    bool admin, phi, disabled;
 } login_row;
 
 static int take_login(void *ctx, int n, const char *const *names, const store_val *c)
 {
     (void)names;
     login_row *l = ctx;
-    if (n == 4 && c[1].s) {
+    if (n == 5 && c[1].s) {
         l->id = c[0].i;
         snprintf(l->hash, sizeof l->hash, "%s", c[1].s);
         l->admin = c[2].s && strcmp(c[2].s, "admin") == 0;
         l->phi = c[3].i != 0;
+        l->disabled = c[4].i != 0;
     }
     return 1;
+}
+
+static const char LOGIN_COLS[] = "SELECT id, pw_hash, role, phi, disabled FROM users";
+
+/* Whether pw is the password of l (a NULL l, or a disabled one, costs the
+ * same time and never matches); false after answering 503 when the hash
+ * gate stayed full. */
+static bool check_password(gw_req *r, const login_row *l, const char *pw, bool *match)
+{
+    dqr_error err;
+    bool usable = l->id && !l->disabled;
+    if (gw_password_verify(r->g, usable ? l->hash : NULL, pw, match, &err) == DQR_OK)
+        return true;
+    gw_fail_retry(r, 503, 1, "too many logins at once");
+    return false;
 }
 
 /* Store a new token for user; answers {"token", "expires"?} with status. */
@@ -51,6 +67,17 @@ static void issue_token(gw_req *r, int64_t user, const char *kind, const char *n
     gw_reply(r, status, o);
 }
 
+static void login_failed(gw_req *r, const login_row *l, const char *user)
+{
+    const char *addr = http_client(r->http);
+    GW_COUNT(r->g, login_failures);
+    gw_log(r->g, "warn", "login_failed", "client=%s", addr);
+    gw_audit_login(r, l->id, user, false);
+    if (gw_login_failed(r->g, user, addr))
+        gw_audit_req(r, "login_lockout", user);
+    gw_fail(r, 401, "wrong username or password");
+}
+
 static void login(gw_req *r)
 {
     bool bad = false;
@@ -61,16 +88,23 @@ static void login(gw_req *r)
         gw_fail(r, 400, "send {\"username\": ..., \"password\": ...}");
         return;
     }
-    login_row l = {0};
-    store_exec(r->g->db, "SELECT id, pw_hash, role, phi FROM users WHERE username = ? AND disabled = 0",
-               (store_val[]){STORE_S(user)}, 1, take_login, &l, NULL, NULL);
-    if (!l.id || crypto_pwhash_str_verify(l.hash, pw, strlen(pw)) != 0) {
-        GW_COUNT(r->g, login_failures);
-        gw_log(r->g, "warn", "login_failed", "client=%s", http_client(r->http));
-        gw_audit_login(r, l.id, user, false);
-        gw_fail(r, 401, "wrong username or password");
+    int wait = gw_login_retry_after(r->g, user, http_client(r->http));
+    if (wait > 0) {
+        gw_fail_retry(r, 429, wait, "too many failed logins");
         return;
     }
+    login_row l = {0};
+    char sql[96];
+    snprintf(sql, sizeof sql, "%s WHERE username = ?", LOGIN_COLS);
+    store_exec(r->g->db, sql, (store_val[]){STORE_S(user)}, 1, take_login, &l, NULL, NULL);
+    bool match = false;
+    if (!check_password(r, &l, pw, &match))
+        return;
+    if (!match) {
+        login_failed(r, &l, user);
+        return;
+    }
+    gw_login_ok(r->g, user);
     GW_COUNT(r->g, logins);
     gw_audit_login(r, l.id, user, true);
     json_t *extra = json_pack("{s:{s:I,s:s,s:s,s:b}}", "user", "id", (json_int_t)l.id, "username", user, "role",
@@ -80,9 +114,8 @@ static void login(gw_req *r)
 
 static void logout(gw_req *r)
 {
-    const char *h = http_header(r->http, "Authorization");
     char hash[65];
-    gw_token_hash(h + 7 + strspn(h + 7, " "), hash);
+    gw_request_token_hash(r, hash);
     store_exec(r->g->db, "DELETE FROM tokens WHERE token_hash = ?", (store_val[]){STORE_S(hash)}, 1, NULL, NULL,
                NULL, NULL);
     gw_reply(r, 200, json_pack("{s:b}", "ok", 1));
@@ -96,32 +129,51 @@ static void me(gw_req *r)
     gw_reply(r, 200, o);
 }
 
+/* Your own password. Every other token of yours (sessions elsewhere, API
+ * tokens) ends; the one this request used stays, so the page that changed
+ * the password stays logged in. */
 static void change_password(gw_req *r)
 {
     bool bad = false;
     const char *old = gw_body_str(r, "old", &bad), *new = gw_body_str(r, "new", &bad);
     if (bad)
         return;
-    if (!old || !new || strlen(new) < 8) {
-        gw_fail(r, 400, "send {\"old\": ..., \"new\": ...} with a new password of at least 8 characters");
+    char why[128];
+    if (!old || !new) {
+        gw_fail(r, 400, "send {\"old\": ..., \"new\": ...}");
+        return;
+    }
+    if (!gw_password_policy(r->g, r->user.name, new, why, sizeof why)) {
+        gw_fail(r, 400, "%s", why);
         return;
     }
     login_row l = {0};
-    store_exec(r->g->db, "SELECT id, pw_hash, role, phi FROM users WHERE id = ?", (store_val[]){STORE_I(r->user.id)},
-               1, take_login, &l, NULL, NULL);
-    if (!l.id || crypto_pwhash_str_verify(l.hash, old, strlen(old)) != 0) {
+    char sql[96];
+    snprintf(sql, sizeof sql, "%s WHERE id = ?", LOGIN_COLS);
+    store_exec(r->g->db, sql, (store_val[]){STORE_I(r->user.id)}, 1, take_login, &l, NULL, NULL);
+    bool match = false;
+    if (!check_password(r, &l, old, &match))
+        return;
+    if (!match) {
         gw_fail(r, 403, "the old password is wrong");
         return;
     }
-    char *hash = gw_password_hash(new);
+    char *hash = NULL, mine[65];
     dqr_error err;
-    if (!hash || store_exec(r->g->db, "UPDATE users SET pw_hash = ? WHERE id = ?",
-                            (store_val[]){STORE_S(hash), STORE_I(r->user.id)}, 2, NULL, NULL, NULL, &err) != DQR_OK) {
-        free(hash);
-        gw_fail(r, 500, "cannot change the password");
+    dqr_status st = gw_password_hash(r->g, new, &hash, &err);
+    if (st == DQR_OK)
+        st = store_exec(r->g->db, "UPDATE users SET pw_hash = ? WHERE id = ?",
+                        (store_val[]){STORE_S(hash), STORE_I(r->user.id)}, 2, NULL, NULL, NULL, &err);
+    free(hash);
+    if (st != DQR_OK) {
+        st == DQR_E_LIMIT ? gw_fail_retry(r, 503, 1, "too many password changes at once") : gw_fail_err(r, &err);
         return;
     }
-    free(hash);
+    char target[32];
+    snprintf(target, sizeof target, "%lld", (long long)r->user.id);
+    gw_audit(r->g, r->user.id, "password_change", target);
+    gw_request_token_hash(r, mine);
+    gw_tokens_revoke(r->g, r->user.id, mine);
     gw_reply(r, 200, json_pack("{s:b}", "ok", 1));
 }
 
@@ -131,12 +183,18 @@ static void token_create(gw_req *r)
     const char *name = gw_body_str(r, "name", &bad);
     if (bad)
         return;
+    int max = r->g->cfg.api_token_max_days, top = max ? max : 36500;
     json_t *days = r->body ? json_object_get(r->body, "days") : NULL;
-    if (days && (!json_is_integer(days) || json_integer_value(days) < 1 || json_integer_value(days) > 3650)) {
-        gw_fail(r, 400, "'days' must be an integer from 1 to 3650 (leave it out for a token that does not expire)");
+    if (days && (!json_is_integer(days) || json_integer_value(days) < 1 || json_integer_value(days) > top)) {
+        max ? gw_fail(r, 400, "'days' must be an integer from 1 to %d (api_token_max_days; leave it out for %d)",
+                      max, max)
+            : gw_fail(r, 400, "'days' must be an integer from 1 to %d (leave it out for a token that does not expire)",
+                      top);
         return;
     }
-    int64_t expires = days ? time(NULL) + json_integer_value(days) * 86400 : 0;
+    /* no 'days': the longest lifetime allowed (none when there is no maximum) */
+    int64_t lifetime = days ? json_integer_value(days) : max;
+    int64_t expires = lifetime ? time(NULL) + lifetime * 86400 : 0;
     gw_audit_req(r, "token_create", name ? name : "api");
     issue_token(r, r->user.id, "api", name ? name : "api", expires, 201, NULL);
 }
@@ -144,7 +202,8 @@ static void token_create(gw_req *r)
 static void token_list(gw_req *r)
 {
     dqr_error err;
-    json_t *a = gw_rows(r->g, "SELECT id, name, kind, created, expires FROM tokens WHERE user_id = ? ORDER BY id",
+    json_t *a = gw_rows(r->g,
+                        "SELECT id, name, kind, created, expires, last_used FROM tokens WHERE user_id = ? ORDER BY id",
                         (store_val[]){STORE_I(r->user.id)}, 1, &err);
     a ? gw_reply(r, 200, json_pack("{s:o}", "tokens", a)) : gw_fail_err(r, &err);
 }
@@ -154,7 +213,12 @@ static void token_delete(gw_req *r)
     int64_t n = 0;
     store_exec(r->g->db, "DELETE FROM tokens WHERE id = ? AND user_id = ?",
                (store_val[]){STORE_I(gw_id(r->arg[0])), STORE_I(r->user.id)}, 2, NULL, NULL, &n, NULL);
-    n ? gw_reply(r, 200, json_pack("{s:b}", "ok", 1)) : (void)gw_fail(r, 404, "no token %s of yours", r->arg[0]);
+    if (!n) {
+        gw_fail(r, 404, "no token %s of yours", r->arg[0]);
+        return;
+    }
+    gw_audit(r->g, r->user.id, "token_revoke", r->arg[0]);
+    gw_reply(r, 200, json_pack("{s:b}", "ok", 1));
 }
 
 const gw_route gw_routes_auth[] = {

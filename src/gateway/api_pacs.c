@@ -234,8 +234,8 @@ static void pacs_delete(gw_req *r)
         gw_fail(r, 404, "no PACS %s", r->arg[0]);
         return;
     }
-    store_exec(r->g->db, "DELETE FROM grants WHERE kind = 'pacs' AND target = ?", (store_val[]){STORE_S(r->arg[0])}, 1,
-               NULL, NULL, NULL, NULL);
+    char target[32]; /* by its id, not the path's spelling of it ("07" is PACS 7) */
+    gw_grants_drop(r->g, "pacs", gw_pacs_target(id, target));
     gw_audit(r->g, r->user.id, "pacs_delete", r->arg[0]);
     gw_reply(r, 200, json_pack("{s:b}", "ok", 1));
 }

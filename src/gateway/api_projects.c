@@ -163,8 +163,7 @@ static void project_delete(gw_req *r)
         gw_fail(r, 404, "no project %s", r->arg[0]);
         return;
     }
-    store_exec(r->g->db, "DELETE FROM grants WHERE kind = 'project' AND target = ?", (store_val[]){STORE_S(r->arg[0])},
-               1, NULL, NULL, NULL, NULL);
+    gw_grants_drop(r->g, "project", r->arg[0]); /* the id the DELETE above matched exactly */
     gw_audit(r->g, r->user.id, "project_delete", r->arg[0]);
     gw_reply(r, 200, json_pack("{s:b}", "ok", 1));
 }

@@ -92,20 +92,33 @@ static void user_create(gw_req *r)
         gw_fail(r, 400, "'username' is 1 to 64 letters, digits or . _ - @");
         return;
     }
-    if (!pw || strlen(pw) < 8) {
-        gw_fail(r, 400, "'password' must have at least 8 characters");
+    char why[128];
+    if (!pw || !gw_password_policy(r->g, name, pw, why, sizeof why)) {
+        gw_fail(r, 400, "'password': %s", pw ? why : "send one");
         return;
     }
-    char *hash = gw_password_hash(pw);
+    char *hash = NULL;
     dqr_error err;
     int64_t id = 0;
-    dqr_status st = hash ? store_exec(r->g->db,
-                                      "INSERT INTO users(username, pw_hash, role, phi, created) VALUES (?, ?, ?, ?, ?)",
-                                      (store_val[]){STORE_S(name), STORE_S(hash), STORE_S(role), STORE_I(phi),
-                                                    STORE_I(time(NULL))},
-                                      5, NULL, NULL, NULL, &err)
-                         : dqr_error_set(&err, DQR_E_NOMEM, "out of memory");
+    dqr_status st = gw_password_hash(r->g, pw, &hash, &err);
+    if (st == DQR_OK)
+        st = store_exec(r->g->db, "INSERT INTO users(username, pw_hash, role, phi, created) VALUES (?, ?, ?, ?, ?)",
+                        (store_val[]){STORE_S(name), STORE_S(hash), STORE_S(role), STORE_I(phi), STORE_I(time(NULL))},
+                        5, NULL, NULL, NULL, &err);
     free(hash);
+    if (st == DQR_E_LIMIT) {
+        gw_fail_retry(r, 503, 1, "too many password checks at once");
+        return;
+    }
+    int64_t disabled = 0;
+    if (st == DQR_E_CONFLICT &&
+        store_int(r->g->db, "SELECT disabled FROM users WHERE username = ?", (store_val[]){STORE_S(name)}, 1, &disabled,
+                  NULL) == DQR_OK &&
+        disabled) {
+        gw_fail(r, 409, "user '%s' exists already, disabled: the name of a deleted user stays taken, so that its "
+                        "history stays its own (enable it with PUT /api/v1/users/{id})", name);
+        return;
+    }
     if (st == DQR_E_CONFLICT) {
         gw_fail(r, 409, "user '%s' exists already", name);
         return;
@@ -140,32 +153,48 @@ static void user_update(gw_req *r)
     const char *pw = gw_body_str(r, "password", &bad);
     if (bad)
         return;
-    if (pw && strlen(pw) < 8) {
-        gw_fail(r, 400, "'password' must have at least 8 characters");
-        return;
-    }
-    char *hash = pw ? gw_password_hash(pw) : NULL;
-    int64_t n = 0;
+    json_t *old = gw_row(r->g, "SELECT username FROM users WHERE id = ?", (store_val[]){STORE_I(id)}, 1, NULL);
+    const char *name = json_string_value(json_object_get(old, "username"));
+    char why[128], *hash = NULL;
     dqr_error err;
-    dqr_status st = store_exec(
+    dqr_status st = DQR_OK;
+    if (!name)
+        gw_fail(r, 404, "no user %s", r->arg[0]);
+    else if (pw && !gw_password_policy(r->g, name, pw, why, sizeof why))
+        gw_fail(r, 400, "'password': %s", why);
+    else if (pw && (st = gw_password_hash(r->g, pw, &hash, &err)) != DQR_OK)
+        st == DQR_E_LIMIT ? gw_fail_retry(r, 503, 1, "too many password checks at once") : gw_fail_err(r, &err);
+    json_decref(old);
+    if (!name || (pw && !hash))
+        return;
+    st = store_exec(
         r->g->db,
         "UPDATE users SET role = COALESCE(?, role), phi = CASE WHEN ? < 0 THEN phi ELSE ? END,"
         " disabled = CASE WHEN ? < 0 THEN disabled ELSE ? END, pw_hash = COALESCE(?, pw_hash) WHERE id = ?",
         (store_val[]){STORE_S(role), STORE_I(phi), STORE_I(phi), STORE_I(dis ? json_is_true(dis) : -1),
                       STORE_I(dis ? json_is_true(dis) : -1), STORE_S(hash), STORE_I(id)},
-        7, NULL, NULL, &n, &err);
+        7, NULL, NULL, NULL, &err);
     free(hash);
-    if (st != DQR_OK || n == 0) {
-        st != DQR_OK ? gw_fail_err(r, &err) : (void)gw_fail(r, 404, "no user %s", r->arg[0]);
+    if (st != DQR_OK) {
+        gw_fail_err(r, &err);
         return;
     }
-    if (dis && json_is_true(dis)) /* a disabled account's tokens stop working at once */
-        store_exec(r->g->db, "DELETE FROM tokens WHERE user_id = ?", (store_val[]){STORE_I(id)}, 1, NULL, NULL, NULL,
-                   NULL);
     gw_audit(r->g, r->user.id, "user_update", r->arg[0]);
+    if (pw) /* a reset password ends the user's sessions and API tokens (not this request's own) */
+        gw_audit(r->g, r->user.id, "password_change", r->arg[0]);
+    if (dis && json_is_true(dis)) /* a disabled account's tokens stop working at once */
+        gw_audit(r->g, r->user.id, "user_disable", r->arg[0]);
+    if (pw || (dis && json_is_true(dis))) {
+        char mine[65];
+        gw_request_token_hash(r, mine);
+        gw_tokens_revoke(r->g, id, mine);
+    }
     user_show(r, id, 200);
 }
 
+/* Deleting a user disables it and ends its tokens: the row stays, so its
+ * imports, history and sealed keys stay bound to it for the audit, and its
+ * id and name are never given to someone else. */
 static void user_delete(gw_req *r)
 {
     int64_t id = gw_id(r->arg[0]), n = 0;
@@ -173,13 +202,15 @@ static void user_delete(gw_req *r)
         gw_fail(r, 409, "you cannot delete your own account");
         return;
     }
-    store_exec(r->g->db, "DELETE FROM users WHERE id = ?", (store_val[]){STORE_I(id)}, 1, NULL, NULL, &n, NULL);
+    store_exec(r->g->db, "UPDATE users SET disabled = 1 WHERE id = ?", (store_val[]){STORE_I(id)}, 1, NULL, NULL, &n,
+               NULL);
     if (!n) {
         gw_fail(r, 404, "no user %s", r->arg[0]);
         return;
     }
-    gw_audit(r->g, r->user.id, "user_delete", r->arg[0]);
-    gw_reply(r, 200, json_pack("{s:b}", "ok", 1));
+    gw_audit(r->g, r->user.id, "user_disable", r->arg[0]);
+    gw_tokens_revoke(r->g, id, NULL);
+    gw_reply(r, 200, json_pack("{s:b,s:b}", "ok", 1, "disabled", 1));
 }
 
 typedef struct grant_set {
@@ -200,8 +231,7 @@ static dqr_status replace_grants(void *ctx, store *s, dqr_error *err)
         json_array_foreach(lists[k], i, v)
         {
             char num[32];
-            const char *target = json_is_string(v) ? json_string_value(v) : num;
-            snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+            const char *target = json_is_string(v) ? json_string_value(v) : gw_pacs_target(json_integer_value(v), num);
             int64_t one;
             st = store_int(s, k == 0 ? "SELECT 1 FROM pacs WHERE CAST(id AS TEXT) = ?" : "SELECT 1 FROM projects WHERE id = ?",
                            (store_val[]){STORE_S(target)}, 1, &one, err);

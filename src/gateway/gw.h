@@ -20,6 +20,8 @@ typedef struct gw_config {
     int http_port, http_max_connections, http_max_per_address, http_timeout_s, dicom_port;
     int query_max_results, query_timeout, session_hours, history_retention_days;
     int import_poll_seconds, import_retry_seconds, import_max_attempts, import_workers, import_scheduler;
+    int password_min_length, api_token_max_days, login_hash_concurrency;
+    int login_max_failures, login_address_max_failures, login_window_seconds, login_lockout_seconds;
 } gw_config;
 
 /* Fill cfg from the embedded defaults, then the JSON file at path (NULL for

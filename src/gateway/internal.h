@@ -24,6 +24,7 @@ typedef struct gw_metrics {
 } gw_metrics;
 
 typedef struct gw_qcache gw_qcache; /* query results kept for paging (qcache.c) */
+typedef struct gw_auth gw_auth;     /* login throttle and password hash gate (auth.c) */
 typedef struct gw_pool gw_pool;     /* instance workers (pool.c) */
 struct gw_job;
 struct net_server;
@@ -45,6 +46,7 @@ struct gw {
     gw_metrics m;
     gw_qcache *qc;
     char *boot_password;
+    gw_auth *auth;
     time_t started;
     uint8_t uid_secret[32];
     /* import (import.h) */
@@ -113,14 +115,47 @@ void gw_log(gw *g, const char *level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* ---- users and permissions (auth.c) ---- */
+/* Set up g->auth (freed by gw_auth_free) and, on first start, user admin
+ * (admin_password must pass the password policy: DQR_E_USAGE otherwise). */
 dqr_status gw_auth_bootstrap(gw *g, dqr_error *err);
-/* Fill r->user from the Authorization header; false if missing or invalid. */
+void gw_auth_free(gw_auth *a);
+/* Fill r->user from the Authorization header; false if missing or invalid.
+ * Records the token's last use (at most once a minute). */
 bool gw_authenticate(gw_req *r);
 bool gw_may_use(gw_req *r, const char *kind, const char *target);
 /* The same for PACS id (grants name PACS by their id as text). */
 bool gw_may_use_pacs(gw_req *r, int64_t id);
-/* Hash pw with argon2id into a malloc'd string, NULL on failure. */
-char *gw_password_hash(const char *pw);
+/* The grant target of PACS id: its id as decimal text, into out[32]. */
+const char *gw_pacs_target(int64_t id, char out[32]);
+/* Remove every user's grant of kind ("pacs", "project") on target (a PACS
+ * as gw_pacs_target gives it, a project id): its PACS or project is gone. */
+void gw_grants_drop(gw *g, const char *kind, const char *target);
+/* Hash pw with argon2id into *out (caller frees). Waits at most a few
+ * seconds for one of the login_hash_concurrency turns: DQR_E_LIMIT when
+ * none came (answer 503 with Retry-After). Thread-safe. */
+dqr_status gw_password_hash(gw *g, const char *pw, char **out, dqr_error *err);
+/* *match: whether pw matches hash. hash NULL (unknown or disabled user)
+ * checks against a dummy hash, to take the same time, and never matches.
+ * DQR_E_LIMIT as gw_password_hash. Thread-safe. */
+dqr_status gw_password_verify(gw *g, const char *hash, const char *pw, bool *match, dqr_error *err);
+/* Whether pw is acceptable for user (password_min_length, not containing
+ * the user name in any case); false with the reason in msg. */
+bool gw_password_policy(const gw *g, const char *user, const char *pw, char *msg, size_t len);
+/* Login throttle (thread-safe, in memory): seconds until user or addr may
+ * try again (0: now); count a failure (true when it starts a lockout);
+ * a success clears the account's count (not the address's, so one good
+ * account does not reopen guessing at others from the same address). */
+int gw_login_retry_after(gw *g, const char *user, const char *addr);
+bool gw_login_failed(gw *g, const char *user, const char *addr);
+void gw_login_ok(gw *g, const char *user);
+/* Answer status (429, 503) {"error": "SENTENCE; try again in S s"} with
+ * a Retry-After: S header. */
+void gw_fail_retry(gw_req *r, int status, int seconds, const char *sentence);
+/* The hash of the token this request carries (of "" when none). */
+void gw_request_token_hash(gw_req *r, char hash[65]);
+/* Delete user's tokens except the one whose hash is keep_hash (NULL: all);
+ * audits token_revoke; returns how many went. */
+int64_t gw_tokens_revoke(gw *g, int64_t user, const char *keep_hash);
 /* A new token: its text (64 hex chars after "dqr_") into tok[80] and its
  * stored hash into hash[65]. */
 void gw_token_new(char tok[80], char hash[65]);

@@ -108,6 +108,7 @@ void gw_stop(gw *g)
     store_vault_close(g->vault);
     gw_qcache_free(g->qc);
     gw_forget_password(g);
+    gw_auth_free(g->auth);
     if (g->log)
         fclose(g->log);
     gw_config_free(&g->cfg);

@@ -65,6 +65,97 @@ static const char *const migrations[] = {
     /* 3: which of dqr's receivers a PACS sends its C-MOVE results to */
     "ALTER TABLE pacs ADD COLUMN receiver_aet TEXT;",
 
+    /* 4: ids are never handed out twice. SQLite without AUTOINCREMENT reuses
+     * the highest rowid once its row is deleted, so a new user inherited a
+     * deleted one's imports, history and sealed keys. {{PK}} now expands to
+     * AUTOINCREMENT; this rebuilds the tables of older SQLite catalogs with
+     * it, keeping every row and id (PostgreSQL's BIGSERIAL never reuses: it
+     * skips the rebuild). A child is rebuilt pointing at its parent's new
+     * table, so dropping the old parent cascades to nothing; the rename
+     * then rewrites the reference. The counters start above every id still
+     * named anywhere (history of rows deleted before this migration
+     * included). Grants left behind by PACS or projects deleted by a
+     * differently spelled path are removed on both backends. */
+    "{{only:sqlite}}"
+    "CREATE TABLE users_new ("
+    " id {{PK}}, username TEXT NOT NULL UNIQUE, pw_hash TEXT NOT NULL,"
+    " role TEXT NOT NULL CHECK (role IN ('admin','user')), phi INTEGER NOT NULL DEFAULT 0,"
+    " disabled INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);"
+    "INSERT INTO users_new SELECT id, username, pw_hash, role, phi, disabled, created FROM users;"
+    "CREATE TABLE tokens_new ("
+    " id {{PK}}, user_id INTEGER NOT NULL REFERENCES users_new(id) ON DELETE CASCADE,"
+    " token_hash TEXT NOT NULL UNIQUE, kind TEXT NOT NULL CHECK (kind IN ('session','api')),"
+    " name TEXT, created INTEGER NOT NULL, expires INTEGER NOT NULL DEFAULT 0, last_used INTEGER);"
+    "INSERT INTO tokens_new SELECT id, user_id, token_hash, kind, name, created, expires, last_used FROM tokens;"
+    "CREATE TABLE grants_new ("
+    " user_id INTEGER NOT NULL REFERENCES users_new(id) ON DELETE CASCADE,"
+    " kind TEXT NOT NULL CHECK (kind IN ('pacs','project')), target TEXT NOT NULL,"
+    " PRIMARY KEY (user_id, kind, target));"
+    "INSERT INTO grants_new SELECT user_id, kind, target FROM grants;"
+    "CREATE TABLE pacs_new ("
+    " id {{PK}}, label TEXT NOT NULL UNIQUE, aet TEXT NOT NULL, host TEXT NOT NULL, port INTEGER NOT NULL,"
+    " calling_aet TEXT, queryable INTEGER NOT NULL DEFAULT 1, storable INTEGER NOT NULL DEFAULT 0,"
+    " default_qr INTEGER NOT NULL DEFAULT 0, default_store INTEGER NOT NULL DEFAULT 0,"
+    " protocol TEXT NOT NULL DEFAULT 'dimse' CHECK (protocol IN ('dimse','dicomweb')),"
+    " url TEXT, username TEXT, password_enc TEXT,"
+    " retrieve TEXT NOT NULL DEFAULT 'move' CHECK (retrieve IN ('move','get')),"
+    " timezone TEXT NOT NULL DEFAULT 'UTC', schedule TEXT,"
+    " created INTEGER NOT NULL, updated INTEGER NOT NULL, receiver_aet TEXT);"
+    "INSERT INTO pacs_new SELECT id, label, aet, host, port, calling_aet, queryable, storable, default_qr,"
+    " default_store, protocol, url, username, password_enc, retrieve, timezone, schedule, created, updated,"
+    " receiver_aet FROM pacs;"
+    "CREATE TABLE query_history_new ("
+    " id {{PK}}, user_id INTEGER NOT NULL, at INTEGER NOT NULL, pacs_id INTEGER NOT NULL,"
+    " level TEXT NOT NULL, status TEXT NOT NULL, results INTEGER NOT NULL DEFAULT 0,"
+    " truncated INTEGER NOT NULL DEFAULT 0, ms INTEGER NOT NULL DEFAULT 0, error TEXT, keys_enc TEXT);"
+    "INSERT INTO query_history_new SELECT id, user_id, at, pacs_id, level, status, results, truncated, ms, error,"
+    " keys_enc FROM query_history;"
+    "CREATE TABLE audit_new (id {{PK}}, at INTEGER NOT NULL, user_id INTEGER, action TEXT NOT NULL, target TEXT);"
+    "INSERT INTO audit_new SELECT id, at, user_id, action, target FROM audit;"
+    "CREATE TABLE import_requests_new ("
+    " id {{PK}}, user_id INTEGER NOT NULL, pacs_id INTEGER NOT NULL, project TEXT NOT NULL,"
+    " bulk INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);"
+    "INSERT INTO import_requests_new SELECT id, user_id, pacs_id, project, bulk, created FROM import_requests;"
+    "CREATE TABLE import_sessions_new ("
+    " id {{PK}}, request_id INTEGER NOT NULL REFERENCES import_requests_new(id) ON DELETE CASCADE,"
+    " pacs_id INTEGER NOT NULL, project TEXT NOT NULL, bulk INTEGER NOT NULL DEFAULT 0,"
+    " study_uid TEXT NOT NULL, series TEXT, subject TEXT NOT NULL, session TEXT NOT NULL, overrides TEXT,"
+    " state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_try INTEGER NOT NULL DEFAULT 0,"
+    " queued INTEGER NOT NULL, started INTEGER, finished INTEGER, updated INTEGER NOT NULL,"
+    " expected INTEGER NOT NULL DEFAULT 0, received INTEGER NOT NULL DEFAULT 0,"
+    " archived INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0,"
+    " failed INTEGER NOT NULL DEFAULT 0, warned INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,"
+    " ms INTEGER NOT NULL DEFAULT 0, error TEXT, next_window TEXT, orig_enc TEXT);"
+    "INSERT INTO import_sessions_new SELECT id, request_id, pacs_id, project, bulk, study_uid, series, subject,"
+    " session, overrides, state, attempts, next_try, queued, started, finished, updated, expected, received,"
+    " archived, rejected, failed, warned, bytes, ms, error, next_window, orig_enc FROM import_sessions;"
+    "INSERT INTO sqlite_sequence(name, seq) SELECT t.name, 0 FROM (SELECT 'users_new' AS name UNION ALL"
+    " SELECT 'pacs_new' UNION ALL SELECT 'import_sessions_new') t"
+    " WHERE t.name NOT IN (SELECT name FROM sqlite_sequence);"
+    "UPDATE sqlite_sequence SET seq = (SELECT COALESCE(MAX(v), 0) FROM (SELECT seq AS v UNION ALL"
+    " SELECT MAX(user_id) FROM tokens UNION ALL SELECT MAX(user_id) FROM grants UNION ALL"
+    " SELECT MAX(user_id) FROM import_requests UNION ALL SELECT MAX(user_id) FROM query_history UNION ALL"
+    " SELECT MAX(user_id) FROM audit)) WHERE name = 'users_new';"
+    "UPDATE sqlite_sequence SET seq = (SELECT COALESCE(MAX(v), 0) FROM (SELECT seq AS v UNION ALL"
+    " SELECT MAX(pacs_id) FROM import_requests UNION ALL SELECT MAX(pacs_id) FROM import_sessions UNION ALL"
+    " SELECT MAX(pacs_id) FROM query_history UNION ALL"
+    " SELECT MAX(CAST(target AS INTEGER)) FROM grants WHERE kind = 'pacs')) WHERE name = 'pacs_new';"
+    "UPDATE sqlite_sequence SET seq = (SELECT COALESCE(MAX(v), 0) FROM (SELECT seq AS v UNION ALL"
+    " SELECT MAX(import_session) FROM archive_instances)) WHERE name = 'import_sessions_new';"
+    "DROP TABLE tokens; DROP TABLE grants; DROP TABLE import_sessions;"
+    "DROP TABLE users; DROP TABLE pacs; DROP TABLE query_history; DROP TABLE audit; DROP TABLE import_requests;"
+    "ALTER TABLE users_new RENAME TO users; ALTER TABLE tokens_new RENAME TO tokens;"
+    "ALTER TABLE grants_new RENAME TO grants; ALTER TABLE pacs_new RENAME TO pacs;"
+    "ALTER TABLE query_history_new RENAME TO query_history; ALTER TABLE audit_new RENAME TO audit;"
+    "ALTER TABLE import_requests_new RENAME TO import_requests;"
+    "ALTER TABLE import_sessions_new RENAME TO import_sessions;"
+    "CREATE INDEX query_history_user ON query_history(user_id, at);"
+    "CREATE INDEX import_sessions_queue ON import_sessions(pacs_id, state, bulk, id);"
+    "CREATE INDEX import_sessions_request ON import_sessions(request_id);"
+    "{{end}}"
+    "DELETE FROM grants WHERE kind = 'pacs' AND target NOT IN (SELECT CAST(id AS TEXT) FROM pacs);"
+    "DELETE FROM grants WHERE kind = 'project' AND target NOT IN (SELECT id FROM projects);",
+
     /* 5: DICOM TLS per PACS (paths of PEM files on the dqr host; the key
      * stays in its file) */
     "ALTER TABLE pacs ADD COLUMN tls INTEGER NOT NULL DEFAULT 0;"

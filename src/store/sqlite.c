@@ -128,7 +128,9 @@ const store_driver store_sqlite_driver = {
     .open = sq_open,
     .close = sq_close,
     .exec = sq_exec,
-    .serial_pk = "INTEGER PRIMARY KEY",
+    /* AUTOINCREMENT: a deleted row's id is never handed out again (plain
+     * INTEGER PRIMARY KEY reuses the highest one) */
+    .serial_pk = "INTEGER PRIMARY KEY AUTOINCREMENT",
     .int_type = "INTEGER",
     .begin_sql = "BEGIN IMMEDIATE", /* take the write lock now: no deadlock on upgrade */
 };

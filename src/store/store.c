@@ -4,6 +4,7 @@
 #include "store/schema.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,12 +139,43 @@ static char *replaced(const char *text, const char *from, const char *to)
     return out;
 }
 
-/* The schema text in the backend's dialect: INTEGER is its 64-bit integer
- * type, {{PK}} its auto-numbered key. */
+/* text without the {{only:NAME}}...{{end}} parts meant for other backends
+ * than name, and without the markers (caller frees). */
+static char *only_for(const char *text, const char *name)
+{
+    static const char open[] = "{{only:", close[] = "{{end}}";
+    char *out = malloc(strlen(text) + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (const char *p = text;;) {
+        const char *m = strstr(p, open);
+        size_t k = m ? (size_t)(m - p) : strlen(p);
+        memcpy(o, p, k), o += k;
+        if (!m)
+            break;
+        const char *body = strstr(m, "}}"), *end = strstr(m, close);
+        if (!end) { /* an unclosed part: kept whole, so the SQL error shows it */
+            strcpy(o, m);
+            return out;
+        }
+        size_t nl = (size_t)(body - m) - (sizeof open - 1);
+        bool mine = nl == strlen(name) && strncmp(m + sizeof open - 1, name, nl) == 0;
+        if (mine)
+            memcpy(o, body + 2, (size_t)(end - body - 2)), o += end - body - 2;
+        p = end + sizeof close - 1;
+    }
+    *o = '\0';
+    return out;
+}
+
+/* The schema text in the backend's dialect: its parts of {{only:NAME}},
+ * INTEGER as its 64-bit integer type, {{PK}} its auto-numbered key. */
 static char *dialect(const store *s, const char *sql)
 {
-    char *a = replaced(sql, "INTEGER", s->be->int_type);
+    char *mine = only_for(sql, s->be->name);
+    char *a = mine ? replaced(mine, "INTEGER", s->be->int_type) : NULL;
     char *b = a ? replaced(a, "{{PK}}", s->be->serial_pk) : NULL;
+    free(mine);
     free(a);
     return b;
 }

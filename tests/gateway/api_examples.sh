@@ -17,7 +17,7 @@ cat >"$work/orthanc.json" <<CFG
 CFG
 Orthanc "$work/orthanc.json" >"$work/orthanc.log" 2>&1 &
 pids="$pids $!"
-HOME=$work/home DQR_DATA_DIR=$work/var DQR_HTTP_PORT=$HP DQR_DICOM_PORT=$DP DQR_ADMIN_PASSWORD=change-me \
+HOME=$work/home DQR_DATA_DIR=$work/var DQR_HTTP_PORT=$HP DQR_DICOM_PORT=$DP DQR_ADMIN_PASSWORD=change-me-please \
     "$dqr" serve >"$work/serve.log" 2>&1 &
 pids="$pids $!"
 wait_port "$OD" && wait_port "$HP" || bad "peers did not start"

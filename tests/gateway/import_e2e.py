@@ -58,7 +58,7 @@ dqr_store(DQR, "ORTHANC", OD, big)
 
 env = dict(os.environ, DQR_DATA_DIR=WORK + "/var", DQR_VAULT_KEY_FILE=WORK + "/keys/vault.key",
            DQR_UID_SECRET_FILE=WORK + "/keys/uid-secret", DQR_HTTP_PORT=str(http_port),
-           DQR_DICOM_PORT=str(dicom_port), DQR_ADMIN_PASSWORD="admin-pass-1", HOME=WORK + "/home",
+           DQR_DICOM_PORT=str(dicom_port), DQR_ADMIN_PASSWORD="gateway-secret-1", HOME=WORK + "/home",
            DQR_IMPORT_POLL_SECONDS="1", DQR_IMPORT_RETRY_SECONDS="1", DQR_IMPORT_MAX_ATTEMPTS="2",
            DQR_RECEIVERS=f"DQRB@127.0.0.1:{dicom_port_b}")
 log = open(WORK + "/serve.stderr", "ab")
@@ -96,7 +96,7 @@ def archive_files(*parts):
 
 try:
     serve = start_serve()
-    T = api.login("admin", "admin-pass-1")
+    T = api.login("admin", "gateway-secret-1")
     H = {"token": T}
     st, b, _ = api.call("POST", "/api/v1/pacs", {"label": "orthanc", "aet": "ORTHANC", "host": "127.0.0.1",
                                                  "port": OD, "default_qr": True}, **H)
@@ -321,9 +321,9 @@ try:
     check("original identifiers unsealed for phi users", st == 200 and
           ids["identifiers"]["PatientID"] == orig.PatientID and
           ids["identifiers"]["AccessionNumber"] == orig.AccessionNumber, ids)
-    api.call("POST", "/api/v1/users", {"username": "bob", "password": "bob-pass-1", "role": "user"}, **H)
+    api.call("POST", "/api/v1/users", {"username": "bob", "password": "builder-pw-77", "role": "user"}, **H)
     api.call("PUT", "/api/v1/users/2/grants", {"pacs": [P_ORTH], "projects": ["P1"]}, **H)
-    bob = api.login("bob", "bob-pass-1")
+    bob = api.login("bob", "builder-pw-77")
     st, b, _ = api.call("GET", f"/api/v1/history/imports/{row['id']}/identifiers", token=bob)
     check("no phi permission: 403", st == 403, b)
     st, b, _ = api.call("GET", "/api/v1/history/imports", token=bob)

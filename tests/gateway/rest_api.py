@@ -52,7 +52,7 @@ for name, port in (("ORTHANC", OD), ("ORTHLIM", OL)):
 
 env = dict(os.environ, DQR_DATA_DIR=WORK + "/var", DQR_VAULT_KEY_FILE=WORK + "/keys/vault.key",
            DQR_UID_SECRET_FILE=WORK + "/keys/uid-secret", DQR_HTTP_PORT=str(http_port),
-           DQR_DICOM_PORT=str(dicom_port), DQR_ADMIN_PASSWORD="admin-pass-1", HOME=WORK + "/home",
+           DQR_DICOM_PORT=str(dicom_port), DQR_ADMIN_PASSWORD="gateway-secret-1", HOME=WORK + "/home",
            DQR_HTTP_MAX_PER_ADDRESS="256")  # the load test below sends 200 requests at once from 127.0.0.1
 serve_log = open(WORK + "/serve.stderr", "a")
 
@@ -80,7 +80,7 @@ try:
     st, b, r = api.call("GET", "/api/v1/pacs", token="dqr_not_a_token")
     check("bad token: 401", st == 401, b)
     check("wrong password: 401", api.login("admin", "nope") is None)
-    admin = api.login("admin", "admin-pass-1")
+    admin = api.login("admin", "gateway-secret-1")
     check("admin logs in with DQR_ADMIN_PASSWORD", admin is not None)
     st, b, r = api.call("GET", "/api/v1/me", token=admin)
     check("me: admin role", st == 200 and b["role"] == "admin", b)
@@ -173,11 +173,11 @@ try:
           not any(u["tag"] == "(0010,0010)" for u in b["untouched"]), b)
 
     # ---- users and permissions ---------------------------------------------------
-    st, b, r = api.call("POST", "/api/v1/users", {"username": "alice", "password": "alice-pass", "role": "user"},
+    st, b, r = api.call("POST", "/api/v1/users", {"username": "alice", "password": "wonderland-42x", "role": "user"},
                         token=admin)
     alice_id = b.get("id")
     check("admin creates a user", st == 201 and b["role"] == "user" and b["phi"] is False, b)
-    alice = api.login("alice", "alice-pass")
+    alice = api.login("alice", "wonderland-42x")
     st, b, r = api.call("GET", "/api/v1/pacs", token=alice)
     check("user without grants sees no PACS", st == 200 and b["pacs"] == [], b)
     st, b, r = api.call("POST", "/api/v1/query", {"pacs": P1, "level": "STUDY", "keys": {}}, token=alice)
@@ -304,7 +304,7 @@ try:
     serve.send_signal(signal.SIGTERM)
     rc = serve.wait(30)
     check("SIGTERM: clean stop, exit 0", rc == 0, rc)
-    serve = start_serve({"DQR_ADMIN_PASSWORD": "ignored-now", "DQR_QUERY_MAX_RESULTS": "3",
+    serve = start_serve({"DQR_ADMIN_PASSWORD": "ignored-now-too", "DQR_QUERY_MAX_RESULTS": "3",
                          "DQR_UNREQUESTED": "quarantine"})
     wait_port(dicom_port)
     p = subprocess.run([DQR, "store", "--call", "DQR", "127.0.0.1", str(dicom_port), files[0]], capture_output=True,
@@ -313,8 +313,8 @@ try:
     check("unrequested: quarantine keeps it sealed", p.returncode == 0 and len(q) == 1 and
           open(q[0]).read().startswith("v1:"), (p.stdout + p.stderr, q))
     check("restart: old token still valid", api.call("GET", "/api/v1/me", token=alice)[0] == 200)
-    check("restart: first-start password only", api.login("admin", "admin-pass-1") is not None and
-          api.login("admin", "ignored-now") is None)
+    check("restart: first-start password only", api.login("admin", "gateway-secret-1") is not None and
+          api.login("admin", "ignored-now-too") is None)
     st, b, r = api.call("GET", "/api/v1/pacs", token=admin)
     check("restart: PACS kept", st == 200 and len(b["pacs"]) == 4, b)
     st, b, r = api.call("GET", "/api/v1/history/queries?limit=1000", token=admin)

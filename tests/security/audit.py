@@ -62,7 +62,7 @@ def collect():
 threading.Thread(target=collect, daemon=True).start()
 
 AUDIT = WORK + "/var/logs/audit.log"
-ADMIN_PW, BOB_PW = "admin-pass-long-1", "bob-pass-long-12"
+ADMIN_PW, BOB_PW = "audit-secret-long-1", "river-stone-12345"
 env = dict(os.environ, DQR_DATA_DIR=WORK + "/var", DQR_VAULT_KEY_FILE=WORK + "/keys/vault.key",
            DQR_UID_SECRET_FILE=WORK + "/keys/uid-secret", DQR_HTTP_PORT=str(http_port),
            DQR_DICOM_PORT=str(dicom_port), DQR_ADMIN_PASSWORD=ADMIN_PW, HOME=WORK + "/home",

@@ -52,7 +52,7 @@ def make_certs():
 
 make_certs()
 base_env = dict(os.environ, DQR_DATA_DIR=WORK + "/var", DQR_VAULT_KEY_FILE=WORK + "/keys/vault.key",
-                DQR_UID_SECRET_FILE=WORK + "/keys/uid-secret", DQR_ADMIN_PASSWORD="admin-pass-1",
+                DQR_UID_SECRET_FILE=WORK + "/keys/uid-secret", DQR_ADMIN_PASSWORD="gateway-secret-1",
                 HOME=WORK + "/home")
 
 
@@ -248,7 +248,7 @@ def dicom_checks():
                               dicom_tls_cert=WORK + "/server.crt", dicom_tls_key=WORK + "/server.key")
     check("dqr serve starts with TLS receivers", up and wait_port(rx) and wait_port(main_rx))
     api = Api(port)
-    tok = api.login("admin", "admin-pass-1")
+    tok = api.login("admin", "gateway-secret-1")
     base = {"aet": "ORTHTLS", "host": "localhost", "port": od, "retrieve": "get"}
     good = dict(base, label="tls-ok", tls=True, tls_ca=WORK + "/ca.crt", tls_cert=WORK + "/client.crt",
                 tls_key=WORK + "/client.key")

@@ -34,7 +34,7 @@ OD, _ = start_orthanc(procs, WORK, "orthanc", "ORTHANC", {"dqr": ["DQR", "127.0.
 wait_port(OD)
 dqr_store(DQR, "ORTHANC", OD, WORK + "/studies")
 common = dict(os.environ, DQR_DATA_DIR=WORK + "/var", DQR_VAULT_KEY_FILE=WORK + "/keys/vault.key",
-              DQR_UID_SECRET_FILE=WORK + "/keys/uid-secret", DQR_ADMIN_PASSWORD="admin-pass-1", HOME=WORK + "/home",
+              DQR_UID_SECRET_FILE=WORK + "/keys/uid-secret", DQR_ADMIN_PASSWORD="gateway-secret-1", HOME=WORK + "/home",
               DQR_IMPORT_POLL_SECONDS="1")
 try:
     procs.start([DQR, "serve"], open(WORK + "/a.stderr", "w"),
@@ -44,7 +44,7 @@ try:
                 dict(common, DQR_HTTP_PORT=str(http_b), DQR_DICOM_PORT=str(rx_b), DQR_IMPORT_SCHEDULER="0"))
     wait_port(http_b)
     a, b = Api(http_a), Api(http_b)
-    T = a.login("admin", "admin-pass-1")
+    T = a.login("admin", "gateway-secret-1")
     check("one catalog: a token from node A works on node B", b.call("GET", "/api/v1/me", token=T)[0] == 200)
     pacs = a.call("POST", "/api/v1/pacs", {"label": "orthanc", "aet": "ORTHANC", "host": "127.0.0.1", "port": OD},
                   token=T)[1]["id"]

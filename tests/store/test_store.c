@@ -5,12 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/schema.h"
 #include "store/store.h"
 #include "store/vault.h"
 
@@ -63,6 +65,131 @@ static void test_migrations_and_reopen(void **state)
     assert_int_equal(n, v);
     assert_int_equal(store_int(s, "SELECT COUNT(*) FROM settings WHERE value = 'v1'", NULL, 0, &n, &err), DQR_OK);
     assert_int_equal(n, 1);
+    store_close(s);
+}
+
+static int64_t one_int(store *s, const char *sql)
+{
+    int64_t v = -1;
+    dqr_error err = {0};
+    if (store_int(s, sql, NULL, 0, &v, &err) != DQR_OK)
+        fprintf(stderr, "%s: %s\n", sql, err.message);
+    return v;
+}
+
+static void exec_ok(store *s, const char *sql)
+{
+    dqr_error err = {0};
+    dqr_status st = store_exec(s, sql, NULL, 0, NULL, NULL, NULL, &err);
+    if (st != DQR_OK)
+        fprintf(stderr, "%s: %s\n", sql, err.message);
+    assert_int_equal(st, DQR_OK);
+}
+
+/* A new catalog never hands out an id twice, not even the highest one. */
+static void test_ids_never_reused(void **state)
+{
+    (void)state;
+    store *s = open_in("ids.db");
+    assert_non_null(s);
+    exec_ok(s, "INSERT INTO users(username, pw_hash, role, created) VALUES ('a', 'h', 'user', 0),"
+               " ('b', 'h', 'user', 0)");
+    exec_ok(s, "DELETE FROM users WHERE username = 'b'");
+    exec_ok(s, "INSERT INTO users(username, pw_hash, role, created) VALUES ('c', 'h', 'user', 0)");
+    assert_int_equal(one_int(s, "SELECT id FROM users WHERE username = 'c'"), 3);
+    exec_ok(s, "INSERT INTO pacs(label, aet, host, port, created, updated) VALUES ('P', 'A', 'h', 1, 0, 0)");
+    exec_ok(s, "DELETE FROM pacs");
+    exec_ok(s, "INSERT INTO pacs(label, aet, host, port, created, updated) VALUES ('P', 'A', 'h', 1, 0, 0)");
+    assert_int_equal(one_int(s, "SELECT id FROM pacs"), 2);
+    store_close(s);
+}
+
+/* sql of migration text with {{PK}} as dqr wrote it before migration 4. */
+static char *old_dialect(const char *sql)
+{
+    char *out = malloc(strlen(sql) * 2 + 1), *o = out;
+    for (const char *p = sql; *p;) {
+        if (strncmp(p, "{{PK}}", 6) == 0) {
+            o += sprintf(o, "INTEGER PRIMARY KEY");
+            p += 6;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* A catalog at schema version 3 as older dqr made it (rowids reused), with
+ * a deleted user and PACS whose history and grant are still there. */
+static void make_v3_catalog(const char *path)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    const char *base = "PRAGMA foreign_keys=ON; CREATE TABLE schema_version (version INTEGER PRIMARY KEY)";
+    assert_int_equal(sqlite3_exec(db, base, NULL, NULL, NULL), SQLITE_OK);
+    size_t n = 0;
+    const char *const *list = store_migrations(&n);
+    assert_true(n >= 4);
+    for (int v = 1; v <= 3; v++) {
+        char *sql = old_dialect(list[v - 1]), ver[64];
+        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        free(sql);
+        snprintf(ver, sizeof ver, "INSERT INTO schema_version VALUES (%d)", v);
+        assert_int_equal(sqlite3_exec(db, ver, NULL, NULL, NULL), SQLITE_OK);
+    }
+    const char *rows =
+        "INSERT INTO users(username, pw_hash, role, created) VALUES ('admin', 'h', 'admin', 0),"
+        " ('bob', 'h', 'user', 0), ('carol', 'h', 'user', 0);"
+        "INSERT INTO tokens(user_id, token_hash, kind, created) VALUES (1, 't1', 'session', 0), (3, 't3', 'api', 0);"
+        "INSERT INTO pacs(label, aet, host, port, created, updated) VALUES ('P1', 'A', 'h', 1, 0, 0),"
+        " ('P2', 'B', 'h', 2, 0, 0);"
+        "INSERT INTO projects(id, name, created, updated) VALUES ('PR', 'PR', 0, 0);"
+        "INSERT INTO grants VALUES (2, 'pacs', '1'), (2, 'pacs', '2'), (2, 'project', 'GONE'), (3, 'pacs', '1');"
+        "INSERT INTO import_requests(user_id, pacs_id, project, created) VALUES (3, 2, 'PR', 0);"
+        "INSERT INTO import_sessions(request_id, pacs_id, project, study_uid, subject, session, state, queued, updated)"
+        " VALUES (1, 2, 'PR', '1.2', 'S', 'E', 'done', 0, 0);"
+        "INSERT INTO query_history(user_id, at, pacs_id, level, status, keys_enc) VALUES (3, 0, 2, 'STUDY', 'ok', 'x');"
+        "INSERT INTO audit(at, user_id, action) VALUES (0, 1, 'a'), (0, 3, 'b');"
+        "DELETE FROM users WHERE id = 3; DELETE FROM pacs WHERE id = 2;";
+    char *msg = NULL;
+    if (sqlite3_exec(db, rows, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s", msg);
+    sqlite3_close(db);
+}
+
+/* Migration 4 rebuilds an old catalog: rows and ids kept, foreign keys
+ * still valid, and new ids start above every id its history names. */
+static void test_migration_4_rekeys_old_catalog(void **state)
+{
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/old.db", dir);
+    make_v3_catalog(path);
+    store *s = open_in("old.db");
+    assert_non_null(s);
+    assert_true(store_schema_version(s) >= 4);
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM users"), 2);
+    assert_int_equal(one_int(s, "SELECT id FROM users WHERE username = 'bob'"), 2);
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM tokens WHERE user_id = 1"), 1);
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM import_sessions WHERE request_id = 1"), 1);
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM query_history WHERE user_id = 3"), 1);
+    /* the grants of deleted PACS 2 and project GONE went with them */
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM grants"), 1);
+    /* user 3 and PACS 2 were deleted before: their ids stay unused */
+    exec_ok(s, "INSERT INTO users(username, pw_hash, role, created) VALUES ('dave', 'h', 'user', 0)");
+    assert_int_equal(one_int(s, "SELECT id FROM users WHERE username = 'dave'"), 4);
+    exec_ok(s, "INSERT INTO pacs(label, aet, host, port, created, updated) VALUES ('P2', 'B', 'h', 2, 0, 0)");
+    assert_int_equal(one_int(s, "SELECT id FROM pacs WHERE label = 'P2'"), 3);
+    exec_ok(s, "DELETE FROM audit WHERE id = 2"); /* the rebuilt audit table is AUTOINCREMENT too */
+    exec_ok(s, "INSERT INTO audit(at, user_id, action) VALUES (0, 1, 'c')");
+    assert_int_equal(one_int(s, "SELECT MAX(id) FROM audit"), 3);
+    /* foreign keys point at the renamed tables and still cascade */
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM sqlite_master WHERE sql LIKE '%\\_new%' ESCAPE '\\'"), 0);
+    exec_ok(s, "DELETE FROM users WHERE id = 1");
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM tokens"), 0);
+    exec_ok(s, "DELETE FROM import_requests");
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM import_sessions"), 0);
     store_close(s);
 }
 
@@ -179,7 +306,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_migrations_and_reopen), cmocka_unit_test(test_exec_rows_conflict_changes),
         cmocka_unit_test(test_transactions),          cmocka_unit_test(test_postgres_unreachable),
-        cmocka_unit_test(test_vault),
+        cmocka_unit_test(test_vault),                 cmocka_unit_test(test_ids_never_reused),
+        cmocka_unit_test(test_migration_4_rekeys_old_catalog),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

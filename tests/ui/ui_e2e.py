@@ -47,12 +47,12 @@ wait_port(OD) and wait_port(OD2)
 dqr_store(DQR, "ORTHANC", OD, studies)
 env = dict(os.environ, DQR_DATA_DIR=WORK + "/var", DQR_VAULT_KEY_FILE=WORK + "/keys/vault.key",
            DQR_UID_SECRET_FILE=WORK + "/keys/uid-secret", DQR_HTTP_PORT=str(http_port), DQR_DICOM_PORT=str(dicom_port),
-           DQR_ADMIN_PASSWORD="admin-pass-1", HOME=WORK + "/home", DQR_IMPORT_POLL_SECONDS="1")
+           DQR_ADMIN_PASSWORD="gateway-secret-1", HOME=WORK + "/home", DQR_IMPORT_POLL_SECONDS="1")
 try:
     procs.start([DQR, "serve"], open(WORK + "/serve.stderr", "w"), env)
     wait_port(http_port)
     api = Api(http_port)
-    T = api.login("admin", "admin-pass-1")
+    T = api.login("admin", "gateway-secret-1")
     p1 = api.call("POST", "/api/v1/pacs", {"label": "Hospital PACS", "aet": "ORTHANC", "host": "127.0.0.1", "port": OD,
                                            "default_qr": True, "storable": True}, token=T)[1]["id"]
     p2 = api.call("POST", "/api/v1/pacs", {"label": "Other PACS", "aet": "OTHER", "host": "127.0.0.1", "port": OD2},
@@ -61,7 +61,7 @@ try:
                   token=T)[1]["id"]
     api.call("POST", "/api/v1/projects", {"id": "P1", "name": "Brain study", "dqr_enabled": True}, token=T)
     for u in ("alice", "bob"):
-        api.call("POST", "/api/v1/users", {"username": u, "password": u + "-pass-1", "role": "user"}, token=T)
+        api.call("POST", "/api/v1/users", {"username": u, "password": {"alice": "wonderland-42x", "bob": "builder-pw-77"}[u], "role": "user"}, token=T)
     api.call("PUT", "/api/v1/users/2/grants", {"pacs": [p1, p2, p3], "projects": ["P1"]}, token=T)
     api.call("PUT", "/api/v1/users/3/grants", {"pacs": [p1], "projects": ["P1"]}, token=T)
     cfg = {"base": f"http://127.0.0.1:{http_port}", "shots": SHOTS, "xss": XSS, "xss_pid": xss_pid,
@@ -69,7 +69,7 @@ try:
                                                                               if str(d.PatientName).startswith(names[0].split("^")[0][:12])}),
            "date_from": dates[0], "date_to": dates[0],
            "date_count": len({d.StudyInstanceUID for d in ds.values() if d.StudyDate == dates[0]}),
-           "users": {"admin": "admin-pass-1", "alice": "alice-pass-1", "bob": "bob-pass-1"}}
+           "users": {"admin": "gateway-secret-1", "alice": "wonderland-42x", "bob": "builder-pw-77"}}
     json.dump(cfg, open(WORK + "/config.json", "w"))
     p = subprocess.run(["node", HERE + "/browser.mjs", WORK + "/config.json"], capture_output=True, text=True,
                        timeout=600)
