@@ -17,6 +17,7 @@ typedef struct gw_config {
     char *dicom_addr, *unrequested, *phi_policy, *receivers;
     int http_port, http_max_connections, dicom_port;
     int query_max_results, query_timeout, session_hours, history_retention_days;
+    int history_purge_seconds; /* how often the retention purge runs (service.c) */
     int import_poll_seconds, import_retry_seconds, import_max_attempts, import_workers, import_scheduler;
 } gw_config;
 
