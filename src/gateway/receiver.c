@@ -2,6 +2,7 @@
  * is written (ARCHITECTURE.md section 1, steps 1-7). */
 #include "dicom/fs.h"
 #include "gateway/import.h"
+#include "gateway/sealed.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -130,7 +131,8 @@ static bool archive(gw *g, gw_job *j, dcm_file *f, int64_t *bytes)
     dcm_dataset_remove(dcm_file_meta(f), DCM_TAG(0x0002, 0x0016)); /* the sender's AE */
     /* A node's own sessions are synced as a whole when their transfer ends;
      * another node's session ends there, so each file is synced here. */
-    dcm_write_options opts = {.zero_preamble = true, .no_sync = !j->foreign, .start_writeback = !j->foreign};
+    dcm_write_options opts = {.zero_preamble = true, .no_sync = !j->foreign, .start_writeback = !j->foreign,
+                              .file_mode = 0600};
     if (!parent_ready(j, path) || dcm_file_write(f, path, &opts, &err) != DQR_OK) {
         snprintf(j->error, sizeof j->error, "archive write failed: %.200s", err.message[0] ? err.message : strerror(errno));
         return false;
@@ -257,8 +259,10 @@ static uint16_t unrequested(gw *g, const net_received *r)
 static gw_job *foreign_job(gw *g, const char *study)
 {
     int64_t id = 0;
-    if (store_int(g->db, "SELECT id FROM import_sessions WHERE state = 'running' AND study_uid = ? ORDER BY id DESC",
-                  (store_val[]){STORE_S(study)}, 1, &id, NULL) != DQR_OK)
+    char key[65];
+    gw_study_key(g, study, key); /* the catalog keeps only the study's keyed hash (sealed.h) */
+    if (store_int(g->db, "SELECT id FROM import_sessions WHERE state = 'running' AND study_key = ? ORDER BY id DESC",
+                  (store_val[]){STORE_S(key)}, 1, &id, NULL) != DQR_OK)
         return NULL;
     dqr_error err = {0};
     gw_job *fresh = gw_job_load(g, id, &err), *j = NULL;

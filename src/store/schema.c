@@ -64,6 +64,16 @@ static const char *const migrations[] = {
 
     /* 3: which of dqr's receivers a PACS sends its C-MOVE results to */
     "ALTER TABLE pacs ADD COLUMN receiver_aet TEXT;",
+
+    /* 6: a session's original StudyInstanceUID, chosen series and remapping
+     * overrides (which may hold a birth date) sealed in study_enc; study_key
+     * is a keyed hash of the StudyInstanceUID (store_vault_tag) for finding
+     * a running session by the study its instances carry. The clear columns
+     * study_uid (NOT NULL: kept as ''), series and overrides are emptied by
+     * the gateway's start. */
+    "ALTER TABLE import_sessions ADD COLUMN study_key TEXT;"
+    "ALTER TABLE import_sessions ADD COLUMN study_enc TEXT;"
+    "CREATE INDEX import_sessions_study_key ON import_sessions(study_key, state);",
 };
 
 const char *const *store_migrations(size_t *n)
