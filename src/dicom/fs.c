@@ -67,3 +67,8 @@ int dqr_open_append(const char *path, mode_t mode)
 {
     return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode);
 }
+
+int dqr_open_new(const char *path, mode_t mode)
+{
+    return open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+}

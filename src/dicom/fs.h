@@ -18,5 +18,8 @@ int dqr_tighten_mode(const char *path, mode_t keep, int *changed);
  * is missing, as open(2) does; existing files keep theirs. The descriptor is
  * close-on-exec. A descriptor, or -1 with errno set. */
 int dqr_open_append(const char *path, mode_t mode);
+/* Create path for writing with mode (less the umask); it must not exist
+ * (O_EXCL). A close-on-exec descriptor, or -1 with errno set. */
+int dqr_open_new(const char *path, mode_t mode);
 
 #endif

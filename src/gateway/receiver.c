@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 /* The six fields XNAT's remapping touches: only these may be overridden. */
@@ -243,7 +244,10 @@ static uint16_t unrequested(gw *g, const net_received *r)
     sodium_bin2hex(name, sizeof name, rnd, sizeof rnd);
     snprintf(path, sizeof path, "%s/quarantine/%s.sealed", g->cfg.data_dir, name);
     char *sealed = store_vault_seal(g->vault, r->data, r->len);
-    FILE *fp = sealed && dqr_make_parent_dirs(path, 0700) == 0 ? fopen(path, "wxe") : NULL;
+    int fd = sealed && dqr_make_parent_dirs(path, 0700) == 0 ? dqr_open_new(path, 0600) : -1;
+    FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (fd >= 0 && !fp)
+        close(fd);
     bool ok = fp && fputs(sealed, fp) >= 0;
     if (fp)
         ok = fclose(fp) == 0 && ok;

@@ -119,7 +119,7 @@ static bool owner_refused(gw *g, int64_t id, char *why, size_t len)
     *why = '\0';
     if (!json_integer_value(json_object_get(row, "uid")))
         snprintf(why, len, "the user who asked for this import no longer exists");
-    else if (json_integer_value(json_object_get(row, "disabled")))
+    else if (json_is_true(json_object_get(row, "disabled"))) /* gw_row makes it a boolean */
         snprintf(why, len, "user %s is disabled: their imports do not run", json_string_value(json_object_get(row, "username")));
     else if (!admin && !json_integer_value(json_object_get(row, "pacs_ok")))
         snprintf(why, len, "user %s may no longer use PACS %lld", json_string_value(json_object_get(row, "username")),

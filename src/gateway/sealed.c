@@ -85,10 +85,17 @@ dqr_status gw_study_seal_clear(gw *g, dqr_error *err)
     size_t i;
     json_t *row;
     dqr_status st = DQR_OK;
+    bool sqlite = json_array_size(rows) && strcmp(store_backend(g->db), "sqlite") == 0;
+    if (sqlite) /* the clear values' bytes are zeroed, not left in free page space */
+        store_exec(g->db, "PRAGMA secure_delete = ON", NULL, 0, NULL, NULL, NULL, NULL);
     json_array_foreach(rows, i, row)
     {
         if (st == DQR_OK)
             st = seal_row(g, row, err);
+    }
+    if (sqlite) { /* and the database file rewritten now, not at some later checkpoint */
+        store_exec(g->db, "PRAGMA secure_delete = OFF", NULL, 0, NULL, NULL, NULL, NULL);
+        store_exec(g->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, 0, NULL, NULL, NULL, NULL);
     }
     if (st == DQR_OK && json_array_size(rows))
         gw_log(g, "info", "sealed_studies", "sessions=%zu (original study UIDs and overrides now sealed)",

@@ -47,6 +47,10 @@ static dqr_status private_catalog(gw *g, dqr_error *err)
     if (fd < 0)
         return dqr_error_set(err, DQR_E_IO, "catalog %s: %s", path, strerror(errno));
     close(fd);
+    /* one made by an older dqr may be 0644: its -wal and -shm would follow */
+    if (dqr_tighten_mode(path, 0600, NULL) != 0)
+        return dqr_error_set(err, DQR_E_IO, "catalog %s: cannot make it private (chmod 600): %s", path,
+                             strerror(errno));
     return DQR_OK;
 }
 

@@ -210,6 +210,26 @@ try:
 
     procs.stop_one(serve)
 
+    # ---- a catalog from before migration 6: its clear study and overrides are sealed at start ---------
+    BIRTH2 = "19440404"
+    con = sqlite3.connect(VAR + "/catalog.db", timeout=10)
+    cur = con.execute("INSERT INTO import_requests(user_id, pacs_id, project, bulk, created) VALUES (1, ?, 'P1', 0, ?)",
+                      (P, int(time.time())))
+    con.execute("INSERT INTO import_sessions(request_id, pacs_id, project, study_uid, series, subject, session, "
+                "overrides, state, queued, updated, finished) VALUES (?, ?, 'P1', ?, NULL, 'S01', 'S01_CT', ?, 'failed', "
+                "?, ?, ?)", (cur.lastrowid, P, A, '{"PatientBirthDate":"%s"}' % BIRTH2) + (int(time.time()),) * 3)
+    con.commit()
+    con.close()
+    serve = start_serve()
+    T = api.login("admin", "admin-pass-1")
+    st, b, _ = api.call("GET", f"/api/v1/imports/{cur.lastrowid}", token=T)
+    check("an old clear session still shows its StudyInstanceUID after start",
+          st == 200 and [s.get("StudyInstanceUID") for s in b.get("sessions", [])] == [A], b)
+    cat = catalog_bytes()
+    check("... and its clear StudyInstanceUID and override are gone from the catalog's bytes",
+          A.encode() not in cat and BIRTH2.encode() not in cat)
+    procs.stop_one(serve)
+
     # ---- a missing vault key is not made anew over sealed values ----------------------------------
     os.rename(KEY, KEY + ".kept")
     code, err = start_refused()
