@@ -240,8 +240,8 @@ void gw_config_free(gw_config *cfg)
 }
 
 /* Append n bytes of s to the string b. mask_secrets sizes b for its worst
- * case: each "***" replaces at least nothing after a 9-byte "password=" or
- * a URI's ':', so the result is under twice the input plus 16. */
+ * case: each "***" follows a 9-byte "password=" or a URI's ':' and
+ * replaces at least nothing, so the result is under twice the input + 16. */
 static void put(char *b, size_t *len, const char *s, size_t n)
 {
     memcpy(b + *len, s, n);
@@ -284,17 +284,22 @@ static char *mask_secrets(const char *v)
         p = v + at + n;
     }
     while (*p) {
-        const char *k = strcasestr(p, "password=");
+        const char *k = strcasestr(p, "password");
         if (!k) {
             put(b, &len, p, strlen(p));
             break;
         }
         bool starts = k == v || strchr(" \t?&;", k[-1]);
-        k += 9;
-        put(b, &len, p, (size_t)(k - p));
-        p = k;
-        if (!starts)
-            continue; /* "old_password=" and the like are not the key */
+        const char *eq = k + 8 + strspn(k + 8, " \t"); /* libpq allows "password = x" */
+        if (!starts || *eq != '=') { /* "old_password", or not a key: copied as it is */
+            put(b, &len, p, (size_t)(k + 8 - p));
+            p = k + 8;
+            continue;
+        }
+        eq++;
+        eq += strspn(eq, " \t");
+        put(b, &len, p, (size_t)(eq - p));
+        p = eq;
         if (*p == '\'') { /* a quoted conninfo value: backslash escapes */
             for (p++; *p && *p != '\''; p++)
                 if (*p == '\\' && p[1])
