@@ -101,7 +101,7 @@ static int64_t claim(gw *g, int64_t pacs, time_t now)
  * why[200]): disabled or removed, or no longer granted its PACS or project
  * (grants are checked at request time, but may be taken away while it
  * waits). False when it may run. */
-static bool owner_refused(gw *g, int64_t id, char *why, size_t len)
+static bool owner_refused(gw *g, int64_t id, int64_t *owner, char *why, size_t len)
 {
     json_t *row = gw_row(g,
                          "SELECT u.id AS uid, u.username, u.disabled, u.role, "
@@ -115,6 +115,7 @@ static bool owner_refused(gw *g, int64_t id, char *why, size_t len)
     if (!row)
         return false; /* the catalog did not answer: the transfer's own checks decide */
     const char *role = json_string_value(json_object_get(row, "role"));
+    *owner = json_integer_value(json_object_get(row, "uid"));
     bool admin = role && strcmp(role, "admin") == 0;
     *why = '\0';
     if (!json_integer_value(json_object_get(row, "uid")))
@@ -131,9 +132,12 @@ static bool owner_refused(gw *g, int64_t id, char *why, size_t len)
     return *why != '\0';
 }
 
-/* End claimed session id as failed, for why. */
-static void refuse(gw *g, int64_t id, const char *why)
+/* End claimed session id of owner as failed, for why (audited). */
+static void refuse(gw *g, int64_t id, int64_t owner, const char *why)
 {
+    char target[32];
+    snprintf(target, sizeof target, "%lld", (long long)id);
+    gw_audit(g, owner, "import_refused_owner", target);
     int64_t now = time(NULL);
     store_exec(g->db, "UPDATE import_sessions SET state = 'failed', finished = ?, updated = ?, error = ? WHERE id = ?",
                (store_val[]){STORE_I(now), STORE_I(now), STORE_S(why), STORE_I(id)}, 4, NULL, NULL, NULL, NULL);
@@ -206,10 +210,11 @@ static void tick_pacs(gw *g, int64_t pacs, time_t now)
         pthread_mutex_unlock(&g->jobs_lock);
         int64_t id = room ? claim(g, pacs, now) : 0;
         char why[200];
+        int64_t owner = 0;
         if (!id)
             return;
-        if (owner_refused(g, id, why, sizeof why))
-            refuse(g, id, why);
+        if (owner_refused(g, id, &owner, why, sizeof why))
+            refuse(g, id, owner, why);
         else
             start_worker(g, id, pacs, iv->utilization);
     }
