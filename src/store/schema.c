@@ -70,10 +70,12 @@ static const char *const migrations[] = {
      * is a keyed hash of the StudyInstanceUID (store_vault_tag) for finding
      * a running session by the study its instances carry. The clear columns
      * study_uid (NOT NULL: kept as ''), series and overrides are emptied by
-     * the gateway's start. */
+     * the gateway's start. The label index serves the check that a session
+     * label belongs to one subject (api_imports.c). */
     "ALTER TABLE import_sessions ADD COLUMN study_key TEXT;"
     "ALTER TABLE import_sessions ADD COLUMN study_enc TEXT;"
-    "CREATE INDEX import_sessions_study_key ON import_sessions(study_key, state);",
+    "CREATE INDEX import_sessions_study_key ON import_sessions(study_key, state);"
+    "CREATE INDEX import_sessions_label ON import_sessions(project, session);",
 };
 
 const char *const *store_migrations(size_t *n)
