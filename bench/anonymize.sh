@@ -15,7 +15,7 @@ bench_setup anon "$@"
 in=$data
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" \
     -subj /CN=dqr-bench -days 2 2>/dev/null
-head -c 32 /dev/urandom >"$work/secret"
+head -c 32 /dev/urandom >"$work/secret" && chmod 600 "$work/secret"
 out=$work/anon-out
 # DCMTK has no profile: an approximation of Basic for what the generator plants.
 cat >"$work/dcmodify.sh" <<'SH'

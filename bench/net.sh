@@ -15,7 +15,7 @@ pids=""
 trap 'for p in $pids; do kill $p 2>/dev/null; done' EXIT
 P1=$(free_port); mkdir -p "$work/rx-scp"; storescp -aet SCP -od "$work/rx-scp" "$P1" & pids="$pids $!"
 P2=$(free_port); mkdir -p "$work/rx-dqr"; "$dqr" listen -q --port "$P2" --aet DQR --out "$work/rx-dqr" & pids="$pids $!"
-head -c 32 /dev/urandom >"$work/secret"
+head -c 32 /dev/urandom >"$work/secret" && chmod 600 "$work/secret"
 P3=$(free_port); mkdir -p "$work/rx-deid"
 "$dqr" listen -q --port "$P3" --aet DEID --out "$work/rx-deid" --profile basic --uid-secret "$work/secret" & pids="$pids $!"
 sleep 1

@@ -323,6 +323,12 @@ async function importPage() {
     body.append(h("tr", {}, h("td", {}, r.study.PatientName || ""), h("td", {}, r.study.StudyDate || ""), h("td", {}, r.study.StudyDescription || ""),
       h("td", {}, r.series ? `${r.series.length} chosen` : "all"), h("td", {}, r.subjectInput), h("td", {}, r.sessionInput)));
   }
+  // The server refused a session label another subject holds: say so by the field, as for duplicates.
+  function sessionTaken(err) {
+    for (const r of rows) if (r.session === err.body.session) { r.sessionInput.classList.add("dup"); r.sessionInput.setAttribute("aria-invalid", "true"); r.sessionInput.focus(); }
+    msg.textContent = `${err.message}. Give this study another session label.`;
+    return false;
+  }
   const form = h("form", { class: "card", onsubmit: async (e) => {
     e.preventDefault();
     check();
@@ -333,7 +339,11 @@ async function importPage() {
       if (r.series) st.series = r.series;
       byPacs.set(r.pacs, [...(byPacs.get(r.pacs) || []), st]);
     }
-    const ok = await guarded(async () => { for (const [pacs, studies] of byPacs) await api("POST", "/imports", { pacs, project: project.value, studies }); return true; });
+    const ok = await guarded(async () => {
+      try { for (const [pacs, studies] of byPacs) await api("POST", "/imports", { pacs, project: project.value, studies }); }
+      catch (err) { if (err.status === 409 && err.body && err.body.session) return sessionTaken(err); throw err; }
+      return true;
+    });
     if (ok) { state.selection = []; location.hash = "#/queue"; }
   } }, h("h1", {}, "Import into a project"), field("Project", project),
   h("p", { class: "muted" }, "Labels are prefilled by this rule: subject S001, S002, … one per patient in this list; session SUBJECT_MODALITY, numbered when a subject has several. No label carries the patient's identifiers. Edit them as you need."),

@@ -1,7 +1,9 @@
 /* secret.c — the site secret file that keys UID replacement: created with
  * 32 random bytes (hex, mode 0600) on first use, read as SHA-256 of its
  * contents. Shared by the command line and the gateway, so both give the
- * same UIDs for the same input. */
+ * same UIDs for the same input. Whoever reads it can recompute which
+ * original UID became which: a file group or others may read is refused,
+ * as the vault key is. */
 #include "anon/anon.h"
 #include "dicom/fs.h"
 
@@ -10,6 +12,7 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -47,6 +50,11 @@ dqr_status anon_secret_load(const char *path, bool create_missing, uint8_t key[3
     FILE *f = fopen(path, "rbe");
     if (!f)
         return dqr_error_set(err, DQR_E_IO, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077)) {
+        fclose(f);
+        return dqr_error_set(err, DQR_E_USAGE, "UID secret %s is readable by others: chmod 600 it", path);
+    }
     uint8_t buf[4096];
     size_t n = fread(buf, 1, sizeof buf, f);
     fclose(f);

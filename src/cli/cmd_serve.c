@@ -1,5 +1,7 @@
 /* cmd_serve.c — `dqr serve`: load the settings, start the gateway, wait for
- * SIGTERM or SIGINT, stop it cleanly. */
+ * SIGTERM or SIGINT, stop it cleanly. Everything the gateway creates is for
+ * its own user only: umask 077 before anything is made, whatever umask the
+ * service manager or shell passed on. */
 #include "cli/cli.h"
 #include "gateway/gw.h"
 #include "web/client.h"
@@ -7,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int cmd_serve(int argc, char **argv)
 {
@@ -27,6 +30,7 @@ int cmd_serve(int argc, char **argv)
         gw_config_print_keys(stdout);
         return DQR_EXIT_OK;
     }
+    umask(077);
     gw_config cfg;
     dqr_error err = {0};
     if (gw_config_load(&cfg, config, &err) != DQR_OK) {

@@ -194,6 +194,8 @@ typedef struct dcm_write_options {
                                     rename (the caller syncs a batch at once) */
     bool start_writeback;        /* with no_sync: start writing the file to disk
                                     without waiting, so the batch sync is short */
+    unsigned file_mode;          /* dcm_file_write: mode of the new file (less the
+                                    umask); 0 means 0644. The archive uses 0600. */
 } dcm_write_options;
 
 #define DQR_IMPLEMENTATION_CLASS_UID "1.2.826.0.1.3680043.10.1573.1"

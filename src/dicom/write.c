@@ -545,14 +545,15 @@ dqr_status dcm_file_write(const dcm_file *f, const char *path, const dcm_write_o
     if (!tmp)
         return dqr_error_set(err, DQR_E_NOMEM, "out of memory");
     /* A unique temporary name beside the target, created with the final mode
-     * (0644 less the umask) so no fchmod is needed. */
+     * (opts->file_mode or 0644, less the umask) so no fchmod is needed. */
+    mode_t mode = opts && opts->file_mode ? (mode_t)opts->file_mode : 0644;
     uint8_t r[6];
     int fd = -1;
     for (int attempt = 0; fd < 0 && attempt < 8; attempt++) {
         if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
             break;
         snprintf(tmp, n + 16, "%s.tmp.%02x%02x%02x%02x%02x%02x", path, r[0], r[1], r[2], r[3], r[4], r[5]);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
         if (fd < 0 && errno != EEXIST)
             break;
     }

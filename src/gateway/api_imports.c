@@ -2,6 +2,7 @@
  * cancel and retry, the queue, and the import history. */
 #include "gateway/import.h"
 #include "gateway/imports.h"
+#include "gateway/sealed.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -51,15 +52,109 @@ static bool study_ok(const json_t *st, size_t i, char *msg, size_t len)
 }
 
 typedef struct new_import {
+    gw *g;
     int64_t user, pacs, id;
     const char *project;
     const json_t *studies;
     bool bulk;
+    size_t conflict;   /* with a DQR_E_CONFLICT: the study whose session is taken ... */
+    char owner[65];    /* ... and the subject it belongs to */
 } new_import;
 
-static char *dump_or_null(const json_t *v)
+/* ---- one session, one patient ---------------------------------------------
+ * A session label names one patient's study in a project (its folder, its
+ * zip): it may not be given to another subject, whether the archive holds
+ * it already or an import that may still run (or be retried) asked for it.
+ * Only a session whose import ended done is left to the archive's rows. */
+
+static int copy_text(void *ctx, int n, const char *const *names, const store_val *c)
 {
-    return v && !json_is_null(v) ? json_dumps(v, JSON_COMPACT) : NULL;
+    (void)names;
+    if (n > 0 && c[0].type == STORE_TEXT)
+        snprintf(ctx, 65, "%s", c[0].s);
+    return 1;
+}
+
+/* The subject other than subject that session already belongs to in
+ * project, into owner[65]; false when none. */
+static bool session_owner(store *s, const char *project, const char *session, const char *subject, char owner[65])
+{
+    *owner = '\0';
+    store_exec(s,
+               "SELECT subject FROM archive_instances WHERE project = ? AND session = ? AND subject <> ? UNION ALL "
+               "SELECT subject FROM import_sessions WHERE project = ? AND session = ? AND subject <> ? "
+               "AND state <> 'done' LIMIT 1",
+               (store_val[]){STORE_S(project), STORE_S(session), STORE_S(subject), STORE_S(project), STORE_S(session),
+                             STORE_S(subject)},
+               6, copy_text, owner, NULL, NULL);
+    return *owner != '\0';
+}
+
+static const char *member_text(const json_t *studies, size_t i, const char *key)
+{
+    return json_string_value(json_object_get(json_array_get(studies, i), key));
+}
+
+/* studies[i]'s session under another subject earlier in the same list. */
+static const char *listed_owner(const json_t *studies, size_t i)
+{
+    const char *session = member_text(studies, i, "session"), *subject = member_text(studies, i, "subject");
+    for (size_t k = 0; session && subject && k < i; k++) {
+        const char *other = member_text(studies, k, "subject");
+        if (other && strcmp(member_text(studies, k, "session"), session) == 0 && strcmp(other, subject) != 0)
+            return other;
+    }
+    return NULL;
+}
+
+bool gw_session_conflict(gw *g, const char *project, const json_t *studies, size_t i, char *msg, size_t len)
+{
+    const char *session = member_text(studies, i, "session"), *subject = member_text(studies, i, "subject");
+    const char *listed = listed_owner(studies, i);
+    char owner[65];
+    if (!session || !subject)
+        return false;
+    if (listed)
+        snprintf(msg, len, "session %s is named under two subjects in this request (%s and %s): one session holds "
+                           "one patient",
+                 session, listed, subject);
+    else if (session_owner(g->db, project, session, subject, owner))
+        snprintf(msg, len, "session %s already belongs to subject %s in project %s", session, owner, project);
+    else
+        return false;
+    return true;
+}
+
+/* Answer 409 {"error", "session", "subject"} for studies[i]. */
+static bool fail_conflict(gw_req *r, const char *msg, const json_t *studies, size_t i)
+{
+    gw_reply(r, 409, json_pack("{s:s,s:s?,s:s?}", "error", msg, "session", member_text(studies, i, "session"),
+                               "subject", member_text(studies, i, "subject")));
+    return false;
+}
+
+/* One session row: its study, series and overrides sealed (sealed.h). */
+static dqr_status insert_session(new_import *n, store *s, const json_t *v, int64_t now, dqr_error *err)
+{
+    const char *uid = json_string_value(json_object_get(v, "StudyInstanceUID"));
+    const json_t *series = json_object_get(v, "series"), *ov = json_object_get(v, "overrides");
+    char key[65], *sealed = gw_study_seal(n->g, uid, json_is_null(series) ? NULL : series,
+                                          json_is_null(ov) ? NULL : ov);
+    if (!sealed)
+        return dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+    gw_study_key(n->g, uid, key);
+    dqr_status st = store_exec(s,
+                               "INSERT INTO import_sessions(request_id, pacs_id, project, bulk, study_uid, study_key, "
+                               "study_enc, subject, session, state, queued, updated) "
+                               "VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, 'queued', ?, ?)",
+                               (store_val[]){STORE_I(n->id), STORE_I(n->pacs), STORE_S(n->project), STORE_I(n->bulk),
+                                             STORE_S(key), STORE_S(sealed),
+                                             STORE_S(json_string_value(json_object_get(v, "subject"))),
+                                             STORE_S(json_string_value(json_object_get(v, "session"))), STORE_I(now),
+                                             STORE_I(now)},
+                               10, NULL, NULL, NULL, err);
+    free(sealed);
+    return st;
 }
 
 static dqr_status insert_import(void *ctx, store *s, dqr_error *err)
@@ -79,17 +174,15 @@ static dqr_status insert_import(void *ctx, store *s, dqr_error *err)
     {
         if (st != DQR_OK)
             break;
-        char *series = dump_or_null(json_object_get(v, "series")), *ov = dump_or_null(json_object_get(v, "overrides"));
-        st = store_exec(s,
-                        "INSERT INTO import_sessions(request_id, pacs_id, project, bulk, study_uid, series, subject, "
-                        "session, overrides, state, queued, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
-                        (store_val[]){STORE_I(n->id), STORE_I(n->pacs), STORE_S(n->project), STORE_I(n->bulk),
-                                      STORE_S(json_string_value(json_object_get(v, "StudyInstanceUID"))),
-                                      STORE_S(series), STORE_S(json_string_value(json_object_get(v, "subject"))),
-                                      STORE_S(json_string_value(json_object_get(v, "session"))), STORE_S(ov),
-                                      STORE_I(now), STORE_I(now)},
-                        11, NULL, NULL, NULL, err);
-        free(series), free(ov);
+        /* checked again here, inside the transaction: two requests at once
+         * cannot both take one session for two subjects */
+        if (session_owner(s, n->project, json_string_value(json_object_get(v, "session")),
+                          json_string_value(json_object_get(v, "subject")), n->owner)) {
+            n->conflict = i;
+            return dqr_error_set(err, DQR_E_CONFLICT, "session %s already belongs to subject %s in project %s",
+                                 json_string_value(json_object_get(v, "session")), n->owner, n->project);
+        }
+        st = insert_session(n, s, v, now, err);
     }
     return st;
 }
@@ -133,13 +226,18 @@ bool gw_import_queue(gw_req *r, int64_t pacs, const char *project, const json_t 
     {
         if (!study_ok(v, i, msg, sizeof msg))
             return gw_fail(r, 400, "%s", msg);
+        if (listed_owner(studies, i) && gw_session_conflict(r->g, project, studies, i, msg, sizeof msg))
+            return fail_conflict(r, msg, studies, i);
         if (gw_session_seen_before(studies, i))
             return gw_fail(r, 400, "session label '%s' is used twice in this request",
                            json_string_value(json_object_get(v, "session")));
     }
-    new_import n = {r->user.id, pacs, 0, project, studies, bulk || json_array_size(studies) > 1};
+    new_import n = {.g = r->g, .user = r->user.id, .pacs = pacs, .project = project, .studies = studies,
+                    .bulk = bulk || json_array_size(studies) > 1};
     dqr_error err;
     if (store_tx(r->g->db, insert_import, &n, &err) != DQR_OK) {
+        if (err.code == DQR_E_CONFLICT && *n.owner)
+            return fail_conflict(r, err.message, studies, n.conflict);
         gw_fail_err(r, &err);
         return false;
     }
@@ -193,6 +291,18 @@ static const char *aggregate(json_t *sessions)
     return "partial";
 }
 
+/* A session's StudyInstanceUID, opened for its request's owner (who sent
+ * it) from the sealed study_enc, which never leaves the server. */
+static void open_study(gw *g, json_t *session)
+{
+    const char *sealed = json_string_value(json_object_get(session, "study_enc"));
+    char uid[65];
+    dqr_error err;
+    if (sealed && gw_study_unseal(g, sealed, uid, NULL, NULL, &err) == DQR_OK)
+        json_object_set_new(session, "StudyInstanceUID", json_string(uid));
+    json_object_del(session, "study_enc");
+}
+
 json_t *gw_import_json(gw *g, int64_t id)
 {
     json_t *o = gw_row(g,
@@ -201,7 +311,7 @@ json_t *gw_import_json(gw *g, int64_t id)
                        "LEFT JOIN pacs p ON p.id = r.pacs_id WHERE r.id = ?",
                        (store_val[]){STORE_I(id)}, 1, NULL);
     json_t *s = o ? gw_rows(g,
-                            "SELECT id, study_uid AS StudyInstanceUID, subject, session, state, attempts, expected, "
+                            "SELECT id, study_enc, subject, session, state, attempts, expected, "
                             "received, archived, rejected, failed, warned, bytes, ms, queued, started, finished, "
                             "next_window, error FROM import_sessions WHERE request_id = ? ORDER BY id",
                             (store_val[]){STORE_I(id)}, 1, NULL)
@@ -221,6 +331,7 @@ json_t *gw_import_json(gw *g, int64_t id)
     json_object_set_new(o, "state", json_string(aggregate(s)));
     size_t i;
     json_t *x;
+    json_array_foreach(s, i, x) open_study(g, x);
     json_array_foreach(s, i, x)
     {
         json_t *e = json_object_get(x, "error");
@@ -309,6 +420,18 @@ static void import_retry(gw_req *r)
     int64_t id = visible_request(r), n = 0;
     if (!id)
         return;
+    /* grants may have been taken away since the request: checked anew */
+    json_t *req = gw_row(r->g, "SELECT pacs_id, project FROM import_requests WHERE id = ?", (store_val[]){STORE_I(id)},
+                         1, NULL);
+    bool allowed = req && gw_import_target_ok(r, json_integer_value(json_object_get(req, "pacs_id")),
+                                              json_string_value(json_object_get(req, "project")));
+    json_decref(req);
+    if (!allowed) {
+        if (!http_status(r->http))
+            gw_fail(r, 500, "cannot read import %s", r->arg[0]);
+        gw_audit(r->g, r->user.id, "import_retry_refused", r->arg[0]);
+        return;
+    }
     store_exec(r->g->db,
                "UPDATE import_sessions SET state = 'queued', attempts = 0, next_try = 0, error = NULL, finished = NULL, "
                "updated = ? WHERE request_id = ? AND state IN ('failed', 'partial', 'cancelled')",

@@ -189,11 +189,19 @@ static void query_page(gw_req *r)
     json_decref(results), json_decref(meta);
 }
 
-static void purge(gw *g)
+void gw_history_purge(gw *g)
 {
-    store_exec(g->db, "DELETE FROM query_history WHERE at < ?",
-               (store_val[]){STORE_I(time(NULL) - (int64_t)g->cfg.history_retention_days * 86400)}, 1, NULL, NULL,
-               NULL, NULL);
+    store_val old[] = {STORE_I(time(NULL) - (int64_t)g->cfg.history_retention_days * 86400)};
+    int64_t q = 0, s = 0;
+    store_exec(g->db, "DELETE FROM query_history WHERE at < ?", old, 1, NULL, NULL, &q, NULL);
+    store_exec(g->db, "DELETE FROM import_sessions WHERE finished IS NOT NULL AND finished < ?", old, 1, NULL, NULL,
+               &s, NULL);
+    store_exec(g->db,
+               "DELETE FROM import_requests WHERE id NOT IN (SELECT request_id FROM import_sessions) AND created < ?",
+               old, 1, NULL, NULL, NULL, NULL);
+    if (q || s)
+        gw_log(g, "info", "purge", "queries=%lld import_sessions=%lld older_than_days=%d", (long long)q, (long long)s,
+               g->cfg.history_retention_days);
 }
 
 static void history(gw_req *r)
@@ -201,7 +209,7 @@ static void history(gw_req *r)
     page_req pg;
     if (!read_page(r, &pg))
         return;
-    purge(r->g);
+    gw_history_purge(r->g); /* the timer runs it too; here no page shows an entry past its retention */
     const char *mine = http_query(r->http, "mine");
     int64_t only = r->user.admin && !(mine && strcmp(mine, "0")) ? 0 : r->user.id;
     dqr_error err;

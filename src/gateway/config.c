@@ -92,6 +92,8 @@ static const key keys[] = {
      "password hashes (argon2id, 64 MiB each) computed at once; others wait up to 3 s, then 503"},
     {"history_retention_days", K_INT, F(history_retention_days), "365", 1, 36500,
      "query and import history older than this is purged"},
+    {"history_purge_seconds", K_INT, F(history_purge_seconds), "3600", 1, 86400,
+     "how often every node purges history older than history_retention_days (also at start)"},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -301,6 +303,93 @@ void gw_config_free(gw_config *cfg)
         }
 }
 
+/* Append n bytes of s to the string b. mask_secrets sizes b for its worst
+ * case: each "***" follows a 9-byte "password=" or a URI's ':' and
+ * replaces at least nothing, so the result is under twice the input + 16. */
+static void put(char *b, size_t *len, const char *s, size_t n)
+{
+    memcpy(b + *len, s, n);
+    *len += n;
+    b[*len] = '\0';
+}
+
+/* The password of a URI's user information (scheme://user:PASSWORD@host):
+ * where it starts and how long it is; false when there is none. */
+static bool uri_password(const char *v, size_t *at, size_t *n)
+{
+    const char *sep = strstr(v, "://");
+    if (!sep)
+        return false;
+    const char *auth = sep + 3, *end = auth + strcspn(auth, "/?#");
+    const char *atsign = NULL, *colon;
+    for (const char *p = auth; p < end; p++)
+        if (*p == '@')
+            atsign = p;
+    colon = atsign ? memchr(auth, ':', (size_t)(atsign - auth)) : NULL;
+    if (!colon)
+        return false;
+    *at = (size_t)(colon + 1 - v), *n = (size_t)(atsign - colon - 1);
+    return true;
+}
+
+/* v with every password replaced by ***: the one in a URI's user
+ * information, and the value of each password= (libpq's key=value
+ * conninfo, quoted or not, and URI query parameters). New string. */
+static char *mask_secrets(const char *v)
+{
+    size_t cap = strlen(v) * 2 + 16, len = 0, at = 0, n = 0;
+    char *b = malloc(cap);
+    if (!b)
+        return NULL;
+    *b = '\0';
+    const char *p = v;
+    if (uri_password(v, &at, &n)) {
+        put(b, &len, v, at), put(b, &len, "***", 3);
+        p = v + at + n;
+    }
+    while (*p) {
+        const char *k = strcasestr(p, "password");
+        if (!k) {
+            put(b, &len, p, strlen(p));
+            break;
+        }
+        bool starts = k == v || strchr(" \t?&;", k[-1]);
+        const char *eq = k + 8 + strspn(k + 8, " \t"); /* libpq allows "password = x" */
+        if (!starts || *eq != '=') { /* "old_password", or not a key: copied as it is */
+            put(b, &len, p, (size_t)(k + 8 - p));
+            p = k + 8;
+            continue;
+        }
+        eq++;
+        eq += strspn(eq, " \t");
+        put(b, &len, p, (size_t)(eq - p));
+        p = eq;
+        if (*p == '\'') { /* a quoted conninfo value: backslash escapes */
+            for (p++; *p && *p != '\''; p++)
+                if (*p == '\\' && p[1])
+                    p++;
+            p += *p == '\'';
+        } else {
+            p += strcspn(p, " \t&;#");
+        }
+        put(b, &len, "***", 3);
+    }
+    return b;
+}
+
+/* What --print-config shows of a text key: every key naming a password
+ * only as set or not, every other value with any password in it masked
+ * (a catalog URI may carry the database's). */
+static json_t *shown_value(const key *k, const char *v)
+{
+    if (strstr(k->name, "password"))
+        return json_string(*v ? "***" : "");
+    char *m = mask_secrets(v);
+    json_t *o = json_string(m ? m : "***");
+    free(m);
+    return o;
+}
+
 void gw_config_print(const gw_config *cfg, FILE *out)
 {
     json_t *o = json_object();
@@ -309,10 +398,8 @@ void gw_config_print(const gw_config *cfg, FILE *out)
         gw_config *c = (gw_config *)cfg;
         if (k->type == K_INT)
             json_object_set_new(o, k->name, json_integer(*int_at(c, k)));
-        else if (strcmp(k->name, "admin_password") == 0)
-            json_object_set_new(o, k->name, json_string(**str_at(c, k) ? "(set)" : ""));
         else
-            json_object_set_new(o, k->name, json_string(*str_at(c, k) ? *str_at(c, k) : ""));
+            json_object_set_new(o, k->name, shown_value(k, *str_at(c, k) ? *str_at(c, k) : ""));
     }
     json_dumpf(o, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     fputc('\n', out);

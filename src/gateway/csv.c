@@ -251,14 +251,17 @@ static bool resolve(gw_req *r, int64_t *pacs_id, const char **project, resolved 
             resolve_row(r, &p, v, at, out);
     }
     json_decref(records);
-    /* session labels must be unique in the whole file */
-    for (size_t i = 0; i < json_array_size(out->studies); i++)
-        if (gw_session_seen_before(out->studies, i)) {
-            char msg[200];
+    /* session labels must be unique in the whole file, and not another subject's */
+    for (size_t i = 0; i < json_array_size(out->studies); i++) {
+        char msg[300];
+        if (gw_session_conflict(r->g, *project, out->studies, i, msg, sizeof msg)) {
+            row_error(out, 0, msg);
+        } else if (gw_session_seen_before(out->studies, i)) {
             snprintf(msg, sizeof msg, "session label '%s' comes out twice: give the rows distinct Session values",
                      json_string_value(json_object_get(json_array_get(out->studies, i), "session")));
             row_error(out, 0, msg);
         }
+    }
     return true;
 }
 

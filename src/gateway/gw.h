@@ -19,6 +19,7 @@ typedef struct gw_config {
     char *audit_file, *audit_syslog; /* the audit trail (docs/audit.md) */
     int http_port, http_max_connections, http_max_per_address, http_timeout_s, dicom_port;
     int query_max_results, query_timeout, session_hours, history_retention_days;
+    int history_purge_seconds; /* how often the retention purge runs (service.c) */
     int import_poll_seconds, import_retry_seconds, import_max_attempts, import_workers, import_scheduler;
     int password_min_length, api_token_max_days, login_hash_concurrency;
     int login_max_failures, login_address_max_failures, login_window_seconds, login_lockout_seconds;

@@ -11,6 +11,11 @@ bool gw_import_target_ok(gw_req *r, int64_t pacs, const char *project);
 bool gw_import_queue(gw_req *r, int64_t pacs, const char *project, const json_t *studies, bool bulk);
 /* studies[i]'s session label stands already among studies[0..i). */
 bool gw_session_seen_before(const json_t *studies, size_t i);
+/* studies[i]'s session is taken by another subject: earlier in studies,
+ * in the archive of project, or by an import of project not yet done. The
+ * sentence goes to msg ("session S01_MR1 already belongs to subject S01 in
+ * project P1"). */
+bool gw_session_conflict(gw *g, const char *project, const json_t *studies, size_t i, char *msg, size_t len);
 /* A request with its sessions and summed counts (new reference), or NULL. */
 json_t *gw_import_json(gw *g, int64_t id);
 

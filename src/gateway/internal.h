@@ -64,6 +64,11 @@ struct gw {
     gw_pool *pool;
     pthread_mutex_t sends_lock; /* sends: sessions being sent to a PACS (api_send.c) */
     struct gw_send *sends;
+    /* the retention purge timer (service.c) */
+    pthread_mutex_t purge_lock; /* purge_stop */
+    pthread_cond_t purge_wake;
+    pthread_t purge_thread;
+    bool purge_started, purge_stop;
 };
 
 /* The authenticated caller. */
@@ -252,6 +257,12 @@ void gw_sends_free(gw *g);
 
 /* The HTTP handler (router.c). */
 void gw_dispatch(void *ctx, http_request *http);
+
+/* ---- retention (api_query.c) ---- */
+/* Delete query history, and finished import sessions (with their sealed
+ * identifiers) and their emptied requests, older than
+ * history_retention_days. Run by every node on a timer (service.c). */
+void gw_history_purge(gw *g);
 
 /* ---- query result cache (qcache.c) ---- */
 gw_qcache *gw_qcache_new(void);

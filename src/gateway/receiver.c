@@ -2,12 +2,14 @@
  * is written (ARCHITECTURE.md section 1, steps 1-7). */
 #include "dicom/fs.h"
 #include "gateway/import.h"
+#include "gateway/sealed.h"
 
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 /* The six fields XNAT's remapping touches: only these may be overridden. */
@@ -130,7 +132,8 @@ static bool archive(gw *g, gw_job *j, dcm_file *f, int64_t *bytes)
     dcm_dataset_remove(dcm_file_meta(f), DCM_TAG(0x0002, 0x0016)); /* the sender's AE */
     /* A node's own sessions are synced as a whole when their transfer ends;
      * another node's session ends there, so each file is synced here. */
-    dcm_write_options opts = {.zero_preamble = true, .no_sync = !j->foreign, .start_writeback = !j->foreign};
+    dcm_write_options opts = {.zero_preamble = true, .no_sync = !j->foreign, .start_writeback = !j->foreign,
+                              .file_mode = 0600};
     if (!parent_ready(j, path) || dcm_file_write(f, path, &opts, &err) != DQR_OK) {
         snprintf(j->error, sizeof j->error, "archive write failed: %.200s", err.message[0] ? err.message : strerror(errno));
         return false;
@@ -241,7 +244,10 @@ static uint16_t unrequested(gw *g, const net_received *r)
     sodium_bin2hex(name, sizeof name, rnd, sizeof rnd);
     snprintf(path, sizeof path, "%s/quarantine/%s.sealed", g->cfg.data_dir, name);
     char *sealed = store_vault_seal(g->vault, r->data, r->len);
-    FILE *fp = sealed && dqr_make_parent_dirs(path, 0700) == 0 ? fopen(path, "wxe") : NULL;
+    int fd = sealed && dqr_make_parent_dirs(path, 0700) == 0 ? dqr_open_new(path, 0600) : -1;
+    FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (fd >= 0 && !fp)
+        close(fd);
     bool ok = fp && fputs(sealed, fp) >= 0;
     if (fp)
         ok = fclose(fp) == 0 && ok;
@@ -257,8 +263,10 @@ static uint16_t unrequested(gw *g, const net_received *r)
 static gw_job *foreign_job(gw *g, const char *study)
 {
     int64_t id = 0;
-    if (store_int(g->db, "SELECT id FROM import_sessions WHERE state = 'running' AND study_uid = ? ORDER BY id DESC",
-                  (store_val[]){STORE_S(study)}, 1, &id, NULL) != DQR_OK)
+    char key[65];
+    gw_study_key(g, study, key); /* the catalog keeps only the study's keyed hash (sealed.h) */
+    if (store_int(g->db, "SELECT id FROM import_sessions WHERE state = 'running' AND study_key = ? ORDER BY id DESC",
+                  (store_val[]){STORE_S(key)}, 1, &id, NULL) != DQR_OK)
         return NULL;
     dqr_error err = {0};
     gw_job *fresh = gw_job_load(g, id, &err), *j = NULL;

@@ -97,6 +97,53 @@ static int64_t claim(gw *g, int64_t pacs, time_t now)
     return n == 1 ? id : 0;
 }
 
+/* Why the owner of claimed session id may no longer have it run (into
+ * why[200]): disabled or removed, or no longer granted its PACS or project
+ * (grants are checked at request time, but may be taken away while it
+ * waits). False when it may run. */
+static bool owner_refused(gw *g, int64_t id, int64_t *owner, char *why, size_t len)
+{
+    json_t *row = gw_row(g,
+                         "SELECT u.id AS uid, u.username, u.disabled, u.role, "
+                         "(SELECT COUNT(*) FROM grants WHERE user_id = u.id AND kind = 'pacs' "
+                         "AND target = CAST(s.pacs_id AS TEXT)) AS pacs_ok, "
+                         "(SELECT COUNT(*) FROM grants WHERE user_id = u.id AND kind = 'project' "
+                         "AND target = s.project) AS project_ok, s.pacs_id, s.project "
+                         "FROM import_sessions s JOIN import_requests r ON r.id = s.request_id "
+                         "LEFT JOIN users u ON u.id = r.user_id WHERE s.id = ?",
+                         (store_val[]){STORE_I(id)}, 1, NULL);
+    if (!row)
+        return false; /* the catalog did not answer: the transfer's own checks decide */
+    const char *role = json_string_value(json_object_get(row, "role"));
+    *owner = json_integer_value(json_object_get(row, "uid"));
+    bool admin = role && strcmp(role, "admin") == 0;
+    *why = '\0';
+    if (!json_integer_value(json_object_get(row, "uid")))
+        snprintf(why, len, "the user who asked for this import no longer exists");
+    else if (json_is_true(json_object_get(row, "disabled"))) /* gw_row makes it a boolean */
+        snprintf(why, len, "user %s is disabled: their imports do not run", json_string_value(json_object_get(row, "username")));
+    else if (!admin && !json_integer_value(json_object_get(row, "pacs_ok")))
+        snprintf(why, len, "user %s may no longer use PACS %lld", json_string_value(json_object_get(row, "username")),
+                 (long long)json_integer_value(json_object_get(row, "pacs_id")));
+    else if (!admin && !json_integer_value(json_object_get(row, "project_ok")))
+        snprintf(why, len, "user %s may no longer import into project %s",
+                 json_string_value(json_object_get(row, "username")), json_string_value(json_object_get(row, "project")));
+    json_decref(row);
+    return *why != '\0';
+}
+
+/* End claimed session id of owner as failed, for why (audited). */
+static void refuse(gw *g, int64_t id, int64_t owner, const char *why)
+{
+    char target[32];
+    snprintf(target, sizeof target, "%lld", (long long)id);
+    gw_audit(g, owner, "import_refused_owner", target);
+    int64_t now = time(NULL);
+    store_exec(g->db, "UPDATE import_sessions SET state = 'failed', finished = ?, updated = ?, error = ? WHERE id = ?",
+               (store_val[]){STORE_I(now), STORE_I(now), STORE_S(why), STORE_I(id)}, 4, NULL, NULL, NULL, NULL);
+    gw_log(g, "warn", "import_refused", "session=%lld reason=owner_not_allowed", (long long)id);
+}
+
 static void start_worker(gw *g, int64_t id, int64_t pacs, int utilization)
 {
     worker_arg *a = malloc(sizeof *a);
@@ -162,9 +209,14 @@ static void tick_pacs(gw *g, int64_t pacs, time_t now)
         bool room = rt && rt->running < iv->threads && now >= rt->busy_until && !g->stopping;
         pthread_mutex_unlock(&g->jobs_lock);
         int64_t id = room ? claim(g, pacs, now) : 0;
+        char why[200];
+        int64_t owner = 0;
         if (!id)
             return;
-        start_worker(g, id, pacs, iv->utilization);
+        if (owner_refused(g, id, &owner, why, sizeof why))
+            refuse(g, id, owner, why);
+        else
+            start_worker(g, id, pacs, iv->utilization);
     }
 }
 
@@ -181,13 +233,7 @@ static void tick(gw *g)
                (store_val[]){STORE_I(now)}, 1, collect_pacs, list, NULL, NULL);
     for (int64_t i = 1; i <= list[0]; i++)
         tick_pacs(g, list[i], now);
-    /* retention: history older than history_retention_days goes */
-    store_val old[] = {STORE_I(now - (int64_t)g->cfg.history_retention_days * 86400)};
-    store_exec(g->db, "DELETE FROM import_sessions WHERE finished IS NOT NULL AND finished < ?", old, 1, NULL, NULL,
-               NULL, NULL);
-    store_exec(g->db,
-               "DELETE FROM import_requests WHERE id NOT IN (SELECT request_id FROM import_sessions) AND created < ?",
-               old, 1, NULL, NULL, NULL, NULL);
+    /* retention: the purge timer of service.c, on every node */
 }
 
 static void *scheduler(void *p)

@@ -3,6 +3,7 @@
  * or C-GET on the same association), wait for every instance, sync the
  * archive, and record the outcome and the sealed originals. */
 #include "gateway/import.h"
+#include "gateway/sealed.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -15,16 +16,10 @@ static void copy_str(char *dst, size_t cap, const json_t *row, const char *key)
     snprintf(dst, cap, "%s", v ? v : "");
 }
 
-static json_t *json_col(const json_t *row, const char *key)
-{
-    const char *v = json_string_value(json_object_get(row, key));
-    return v ? json_loads(v, 0, NULL) : NULL;
-}
-
 gw_job *gw_job_load(gw *g, int64_t id, dqr_error *err)
 {
     json_t *row = gw_row(g,
-                         "SELECT id, request_id, pacs_id, project, subject, session, study_uid, series, overrides "
+                         "SELECT id, request_id, pacs_id, project, subject, session, study_enc "
                          "FROM import_sessions WHERE id = ?",
                          (store_val[]){STORE_I(id)}, 1, err);
     gw_job *j = row ? calloc(1, sizeof *j) : NULL;
@@ -41,12 +36,12 @@ gw_job *gw_job_load(gw *g, int64_t id, dqr_error *err)
     copy_str(j->project, sizeof j->project, row, "project");
     copy_str(j->subject, sizeof j->subject, row, "subject");
     copy_str(j->session, sizeof j->session, row, "session");
-    copy_str(j->study_uid, sizeof j->study_uid, row, "study_uid");
-    j->series = json_col(row, "series");
-    j->overrides = json_col(row, "overrides");
+    const char *sealed = json_string_value(json_object_get(row, "study_enc"));
+    dqr_status st = sealed ? gw_study_unseal(g, sealed, j->study_uid, &j->series, &j->overrides, err)
+                           : dqr_error_set(err, DQR_E_PARSE, "import session %lld has no sealed study", (long long)id);
     j->msgid = (uint16_t)(1 + id % 65000);
     json_decref(row);
-    if (gw_deid_build(g, j->project, NULL, j->subject, j->session, &j->deid, err) != DQR_OK) {
+    if (st != DQR_OK || gw_deid_build(g, j->project, NULL, j->subject, j->session, &j->deid, err) != DQR_OK) {
         gw_job_free(j);
         return NULL;
     }

@@ -162,6 +162,17 @@ static const char *const migrations[] = {
     "ALTER TABLE pacs ADD COLUMN tls_cert TEXT;"
     "ALTER TABLE pacs ADD COLUMN tls_key TEXT;"
     "ALTER TABLE pacs ADD COLUMN tls_ca TEXT;",
+    /* 6: a session's original StudyInstanceUID, chosen series and remapping
+     * overrides (which may hold a birth date) sealed in study_enc; study_key
+     * is a keyed hash of the StudyInstanceUID (store_vault_tag) for finding
+     * a running session by the study its instances carry. The clear columns
+     * study_uid (NOT NULL: kept as ''), series and overrides are emptied by
+     * the gateway's start. The label index serves the check that a session
+     * label belongs to one subject (api_imports.c). */
+    "ALTER TABLE import_sessions ADD COLUMN study_key TEXT;"
+    "ALTER TABLE import_sessions ADD COLUMN study_enc TEXT;"
+    "CREATE INDEX import_sessions_study_key ON import_sessions(study_key, state);"
+    "CREATE INDEX import_sessions_label ON import_sessions(project, session);",
 };
 
 const char *const *store_migrations(size_t *n)

@@ -1,4 +1,5 @@
-/* vault.c — the secretbox vault. */
+/* vault.c — the secretbox vault, and the rule that its key is never made
+ * anew under a catalog that holds values sealed with a lost one. */
 #include "store/vault.h"
 #include "dicom/fs.h"
 
@@ -70,6 +71,44 @@ store_vault *store_vault_open(const char *key_path, dqr_error *err)
     return v;
 }
 
+/* Every sealed column of the catalog (schema.c marks them _enc). */
+static const char *const SEALED[] = {
+    "SELECT COUNT(*) FROM query_history WHERE keys_enc IS NOT NULL AND keys_enc <> ''",
+    "SELECT COUNT(*) FROM import_sessions WHERE orig_enc IS NOT NULL AND orig_enc <> ''",
+    "SELECT COUNT(*) FROM import_sessions WHERE study_enc IS NOT NULL AND study_enc <> ''",
+    "SELECT COUNT(*) FROM pacs WHERE password_enc IS NOT NULL AND password_enc <> ''",
+};
+
+dqr_status store_vault_sealed_count(store *db, int64_t *n, dqr_error *err)
+{
+    *n = 0;
+    for (size_t i = 0; i < sizeof SEALED / sizeof SEALED[0]; i++) {
+        int64_t k = 0;
+        dqr_status st = store_int(db, SEALED[i], NULL, 0, &k, err);
+        if (st != DQR_OK)
+            return st;
+        *n += k;
+    }
+    return DQR_OK;
+}
+
+store_vault *store_vault_open_for(const char *key_path, store *db, dqr_error *err)
+{
+    int64_t sealed = 0;
+    if (access(key_path, F_OK) != 0 && errno == ENOENT) {
+        if (store_vault_sealed_count(db, &sealed, err) != DQR_OK)
+            return NULL;
+        if (sealed > 0) {
+            dqr_error_set(err, DQR_E_USAGE,
+                          "vault key %s is missing, but the catalog holds %lld sealed values: restore the key file "
+                          "(a new key would make them unreadable, so none is made)",
+                          key_path, (long long)sealed);
+            return NULL;
+        }
+    }
+    return store_vault_open(key_path, err);
+}
+
 void store_vault_close(store_vault *v)
 {
     if (v) {
@@ -124,4 +163,13 @@ dqr_status store_vault_unseal(const store_vault *v, const char *sealed, char **p
     if (n)
         *n = m;
     return DQR_OK;
+}
+
+void store_vault_tag(const store_vault *v, const void *data, size_t n, char out[65])
+{
+    unsigned char sub[crypto_auth_hmacsha256_KEYBYTES], mac[crypto_auth_hmacsha256_BYTES];
+    crypto_kdf_derive_from_key(sub, sizeof sub, 1, "dqr_tag_", v->key); /* never the sealing key itself */
+    crypto_auth_hmacsha256(mac, data, n, sub);
+    sodium_bin2hex(out, 65, mac, sizeof mac);
+    sodium_memzero(sub, sizeof sub);
 }

@@ -15,7 +15,7 @@ printf 'just a text file\n' >"$work/in/notes.txt"
 /usr/bin/python3 -c "
 import json; m = json.load(open('$work/in/manifest.json'))
 open('$work/canaries.txt', 'w').write(''.join(c['canary'] + '\n' for c in m['canaries']))"
-head -c 32 /dev/urandom >"$work/secret"
+head -c 32 /dev/urandom >"$work/secret" && chmod 600 "$work/secret"
 S="--uid-secret $work/secret"
 n_dicom=$(find "$work/in" -name '*.dcm' | wc -l)
 
@@ -76,7 +76,7 @@ a=$(find "$work/in" -name im0000.dcm | sort | head -1); b=$(find "$work/out" -na
 $dqr anonymize -q $S --profile basic "$work/in" "$work/run1" 2>/dev/null
 $dqr anonymize -q $S --profile basic --jobs 1 "$work/in" "$work/run2" 2>/dev/null
 diff -r "$work/run1" "$work/run2" >/dev/null && ok "same secret, same bytes (jobs 2 vs 1)" || bad "runs differ"
-head -c 32 /dev/urandom >"$work/secret2"
+head -c 32 /dev/urandom >"$work/secret2" && chmod 600 "$work/secret2"
 $dqr anonymize -q --uid-secret "$work/secret2" --profile basic "$work/in" "$work/run3" 2>/dev/null
 diff -r "$work/run1" "$work/run3" >/dev/null && bad "another secret gave the same UIDs" || ok "another secret, other UIDs"
 

@@ -91,7 +91,7 @@ P3=$(free_port)
 /usr/bin/python3 -c "
 import json; m = json.load(open('$work/phi/manifest.json'))
 open('$work/canaries.txt', 'w').write(''.join(c['canary'] + '\n' for c in m['canaries']))"
-head -c 32 /dev/urandom >"$work/secret"
+head -c 32 /dev/urandom >"$work/secret" && chmod 600 "$work/secret"
 "$dqr" listen --port "$P3" --aet DEID --out "$work/deid" --profile basic --uid-secret "$work/secret" \
     >"$work/deid.out" 2>"$work/deid.err" &
 pids="$pids $!"

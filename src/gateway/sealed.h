@@ -1,0 +1,23 @@
+/* sealed.h — what an import request keeps of the original study: its
+ * StudyInstanceUID, chosen series and remapping overrides (which may hold a
+ * birth date) reach the catalog only sealed (import_sessions.study_enc),
+ * with a keyed hash of the StudyInstanceUID (study_key) for lookups. */
+#ifndef DQR_GW_SEALED_H
+#define DQR_GW_SEALED_H
+
+#include "gateway/internal.h"
+
+/* The lookup key of a StudyInstanceUID into key[65]. */
+void gw_study_key(gw *g, const char *study_uid, char key[65]);
+/* Seal a session's study, series (array or NULL) and overrides (object or
+ * NULL): a new string the caller frees, NULL when out of memory. */
+char *gw_study_seal(gw *g, const char *study_uid, const json_t *series, const json_t *overrides);
+/* Open what gw_study_seal made: study_uid[65], *series and *overrides (new
+ * references or NULL; either pointer may be NULL when not wanted). */
+dqr_status gw_study_unseal(gw *g, const char *sealed, char study_uid[65], json_t **series, json_t **overrides,
+                           dqr_error *err);
+/* At start: seal the clear study_uid, series and overrides a catalog from
+ * before migration 6 holds, and blank them. */
+dqr_status gw_study_seal_clear(gw *g, dqr_error *err);
+
+#endif
