@@ -18,6 +18,8 @@ typedef struct gw_config {
     int http_port, http_max_connections, dicom_port;
     int query_max_results, query_timeout, session_hours, history_retention_days;
     int import_poll_seconds, import_retry_seconds, import_max_attempts, import_workers, import_scheduler;
+    int receiver_check_address, dicom_max_associations, dicom_max_per_address, dicom_assoc_timeout_s,
+        dicom_idle_timeout_s, max_instance_bytes;
 } gw_config;
 
 /* Fill cfg from the embedded defaults, then the JSON file at path (NULL for

@@ -52,7 +52,7 @@ gw *gw_start(const gw_config *cfg, dqr_error *err)
         st = make_dirs(g->cfg.data_dir, err);
     if (st == DQR_OK)
         st = open_log(g, err);
-    if (st == DQR_OK && !(g->qc = gw_qcache_new()))
+    if (st == DQR_OK && (!(g->qc = gw_qcache_new()) || !(g->peers = gw_peers_new())))
         st = dqr_error_set(err, DQR_E_NOMEM, "out of memory");
     if (st == DQR_OK && !(g->vault = store_vault_open(g->cfg.vault_key_file, err)))
         st = err->code;
@@ -104,6 +104,7 @@ void gw_stop(gw *g)
     store_close(g->db);
     store_vault_close(g->vault);
     gw_qcache_free(g->qc);
+    gw_peers_free(g->peers);
     gw_forget_password(g);
     if (g->log)
         fclose(g->log);
