@@ -326,13 +326,10 @@ static void *serve(void *arg)
         a = NULL;
         c->fd = -1;
     }
-    bool associated = a && negotiate(s, a, c->peer, c->ip);
-    if (associated) { /* from now on: the idle timeout, for every read and write */
-        a->deadline_ms = 0;
+    if (a && negotiate(s, a, c->peer, c->ip)) {
+        a->deadline_ms = 0; /* from now on: the idle timeout, for every read and write */
         a->timeout_s = s->cfg.idle_timeout_s;
         net_socket_setup(a->fd, s->cfg.idle_timeout_s);
-    }
-    if (associated) {
         for (;;) {
             uint8_t pcid;
             dcm_dataset *cmd = NULL;
