@@ -24,7 +24,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import pydicom  # noqa: E402
-from peers import Api, Checks, Procs, dqr_store, free_port, generate, start_orthanc, wait_port  # noqa: E402
+from peers import (Api, Checks, Procs, canary_needles, dqr_store, free_port, generate, scan_for, start_orthanc,  # noqa: E402
+                   wait_port)
 
 DQR, WORK = sys.argv[1], os.path.abspath(sys.argv[2])
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -97,9 +98,9 @@ def hold_server():
 
 # ---- data and peers ------------------------------------------------------------------------------
 studies = WORK + "/studies"
-generate(ROOT, studies, "--patients", "1", "--studies", "2", "--series", "1", "--instances", "3", "--rows", "16",
+canaries = generate(ROOT, studies, "--patients", "1", "--studies", "2", "--series", "1", "--instances", "3", "--rows", "16",
          "--cols", "16")
-generate(ROOT, WORK + "/large", "--patients", "1", "--studies", "1", "--series", "1", "--instances", "1", "--rows",
+canaries += generate(ROOT, WORK + "/large", "--patients", "1", "--studies", "1", "--series", "1", "--instances", "1", "--rows",
          "256", "--cols", "256", "--seed", "5")
 meta = {}
 for f in sorted(glob.glob(studies + "/**/*.dcm", recursive=True)):
@@ -263,6 +264,12 @@ try:
     check("dqr listen: the newline in a calling AE is escaped, no forged line",
           all(x.startswith("dqr: listen: ") or x.startswith("listen: ") for x in llines) and
           any("Y\\x0Aforged line" in x for x in llines), llines)
+
+    # ---- nothing of the refused instances kept; a clean stop ------------------------------------------------
+    procs.stop_one(serve)
+    check("SIGTERM: clean stop, exit 0 (under ASan: no leak)", serve.returncode == 0, serve.returncode)
+    hits = scan_for([WORK + "/var"], canary_needles(canaries) + [b"FORGED"])
+    check("no canary and nothing of the forged instance under the data directory", not hits, hits[:5])
 finally:
     procs.stop()
     try:
