@@ -186,6 +186,10 @@ void gw_peers_free(gw_peers *p);
  * the catalog at most once a second, host names resolved at most once a
  * minute. Thread-safe. */
 size_t gw_peers_match(gw *g, const char *calling_aet, const char *addr, int64_t *ids, size_t max, bool *aet_known);
+/* Whether a refusal of who ("AE@ADDR") is to be logged and audited now:
+ * once a minute per who (of the last 64), so that a peer retrying cannot
+ * flood the log or the audit table; metrics count every refusal. */
+bool gw_peers_report_due(gw *g, const char *who);
 /* "AE@ADDR" for logs and the audit: the AE title escaped as one token. */
 const char *gw_peer_text(const char *calling_aet, const char *addr, char *buf, size_t cap);
 

@@ -24,6 +24,8 @@
 #define RELOAD_MS 1000
 #define RESOLVE_MS 60000
 #define MAX_ADDRS 8
+#define REPORT_MS 60000 /* a refusal of one AE@address is logged and audited once a minute */
+#define REPORTS 64
 
 typedef struct peer {
     int64_t id;
@@ -33,11 +35,17 @@ typedef struct peer {
     int64_t resolved_ms;
 } peer;
 
+typedef struct report {
+    char who[128];
+    int64_t ms;
+} report;
+
 struct gw_peers {
     pthread_mutex_t lock;
     peer *list;
     size_t n;
     int64_t loaded_ms; /* 0: never */
+    report reports[REPORTS]; /* the refusals logged last, oldest overwritten */
 };
 
 gw_peers *gw_peers_new(void)
@@ -167,6 +175,29 @@ size_t gw_peers_match(gw *g, const char *calling_aet, const char *addr, int64_t 
     if (aet_known)
         *aet_known = known;
     return n;
+}
+
+bool gw_peers_report_due(gw *g, const char *who)
+{
+    gw_peers *ps = g->peers;
+    int64_t now = now_ms();
+    report *slot = NULL, *oldest = &ps->reports[0];
+    pthread_mutex_lock(&ps->lock);
+    for (int i = 0; i < REPORTS && !slot; i++) {
+        report *r = &ps->reports[i];
+        if (r->ms && strcmp(r->who, who) == 0)
+            slot = r;
+        else if (r->ms < oldest->ms)
+            oldest = r;
+    }
+    bool due = !slot || now - slot->ms >= REPORT_MS;
+    if (due) {
+        if (!slot)
+            snprintf((slot = oldest)->who, sizeof slot->who, "%s", who);
+        slot->ms = now;
+    }
+    pthread_mutex_unlock(&ps->lock);
+    return due;
 }
 
 const char *gw_peer_text(const char *calling_aet, const char *addr, char *buf, size_t cap)

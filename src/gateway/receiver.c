@@ -347,8 +347,11 @@ static uint16_t foreign_sender(gw *g, int64_t session, const net_received *r)
     char who[128];
     GW_COUNT(g, instances_refused_foreign);
     gw_peer_text(r->calling_aet, r->peer_addr, who, sizeof who);
-    gw_log(g, "warn", "instance_refused", "session=%lld peer=%s reason=not_the_session_pacs", (long long)session, who);
-    gw_audit(g, 0, "instance_refused", who);
+    if (gw_peers_report_due(g, who)) {
+        gw_log(g, "warn", "instance_refused", "session=%lld peer=%s reason=not_the_session_pacs", (long long)session,
+               who);
+        gw_audit(g, 0, "instance_refused", who);
+    }
     return 0x0124; /* Refused: not authorized */
 }
 
@@ -445,7 +448,9 @@ bool gw_accept_peer(void *ctx, const char *calling_aet, const char *addr, char *
                                        : "no registered PACS has this AE title");
     char who[128];
     gw_peer_text(calling_aet, addr, who, sizeof who);
-    gw_log(g, "warn", "association_refused", "peer=%s reason=%s", who, aet_known ? "address" : "aet");
-    gw_audit(g, 0, "association_refused", who);
+    if (gw_peers_report_due(g, who)) {
+        gw_log(g, "warn", "association_refused", "peer=%s reason=%s", who, aet_known ? "address" : "aet");
+        gw_audit(g, 0, "association_refused", who);
+    }
     return false;
 }

@@ -174,6 +174,13 @@ try:
           any("action=association_refused" in x and "target=FARAWAY@127.0.0.1" in x for x in lines),
           [x for x in lines if "refused" in x][:4])
 
+    for _ in range(5):
+        store("NOTREG", dicom_port, small)
+    again = metric("dqr_dicom_associations_refused_total")
+    logged = [x for x in log_lines(LOG) if "event=association_refused" in x and "NOTREG@" in x]
+    check("a peer retrying: every refusal counted, logged once a minute", again == refused + 5 and len(logged) == 1,
+          (refused, again, logged))
+
     # ---- one address cannot lock the receiver: 32 idle connections, then an import from Orthanc ----------
     idle = [connect_from(ATTACKER, dicom_port) for _ in range(32)]
     t_open = time.time()
