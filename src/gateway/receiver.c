@@ -304,26 +304,47 @@ static uint16_t process_foreign(gw *g, gw_job *j, const net_received *r)
     return status;
 }
 
+/* The catalog is asked, and the jobs written and freed, with the jobs lock
+ * released: the receivers route instances meanwhile. */
 void gw_foreign_sweep(gw *g, bool all)
 {
+    enum { MAX = 64 };
+    int64_t ids[MAX];
+    bool ended[MAX];
+    size_t n = 0;
     time_t now = time(NULL);
+    pthread_mutex_lock(&g->jobs_lock);
+    for (gw_job *j = g->jobs; j && n < MAX; j = j->next)
+        if (j->foreign)
+            ids[n++] = j->id;
+    pthread_mutex_unlock(&g->jobs_lock);
+    for (size_t i = 0; i < n; i++) {
+        int64_t running = 0;
+        ended[i] = all || store_int(g->db, "SELECT 1 FROM import_sessions WHERE id = ? AND state = 'running'",
+                                    (store_val[]){STORE_I(ids[i])}, 1, &running, NULL) != DQR_OK;
+    }
+    gw_job *gone = NULL;
     pthread_mutex_lock(&g->jobs_lock);
     for (gw_job **p = &g->jobs; *p;) {
         gw_job *j = *p;
-        int64_t running = 0;
-        bool drop = j->foreign && j->refs == 0 &&
-                    (all || now - j->last_seen > 300 ||
-                     store_int(g->db, "SELECT 1 FROM import_sessions WHERE id = ? AND state = 'running'",
-                               (store_val[]){STORE_I(j->id)}, 1, &running, NULL) != DQR_OK);
+        bool drop = j->foreign && j->refs == 0 && (all || now - j->last_seen > 300);
+        for (size_t i = 0; i < n && j->foreign && j->refs == 0 && !drop; i++)
+            drop = ids[i] == j->id && ended[i];
         if (drop) {
             *p = j->next;
-            gw_job_flush(g, j);
-            gw_job_free(j);
+            j->next = gone;
+            gone = j;
         } else {
             p = &j->next;
         }
     }
     pthread_mutex_unlock(&g->jobs_lock);
+    while (gone) { /* out of the list with no receiver inside: nobody else can reach them */
+        gw_job *j = gone;
+        gone = j->next;
+        gw_job_flush(g, j);
+        gw_job_free(j);
+    }
 }
 
 /* The PACS ids the association's calling AE (and address) stand for. */
