@@ -41,11 +41,37 @@ def item(t, body):
     return struct.pack(">BBH", t, 0, len(body)) + body
 
 
-def associate_rq(called, calling):
-    pc = item(0x20, bytes([1, 0, 0, 0]) + item(0x30, b"1.2.840.10008.1.1") + item(0x40, b"1.2.840.10008.1.2"))
+def associate_rq(called, calling, abstract=b"1.2.840.10008.1.1", ts=b"1.2.840.10008.1.2"):
+    pc = item(0x20, bytes([1, 0, 0, 0]) + item(0x30, abstract) + item(0x40, ts))
     body = (struct.pack(">HH", 1, 0) + called.ljust(16, b" ") + calling.ljust(16, b" ") + bytes(32) +
             item(0x10, b"1.2.840.10008.3.1.1.1") + pc + item(0x50, item(0x51, struct.pack(">I", 16384))))
     return struct.pack(">BBI", 1, 0, len(body)) + body
+
+
+def c_store_rq(sop_class, sop_inst, msgid=7):
+    """A C-STORE-RQ command set (Implicit VR LE), dataset following."""
+    def el(e, v):
+        return struct.pack("<HHI", 0, e, len(v)) + v
+    def ui(u):
+        u = u.encode()
+        return u + b"\0" * (len(u) % 2)
+    body = (el(0x0002, ui(sop_class)) + el(0x0100, struct.pack("<H", 1)) + el(0x0110, struct.pack("<H", msgid)) +
+            el(0x0700, struct.pack("<H", 0)) + el(0x0800, struct.pack("<H", 0)) + el(0x1000, ui(sop_inst)))
+    return el(0x0000, struct.pack("<I", len(body))) + body
+
+
+def pdv(pcid, control, data):
+    return struct.pack(">BBIIBB", 4, 0, len(data) + 6, len(data) + 2, pcid, control) + data
+
+
+def descending_dataset(n):
+    """A dataset whose elements come in descending tag order (a parser's worst case), of a study no one asked for."""
+    def el(g, e, vr, v):
+        v += b"\0" * (len(v) % 2)
+        return struct.pack("<HH", g, e) + vr + struct.pack("<H", len(v)) + v
+    tags = [(g, e) for g in (0x0013, 0x0011) for e in range(0xFFFF, 0xFFFF - n // 2, -1)]
+    return (el(0x0020, 0x000D, b"UI", b"1.2.3.999") + b"".join(el(g, e, b"LO", b"x") for g, e in tags) +
+            el(0x0008, 0x0018, b"UI", b"1.2.3.999.1") + el(0x0008, 0x0016, b"UI", b"1.2.840.10008.5.1.4.1.1.7"))
 
 
 def connect_from(src, port):
@@ -115,7 +141,7 @@ OD, _ = start_orthanc(procs, WORK, "orthanc", "ORTHANC", {"dqr": ["DQR", "127.0.
 hold, hold_port = hold_server()
 env = dict(os.environ, DQR_DATA_DIR=WORK + "/var", DQR_VAULT_KEY_FILE=WORK + "/keys/vault.key",
            DQR_UID_SECRET_FILE=WORK + "/keys/uid-secret", DQR_HTTP_PORT=str(http_port), DQR_DICOM_PORT=str(dicom_port),
-           DQR_ADMIN_PASSWORD="admin-pass-1", HOME=WORK + "/home", DQR_IMPORT_POLL_SECONDS="1",
+           DQR_ADMIN_PASSWORD="Security-test-pw-1", HOME=WORK + "/home", DQR_IMPORT_POLL_SECONDS="1",
            DQR_IMPORT_MAX_ATTEMPTS="1", DQR_QUERY_TIMEOUT="8", DQR_DICOM_ASSOC_TIMEOUT_S=str(ARTIM),
            DQR_DICOM_MAX_PER_ADDRESS="8", DQR_MAX_INSTANCE_BYTES="65536")
 LOG = WORK + "/var/logs/dqr.log"
@@ -143,7 +169,7 @@ try:
     dqr_store(DQR, "ORTHANC", OD, studies)
     serve = procs.start([DQR, "serve"], open(WORK + "/serve.stderr", "w"), env)
     wait_port(http_port) and wait_port(dicom_port)
-    T = api.login("admin", "admin-pass-1")
+    T = api.login("admin", "Security-test-pw-1")
     H = {"token": T}
     pacs = {}
     for label, aet, host, port in (("orthanc", "ORTHANC", "127.0.0.1", OD), ("other", "OTHERPACS", "127.0.0.1", 104),
@@ -241,6 +267,30 @@ try:
     check("an instance over max_instance_bytes: 0xA700; the next one on the association is answered",
           re.search(r"large.*: 0xA700", out) is not None and re.search(r"studies.*: 0x0124", out) is not None, out)
     check("... counted", metric("dqr_instances_too_large_total") == 1)
+
+    # ---- no parsing under the jobs lock: a slow instance does not stall the queue ----------------------------
+    sock = connect_from("127.0.0.1", dicom_port)
+    sock.settimeout(60)
+    sock.sendall(associate_rq(b"DQR", b"ORTHANC", b"1.2.840.10008.5.1.4.1.1.7", b"1.2.840.10008.1.2.1"))
+    accepted = sock.recv(4096)[:1] == b"\x02"
+    data = descending_dataset(100000)
+    sock.sendall(pdv(1, 3, c_store_rq("1.2.840.10008.5.1.4.1.1.7", "1.2.3.999.1")))
+    for i in range(0, len(data), 16000):
+        sock.sendall(pdv(1, 2 if i + 16000 >= len(data) else 0, data[i:i + 16000]))
+    t_sent = time.time()
+    answered = {}
+    threading.Thread(target=lambda: answered.update(rsp=sock.recv(4096), at=time.time()), daemon=True).start()
+    time.sleep(0.2)
+    t0 = time.time()
+    api.call("POST", f"/api/v1/imports/{hold_id}/retry", **H)  # wakes the scheduler: takes the jobs lock
+    waited = time.time() - t0
+    end = time.time() + 60
+    while "rsp" not in answered and time.time() < end:
+        time.sleep(0.05)
+    sock.close()
+    check("while a receiver parses a slow instance, the jobs lock stays free (the queue answers in < 1 s)",
+          accepted and waited < 1.0 and "rsp" in answered, (accepted, round(waited, 2),
+                                                            round(answered.get("at", end) - t_sent, 2)))
 
     # ---- log injection -----------------------------------------------------------------------------------
     kind, why = ask(dicom_port, b"DQR", b"X\nevent=forged")
