@@ -45,7 +45,7 @@ static const key keys[] = {
     {"dicom_idle_timeout_s", K_INT, F(dicom_idle_timeout_s), "60", 1, 86400,
      "seconds an association with a receiver may stay silent"},
     {"max_instance_bytes", K_INT, F(max_instance_bytes), "536870912", 65536, INT_MAX,
-     "largest instance a receiver holds in memory; a larger one is answered 0xA700"},
+     "largest instance a receiver or a C-GET import holds in memory; a larger one is answered 0xA700"},
     {"unrequested", K_STR, F(unrequested), "refuse", 0, 0,
      "an instance no import asked for: refuse (C-STORE failure) or quarantine (kept sealed)"},
     {"phi_policy", K_STR, F(phi_policy), "warn", 0, 0,

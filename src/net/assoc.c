@@ -262,6 +262,7 @@ net_assoc *net_connect(const char *host, int port, net_params *p, dqr_error *err
         return NULL;
     }
     a->p = *p;
+    a->max_instance = p->max_instance_bytes;
     if (p->tls.enabled) {
         a->ssl_ctx = net_tls_context(&p->tls, false, err);
         if (!a->ssl_ctx || net_tls_start(a, a->ssl_ctx, false, host, err)) {

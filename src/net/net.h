@@ -50,6 +50,8 @@ typedef struct net_params {
     size_t npc;
     uint32_t max_pdu;              /* what we receive; 0 = NET_DEFAULT_PDU */
     int timeout_s;                 /* connect, ARTIM, and every read/write; 0 = 30 */
+    uint64_t max_instance_bytes;   /* requestor: a C-GET sub-operation held in memory larger
+                                      than this is dropped and answered 0xA700 (0: 2 GiB) */
 } net_params;
 
 typedef struct net_assoc net_assoc;
