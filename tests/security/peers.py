@@ -24,8 +24,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import pydicom  # noqa: E402
-from peers import (Api, Checks, Procs, canary_needles, dqr_store, free_port, generate, scan_for, start_orthanc,  # noqa: E402
-                   wait_port)
+from peers import (Api, Checks, Procs, canary_needles, dqr_store, free_port, generate, scan_for,  # noqa: E402
+                   start_orthanc, wait_port)
 
 DQR, WORK = sys.argv[1], os.path.abspath(sys.argv[2])
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -124,10 +124,10 @@ def hold_server():
 
 # ---- data and peers ------------------------------------------------------------------------------
 studies = WORK + "/studies"
-canaries = generate(ROOT, studies, "--patients", "1", "--studies", "2", "--series", "1", "--instances", "3", "--rows", "16",
-         "--cols", "16")
-canaries += generate(ROOT, WORK + "/large", "--patients", "1", "--studies", "1", "--series", "1", "--instances", "1", "--rows",
-         "256", "--cols", "256", "--seed", "5")
+canaries = generate(ROOT, studies, "--patients", "1", "--studies", "2", "--series", "1", "--instances", "3",
+                    "--rows", "16", "--cols", "16")
+canaries += generate(ROOT, WORK + "/large", "--patients", "1", "--studies", "1", "--series", "1", "--instances", "1",
+                     "--rows", "256", "--cols", "256", "--seed", "5")
 meta = {}
 for f in sorted(glob.glob(studies + "/**/*.dcm", recursive=True)):
     d = pydicom.dcmread(f, stop_before_pixels=True)
@@ -256,7 +256,8 @@ try:
     b = wait_state(T, hold_id, ("done", "partial", "failed"), secs=30)
     foreign = metric("dqr_instances_refused_foreign_total")
     check("... counted as refused foreign", foreign == 1, foreign)
-    hist = [x for x in api.call("GET", "/api/v1/history/imports", **H)[1].get("imports", []) if x["session"] == "S02_CT"]
+    hist = [x for x in api.call("GET", "/api/v1/history/imports", **H)[1].get("imports", [])
+            if x["session"] == "S02_CT"]
     st, ids, _ = api.call("GET", f"/api/v1/history/imports/{hist[-1]['id']}/identifiers", **H) if hist else (0, {}, 0)
     check("... the import's originals are not the sender's, nothing archived",
           b.get("archived") == 0 and not glob.glob(WORK + "/var/archive/P1/S02/**/*.dcm", recursive=True) and
