@@ -1,5 +1,6 @@
 /* cmd_listen.c — `dqr listen --port P --aet AE --out DIR [de-identification]`:
- * a storage SCP (C-ECHO, C-STORE) writing each instance atomically to
+ * a storage SCP (C-ECHO, C-STORE), from any calling AE unless --allow-aet
+ * names those accepted, writing each instance atomically to
  * OUT/<SOPInstanceUID>.dcm. With --script/--profile, received data is held
  * in memory and de-identified before anything is written: the original
  * never reaches the disk. Runs until SIGINT or SIGTERM. */
@@ -35,13 +36,16 @@ static void on_signal(int sig)
         net_server_stop(g_server_for_signal);
 }
 
+/* Also called with error texts of our own, which may quote received bytes:
+ * escaped here too (net_log_escape changes nothing in an escaped line). */
 static void log_line(void *ctx, const char *line)
 {
     listener *l = ctx;
     if (l->quiet)
         return;
+    char safe[1024];
     pthread_mutex_lock(&l->log_lock);
-    fprintf(stderr, "dqr: listen: %s\n", line);
+    fprintf(stderr, "dqr: listen: %s\n", net_log_escape(safe, sizeof safe, line, false));
     pthread_mutex_unlock(&l->log_lock);
 }
 
@@ -131,7 +135,7 @@ int cmd_listen(int argc, char **argv)
             l.out = argv[++i];
         else if (strcmp(a, "--bind") == 0 && val)
             bind = argv[++i];
-        else if (strcmp(a, "--accept-from") == 0 && val && nallowed < MAX_ALLOWED)
+        else if ((strcmp(a, "--allow-aet") == 0 || strcmp(a, "--accept-from") == 0) && val && nallowed < MAX_ALLOWED)
             allowed[nallowed++] = argv[++i];
         else if (strcmp(a, "--max-assocs") == 0 && val && (max_assocs = strtol(val, NULL, 10)) > 0)
             i++;

@@ -121,13 +121,14 @@ static const dqr_command COMMANDS[] = {
      "Exit: 0 every sub-operation succeeded, 1 otherwise, 2 usage.\n",
      cmd_get},
     {"listen", "a storage SCP writing received instances to a folder",
-     "usage: dqr listen --port P --aet AE --out DIR [--bind ADDR] [--accept-from AE]...\n"
+     "usage: dqr listen --port P --aet AE --out DIR [--bind ADDR] [--allow-aet AE]...\n"
      "                  [--max-assocs N] [--timeout S] [--quiet]\n"
      "                  [--tls --tls-cert FILE --tls-key FILE [--tls-ca FILE]]\n"
      "                  [--script FILE]... [--profile SPEC] [--var NAME=VALUE]... [--uid-secret FILE]\n"
      "\n"
      "Accept associations called AE (others are refused: called AE not recognized),\n"
-     "from the --accept-from AEs only if given; answer C-ECHO; write each C-STORE\n"
+     "from any calling AE, or only from the --allow-aet AEs if given (--accept-from\n"
+     "is the same); answer C-ECHO; write each C-STORE\n"
      "atomically to DIR/<SOPInstanceUID>.dcm. With --script/--profile (as in\n"
      "dqr anonymize) every instance is de-identified in memory before anything is\n"
      "written. Listens on 127.0.0.1 unless --bind says otherwise. Stops on\n"

@@ -1,6 +1,7 @@
 /* api_ops.c — health, version and Prometheus metrics (no login needed: they
  * show no PHI and monitoring systems poll them). */
 #include "gateway/internal.h"
+#include "net/net.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,12 @@ static void metrics(gw_req *r)
     store_int(r->g->db, "SELECT COUNT(*) FROM import_sessions WHERE state IN ('queued', 'waiting-window')", NULL, 0,
               &depth, NULL);
     store_int(r->g->db, "SELECT COUNT(*) FROM import_sessions WHERE state = 'running'", NULL, 0, &running, NULL);
+    long long refused = 0, too_large = 0;
+    for (int i = 0; i < r->g->nrx; i++) { /* the receivers count what they refuse before the gateway sees it */
+        long long a, b;
+        net_server_stats(r->g->rx[i], &a, &b);
+        refused += a, too_large += b;
+    }
     struct {
         const char *name, *type, *help;
         long long v;
@@ -52,6 +59,13 @@ static void metrics(gw_req *r)
         {"dqr_instances_failed_total", "counter", "instances that failed (script error, PHI refused, write)",
          m->instances_failed},
         {"dqr_unrequested_total", "counter", "instances no import asked for", m->unrequested},
+        {"dqr_dicom_associations_refused_total", "counter",
+         "associations the receivers refused (unregistered AE or address, connection limits)", refused},
+        {"dqr_instances_refused_foreign_total", "counter",
+         "instances for a running import sent by a PACS other than the one it retrieves from",
+         m->instances_refused_foreign},
+        {"dqr_instances_too_large_total", "counter", "instances larger than max_instance_bytes, answered 0xA700",
+         too_large},
         {"dqr_queue_depth", "gauge", "import sessions queued or waiting for a window", depth},
         {"dqr_imports_running", "gauge", "import sessions transferring now", running},
         {"dqr_uptime_seconds", "gauge", "seconds since start", (long long)(time(NULL) - r->g->started)},

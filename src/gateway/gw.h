@@ -23,6 +23,8 @@ typedef struct gw_config {
     int import_poll_seconds, import_retry_seconds, import_max_attempts, import_workers, import_scheduler;
     int password_min_length, api_token_max_days, login_hash_concurrency;
     int login_max_failures, login_address_max_failures, login_window_seconds, login_lockout_seconds;
+    int receiver_check_address, dicom_max_associations, dicom_max_per_address, dicom_assoc_timeout_s,
+        dicom_idle_timeout_s, max_instance_bytes;
 } gw_config;
 
 /* Fill cfg from the embedded defaults, then the JSON file at path (NULL for

@@ -82,6 +82,9 @@ void gw_job_flush(gw *g, gw_job *j);
 
 /* The storage SCP callback: route to a job, else refuse or quarantine. */
 uint16_t gw_receive(void *ctx, const struct net_received *r);
+/* The receivers' accept callback (net_accept_fn): registered PACS only;
+ * a refusal is logged and audited. */
+bool gw_accept_peer(void *ctx, const char *calling_aet, const char *addr, char *why, size_t cap);
 
 /* archive.c: where an instance of the archive lives; false if a label or
  * UID would escape the folder. */

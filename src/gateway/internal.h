@@ -21,11 +21,13 @@ typedef struct gw_metrics {
     atomic_llong logins, login_failures;
     atomic_llong queries, query_errors, query_results, pings;
     atomic_llong instances_received, instances_archived, instances_rejected, instances_failed, unrequested;
+    atomic_llong instances_refused_foreign; /* for a running import, from another PACS */
 } gw_metrics;
 
 typedef struct gw_qcache gw_qcache; /* query results kept for paging (qcache.c) */
 typedef struct gw_auth gw_auth;     /* login throttle and password hash gate (auth.c) */
 typedef struct gw_pool gw_pool;     /* instance workers (pool.c) */
+typedef struct gw_peers gw_peers;   /* who may send to the receivers (peers.c) */
 struct gw_job;
 struct net_server;
 
@@ -62,6 +64,7 @@ struct gw {
     pthread_t rx_thread[GW_MAX_RECEIVERS];
     int nrx; /* receivers started */
     gw_pool *pool;
+    gw_peers *peers;
     pthread_mutex_t sends_lock; /* sends: sessions being sent to a PACS (api_send.c) */
     struct gw_send *sends;
     /* the retention purge timer (service.c) */
@@ -271,6 +274,23 @@ void gw_qcache_free(gw_qcache *c);
 void gw_qcache_put(gw_qcache *c, int64_t user, json_t *results, json_t *meta, char id[33]);
 /* New references to the results and meta of id if user owns it, else false. */
 bool gw_qcache_get(gw_qcache *c, const char *id, int64_t user, json_t **results, json_t **meta);
+
+/* ---- registered peers (peers.c) ---- */
+gw_peers *gw_peers_new(void);
+void gw_peers_free(gw_peers *p);
+/* The ids of the registered DIMSE PACS whose `aet` is calling_aet and, with
+ * receiver_check_address, whose host resolves to addr (IPv4 text): up to
+ * max of them into ids; returns how many. *aet_known tells whether some
+ * PACS has that AE title at all (may be NULL). The registry is read from
+ * the catalog at most once a second, host names resolved at most once a
+ * minute. Thread-safe. */
+size_t gw_peers_match(gw *g, const char *calling_aet, const char *addr, int64_t *ids, size_t max, bool *aet_known);
+/* Whether a refusal of who ("AE@ADDR") is to be logged and audited now:
+ * once a minute per who (of the last 64), so that a peer retrying cannot
+ * flood the log or the audit table; metrics count every refusal. */
+bool gw_peers_report_due(gw *g, const char *who);
+/* "AE@ADDR" for logs and the audit: the AE title escaped as one token. */
+const char *gw_peer_text(const char *calling_aet, const char *addr, char *buf, size_t cap);
 
 /* ---- metrics (api_ops.c) ---- */
 #define GW_COUNT(g, field) atomic_fetch_add(&(g)->m.field, 1)

@@ -162,6 +162,7 @@ net_assoc *gw_pacs_connect(gw *g, const gw_pacs *p, const char *abstract, bool s
     snprintf(np.calling_aet, sizeof np.calling_aet, "%s", gw_pacs_calling(g, p));
     snprintf(np.called_aet, sizeof np.called_aet, "%s", p->aet);
     np.timeout_s = g->cfg.query_timeout;
+    np.max_instance_bytes = (uint64_t)g->cfg.max_instance_bytes; /* C-GET: held in memory like a receiver's */
     static const char *const ts[] = {DCM_TS_EXPLICIT_LE, DCM_TS_IMPLICIT_LE, NULL};
     net_params_add(&np, abstract, ts);
     if (storage)

@@ -1,5 +1,8 @@
 /* receiver.c — what happens to each instance, in memory, before anything
- * is written (ARCHITECTURE.md section 1, steps 1-7). */
+ * is written (ARCHITECTURE.md section 1, steps 1-7), and who may send one:
+ * associations only from registered PACS (peers.c), and an instance goes
+ * to a running import only from the PACS that import retrieves from, or
+ * when it carries the import's Move Originator. */
 #include "dicom/fs.h"
 #include "gateway/import.h"
 #include "gateway/sealed.h"
@@ -235,7 +238,9 @@ static uint16_t unrequested(gw *g, const net_received *r)
 {
     GW_COUNT(g, unrequested);
     if (strcmp(g->cfg.unrequested, "quarantine") != 0) {
-        gw_log(g, "warn", "unrequested", "calling_aet=%s action=refused", r->calling_aet);
+        char who[128];
+        gw_log(g, "warn", "unrequested", "peer=%s action=refused",
+               gw_peer_text(r->calling_aet, r->peer_addr, who, sizeof who));
         return 0x0124; /* Refused: not authorized */
     }
     unsigned char rnd[12];
@@ -252,8 +257,9 @@ static uint16_t unrequested(gw *g, const net_received *r)
     if (fp)
         ok = fclose(fp) == 0 && ok;
     free(sealed);
-    gw_log(g, ok ? "warn" : "error", "unrequested", "calling_aet=%s action=%s file=%s", r->calling_aet,
-           ok ? "quarantined" : "quarantine_failed", name);
+    char who[128];
+    gw_log(g, ok ? "warn" : "error", "unrequested", "peer=%s action=%s file=%s",
+           gw_peer_text(r->calling_aet, r->peer_addr, who, sizeof who), ok ? "quarantined" : "quarantine_failed", name);
     return ok ? 0 : 0xA700;
 }
 
@@ -306,25 +312,122 @@ static uint16_t process_foreign(gw *g, gw_job *j, const net_received *r)
     return status;
 }
 
+/* The catalog is asked, and the jobs written and freed, with the jobs lock
+ * released: the receivers route instances meanwhile. */
 void gw_foreign_sweep(gw *g, bool all)
 {
+    enum { MAX = 64 };
+    int64_t ids[MAX];
+    bool ended[MAX];
+    size_t n = 0;
     time_t now = time(NULL);
+    pthread_mutex_lock(&g->jobs_lock);
+    for (gw_job *j = g->jobs; j && n < MAX; j = j->next)
+        if (j->foreign)
+            ids[n++] = j->id;
+    pthread_mutex_unlock(&g->jobs_lock);
+    for (size_t i = 0; i < n; i++) {
+        int64_t running = 0;
+        ended[i] = all || store_int(g->db, "SELECT 1 FROM import_sessions WHERE id = ? AND state = 'running'",
+                                    (store_val[]){STORE_I(ids[i])}, 1, &running, NULL) != DQR_OK;
+    }
+    gw_job *gone = NULL;
     pthread_mutex_lock(&g->jobs_lock);
     for (gw_job **p = &g->jobs; *p;) {
         gw_job *j = *p;
-        int64_t running = 0;
-        bool drop = j->foreign && j->refs == 0 &&
-                    (all || now - j->last_seen > 300 ||
-                     store_int(g->db, "SELECT 1 FROM import_sessions WHERE id = ? AND state = 'running'",
-                               (store_val[]){STORE_I(j->id)}, 1, &running, NULL) != DQR_OK);
+        bool drop = j->foreign && j->refs == 0 && (all || now - j->last_seen > 300);
+        for (size_t i = 0; i < n && j->foreign && j->refs == 0 && !drop; i++)
+            drop = ids[i] == j->id && ended[i];
         if (drop) {
             *p = j->next;
-            gw_job_flush(g, j);
-            gw_job_free(j);
+            j->next = gone;
+            gone = j;
         } else {
             p = &j->next;
         }
     }
+    pthread_mutex_unlock(&g->jobs_lock);
+    while (gone) { /* out of the list with no receiver inside: nobody else can reach them */
+        gw_job *j = gone;
+        gone = j->next;
+        gw_job_flush(g, j);
+        gw_job_free(j);
+    }
+}
+
+/* The PACS ids the association's calling AE (and address) stand for. */
+typedef struct sender {
+    int64_t ids[16];
+    size_t n;
+} sender;
+
+static bool sent_by(const sender *from, const gw_job *j)
+{
+    for (size_t i = 0; i < from->n; i++)
+        if (from->ids[i] == j->pacs_id)
+            return true;
+    return false;
+}
+
+/* An instance for a running import's study, from a PACS that import does
+ * not retrieve from: refused, nothing of it kept. */
+static uint16_t foreign_sender(gw *g, int64_t session, const net_received *r)
+{
+    char who[128];
+    GW_COUNT(g, instances_refused_foreign);
+    gw_peer_text(r->calling_aet, r->peer_addr, who, sizeof who);
+    if (gw_peers_report_due(g, who)) {
+        gw_log(g, "warn", "instance_refused", "session=%lld peer=%s reason=not_the_session_pacs", (long long)session,
+               who);
+        gw_audit(g, 0, "instance_refused", who);
+    }
+    return 0x0124; /* Refused: not authorized */
+}
+
+/* The StudyInstanceUID of a received instance ("" when unreadable). */
+static void study_of(const net_received *r, char study[65])
+{
+    *study = '\0';
+    dcm_file *f = dcm_file_parse_borrowed(r->data, r->len, NULL);
+    if (f)
+        dcm_dataset_get_string(dcm_file_dataset(f), DCM_TAG(0x0020, 0x000D), study, 65);
+    dcm_file_close(f);
+}
+
+/* 1. update-request, under the jobs lock (which every import and the
+ * scheduler need, so nothing is parsed while it is held): by Move
+ * Originator (AE and message id), else by the study of a running request
+ * retrieved from the sending PACS. *other gets the id of a running request
+ * for the study from another PACS. The job returned has a reference held. */
+static gw_job *route(gw *g, const net_received *r, const char *study, const sender *from, int64_t *other)
+{
+    gw_job *j = NULL;
+    *other = 0;
+    pthread_mutex_lock(&g->jobs_lock);
+    for (gw_job *k = g->jobs; k && !j; k = k->next)
+        if (r->move_msgid >= 0 && k->msgid == r->move_msgid && strcmp(k->move_aet, r->move_aet) == 0)
+            j = k;
+    for (gw_job *k = g->jobs; k && !j && study && *study; k = k->next)
+        if (strcmp(k->study_uid, study) == 0) {
+            if (sent_by(from, k))
+                j = k;
+            else if (!*other)
+                *other = k->id;
+        }
+    if (j) {
+        j->refs++; /* the worker waits for this before freeing j */
+        j->last_seen = time(NULL);
+        *other = 0;
+    }
+    pthread_mutex_unlock(&g->jobs_lock);
+    return j;
+}
+
+static void release(gw *g, gw_job *j)
+{
+    pthread_mutex_lock(&g->jobs_lock);
+    j->refs--;
+    pthread_cond_broadcast(&g->idle);
     pthread_mutex_unlock(&g->jobs_lock);
 }
 
@@ -333,38 +436,50 @@ uint16_t gw_receive(void *ctx, const net_received *r)
     gw *g = ctx;
     if (!r->data)
         return 0xA700; /* the receiver runs with spool_memory: never happens */
+    sender from = {.n = 0};
+    from.n = gw_peers_match(g, r->calling_aet, r->peer_addr, from.ids, sizeof from.ids / sizeof from.ids[0], NULL);
     char study[65] = "";
-    pthread_mutex_lock(&g->jobs_lock);
-    gw_job *j = NULL;
-    /* 1. update-request: by Move Originator (AE and message id) ... */
-    for (gw_job *k = g->jobs; k && !j; k = k->next)
-        if (r->move_msgid >= 0 && k->msgid == r->move_msgid && strcmp(k->move_aet, r->move_aet) == 0)
-            j = k;
-    if (!j) { /* ... else by the study of a running request */
-        dcm_file *f = dcm_file_parse_borrowed(r->data, r->len, NULL);
-        if (f)
-            dcm_dataset_get_string(dcm_file_dataset(f), DCM_TAG(0x0020, 0x000D), study, sizeof study);
-        dcm_file_close(f);
-        for (gw_job *k = g->jobs; k && !j && *study; k = k->next)
-            if (strcmp(k->study_uid, study) == 0)
-                j = k;
+    int64_t other = 0;
+    gw_job *j = route(g, r, NULL, &from, &other); /* by Move Originator: no parsing needed */
+    if (!j) {
+        study_of(r, study);
+        j = route(g, r, study, &from, &other);
     }
-    if (j) {
-        j->refs++; /* the worker waits for this before freeing j */
-        j->last_seen = time(NULL);
-    }
-    pthread_mutex_unlock(&g->jobs_lock);
-    if (!j && *study) /* ... else a session another node claimed */
+    if (!j && other)
+        return foreign_sender(g, other, r);
+    if (!j && *study) { /* ... else a session another node claimed */
         j = foreign_job(g, study);
+        if (j && !sent_by(&from, j)) {
+            uint16_t st = foreign_sender(g, j->id, r);
+            release(g, j);
+            return st;
+        }
+    }
     if (!j)
         return unrequested(g, r);
     /* A local session is answered on receipt: the pool processes it, and the
      * session ends only when the pool is through with all its instances. */
     uint16_t status = j->foreign ? process_foreign(g, j, r)
                                  : gw_pool_submit(g->pool, j, r->data, r->len) ? 0 : 0xA700;
-    pthread_mutex_lock(&g->jobs_lock);
-    j->refs--;
-    pthread_cond_broadcast(&g->idle);
-    pthread_mutex_unlock(&g->jobs_lock);
+    release(g, j);
     return status;
+}
+
+/* The receivers' gate (net_accept_fn): registered PACS only. */
+bool gw_accept_peer(void *ctx, const char *calling_aet, const char *addr, char *why, size_t cap)
+{
+    gw *g = ctx;
+    int64_t id;
+    bool aet_known = false;
+    if (gw_peers_match(g, calling_aet, addr, &id, 1, &aet_known))
+        return true;
+    snprintf(why, cap, "%s", aet_known ? "a registered PACS's AE title, from an address not its host's"
+                                       : "no registered PACS has this AE title");
+    char who[128];
+    gw_peer_text(calling_aet, addr, who, sizeof who);
+    if (gw_peers_report_due(g, who)) {
+        gw_log(g, "warn", "association_refused", "peer=%s reason=%s", who, aet_known ? "address" : "aet");
+        gw_audit(g, 0, "association_refused", who);
+    }
+    return false;
 }

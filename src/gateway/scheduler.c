@@ -277,8 +277,12 @@ static dqr_status start_receivers(gw *g, dqr_error *err)
         return dqr_error_set(err, DQR_E_USAGE, "receivers: %s", msg);
     for (int i = 0; i < n; i++) {
         const gw_receiver *c = &g->rxcfg[i];
+        const gw_config *k = &g->cfg;
         net_server_config rc = {.aet = c->aet, .bind = c->addr, .port = c->port, .spool_memory = true,
-                                .max_assocs = 32, .timeout_s = g->cfg.query_timeout, .on_store = gw_receive,
+                                .accept = gw_accept_peer, .max_assocs = k->dicom_max_associations,
+                                .max_per_address = k->dicom_max_per_address, .timeout_s = k->query_timeout,
+                                .assoc_timeout_s = k->dicom_assoc_timeout_s, .idle_timeout_s = k->dicom_idle_timeout_s,
+                                .max_instance_bytes = (uint64_t)k->max_instance_bytes, .on_store = gw_receive,
                                 .ctx = g, .log = receiver_log};
         if (*c->tls_cert) /* DICOM TLS only; with a CA, client certificates required */
             rc.tls = (net_tls){.enabled = true, .cert = c->tls_cert, .key = c->tls_key,

@@ -139,7 +139,7 @@ gw *gw_start(const gw_config *cfg, dqr_error *err)
         st = open_log(g, err);
     if (st == DQR_OK && tightened)
         gw_log(g, "warn", "data_dir_private", "dir=%s mode=0700 (it was open to other users)", g->cfg.data_dir);
-    if (st == DQR_OK && !(g->qc = gw_qcache_new()))
+    if (st == DQR_OK && (!(g->qc = gw_qcache_new()) || !(g->peers = gw_peers_new())))
         st = dqr_error_set(err, DQR_E_NOMEM, "out of memory");
     if (st == DQR_OK)
         st = private_catalog(g, err);
@@ -202,6 +202,7 @@ void gw_stop(gw *g)
     store_close(g->db);
     store_vault_close(g->vault);
     gw_qcache_free(g->qc);
+    gw_peers_free(g->peers);
     gw_forget_password(g);
     gw_auth_free(g->auth);
     if (g->log)

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_CONTROL_PDU (1u << 20) /* A-ASSOCIATE etc. */
@@ -51,6 +52,13 @@ void net_socket_setup(int fd, int timeout_s)
     struct timeval tv = {timeout_s > 0 ? timeout_s : 30, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+int64_t net_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 net_assoc *net_assoc_new(int fd, int timeout_s)
@@ -106,10 +114,26 @@ dqr_status net_write_all(net_assoc *a, const void *data, size_t n, dqr_error *er
     return DQR_OK;
 }
 
+/* Under a deadline (ARTIM) each read may wait only for what is left of it:
+ * a peer sending one byte at a time cannot stretch the time allowed. */
+static dqr_status await_deadline(net_assoc *a, dqr_error *err)
+{
+    int64_t left = a->deadline_ms - net_now_ms();
+    if (left <= 0)
+        return dqr_error_set(err, DQR_E_IO, "timed out after %d s waiting for the association request",
+                             a->timeout_s);
+    struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
+    setsockopt(a->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return DQR_OK;
+}
+
 static dqr_status read_all(net_assoc *a, void *data, size_t n, dqr_error *err)
 {
     uint8_t *p = data;
     while (n) {
+        dqr_status st = a->deadline_ms ? await_deadline(a, err) : DQR_OK;
+        if (st)
+            return st;
         ssize_t r = net_io_read(a, p, n);
         if (r < 0 && errno == EINTR)
             continue;
@@ -238,6 +262,7 @@ net_assoc *net_connect(const char *host, int port, net_params *p, dqr_error *err
         return NULL;
     }
     a->p = *p;
+    a->max_instance = p->max_instance_bytes;
     if (p->tls.enabled) {
         a->ssl_ctx = net_tls_context(&p->tls, false, err);
         if (!a->ssl_ctx || net_tls_start(a, a->ssl_ctx, false, host, err)) {

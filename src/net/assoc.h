@@ -11,6 +11,9 @@ struct net_assoc {
     SSL *ssl;              /* TLS on this association, or NULL */
     SSL_CTX *ssl_ctx;      /* owned when we made it (requestor side) */
     int timeout_s;
+    int64_t deadline_ms;   /* while non-zero: reads fail after this (monotonic ms; ARTIM) */
+    char peer_addr[48];    /* acceptor side: the peer's IPv4 address ("" as requestor) */
+    uint64_t max_instance; /* the largest dataset net_rx_receive keeps in memory (0: 2 GiB) */
     net_params p;          /* negotiated contexts; p.max_pdu = what we receive */
     assoc_info info;       /* the peer's */
     uint32_t send_max;     /* the peer's max PDU length (0 = no limit) */
@@ -25,6 +28,8 @@ struct net_assoc {
 
 net_assoc *net_assoc_new(int fd, int timeout_s);
 void net_socket_setup(int fd, int timeout_s);
+/* A monotonic clock in milliseconds. */
+int64_t net_now_ms(void);
 dqr_status net_read_pdu(net_assoc *a, uint8_t *type, dqr_error *err);
 dqr_status net_write_all(net_assoc *a, const void *data, size_t n, dqr_error *err);
 dqr_status net_cmd_set_us(dcm_dataset *cmd, uint32_t tag, uint16_t v, dqr_error *err);
@@ -55,7 +60,10 @@ typedef struct net_rx {
 } net_rx;
 /* Receive the dataset that follows the C-STORE-RQ cmd (on context pcid) into
  * rx: into a new temporary file in dir, or memory when dir is NULL. On
- * failure nothing is left behind. Release with net_rx_free. */
+ * failure nothing is left behind. DQR_E_LIMIT: held in memory, the dataset
+ * was larger than a->max_instance (or memory ran out); it was read to its
+ * end and dropped, so the association goes on and the caller answers
+ * 0xA700. Release with net_rx_free. */
 dqr_status net_rx_receive(net_assoc *a, uint8_t pcid, const dcm_dataset *cmd, const char *dir, net_rx *rx,
                           dqr_error *err);
 /* Free the memory copy and remove the spool file if the callback left it. */

@@ -98,7 +98,9 @@ dqr_status net_get(net_assoc *a, const char *sop_class, const dcm_dataset *ident
             net_rx rx;
             uint16_t sub = net_cmd_us(c, DCM_TAG(0x0000, 0x0110)), status = 0xA700;
             st = net_rx_receive(a, pcid, c, tmp_dir, &rx, err);
-            if (!st)
+            if (st == DQR_E_LIMIT) /* dropped, read to its end: answered 0xA700 */
+                st = DQR_OK;
+            else if (!st)
                 status = fn(ctx, &rx.r);
             if (!st)
                 st = net_store_respond(a, pcid, sub, rx.cls, rx.inst, status, err);

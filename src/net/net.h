@@ -54,6 +54,8 @@ typedef struct net_params {
     size_t npc;
     uint32_t max_pdu;              /* what we receive; 0 = NET_DEFAULT_PDU */
     int timeout_s;                 /* connect, ARTIM, and every read/write; 0 = 30 */
+    uint64_t max_instance_bytes;   /* requestor: a C-GET sub-operation held in memory larger
+                                      than this is dropped and answered 0xA700 (0: 2 GiB) */
 } net_params;
 
 typedef struct net_assoc net_assoc;
@@ -174,6 +176,7 @@ typedef struct net_server net_server;
 /* One received instance, as a Part 10 stream (preamble, meta, dataset). */
 typedef struct net_received {
     const char *calling_aet, *sop_class, *sop_instance, *ts;
+    const char *peer_addr;  /* the sender's IPv4 address, as text */
     const char *move_aet;   /* Move Originator AE (0000,1030): "" when absent */
     int move_msgid;         /* Move Originator Message ID (0000,1031): -1 when absent */
     const char *tmp_path;   /* spooled to this file (spool_memory off): the
@@ -186,20 +189,37 @@ typedef struct net_received {
  * success, 0xA700 out of resources, 0xC000 cannot understand, ...). */
 typedef uint16_t (*net_store_fn)(void *ctx, const net_received *r);
 
+/* Decides whether an association request is accepted, once its called AE
+ * matched: calling_aet and the peer's IPv4 address (text). Returns true to
+ * accept; false refuses it (A-ASSOCIATE-RJ permanent, calling AE title not
+ * recognized) after writing a short reason into why (for the log; it
+ * must not hold more than the peer sent). Called from the association's
+ * thread: must be thread-safe. */
+typedef bool (*net_accept_fn)(void *ctx, const char *calling_aet, const char *peer_addr, char *why, size_t cap);
+
 typedef struct net_server_config {
     const char *aet;             /* our AE title: other called AEs are refused */
     const char *bind;            /* address, default 127.0.0.1 */
     int port;
     const char *const *allowed;  /* calling AEs accepted (NULL: any) */
+    net_accept_fn accept;        /* then this decides, when set (ctx is its context) */
     const char *tmp_dir;         /* where received data is spooled */
     bool spool_memory;           /* keep received data in memory, never on disk
                                     (for de-identifying before anything is written) */
-    int max_assocs;              /* concurrent associations (default 32) */
-    int timeout_s;
+    int max_assocs;              /* concurrent connections (default 32) */
+    int max_per_address;         /* concurrent connections from one IP address (0: max_assocs) */
+    int timeout_s;               /* default of the two below (0: 30) */
+    int assoc_timeout_s;         /* ARTIM: the whole A-ASSOCIATE-RQ (and TLS handshake)
+                                    must arrive within this after the connection (0: timeout_s) */
+    int idle_timeout_s;          /* once associated: every read and write (0: timeout_s) */
+    uint64_t max_instance_bytes; /* a dataset held in memory larger than this is read to
+                                    its end, dropped and answered 0xA700 (0: 2 GiB) */
     net_tls tls;                 /* TLS on every association (cert and key required) */
     net_store_fn on_store;
     void *ctx;
-    void (*log)(void *ctx, const char *line); /* one line per event, may be NULL */
+    /* One line per event, may be NULL. Lines are printable ASCII: strings
+     * from the peer (AE titles, error texts) are escaped (net_log_escape). */
+    void (*log)(void *ctx, const char *line);
 } net_server_config;
 
 /* Listen (SO_REUSEADDR). Returns NULL with err on failure (port in use...). */
@@ -208,8 +228,19 @@ net_server *net_server_new(const net_server_config *cfg, dqr_error *err);
 int net_server_port(const net_server *s);
 /* Accept and serve associations (a thread each) until net_server_stop. */
 dqr_status net_server_run(net_server *s, dqr_error *err);
+/* Associations refused since the start (any reason: limits, AE titles,
+ * the accept callback) and datasets dropped as too large. Thread-safe. */
+void net_server_stats(const net_server *s, long long *refused, long long *too_large);
 /* Ask run to return (safe from a signal handler or another thread). */
 void net_server_stop(net_server *s);
 void net_server_free(net_server *s);
+
+/* Copy in to out (cap bytes, always terminated, cut if needed) so that it
+ * cannot break or forge a log line: control characters, DEL and non-ASCII
+ * bytes become \xNN. With value set, the result is also one key=value
+ * token: a backslash or quote is escaped, and the whole is put in double
+ * quotes when it is empty or holds a space, quote, backslash or '='.
+ * Returns out. */
+char *net_log_escape(char *out, size_t cap, const char *in, bool value);
 
 #endif

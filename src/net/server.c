@@ -1,7 +1,14 @@
 /* server.c — the acceptor: listen, negotiate (called AE, allowed calling
  * AEs, presentation contexts), and serve C-ECHO and C-STORE on a thread per
  * association. Received datasets are spooled to a temporary file behind a
- * freshly written Part 10 header, then handed to the on_store callback. */
+ * freshly written Part 10 header, then handed to the on_store callback.
+ *
+ * One client must not be able to lock others out: connections are counted
+ * per IP address as well as in total, the A-ASSOCIATE-RQ must arrive whole
+ * within the ARTIM time (a deadline, not a per-read timeout, so dribbling
+ * bytes does not stretch it), and an associated peer that stays silent
+ * longer than the idle timeout is dropped. Every log line is escaped: AE
+ * titles and error texts come from the peer. */
 #include "net/assoc.h"
 
 #include <arpa/inet.h>
@@ -18,31 +25,102 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* Connections now open from one address. */
+typedef struct addr_count {
+    uint32_t addr;
+    int n;
+} addr_count;
+
 struct net_server {
     net_server_config cfg;
     SSL_CTX *tls;
     int lfd, port;
     atomic_bool stop;
     atomic_int active;
+    atomic_llong refused, too_large;
+    pthread_mutex_t addr_lock;
+    addr_count *addrs; /* max_assocs entries: one per open connection at most */
 };
 
 typedef struct conn {
     net_server *srv;
     int fd;
+    uint32_t addr;
+    char ip[INET_ADDRSTRLEN];
     char peer[64];
 } conn;
+
+char *net_log_escape(char *out, size_t cap, const char *in, bool value)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    bool quote = value && (!*in || strpbrk(in, " \\\"=") != NULL);
+    if (!cap)
+        return out;
+    if (quote && n + 1 < cap)
+        out[n++] = '"';
+    for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+        char e[4];
+        size_t k = 0;
+        if (*p < 0x20 || *p >= 0x7F)
+            e[k++] = '\\', e[k++] = 'x', e[k++] = hex[*p >> 4], e[k++] = hex[*p & 15];
+        else if (value && (*p == '\\' || *p == '"'))
+            e[k++] = '\\', e[k++] = (char)*p;
+        else
+            e[k++] = (char)*p;
+        if (n + k + (quote ? 1 : 0) >= cap)
+            break; /* cut whole: never half an escape */
+        memcpy(out + n, e, k);
+        n += k;
+    }
+    if (quote && n + 1 < cap)
+        out[n++] = '"';
+    out[n] = '\0';
+    return out;
+}
 
 static void logf_(net_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(net_server *s, const char *fmt, ...)
 {
     if (!s->cfg.log)
         return;
-    char line[512];
+    char line[512], safe[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    s->cfg.log(s->cfg.ctx, line);
+    s->cfg.log(s->cfg.ctx, net_log_escape(safe, sizeof safe, line, false));
+}
+
+/* Count a new connection from addr; false when it already has its share. */
+static bool addr_enter(net_server *s, uint32_t addr)
+{
+    pthread_mutex_lock(&s->addr_lock);
+    addr_count *slot = NULL, *free_slot = NULL;
+    for (int i = 0; i < s->cfg.max_assocs && !slot; i++) {
+        if (s->addrs[i].n && s->addrs[i].addr == addr)
+            slot = &s->addrs[i];
+        else if (!s->addrs[i].n && !free_slot)
+            free_slot = &s->addrs[i];
+    }
+    bool ok = slot ? slot->n < s->cfg.max_per_address : free_slot != NULL;
+    if (ok && !slot)
+        *(slot = free_slot) = (addr_count){addr, 0};
+    if (ok)
+        slot->n++;
+    pthread_mutex_unlock(&s->addr_lock);
+    return ok;
+}
+
+static void addr_leave(net_server *s, uint32_t addr)
+{
+    pthread_mutex_lock(&s->addr_lock);
+    for (int i = 0; i < s->cfg.max_assocs; i++)
+        if (s->addrs[i].n && s->addrs[i].addr == addr) {
+            s->addrs[i].n--;
+            break;
+        }
+    pthread_mutex_unlock(&s->addr_lock);
 }
 
 net_server *net_server_new(const net_server_config *cfg, dqr_error *err)
@@ -55,12 +133,27 @@ net_server *net_server_new(const net_server_config *cfg, dqr_error *err)
     s->cfg = *cfg;
     if (s->cfg.max_assocs <= 0)
         s->cfg.max_assocs = 32;
+    if (s->cfg.max_per_address <= 0 || s->cfg.max_per_address > s->cfg.max_assocs)
+        s->cfg.max_per_address = s->cfg.max_assocs;
+    if (s->cfg.timeout_s <= 0)
+        s->cfg.timeout_s = 30;
+    if (s->cfg.assoc_timeout_s <= 0)
+        s->cfg.assoc_timeout_s = s->cfg.timeout_s;
+    if (s->cfg.idle_timeout_s <= 0)
+        s->cfg.idle_timeout_s = s->cfg.timeout_s;
+    if (!(s->addrs = calloc((size_t)s->cfg.max_assocs, sizeof *s->addrs))) {
+        dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+        free(s);
+        return NULL;
+    }
+    pthread_mutex_init(&s->addr_lock, NULL);
     if (!s->cfg.tmp_dir)
         s->cfg.tmp_dir = "/tmp";
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->port)};
     if (inet_pton(AF_INET, cfg->bind ? cfg->bind : "127.0.0.1", &sa.sin_addr) != 1) {
         dqr_error_set(err, DQR_E_USAGE, "bad bind address '%s'", cfg->bind);
-        free(s);
+        s->lfd = -1;
+        net_server_free(s);
         return NULL;
     }
     s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -69,17 +162,14 @@ net_server *net_server_new(const net_server_config *cfg, dqr_error *err)
     if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(s->lfd, 64) != 0) {
         dqr_error_set(err, DQR_E_IO, "cannot listen on %s:%d: %s", cfg->bind ? cfg->bind : "127.0.0.1",
                       cfg->port, strerror(errno));
-        if (s->lfd >= 0)
-            close(s->lfd);
-        free(s);
+        net_server_free(s);
         return NULL;
     }
     socklen_t sl = sizeof sa;
     getsockname(s->lfd, (struct sockaddr *)&sa, &sl);
     s->port = ntohs(sa.sin_port);
     if (cfg->tls.enabled && !(s->tls = net_tls_context(&cfg->tls, true, err))) {
-        close(s->lfd);
-        free(s);
+        net_server_free(s);
         return NULL;
     }
     return s;
@@ -94,17 +184,27 @@ void net_server_free(net_server *s)
         return;
     while (atomic_load(&s->active) > 0) /* let running associations finish */
         usleep(10000);
-    close(s->lfd);
+    if (s->lfd >= 0)
+        close(s->lfd);
     SSL_CTX_free(s->tls);
+    pthread_mutex_destroy(&s->addr_lock);
+    free(s->addrs);
     free(s);
 }
 
 /* ---- negotiation ------------------------------------------------------- */
 
-static dqr_status reject(net_assoc *a, uint8_t result, uint8_t source, uint8_t reason)
+static dqr_status reject(net_server *s, net_assoc *a, uint8_t result, uint8_t source, uint8_t reason)
 {
     uint8_t pdu[10] = {PDU_ASSOC_RJ, 0, 0, 0, 0, 4, 0, result, source, reason};
+    atomic_fetch_add(&s->refused, 1);
     return net_write_all(a, pdu, sizeof pdu, NULL);
+}
+
+void net_server_stats(const net_server *s, long long *refused, long long *too_large)
+{
+    *refused = atomic_load(&s->refused);
+    *too_large = atomic_load(&s->too_large);
 }
 
 static bool supported_abstract(const char *uid)
@@ -123,8 +223,9 @@ static bool aet_allowed(const net_server *s, const char *calling)
 }
 
 /* Read the A-ASSOCIATE-RQ, answer AC or RJ. Returns true if accepted. */
-static bool negotiate(net_server *s, net_assoc *a, const char *peer)
+static bool negotiate(net_server *s, net_assoc *a, const char *peer, const char *ip)
 {
+    char why[160] = "not allowed";
     dqr_error err = {0};
     uint8_t type;
     if (net_read_pdu(a, &type, &err) || type != PDU_ASSOC_RQ) {
@@ -134,17 +235,18 @@ static bool negotiate(net_server *s, net_assoc *a, const char *peer)
     a->p.max_pdu = NET_DEFAULT_PDU;
     if (pdu_parse_associate(a->rbuf, a->rlen, PDU_ASSOC_RQ, &a->p, &a->info, &err)) {
         logf_(s, "%s: bad association request: %s", peer, err.message);
-        reject(a, 1, 2, 1);
+        reject(s, a, 1, 2, 1);
         return false;
     }
     if (s->cfg.aet && strcmp(a->p.called_aet, s->cfg.aet) != 0) {
         logf_(s, "%s: refused %s: called AE '%s' is not '%s'", peer, a->p.calling_aet, a->p.called_aet, s->cfg.aet);
-        reject(a, 1, 1, 7);
+        reject(s, a, 1, 1, 7);
         return false;
     }
-    if (!aet_allowed(s, a->p.calling_aet)) {
-        logf_(s, "%s: refused calling AE '%s' (not allowed)", peer, a->p.calling_aet);
-        reject(a, 1, 1, 3);
+    if (!aet_allowed(s, a->p.calling_aet) ||
+        (s->cfg.accept && !s->cfg.accept(s->cfg.ctx, a->p.calling_aet, ip, why, sizeof why))) {
+        logf_(s, "%s: refused calling AE '%s' (%s)", peer, a->p.calling_aet, why);
+        reject(s, a, 1, 1, 3); /* permanent, calling AE title not recognized: also for a wrong address */
         return false;
     }
     size_t accepted = 0;
@@ -182,6 +284,10 @@ static dqr_status handle_store(net_server *s, net_assoc *a, uint8_t pcid, const 
         status = s->cfg.on_store ? s->cfg.on_store(s->cfg.ctx, &rx.r) : 0;
     else
         logf_(s, "%s: receiving %s failed: %s", peer, rx.inst, err.message);
+    if (st == DQR_E_LIMIT) { /* too large: read to its end and dropped, answered 0xA700 */
+        atomic_fetch_add(&s->too_large, 1);
+        st = DQR_OK;
+    }
     net_rx_free(&rx);
     if (st)
         return st; /* the association broke: no response possible */
@@ -205,16 +311,25 @@ static void *serve(void *arg)
 {
     conn *c = arg;
     net_server *s = c->srv;
-    net_socket_setup(c->fd, s->cfg.timeout_s);
-    net_assoc *a = net_assoc_new(c->fd, s->cfg.timeout_s);
+    /* until associated: the ARTIM time, as a deadline for the whole request */
+    net_socket_setup(c->fd, s->cfg.assoc_timeout_s);
+    net_assoc *a = net_assoc_new(c->fd, s->cfg.assoc_timeout_s);
     dqr_error terr = {0};
+    if (a) {
+        a->deadline_ms = net_now_ms() + (int64_t)s->cfg.assoc_timeout_s * 1000;
+        a->max_instance = s->cfg.max_instance_bytes;
+        snprintf(a->peer_addr, sizeof a->peer_addr, "%s", c->ip);
+    }
     if (a && s->tls && net_tls_start(a, s->tls, true, NULL, &terr)) {
         logf_(s, "%s: %s", c->peer, terr.message);
         net_assoc_free(a);
         a = NULL;
         c->fd = -1;
     }
-    if (a && negotiate(s, a, c->peer)) {
+    if (a && negotiate(s, a, c->peer, c->ip)) {
+        a->deadline_ms = 0; /* from now on: the idle timeout, for every read and write */
+        a->timeout_s = s->cfg.idle_timeout_s;
+        net_socket_setup(a->fd, s->cfg.idle_timeout_s);
         for (;;) {
             uint8_t pcid;
             dcm_dataset *cmd = NULL;
@@ -248,6 +363,7 @@ static void *serve(void *arg)
         net_assoc_free(a);
     else if (c->fd >= 0)
         close(c->fd);
+    addr_leave(s, c->addr);
     atomic_fetch_sub(&s->active, 1);
     free(c);
     return NULL;
@@ -274,13 +390,18 @@ dqr_status net_server_run(net_server *s, dqr_error *err)
         }
         c->srv = s;
         c->fd = fd;
-        char ip[INET_ADDRSTRLEN] = "?";
-        inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof ip);
-        snprintf(c->peer, sizeof c->peer, "%s:%u", ip, ntohs(sa.sin_port));
-        if (atomic_load(&s->active) >= s->cfg.max_assocs) {
+        c->addr = sa.sin_addr.s_addr;
+        snprintf(c->ip, sizeof c->ip, "?");
+        inet_ntop(AF_INET, &sa.sin_addr, c->ip, sizeof c->ip);
+        snprintf(c->peer, sizeof c->peer, "%s:%u", c->ip, ntohs(sa.sin_port));
+        const char *full = atomic_load(&s->active) >= s->cfg.max_assocs ? "in all"
+                           : !addr_enter(s, c->addr)                   ? "from this address"
+                                                                       : NULL;
+        if (full) {
             net_assoc tmp = {.fd = fd};
-            reject(&tmp, 2, 3, 2); /* transient: local limit exceeded */
-            logf_(s, "%s: refused: %d associations already", c->peer, s->cfg.max_assocs);
+            reject(s, &tmp, 2, 3, 2); /* transient: local limit exceeded */
+            logf_(s, "%s: refused: %d connections %s already", c->peer,
+                  *full == 'i' ? s->cfg.max_assocs : s->cfg.max_per_address, full);
             close(fd);
             free(c);
             continue;
@@ -291,6 +412,7 @@ dqr_status net_server_run(net_server *s, dqr_error *err)
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         if (pthread_create(&t, &attr, serve, c) != 0) {
+            addr_leave(s, c->addr);
             atomic_fetch_sub(&s->active, 1);
             close(fd);
             free(c);

@@ -115,13 +115,25 @@ dqr_status net_store_respond(net_assoc *a, uint8_t pcid, uint16_t msgid, const c
     return st;
 }
 
+/* An instance being received into memory: past the limit (or when memory
+ * runs out) the rest is read and dropped, so the association goes on. */
+typedef struct mem_rx {
+    bytes b;
+    uint64_t limit;
+    bool dropped;
+} mem_rx;
+
 static int spool_mem(void *ctx, const uint8_t *d, size_t n)
 {
-    bytes *b = ctx;
-    if (b->len + n > (2ull << 30)) /* 2 GiB: the limit of an instance held in memory */
-        return -1;
-    bytes_put(b, d, n);
-    return b->failed ? -1 : 0;
+    mem_rx *m = ctx;
+    if (m->dropped)
+        return 0;
+    if (m->b.len + n > m->limit || (bytes_put(&m->b, d, n), m->b.failed)) {
+        free(m->b.p);
+        m->b = (bytes){0};
+        m->dropped = true;
+    }
+    return 0;
 }
 
 /* The dataset into memory behind a Part 10 header. */
@@ -133,20 +145,22 @@ static dqr_status receive_memory(net_assoc *a, net_rx *rx, dqr_error *err)
         net_recv_dataset(a, net_discard, NULL, NULL);
         return dqr_error_set(err, DQR_E_NOMEM, "out of memory");
     }
-    bytes b = {.p = malloc(1u << 20), .cap = 1u << 20}; /* one instance: start at 1 MiB */
-    b.failed = b.p == NULL;
-    bytes_put(&b, head, head_len);
+    mem_rx m = {.b = {.p = malloc(1u << 20), .cap = 1u << 20}, /* one instance: start at 1 MiB */
+                .limit = a->max_instance ? a->max_instance : (2ull << 30)};
+    m.b.failed = m.b.p == NULL;
+    spool_mem(&m, head, head_len);
     free(head);
-    dqr_status st = net_recv_dataset(a, spool_mem, &b, err);
-    if (!st && b.failed)
-        st = dqr_error_set(err, DQR_E_NOMEM, "instance %s too large to hold in memory", rx->r.sop_instance);
+    dqr_status st = net_recv_dataset(a, spool_mem, &m, err);
+    if (!st && m.dropped)
+        st = dqr_error_set(err, DQR_E_LIMIT, "instance %s dropped: too large to hold in memory (limit %llu bytes)",
+                           rx->r.sop_instance, (unsigned long long)m.limit);
     if (st) {
-        free(b.p);
+        free(m.b.p);
         return st;
     }
-    rx->mem = b.p;
-    rx->r.data = b.p;
-    rx->r.len = b.len;
+    rx->mem = m.b.p;
+    rx->r.data = m.b.p;
+    rx->r.len = m.b.len;
     return DQR_OK;
 }
 
@@ -159,7 +173,7 @@ dqr_status net_rx_receive(net_assoc *a, uint8_t pcid, const dcm_dataset *cmd, co
     dcm_dataset_get_string(cmd, DCM_TAG(0x0000, 0x1030), rx->move_aet, sizeof rx->move_aet);
     long id;
     rx->r = (net_received){.calling_aet = a->p.calling_aet, .sop_class = rx->cls, .sop_instance = rx->inst,
-                           .ts = DCM_TS_IMPLICIT_LE, .move_aet = rx->move_aet,
+                           .ts = DCM_TS_IMPLICIT_LE, .move_aet = rx->move_aet, .peer_addr = a->peer_addr,
                            .move_msgid = dcm_dataset_get_int(cmd, DCM_TAG(0x0000, 0x1031), &id) ? (int)id : -1};
     for (size_t i = 0; i < a->p.npc; i++)
         if (a->p.pcs[i].id == pcid)

@@ -305,9 +305,9 @@ try:
     check("archived files read whole (pydicom, pixel data)", not bad, bad[:3])
 
     # ---- an instance nobody asked for ---------------------------------------------------------------------
-    p = subprocess.run([DQR, "store", "--call", "DQR", "127.0.0.1", str(dicom_port), glob.glob(small + "/**/*.dcm",
-                                                                                          recursive=True)[0]],
-                       capture_output=True, text=True)
+    # from a registered PACS (any other calling AE is refused at association: tests/security/peers.py)
+    p = subprocess.run([DQR, "store", "--aet", "ORTHANC", "--call", "DQR", "127.0.0.1", str(dicom_port),
+                        glob.glob(small + "/**/*.dcm", recursive=True)[0]], capture_output=True, text=True)
     check("unrequested instance refused", p.returncode != 0 and "0x0124" in p.stdout + p.stderr, p.stdout + p.stderr)
 
     # ---- histories, identifiers, download, delete ----------------------------------------------------------

@@ -307,8 +307,9 @@ try:
     serve = start_serve({"DQR_ADMIN_PASSWORD": "ignored-now-too", "DQR_QUERY_MAX_RESULTS": "3",
                          "DQR_UNREQUESTED": "quarantine"})
     wait_port(dicom_port)
-    p = subprocess.run([DQR, "store", "--call", "DQR", "127.0.0.1", str(dicom_port), files[0]], capture_output=True,
-                       text=True)
+    # from a registered PACS: any other calling AE is refused at association (tests/security/peers.py)
+    p = subprocess.run([DQR, "store", "--aet", "ORTHANC", "--call", "DQR", "127.0.0.1", str(dicom_port), files[0]],
+                       capture_output=True, text=True)
     q = glob.glob(WORK + "/var/quarantine/*.sealed")
     check("unrequested: quarantine keeps it sealed", p.returncode == 0 and len(q) == 1 and
           open(q[0]).read().startswith("v1:"), (p.stdout + p.stderr, q))
