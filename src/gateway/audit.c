@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 /* EventIDs and EventTypeCodes (PS3.16, coding scheme DCM). */
+#define E_APP "110100", "Application Activity"
 #define E_AUDIT "110101", "Audit Log Used"
 #define E_BEGIN "110102", "Begin Transferring DICOM Instances"
 #define E_ACCESS "110103", "DICOM Instances Accessed"
@@ -42,6 +43,8 @@
 #define E_ALERT "110113", "Security Alert"
 #define E_AUTH "110114", "User Authentication"
 #define T_NONE NULL, NULL
+#define T_START "110120", "Application Start"
+#define T_STOP "110121", "Application Stop"
 #define T_LOGIN "110122", "Login"
 #define T_NODE "110126", "Node Authentication"
 #define T_NETWORK "110128", "Network Configuration"
@@ -52,6 +55,8 @@
 
 static const gw_audit_kind kinds[] = {
     /* logins and accounts */
+    {"application_start", E_APP, T_START, 'E', 0, "node"},
+    {"application_stop", E_APP, T_STOP, 'E', 0, "node"},
     {"login_success", E_AUTH, T_LOGIN, 'E', 0, "user"},
     {"login_failure", E_AUTH, T_LOGIN, 'E', 4, "user"},
     {"login_lockout", E_ALERT, T_USER, 'E', 4, "user"},
@@ -66,6 +71,8 @@ static const gw_audit_kind kinds[] = {
     {"access_denied", E_ALERT, T_RESTRICTED, 'E', 4, "route"},
     /* peers and configuration */
     {"association_refused", E_ALERT, T_NODE, 'E', 4, "node"},
+    {"instance_refused", E_ALERT, T_NODE, 'E', 4, "node"},
+    {"import_refused_owner", E_ALERT, T_RESTRICTED, 'E', 4, "import_session"},
     {"pacs_create", E_ALERT, T_NETWORK, 'C', 0, "pacs"},
     {"pacs_update", E_ALERT, T_NETWORK, 'U', 0, "pacs"},
     {"pacs_delete", E_ALERT, T_NETWORK, 'D', 0, "pacs"},

@@ -171,6 +171,7 @@ gw *gw_start(const gw_config *cfg, dqr_error *err)
     }
     gw_log(g, "info", "start", "http=%s:%d%s catalog=%s schema=%d", g->cfg.http_addr,
            http_server_port(g->http), http_server_tls(g->http) ? " (https)" : "", store_backend(g->db), store_schema_version(g->db));
+    gw_audit(g, 0, "application_start", g->cfg.aet);
     return g;
 }
 
@@ -197,8 +198,10 @@ void gw_stop(gw *g)
     http_server_stop(g->http); /* no new requests; running ones finish */
     gw_import_stop(g);         /* running transfers end and requeue */
     stop_purge(g);
-    if (g->http)
+    if (g->http) {
         gw_log(g, "info", "stop", "requests=%lld", (long long)g->m.http_requests);
+        gw_audit(g, 0, "application_stop", g->cfg.aet);
+    }
     store_close(g->db);
     store_vault_close(g->vault);
     gw_qcache_free(g->qc);

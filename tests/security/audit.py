@@ -10,6 +10,7 @@ datagrams a UDP listener received; and PHI withheld when the audit file
 cannot be written. Usage: audit.py DQR WORKDIR"""
 import base64
 import glob
+import json
 import os
 import re
 import shutil
@@ -242,6 +243,8 @@ try:
     T = api.login("admin", ADMIN_PW)
     after = read_audit()
     check("a restart appends: the old lines are kept as they were", after.startswith(before) and len(after) > len(before))
+    check("the stop and the start are audited (110100 Application Stop, Start)",
+          b"110121" in before.strip().splitlines()[-1] and b"110120" in after[len(before):], after[len(before):][:300])
     os.makedirs(os.path.dirname(AUDIT), exist_ok=True)
     os.replace(AUDIT, AUDIT + ".moved") if os.path.isfile(AUDIT) else None
     os.mkdir(AUDIT)  # nothing can open it for writing now, not even root
@@ -250,6 +253,9 @@ try:
           "audit" in b.get("error", ""), b)
     st, data, _ = api.call("GET", "/api/v1/projects/P1/sessions/S01_MR/download", binary=True, token=T)
     check("audit file unwritable: no download (500)", st == 500 and data[:2] != b"PK", st)
+    st, b, _ = api.call("GET", f"/api/v1/history/queries/{qh}/keys", token=T)
+    check("audit file unwritable: original search keys withheld (500)", st == 500 and "keys" not in b
+          and name not in json.dumps(b), b)
     os.rmdir(AUDIT)
     os.replace(AUDIT + ".moved", AUDIT) if os.path.isfile(AUDIT + ".moved") else None
 finally:
