@@ -1,5 +1,9 @@
 /* dataset.c — the in-memory dataset tree: elements sorted by tag, values as
- * memory or deferred file ranges, sequences of item datasets. */
+ * memory or deferred file ranges, sequences of item datasets.
+ *
+ * Every dataset knows how many sequences enclose it, and an item is refused
+ * beyond DCM_MAX_DEPTH, so the recursive walks over a tree (copy, free,
+ * write, text and JSON dumps) are bounded whoever built it. */
 #include "dicom/internal.h"
 
 #include <errno.h>
@@ -122,8 +126,10 @@ void dcm_element_clear(dcm_element *el)
         dcm_blob_free(&el->frags[i]);
     free(el->frags);
     uint32_t tag = el->tag;
+    uint8_t depth = el->depth;
     memset(el, 0, sizeof *el);
     el->tag = tag;
+    el->depth = depth;
 }
 
 uint32_t dcm_element_tag(const dcm_element *el) { return el->tag; }
@@ -175,6 +181,10 @@ dcm_dataset *dcm_element_append_item(dcm_element *el, dqr_error *err)
         dqr_error_set(err, DQR_E_USAGE, "not a sequence");
         return NULL;
     }
+    if (el->depth >= DCM_MAX_DEPTH) {
+        dqr_error_set(err, DQR_E_LIMIT, "sequences nested deeper than %d levels", DCM_MAX_DEPTH);
+        return NULL;
+    }
     if (el->n == el->cap) {
         size_t cap = el->cap ? el->cap * 2 : 4;
         dcm_dataset **p = realloc(el->items, cap * sizeof *p);
@@ -190,6 +200,7 @@ dcm_dataset *dcm_element_append_item(dcm_element *el, dqr_error *err)
         dqr_error_set(err, DQR_E_NOMEM, "out of memory");
         return NULL;
     }
+    item->depth = (uint8_t)(el->depth + 1);
     el->items[el->n++] = item;
     return item;
 }
@@ -311,6 +322,7 @@ dcm_element *dcm_dataset_insert(dcm_dataset *ds, uint32_t tag)
     ds->n++;
     memset(&ds->els[i], 0, sizeof ds->els[i]);
     ds->els[i].tag = tag;
+    ds->els[i].depth = ds->depth;
     return &ds->els[i];
 }
 
@@ -450,6 +462,7 @@ dcm_dataset *dcm_dataset_copy(const dcm_dataset *ds)
     if (!c)
         return NULL;
     c->undefined_length = ds->undefined_length;
+    c->depth = ds->depth;
     c->els = calloc(ds->n ? ds->n : 1, sizeof *c->els);
     if (!c->els) {
         free(c);

@@ -30,7 +30,9 @@
 #define DCM_UNDEFINED_LENGTH 0xFFFFFFFFu
 /* Values at least this large are left on disk when reading a seekable file. */
 #define DCM_DEFER_MIN (64u * 1024u)
-/* Deepest nesting of sequences accepted; deeper input is refused as malformed. */
+/* Deepest nesting of sequences: a parse of deeper input fails naming the tag
+ * path, and dcm_element_append_item refuses an item deeper than this
+ * (DQR_E_LIMIT), so every recursive walk over a dataset is bounded. */
 #define DCM_MAX_DEPTH 64
 
 #define DCM_TAG_ITEM DCM_TAG(0xFFFE, 0xE000)
@@ -133,7 +135,7 @@ bool dcm_element_is_sequence(const dcm_element *el);
 size_t dcm_element_item_count(const dcm_element *el);
 /* The i-th item of a sequence; borrowed. */
 dcm_dataset *dcm_element_item(const dcm_element *el, size_t i);
-/* Append a new empty item; returns it (borrowed) or NULL. */
+/* Append a new empty item; returns it (borrowed) or NULL (DQR_E_LIMIT beyond DCM_MAX_DEPTH). */
 dcm_dataset *dcm_element_append_item(dcm_element *el, dqr_error *err);
 
 bool dcm_element_is_encapsulated(const dcm_element *el);

@@ -44,12 +44,14 @@ struct dcm_element {
     dcm_dataset **items;   /* DCM_KIND_SEQ */
     dcm_blob *frags;       /* DCM_KIND_ENCAP; frags[0] is the offset table */
     size_t n, cap;         /* items or fragments */
+    uint8_t depth;         /* sequences around the dataset holding it (0: top level) */
 };
 
 struct dcm_dataset {
     dcm_element *els;   /* sorted by tag */
     size_t n, cap;
     bool undefined_length; /* as an item: written with undefined length */
+    uint8_t depth;         /* sequences around it: 0 for a top-level dataset */
 };
 
 /* Insert a zeroed element with tag (replacing an existing one, freed);

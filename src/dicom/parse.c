@@ -2,7 +2,7 @@
  *
  * A recursive-descent reader over dcm_stream. Every length is checked
  * against what is left before anything is allocated, nesting is bounded by
- * DCM_MAX_DEPTH, and every loop consumes input, so malformed data ends in a
+ * DCM_MAX_DEPTH (the error names the tag path), and every loop consumes input, so malformed data ends in a
  * DQR_E_PARSE error naming the byte offset and tag, never a crash or a hang.
  * Values of DCM_DEFER_MIN bytes or more in a seekable file are recorded as
  * file ranges instead of being read.
@@ -17,7 +17,8 @@ typedef struct parser {
     dcm_source *src; /* set when values may be deferred */
     bool borrow;     /* memory stream: large values point into it, not copied */
     dqr_error *err;
-    int depth;
+    int depth;                       /* sequences open */
+    uint32_t path[DCM_MAX_DEPTH + 1]; /* their tags, outermost first */
 } parser;
 
 typedef struct enc {
@@ -31,6 +32,32 @@ static dqr_status fail(parser *p, uint64_t at, uint32_t tag, const char *what)
         return p->err->code; /* keep the first, most specific message */
     return dqr_error_set(p->err, DQR_E_PARSE, "offset %llu, tag %s: %s", (unsigned long long)at,
                          dcm_tag_str(tag, t), what);
+}
+
+/* The sequence path to the current element, e.g. "(0040,A730)/(0040,A730)";
+ * a long one keeps its first and last levels. */
+static void path_text(const parser *p, char *out, size_t cap)
+{
+    size_t o = 0;
+    char t[12];
+    out[0] = '\0';
+    for (int i = 0; i < p->depth && o + 16 < cap; i++) {
+        if (p->depth > 8 && i == 3) {
+            o += (size_t)snprintf(out + o, cap - o, "/.../");
+            i = p->depth - 3;
+        } else if (i) {
+            out[o++] = '/';
+        }
+        o += (size_t)snprintf(out + o, cap - o, "%s", dcm_tag_str(p->path[i], t));
+    }
+}
+
+static dqr_status too_deep(parser *p, uint64_t at)
+{
+    char path[160];
+    path_text(p, path, sizeof path);
+    return dqr_error_set(p->err, DQR_E_PARSE, "offset %llu, tag path %s: sequences nested deeper than %d levels",
+                         (unsigned long long)at, path, DCM_MAX_DEPTH);
 }
 
 /* Element header as read. */
@@ -205,8 +232,6 @@ static dqr_status parse_element(parser *p, dcm_dataset *ds, header *h, enc e)
  * end is UINT64_MAX, until an item delimiter (in_item) or end of stream. */
 static dqr_status parse_dataset(parser *p, dcm_dataset *ds, uint64_t end, bool in_item, enc e)
 {
-    if (++p->depth > DCM_MAX_DEPTH)
-        return fail(p, p->st->pos, 0, "sequences nested too deeply");
     dqr_status s = DQR_OK;
     for (;;) {
         if (end != UINT64_MAX && p->st->pos >= end) {
@@ -237,11 +262,21 @@ static dqr_status parse_dataset(parser *p, dcm_dataset *ds, uint64_t end, bool i
         if ((s = parse_element(p, ds, &h, e)))
             break;
     }
+    return s;
+}
+
+static dqr_status parse_sequence(parser *p, dcm_element *el, header *h, enc e);
+
+/* The items of a sequence, one level deeper on the tag path. */
+static dqr_status parse_items(parser *p, dcm_element *el, header *h, enc e)
+{
+    p->path[p->depth++] = h->tag; /* depth <= DCM_MAX_DEPTH: items refuse deeper */
+    dqr_status s = parse_sequence(p, el, h, e);
     p->depth--;
     return s;
 }
 
-static dqr_status parse_items(parser *p, dcm_element *el, header *h, enc e)
+static dqr_status parse_sequence(parser *p, dcm_element *el, header *h, enc e)
 {
     uint64_t end = h->len == DCM_UNDEFINED_LENGTH ? UINT64_MAX : p->st->pos + h->len;
     /* A sequence or item longer than the file is cut to the file, as DCMTK
@@ -271,7 +306,7 @@ static dqr_status parse_items(parser *p, dcm_element *el, header *h, enc e)
         dqr_error tmp = {0};
         dcm_dataset *item = dcm_element_append_item(el, &tmp);
         if (!item)
-            return dqr_error_set(p->err, DQR_E_NOMEM, "out of memory");
+            return tmp.code == DQR_E_LIMIT ? too_deep(p, ih.at) : dqr_error_set(p->err, DQR_E_NOMEM, "out of memory");
         if (ih.len == DCM_UNDEFINED_LENGTH) {
             item->undefined_length = true;
             s = parse_dataset(p, item, UINT64_MAX, true, e);
@@ -315,13 +350,13 @@ static dqr_status parse_fragments(parser *p, dcm_element *el, header *h, enc e)
 dqr_status dcm_parse_dataset(dcm_stream *st, dcm_source *src, bool explicit_vr, bool big_endian,
                              dcm_dataset *ds, bool borrow, dqr_error *err)
 {
-    parser p = {st, src, borrow, err, 0};
+    parser p = {st, src, borrow, err, 0, {0}};
     return parse_dataset(&p, ds, UINT64_MAX, false, (enc){explicit_vr, big_endian});
 }
 
 dqr_status dcm_parse_meta(dcm_stream *st, dcm_dataset *meta, dqr_error *err)
 {
-    parser p = {st, NULL, false, err, 0};
+    parser p = {st, NULL, false, err, 0, {0}};
     for (;;) {
         size_t avail = dcm_stream_need(st, 6, err);
         if (avail < 6)

@@ -236,18 +236,79 @@ static void test_malformed(void **state)
     }
 }
 
+/* n nested undefined-length sequences (0008,1140), each with one item, malloc'd. */
+static uint8_t *nested_sequences(size_t n, size_t *len)
+{
+    static const uint8_t level[] = {0x08, 0x00, 0x40, 0x11, 'S', 'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+                                    0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF};
+    static const uint8_t close[] = {0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0,  /* item delimiter */
+                                    0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0}; /* sequence delimiter */
+    *len = n * (sizeof level + sizeof close);
+    uint8_t *buf = malloc(*len);
+    assert_non_null(buf);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(buf + i * sizeof level, level, sizeof level);
+        memcpy(buf + n * sizeof level + i * sizeof close, close, sizeof close);
+    }
+    return buf;
+}
+
 static void test_nesting_limit(void **state)
 {
     (void)state;
-    /* 100 nested undefined-length sequences: refused, not a stack overflow. */
-    static const uint8_t level[] = {0x08, 0x00, 0x40, 0x11, 'S', 'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
-                                    0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF};
-    uint8_t buf[100 * sizeof level];
-    for (int i = 0; i < 100; i++)
-        memcpy(buf + i * sizeof level, level, sizeof level);
+    /* 100,000 nested sequences: refused with the tag path, not a stack overflow. */
+    size_t len;
+    uint8_t *buf = nested_sequences(100000, &len);
     dqr_error err = {0};
-    assert_null(dcm_file_parse(buf, sizeof buf, &err));
-    assert_non_null(strstr(err.message, "nested too deeply"));
+    assert_null(dcm_file_parse(buf, len, &err));
+    assert_int_equal(err.code, DQR_E_PARSE);
+    assert_non_null(strstr(err.message, "tag path (0008,1140)/(0008,1140)/(0008,1140)/.../(0008,1140)/"));
+    assert_non_null(strstr(err.message, "sequences nested deeper than 64 levels"));
+    free(buf);
+    /* DCM_MAX_DEPTH levels parse, and the tree writes and dumps back. */
+    buf = nested_sequences(DCM_MAX_DEPTH, &len);
+    dcm_file *f = dcm_file_parse(buf, len, &err);
+    assert_non_null(f);
+    dcm_dataset *ds = dcm_file_dataset(f);
+    size_t depth = 0;
+    for (dcm_element *el; (el = dcm_dataset_get(ds, DCM_TAG(0x0008, 0x1140))); depth++)
+        ds = dcm_element_item(el, 0);
+    assert_int_equal(depth, DCM_MAX_DEPTH);
+    uint8_t *out;
+    size_t out_len;
+    assert_int_equal(dcm_file_encode(f, NULL, &out, &out_len, &err), DQR_OK);
+    dcm_file_close(f);
+    assert_non_null(f = dcm_file_parse(out, out_len, &err));
+    dcm_file_close(f);
+    free(out);
+    free(buf);
+}
+
+/* A tree built by hand stops at the same depth, so every walk over it is bounded. */
+static void test_nesting_limit_built(void **state)
+{
+    (void)state;
+    dqr_error err = {0};
+    dcm_dataset *root = dcm_dataset_new(), *ds = root;
+    for (int i = 0; i < DCM_MAX_DEPTH; i++) {
+        dcm_element *el = dcm_dataset_set_sequence(ds, DCM_TAG(0x0008, 0x1140), &err);
+        assert_non_null(el);
+        assert_non_null(ds = dcm_element_append_item(el, &err));
+    }
+    dcm_element *el = dcm_dataset_set_sequence(ds, DCM_TAG(0x0008, 0x1140), &err);
+    assert_null(dcm_element_append_item(el, &err));
+    assert_int_equal(err.code, DQR_E_LIMIT);
+    assert_non_null(strstr(err.message, "deeper than 64 levels"));
+    /* a copy keeps the depth of what it copied */
+    dcm_dataset *copy = dcm_dataset_copy(root);
+    assert_non_null(copy);
+    ds = copy;
+    for (int i = 0; i < DCM_MAX_DEPTH; i++)
+        ds = dcm_element_item(dcm_dataset_get(ds, DCM_TAG(0x0008, 0x1140)), 0);
+    el = dcm_dataset_set_sequence(ds, DCM_TAG(0x0008, 0x1140), &err);
+    assert_null(dcm_element_append_item(el, &err));
+    dcm_dataset_free(copy);
+    dcm_dataset_free(root);
 }
 
 static void test_bare_dataset_guess(void **state)
@@ -357,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_deferred_values_stream),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_nesting_limit),
+        cmocka_unit_test(test_nesting_limit_built),
         cmocka_unit_test(test_bare_dataset_guess),
         cmocka_unit_test(test_edit_and_copy),
         cmocka_unit_test(test_group_length_recomputed),
