@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dicom/dicom.h"
@@ -410,6 +411,80 @@ static void test_parse_borrowed(void **state)
     free(px);
 }
 
+/* Tags in descending order parse in O(n log n): 200,000 of them inserted
+ * one by one into a sorted array took minutes (each moved every element). */
+static void test_descending_tags_parse_fast(void **state)
+{
+    (void)state;
+    enum { N = 200000 };
+    /* Part 10: preamble, DICM, a meta group naming Explicit VR LE */
+    static const uint8_t meta[] = {'D', 'I', 'C', 'M', 0x02, 0, 0, 0, 'U', 'L', 4, 0, 28, 0, 0, 0,
+                                   0x02, 0, 0x10, 0, 'U', 'I', 20, 0, '1', '.', '2', '.', '8', '4',
+                                   '0', '.', '1', '0', '0', '0', '8', '.', '1', '.', '2', '.', '1', 0};
+    size_t head = 128 + sizeof meta;
+    uint8_t *buf = calloc(1, head + (size_t)N * 10);
+    assert_non_null(buf);
+    memcpy(buf + 128, meta, sizeof meta);
+    for (size_t k = 0; k < N; k++) { /* explicit VR LE "LO" elements, 10 bytes each */
+        size_t i = N - 1 - k;
+        uint16_t g = (uint16_t)(0x1000 + 2 * (i >> 12)), e = (uint16_t)(0x1000 + (i & 0xFFF));
+        uint8_t *p = buf + head + k * 10;
+        p[0] = (uint8_t)g, p[1] = (uint8_t)(g >> 8), p[2] = (uint8_t)e, p[3] = (uint8_t)(e >> 8);
+        static const uint8_t lo_a[6] = {'L', 'O', 2, 0, 'A', ' '};
+        memcpy(p + 4, lo_a, sizeof lo_a);
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    dqr_error err = {0};
+    dcm_file *f = dcm_file_parse(buf, head + (size_t)N * 10, &err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (!f)
+        fail_msg("%s", err.message);
+    if (secs > 2.0) /* about 0.05 s here; the quadratic insertion took minutes */
+        fail_msg("200,000 descending tags parsed in %.2f s", secs);
+    const dcm_dataset *ds = dcm_file_dataset(f);
+    assert_int_equal(dcm_dataset_count(ds), N);
+    for (size_t i = 1; i < N; i++)
+        assert_true(dcm_element_tag(dcm_dataset_at(ds, i - 1)) < dcm_element_tag(dcm_dataset_at(ds, i)));
+    uint8_t *out;
+    size_t len;
+    assert_int_equal(dcm_dataset_encode(ds, "1.2.840.10008.1.2.1", &out, &len, &err), DQR_OK);
+    assert_int_equal(len, (size_t)N * 10);
+    for (size_t k = 1; k < N; k++) { /* written back in ascending order */
+        const uint8_t *a = out + (k - 1) * 10, *b = out + k * 10;
+        uint32_t ta = (uint32_t)(a[1] << 24 | a[0] << 16 | a[3] << 8 | a[2]);
+        uint32_t tb = (uint32_t)(b[1] << 24 | b[0] << 16 | b[3] << 8 | b[2]);
+        assert_true(ta < tb);
+    }
+    free(out);
+    dcm_file_close(f);
+    free(buf);
+}
+
+/* Out of order and repeated tags: sorted, and of a repeated tag the last one
+ * read stays (as before), in items too. */
+static void test_unordered_and_repeated_tags(void **state)
+{
+    (void)state;
+    static const uint8_t bytes[] = {
+        0x10, 0x00, 0x20, 0x00, 'L', 'O', 2, 0, 'B', ' ',           /* (0010,0020) B */
+        0x10, 0x00, 0x10, 0x00, 'P', 'N', 2, 0, 'X', ' ',           /* (0010,0010) X */
+        0x10, 0x00, 0x20, 0x00, 'L', 'O', 2, 0, 'C', ' ',           /* (0010,0020) C again */
+        0x08, 0x00, 0x20, 0x00, 'D', 'A', 8, 0, '2', '0', '2', '0', '0', '1', '0', '1',
+    };
+    dqr_error err = {0};
+    dcm_file *f = dcm_file_parse(bytes, sizeof bytes, &err);
+    assert_non_null(f);
+    const dcm_dataset *ds = dcm_file_dataset(f);
+    assert_int_equal(dcm_dataset_count(ds), 3);
+    assert_int_equal(dcm_element_tag(dcm_dataset_at(ds, 0)), DCM_TAG(0x0008, 0x0020));
+    assert_int_equal(dcm_element_tag(dcm_dataset_at(ds, 1)), DCM_TAG(0x0010, 0x0010));
+    char v[16];
+    assert_string_equal(dcm_dataset_get_string(ds, DCM_TAG(0x0010, 0x0020), v, sizeof v), "C");
+    dcm_file_close(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +499,8 @@ int main(void)
         cmocka_unit_test(test_group_length_recomputed),
         cmocka_unit_test(test_private_blocks),
         cmocka_unit_test(test_parse_borrowed),
+        cmocka_unit_test(test_descending_tags_parse_fast),
+        cmocka_unit_test(test_unordered_and_repeated_tags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
