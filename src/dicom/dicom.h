@@ -35,6 +35,14 @@
  * (DQR_E_LIMIT), so every recursive walk over a dataset is bounded. */
 #define DCM_MAX_DEPTH 64
 
+/* Reading Deflated Explicit VR Little Endian: past the first
+ * DCM_INFLATE_RATIO_FREE inflated bytes, at most DCM_INFLATE_MAX_RATIO bytes
+ * per compressed byte; and at most dcm_read_options.max_inflated bytes in all
+ * (DCM_INFLATE_MAX_DEFAULT when not given). More fails with DQR_E_LIMIT. */
+#define DCM_INFLATE_MAX_RATIO 200u
+#define DCM_INFLATE_RATIO_FREE (1u << 20)
+#define DCM_INFLATE_MAX_DEFAULT (1ull << 30)
+
 #define DCM_TAG_ITEM DCM_TAG(0xFFFE, 0xE000)
 #define DCM_TAG_ITEM_DELIM DCM_TAG(0xFFFE, 0xE00D)
 #define DCM_TAG_SEQ_DELIM DCM_TAG(0xFFFE, 0xE0DD)
@@ -171,6 +179,19 @@ dcm_file *dcm_file_wrap(dcm_dataset *meta, dcm_dataset *ds, const char *ts, dqr_
  * of being copied: data must stay unchanged until f is closed. For a buffer
  * received from the network, where a copy would double the work. */
 dcm_file *dcm_file_parse_borrowed(const void *data, size_t len, dqr_error *err);
+
+/* How a file is read (dcm_file_open_with, dcm_file_parse_with); a zeroed
+ * struct (or NULL) gives the defaults of dcm_file_open / dcm_file_parse. */
+typedef struct dcm_read_options {
+    uint64_t max_inflated; /* most bytes a deflated dataset may inflate to; 0: DCM_INFLATE_MAX_DEFAULT.
+                              A server passes its maximum instance size. */
+    bool borrow;           /* dcm_file_parse_with: as dcm_file_parse_borrowed */
+} dcm_read_options;
+
+/* dcm_file_open with options (may be NULL). */
+dcm_file *dcm_file_open_with(const char *path, const dcm_read_options *opts, dqr_error *err);
+/* dcm_file_parse (or _borrowed, with opts->borrow) with options (may be NULL). */
+dcm_file *dcm_file_parse_with(const void *data, size_t len, const dcm_read_options *opts, dqr_error *err);
 
 /* Close f and free its datasets. NULL is allowed. */
 void dcm_file_close(dcm_file *f);

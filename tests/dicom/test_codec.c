@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "dicom/dicom.h"
 
@@ -485,6 +486,70 @@ static void test_unordered_and_repeated_tags(void **state)
     dcm_file_close(f);
 }
 
+/* A Part 10 file in Deflated Explicit VR LE holding one OB value of n bytes
+ * (zeros, or noise that does not compress); malloc'd, length in *len. */
+static uint8_t *deflated_file(size_t n, bool noise, size_t *len)
+{
+    static const uint8_t meta[] = {'D', 'I', 'C', 'M', 0x02, 0, 0, 0, 'U', 'L', 4, 0, 32, 0, 0, 0,
+                                   0x02, 0, 0x10, 0, 'U', 'I', 24, 0, '1', '.', '2', '.', '8', '4',
+                                   '0', '.', '1', '0', '0', '0', '8', '.', '1', '.', '2', '.', '1', '.',
+                                   '9', '9', 0, 0};
+    uint8_t head[12] = {0x42, 0x00, 0x11, 0x00, 'O', 'B', 0, 0};
+    head[8] = (uint8_t)n, head[9] = (uint8_t)(n >> 8), head[10] = (uint8_t)(n >> 16), head[11] = (uint8_t)(n >> 24);
+    uint8_t *plain = calloc(1, n + sizeof head);
+    assert_non_null(plain);
+    memcpy(plain, head, sizeof head);
+    for (size_t i = 0; noise && i < n; i++)
+        plain[sizeof head + i] = (uint8_t)((i * 2654435761u) >> 13);
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY), Z_OK);
+    size_t cap = 128 + sizeof meta + deflateBound(&z, n + sizeof head);
+    uint8_t *out = calloc(1, cap);
+    assert_non_null(out);
+    memcpy(out + 128, meta, sizeof meta);
+    z.next_in = plain;
+    z.avail_in = (uInt)(n + sizeof head);
+    z.next_out = out + 128 + sizeof meta;
+    z.avail_out = (uInt)(cap - 128 - sizeof meta);
+    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+    *len = 128 + sizeof meta + z.total_out;
+    deflateEnd(&z);
+    free(plain);
+    return out;
+}
+
+/* A deflate bomb (64 MiB of zeros in about 64 KB) is refused by its ratio,
+ * a file that inflates past the caller's cap by the cap; honest data passes. */
+static void test_inflate_bounded(void **state)
+{
+    (void)state;
+    size_t len;
+    dqr_error err = {0};
+    uint8_t *bomb = deflated_file(64u << 20, false, &len);
+    assert_true(len < (512u << 10));
+    assert_null(dcm_file_parse(bomb, len, &err));
+    assert_int_equal(err.code, DQR_E_LIMIT);
+    assert_non_null(strstr(err.message, "deflated data expands more than 200 times"));
+    free(bomb);
+
+    uint8_t *honest = deflated_file(3u << 20, true, &len);
+    dcm_file *f = dcm_file_parse(honest, len, &err);
+    assert_non_null(f);
+    assert_int_equal(dcm_element_length(dcm_dataset_get(dcm_file_dataset(f), DCM_TAG(0x0042, 0x0011))), 3u << 20);
+    dcm_file_close(f);
+    dcm_read_options capped = {2u << 20, false};
+    assert_null(dcm_file_parse_with(honest, len, &capped, &err));
+    assert_int_equal(err.code, DQR_E_LIMIT);
+    assert_non_null(strstr(err.message, "deflated data expands beyond 2097152 bytes"));
+    free(honest);
+    /* small files are never refused for their ratio: 512 KiB of zeros */
+    uint8_t *small = deflated_file(512u << 10, false, &len);
+    assert_non_null(f = dcm_file_parse(small, len, &err));
+    dcm_file_close(f);
+    free(small);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -501,6 +566,7 @@ int main(void)
         cmocka_unit_test(test_parse_borrowed),
         cmocka_unit_test(test_descending_tags_parse_fast),
         cmocka_unit_test(test_unordered_and_repeated_tags),
+        cmocka_unit_test(test_inflate_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
