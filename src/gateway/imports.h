@@ -17,6 +17,9 @@ json_t *gw_import_json(gw *g, int64_t id);
 /* csv.c: the records of a CSV text (RFC 4180 quoting, CRLF or LF), as
  * [{"line": N, "fields": [text, ...]}] (new reference). Pure. */
 json_t *gw_csv_records(const char *text);
+/* csv.c: the session labels of studies that an earlier study has already,
+ * once per repeat, in order (new reference). O(n): a hash set. */
+json_t *gw_csv_repeated_sessions(const json_t *studies);
 /* csv.c: POST /imports/csv/preview and POST /imports/csv. */
 void gw_csv_preview(gw_req *r);
 void gw_csv_import(gw_req *r);
