@@ -24,6 +24,13 @@ typedef struct anon_session anon_session;
 
 /* ---- scripts ----------------------------------------------------------- */
 
+/* Deepest nesting a script may use: blocks, ternaries, lists and function
+ * calls count together, and a tag path has at most this many levels. Every
+ * walk over a script is recursive, so the parser refuses deeper input
+ * ("name:line:col: nesting deeper than 64 levels") rather than let a hostile
+ * script exhaust the stack; values built at run time are bounded the same. */
+#define ANON_MAX_DEPTH 64
+
 /* Compile DicomEdit 6 source text. name labels messages ("site.das:3:14: ...").
  * A syntax error, an unversioned script (DicomEdit 4.x) or an unknown
  * version refuses the whole script. Returns NULL with err filled. */

@@ -183,10 +183,20 @@ static dqr_status scratch_copy(anon_session *s, const aval *v, aval *out)
     return DQR_OK;
 }
 
+/* Levels of lists in v: 0 for a single value, 1 for a flat list. */
+static int list_depth(const aval *v)
+{
+    return v->kind != V_LIST ? 0 : v->depth > 0 ? v->depth : 1;
+}
+
+/* A list may hold a variable that holds a list, so "a := {a}" run 100,000
+ * times would nest values deeper than any script text: refuse it at
+ * ANON_MAX_DEPTH, since copying, joining and flattening values recurse. */
 static dqr_status eval_list(anon_session *s, const expr *e, aval *out, bool as_args)
 {
     out->kind = V_LIST;
     out->n = e->nargs;
+    out->depth = 1;
     out->items = arena_alloc(&s->scratch, (e->nargs + 1) * sizeof *out->items);
     if (!out->items)
         return dqr_error_set(s->err, DQR_E_NOMEM, "out of memory");
@@ -194,6 +204,13 @@ static dqr_status eval_list(anon_session *s, const expr *e, aval *out, bool as_a
         dqr_status st = as_args ? eval_arg(s, e->args[i], &out->items[i]) : eval(s, e->args[i], &out->items[i]);
         if (st)
             return st;
+        int d = list_depth(&out->items[i]) + 1;
+        out->depth = d > out->depth ? d : out->depth;
+    }
+    if (out->depth > ANON_MAX_DEPTH) {
+        s->line = e->line;
+        s->col = e->col;
+        return rt_error(s, "nesting deeper than %d levels (a list holding lists)", ANON_MAX_DEPTH);
     }
     return DQR_OK;
 }

@@ -15,6 +15,7 @@ typedef struct aval {
     const char *s;          /* V_STR (booleans are "true"/"false") */
     struct aval *items;     /* V_LIST */
     size_t n;
+    int depth;              /* V_LIST built by a list expression: levels of lists in it */
     const tagpath *path;    /* V_PATH: a tag path passed to a function */
 } aval;
 

@@ -5,6 +5,12 @@
  * assigns if present, a comparison followed by '?' is a ternary, and a
  * function call alone is run for its effect. Errors name file:line:column and
  * the offending token; the first error refuses the whole script.
+ *
+ * The descent recurses once per nesting level (block, ternary, list, call),
+ * so enter() bounds the depth at ANON_MAX_DEPTH: a script nested 100,000
+ * deep is a clean error at the token that opens level 65, not a stack
+ * overflow. Every later walk over the tree (checks, lint, interpreter) is
+ * bounded by the same depth.
  */
 #include "anon/script.h"
 
@@ -17,6 +23,7 @@ typedef struct parser {
     size_t n, i;
     dqr_error *err;
     bool failed;
+    int depth; /* nesting levels open at the current token */
 } parser;
 
 static const token *peek(parser *p) { return &p->t[p->i]; }
@@ -43,6 +50,24 @@ static void *fail_at(parser *p, const token *t, const char *what)
     }
     return NULL;
 }
+
+/* Open one nesting level at token t; false (error set) past ANON_MAX_DEPTH.
+ * Each successful enter() is paired with leave(). */
+static bool enter(parser *p, const token *t)
+{
+    if (p->depth < ANON_MAX_DEPTH) {
+        p->depth++;
+        return true;
+    }
+    if (!p->failed) {
+        p->failed = true;
+        dqr_error_set(p->err, DQR_E_PARSE, "%s:%d:%d: nesting deeper than %d levels", p->s->name,
+                      t->line, t->col, ANON_MAX_DEPTH);
+    }
+    return false;
+}
+
+static void leave(parser *p) { p->depth--; }
 
 static void *oom(parser *p)
 {
@@ -186,14 +211,14 @@ static bool item_number(parser *p, tp_level *l)
 static tagpath *parse_tagpath(parser *p)
 {
     tagpath *tp = arena_alloc(&p->s->mem, sizeof *tp);
-    tp_level levels[64];
+    tp_level levels[ANON_MAX_DEPTH];
     size_t n = 0;
     if (!tp)
         return oom(p);
     tp->line = peek(p)->line;
     tp->col = peek(p)->col;
     for (;;) {
-        if (n == 64)
+        if (n == ANON_MAX_DEPTH)
             return fail_at(p, peek(p), "tag path too deep (64 levels at most)");
         tp_level *l = &levels[n];
         memset(l, 0, sizeof *l);
@@ -240,7 +265,7 @@ static expr *new_expr(parser *p, expr_kind kind, const token *at_tok)
 }
 
 /* Items of a call "[a, b]" or a list "{a, b}" (newlines allowed in lists). */
-static bool parse_items(parser *p, expr *e, tok_kind close, bool newlines)
+static bool parse_item_list(parser *p, expr *e, tok_kind close, bool newlines)
 {
     size_t cap = 0;
     if (newlines)
@@ -267,6 +292,16 @@ static bool parse_items(parser *p, expr *e, tok_kind close, bool newlines)
     }
 }
 
+/* The items one level deeper than the call or list token open. */
+static bool parse_items(parser *p, expr *e, const token *open, tok_kind close, bool newlines)
+{
+    if (!enter(p, open))
+        return false;
+    bool ok = parse_item_list(p, e, close, newlines);
+    leave(p);
+    return ok;
+}
+
 static expr *parse_value(parser *p)
 {
     const token *t = peek(p);
@@ -289,8 +324,7 @@ static expr *parse_value(parser *p)
         if (!e || !(e->text = arena_strndup(&p->s->mem, t->text, t->len)))
             return oom(p);
         if (e->kind == X_CALL) {
-            next(p);
-            if (!parse_items(p, e, T_RBRACKET, false))
+            if (!parse_items(p, e, next(p), T_RBRACKET, false))
                 return NULL;
         }
         return e;
@@ -303,7 +337,7 @@ static expr *parse_value(parser *p)
         return e;
     case T_LBRACE:
         next(p);
-        if (!(e = new_expr(p, X_LIST, t)) || !parse_items(p, e, T_RBRACE, true))
+        if (!(e = new_expr(p, X_LIST, t)) || !parse_items(p, e, t, T_RBRACE, true))
             return NULL;
         return e;
     default:
@@ -358,7 +392,10 @@ static cond *parse_condition(parser *p)
 /* An action: what a ternary may run (no if, no describe...). */
 static stmt *parse_action(parser *p)
 {
+    if (!enter(p, peek(p)))
+        return NULL;
     stmt *s = parse_statement(p);
+    leave(p);
     if (s && (s->kind == S_IF || s->kind == S_TERNARY || s->kind == S_DESCRIBE ||
               s->kind == S_EXPORT || s->kind == S_VERSION || s->kind == S_RMPRIV))
         return fail_at(p, peek(p), "only an assignment, deletion, function or echo may follow '?' or ':'");
@@ -560,9 +597,12 @@ static bool parse_statements(parser *p, block *b, tok_kind close)
 
 static bool parse_block(parser *p, block *b)
 {
-    if (!expect(p, T_LBRACE, "expected '{' to open a block"))
+    const token *open = expect(p, T_LBRACE, "expected '{' to open a block");
+    if (!open || !enter(p, open))
         return false;
-    if (!parse_statements(p, b, T_RBRACE))
+    bool ok = parse_statements(p, b, T_RBRACE);
+    leave(p);
+    if (!ok)
         return false;
     next(p);
     return true;
@@ -570,7 +610,7 @@ static bool parse_block(parser *p, block *b)
 
 dqr_status anon_parse(anon_script *s, const token *toks, size_t n, dqr_error *err)
 {
-    parser p = {s, toks, n, 0, err, false};
+    parser p = {s, toks, n, 0, err, false, 0};
     if (!parse_statements(&p, &s->top, T_EOF) || p.failed)
         return err && err->code ? err->code : DQR_E_PARSE;
     return DQR_OK;

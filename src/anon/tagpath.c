@@ -1,8 +1,16 @@
 /* tagpath.c — DicomEdit tag paths against a dataset tree: matching with
  * wildcards (X @ # digits, * + . levels, [%] items, {creator} blocks),
- * finding the one attribute a singular path names, and creating it. */
+ * finding the one attribute a singular path names, and creating it.
+ *
+ * A path with k '*' or '+' levels can reach one dataset in as many ways as
+ * there are splits of its depth among them: exponential (a 40-deep dataset
+ * and "* / * / ... (0010,0010)" with 12 stars ran for minutes). The walk
+ * therefore visits each (dataset, path level, any-depth) state once, which
+ * bounds it by datasets x levels and reports each matching element once.
+ * Recursion is bounded by DCM_MAX_DEPTH datasets and ANON_MAX_DEPTH levels. */
 #include "anon/tagpath.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static bool nibble_ok(const nibble *n, unsigned v)
@@ -64,12 +72,58 @@ uint32_t tp_level_tag(const tp_level *l)
 
 /* ---- matching ---------------------------------------------------------- */
 
+/* The states a walk has been in: an open-addressing hash set of keys. */
+typedef struct seen_set {
+    uint64_t *keys; /* 0: empty */
+    size_t n, cap;
+} seen_set;
+
 typedef struct walk {
     const tagpath *p;
     tp_visit fn;
     void *ctx;
     int stop;
+    seen_set seen;
 } walk;
+
+static size_t slot(const seen_set *set, uint64_t key)
+{
+    size_t h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & (set->cap - 1);
+    while (set->keys[h] && set->keys[h] != key)
+        h = (h + 1) & (set->cap - 1);
+    return h;
+}
+
+static bool grow(seen_set *set)
+{
+    seen_set bigger = {calloc(set->cap ? set->cap * 2 : 64, sizeof *bigger.keys), set->n,
+                       set->cap ? set->cap * 2 : 64};
+    if (!bigger.keys)
+        return false;
+    for (size_t i = 0; i < set->cap; i++)
+        if (set->keys[i])
+            bigger.keys[slot(&bigger, set->keys[i])] = set->keys[i];
+    free(set->keys);
+    *set = bigger;
+    return true;
+}
+
+/* True the first time (ds, level, any_depth) is met. Without memory the walk
+ * goes on unmemoized: slower, still correct. */
+static bool first_visit(walk *w, const dcm_dataset *ds, size_t level, bool any_depth)
+{
+    /* the state in the top 16 bits (never 0), the address below them */
+    uint64_t key = (uint64_t)(uintptr_t)ds ^ ((uint64_t)(level * 2 + any_depth + 1) << 48);
+    seen_set *set = &w->seen;
+    if (2 * (set->n + 1) > set->cap && !grow(set))
+        return true;
+    size_t h = slot(set, key);
+    if (set->keys[h] == key)
+        return false;
+    set->keys[h] = key;
+    set->n++;
+    return true;
+}
 
 static void match(walk *w, dcm_dataset *ds, size_t i, bool any_depth);
 
@@ -92,6 +146,8 @@ static void each_item(walk *w, dcm_dataset *ds, const tp_level *l, size_t next, 
 static void match(walk *w, dcm_dataset *ds, size_t i, bool any_depth)
 {
     const tp_level *l = &w->p->levels[i];
+    if (!first_visit(w, ds, i, any_depth))
+        return;
     if (any_depth) { /* inside a * (or the rest of a +): here, or deeper */
         match(w, ds, i, false);
         each_item(w, ds, NULL, i, true);
@@ -123,8 +179,9 @@ static void match(walk *w, dcm_dataset *ds, size_t i, bool any_depth)
 
 void tp_walk(const tagpath *p, dcm_dataset *root, tp_visit fn, void *ctx)
 {
-    walk w = {p, fn, ctx, 0};
+    walk w = {p, fn, ctx, 0, {NULL, 0, 0}};
     match(&w, root, 0, false);
+    free(w.seen.keys);
 }
 
 /* ---- singular paths ---------------------------------------------------- */

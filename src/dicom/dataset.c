@@ -1,5 +1,9 @@
 /* dataset.c — the in-memory dataset tree: elements sorted by tag, values as
- * memory or deferred file ranges, sequences of item datasets. */
+ * memory or deferred file ranges, sequences of item datasets.
+ *
+ * Every dataset knows how many sequences enclose it, and an item is refused
+ * beyond DCM_MAX_DEPTH, so the recursive walks over a tree (copy, free,
+ * write, text and JSON dumps) are bounded whoever built it. */
 #include "dicom/internal.h"
 
 #include <errno.h>
@@ -122,8 +126,10 @@ void dcm_element_clear(dcm_element *el)
         dcm_blob_free(&el->frags[i]);
     free(el->frags);
     uint32_t tag = el->tag;
+    uint8_t depth = el->depth;
     memset(el, 0, sizeof *el);
     el->tag = tag;
+    el->depth = depth;
 }
 
 uint32_t dcm_element_tag(const dcm_element *el) { return el->tag; }
@@ -175,6 +181,10 @@ dcm_dataset *dcm_element_append_item(dcm_element *el, dqr_error *err)
         dqr_error_set(err, DQR_E_USAGE, "not a sequence");
         return NULL;
     }
+    if (el->depth >= DCM_MAX_DEPTH) {
+        dqr_error_set(err, DQR_E_LIMIT, "sequences nested deeper than %d levels", DCM_MAX_DEPTH);
+        return NULL;
+    }
     if (el->n == el->cap) {
         size_t cap = el->cap ? el->cap * 2 : 4;
         dcm_dataset **p = realloc(el->items, cap * sizeof *p);
@@ -190,6 +200,7 @@ dcm_dataset *dcm_element_append_item(dcm_element *el, dqr_error *err)
         dqr_error_set(err, DQR_E_NOMEM, "out of memory");
         return NULL;
     }
+    item->depth = (uint8_t)(el->depth + 1);
     el->items[el->n++] = item;
     return item;
 }
@@ -292,6 +303,30 @@ bool dcm_dataset_remove(dcm_dataset *ds, uint32_t tag)
     return true;
 }
 
+static bool reserve_one(dcm_dataset *ds)
+{
+    if (ds->n < ds->cap)
+        return true;
+    size_t cap = ds->cap ? ds->cap * 2 : 16;
+    dcm_element *p = realloc(ds->els, cap * sizeof *p);
+    if (!p)
+        return false;
+    ds->els = p;
+    ds->cap = cap;
+    return true;
+}
+
+/* A zeroed element with tag at index i, the ones from i on moved up. */
+static dcm_element *open_at(dcm_dataset *ds, size_t i, uint32_t tag)
+{
+    memmove(&ds->els[i + 1], &ds->els[i], (ds->n - i) * sizeof *ds->els);
+    ds->n++;
+    memset(&ds->els[i], 0, sizeof ds->els[i]);
+    ds->els[i].tag = tag;
+    ds->els[i].depth = ds->depth;
+    return &ds->els[i];
+}
+
 dcm_element *dcm_dataset_insert(dcm_dataset *ds, uint32_t tag)
 {
     size_t i = lower_bound(ds, tag);
@@ -299,19 +334,54 @@ dcm_element *dcm_dataset_insert(dcm_dataset *ds, uint32_t tag)
         dcm_element_clear(&ds->els[i]);
         return &ds->els[i];
     }
-    if (ds->n == ds->cap) {
-        size_t cap = ds->cap ? ds->cap * 2 : 16;
-        dcm_element *p = realloc(ds->els, cap * sizeof *p);
-        if (!p)
-            return NULL;
-        ds->els = p;
-        ds->cap = cap;
+    return reserve_one(ds) ? open_at(ds, i, tag) : NULL;
+}
+
+dcm_element *dcm_dataset_append(dcm_dataset *ds, uint32_t tag)
+{
+    if (!reserve_one(ds))
+        return NULL;
+    if (ds->n && ds->els[ds->n - 1].tag >= tag)
+        ds->unsorted = true;
+    return open_at(ds, ds->n, tag);
+}
+
+/* Stable merge of the sorted runs a[lo..mid) and a[mid..hi) through tmp. */
+static void merge(dcm_element *a, dcm_element *tmp, size_t lo, size_t mid, size_t hi)
+{
+    size_t i = lo, j = mid, o = lo;
+    while (i < mid && j < hi)
+        tmp[o++] = a[j].tag < a[i].tag ? a[j++] : a[i++];
+    while (i < mid)
+        tmp[o++] = a[i++];
+    while (j < hi)
+        tmp[o++] = a[j++];
+    memcpy(a + lo, tmp + lo, (hi - lo) * sizeof *a);
+}
+
+dqr_status dcm_dataset_sort(dcm_dataset *ds)
+{
+    if (!ds->unsorted)
+        return DQR_OK;
+    dcm_element *tmp = malloc(ds->n * sizeof *tmp);
+    if (!tmp)
+        return DQR_E_NOMEM;
+    /* bottom-up merge sort: stable, so equal tags stay in arrival order */
+    for (size_t width = 1; width < ds->n; width *= 2)
+        for (size_t lo = 0; lo + width < ds->n; lo += 2 * width)
+            merge(ds->els, tmp, lo, lo + width, lo + 2 * width < ds->n ? lo + 2 * width : ds->n);
+    free(tmp);
+    size_t o = 0; /* of equal tags keep the last */
+    for (size_t i = 0; i < ds->n; i++) {
+        if (i + 1 < ds->n && ds->els[i + 1].tag == ds->els[i].tag) {
+            dcm_element_clear(&ds->els[i]);
+            continue;
+        }
+        ds->els[o++] = ds->els[i];
     }
-    memmove(&ds->els[i + 1], &ds->els[i], (ds->n - i) * sizeof *ds->els);
-    ds->n++;
-    memset(&ds->els[i], 0, sizeof ds->els[i]);
-    ds->els[i].tag = tag;
-    return &ds->els[i];
+    ds->n = o;
+    ds->unsorted = false;
+    return DQR_OK;
 }
 
 dcm_element *dcm_dataset_set_bytes(dcm_dataset *ds, uint32_t tag, dcm_vr vr, const void *data,
@@ -450,6 +520,7 @@ dcm_dataset *dcm_dataset_copy(const dcm_dataset *ds)
     if (!c)
         return NULL;
     c->undefined_length = ds->undefined_length;
+    c->depth = ds->depth;
     c->els = calloc(ds->n ? ds->n : 1, sizeof *c->els);
     if (!c->els) {
         free(c);

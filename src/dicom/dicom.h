@@ -30,8 +30,18 @@
 #define DCM_UNDEFINED_LENGTH 0xFFFFFFFFu
 /* Values at least this large are left on disk when reading a seekable file. */
 #define DCM_DEFER_MIN (64u * 1024u)
-/* Deepest nesting of sequences accepted; deeper input is refused as malformed. */
+/* Deepest nesting of sequences: a parse of deeper input fails naming the tag
+ * path, and dcm_element_append_item refuses an item deeper than this
+ * (DQR_E_LIMIT), so every recursive walk over a dataset is bounded. */
 #define DCM_MAX_DEPTH 64
+
+/* Reading Deflated Explicit VR Little Endian: past the first
+ * DCM_INFLATE_RATIO_FREE inflated bytes, at most DCM_INFLATE_MAX_RATIO bytes
+ * per compressed byte; and at most dcm_read_options.max_inflated bytes in all
+ * (DCM_INFLATE_MAX_DEFAULT when not given). More fails with DQR_E_LIMIT. */
+#define DCM_INFLATE_MAX_RATIO 200u
+#define DCM_INFLATE_RATIO_FREE (1u << 20)
+#define DCM_INFLATE_MAX_DEFAULT (1ull << 30)
 
 #define DCM_TAG_ITEM DCM_TAG(0xFFFE, 0xE000)
 #define DCM_TAG_ITEM_DELIM DCM_TAG(0xFFFE, 0xE00D)
@@ -133,7 +143,7 @@ bool dcm_element_is_sequence(const dcm_element *el);
 size_t dcm_element_item_count(const dcm_element *el);
 /* The i-th item of a sequence; borrowed. */
 dcm_dataset *dcm_element_item(const dcm_element *el, size_t i);
-/* Append a new empty item; returns it (borrowed) or NULL. */
+/* Append a new empty item; returns it (borrowed) or NULL (DQR_E_LIMIT beyond DCM_MAX_DEPTH). */
 dcm_dataset *dcm_element_append_item(dcm_element *el, dqr_error *err);
 
 bool dcm_element_is_encapsulated(const dcm_element *el);
@@ -169,6 +179,19 @@ dcm_file *dcm_file_wrap(dcm_dataset *meta, dcm_dataset *ds, const char *ts, dqr_
  * of being copied: data must stay unchanged until f is closed. For a buffer
  * received from the network, where a copy would double the work. */
 dcm_file *dcm_file_parse_borrowed(const void *data, size_t len, dqr_error *err);
+
+/* How a file is read (dcm_file_open_with, dcm_file_parse_with); a zeroed
+ * struct (or NULL) gives the defaults of dcm_file_open / dcm_file_parse. */
+typedef struct dcm_read_options {
+    uint64_t max_inflated; /* most bytes a deflated dataset may inflate to; 0: DCM_INFLATE_MAX_DEFAULT.
+                              A server passes its maximum instance size. */
+    bool borrow;           /* dcm_file_parse_with: as dcm_file_parse_borrowed */
+} dcm_read_options;
+
+/* dcm_file_open with options (may be NULL). */
+dcm_file *dcm_file_open_with(const char *path, const dcm_read_options *opts, dqr_error *err);
+/* dcm_file_parse (or _borrowed, with opts->borrow) with options (may be NULL). */
+dcm_file *dcm_file_parse_with(const void *data, size_t len, const dcm_read_options *opts, dqr_error *err);
 
 /* Close f and free its datasets. NULL is allowed. */
 void dcm_file_close(dcm_file *f);

@@ -57,8 +57,9 @@ static const char *ts_for(bool explicit_vr, bool big_endian)
     return big_endian ? DCM_TS_EXPLICIT_BE : DCM_TS_EXPLICIT_LE;
 }
 
-static dqr_status read_file(dcm_file *f, dcm_stream *st, bool borrow, dqr_error *err)
+static dqr_status read_file(dcm_file *f, dcm_stream *st, const dcm_read_options *o, dqr_error *err)
 {
+    bool borrow = o->borrow;
     size_t avail = dcm_stream_need(st, 132, err);
     if (err && err->code)
         return err->code;
@@ -96,7 +97,7 @@ static dqr_status read_file(dcm_file *f, dcm_stream *st, bool borrow, dqr_error 
         snprintf(ts, sizeof ts, "%s", ts_for(explicit_vr, big_endian));
     }
     if (deflated) {
-        if ((s = dcm_stream_inflate(st, err)))
+        if ((s = dcm_stream_inflate(st, o->max_inflated ? o->max_inflated : DCM_INFLATE_MAX_DEFAULT, err)))
             return s;
         avail = dcm_stream_need(st, 8, err);
         b = st->data + st->start;
@@ -122,8 +123,21 @@ static dcm_file *file_new(void)
     return f;
 }
 
+/* The options to use: the caller's, else the defaults. */
+static dcm_read_options options(const dcm_read_options *opts)
+{
+    return opts ? *opts : (dcm_read_options){0, false};
+}
+
 dcm_file *dcm_file_open(const char *path, dqr_error *err)
 {
+    return dcm_file_open_with(path, NULL, err);
+}
+
+dcm_file *dcm_file_open_with(const char *path, const dcm_read_options *opts, dqr_error *err)
+{
+    dcm_read_options o = options(opts);
+    o.borrow = false;
     dqr_error_clear(err);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -140,7 +154,7 @@ dcm_file *dcm_file_open(const char *path, dqr_error *err)
     dcm_stream st;
     dqr_status s = dcm_stream_fd(&st, fd, err);
     if (!s)
-        s = read_file(f, &st, false, err);
+        s = read_file(f, &st, &o, err);
     dcm_stream_close(&st);
     if (s) {
         dqr_error_prefix(err, "%s: ", path);
@@ -150,8 +164,9 @@ dcm_file *dcm_file_open(const char *path, dqr_error *err)
     return f;
 }
 
-static dcm_file *parse_memory(const void *data, size_t len, bool borrow, dqr_error *err)
+dcm_file *dcm_file_parse_with(const void *data, size_t len, const dcm_read_options *opts, dqr_error *err)
 {
+    dcm_read_options o = options(opts);
     dqr_error_clear(err);
     dcm_file *f = file_new();
     if (!f) {
@@ -160,7 +175,7 @@ static dcm_file *parse_memory(const void *data, size_t len, bool borrow, dqr_err
     }
     dcm_stream st;
     dcm_stream_mem(&st, data, len);
-    dqr_status s = read_file(f, &st, borrow, err);
+    dqr_status s = read_file(f, &st, &o, err);
     dcm_stream_close(&st);
     if (s) {
         dcm_file_close(f);
@@ -171,12 +186,13 @@ static dcm_file *parse_memory(const void *data, size_t len, bool borrow, dqr_err
 
 dcm_file *dcm_file_parse(const void *data, size_t len, dqr_error *err)
 {
-    return parse_memory(data, len, false, err);
+    return dcm_file_parse_with(data, len, NULL, err);
 }
 
 dcm_file *dcm_file_parse_borrowed(const void *data, size_t len, dqr_error *err)
 {
-    return parse_memory(data, len, true, err);
+    dcm_read_options o = {0, true};
+    return dcm_file_parse_with(data, len, &o, err);
 }
 
 dcm_file *dcm_file_wrap(dcm_dataset *meta, dcm_dataset *ds, const char *ts, dqr_error *err)

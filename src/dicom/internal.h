@@ -44,17 +44,29 @@ struct dcm_element {
     dcm_dataset **items;   /* DCM_KIND_SEQ */
     dcm_blob *frags;       /* DCM_KIND_ENCAP; frags[0] is the offset table */
     size_t n, cap;         /* items or fragments */
+    uint8_t depth;         /* sequences around the dataset holding it (0: top level) */
 };
 
 struct dcm_dataset {
     dcm_element *els;   /* sorted by tag */
     size_t n, cap;
     bool undefined_length; /* as an item: written with undefined length */
+    uint8_t depth;         /* sequences around it: 0 for a top-level dataset */
+    bool unsorted;         /* dcm_dataset_append put a tag out of order: sort before use */
 };
 
 /* Insert a zeroed element with tag (replacing an existing one, freed);
  * returns it or NULL on allocation failure. */
 dcm_element *dcm_dataset_insert(dcm_dataset *ds, uint32_t tag);
+
+/* For readers: append a zeroed element with tag in O(1), in whatever order
+ * tags arrive. Until dcm_dataset_sort, ds is only appended to (lookups are
+ * wrong). Returns NULL on allocation failure. */
+dcm_element *dcm_dataset_append(dcm_dataset *ds, uint32_t tag);
+/* Restore tag order after appends in O(n log n); of equal tags the last
+ * appended stays (as dcm_dataset_insert replaces). Returns DQR_E_NOMEM if
+ * the sort buffer cannot be had (ds is then left in arrival order). */
+dqr_status dcm_dataset_sort(dcm_dataset *ds);
 
 void dcm_element_clear(dcm_element *el);
 void dcm_blob_free(dcm_blob *b);

@@ -2,7 +2,7 @@
  *
  * A recursive-descent reader over dcm_stream. Every length is checked
  * against what is left before anything is allocated, nesting is bounded by
- * DCM_MAX_DEPTH, and every loop consumes input, so malformed data ends in a
+ * DCM_MAX_DEPTH (the error names the tag path), and every loop consumes input, so malformed data ends in a
  * DQR_E_PARSE error naming the byte offset and tag, never a crash or a hang.
  * Values of DCM_DEFER_MIN bytes or more in a seekable file are recorded as
  * file ranges instead of being read.
@@ -17,7 +17,8 @@ typedef struct parser {
     dcm_source *src; /* set when values may be deferred */
     bool borrow;     /* memory stream: large values point into it, not copied */
     dqr_error *err;
-    int depth;
+    int depth;                       /* sequences open */
+    uint32_t path[DCM_MAX_DEPTH + 1]; /* their tags, outermost first */
 } parser;
 
 typedef struct enc {
@@ -31,6 +32,32 @@ static dqr_status fail(parser *p, uint64_t at, uint32_t tag, const char *what)
         return p->err->code; /* keep the first, most specific message */
     return dqr_error_set(p->err, DQR_E_PARSE, "offset %llu, tag %s: %s", (unsigned long long)at,
                          dcm_tag_str(tag, t), what);
+}
+
+/* The sequence path to the current element, e.g. "(0040,A730)/(0040,A730)";
+ * a long one keeps its first and last levels. */
+static void path_text(const parser *p, char *out, size_t cap)
+{
+    size_t o = 0;
+    char t[12];
+    out[0] = '\0';
+    for (int i = 0; i < p->depth && o + 16 < cap; i++) {
+        if (p->depth > 8 && i == 3) {
+            o += (size_t)snprintf(out + o, cap - o, "/.../");
+            i = p->depth - 3;
+        } else if (i) {
+            out[o++] = '/';
+        }
+        o += (size_t)snprintf(out + o, cap - o, "%s", dcm_tag_str(p->path[i], t));
+    }
+}
+
+static dqr_status too_deep(parser *p, uint64_t at)
+{
+    char path[160];
+    path_text(p, path, sizeof path);
+    return dqr_error_set(p->err, DQR_E_PARSE, "offset %llu, tag path %s: sequences nested deeper than %d levels",
+                         (unsigned long long)at, path, DCM_MAX_DEPTH);
 }
 
 /* Element header as read. */
@@ -142,8 +169,9 @@ static dqr_status parse_items(parser *p, dcm_element *el, header *h, enc e);
 static dqr_status parse_fragments(parser *p, dcm_element *el, header *h, enc e);
 
 /* The VR for an implicit-VR element: the dictionary's, with the ambiguous
- * ones resolved as PS3.5 Annex A.1 / pydicom do for Implicit VR LE. */
-static dcm_vr implicit_vr(uint32_t tag, const dcm_dataset *ds)
+ * ones resolved as PS3.5 Annex A.1 / pydicom do for Implicit VR LE, by the
+ * Pixel Representation read so far in the same dataset. */
+static dcm_vr implicit_vr(uint32_t tag, long pixrep)
 {
     const dcm_dict_entry *d = dcm_dict_lookup(tag);
     if (!d || d->vr[0] == DCM_VR_NONE)
@@ -153,8 +181,6 @@ static dcm_vr implicit_vr(uint32_t tag, const dcm_dataset *ds)
     for (int i = 0; i < 3; i++)
         if (d->vr[i] == DCM_VR_OW)
             return DCM_VR_OW; /* OB or OW, US or OW: OW in implicit VR */
-    long pixrep = 0;
-    dcm_dataset_get_int(ds, DCM_TAG(0x0028, 0x0103), &pixrep);
     return pixrep == 1 ? DCM_VR_SS : DCM_VR_US;
 }
 
@@ -165,10 +191,13 @@ static bool starts_with_item(parser *p)
            memcmp(p->st->data + p->st->start, item_le, 4) == 0;
 }
 
-static dqr_status parse_element(parser *p, dcm_dataset *ds, header *h, enc e)
+/* Parse one element's value into a new element appended to ds (sorted at
+ * the end of the dataset: inserting each in order would be quadratic for
+ * tags that arrive in descending order). */
+static dqr_status parse_element(parser *p, dcm_dataset *ds, header *h, enc e, long pixrep)
 {
-    dcm_vr vr = h->vr_known ? h->vr : implicit_vr(h->tag, ds);
-    dcm_element *el = dcm_dataset_insert(ds, h->tag);
+    dcm_vr vr = h->vr_known ? h->vr : implicit_vr(h->tag, pixrep);
+    dcm_element *el = dcm_dataset_append(ds, h->tag);
     if (!el)
         return dqr_error_set(p->err, DQR_E_NOMEM, "out of memory");
     el->vr = vr;
@@ -201,13 +230,20 @@ static dqr_status parse_element(parser *p, dcm_dataset *ds, header *h, enc e)
     return read_blob(p, &el->blob, h->len, vr, e, h->tag, h->at);
 }
 
+/* Pixel Representation as an element holds it (US, or SS from a careless
+ * writer); 0 when unreadable. */
+static long pixel_representation(const dcm_element *el)
+{
+    const uint8_t *b = dcm_element_bytes(el);
+    return b && el->blob.len >= 2 ? dcm_rd16(b, false) : 0;
+}
+
 /* Parse elements into ds until end (absolute offset) is reached, or, when
  * end is UINT64_MAX, until an item delimiter (in_item) or end of stream. */
-static dqr_status parse_dataset(parser *p, dcm_dataset *ds, uint64_t end, bool in_item, enc e)
+static dqr_status parse_elements(parser *p, dcm_dataset *ds, uint64_t end, bool in_item, enc e)
 {
-    if (++p->depth > DCM_MAX_DEPTH)
-        return fail(p, p->st->pos, 0, "sequences nested too deeply");
     dqr_status s = DQR_OK;
+    long pixrep = 0;
     for (;;) {
         if (end != UINT64_MAX && p->st->pos >= end) {
             if (p->st->pos > end)
@@ -234,14 +270,36 @@ static dqr_status parse_dataset(parser *p, dcm_dataset *ds, uint64_t end, bool i
             s = fail(p, h.at, h.tag, "unexpected item tag in a dataset");
             break;
         }
-        if ((s = parse_element(p, ds, &h, e)))
+        if ((s = parse_element(p, ds, &h, e, pixrep)))
             break;
+        if (h.tag == DCM_TAG(0x0028, 0x0103))
+            pixrep = pixel_representation(&ds->els[ds->n - 1]);
     }
+    return s;
+}
+
+/* parse_elements, then the elements in tag order (also after an error, so
+ * the tree stays valid for whoever frees or reads it). */
+static dqr_status parse_dataset(parser *p, dcm_dataset *ds, uint64_t end, bool in_item, enc e)
+{
+    dqr_status s = parse_elements(p, ds, end, in_item, e);
+    if (dcm_dataset_sort(ds) && !s)
+        s = dqr_error_set(p->err, DQR_E_NOMEM, "out of memory");
+    return s;
+}
+
+static dqr_status parse_sequence(parser *p, dcm_element *el, header *h, enc e);
+
+/* The items of a sequence, one level deeper on the tag path. */
+static dqr_status parse_items(parser *p, dcm_element *el, header *h, enc e)
+{
+    p->path[p->depth++] = h->tag; /* depth <= DCM_MAX_DEPTH: items refuse deeper */
+    dqr_status s = parse_sequence(p, el, h, e);
     p->depth--;
     return s;
 }
 
-static dqr_status parse_items(parser *p, dcm_element *el, header *h, enc e)
+static dqr_status parse_sequence(parser *p, dcm_element *el, header *h, enc e)
 {
     uint64_t end = h->len == DCM_UNDEFINED_LENGTH ? UINT64_MAX : p->st->pos + h->len;
     /* A sequence or item longer than the file is cut to the file, as DCMTK
@@ -271,7 +329,7 @@ static dqr_status parse_items(parser *p, dcm_element *el, header *h, enc e)
         dqr_error tmp = {0};
         dcm_dataset *item = dcm_element_append_item(el, &tmp);
         if (!item)
-            return dqr_error_set(p->err, DQR_E_NOMEM, "out of memory");
+            return tmp.code == DQR_E_LIMIT ? too_deep(p, ih.at) : dqr_error_set(p->err, DQR_E_NOMEM, "out of memory");
         if (ih.len == DCM_UNDEFINED_LENGTH) {
             item->undefined_length = true;
             s = parse_dataset(p, item, UINT64_MAX, true, e);
@@ -315,13 +373,14 @@ static dqr_status parse_fragments(parser *p, dcm_element *el, header *h, enc e)
 dqr_status dcm_parse_dataset(dcm_stream *st, dcm_source *src, bool explicit_vr, bool big_endian,
                              dcm_dataset *ds, bool borrow, dqr_error *err)
 {
-    parser p = {st, src, borrow, err, 0};
+    parser p = {st, src, borrow, err, 0, {0}};
     return parse_dataset(&p, ds, UINT64_MAX, false, (enc){explicit_vr, big_endian});
 }
 
-dqr_status dcm_parse_meta(dcm_stream *st, dcm_dataset *meta, dqr_error *err)
+static dqr_status parse_meta_elements(parser *p, dcm_dataset *meta)
 {
-    parser p = {st, NULL, false, err, 0};
+    dcm_stream *st = p->st;
+    dqr_error *err = p->err;
     for (;;) {
         size_t avail = dcm_stream_need(st, 6, err);
         if (avail < 6)
@@ -332,14 +391,23 @@ dqr_status dcm_parse_meta(dcm_stream *st, dcm_dataset *meta, dqr_error *err)
         /* Some writers put the meta group in implicit VR: tell by the VR bytes. */
         bool explicit_vr = dcm_vr_from_chars((char)b[4], (char)b[5]) != DCM_VR_NONE;
         header h;
-        dqr_status s = read_header(&p, (enc){explicit_vr, false}, &h);
+        dqr_status s = read_header(p, (enc){explicit_vr, false}, &h);
         if (s == DQR_E_NOTFOUND)
             return DQR_OK;
         if (s)
             return s;
         if (h.len == DCM_UNDEFINED_LENGTH)
-            return fail(&p, h.at, h.tag, "undefined length in the file meta information");
-        if ((s = parse_element(&p, meta, &h, (enc){explicit_vr, false})))
+            return fail(p, h.at, h.tag, "undefined length in the file meta information");
+        if ((s = parse_element(p, meta, &h, (enc){explicit_vr, false}, 0)))
             return s;
     }
+}
+
+dqr_status dcm_parse_meta(dcm_stream *st, dcm_dataset *meta, dqr_error *err)
+{
+    parser p = {st, NULL, false, err, 0, {0}};
+    dqr_status s = parse_meta_elements(&p, meta);
+    if (dcm_dataset_sort(meta) && !s)
+        s = dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+    return s;
 }

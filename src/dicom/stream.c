@@ -1,4 +1,9 @@
-/* stream.c — buffered input over memory, a file descriptor, or inflate. */
+/* stream.c — buffered input over memory, a file descriptor, or inflate.
+ *
+ * Inflation is bounded (see dcm_stream_inflate): deflate reaches about
+ * 1000:1, so 174 KB of zeros expanded to 254 MiB in memory before. DICOM
+ * that is really deflated (structured reports, headers, even noisy pixels)
+ * stays far below 200:1; the first MiB is free so small files never trip. */
 #include "dicom/stream.h"
 
 #include <errno.h>
@@ -92,6 +97,20 @@ static dqr_status fill_fd(dcm_stream *st, size_t need, dqr_error *err)
     }
 }
 
+/* The limits of dcm_stream_inflate, checked after each inflate call (which
+ * produces at most one buffer, so the overshoot is bounded too). */
+static dqr_status inflate_bounded(const dcm_stream *st, dqr_error *err)
+{
+    uint64_t out = st->z.total_out, in = st->z.total_in;
+    if (out > st->inflate_max)
+        return dqr_error_set(err, DQR_E_LIMIT, "deflated data expands beyond %llu bytes (the limit for one dataset)",
+                             (unsigned long long)st->inflate_max);
+    if (out > DCM_INFLATE_RATIO_FREE && out / DCM_INFLATE_MAX_RATIO > in)
+        return dqr_error_set(err, DQR_E_LIMIT, "deflated data expands more than %u times (%llu bytes from %llu)",
+                             DCM_INFLATE_MAX_RATIO, (unsigned long long)out, (unsigned long long)in);
+    return DQR_OK;
+}
+
 static dqr_status fill_inflate(dcm_stream *st, dqr_error *err)
 {
     compact(st);
@@ -118,11 +137,14 @@ static dqr_status fill_inflate(dcm_stream *st, dqr_error *err)
         else if (zr != Z_OK && zr != Z_BUF_ERROR)
             return dqr_error_set(err, DQR_E_PARSE, "deflate data corrupt near offset %llu: %s",
                                  (unsigned long long)in->pos, st->z.msg ? st->z.msg : "zlib error");
+        dqr_status s = inflate_bounded(st, err);
+        if (s)
+            return s;
     }
     return DQR_OK;
 }
 
-dqr_status dcm_stream_inflate(dcm_stream *st, dqr_error *err)
+dqr_status dcm_stream_inflate(dcm_stream *st, uint64_t max, dqr_error *err)
 {
     dcm_stream *in = malloc(sizeof *in);
     uint8_t *buf = malloc(STREAM_BUF);
@@ -146,6 +168,7 @@ dqr_status dcm_stream_inflate(dcm_stream *st, dqr_error *err)
     st->size = UINT64_MAX;
     st->fd = -1;
     st->z_done = false;
+    st->inflate_max = max;
     /* The memory mode's data pointer is not owned; file mode's buffer moved to in. */
     return DQR_OK;
 }

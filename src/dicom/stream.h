@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <zlib.h>
 
-#include "dicom/error.h"
+#include "dicom/dicom.h"
 
 typedef struct dcm_stream {
     const uint8_t *data; /* buffered bytes: data[start..end) are at position pos */
@@ -22,13 +22,17 @@ typedef struct dcm_stream {
     struct dcm_stream *inner; /* inflate mode: compressed input */
     z_stream z;
     bool z_done;
+    uint64_t inflate_max; /* inflate mode: most bytes it may produce */
 } dcm_stream;
 
 void dcm_stream_mem(dcm_stream *st, const void *data, size_t len);
 dqr_status dcm_stream_fd(dcm_stream *st, int fd, dqr_error *err);
 /* Turn st into an inflating stream of the raw deflate data from its current
- * position on. Positions reported afterwards count inflated bytes. */
-dqr_status dcm_stream_inflate(dcm_stream *st, dqr_error *err);
+ * position on. Positions reported afterwards count inflated bytes. At most
+ * max bytes are produced, and past DCM_INFLATE_RATIO_FREE at most
+ * DCM_INFLATE_MAX_RATIO per compressed byte read: more is a DQR_E_LIMIT
+ * error, so a small "deflate bomb" cannot fill memory. */
+dqr_status dcm_stream_inflate(dcm_stream *st, uint64_t max, dqr_error *err);
 void dcm_stream_close(dcm_stream *st);
 
 /* Make at least n bytes (n <= 64 KiB) available at data+start. Returns the

@@ -95,33 +95,14 @@ static const char *member_text(const json_t *studies, size_t i, const char *key)
     return json_string_value(json_object_get(json_array_get(studies, i), key));
 }
 
-/* studies[i]'s session under another subject earlier in the same list. */
-static const char *listed_owner(const json_t *studies, size_t i)
+bool gw_session_taken(gw *g, const char *project, const json_t *study, char *msg, size_t len)
 {
-    const char *session = member_text(studies, i, "session"), *subject = member_text(studies, i, "subject");
-    for (size_t k = 0; session && subject && k < i; k++) {
-        const char *other = member_text(studies, k, "subject");
-        if (other && strcmp(member_text(studies, k, "session"), session) == 0 && strcmp(other, subject) != 0)
-            return other;
-    }
-    return NULL;
-}
-
-bool gw_session_conflict(gw *g, const char *project, const json_t *studies, size_t i, char *msg, size_t len)
-{
-    const char *session = member_text(studies, i, "session"), *subject = member_text(studies, i, "subject");
-    const char *listed = listed_owner(studies, i);
+    const char *session = json_string_value(json_object_get(study, "session"));
+    const char *subject = json_string_value(json_object_get(study, "subject"));
     char owner[65];
-    if (!session || !subject)
+    if (!session || !subject || !session_owner(g->db, project, session, subject, owner))
         return false;
-    if (listed)
-        snprintf(msg, len, "session %s is named under two subjects in this request (%s and %s): one session holds "
-                           "one patient",
-                 session, listed, subject);
-    else if (session_owner(g->db, project, session, subject, owner))
-        snprintf(msg, len, "session %s already belongs to subject %s in project %s", session, owner, project);
-    else
-        return false;
+    snprintf(msg, len, "session %s already belongs to subject %s in project %s", session, owner, project);
     return true;
 }
 
@@ -204,15 +185,35 @@ bool gw_import_target_ok(gw_req *r, int64_t pacs, const char *project)
     return true;
 }
 
-bool gw_session_seen_before(const json_t *studies, size_t i)
+/* The labels of one request, checked in one pass (seen: session -> subject,
+ * a hashed object): a session named twice is refused, with 409 when the two
+ * name different subjects (one session holds one patient). */
+static bool labels_ok(gw_req *r, const json_t *studies)
 {
-    const char *label = json_string_value(json_object_get(json_array_get(studies, i), "session"));
-    for (size_t k = 0; label && k < i; k++) {
-        const char *other = json_string_value(json_object_get(json_array_get(studies, k), "session"));
-        if (other && strcmp(other, label) == 0)
-            return true;
+    json_t *seen = json_object();
+    size_t i;
+    const json_t *v;
+    bool ok = true;
+    json_array_foreach(studies, i, v)
+    {
+        const char *session = member_text(studies, i, "session"), *subject = member_text(studies, i, "subject");
+        const char *before = json_string_value(json_object_get(seen, session));
+        if (before && strcmp(before, subject) != 0) {
+            char msg[300];
+            snprintf(msg, sizeof msg,
+                     "session %s is named under two subjects in this request (%s and %s): one session holds one "
+                     "patient",
+                     session, before, subject);
+            ok = fail_conflict(r, msg, studies, i);
+        } else if (before) {
+            ok = gw_fail(r, 400, "session label '%s' is used twice in this request", session);
+        }
+        if (!ok)
+            break;
+        json_object_set_new(seen, session, json_string(subject));
     }
-    return false;
+    json_decref(seen);
+    return ok;
 }
 
 bool gw_import_queue(gw_req *r, int64_t pacs, const char *project, const json_t *studies, bool bulk)
@@ -226,12 +227,9 @@ bool gw_import_queue(gw_req *r, int64_t pacs, const char *project, const json_t 
     {
         if (!study_ok(v, i, msg, sizeof msg))
             return gw_fail(r, 400, "%s", msg);
-        if (listed_owner(studies, i) && gw_session_conflict(r->g, project, studies, i, msg, sizeof msg))
-            return fail_conflict(r, msg, studies, i);
-        if (gw_session_seen_before(studies, i))
-            return gw_fail(r, 400, "session label '%s' is used twice in this request",
-                           json_string_value(json_object_get(v, "session")));
     }
+    if (!labels_ok(r, studies))
+        return false;
     new_import n = {.g = r->g, .user = r->user.id, .pacs = pacs, .project = project, .studies = studies,
                     .bulk = bulk || json_array_size(studies) > 1};
     dqr_error err;

@@ -4,7 +4,11 @@
  * relabel columns (Subject, Session). Each row is resolved by a STUDY-level
  * query; a row matching several studies gets sessions LABEL_1, LABEL_2, ...;
  * a row matching none, or malformed, is reported with its line number.
- * Nothing is queued while any row has an error. */
+ * Nothing is queued while any row has an error.
+ *
+ * Linear in the size of the file: one scan, one field buffer for all
+ * records, and repeated session labels found with a hash set rather than by
+ * comparing each study with all the earlier ones. */
 #include "gateway/import.h"
 #include "gateway/imports.h"
 #include "gateway/query.h"
@@ -19,14 +23,14 @@ static const char *const COLS[C_COUNT] = {"Accession Number", "Study Date", "Pat
                                           "DOB", "Modality", "Subject", "Session"};
 
 /* One CSV record from *p (quotes, doubled quotes, CRLF); fields into a JSON
- * array of strings. *line counts newlines. NULL at the end. */
-static json_t *record(const char **p, int *line)
+ * array of strings. buf holds the longest field (the caller sizes it to the
+ * whole text). *line counts newlines. NULL at the end. */
+static json_t *record(const char **p, char *buf, int *line)
 {
     const char *s = *p;
     if (!*s)
         return NULL;
     json_t *fields = json_array();
-    char *buf = malloc(strlen(s) + 1);
     size_t n = 0;
     bool quoted = false, done = false;
     while (!done) {
@@ -65,7 +69,6 @@ static json_t *record(const char **p, int *line)
         json_array_append_new(fields, json_stringn(buf + lead, n - lead));
         n = 0;
     }
-    free(buf);
     *p = s;
     return fields;
 }
@@ -73,14 +76,35 @@ static json_t *record(const char **p, int *line)
 json_t *gw_csv_records(const char *text)
 {
     json_t *out = json_array();
+    char *buf = malloc(strlen(text) + 1);
     int line = 1;
-    for (int at = line;; at = line) {
-        json_t *rec = record(&text, &line);
+    for (int at = line; buf; at = line) {
+        json_t *rec = record(&text, buf, &line);
         if (!rec)
             break;
         json_array_append_new(out, json_pack("{s:i,s:o}", "line", at, "fields", rec));
     }
+    free(buf);
     return out;
+}
+
+json_t *gw_csv_repeated_sessions(const json_t *studies)
+{
+    json_t *seen = json_object(), *repeated = json_array();
+    size_t i;
+    const json_t *study;
+    json_array_foreach(studies, i, study)
+    {
+        const char *label = json_string_value(json_object_get(study, "session"));
+        if (!label)
+            continue;
+        if (json_object_get(seen, label))
+            json_array_append_new(repeated, json_string(label));
+        else
+            json_object_set_new(seen, label, json_true());
+    }
+    json_decref(seen);
+    return repeated;
 }
 
 static int column_of(const char *name)
@@ -251,17 +275,24 @@ static bool resolve(gw_req *r, int64_t *pacs_id, const char **project, resolved 
             resolve_row(r, &p, v, at, out);
     }
     json_decref(records);
-    /* session labels must be unique in the whole file, and not another subject's */
-    for (size_t i = 0; i < json_array_size(out->studies); i++) {
+    /* session labels must be unique in the whole file, and not another
+     * subject's already (one query per row; repeats found by hashing) */
+    json_t *study, *repeated = gw_csv_repeated_sessions(out->studies), *label;
+    size_t i;
+    json_array_foreach(out->studies, i, study)
+    {
         char msg[300];
-        if (gw_session_conflict(r->g, *project, out->studies, i, msg, sizeof msg)) {
+        if (gw_session_taken(r->g, *project, study, msg, sizeof msg))
             row_error(out, 0, msg);
-        } else if (gw_session_seen_before(out->studies, i)) {
-            snprintf(msg, sizeof msg, "session label '%s' comes out twice: give the rows distinct Session values",
-                     json_string_value(json_object_get(json_array_get(out->studies, i), "session")));
-            row_error(out, 0, msg);
-        }
     }
+    json_array_foreach(repeated, i, label)
+    {
+        char msg[200];
+        snprintf(msg, sizeof msg, "session label '%s' comes out twice: give the rows distinct Session values",
+                 json_string_value(label));
+        row_error(out, 0, msg);
+    }
+    json_decref(repeated);
     return true;
 }
 

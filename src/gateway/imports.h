@@ -9,19 +9,19 @@
 bool gw_import_target_ok(gw_req *r, int64_t pacs, const char *project);
 /* Check studies and queue them as one request; answers 201 or an error. */
 bool gw_import_queue(gw_req *r, int64_t pacs, const char *project, const json_t *studies, bool bulk);
-/* studies[i]'s session label stands already among studies[0..i). */
-bool gw_session_seen_before(const json_t *studies, size_t i);
-/* studies[i]'s session is taken by another subject: earlier in studies,
- * in the archive of project, or by an import of project not yet done. The
- * sentence goes to msg ("session S01_MR1 already belongs to subject S01 in
- * project P1"). */
-bool gw_session_conflict(gw *g, const char *project, const json_t *studies, size_t i, char *msg, size_t len);
+/* study's session is taken by another subject in the archive of project,
+ * or by an import of project not yet done. The sentence goes to msg
+ * ("session S01_MR1 already belongs to subject S01 in project P1"). */
+bool gw_session_taken(gw *g, const char *project, const json_t *study, char *msg, size_t len);
 /* A request with its sessions and summed counts (new reference), or NULL. */
 json_t *gw_import_json(gw *g, int64_t id);
 
 /* csv.c: the records of a CSV text (RFC 4180 quoting, CRLF or LF), as
  * [{"line": N, "fields": [text, ...]}] (new reference). Pure. */
 json_t *gw_csv_records(const char *text);
+/* csv.c: the session labels of studies that an earlier study has already,
+ * once per repeat, in order (new reference). O(n): a hash set. */
+json_t *gw_csv_repeated_sessions(const json_t *studies);
 /* csv.c: POST /imports/csv/preview and POST /imports/csv. */
 void gw_csv_preview(gw_req *r);
 void gw_csv_import(gw_req *r);

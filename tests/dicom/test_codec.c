@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "dicom/dicom.h"
 
@@ -236,18 +238,79 @@ static void test_malformed(void **state)
     }
 }
 
+/* n nested undefined-length sequences (0008,1140), each with one item, malloc'd. */
+static uint8_t *nested_sequences(size_t n, size_t *len)
+{
+    static const uint8_t level[] = {0x08, 0x00, 0x40, 0x11, 'S', 'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+                                    0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF};
+    static const uint8_t close[] = {0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0,  /* item delimiter */
+                                    0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0}; /* sequence delimiter */
+    *len = n * (sizeof level + sizeof close);
+    uint8_t *buf = malloc(*len);
+    assert_non_null(buf);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(buf + i * sizeof level, level, sizeof level);
+        memcpy(buf + n * sizeof level + i * sizeof close, close, sizeof close);
+    }
+    return buf;
+}
+
 static void test_nesting_limit(void **state)
 {
     (void)state;
-    /* 100 nested undefined-length sequences: refused, not a stack overflow. */
-    static const uint8_t level[] = {0x08, 0x00, 0x40, 0x11, 'S', 'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
-                                    0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF};
-    uint8_t buf[100 * sizeof level];
-    for (int i = 0; i < 100; i++)
-        memcpy(buf + i * sizeof level, level, sizeof level);
+    /* 100,000 nested sequences: refused with the tag path, not a stack overflow. */
+    size_t len;
+    uint8_t *buf = nested_sequences(100000, &len);
     dqr_error err = {0};
-    assert_null(dcm_file_parse(buf, sizeof buf, &err));
-    assert_non_null(strstr(err.message, "nested too deeply"));
+    assert_null(dcm_file_parse(buf, len, &err));
+    assert_int_equal(err.code, DQR_E_PARSE);
+    assert_non_null(strstr(err.message, "tag path (0008,1140)/(0008,1140)/(0008,1140)/.../(0008,1140)/"));
+    assert_non_null(strstr(err.message, "sequences nested deeper than 64 levels"));
+    free(buf);
+    /* DCM_MAX_DEPTH levels parse, and the tree writes and dumps back. */
+    buf = nested_sequences(DCM_MAX_DEPTH, &len);
+    dcm_file *f = dcm_file_parse(buf, len, &err);
+    assert_non_null(f);
+    dcm_dataset *ds = dcm_file_dataset(f);
+    size_t depth = 0;
+    for (dcm_element *el; (el = dcm_dataset_get(ds, DCM_TAG(0x0008, 0x1140))); depth++)
+        ds = dcm_element_item(el, 0);
+    assert_int_equal(depth, DCM_MAX_DEPTH);
+    uint8_t *out;
+    size_t out_len;
+    assert_int_equal(dcm_file_encode(f, NULL, &out, &out_len, &err), DQR_OK);
+    dcm_file_close(f);
+    assert_non_null(f = dcm_file_parse(out, out_len, &err));
+    dcm_file_close(f);
+    free(out);
+    free(buf);
+}
+
+/* A tree built by hand stops at the same depth, so every walk over it is bounded. */
+static void test_nesting_limit_built(void **state)
+{
+    (void)state;
+    dqr_error err = {0};
+    dcm_dataset *root = dcm_dataset_new(), *ds = root;
+    for (int i = 0; i < DCM_MAX_DEPTH; i++) {
+        dcm_element *el = dcm_dataset_set_sequence(ds, DCM_TAG(0x0008, 0x1140), &err);
+        assert_non_null(el);
+        assert_non_null(ds = dcm_element_append_item(el, &err));
+    }
+    dcm_element *el = dcm_dataset_set_sequence(ds, DCM_TAG(0x0008, 0x1140), &err);
+    assert_null(dcm_element_append_item(el, &err));
+    assert_int_equal(err.code, DQR_E_LIMIT);
+    assert_non_null(strstr(err.message, "deeper than 64 levels"));
+    /* a copy keeps the depth of what it copied */
+    dcm_dataset *copy = dcm_dataset_copy(root);
+    assert_non_null(copy);
+    ds = copy;
+    for (int i = 0; i < DCM_MAX_DEPTH; i++)
+        ds = dcm_element_item(dcm_dataset_get(ds, DCM_TAG(0x0008, 0x1140)), 0);
+    el = dcm_dataset_set_sequence(ds, DCM_TAG(0x0008, 0x1140), &err);
+    assert_null(dcm_element_append_item(el, &err));
+    dcm_dataset_free(copy);
+    dcm_dataset_free(root);
 }
 
 static void test_bare_dataset_guess(void **state)
@@ -349,6 +412,144 @@ static void test_parse_borrowed(void **state)
     free(px);
 }
 
+/* Tags in descending order parse in O(n log n): 200,000 of them inserted
+ * one by one into a sorted array took minutes (each moved every element). */
+static void test_descending_tags_parse_fast(void **state)
+{
+    (void)state;
+    enum { N = 200000 };
+    /* Part 10: preamble, DICM, a meta group naming Explicit VR LE */
+    static const uint8_t meta[] = {'D', 'I', 'C', 'M', 0x02, 0, 0, 0, 'U', 'L', 4, 0, 28, 0, 0, 0,
+                                   0x02, 0, 0x10, 0, 'U', 'I', 20, 0, '1', '.', '2', '.', '8', '4',
+                                   '0', '.', '1', '0', '0', '0', '8', '.', '1', '.', '2', '.', '1', 0};
+    size_t head = 128 + sizeof meta;
+    uint8_t *buf = calloc(1, head + (size_t)N * 10);
+    assert_non_null(buf);
+    memcpy(buf + 128, meta, sizeof meta);
+    for (size_t k = 0; k < N; k++) { /* explicit VR LE "LO" elements, 10 bytes each */
+        size_t i = N - 1 - k;
+        uint16_t g = (uint16_t)(0x1000 + 2 * (i >> 12)), e = (uint16_t)(0x1000 + (i & 0xFFF));
+        uint8_t *p = buf + head + k * 10;
+        p[0] = (uint8_t)g, p[1] = (uint8_t)(g >> 8), p[2] = (uint8_t)e, p[3] = (uint8_t)(e >> 8);
+        static const uint8_t lo_a[6] = {'L', 'O', 2, 0, 'A', ' '};
+        memcpy(p + 4, lo_a, sizeof lo_a);
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    dqr_error err = {0};
+    dcm_file *f = dcm_file_parse(buf, head + (size_t)N * 10, &err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (!f)
+        fail_msg("%s", err.message);
+    if (secs > 2.0) /* about 0.05 s here; the quadratic insertion took minutes */
+        fail_msg("200,000 descending tags parsed in %.2f s", secs);
+    const dcm_dataset *ds = dcm_file_dataset(f);
+    assert_int_equal(dcm_dataset_count(ds), N);
+    for (size_t i = 1; i < N; i++)
+        assert_true(dcm_element_tag(dcm_dataset_at(ds, i - 1)) < dcm_element_tag(dcm_dataset_at(ds, i)));
+    uint8_t *out;
+    size_t len;
+    assert_int_equal(dcm_dataset_encode(ds, "1.2.840.10008.1.2.1", &out, &len, &err), DQR_OK);
+    assert_int_equal(len, (size_t)N * 10);
+    for (size_t k = 1; k < N; k++) { /* written back in ascending order */
+        const uint8_t *a = out + (k - 1) * 10, *b = out + k * 10;
+        uint32_t ta = (uint32_t)(a[1] << 24 | a[0] << 16 | a[3] << 8 | a[2]);
+        uint32_t tb = (uint32_t)(b[1] << 24 | b[0] << 16 | b[3] << 8 | b[2]);
+        assert_true(ta < tb);
+    }
+    free(out);
+    dcm_file_close(f);
+    free(buf);
+}
+
+/* Out of order and repeated tags: sorted, and of a repeated tag the last one
+ * read stays (as before), in items too. */
+static void test_unordered_and_repeated_tags(void **state)
+{
+    (void)state;
+    static const uint8_t bytes[] = {
+        0x10, 0x00, 0x20, 0x00, 'L', 'O', 2, 0, 'B', ' ',           /* (0010,0020) B */
+        0x10, 0x00, 0x10, 0x00, 'P', 'N', 2, 0, 'X', ' ',           /* (0010,0010) X */
+        0x10, 0x00, 0x20, 0x00, 'L', 'O', 2, 0, 'C', ' ',           /* (0010,0020) C again */
+        0x08, 0x00, 0x20, 0x00, 'D', 'A', 8, 0, '2', '0', '2', '0', '0', '1', '0', '1',
+    };
+    dqr_error err = {0};
+    dcm_file *f = dcm_file_parse(bytes, sizeof bytes, &err);
+    assert_non_null(f);
+    const dcm_dataset *ds = dcm_file_dataset(f);
+    assert_int_equal(dcm_dataset_count(ds), 3);
+    assert_int_equal(dcm_element_tag(dcm_dataset_at(ds, 0)), DCM_TAG(0x0008, 0x0020));
+    assert_int_equal(dcm_element_tag(dcm_dataset_at(ds, 1)), DCM_TAG(0x0010, 0x0010));
+    char v[16];
+    assert_string_equal(dcm_dataset_get_string(ds, DCM_TAG(0x0010, 0x0020), v, sizeof v), "C");
+    dcm_file_close(f);
+}
+
+/* A Part 10 file in Deflated Explicit VR LE holding one OB value of n bytes
+ * (zeros, or noise that does not compress); malloc'd, length in *len. */
+static uint8_t *deflated_file(size_t n, bool noise, size_t *len)
+{
+    static const uint8_t meta[] = {'D', 'I', 'C', 'M', 0x02, 0, 0, 0, 'U', 'L', 4, 0, 32, 0, 0, 0,
+                                   0x02, 0, 0x10, 0, 'U', 'I', 24, 0, '1', '.', '2', '.', '8', '4',
+                                   '0', '.', '1', '0', '0', '0', '8', '.', '1', '.', '2', '.', '1', '.',
+                                   '9', '9', 0, 0};
+    uint8_t head[12] = {0x42, 0x00, 0x11, 0x00, 'O', 'B', 0, 0};
+    head[8] = (uint8_t)n, head[9] = (uint8_t)(n >> 8), head[10] = (uint8_t)(n >> 16), head[11] = (uint8_t)(n >> 24);
+    uint8_t *plain = calloc(1, n + sizeof head);
+    assert_non_null(plain);
+    memcpy(plain, head, sizeof head);
+    for (size_t i = 0; noise && i < n; i++)
+        plain[sizeof head + i] = (uint8_t)((i * 2654435761u) >> 13);
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY), Z_OK);
+    size_t cap = 128 + sizeof meta + deflateBound(&z, n + sizeof head);
+    uint8_t *out = calloc(1, cap);
+    assert_non_null(out);
+    memcpy(out + 128, meta, sizeof meta);
+    z.next_in = plain;
+    z.avail_in = (uInt)(n + sizeof head);
+    z.next_out = out + 128 + sizeof meta;
+    z.avail_out = (uInt)(cap - 128 - sizeof meta);
+    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+    *len = 128 + sizeof meta + z.total_out;
+    deflateEnd(&z);
+    free(plain);
+    return out;
+}
+
+/* A deflate bomb (64 MiB of zeros in about 64 KB) is refused by its ratio,
+ * a file that inflates past the caller's cap by the cap; honest data passes. */
+static void test_inflate_bounded(void **state)
+{
+    (void)state;
+    size_t len;
+    dqr_error err = {0};
+    uint8_t *bomb = deflated_file(64u << 20, false, &len);
+    assert_true(len < (512u << 10));
+    assert_null(dcm_file_parse(bomb, len, &err));
+    assert_int_equal(err.code, DQR_E_LIMIT);
+    assert_non_null(strstr(err.message, "deflated data expands more than 200 times"));
+    free(bomb);
+
+    uint8_t *honest = deflated_file(3u << 20, true, &len);
+    dcm_file *f = dcm_file_parse(honest, len, &err);
+    assert_non_null(f);
+    assert_int_equal(dcm_element_length(dcm_dataset_get(dcm_file_dataset(f), DCM_TAG(0x0042, 0x0011))), 3u << 20);
+    dcm_file_close(f);
+    dcm_read_options capped = {2u << 20, false};
+    assert_null(dcm_file_parse_with(honest, len, &capped, &err));
+    assert_int_equal(err.code, DQR_E_LIMIT);
+    assert_non_null(strstr(err.message, "deflated data expands beyond 2097152 bytes"));
+    free(honest);
+    /* small files are never refused for their ratio: 512 KiB of zeros */
+    uint8_t *small = deflated_file(512u << 10, false, &len);
+    assert_non_null(f = dcm_file_parse(small, len, &err));
+    dcm_file_close(f);
+    free(small);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,11 +558,15 @@ int main(void)
         cmocka_unit_test(test_deferred_values_stream),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_nesting_limit),
+        cmocka_unit_test(test_nesting_limit_built),
         cmocka_unit_test(test_bare_dataset_guess),
         cmocka_unit_test(test_edit_and_copy),
         cmocka_unit_test(test_group_length_recomputed),
         cmocka_unit_test(test_private_blocks),
         cmocka_unit_test(test_parse_borrowed),
+        cmocka_unit_test(test_descending_tags_parse_fast),
+        cmocka_unit_test(test_unordered_and_repeated_tags),
+        cmocka_unit_test(test_inflate_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
