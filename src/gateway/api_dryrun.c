@@ -113,7 +113,7 @@ static void dry_run(gw_req *r)
         size_t cap = strlen(b64), len = 0;
         raw = malloc(cap + 1);
         if (!raw || sodium_base642bin(raw, cap, b64, cap, "\n\r ", &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-            !(f = dcm_file_parse(raw, len, &err))) {
+            !(f = gw_parse_instance(r->g, raw, len, false, &err))) {
             free(raw);
             gw_fail(r, 400, "'instance' must be a DICOM file in base64 (%s)", err.message[0] ? err.message : "bad base64");
             return;

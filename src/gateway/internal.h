@@ -118,6 +118,11 @@ double gw_clock_ms(void);
 /* ISO 8601 UTC text of t into buf[32]. */
 const char *gw_iso_time(int64_t t, char buf[32]);
 
+/* A received or uploaded instance parsed (receiver.c): deflated data may
+ * not inflate beyond max_instance_bytes. borrow: data outlives the file. */
+struct dcm_file;
+struct dcm_file *gw_parse_instance(const gw *g, const void *data, size_t len, bool borrow, dqr_error *err);
+
 /* ---- logging (log.c): one line per event, key=value, never PHI ---- */
 void gw_log(gw *g, const char *level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

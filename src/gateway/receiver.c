@@ -175,12 +175,19 @@ static bool in_series(const gw_job *j, const dcm_dataset *ds)
     return false;
 }
 
+dcm_file *gw_parse_instance(const gw *g, const void *data, size_t len, bool borrow, dqr_error *err)
+{
+    /* a deflated instance may not inflate beyond what a receiver holds */
+    dcm_read_options o = {.max_inflated = (uint64_t)g->cfg.max_instance_bytes, .borrow = borrow};
+    return dcm_file_parse_with(data, len, &o, err);
+}
+
 uint16_t gw_job_instance(gw *g, gw_job *j, const uint8_t *data, size_t len)
 {
     dqr_error err = {0};
     atomic_fetch_add(&j->received, 1);
     GW_COUNT(g, instances_received);
-    dcm_file *f = dcm_file_parse_borrowed(data, len, &err); /* data lives until we return */
+    dcm_file *f = gw_parse_instance(g, data, len, true, &err); /* data lives until we return */
     if (!f) {
         atomic_fetch_add(&j->failed, 1);
         GW_COUNT(g, instances_failed);
@@ -385,10 +392,10 @@ static uint16_t foreign_sender(gw *g, int64_t session, const net_received *r)
 }
 
 /* The StudyInstanceUID of a received instance ("" when unreadable). */
-static void study_of(const net_received *r, char study[65])
+static void study_of(const gw *g, const net_received *r, char study[65])
 {
     *study = '\0';
-    dcm_file *f = dcm_file_parse_borrowed(r->data, r->len, NULL);
+    dcm_file *f = gw_parse_instance(g, r->data, r->len, true, NULL);
     if (f)
         dcm_dataset_get_string(dcm_file_dataset(f), DCM_TAG(0x0020, 0x000D), study, 65);
     dcm_file_close(f);
@@ -442,7 +449,7 @@ uint16_t gw_receive(void *ctx, const net_received *r)
     int64_t other = 0;
     gw_job *j = route(g, r, NULL, &from, &other); /* by Move Originator: no parsing needed */
     if (!j) {
-        study_of(r, study);
+        study_of(g, r, study);
         j = route(g, r, study, &from, &other);
     }
     if (!j && other)

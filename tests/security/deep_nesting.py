@@ -11,6 +11,7 @@ Before the fix the first request killed the server (stack overflow).
 Usage: deep_nesting.py DQR WORKDIR"""
 import base64
 import http.client
+import io
 import os
 import shutil
 import subprocess
@@ -52,6 +53,29 @@ def nested_part10(depth):
     return b"\0" * 128 + b"DICM" + meta + level * depth + close * depth
 
 
+INFLATE_CAP = 512 * 1024  # max_instance_bytes of the server under test
+
+
+def deflated_part10(n):
+    """A Deflated Explicit VR LE file whose dataset inflates to about n bytes
+    (a document of zeros): below the 1 MiB where the ratio check starts, so
+    only the server's own cap can stop it."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import generate_uid
+    ds = Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.104.1"
+    ds.SOPInstanceUID = generate_uid()
+    ds.EncapsulatedDocument = bytes(n)
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = ds.SOPClassUID, ds.SOPInstanceUID
+    meta.TransferSyntaxUID = "1.2.840.10008.1.2.1.99"
+    ds.file_meta = meta
+    ds.is_little_endian, ds.is_implicit_VR, ds.preamble = True, False, bytes(128)
+    buf = io.BytesIO()
+    ds.save_as(buf, write_like_original=False)  # pydicom deflates the dataset itself
+    return buf.getvalue()
+
+
 def main():
     check = Checks()
     shutil.rmtree(WORK, ignore_errors=True)
@@ -59,7 +83,8 @@ def main():
     port = free_port()
     env = dict(os.environ, DQR_DATA_DIR=WORK + "/var", DQR_VAULT_KEY_FILE=WORK + "/keys/vault.key",
                DQR_UID_SECRET_FILE=WORK + "/keys/uid-secret", DQR_HTTP_PORT=str(port),
-               DQR_DICOM_PORT=str(free_port()), DQR_ADMIN_PASSWORD="nesting-secret-99", HOME=WORK + "/home")
+               DQR_DICOM_PORT=str(free_port()), DQR_ADMIN_PASSWORD="nesting-secret-99", HOME=WORK + "/home",
+               DQR_MAX_INSTANCE_BYTES=str(INFLATE_CAP))
     log = open(WORK + "/serve.log", "w")
     serve = subprocess.Popen([DQR, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -118,6 +143,11 @@ def run(check, api, serve, env):
     check("a sample instance with sequences nested 15,000 deep is refused naming the tag path",
           400 <= st < 500 and "tag path (0008,1140)/(0008,1140)/(0008,1140)/.../" in str(b)
           and "deeper than 64 levels" in str(b), (st, str(b)[:300]))
+    bomb = deflated_part10(900 * 1024)
+    st, b, _ = call(api, "POST", "/api/v1/projects/P1/dry-run",
+                    {"script": V + "-(0010,0010)\n", "instance": base64.b64encode(bomb).decode()}, token=tok)
+    check(f"a {len(bomb)}-byte deflated sample inflating past max_instance_bytes is refused",
+          st == 400 and f"deflated data expands beyond {INFLATE_CAP} bytes" in str(b), (st, str(b)[:300]))
     check("the server still answers after every deep request", alive(api, serve))
 
     # the command line: dqr lint, dqr anonymize, dqr dump
