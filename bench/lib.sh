@@ -1,5 +1,5 @@
 # bench/lib.sh — sourced by the benchmark scripts: arguments, paths, data.
-# Sets n (files), root, work, dqr, data (a folder of n generated CT files,
+# Sets n (files), root, work, dqr ($DQR, or build/dqr), data (a folder of n generated CT files,
 # DICOM only, made once and reused while n stays the same).
 # Usage in a script: . "$(dirname "$0")/lib.sh"; bench_setup NAME "$@"
 bench_setup() {
@@ -8,7 +8,7 @@ bench_setup() {
     n=${1:-1000}
     root=$(cd "$(dirname "$0")/.." && pwd)
     work=${2:-$root/bench/out}
-    dqr=$root/build/dqr
+    dqr=${DQR:-$root/build/dqr}
     [ -x "$dqr" ] || { echo "bench: build first (make build)" >&2; exit 1; }
     mkdir -p "$work"
     data=$work/$name-data

@@ -25,7 +25,7 @@ typedef struct gw_metrics {
 } gw_metrics;
 
 typedef struct gw_qcache gw_qcache; /* query results kept for paging (qcache.c) */
-typedef struct gw_auth gw_auth;     /* login throttle and password hash gate (auth.c) */
+typedef struct gw_auth gw_auth;     /* login throttle and password hash gate (login_guard.c) */
 typedef struct gw_pool gw_pool;     /* instance workers (pool.c) */
 typedef struct gw_peers gw_peers;   /* who may send to the receivers (peers.c) */
 struct gw_job;
@@ -131,6 +131,8 @@ void gw_log(gw *g, const char *level, const char *event, const char *fmt, ...)
 /* Set up g->auth (freed by gw_auth_free) and, on first start, user admin
  * (admin_password must pass the password policy: DQR_E_USAGE otherwise). */
 dqr_status gw_auth_bootstrap(gw *g, dqr_error *err);
+/* The account guards of cfg (login_guard.c); NULL when out of memory. */
+gw_auth *gw_auth_new(const gw_config *cfg);
 void gw_auth_free(gw_auth *a);
 /* Fill r->user from the Authorization header; false if missing or invalid.
  * Records the token's last use (at most once a minute). */

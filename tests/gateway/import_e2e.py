@@ -73,21 +73,11 @@ def start_serve():
 api = Api(http_port)
 
 
-def wait_state(token, iid, states=("done", "partial", "failed", "cancelled"), secs=90):
-    end = time.time() + secs
-    b = {}
-    while time.time() < end:
-        st, b, _ = api.call("GET", f"/api/v1/imports/{iid}", token=token)
-        if st == 200 and b["state"] in states:
-            return b
-        time.sleep(0.3)
-    return b
-
 
 def import_done(pacs, studies, project="P1"):
     """POST /imports, then wait for the request's end state."""
     st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": pacs, "project": project, "studies": studies}, token=T)
-    return wait_state(T, b.get("id"))
+    return api.wait_import(T, b.get("id"))
 
 
 def archive_files(*parts):
@@ -133,7 +123,7 @@ try:
     st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": P_ORTH, "project": "P1", "studies": studies}, **H)
     check("import of 3 studies: 201 with id and state", st == 201 and b["id"] and
           b["state"] in ("queued", "running"), b)
-    b = wait_state(T, b.get("id"))
+    b = api.wait_import(T, b.get("id"))
     expected = sum(len(meta[u]) for u in pick)
     check("C-MOVE import done: expected = received = archived",
           b.get("state") == "done" and b["expected"] == b["received"] == b["archived"] == expected, b)
@@ -180,7 +170,7 @@ try:
         {"StudyInstanceUID": small_studies[2], "subject": "W01", "session": "W01_CT"},
         {"StudyInstanceUID": small_studies[5], "subject": "W02", "session": "W02_CT", "series": [one_series_uid]}]},
                         **H)
-    b = wait_state(T, b.get("id"))
+    b = api.wait_import(T, b.get("id"))
     n_series = len([d for d in meta[small_studies[5]] if d.SeriesInstanceUID == one_series_uid])
     files = archive_files("P1", "W01", "W01_CT")
     check("WADO-RS import: whole study and one series, de-identified", b.get("state") == "done" and
@@ -221,7 +211,7 @@ try:
                                                         "csv": "Patient ID,Subject,Session\r\n" + f"{pid},S05,S05_CT\r\n"},
                         **H)
     check("CSV import queued as bulk", st == 201 and b["bulk"] is True and len(b["sessions"]) == 2, b)
-    b = wait_state(T, b.get("id"))
+    b = api.wait_import(T, b.get("id"))
     check("CSV import done", b.get("state") == "done" and b["archived"] == sum(len(meta[u]) for u in small_studies
                                                                                 if meta[u][0].PatientID == pid), b)
 
@@ -244,7 +234,7 @@ try:
     # ---- a PACS that does not answer: retried, then failed with the reason ------------------------------
     st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": P_DEAD, "project": "P1", "studies": [
         {"StudyInstanceUID": "1.2.3.4", "subject": "S09", "session": "S09_X"}]}, **H)
-    b = wait_state(T, b.get("id"), secs=30)
+    b = api.wait_import(T, b.get("id"), secs=30)
     check("dead PACS: retried, then failed with a clear reason", b.get("state") == "failed" and
           "gave up after 2 attempts" in (b.get("error") or "") and "connect" in b["error"] and
           b["sessions"][0]["attempts"] == 2, b)
@@ -259,7 +249,7 @@ try:
         {"StudyInstanceUID": small_studies[5], "subject": "S10", "session": "S10_CT"}]}, **H)
     st, c, _ = api.call("POST", "/api/v1/imports", {"pacs": P_ORTH, "project": "P1", "studies": [
         {"StudyInstanceUID": small_studies[1], "subject": "S11", "session": "S11_CT"}]}, **H)
-    a = wait_state(T, a["id"], states=("waiting-window",), secs=10)
+    a = api.wait_import(T, a["id"], states=("waiting-window",), secs=10)
     check("outside the window: waiting-window with the next opening", a.get("state") == "waiting-window" and
           a["sessions"][0]["next_window"], a)
     st, c2, _ = api.call("POST", f"/api/v1/imports/{c['id']}/cancel", **H)
@@ -272,7 +262,7 @@ try:
     st, b, _ = api.call("PUT", f"/api/v1/pacs/{P_ORTH}/schedule", {"timezone": "UTC", "days": {
         d: [{"start": "00:00", "end": "24:00", "threads": 2}] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}},
                         **H)
-    a, c = wait_state(T, a["id"]), wait_state(T, c["id"])
+    a, c = api.wait_import(T, a["id"]), api.wait_import(T, c["id"])
     check("the window opens: both run to done", a.get("state") == "done" and c.get("state") == "done", (a, c))
 
     # ---- kill -9 mid-import, restart: completes, no duplicate, no partial file ---------------------------
@@ -289,7 +279,7 @@ try:
     serve.wait()
     check("killed mid-import", mid["state"] == "running" and 0 < mid["archived"] < len(meta[big_study]), mid)
     serve = start_serve()
-    b = wait_state(T, big_id, secs=120)
+    b = api.wait_import(T, big_id, secs=120)
     files = archive_files("P1", "S20", "S20_CT")
     st, s, _ = api.call("GET", "/api/v1/projects/P1/sessions/S20_CT", **H)
     tmp = glob.glob(WORK + "/var/archive/**/*.tmp.*", recursive=True)

@@ -77,6 +77,19 @@ class Api:
         st, b, _ = self.call("POST", "/api/v1/login", {"username": user, "password": pw})
         return b.get("token") if st == 200 else None
 
+    ENDED = ("done", "partial", "failed", "cancelled")
+
+    def wait_import(self, token, iid, states=ENDED, secs=90, every=0.3):
+        """The import iid once its state is one of states (else the last
+        answer, after secs)."""
+        end, b = time.time() + secs, {}
+        while time.time() < end:
+            st, b, _ = self.call("GET", f"/api/v1/imports/{iid}", token=token)
+            if st == 200 and b.get("state") in states:
+                return b
+            time.sleep(every)
+        return b
+
 
 class Procs:
     """Processes this test started; stop() ends them all."""

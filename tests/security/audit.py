@@ -78,15 +78,6 @@ def start_serve():
     return p
 
 
-def wait_import(token, iid, secs=60):
-    end, b = time.time() + secs, {}
-    while time.time() < end:
-        st, b, _ = api.call("GET", f"/api/v1/imports/{iid}", token=token)
-        if st == 200 and b["state"] in ("done", "partial", "failed", "cancelled"):
-            break
-        time.sleep(0.3)
-    return b
-
 
 def read_audit():
     return open(AUDIT, "rb").read() if os.path.isfile(AUDIT) else b""
@@ -156,7 +147,7 @@ try:
     check("original search keys revealed", st == 200 and keys["keys"].get("PatientName") == name, keys)
     st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": P, "project": "P1", "studies": [
         {"StudyInstanceUID": orig.StudyInstanceUID, "subject": "S01", "session": "S01_MR"}]}, **H)
-    b = wait_import(T, b.get("id"))
+    b = api.wait_import(T, b.get("id"))
     check("import done", b.get("state") == "done", b)
     st, data, _ = api.call("GET", "/api/v1/projects/P1/sessions/S01_MR/download", binary=True, **H)
     check("download", st == 200 and data[:2] == b"PK", st)

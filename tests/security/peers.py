@@ -148,15 +148,6 @@ LOG = WORK + "/var/logs/dqr.log"
 api = Api(http_port)
 
 
-def wait_state(token, iid, states, secs=60):
-    end, b = time.time() + secs, {}
-    while time.time() < end:
-        st, b, _ = api.call("GET", f"/api/v1/imports/{iid}", token=token)
-        if st == 200 and b.get("state") in states:
-            return b
-        time.sleep(0.2)
-    return b
-
 
 def metric(name):
     m = re.search(rf"^{name} (\d+)$", api.call("GET", "/metrics")[1], re.M)
@@ -222,7 +213,7 @@ try:
     check("beyond 8 connections from one address: A-ASSOCIATE-RJ local limit exceeded", rejected == 24, rejected)
     st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": pacs["orthanc"], "project": "P1", "studies": [
         {"StudyInstanceUID": s_import, "subject": "S01", "session": "S01_CT"}]}, **H)
-    b = wait_state(T, b.get("id"), ("done", "partial", "failed"), secs=ARTIM * 3)
+    b = api.wait_import(T, b.get("id"), ("done", "partial", "failed"), secs=ARTIM * 3)
     during = time.time() - t_open < ARTIM
     check("with 32 idle connections open from one address, Orthanc's C-MOVE import completes",
           b.get("state") == "done" and b["archived"] == len(meta[s_import]), b)
@@ -244,7 +235,7 @@ try:
     st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": pacs["hold"], "project": "P1", "studies": [
         {"StudyInstanceUID": s_hold, "subject": "S02", "session": "S02_CT"}]}, **H)
     hold_id = b.get("id")
-    running = wait_state(T, hold_id, ("running",), secs=10)
+    running = api.wait_import(T, hold_id, ("running",), secs=10)
     time.sleep(0.5)  # the job is registered before the C-MOVE goes out
     forged = pydicom.dcmread(meta[s_hold][0][0])
     forged.PatientName = "FORGED^ORIGINAL"
@@ -253,7 +244,7 @@ try:
     rc, out = store("OTHERPACS", dicom_port, WORK + "/forged.dcm")
     check("an instance for a running import from another registered PACS: refused 0x0124",
           running.get("state") == "running" and "0x0124" in out, (running, out))
-    b = wait_state(T, hold_id, ("done", "partial", "failed"), secs=30)
+    b = api.wait_import(T, hold_id, ("done", "partial", "failed"), secs=30)
     foreign = metric("dqr_instances_refused_foreign_total")
     check("... counted as refused foreign", foreign == 1, foreign)
     hist = [x for x in api.call("GET", "/api/v1/history/imports", **H)[1].get("imports", [])

@@ -78,15 +78,6 @@ def start_refused():
         return None, "it started: " + p.stderr.read()
 
 
-def wait_state(token, iid, states=("done", "partial", "failed", "cancelled"), secs=60):
-    end, b = time.time() + secs, {}
-    while time.time() < end:
-        st, b, _ = api.call("GET", f"/api/v1/imports/{iid}", token=token)
-        if st == 200 and b["state"] in states:
-            return b
-        time.sleep(0.3)
-    return b
-
 
 def loose_modes(top):
     """Every folder or file under top (top too) that group or others may use."""
@@ -127,7 +118,7 @@ try:
     first = {"StudyInstanceUID": A, "subject": "S01", "session": "S01_CT",
              "overrides": {"PatientBirthDate": BIRTH}}
     st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": P, "project": "P1", "studies": [first]}, **H)
-    b = wait_state(T, b.get("id"))
+    b = api.wait_import(T, b.get("id"))
     check("import with an override: done", b.get("state") == "done" and b.get("archived") == 2, b)
     check("the request still shows its StudyInstanceUID to its owner",
           [s.get("StudyInstanceUID") for s in b.get("sessions", [])] == [A], b)
@@ -146,7 +137,7 @@ try:
 
     # ---- sessions stay one patient ----------------------------------------------------------------
     st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": P, "project": "P1", "studies": [first]}, **H)
-    b = wait_state(T, b.get("id")) if st == 201 else b
+    b = api.wait_import(T, b.get("id")) if st == 201 else b
     check("re-import of the same study into the same subject and session: done", b.get("state") == "done", b)
     other = {"StudyInstanceUID": B, "subject": "S02", "session": "S01_CT"}
     st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": P, "project": "P1", "studies": [other]}, **H)
@@ -172,7 +163,7 @@ try:
     C = api.login("carol", "meadow-lark-4471")
     st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": DEAD, "project": "P1", "studies": [
         {"StudyInstanceUID": B, "subject": "S05", "session": "S05_CT"}]}, token=C)
-    failed = wait_state(C, b.get("id"))
+    failed = api.wait_import(C, b.get("id"))
     check("an import from a dead PACS fails", failed.get("state") == "failed", failed)
     api.call("PUT", f"/api/v1/users/{U}/grants", {"pacs": [P], "projects": ["P1"]}, **H)
     st, b, _ = api.call("POST", f"/api/v1/imports/{failed.get('id')}/retry", token=C)
@@ -183,11 +174,11 @@ try:
     st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": P, "project": "P1", "studies": [
         {"StudyInstanceUID": B, "subject": "S06", "session": "S06_CT"}]}, token=C)
     waiting = b.get("id")
-    b = wait_state(T, waiting, states=("waiting-window",), secs=10)
+    b = api.wait_import(T, waiting, states=("waiting-window",), secs=10)
     check("with its PACS's window closed the import waits", b.get("state") == "waiting-window", b)
     api.call("PUT", f"/api/v1/users/{U}", {"disabled": True}, **H)
     api.call("PUT", f"/api/v1/pacs/{P}/schedule", every_day([{"start": "00:00", "end": "24:00"}]), **H)
-    b = wait_state(T, waiting)
+    b = api.wait_import(T, waiting, secs=60)
     check("the scheduler fails the waiting import of a disabled user, saying why",
           b.get("state") == "failed" and "disabled" in (b.get("error") or "") and b.get("archived") == 0, b)
 

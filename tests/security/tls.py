@@ -215,15 +215,6 @@ def exhaustion_checks():
     procs.stop_one(p)
 
 
-def wait_state(api, token, iid, secs=90):
-    end, b = time.time() + secs, {}
-    while time.time() < end:
-        st, b, _ = api.call("GET", f"/api/v1/imports/{iid}", token=token)
-        if st == 200 and b.get("state") in ("done", "partial", "failed", "cancelled"):
-            break
-        time.sleep(0.3)
-    return b
-
 
 def dicom_checks():
     """dqr serve towards an Orthanc that speaks DICOM TLS only and requires a
@@ -269,14 +260,14 @@ def dicom_checks():
     if res:
         st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": pid, "project": "P1", "studies": [
             {"StudyInstanceUID": res[0]["StudyInstanceUID"], "subject": "S01", "session": "S01_MR1"}]}, token=tok)
-        b = wait_state(api, tok, b.get("id"))
+        b = api.wait_import(tok, b.get("id"))
         check("C-GET import over DICOM TLS: done, 3 archived", b.get("state") == "done" and b.get("archived") == 3, b)
 
         st, b, _ = api.call("POST", "/api/v1/pacs", dict(good, label="tls-move", retrieve="move",
                                                          receiver_aet="DQRTLS"), token=tok)
         st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": b.get("id"), "project": "P1", "studies": [
             {"StudyInstanceUID": res[0]["StudyInstanceUID"], "subject": "S02", "session": "S02_MR1"}]}, token=tok)
-        b = wait_state(api, tok, b.get("id"))
+        b = api.wait_import(tok, b.get("id"))
         check("C-MOVE import: query over TLS, the PACS sends to the TLS receiver with its client certificate",
               b.get("state") == "done" and b.get("archived") == 3, b)
 
