@@ -13,7 +13,7 @@ libpq-dev libsodium-dev libssl-dev libpcre2-dev libzip-dev
 python3 python3-pydicom python3-numpy
 dcmtk libgdcm-tools dicom3tools
 orthanc orthanc-dicomweb postgresql
-hyperfine time procps
+hyperfine time procps openssl curl ca-certificates
 chromium nodejs
 "
 
