@@ -14,27 +14,36 @@ here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$work" && mkdir -p "$work"
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$bin/initdb" ] || { echo "FAIL PostgreSQL is not installed (make deps)"; echo "0 passed, 1 failed"; exit 1; }
+# Run as root, the server runs as the postgres user, which may not reach
+# $work (a checkout under root's 0700 home, or in a mktemp -d folder): the
+# cluster, its socket and its log then live in a folder of their own under
+# /tmp that the postgres user owns, removed at the end.
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-[ "$(id -u)" -eq 0 ] && chown postgres "$work"
+pgdir=$work
+if [ "$(id -u)" -eq 0 ]; then
+    pgdir=$(mktemp -d /tmp/dqr-pg.XXXXXX) && chown postgres "$pgdir"
+fi
 port=$(free_port)
-as_pg "$bin/initdb" -D "$work/pg" -U dqr --auth=trust -E UTF8 >"$work/initdb.log" 2>&1 || { cat "$work/initdb.log"; bad "initdb"; finish; exit 1; }
+(cd / && as_pg "$bin/initdb" -D "$pgdir/pg" -U dqr --auth=trust -E UTF8) >"$work/initdb.log" 2>&1 \
+    || { cat "$work/initdb.log"; bad "initdb"; finish; exit 1; }
 # pg_ctl starts and stops it: a signal to runuser would not reach the server
-trap 'as_pg "$bin/pg_ctl" -D "$work/pg" -m fast -w stop >/dev/null 2>&1; stop_pids' EXIT
-as_pg "$bin/pg_ctl" -D "$work/pg" -l "$work/postgres.log" -w \
-    -o "-p $port -k $work -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null \
-    || { tail -5 "$work/postgres.log"; bad "postgres did not start"; finish; exit 1; }
-wait_port "$port" || { tail -5 "$work/postgres.log"; bad "postgres did not start"; finish; exit 1; }
+trap '(cd / && as_pg "$bin/pg_ctl" -D "$pgdir/pg" -m fast -w stop) >/dev/null 2>&1; stop_pids
+      [ "$pgdir" != "$work" ] && rm -rf "$pgdir"' EXIT
+(cd / && as_pg "$bin/pg_ctl" -D "$pgdir/pg" -l "$pgdir/postgres.log" -w \
+    -o "-p $port -k $pgdir -c listen_addresses=127.0.0.1 -c fsync=off" start) >/dev/null \
+    || { tail -5 "$pgdir/postgres.log"; bad "postgres did not start"; finish; exit 1; }
+wait_port "$port" || { tail -5 "$pgdir/postgres.log"; bad "postgres did not start"; finish; exit 1; }
 for db in dqr dqr2 dqr3; do
-    as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U dqr "$db" || bad "createdb $db"
+    (cd / && as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U dqr "$db") || bad "createdb $db"
 done
 ok "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on port $port"
 export DQR_CATALOG="postgresql://dqr@127.0.0.1:$port/dqr"
-export DQR_TEST_SCAN_ALSO="$work/pg"
+export DQR_TEST_SCAN_ALSO="$pgdir/pg"
 for suite in gateway/rest_api.py gateway/import_e2e.py store/scale_out.py security/accounts.py; do
     name=$(basename "$suite" .py)
     # each suite gets a clean database
-    as_pg "$bin/psql" -q -h 127.0.0.1 -p "$port" -U dqr -d postgres -c "DROP DATABASE IF EXISTS dqr" -c "CREATE DATABASE dqr" \
-        -c "DROP DATABASE IF EXISTS dqr2" -c "CREATE DATABASE dqr2" >/dev/null
+    (cd / && as_pg "$bin/psql" -q -h 127.0.0.1 -p "$port" -U dqr -d postgres -c "DROP DATABASE IF EXISTS dqr" \
+        -c "CREATE DATABASE dqr" -c "DROP DATABASE IF EXISTS dqr2" -c "CREATE DATABASE dqr2") >/dev/null
     if /usr/bin/python3 "$here/../$suite" "$dqr" "$work/$name" >"$work/$name.out" 2>&1; then
         ok "$name on PostgreSQL: $(tail -1 "$work/$name.out")"
     else
