@@ -57,10 +57,8 @@ static dqr_status shift_one(anon_session *s, const char *fn, expr *const *args, 
     if (st || (st = shift_source(s, fn, args[0], dt_ok, &v)) ||
         (st = increment(s, fn, args, n, 1, unit_default, &secs)))
         return st;
-    if (!v) {
-        *out = (aval){.kind = V_NULL};
-        return DQR_OK;
-    }
+    if (!v) /* the reference's shifter fails on a null value */
+        return rt_error(s, "%s: the value to shift is missing", fn);
     char buf[40];
     if (anon_shift_datetime(v, secs, buf, sizeof buf))
         return rt_error(s, "%s: \"%s\" is not a valid date%s", fn, v, dt_ok ? " or date-time" : "");
@@ -204,12 +202,16 @@ static dqr_status fn_scale_age(anon_session *s, expr *const *args, size_t n, ava
     char sbuf[32];
     study = dcm_dataset_get_string(s->root, DCM_TAG(0x0008, 0x0020), sbuf, sizeof sbuf);
     scale_job job = {s, 0, DQR_OK};
-    if (dob && study) {
-        long span = anon_days_between(dob, study);
-        if (span != LONG_MIN_DAYS && span > MAX_SPAN_DAYS) {
-            job.excess = span - MAX_SPAN_DAYS;
-            each_element(s, s->root, DCM_TAG(0x0010, 0x0030), shift_dob, &job);
-        }
+    /* the reference parses both dates and fails when one is missing or malformed */
+    if (!dob || !study)
+        return rt_error(s, "scalePatientAgeAndDobFromStudyDate: %s (%s) is missing",
+                        dob ? "StudyDate" : "PatientBirthDate", dob ? "0008,0020" : "0010,0030");
+    long span = anon_days_between(dob, study);
+    if (span == LONG_MIN_DAYS)
+        return rt_error(s, "scalePatientAgeAndDobFromStudyDate: \"%s\" or \"%s\" is not a valid date", dob, study);
+    if (span > MAX_SPAN_DAYS) {
+        job.excess = span - MAX_SPAN_DAYS;
+        each_element(s, s->root, DCM_TAG(0x0010, 0x0030), shift_dob, &job);
     }
     if (!job.st)
         each_element(s, s->root, DCM_TAG(0x0010, 0x1010), cap_age, &job);
