@@ -202,14 +202,14 @@ static dqr_status fn_scale_age(anon_session *s, expr *const *args, size_t n, ava
     char sbuf[32];
     study = dcm_dataset_get_string(s->root, DCM_TAG(0x0008, 0x0020), sbuf, sizeof sbuf);
     scale_job job = {s, 0, DQR_OK};
-    /* the reference parses both dates and fails when one is missing or malformed */
-    if (!dob || !study)
-        return rt_error(s, "scalePatientAgeAndDobFromStudyDate: %s (%s) is missing",
-                        dob ? "StudyDate" : "PatientBirthDate", dob ? "0008,0020" : "0010,0030");
-    long span = anon_days_between(dob, study);
-    if (span == LONG_MIN_DAYS)
-        return rt_error(s, "scalePatientAgeAndDobFromStudyDate: \"%s\" or \"%s\" is not a valid date", dob, study);
-    if (span > MAX_SPAN_DAYS) {
+    /* As the reference's ScalePatientAgeAndDobFromStudyDateFunction: a missing
+     * or malformed birth date shifts nothing; a birth date without a usable
+     * StudyDate leaves the ages alone too (it returns before capping them). */
+    long span = dob ? anon_days_between(dob, study ? study : "") : LONG_MIN_DAYS;
+    bool dob_ok = dob && anon_days_between(dob, dob) != LONG_MIN_DAYS;
+    if (dob_ok && span == LONG_MIN_DAYS)
+        return DQR_OK;
+    if (dob_ok && span > MAX_SPAN_DAYS) {
         job.excess = span - MAX_SPAN_DAYS;
         each_element(s, s->root, DCM_TAG(0x0010, 0x0030), shift_dob, &job);
     }
