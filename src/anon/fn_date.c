@@ -205,8 +205,8 @@ static dqr_status fn_scale_age(anon_session *s, expr *const *args, size_t n, ava
     /* As the reference's ScalePatientAgeAndDobFromStudyDateFunction: a missing
      * or malformed birth date shifts nothing; a birth date without a usable
      * StudyDate leaves the ages alone too (it returns before capping them). */
-    long span = dob ? anon_days_between(dob, study ? study : "") : LONG_MIN_DAYS;
-    bool dob_ok = dob && anon_days_between(dob, dob) != LONG_MIN_DAYS;
+    bool dob_ok = dob && anon_days_between(dob, dob) != LONG_MIN_DAYS; /* a date it can read */
+    long span = dob_ok ? anon_days_between(dob, study ? study : "") : LONG_MIN_DAYS;
     if (dob_ok && span == LONG_MIN_DAYS)
         return DQR_OK;
     if (dob_ok && span > MAX_SPAN_DAYS) {
