@@ -33,7 +33,7 @@ EXPECTED = {
     "xnat-rest-tests/DE_6/ifElseAlterPixels.das": "alterPixels is unsupported",
     # dqr does not fetch URLs while de-identifying
     "xnat-rest-tests/DE_6/getURL.das": "getURL is not supported",
-    # urlEncode is no DicomEdit 6 built-in (XNAT's test expects the failure)
+    # urlEncode is no DicomEdit 6 built-in: XNAT marks its DE 6 test an expected failure (DE-7)
     "xnat-rest-tests/DE_6/urlEncode.das": "no function 'urlEncode'",
     # they read attributes the generated study lacks; the reference fails too
     "xnat-rest-tests/DE_6/shiftDate.das": "the value to shift is missing",
