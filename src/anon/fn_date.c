@@ -57,10 +57,8 @@ static dqr_status shift_one(anon_session *s, const char *fn, expr *const *args, 
     if (st || (st = shift_source(s, fn, args[0], dt_ok, &v)) ||
         (st = increment(s, fn, args, n, 1, unit_default, &secs)))
         return st;
-    if (!v) {
-        *out = (aval){.kind = V_NULL};
-        return DQR_OK;
-    }
+    if (!v) /* the reference's shifter fails on a null value */
+        return rt_error(s, "%s: the value to shift is missing", fn);
     char buf[40];
     if (anon_shift_datetime(v, secs, buf, sizeof buf))
         return rt_error(s, "%s: \"%s\" is not a valid date%s", fn, v, dt_ok ? " or date-time" : "");
@@ -204,12 +202,16 @@ static dqr_status fn_scale_age(anon_session *s, expr *const *args, size_t n, ava
     char sbuf[32];
     study = dcm_dataset_get_string(s->root, DCM_TAG(0x0008, 0x0020), sbuf, sizeof sbuf);
     scale_job job = {s, 0, DQR_OK};
-    if (dob && study) {
-        long span = anon_days_between(dob, study);
-        if (span != LONG_MIN_DAYS && span > MAX_SPAN_DAYS) {
-            job.excess = span - MAX_SPAN_DAYS;
-            each_element(s, s->root, DCM_TAG(0x0010, 0x0030), shift_dob, &job);
-        }
+    /* As the reference's ScalePatientAgeAndDobFromStudyDateFunction: a missing
+     * or malformed birth date shifts nothing; a birth date without a usable
+     * StudyDate leaves the ages alone too (it returns before capping them). */
+    bool dob_ok = dob && anon_days_between(dob, dob) != LONG_MIN_DAYS; /* a date it can read */
+    long span = dob_ok ? anon_days_between(dob, study ? study : "") : LONG_MIN_DAYS;
+    if (dob_ok && span == LONG_MIN_DAYS)
+        return DQR_OK;
+    if (dob_ok && span > MAX_SPAN_DAYS) {
+        job.excess = span - MAX_SPAN_DAYS;
+        each_element(s, s->root, DCM_TAG(0x0010, 0x0030), shift_dob, &job);
     }
     if (!job.st)
         each_element(s, s->root, DCM_TAG(0x0010, 0x1010), cap_age, &job);

@@ -277,9 +277,13 @@ static dqr_status fn_normalize(anon_session *s, expr *const *args, size_t n, ava
 {
     const char *v, *repl = "_";
     dqr_status st = need_args(s, "normalizeString", n, 1, 2);
-    if (st || (st = arg_required(s, "normalizeString", args, n, 0, &v)) ||
+    if (st || (st = arg_string(s, args, n, 0, &v)) ||
         (n > 1 && (st = arg_required(s, "normalizeString", args, n, 1, &repl))))
         return st;
+    if (!v) { /* a missing attribute: nothing to assign, as in the reference */
+        *out = (aval){.kind = V_NULL};
+        return DQR_OK;
+    }
     size_t rl = strlen(repl);
     char *buf = arena_alloc(&s->scratch, strlen(v) * (rl + 1) + 1), *o = buf;
     for (const unsigned char *p = (const unsigned char *)v; *p; p++) {

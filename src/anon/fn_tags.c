@@ -14,10 +14,7 @@ static dqr_status path_of(anon_session *s, const aval *v, const tagpath **out)
     }
     if (v->kind != V_STR)
         return rt_error(s, "expected a tag path");
-    tagpath *p = NULL;
-    dqr_status st = parse_path_string(s, v->s, &p);
-    *out = p;
-    return st;
+    return path_from_string(s, v->s, out);
 }
 
 static dqr_status fn_set(anon_session *s, expr *const *args, size_t n, aval *out)
@@ -152,6 +149,38 @@ typedef struct strings {
     size_t n, cap;
 } strings;
 
+static dqr_status push_string(anon_session *s, strings *out, const char *text);
+
+typedef struct gather_job {
+    anon_session *s;
+    strings *out;
+    dqr_status st;
+} gather_job;
+
+static int gather_match(void *ctx, dcm_dataset *ds, dcm_element *el)
+{
+    gather_job *j = ctx;
+    if (dcm_element_is_sequence(el))
+        return 0;
+    dcm_charset *own;
+    const dcm_charset *cs = charset_of(j->s, ds, &own);
+    char *text = dcm_element_text(el, cs);
+    dcm_charset_free(own);
+    const char *copy = text ? arena_strdup(&j->s->scratch, text) : NULL;
+    free(text);
+    if (copy)
+        j->st = push_string(j->s, j->out, copy);
+    return j->st != DQR_OK;
+}
+
+/* The values of every match of a wildcard path (blankValues[(0008,920X)]). */
+static dqr_status gather_matches(anon_session *s, const tagpath *p, strings *out)
+{
+    gather_job job = {s, out, DQR_OK};
+    tp_walk(p, s->root, gather_match, &job);
+    return job.st;
+}
+
 static dqr_status gather(anon_session *s, const aval *v, strings *out)
 {
     if (v->kind == V_LIST) {
@@ -162,10 +191,15 @@ static dqr_status gather(anon_session *s, const aval *v, strings *out)
         }
         return DQR_OK;
     }
+    if (v->kind == V_PATH && !tp_singular(v->path))
+        return gather_matches(s, v->path, out);
     const char *text;
     dqr_status st = value_string(s, v, &text);
-    if (st || !text)
-        return st;
+    return st || !text ? st : push_string(s, out, text);
+}
+
+static dqr_status push_string(anon_session *s, strings *out, const char *text)
+{
     if (out->n == out->cap) {
         size_t cap = out->cap ? out->cap * 2 : 16;
         const char **a = arena_alloc(&s->scratch, cap * sizeof *a);

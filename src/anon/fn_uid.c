@@ -112,10 +112,14 @@ static dqr_status fn_map_uid(anon_session *s, expr *const *args, size_t n, aval 
     dqr_status st = need_args(s, "mapUID", n, 2, 2);
     if (st || (st = arg_string(s, args, n, 0, &v)) || (st = arg_string(s, args, n, 1, &prefix)))
         return st;
-    if (!v || !prefix) {
+    if (!prefix) {
         *out = (aval){.kind = V_NULL};
         return DQR_OK;
     }
+    /* the reference's MapUIDFunction "happily maps any value including null":
+     * a missing attribute gets a UID too (here the one of the empty value) */
+    if (!v)
+        v = "";
     if (strlen(prefix) > 40)
         return rt_error(s, "mapUID: prefix \"%s\" leaves too little room in a 64-character UID", prefix);
     char uid[64];

@@ -319,10 +319,22 @@ void collected_free(collected *c)
     free(c->vrs);
 }
 
-/* VR for a new attribute: the dictionary's first, else UN. */
+/* VR for a new attribute: LO for a private creator (gggg,0010-00FF), else
+ * the dictionary's first, else UN. */
 static dcm_vr new_vr(uint32_t tag)
 {
+    if ((DCM_GROUP(tag) & 1) && DCM_ELEM(tag) >= 0x10 && DCM_ELEM(tag) <= 0xFF)
+        return DCM_VR_LO;
     return dcm_dict_vr(tag);
+}
+
+/* Text assigned to a sequence makes it an empty sequence, as the reference's
+ * putString of an SQ attribute does (its items, if any, are dropped). */
+static dqr_status empty_sequence(anon_session *s, dcm_dataset *ds, uint32_t tag)
+{
+    dqr_error e = {0};
+    dcm_dataset_remove(ds, tag);
+    return dcm_dataset_set_sequence(ds, tag, &e) ? DQR_OK : rt_error(s, "%s", e.message);
 }
 
 dqr_status write_path(anon_session *s, const tagpath *p, const char *text, bool create)
@@ -335,28 +347,50 @@ dqr_status write_path(anon_session *s, const tagpath *p, const char *text, bool 
             return rt_error(s, "%s", e.message);
         dcm_element *el = dcm_dataset_get(ds, tag);
         dcm_vr vr = el ? dcm_element_vr(el) : new_vr(tag);
-        if (el && dcm_element_is_sequence(el))
-            return rt_error(s, "cannot assign a value to a sequence");
+        if (vr == DCM_VR_SQ || (el && dcm_element_is_sequence(el)))
+            return empty_sequence(s, ds, tag);
         return set_element_text(s, ds, tag, vr, text);
     }
     collected c = {0};
     tp_walk(p, s->root, collect, &c);
     dqr_status st = c.failed ? dqr_error_set(s->err, DQR_E_NOMEM, "out of memory") : DQR_OK;
     for (size_t i = 0; i < c.n && !st; i++)
-        if (c.vrs[i] != DCM_VR_SQ)
-            st = set_element_text(s, c.ds[i], c.tags[i], c.vrs[i], text);
+        st = c.vrs[i] == DCM_VR_SQ ? empty_sequence(s, c.ds[i], c.tags[i])
+                                   : set_element_text(s, c.ds[i], c.tags[i], c.vrs[i], text);
     collected_free(&c);
     return st;
+}
+
+/* Remove every element of an item; the item itself stays. */
+static void empty_item(dcm_dataset *item)
+{
+    while (dcm_dataset_count(item))
+        dcm_dataset_remove(item, dcm_element_tag(dcm_dataset_at(item, dcm_dataset_count(item) - 1)));
+}
+
+/* "- seq[n]" (or "[%]") empties the item(s) and keeps them, as the
+ * reference does: the items after it keep their numbers. */
+static void delete_items(const tp_level *l, dcm_element *seq)
+{
+    for (size_t k = 0; k < dcm_element_item_count(seq); k++)
+        if (l->item < 0 || (size_t)l->item == k)
+            empty_item(dcm_element_item(seq, k));
 }
 
 dqr_status delete_path(anon_session *s, const tagpath *p)
 {
     collected c = {0};
+    bool items = p->levels[p->n - 1].item_given;
     tp_walk(p, s->root, collect, &c);
     /* Deleting a sequence frees what later matches point into: delete the
      * deepest matches first (they were collected after their ancestors). */
-    for (size_t i = c.n; i-- > 0;)
-        dcm_dataset_remove(c.ds[i], c.tags[i]);
+    for (size_t i = c.n; i-- > 0;) {
+        dcm_element *el = items ? dcm_dataset_get(c.ds[i], c.tags[i]) : NULL;
+        if (el && dcm_element_is_sequence(el))
+            delete_items(&p->levels[p->n - 1], el);
+        else
+            dcm_dataset_remove(c.ds[i], c.tags[i]);
+    }
     bool failed = c.failed;
     collected_free(&c);
     return failed ? dqr_error_set(s->err, DQR_E_NOMEM, "out of memory") : DQR_OK;
@@ -375,6 +409,20 @@ static void remove_private(dcm_dataset *ds)
     }
 }
 
+dqr_status path_from_string(anon_session *s, const char *text, const tagpath **out)
+{
+    /* Direct notation first: it alone reads numeric odd groups, and a string
+     * it accepts means the same in the DE6 grammar. */
+    tagpath *p = NULL;
+    if (tp_parse_direct(&s->scratch, text, &p)) {
+        *out = p;
+        return p ? DQR_OK : dqr_error_set(s->err, DQR_E_NOMEM, "out of memory");
+    }
+    dqr_status st = parse_path_string(s, text, &p);
+    *out = p;
+    return st;
+}
+
 dqr_status for_each_path(anon_session *s, const aval *v, path_fn fn, void *ctx)
 {
     if (v->kind == V_LIST) {
@@ -387,11 +435,9 @@ dqr_status for_each_path(anon_session *s, const aval *v, path_fn fn, void *ctx)
     }
     const tagpath *p = v->path;
     if (v->kind == V_STR) {
-        tagpath *parsed = NULL;
-        dqr_status st = parse_path_string(s, v->s, &parsed);
+        dqr_status st = path_from_string(s, v->s, &p);
         if (st)
             return st;
-        p = parsed;
     }
     if (v->kind != V_PATH && v->kind != V_STR)
         return rt_error(s, "expected a tag path");
@@ -460,7 +506,10 @@ static dqr_status run_stmt(anon_session *s, const stmt *st)
             return DQR_OK; /* a null value assigns nothing */
         return write_path(s, st->path, text, st->kind == S_ASSIGN);
     case S_INIT:
-        if ((rc = eval(s, st->value, &v)))
+        /* A list keeps its tag paths (as the reference's list values do), so
+         * "tags := {(0008,0020), (0008,0021)}" can be handed to removeTags,
+         * hashUIDList or the shift functions later; a lone tag path is read. */
+        if ((rc = st->value->kind == X_LIST ? eval_arg(s, st->value, &v) : eval(s, st->value, &v)))
             return rc;
         if (v.kind == V_VOID)
             return rt_error(s, "the function returns no value to assign");

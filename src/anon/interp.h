@@ -76,6 +76,11 @@ dqr_status delete_path(anon_session *s, const tagpath *p);
 /* Compile a DE6 tag path given as a string argument. */
 dqr_status parse_path_string(anon_session *s, const char *text, tagpath **out);
 
+/* A tag path given as a string: direct notation "(gggg,eeee)[n]/(gggg,eeee)"
+ * (numeric odd groups allowed, as set[] and delete[] take them), else the
+ * DE6 grammar (wildcards, {creator} blocks). *out lives for this run. */
+dqr_status path_from_string(anon_session *s, const char *text, const tagpath **out);
+
 /* Call fn with every tag path v holds: a path, a string holding a DE6 path,
  * or a list of those (nested lists flattened). Stops at the first error. */
 typedef dqr_status (*path_fn)(anon_session *s, const tagpath *p, void *ctx);

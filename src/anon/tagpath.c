@@ -249,3 +249,82 @@ dcm_dataset *tp_create(const tagpath *p, dcm_dataset *root, uint32_t *tag, dqr_e
     }
     return NULL;
 }
+
+/* ---- direct notation ----------------------------------------------------- */
+
+static const char *skip_spaces(const char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    return s;
+}
+
+/* Four hex digits into n[]; returns the text after them, or NULL. */
+static const char *hex4(const char *s, nibble n[4])
+{
+    for (int i = 0; i < 4; i++, s++) {
+        s = skip_spaces(s);
+        char c = (char)(*s | 0x20);
+        if (!((*s >= '0' && *s <= '9') || (c >= 'a' && c <= 'f')))
+            return NULL;
+        n[i] = (nibble){(uint8_t)(*s <= '9' ? *s - '0' : c - 'a' + 10), 0};
+    }
+    return s;
+}
+
+/* One level "(gggg,eeee)" with an optional "[n]"; NULL if not that. */
+static const char *direct_level(const char *s, tp_level *l)
+{
+    memset(l, 0, sizeof *l);
+    l->kind = L_TAG;
+    l->item = -1;
+    s = skip_spaces(s);
+    if (*s++ != '(' || !(s = hex4(s, l->group)))
+        return NULL;
+    s = skip_spaces(s);
+    if (*s++ != ',' || !(s = hex4(s, l->elem)))
+        return NULL;
+    s = skip_spaces(s);
+    if (*s++ != ')')
+        return NULL;
+    s = skip_spaces(s);
+    if (*s != '[')
+        return s;
+    s = skip_spaces(s + 1);
+    long item = 0;
+    int digits = 0;
+    for (; *s >= '0' && *s <= '9' && digits < 6; s++, digits++)
+        item = item * 10 + (*s - '0');
+    s = skip_spaces(s);
+    if (!digits || item > 65535 || *s++ != ']')
+        return NULL;
+    l->item = (int)item;
+    l->item_given = true;
+    return skip_spaces(s);
+}
+
+bool tp_parse_direct(arena *a, const char *text, tagpath **out)
+{
+    tp_level levels[ANON_MAX_DEPTH];
+    size_t n = 0;
+    const char *s = text;
+    *out = NULL;
+    for (;;) {
+        if (n == ANON_MAX_DEPTH || !(s = direct_level(s, &levels[n])))
+            return false;
+        n++;
+        if (*s != '/')
+            break;
+        s++;
+    }
+    if (*s || levels[n - 1].item_given)
+        return false;
+    tagpath *p = arena_alloc(a, sizeof *p);
+    tp_level *copy = p ? arena_alloc(a, n * sizeof *copy) : NULL;
+    if (!copy)
+        return true;
+    memcpy(copy, levels, n * sizeof *copy);
+    *p = (tagpath){copy, n, 1, 1};
+    *out = p;
+    return true;
+}

@@ -17,4 +17,10 @@ dcm_element *tp_find(const tagpath *p, dcm_dataset *root, dcm_dataset **owner);
  * return the dataset that is to hold the final attribute, its tag in *tag. */
 dcm_dataset *tp_create(const tagpath *p, dcm_dataset *root, uint32_t *tag, dqr_error *err);
 
+/* Parse a direct-notation path, "(gggg,eeee)" or "(gggg,eeee)[n]/(gggg,eeee)",
+ * spaces ignored, hex digits only (odd groups included), no wildcards or
+ * creator names. Returns false when text is not in that notation; true with
+ * *out in a (NULL when the arena ran out of memory) when it is. */
+bool tp_parse_direct(arena *a, const char *text, tagpath **out);
+
 #endif
