@@ -206,6 +206,33 @@ static dqr_status clean(pctx *c, dcm_dataset *ds, dcm_element *el)
     return DQR_OK;
 }
 
+/* Is any data element of the block creator (gggg,00xx) reserves still in ds? */
+static bool block_in_use(const dcm_dataset *ds, uint32_t creator)
+{
+    uint16_t group = DCM_GROUP(creator), block = DCM_ELEM(creator);
+    for (size_t i = 0; i < dcm_dataset_count(ds); i++) {
+        uint32_t t = dcm_element_tag(dcm_dataset_at(ds, i));
+        if (DCM_GROUP(t) == group && DCM_ELEM(t) >> 8 == block)
+            return true;
+    }
+    return false;
+}
+
+/* Retain Safe Private: a safe private data element is kept (a sequence's
+ * items are still de-identified), the rest removed; a creator stays while
+ * its block keeps an element. apply_ds walks backwards, so a block's data
+ * elements (gggg,xxEE) are judged before their creator (gggg,00xx). */
+static anon_action private_action(pctx *c, const dcm_dataset *ds, uint32_t tag)
+{
+    uint16_t elem = DCM_ELEM(tag);
+    char why[8];
+    if (elem >= 0x10 && elem <= 0xFF)
+        return block_in_use(ds, tag) ? ACT_K : ACT_X;
+    if (elem < 0x1000)
+        return ACT_X;
+    return anon_safe_private_why(anon_profile_safe_list(c->p), ds, tag, why, sizeof why) ? ACT_K : ACT_X;
+}
+
 static dqr_status apply_ds(pctx *c, dcm_dataset *ds)
 {
     for (size_t i = dcm_dataset_count(ds); i-- > 0;) {
@@ -213,7 +240,8 @@ static dqr_status apply_ds(pctx *c, dcm_dataset *ds)
         uint32_t tag = dcm_element_tag(el);
         dcm_vr vr = dcm_element_vr(el);
         dqr_status st = DQR_OK;
-        switch (anon_profile_action(c->p, tag)) {
+        bool safe_private = (DCM_GROUP(tag) & 1) && c->opt[ANON_OPT_RETAIN_SAFE_PRIVATE];
+        switch (safe_private ? private_action(c, ds, tag) : anon_profile_action(c->p, tag)) {
         case ACT_NONE:
         case ACT_K:
             for (size_t k = 0; k < dcm_element_item_count(el) && !st; k++)
