@@ -12,9 +12,9 @@ import sys
 import tempfile
 
 import pydicom
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.sequence import Sequence
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from private_sample import SITE_FILE, sample  # noqa: E402
 
 DQR = sys.argv[1]
 failures = 0
@@ -26,34 +26,6 @@ def check(name, cond, detail=""):
     failures += not cond
 
 
-def sample(path):
-    ds = Dataset()
-    ds.PatientName, ds.PatientID = "Doe^John", "PID-CANARY-1"
-    ds.SOPClassUID, ds.SOPInstanceUID = "1.2.840.10008.5.1.4.1.1.4", generate_uid()
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
-    ds.add_new(0x04000115, "OB", b"CERT-CANARY-BYTES!")  # Certificate of Signer: D
-    person = Dataset()
-    person.CodeValue, person.CodingSchemeDesignator, person.CodeMeaning = "EMP-CANARY", "L", "Dr Doe"
-    ds.PersonIdentificationCodeSequence = Sequence([person])  # D
-    # Siemens (0019,xx0C) B value, in block 0x11 (not the usual 0x10): safe
-    ds.add_new(0x00190011, "LO", "SIEMENS MR HEADER")
-    ds.add_new(0x0019110C, "IS", "1000")
-    ds.add_new(0x00191108, "LO", "PRIV-CANARY-SIEMENS")  # same creator, not safe
-    # A site's own attribute, and a private sequence made safe by the site file
-    ds.add_new(0x00290010, "LO", "SITE CREATOR")
-    ds.add_new(0x00291001, "LO", "SITE-VALUE")
-    item = Dataset()
-    item.PatientName = "Doe^Jane"
-    ds.add_new(0x00291002, "SQ", Sequence([item]))
-    ds.add_new(0x00330010, "LO", "ACME")
-    ds.add_new(0x00331001, "LO", "PRIV-CANARY-ACME")  # unsafe block: all removed
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID, ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPClassUID, ds.SOPInstanceUID
-    ds.is_little_endian, ds.is_implicit_VR = True, False
-    pydicom.dcmwrite(path, ds, write_like_original=False)
-
-
 def run(*args):
     return subprocess.run([DQR, *args], capture_output=True, text=True, timeout=60)
 
@@ -63,7 +35,7 @@ with tempfile.TemporaryDirectory() as work:
     sample(src)
     site = os.path.join(work, "site-safe.txt")
     with open(site, "w") as f:
-        f.write("# safe at this site\n(0029,xx01) SITE CREATOR\n(0029,xx02) SITE CREATOR\n")
+        f.write(SITE_FILE)
     secret = os.path.join(work, "uid-secret")
     with open(secret, "wb") as f:
         f.write(b"0123456789abcdef0123456789abcdef")
