@@ -198,7 +198,7 @@ static void report_ds(report *r, const dcm_dataset *ds)
             kept = because != NULL;
             if (!dcm_private_creator(ds, tag, creator, sizeof creator))
                 snprintf(creator, sizeof creator, "(no creator)");
-            r->fn(r->ctx, r->path, creator, kept, because ? because : "not a safe private attribute: removed");
+            r->fn(r->ctx, r->path, creator, kept, because ? because : "in neither Table E.3.10-1 nor the site file");
             r->count++;
         }
         for (size_t k = 0; kept && k < dcm_element_item_count(el); k++) {
