@@ -3,7 +3,8 @@
 
 Usage: gen_tables.py DATA_DIR OUT_DIR
 Writes OUT_DIR/dcm_tables.c (data dictionary, SOP classes, transfer syntaxes)
-and OUT_DIR/anon_tables.c (PS3.15 Annex E table). Run by CMake at build time;
+and OUT_DIR/anon_tables.c (PS3.15 Annex E table and the safe private
+attributes of Table E.3.10-1). Run by CMake at build time;
 the output is never committed. Uses only the standard library.
 """
 import json
@@ -138,6 +139,21 @@ def gen_annex_e(data_dir, out):
     out.append("const size_t anon_annex_e_exact_len = %d;" % sum(1 for p in parsed if p[1] == 0xFFFFFFFF))
 
 
+def gen_safe_private(data_dir, out):
+    """Table E.3.10-1, sorted by (group, element, creator) for binary search.
+    A row names a block-relative element: (gggg,xxEE) under creator."""
+    rows = json.load(open(os.path.join(data_dir, "safe_private_attributes.json")))
+    keyed = []
+    for r in rows:
+        group, element = int(r["group"], 16), int(r["element"], 16)
+        assert group & 1 and 0 <= element <= 0xFF, r
+        vr = r["vr"] if r["vr"] in VRS else "NONE"
+        keyed.append((group, element, r["creator"].strip(), vr, r["meaning"]))
+    keyed.sort(key=lambda k: (k[0], k[1], k[2].encode()))
+    emit_array(out, "anon_safe_private_row", "anon_safe_private_table", [
+        "{0x%04X, 0x%02X, %s, DCM_VR_%s, %s}" % (g, e, c_str(c), vr, c_str(m)) for g, e, c, vr, m in keyed])
+
+
 def write(path, lines):
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
@@ -156,6 +172,7 @@ def main():
     write(os.path.join(out_dir, "dcm_tables.c"), d)
     a = head + ['#include "anon/annex_e_table.h"', ""]
     gen_annex_e(data_dir, a)
+    gen_safe_private(data_dir, a)
     write(os.path.join(out_dir, "anon_tables.c"), a)
 
 

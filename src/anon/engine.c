@@ -173,11 +173,20 @@ void anon_session_on_echo(anon_session *s, anon_echo_fn fn, void *ctx)
 
 /* ---- the record -------------------------------------------------------- */
 
+/* What XNAT's Mizer adds for an applied script (AbstractMizer.addRecord in
+ * NrgXnat/dicom-edit6 and the DE 4 mizer): one code item, CodeValue = the
+ * script's id, CodingSchemeDesignator XNAT, version 1.0, meaning "XNAT
+ * DicomEdit 6 Script" (or 4). XNAT writes nothing else: PatientIdentityRemoved
+ * and DeidentificationMethod are the scripts' own. */
 static dqr_status add_code(dcm_element *seq, const char *value, const char *scheme,
                            const char *version, const char *meaning, dqr_error *err)
 {
     dcm_dataset *item = dcm_element_append_item(seq, err);
-    if (!item || !dcm_dataset_set_string(item, DCM_TAG(0x0008, 0x0100), DCM_VR_SH, value, err) ||
+    /* An id longer than SH's 16 characters goes whole into Long Code Value
+     * (PS3.3 8.8, UC) instead of being cut. */
+    uint32_t value_tag = strlen(value) > 16 ? DCM_TAG(0x0008, 0x0119) : DCM_TAG(0x0008, 0x0100);
+    dcm_vr value_vr = strlen(value) > 16 ? DCM_VR_UC : DCM_VR_SH;
+    if (!item || !dcm_dataset_set_string(item, value_tag, value_vr, value, err) ||
         !dcm_dataset_set_string(item, DCM_TAG(0x0008, 0x0102), DCM_VR_SH, scheme, err) ||
         (version && !dcm_dataset_set_string(item, DCM_TAG(0x0008, 0x0103), DCM_VR_SH, version, err)) ||
         !dcm_dataset_set_string(item, DCM_TAG(0x0008, 0x0104), DCM_VR_LO, meaning, err))
@@ -185,15 +194,61 @@ static dqr_status add_code(dcm_element *seq, const char *value, const char *sche
     return DQR_OK;
 }
 
-/* The script's file name without folders: what XNAT records as its id (16 chars in SH). */
-static void script_id(const anon_script *s, char out[17])
+/* The script's file name without folders: what dqr records as its id (XNAT
+ * records its database id, which a file has not). */
+static const char *script_id(const anon_script *s)
 {
     const char *name = anon_script_name(s);
     const char *slash = strrchr(name, '/');
-    snprintf(out, 17, "%s", slash ? slash + 1 : name);
+    return slash ? slash + 1 : name;
 }
 
-static dqr_status record(const anon_engine *e, dcm_dataset *ds, dqr_error *err)
+/* The two record attributes as the input had them, so that a value a step
+ * wrote can be told from one dqr should write. */
+typedef struct record_before {
+    char *identity_removed; /* (0012,0062) text, NULL if absent */
+    char *method;           /* (0012,0063) text, NULL if absent */
+} record_before;
+
+static char *text_at(const dcm_dataset *ds, uint32_t tag)
+{
+    const dcm_element *el = dcm_dataset_get(ds, tag);
+    return el ? dcm_element_text(el, NULL) : NULL;
+}
+
+static void record_snapshot(const dcm_dataset *ds, record_before *b)
+{
+    b->identity_removed = text_at(ds, DCM_TAG(0x0012, 0x0062));
+    b->method = text_at(ds, DCM_TAG(0x0012, 0x0063));
+}
+
+static void record_before_free(record_before *b)
+{
+    free(b->identity_removed);
+    free(b->method);
+}
+
+/* Did the steps give tag a value of their own (set, and not the input's)? */
+static bool set_by_steps(const dcm_dataset *ds, uint32_t tag, const char *before)
+{
+    char *now = text_at(ds, tag);
+    bool set = now && now[0] && (!before || strcmp(before, now) != 0);
+    free(now);
+    return set;
+}
+
+/* One DeidentificationMethod value per step; LO allows 64 characters a value. */
+static void method_part(const anon_step *step, char *out, size_t cap)
+{
+    if (step->script)
+        snprintf(out, cap, "DicomEdit %s script %s", anon_script_version(step->script), script_id(step->script));
+    else
+        snprintf(out, cap, "PS3.15 Annex E %s", anon_profile_name(step->profile));
+    if (strlen(out) > 64)
+        out[64] = '\0';
+}
+
+static dqr_status record(const anon_engine *e, dcm_dataset *ds, const record_before *before, dqr_error *err)
 {
     char method[1024] = "";
     dcm_element *seq = dcm_dataset_get(ds, DCM_TAG(0x0012, 0x0064));
@@ -202,26 +257,30 @@ static dqr_status record(const anon_engine *e, dcm_dataset *ds, dqr_error *err)
     if (!seq)
         return err ? err->code : DQR_E_NOMEM;
     for (size_t i = 0; i < e->n; i++) {
+        const anon_step *step = &e->steps[i];
         dqr_status st;
-        char part[80];
-        if (e->steps[i].script) {
-            char id[17];
-            script_id(e->steps[i].script, id);
-            snprintf(part, sizeof part, "DicomEdit %s script %s", anon_script_version(e->steps[i].script), id);
-            st = add_code(seq, id, "XNAT", "1.0", "XNAT DicomEdit 6 Script", err);
+        if (step->script) {
+            bool de4 = anon_script_version(step->script)[0] == '4';
+            st = add_code(seq, script_id(step->script), "XNAT", "1.0",
+                          de4 ? "XNAT DicomEdit 4 Script" : "XNAT DicomEdit 6 Script", err);
         } else {
-            snprintf(part, sizeof part, "PS3.15 Annex E %s", anon_profile_name(e->steps[i].profile));
-            st = anon_profile_record(e->steps[i].profile, seq, err);
+            st = anon_profile_record(step->profile, seq, err);
         }
         if (st)
             return st;
+        char part[80];
+        method_part(step, part, sizeof part);
         if (strlen(method) + strlen(part) + 2 < sizeof method) {
             if (method[0])
                 strcat(method, "\\");
-            strncat(method, part, 64); /* LO: 64 characters per value */
+            strcat(method, part);
         }
     }
-    if (!dcm_dataset_set_string(ds, DCM_TAG(0x0012, 0x0062), DCM_VR_CS, "YES", err) ||
+    /* A value a script wrote stays as the script wrote it, as in XNAT. */
+    if (!set_by_steps(ds, DCM_TAG(0x0012, 0x0062), before->identity_removed) &&
+        !dcm_dataset_set_string(ds, DCM_TAG(0x0012, 0x0062), DCM_VR_CS, "YES", err))
+        return err ? err->code : DQR_E_NOMEM;
+    if (!set_by_steps(ds, DCM_TAG(0x0012, 0x0063), before->method) &&
         !dcm_dataset_set_string(ds, DCM_TAG(0x0012, 0x0063), DCM_VR_LO, method[0] ? method : "dqr", err))
         return err ? err->code : DQR_E_NOMEM;
     return DQR_OK;
@@ -230,14 +289,17 @@ static dqr_status record(const anon_engine *e, dcm_dataset *ds, dqr_error *err)
 anon_result anon_session_apply(anon_session *s, dcm_dataset *ds, dqr_error *err)
 {
     const anon_engine *e = s->eng;
-    for (size_t i = 0; i < e->n; i++) {
-        if (e->steps[i].script) {
-            anon_result r = anon_script_run(s, e->steps[i].script, ds, err);
-            if (r != ANON_OK)
-                return r;
-        } else if (anon_profile_apply(e->steps[i].profile, e, ds, err)) {
-            return ANON_FAILED;
-        }
+    record_before before;
+    record_snapshot(ds, &before);
+    anon_result r = ANON_OK;
+    for (size_t i = 0; i < e->n && r == ANON_OK; i++) {
+        if (e->steps[i].script)
+            r = anon_script_run(s, e->steps[i].script, ds, err);
+        else if (anon_profile_apply(e->steps[i].profile, e, ds, err))
+            r = ANON_FAILED;
     }
-    return record(e, ds, err) ? ANON_FAILED : ANON_OK;
+    if (r == ANON_OK && record(e, ds, &before, err))
+        r = ANON_FAILED;
+    record_before_free(&before);
+    return r;
 }

@@ -27,14 +27,39 @@ static bool ignored(const scan *s, uint32_t tag)
     return false;
 }
 
+/* dqr's dummies (profile_apply.c): the texts below, a UID under 2.25, and
+ * zeros for binary values (whose text is then "" or "0"). */
 static bool is_dummy(dcm_vr vr, const char *v)
 {
-    static const char *const DUMMIES[] = {"ANONYMIZED", "19000101", "000000", "19000101000000", "000D", "0", NULL};
-    (void)vr;
+    static const char *const DUMMIES[] = {"ANONYMIZED", "19000101", "000000", "19000101000000", "000D", "0", "", NULL};
+    if (vr == DCM_VR_UI)
+        return strncmp(v, "2.25.", 5) == 0;
     for (int i = 0; DUMMIES[i]; i++)
         if (strcmp(v, DUMMIES[i]) == 0)
             return true;
     return false;
+}
+
+/* A D sequence as dqr writes it: items whose every value is a dummy. */
+static bool dummy_tree(const dcm_element *seq)
+{
+    for (size_t k = 0; k < dcm_element_item_count(seq); k++) {
+        const dcm_dataset *item = dcm_element_item(seq, k);
+        for (size_t i = 0; i < dcm_dataset_count(item); i++) {
+            const dcm_element *el = dcm_dataset_at(item, i);
+            if (dcm_element_is_sequence(el)) {
+                if (!dummy_tree(el))
+                    return false;
+                continue;
+            }
+            char *text = dcm_element_text(el, NULL);
+            bool dummy = text && is_dummy(dcm_element_vr(el), text);
+            free(text);
+            if (!dummy)
+                return false;
+        }
+    }
+    return true;
 }
 
 static const char *verdict(const anon_annex_e_row *row, const dcm_element *el, const char *text)
@@ -47,7 +72,10 @@ static const char *verdict(const anon_annex_e_row *row, const dcm_element *el, c
     switch (a) {
     case ACT_X: return "present; Basic removes it";
     case ACT_Z: return "has a value; Basic empties it";
-    case ACT_D: return text && is_dummy(dcm_element_vr(el), text) ? NULL : "has a value; Basic replaces it";
+    case ACT_D:
+        if (dcm_element_is_sequence(el))
+            return dummy_tree(el) ? NULL : "original items; Basic replaces them with a dummy item";
+        return text && is_dummy(dcm_element_vr(el), text) ? NULL : "has a value; Basic replaces it";
     case ACT_U: return text && strncmp(text, "2.25.", 5) == 0 ? NULL : "original UID; Basic replaces it";
     default: return NULL;
     }

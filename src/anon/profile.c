@@ -11,7 +11,8 @@
  * Combined codes keep the IOD valid: X/Z -> Z; X/D, Z/D, X/Z/D -> D; X/Z/U* -> U
  * (on a sequence: kept, with the UIDs inside replaced by their own rows).
  * Private attributes (odd groups) are removed; retain-safe-private keeps
- * none in this version (no list of safe private attributes yet).
+ * those of PS3.15 Table E.3.10-1 and of the site file (safe_private.c),
+ * and the creators of the blocks they are in.
  */
 #include "anon/datetime.h"
 #include "anon/profile.h"
@@ -42,6 +43,7 @@ static const struct {
 struct anon_profile {
     bool opt[ANON_OPT_COUNT];
     char name[400];
+    anon_safe_list *safe; /* site file of extra safe private attributes, or NULL */
 };
 
 const char *anon_option_name(int opt) { return OPTIONS[opt].name; }
@@ -98,7 +100,24 @@ fail:
     return NULL;
 }
 
-void anon_profile_free(anon_profile *p) { free(p); }
+void anon_profile_free(anon_profile *p)
+{
+    if (p)
+        anon_safe_list_free(p->safe);
+    free(p);
+}
+
+dqr_status anon_profile_add_safe_private(anon_profile *p, const char *path, dqr_error *err)
+{
+    anon_safe_list *l = anon_safe_list_load(path, err);
+    if (!l)
+        return err ? err->code : DQR_E_NOMEM;
+    anon_safe_list_free(p->safe);
+    p->safe = l;
+    return DQR_OK;
+}
+
+const anon_safe_list *anon_profile_safe_list(const anon_profile *p) { return p->safe; }
 
 bool anon_profile_has(const anon_profile *p, int opt) { return p->opt[opt]; }
 

@@ -31,4 +31,20 @@ bool anon_profile_has(const anon_profile *p, int opt);
 /* Option name ("retain-uids") of an option index. */
 const char *anon_option_name(int opt);
 
+/* ---- Retain Safe Private (safe_private.c) ---- */
+
+/* A site file of extra safe private attributes (format in safe_private.c
+ * and docs/deidentification.md). */
+typedef struct anon_safe_list anon_safe_list;
+/* Load path; NULL with err filled (file:line for a bad line). Caller frees. */
+anon_safe_list *anon_safe_list_load(const char *path, dqr_error *err);
+void anon_safe_list_free(anon_safe_list *l);
+/* The site list a profile holds, or NULL. */
+const anon_safe_list *anon_profile_safe_list(const anon_profile *p);
+/* Why tag, a private data element (gggg,xxEE) of ds, is safe to keep: the
+ * Table E.3.10-1 row or the site file line, written into buf; NULL if it is
+ * not safe (or has no creator). site may be NULL. */
+const char *anon_safe_private_why(const anon_safe_list *site, const dcm_dataset *ds, uint32_t tag, char *buf,
+                                  size_t cap);
+
 #endif

@@ -33,23 +33,91 @@ static const char *dummy_text(dcm_vr vr)
     case DCM_VR_DT: return "19000101000000";
     case DCM_VR_AS: return "000D";
     case DCM_VR_IS: case DCM_VR_DS: return "0";
-    case DCM_VR_PN: return "ANONYMIZED";
     default: return "ANONYMIZED";
     }
 }
 
-static dqr_status set_dummy(pctx *c, dcm_dataset *ds, uint32_t tag, dcm_vr vr)
+/* A dummy of vr, never empty (PS3.15 E.3.1: D is a non-zero-length value
+ * consistent with the VR): text as dummy_text, a UID as its keyed hash (the
+ * same UID in, the same dummy out), binary numbers and byte VRs (OB, UN, OW,
+ * OF, ...) as zeros of one unit, an even byte count. */
+static dqr_status set_dummy(pctx *c, dcm_dataset *ds, uint32_t tag, dcm_vr vr, const dcm_element *orig)
 {
     static const uint8_t zeros[8];
     dcm_element *el;
-    if (dcm_vr_is_string(vr) && vr != DCM_VR_UI)
+    if (vr == DCM_VR_UI) {
+        char *old = orig ? dcm_element_text(orig, NULL) : NULL;
+        char seed[16], uid[64];
+        if (!old || !old[0])
+            dcm_tag_str(tag, seed);
+        anon_secret_uid(c->e, "2.25", old && old[0] ? old : seed, uid);
+        free(old);
+        el = dcm_dataset_set_string(ds, tag, vr, uid, c->err);
+    } else if (dcm_vr_is_string(vr)) {
         el = dcm_dataset_set_string(ds, tag, vr, dummy_text(vr), c->err);
-    else if (dcm_vr_swap_unit(vr) > 1 && vr != DCM_VR_OW && vr != DCM_VR_OF && vr != DCM_VR_OD &&
-             vr != DCM_VR_OL && vr != DCM_VR_OV)
-        el = dcm_dataset_set_bytes(ds, tag, vr, zeros, vr == DCM_VR_AT ? 4 : dcm_vr_swap_unit(vr), c->err);
-    else
-        el = dcm_dataset_set_bytes(ds, tag, vr, "", 0, c->err);
+    } else {
+        size_t unit = vr == DCM_VR_AT ? 4 : dcm_vr_swap_unit(vr);
+        el = dcm_dataset_set_bytes(ds, tag, vr, zeros, unit < 2 ? 2 : unit, c->err);
+    }
     return el ? DQR_OK : (c->err ? c->err->code : DQR_E_NOMEM);
+}
+
+static dqr_status dummy_sequence(pctx *c, dcm_dataset *ds, uint32_t tag, const dcm_dataset *model);
+
+/* Fill item with a dummy of every attribute of model (nested sequences alike). */
+static dqr_status dummy_item(pctx *c, dcm_dataset *item, const dcm_dataset *model)
+{
+    dqr_status st = DQR_OK;
+    for (size_t i = 0; i < dcm_dataset_count(model) && !st; i++) {
+        const dcm_element *el = dcm_dataset_at(model, i);
+        uint32_t tag = dcm_element_tag(el);
+        if (dcm_element_is_sequence(el))
+            st = dummy_sequence(c, item, tag, dcm_element_item_count(el) ? dcm_element_item(el, 0) : NULL);
+        else
+            st = set_dummy(c, item, tag, dcm_element_vr(el), el);
+    }
+    return st;
+}
+
+/* D on a sequence: one item holding dummies of the attributes of the
+ * original's first item (which a valid input has: its required ones); with
+ * no item to follow, a code sequence gets the three attributes a code needs
+ * and any other sequence one empty item. */
+static dqr_status dummy_sequence(pctx *c, dcm_dataset *ds, uint32_t tag, const dcm_dataset *model)
+{
+    dcm_element *seq = dcm_dataset_set_sequence(ds, tag, c->err);
+    dcm_dataset *item = seq ? dcm_element_append_item(seq, c->err) : NULL;
+    if (!item)
+        return c->err ? c->err->code : DQR_E_NOMEM;
+    if (model)
+        return dummy_item(c, item, model);
+    const char *kw = dcm_dict_keyword(tag);
+    if (kw && strstr(kw, "CodeSequence")) {
+        static const struct { uint32_t tag; dcm_vr vr; } CODE[] = {
+            {DCM_TAG(0x0008, 0x0100), DCM_VR_SH}, {DCM_TAG(0x0008, 0x0102), DCM_VR_SH},
+            {DCM_TAG(0x0008, 0x0104), DCM_VR_LO}};
+        for (size_t i = 0; i < sizeof CODE / sizeof CODE[0]; i++) {
+            dqr_status st = set_dummy(c, item, CODE[i].tag, CODE[i].vr, NULL);
+            if (st)
+                return st;
+        }
+    }
+    return DQR_OK;
+}
+
+/* D on el, which may be a sequence (its first item is the model, copied
+ * first since replacing the sequence frees it). */
+static dqr_status apply_dummy(pctx *c, dcm_dataset *ds, dcm_element *el)
+{
+    uint32_t tag = dcm_element_tag(el);
+    if (!dcm_element_is_sequence(el))
+        return set_dummy(c, ds, tag, dcm_element_vr(el), el);
+    dcm_dataset *model = dcm_element_item_count(el) ? dcm_dataset_copy(dcm_element_item(el, 0)) : NULL;
+    if (dcm_element_item_count(el) && !model)
+        return dqr_error_set(c->err, DQR_E_NOMEM, "out of memory");
+    dqr_status st = dummy_sequence(c, ds, tag, model);
+    dcm_dataset_free(model);
+    return st;
 }
 
 static dqr_status set_empty(pctx *c, dcm_dataset *ds, uint32_t tag, dcm_vr vr)
@@ -138,6 +206,33 @@ static dqr_status clean(pctx *c, dcm_dataset *ds, dcm_element *el)
     return DQR_OK;
 }
 
+/* Is any data element of the block creator (gggg,00xx) reserves still in ds? */
+static bool block_in_use(const dcm_dataset *ds, uint32_t creator)
+{
+    uint16_t group = DCM_GROUP(creator), block = DCM_ELEM(creator);
+    for (size_t i = 0; i < dcm_dataset_count(ds); i++) {
+        uint32_t t = dcm_element_tag(dcm_dataset_at(ds, i));
+        if (DCM_GROUP(t) == group && DCM_ELEM(t) >> 8 == block)
+            return true;
+    }
+    return false;
+}
+
+/* Retain Safe Private: a safe private data element is kept (a sequence's
+ * items are still de-identified), the rest removed; a creator stays while
+ * its block keeps an element. apply_ds walks backwards, so a block's data
+ * elements (gggg,xxEE) are judged before their creator (gggg,00xx). */
+static anon_action private_action(pctx *c, const dcm_dataset *ds, uint32_t tag)
+{
+    uint16_t elem = DCM_ELEM(tag);
+    char why[8];
+    if (elem >= 0x10 && elem <= 0xFF)
+        return block_in_use(ds, tag) ? ACT_K : ACT_X;
+    if (elem < 0x1000)
+        return ACT_X;
+    return anon_safe_private_why(anon_profile_safe_list(c->p), ds, tag, why, sizeof why) ? ACT_K : ACT_X;
+}
+
 static dqr_status apply_ds(pctx *c, dcm_dataset *ds)
 {
     for (size_t i = dcm_dataset_count(ds); i-- > 0;) {
@@ -145,7 +240,8 @@ static dqr_status apply_ds(pctx *c, dcm_dataset *ds)
         uint32_t tag = dcm_element_tag(el);
         dcm_vr vr = dcm_element_vr(el);
         dqr_status st = DQR_OK;
-        switch (anon_profile_action(c->p, tag)) {
+        bool safe_private = (DCM_GROUP(tag) & 1) && c->opt[ANON_OPT_RETAIN_SAFE_PRIVATE];
+        switch (safe_private ? private_action(c, ds, tag) : anon_profile_action(c->p, tag)) {
         case ACT_NONE:
         case ACT_K:
             for (size_t k = 0; k < dcm_element_item_count(el) && !st; k++)
@@ -158,7 +254,7 @@ static dqr_status apply_ds(pctx *c, dcm_dataset *ds)
             st = set_empty(c, ds, tag, vr);
             break;
         case ACT_D:
-            st = dcm_element_is_sequence(el) ? set_empty(c, ds, tag, vr) : set_dummy(c, ds, tag, vr);
+            st = apply_dummy(c, ds, el);
             break;
         case ACT_U:
             if (dcm_element_is_sequence(el)) /* "U*": keep it, replace the UIDs inside */

@@ -25,6 +25,7 @@ typedef struct options {
     steps st;
     long jobs;
     const char *in, *out;
+    const char *safe_private; /* --safe-private FILE: extra safe private attributes */
     bool quiet, no_sync;
 } options;
 
@@ -52,6 +53,11 @@ static int parse_options(const dqr_command *self, int argc, char **argv, options
             if (!val || (o->jobs = strtol(val, &end, 10)) < 1 || *end || o->jobs > 256)
                 return cli_usage_error(self, "--jobs needs a number from 1 to 256");
             i++;
+        } else if (strcmp(a, "--safe-private") == 0) {
+            if (!val)
+                return cli_usage_error(self, "--safe-private needs a FILE");
+            o->safe_private = val;
+            i++;
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
             o->quiet = true;
         } else if (strcmp(a, "--no-sync") == 0) {
@@ -71,6 +77,28 @@ static int parse_options(const dqr_command *self, int argc, char **argv, options
     if (!o->st.n)
         return cli_usage_error(self, "nothing to do: give --script FILE and/or --profile basic");
     return 0;
+}
+
+/* --safe-private FILE goes to every profile with retain-safe-private (the
+ * engine borrows the profiles, so this still reaches it after the build). */
+static int add_safe_private(const options *o)
+{
+    const dqr_command *self = cli_find("anonymize");
+    size_t used = 0;
+    for (size_t i = 0; o->safe_private && i < o->st.n; i++) {
+        anon_profile *p = o->st.profiles[i];
+        if (!p || !strstr(o->st.items[i], "retain-safe-private"))
+            continue;
+        dqr_error err = {0};
+        if (anon_profile_add_safe_private(p, o->safe_private, &err)) {
+            cli_error("%s", err.message);
+            return err.code == DQR_E_IO ? DQR_EXIT_FAIL : DQR_EXIT_USAGE;
+        }
+        used++;
+    }
+    if (o->safe_private && !used)
+        return cli_usage_error(self, "--safe-private needs --profile basic,retain-safe-private");
+    return DQR_EXIT_OK;
 }
 
 /* Keep only the meta elements a de-identified file needs. */
@@ -259,6 +287,8 @@ int cmd_anonymize(int argc, char **argv)
     int rc = parse_options(cli_find("anonymize"), argc, argv, &o);
     if (!rc && steps_build(&o.st) != 0)
         rc = DQR_EXIT_USAGE;
+    if (!rc)
+        rc = add_safe_private(&o);
     if (!rc) {
         j.o = &o;
         j.engine = o.st.engine;

@@ -4,6 +4,7 @@
 #include "anon/anon.h"
 #include "anon/annex_e_table.h"
 #include "cli/cli.h"
+#include "cli/lint_private.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,10 +36,20 @@ int cmd_lint(int argc, char **argv)
     if (argc < 2)
         return cli_usage_error(self, "give at least one SCRIPT");
     anon_script **scripts = calloc((size_t)argc, sizeof *scripts);
+    const char **samples = calloc((size_t)argc, sizeof *samples), *safe_private = NULL;
     int n = 0, rc = DQR_EXIT_OK;
+    size_t nsamples = 0;
     for (int i = 1; i < argc; i++) {
+        if (i + 1 < argc && strcmp(argv[i], "--sample") == 0) {
+            samples[nsamples++] = argv[++i];
+            continue;
+        }
+        if (i + 1 < argc && strcmp(argv[i], "--safe-private") == 0) {
+            safe_private = argv[++i];
+            continue;
+        }
         if (argv[i][0] == '-' && argv[i][1])
-            return free(scripts), cli_usage_error(self, "unknown option '%s'", argv[i]);
+            return free(scripts), free(samples), cli_usage_error(self, "unknown option '%s'", argv[i]);
         dqr_error err = {0};
         anon_script *s = anon_script_load(argv[i], &err);
         if (!s) {
@@ -53,7 +64,9 @@ int cmd_lint(int argc, char **argv)
         printf("Annex E Basic attributes these scripts leave untouched (tag, Basic action, name):\n");
         size_t left = anon_lint_untouched((const anon_script *const *)scripts, (size_t)n, print_row, NULL);
         printf("%zu untouched%s\n", left, left ? ": a site keeps these as they arrive" : "");
+        rc = lint_private(samples, nsamples, safe_private);
     }
+    free(samples);
     for (int i = 0; i < n; i++)
         anon_script_free(scripts[i]);
     free(scripts);

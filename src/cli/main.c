@@ -30,8 +30,8 @@ static const dqr_command COMMANDS[] = {
      cmd_convert},
     {"anonymize", "de-identify a file or a tree with DicomEdit 6 scripts and Annex E profiles",
      "usage: dqr anonymize [--script FILE]... [--profile basic[,OPTION...]] [--var NAME=VALUE]...\n"
-     "                     [--jobs N] [--uid-secret FILE] [--lookup FILE] [--no-sync] [--quiet]\n"
-     "                     IN OUT\n"
+     "                     [--jobs N] [--uid-secret FILE] [--lookup FILE] [--safe-private FILE]\n"
+     "                     [--no-sync] [--quiet] IN OUT\n"
      "\n"
      "IN and OUT are files, or folders done recursively (OUT mirrors IN's tree).\n"
      "Scripts and profiles apply in the order given. Output is written atomically,\n"
@@ -47,6 +47,9 @@ static const dqr_command COMMANDS[] = {
      "  --uid-secret FILE the key for replaced UIDs and shifted dates (default:\n"
      "                    $DQR_UID_SECRET_FILE or ~/.config/dqr/uid-secret, made once)\n"
      "  --lookup FILE     the table for lookup[] (lines: keyType/key = value)\n"
+     "  --safe-private FILE  extra safe private attributes for retain-safe-private,\n"
+     "                    one \"(gggg,xxEE) PRIVATE CREATOR\" a line, added to PS3.15\n"
+     "                    Table E.3.10-1\n"
      "  --no-sync         leave the output in the page cache: do not flush it to\n"
      "                    disk before returning (files are still written atomically)\n"
      "  --quiet           no progress line, no summary\n"
@@ -54,11 +57,14 @@ static const dqr_command COMMANDS[] = {
      "file was rejected by a script.\n",
      cmd_anonymize},
     {"lint", "check scripts; list the Annex E attributes they leave untouched",
-     "usage: dqr lint SCRIPT...\n"
+     "usage: dqr lint [--sample FILE]... [--safe-private FILE] SCRIPT...\n"
      "\n"
      "Parse each DicomEdit 6 script (errors name file:line:column), then list the\n"
      "PS3.15 Annex E Basic attributes that the scripts together never assign,\n"
      "delete or edit at the top level of a dataset: the PHI a site would keep.\n"
+     "For each --sample DICOM file, list its private attributes and whether\n"
+     "basic,retain-safe-private keeps them (PS3.15 Table E.3.10-1, or the line of\n"
+     "the --safe-private site file) or removes them.\n"
      "Exit: 0 scripts parse (whatever is listed), 1 a script cannot be read,\n"
      "2 a script does not parse.\n",
      cmd_lint},

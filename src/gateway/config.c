@@ -79,6 +79,8 @@ static const key keys[] = {
      "key sealing original identifiers, outside data_dir (empty: ~/.config/dqr/vault.key)"},
     {"uid_secret_file", K_STR, F(uid_secret_file), "", 0, 0,
      "secret keying UID replacement (empty: ~/.config/dqr/uid-secret, as the command line)"},
+    {"safe_private_file", K_STR, F(safe_private_file), "", 0, 0,
+     "site file of extra safe private attributes; set, the built-in Basic profile runs with retain-safe-private"},
     {"log_file", K_STR, F(log_file), "", 0, 0, "log file; \"-\" for standard error only (empty: DATA_DIR/logs/dqr.log)"},
     {"audit_file", K_STR, F(audit_file), "", 0, 0,
      "append-only audit log, one DICOM audit message per line (empty: DATA_DIR/logs/audit.log)"},

@@ -37,8 +37,13 @@ dqr_status gw_deid_build(gw *g, const char *project, const char *project_script,
                                 : text_of(g, "SELECT script AS t FROM projects WHERE id = ?", project);
     dqr_status st = (d->engine = anon_engine_new(&set, err)) ? DQR_OK : err->code;
     if (st == DQR_OK && !site) {
-        d->basic = anon_profile_parse("basic", err);
-        st = d->basic ? anon_engine_add_profile(d->engine, d->basic, err) : err->code;
+        const char *safe = g->cfg.safe_private_file; /* Retain Safe Private, with the site's list */
+        d->basic = anon_profile_parse(safe && *safe ? "basic,retain-safe-private" : "basic", err);
+        st = d->basic ? DQR_OK : err->code;
+        if (st == DQR_OK && safe && *safe)
+            st = anon_profile_add_safe_private(d->basic, safe, err);
+        if (st == DQR_OK)
+            st = anon_engine_add_profile(d->engine, d->basic, err);
     }
     if (st == DQR_OK)
         st = add_script(d, &d->site, site ? site : LABELS, site ? "site script" : "XNAT labels", err);

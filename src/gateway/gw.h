@@ -17,6 +17,7 @@ typedef struct gw_config {
     char *dicom_addr, *unrequested, *phi_policy, *receivers, *http_tls_cert, *http_tls_key;
     char *dicom_tls_cert, *dicom_tls_key, *dicom_tls_ca;
     char *audit_file, *audit_syslog; /* the audit trail (docs/audit.md) */
+    char *safe_private_file; /* set: the default site step's Basic keeps safe private attributes (deid.c) */
     int http_port, http_max_connections, http_max_per_address, http_timeout_s, dicom_port;
     int query_max_results, query_timeout, session_hours, history_retention_days;
     int history_purge_seconds; /* how often the retention purge runs (service.c) */
