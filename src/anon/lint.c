@@ -205,6 +205,7 @@ static void report(anon_session *s, const char *step, const char *msg, bool reje
                    anon_lint_issue_fn fn, void *ctx)
 {
     anon_lint_issue is = {.script = step, .sample = sample, .rejected = rejected};
+    /* reject[] only marks the instance and the script runs on: no one statement to name */
     is.what = rejected ? "reject[] drops this instance" : split_place(msg, step, s, &is.line, &is.column);
     char place[300], text[1024];
     if (is.line)
