@@ -47,6 +47,21 @@ KNOWN = [
     (re.compile(r"\bnewUID\s*\["), "newUID: random in both, values differ run to run"),
 ]
 
+# Scripts whose test in NRG's suite (xnat-rest-tests @ 374f756c,
+# src/test/java/org/nrg/testing/xnat/tests/dicomedit/TestAnonymization*.java)
+# is marked @ExpectedFailure: XNAT itself does not give the result the test
+# checks (the Jira issue named).
+XNAT_EXPECTED_FAILURE = {
+    "xnat-rest-tests/DE_6/urlEncode.das": "DE-7",
+    "xnat-rest-tests/DE_6/set.das": "DE-52",
+    "xnat-rest-tests/DE_6/assignToNull.das": "DE-47",
+    "xnat-rest-tests/DE_6/standardSequenceDeleteLastItem.das": "DE-91",
+    "xnat-rest-tests/DE_6/privateAssignIfExists.das": "DE-14",
+    "xnat-rest-tests/DE_6/privateAssignment.das": "DE-14",
+    "xnat-rest-tests/DE_4/recentVrMod.das": "DE-119",
+    "xnat-rest-tests/DE_6/recentVrMod.das": "DE-119",
+}
+
 
 def corpus_scripts(corpus):
     """The corpus's scripts, in table order: numbered, then DE_6, then DE_4."""
@@ -107,6 +122,8 @@ def measure(dqr, corpus, rel, study, work, secret):
         row["runs"] = "no (refused)" if row["lint"].startswith("refused") else "no: " + first_error(run.stderr, path)
         row["ran"] = False
     notes = [n for rx, n in KNOWN if rx.search(text)]
+    if rel in XNAT_EXPECTED_FAILURE:
+        notes.append(f"XNAT fails NRG's own test of it too (@ExpectedFailure, {XNAT_EXPECTED_FAILURE[rel]})")
     if row["version"].startswith("none"):
         notes.append("XNAT runs unversioned scripts with its DicomEdit 4 engine")
     row["notes"] = "; ".join(notes)

@@ -70,6 +70,15 @@ def run(check, api):
           and rt[0].get("line") == 3, (st, b))
     st, b = lint(api, tok, {"script": GOOD})
     check("without with_site the site script does not run", st == 200 and b.get("ok") is True, (st, b))
+    # the dry run uses the same built-in sample (anon_sample_dataset, moved to src/anon)
+    api.call("PUT", "/api/v1/settings/site-script", {"script": None}, token=admin)
+    api.call("POST", "/api/v1/projects", {"id": "P1", "name": "Lint", "dqr_enabled": True}, token=admin)
+    st, b, _ = api.call("POST", "/api/v1/projects/P1/dry-run", {"script": V + '(0008,1030) := "Brain"\n'},
+                        token=admin)
+    row = [c for c in b.get("changes", []) if c.get("keyword") == "StudyDescription"] if st == 200 else []
+    check("the dry run still shows the built-in sample's values",
+          b.get("sample") == "built-in" and row and row[0]["before"] == "MR BRAIN" and row[0]["after"] == "Brain",
+          (st, b))
     st, b = lint(api, tok, {"script": V + '(0008,0060) = "MR" ? reject[]\n'})
     rt = b.get("runtime", [])
     check("reject[] on the sample is a note: ok true, kind rejected",
