@@ -115,7 +115,8 @@ size_t anon_lint_untouched(const anon_script *const *scripts, size_t n, anon_lin
 
 /* A run-time finding of anon_lint_run. Strings are borrowed for the call. */
 typedef struct anon_lint_issue {
-    const char *script;  /* the failing step: a script's name, or "profile NAME" */
+    size_t step;         /* the failing step's place in the engine, from 0 */
+    const char *script;  /* its name: a script's name, or "profile NAME" */
     int line, column;    /* where its failing statement starts; 0 when not known */
     const char *what;    /* the error without its place: "shiftDateByIncrement: ..." */
     const char *sample;  /* the sample's label: "built-in" or a file name */

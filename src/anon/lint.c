@@ -201,10 +201,10 @@ static const char *split_place(const char *msg, const char *name, const anon_ses
     return msg;
 }
 
-static void report(anon_session *s, const char *step, const char *msg, bool rejected, const char *sample,
-                   anon_lint_issue_fn fn, void *ctx)
+static void report(anon_session *s, size_t index, const char *step, const char *msg, bool rejected,
+                   const char *sample, anon_lint_issue_fn fn, void *ctx)
 {
-    anon_lint_issue is = {.script = step, .sample = sample, .rejected = rejected};
+    anon_lint_issue is = {.step = index, .script = step, .sample = sample, .rejected = rejected};
     /* reject[] only marks the instance and the script runs on: no one statement to name */
     is.what = rejected ? "reject[] drops this instance" : split_place(msg, step, s, &is.line, &is.column);
     char place[300], text[1024];
@@ -236,10 +236,11 @@ size_t anon_lint_run(anon_session *s, const dcm_dataset *sample, const char *lab
             snprintf(step, sizeof step, "profile %s", anon_profile_name(e->steps[i].profile));
             r = anon_profile_apply(e->steps[i].profile, e, work, &err) ? ANON_FAILED : ANON_OK;
         }
-        if (r != ANON_OK && before) {
+        if (r != ANON_OK) {
             failures += r == ANON_FAILED;
-            report(s, step, err.message[0] ? err.message : "failed", r == ANON_REJECTED, label, fn, ctx);
-            /* the next step sees the instance as this one received it */
+            report(s, i, step, err.message[0] ? err.message : "failed", r == ANON_REJECTED, label, fn, ctx);
+        }
+        if (r != ANON_OK && before) { /* the next step sees the instance as this one received it */
             dcm_dataset_free(work);
             work = before, before = NULL;
         }

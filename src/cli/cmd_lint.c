@@ -25,9 +25,8 @@ typedef struct lint_opts {
     size_t nscripts;
 } lint_opts;
 
-/* Per script: did a run fail? (indexed like lint_opts.scripts) */
+/* Per script: did a run fail? (indexed like the engine's steps) */
 typedef struct run_state {
-    const anon_script *const *scripts;
     size_t n;
     bool *failed;
 } run_state;
@@ -52,35 +51,38 @@ static void print_row(void *ctx, const struct anon_annex_e_row *row)
     printf("  %-12s %-5s %s\n", tag, row->basic, name);
 }
 
+/* Store val in list (at most LINT_MAX_ITEMS); 0, or a usage error. */
+static int push(const dqr_command *self, const char **list, size_t *n, const char *opt, const char *val)
+{
+    if (*n == LINT_MAX_ITEMS)
+        return cli_usage_error(self, "at most %d of %s", LINT_MAX_ITEMS, opt);
+    list[(*n)++] = val;
+    return 0;
+}
+
 static int parse_options(const dqr_command *self, int argc, char **argv, lint_opts *o)
 {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        const char **slot = NULL;
-        size_t *count = NULL;
-        if (strcmp(a, "--sample") == 0)
-            slot = o->samples, count = &o->nsamples;
-        else if (strcmp(a, "--var") == 0)
-            slot = o->vars, count = &o->nvars;
-        if (slot || strcmp(a, "--lookup") == 0) {
-            if (!val)
-                return cli_usage_error(self, "%s needs a value", a);
-            if (slot && strcmp(a, "--var") == 0 && (!strchr(val, '=') || val[0] == '='))
-                return cli_usage_error(self, "--var needs NAME=VALUE");
-            if (!slot)
-                o->lookup = val;
-            else if (*count == LINT_MAX_ITEMS)
-                return cli_usage_error(self, "at most %d of %s", LINT_MAX_ITEMS, a);
-            else
-                slot[(*count)++] = val;
-            i++;
-        } else if (a[0] == '-' && a[1]) {
+        bool sample = strcmp(a, "--sample") == 0, var = strcmp(a, "--var") == 0, lookup = strcmp(a, "--lookup") == 0;
+        int rc = 0;
+        if ((sample || var || lookup) && !val)
+            return cli_usage_error(self, "%s needs a value", a);
+        if (var && (!strchr(val, '=') || val[0] == '='))
+            return cli_usage_error(self, "--var needs NAME=VALUE");
+        if (sample)
+            rc = push(self, o->samples, &o->nsamples, a, val);
+        else if (var)
+            rc = push(self, o->vars, &o->nvars, a, val);
+        else if (lookup)
+            o->lookup = val;
+        else if (a[0] == '-' && a[1])
             return cli_usage_error(self, "unknown option '%s'", a);
-        } else if (o->nscripts == LINT_MAX_ITEMS) {
-            return cli_usage_error(self, "at most %d scripts", LINT_MAX_ITEMS);
-        } else {
-            o->scripts[o->nscripts++] = a;
-        }
+        else
+            rc = push(self, o->scripts, &o->nscripts, "SCRIPT", a);
+        if (rc)
+            return rc;
+        i += sample || var || lookup;
     }
     if (!o->nscripts)
         return cli_usage_error(self, "give at least one SCRIPT");
@@ -95,9 +97,8 @@ static void on_issue(void *ctx, const anon_lint_issue *is)
         return;
     }
     cli_error("%s", is->text);
-    for (size_t i = 0; i < st->n; i++)
-        if (strcmp(anon_script_name(st->scripts[i]), is->script) == 0)
-            st->failed[i] = true;
+    if (is->step < st->n) /* the engine holds the scripts alone, in order */
+        st->failed[is->step] = true;
 }
 
 /* A session as an import has it: project, subject and session set (to
@@ -153,7 +154,7 @@ static int run_all(const lint_opts *o, anon_script **scripts, size_t n)
         return DQR_EXIT_FAIL;
     }
     bool *failed = calloc(n ? n : 1, sizeof *failed);
-    run_state st = {(const anon_script *const *)scripts, n, failed};
+    run_state st = {n, failed};
     int rc = failed ? run_samples(o, e, &st) : DQR_EXIT_FAIL;
     for (size_t i = 0; failed && i < n; i++) {
         if (failed[i])
