@@ -5,8 +5,8 @@
  * but cannot run on an instance (a date shift of a TM, an unknown variable)
  * is named with its line:column before an import meets it.
  *
- * Which Annex E Basic attributes do scripts leave untouched? A static reading of the scripts: every tag path a statement assigns,
- * deletes or hands to a function that edits (removeTags, hashUIDList,
+ * Which Annex E Basic attributes do scripts leave untouched? A static
+ * reading of the scripts: every tag path a statement assigns, deletes or hands to a function that edits (removeTags, hashUIDList,
  * blankValues, the shift functions, set/delete, mapReferencedUIDs) counts as
  * touching the attributes it can match at the top level of a dataset;
  * removeAllPrivateTags and retainPrivateTags cover private attributes. What
@@ -207,7 +207,7 @@ static void report(anon_session *s, size_t index, const char *step, const char *
     anon_lint_issue is = {.step = index, .script = step, .sample = sample, .rejected = rejected};
     /* reject[] only marks the instance and the script runs on: no one statement to name */
     is.what = rejected ? "reject[] drops this instance" : split_place(msg, step, s, &is.line, &is.column);
-    char place[300], text[1024];
+    char place[600], text[1200];
     if (is.line)
         snprintf(place, sizeof place, "%s:%d:%d", step, is.line, is.column);
     else
@@ -223,17 +223,22 @@ size_t anon_lint_run(anon_session *s, const dcm_dataset *sample, const char *lab
     const anon_engine *e = s->eng;
     size_t failures = 0;
     dcm_dataset *work = dcm_dataset_copy(sample);
+    if (!work && e->n) {
+        report(s, 0, "lint", "out of memory copying the sample", false, label, fn, ctx);
+        return 1;
+    }
     for (size_t i = 0; work && i < e->n; i++) {
         dqr_error err = {0};
         dcm_dataset *before = dcm_dataset_copy(work);
         anon_result r;
-        char step[200];
+        char profile[64];
+        const char *step = profile;
         if (e->steps[i].script) {
-            snprintf(step, sizeof step, "%s", anon_script_name(e->steps[i].script));
+            step = anon_script_name(e->steps[i].script);
             s->line = s->col = 0;
             r = anon_script_run(s, e->steps[i].script, work, &err);
         } else {
-            snprintf(step, sizeof step, "profile %s", anon_profile_name(e->steps[i].profile));
+            snprintf(profile, sizeof profile, "profile %s", anon_profile_name(e->steps[i].profile));
             r = anon_profile_apply(e->steps[i].profile, e, work, &err) ? ANON_FAILED : ANON_OK;
         }
         if (r != ANON_OK) {
