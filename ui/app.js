@@ -626,7 +626,8 @@ async function adminUsers(box) {
     h("div", { class: "actions" }, h("button", { type: "submit" }, "Create user"))));
 }
 
-// A script editor: lint shows errors at line:column and untouched Annex E attributes.
+// A script editor: lint shows parse and run-time errors at line:column (the
+// run on the built-in sample, as an import would run it) and untouched Annex E attributes.
 function scriptEditor(title, text, onsave, extra, withSite) {
   const area = h("textarea", { "aria-label": title, spellcheck: "false" });
   area.value = text || "";
@@ -634,7 +635,12 @@ function scriptEditor(title, text, onsave, extra, withSite) {
   async function lint() {
     try {
       const r = await api("POST", "/scripts/lint", { script: area.value, with_site: !!withSite });
-      out.replaceChildren(h("p", { class: "ok" }, `The script compiles (DicomEdit ${r.version}).`),
+      const runtime = r.runtime || [], failures = runtime.filter((f) => f.kind !== "rejected");
+      out.replaceChildren(failures.length
+        ? h("div", { class: "error" }, h("p", {}, `The script compiles (DicomEdit ${r.version}) but fails at run time on the built-in sample:`),
+          h("ul", {}, failures.map((f) => h("li", {}, f.line ? `${f.script}, line ${f.line}, column ${f.column}: ${f.message}` : `${f.script}: ${f.message}`))))
+        : h("p", { class: "ok" }, `The script compiles and runs on the built-in sample (DicomEdit ${r.version}).`),
+        ...runtime.filter((f) => f.kind === "rejected").map((f) => h("p", { class: "muted" }, `${f.script}: ${f.message} (the built-in sample).`)),
         r.site ? h("p", { class: "muted" }, `Site step: ${r.site}.`) : "",
         h("details", {}, h("summary", {}, `${r.untouched.length} Annex E attributes ${withSite ? "the site step and this script" : "this script"} leave untouched`),
           h("ul", {}, r.untouched.map((u) => h("li", {}, `${u.tag} ${u.name} (Basic: ${u.action})`)))));

@@ -127,6 +127,33 @@ typedef void (*anon_lint_fn)(void *ctx, const struct anon_annex_e_row *row);
  * (at the top level of a dataset); returns how many. */
 size_t anon_lint_untouched(const anon_script *const *scripts, size_t n, anon_lint_fn fn, void *ctx);
 
+/* A run-time finding of anon_lint_run. Strings are borrowed for the call. */
+typedef struct anon_lint_issue {
+    size_t step;         /* the failing step's place in the engine, from 0 */
+    const char *script;  /* its name: a script's name, or "profile NAME" */
+    int line, column;    /* where its failing statement starts; 0 when not known */
+    const char *what;    /* the error without its place: "shiftDateByIncrement: ..." */
+    const char *sample;  /* the sample's label: "built-in" or a file name */
+    bool rejected;       /* reject[] dropped the sample: a note, not an error */
+    const char *text;    /* one line: "site.das:12:5: run-time: WHAT (on sample built-in)" */
+} anon_lint_issue;
+typedef void (*anon_lint_issue_fn)(void *ctx, const anon_lint_issue *issue);
+
+/* Run the steps of s's engine over a copy of sample as anon_session_apply
+ * does, but go on after a step that fails or rejects (from the instance as
+ * that step received it), so that every script's first run-time error on
+ * this sample is found; fn gets each one, label names the sample in them.
+ * sample is left as it is. Returns the number of failures (rejects not
+ * counted). One session is not for two threads at once. */
+size_t anon_lint_run(anon_session *s, const dcm_dataset *sample, const char *label, anon_lint_issue_fn fn,
+                     void *ctx);
+
+/* The built-in sample instance (a synthetic MR image without PHI holding
+ * the attributes scripts usually touch) that the dry run and lint use.
+ * Returns a new dataset (caller frees with dcm_dataset_free), NULL when out
+ * of memory. */
+dcm_dataset *anon_sample_dataset(void);
+
 /* ---- hashing ----------------------------------------------------------- */
 
 /* DicomEdit's hashUID: "2.25." + the decimal of a SHA-1 based UUID of value.

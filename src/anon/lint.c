@@ -1,15 +1,22 @@
-/* lint.c — which Annex E Basic attributes do scripts leave untouched?
+/* lint.c — what `dqr lint` and the REST lint learn about scripts.
  *
- * A static reading of the scripts: every tag path a statement assigns,
- * deletes or hands to a function that edits (removeTags, hashUIDList,
+ * Run-time failures: the scripts run over a sample (anon_lint_run), each
+ * script once even when one before it failed, so that a script that parses
+ * but cannot run on an instance (a date shift of a TM, an unknown variable)
+ * is named with its line:column before an import meets it.
+ *
+ * Which Annex E Basic attributes do scripts leave untouched? A static
+ * reading of the scripts: every tag path a statement assigns, deletes or hands to a function that edits (removeTags, hashUIDList,
  * blankValues, the shift functions, set/delete, mapReferencedUIDs) counts as
  * touching the attributes it can match at the top level of a dataset;
  * removeAllPrivateTags and retainPrivateTags cover private attributes. What
  * remains is the PHI a site would keep.
  */
+#include "anon/engine.h"
 #include "anon/interp.h"
 #include "anon/profile.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,4 +182,75 @@ size_t anon_lint_untouched(const anon_script *const *scripts, size_t n, anon_lin
     free(t.holders);
     free(t.paths);
     return count;
+}
+
+/* ---- run-time findings --------------------------------------------------- */
+
+/* Split "NAME:LINE:COL: what" (the interpreter's run-time message) into its
+ * place and what; a message without the script's place keeps the statement
+ * the session was at. */
+static const char *split_place(const char *msg, const char *name, const anon_session *s, int *line, int *col)
+{
+    size_t n = strlen(name);
+    int l, c, used = 0;
+    if (strncmp(msg, name, n) == 0 && msg[n] == ':' && sscanf(msg + n + 1, "%d:%d: %n", &l, &c, &used) == 2 && used) {
+        *line = l, *col = c;
+        return msg + n + 1 + used;
+    }
+    *line = s->line, *col = s->col;
+    return msg;
+}
+
+static void report(anon_session *s, size_t index, const char *step, const char *msg, bool rejected,
+                   const char *sample, anon_lint_issue_fn fn, void *ctx)
+{
+    anon_lint_issue is = {.step = index, .script = step, .sample = sample, .rejected = rejected};
+    /* reject[] only marks the instance and the script runs on: no one statement to name */
+    is.what = rejected ? "reject[] drops this instance" : split_place(msg, step, s, &is.line, &is.column);
+    char place[600], text[1200];
+    if (is.line)
+        snprintf(place, sizeof place, "%s:%d:%d", step, is.line, is.column);
+    else
+        snprintf(place, sizeof place, "%s", step);
+    snprintf(text, sizeof text, "%s: %s: %s (on sample %s)", place, rejected ? "note" : "run-time", is.what, sample);
+    is.text = text;
+    if (fn)
+        fn(ctx, &is);
+}
+
+size_t anon_lint_run(anon_session *s, const dcm_dataset *sample, const char *label, anon_lint_issue_fn fn, void *ctx)
+{
+    const anon_engine *e = s->eng;
+    size_t failures = 0;
+    dcm_dataset *work = dcm_dataset_copy(sample);
+    if (!work && e->n) {
+        report(s, 0, "lint", "out of memory copying the sample", false, label, fn, ctx);
+        return 1;
+    }
+    for (size_t i = 0; work && i < e->n; i++) {
+        dqr_error err = {0};
+        dcm_dataset *before = dcm_dataset_copy(work);
+        anon_result r;
+        char profile[64];
+        const char *step = profile;
+        if (e->steps[i].script) {
+            step = anon_script_name(e->steps[i].script);
+            s->line = s->col = 0;
+            r = anon_script_run(s, e->steps[i].script, work, &err);
+        } else {
+            snprintf(profile, sizeof profile, "profile %s", anon_profile_name(e->steps[i].profile));
+            r = anon_profile_apply(e->steps[i].profile, e, work, &err) ? ANON_FAILED : ANON_OK;
+        }
+        if (r != ANON_OK) {
+            failures += r == ANON_FAILED;
+            report(s, i, step, err.message[0] ? err.message : "failed", r == ANON_REJECTED, label, fn, ctx);
+        }
+        if (r != ANON_OK && before) { /* the next step sees the instance as this one received it */
+            dcm_dataset_free(work);
+            work = before, before = NULL;
+        }
+        dcm_dataset_free(before);
+    }
+    dcm_dataset_free(work);
+    return failures;
 }

@@ -56,17 +56,22 @@ static const dqr_command COMMANDS[] = {
      "Exit: 0 done; 1 a file failed; 2 usage or script error; 3 the single IN\n"
      "file was rejected by a script.\n",
      cmd_anonymize},
-    {"lint", "check scripts; list the Annex E attributes they leave untouched",
-     "usage: dqr lint [--sample FILE]... [--safe-private FILE] SCRIPT...\n"
+    {"lint", "check scripts: parse, run on samples, list the Annex E attributes left",
+     "usage: dqr lint [--sample FILE]... [--var NAME=VALUE]... [--lookup FILE] [--safe-private FILE] SCRIPT...\n"
      "\n"
-     "Parse each DicomEdit 6 script (errors name file:line:column), then list the\n"
-     "PS3.15 Annex E Basic attributes that the scripts together never assign,\n"
-     "delete or edit at the top level of a dataset: the PHI a site would keep.\n"
-     "For each --sample DICOM file, list its private attributes and whether\n"
+     "Parse each DicomEdit 6 script (errors name file:line:column), then run the\n"
+     "scripts in order, as an import does, over the built-in sample instance and\n"
+     "each --sample FILE, with the variables project, subject and session set\n"
+     "(--var sets these or others). Each run-time error is reported as\n"
+     "  site.das:12:16: run-time: WHAT (on sample built-in)\n"
+     "and 'ok' means the script parses and runs. Then list the PS3.15 Annex E\n"
+     "Basic attributes that the scripts together never assign, delete or edit at\n"
+     "the top level of a dataset: the PHI a site would keep. Last, for each\n"
+     "--sample file, list its private attributes and whether\n"
      "basic,retain-safe-private keeps them (PS3.15 Table E.3.10-1, or the line of\n"
      "the --safe-private site file) or removes them.\n"
-     "Exit: 0 scripts parse (whatever is listed), 1 a script cannot be read,\n"
-     "2 a script does not parse.\n",
+     "Exit: 0 scripts parse and run (whatever is listed), 1 a script or sample\n"
+     "cannot be read, 2 a script does not parse or fails at run time.\n",
      cmd_lint},
     {"phi-scan", "report identifying values and canary strings left in files",
      "usage: dqr phi-scan [--canaries FILE] [--ignore TAG]... PATH...\n"

@@ -1,57 +1,14 @@
 /* api_dryrun.c — POST /api/v1/projects/{p}/dry-run: the site and project
  * scripts applied to a sample instance in memory, answered as the list of
  * attributes they change, before and after. The sample is the caller's own
- * file (sent as base64, never stored) or a built-in synthetic instance. */
+ * file (sent as base64, never stored) or the built-in synthetic instance
+ * (anon_sample_dataset, which `dqr lint` runs scripts over too). */
 #include "dicom/dict.h"
 #include "gateway/deid.h"
 
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A synthetic MR instance with the attributes scripts usually touch. */
-static dcm_dataset *sample(void)
-{
-    static const struct {
-        uint32_t tag;
-        dcm_vr vr;
-        const char *v;
-    } rows[] = {
-        {DCM_TAG(0x0008, 0x0016), DCM_VR_UI, "1.2.840.10008.5.1.4.1.1.4"},
-        {DCM_TAG(0x0008, 0x0018), DCM_VR_UI, "1.2.826.0.1.3680043.10.1573.99.3"},
-        {DCM_TAG(0x0008, 0x0020), DCM_VR_DA, "20240102"},
-        {DCM_TAG(0x0008, 0x0030), DCM_VR_TM, "101500"},
-        {DCM_TAG(0x0008, 0x0050), DCM_VR_SH, "SAMPLE-ACC-1"},
-        {DCM_TAG(0x0008, 0x0060), DCM_VR_CS, "MR"},
-        {DCM_TAG(0x0008, 0x0080), DCM_VR_LO, "SAMPLE GENERAL HOSPITAL"},
-        {DCM_TAG(0x0008, 0x0090), DCM_VR_PN, "SAMPLE^REFERRER"},
-        {DCM_TAG(0x0008, 0x1010), DCM_VR_SH, "SAMPLE-STATION"},
-        {DCM_TAG(0x0008, 0x1030), DCM_VR_LO, "MR BRAIN"},
-        {DCM_TAG(0x0008, 0x103E), DCM_VR_LO, "T1 AXIAL"},
-        {DCM_TAG(0x0008, 0x1070), DCM_VR_PN, "SAMPLE^OPERATOR"},
-        {DCM_TAG(0x0010, 0x0010), DCM_VR_PN, "SAMPLE^PATIENT"},
-        {DCM_TAG(0x0010, 0x0020), DCM_VR_LO, "SAMPLE-PID-1"},
-        {DCM_TAG(0x0010, 0x0030), DCM_VR_DA, "19700101"},
-        {DCM_TAG(0x0010, 0x0040), DCM_VR_CS, "F"},
-        {DCM_TAG(0x0010, 0x1010), DCM_VR_AS, "054Y"},
-        {DCM_TAG(0x0010, 0x1040), DCM_VR_LO, "1 SAMPLE STREET"},
-        {DCM_TAG(0x0018, 0x0050), DCM_VR_DS, "1.0"},
-        {DCM_TAG(0x0020, 0x000D), DCM_VR_UI, "1.2.826.0.1.3680043.10.1573.99.1"},
-        {DCM_TAG(0x0020, 0x000E), DCM_VR_UI, "1.2.826.0.1.3680043.10.1573.99.2"},
-        {DCM_TAG(0x0020, 0x0010), DCM_VR_SH, "SAMPLE-SID"},
-        {DCM_TAG(0x0020, 0x0011), DCM_VR_IS, "3"},
-        {DCM_TAG(0x0020, 0x0013), DCM_VR_IS, "1"},
-    };
-    dcm_dataset *ds = dcm_dataset_new();
-    for (size_t i = 0; ds && i < sizeof rows / sizeof rows[0]; i++)
-        dcm_dataset_set_string(ds, rows[i].tag, rows[i].vr, rows[i].v, NULL);
-    if (ds) {
-        uint32_t t = dcm_private_reserve(ds, 0x0029, "SAMPLE PRIVATE", 0x10, NULL);
-        if (t)
-            dcm_dataset_set_string(ds, t, DCM_VR_LO, "SAMPLE PRIVATE VALUE", NULL);
-    }
-    return ds;
-}
 
 static char *shown(const dcm_element *el, const dcm_charset *cs)
 {
@@ -121,7 +78,7 @@ static void dry_run(gw_req *r)
         free(raw);
         gw_audit_req(r, "dry_run", r->arg[0]); /* an uploaded sample may hold PHI */
     } else {
-        f = dcm_file_wrap(NULL, sample(), DCM_TS_EXPLICIT_LE, &err);
+        f = dcm_file_wrap(NULL, anon_sample_dataset(), DCM_TS_EXPLICIT_LE, &err);
     }
     gw_deid d;
     if (!f || gw_deid_build(r->g, r->arg[0], script, "SUBJECT", "SESSION", &d, &err) != DQR_OK) {

@@ -1,9 +1,12 @@
 /* api_projects.c — projects (DQR enabled, their DicomEdit script), the
  * site-wide script, and script linting. Every script is compiled before it
  * is stored: a script that would fail at import time is refused at upload,
- * with its line:column. */
+ * with its line:column. Lint also runs the script over the built-in sample,
+ * as an import would (after the site step with "with_site"), and lists its
+ * run-time errors. */
 #include "anon/anon.h"
 #include "anon/annex_e_table.h"
+#include "gateway/deid.h"
 #include "gateway/internal.h"
 
 #include <stdio.h>
@@ -249,6 +252,59 @@ static void lint_with_site(gw_req *r, const char *text, json_t *report)
     json_decref(row);
 }
 
+static void add_issue(void *ctx, const anon_lint_issue *is)
+{
+    json_array_append_new(ctx, json_pack("{s:s,s:i,s:i,s:s,s:s,s:s,s:s}", "script", is->script, "line", is->line,
+                                         "column", is->column, "message", is->what, "sample", is->sample, "kind",
+                                         is->rejected ? "rejected" : "run-time", "text", is->text));
+}
+
+/* The script alone, as an engine of one step with the import's variables. */
+static dqr_status script_alone(gw *g, const char *text, const char *project, anon_script **sc, anon_engine **e,
+                               anon_session **as, dqr_error *err)
+{
+    anon_settings set = {.lookup_path = NULL};
+    memcpy(set.uid_secret, g->uid_secret, sizeof set.uid_secret);
+    dqr_status st = (*sc = anon_script_compile(text, strlen(text), "script", err)) ? DQR_OK : err->code;
+    if (st == DQR_OK)
+        st = (*e = anon_engine_new(&set, err)) ? anon_engine_add_script(*e, *sc, err) : err->code;
+    if (st == DQR_OK)
+        st = (*as = anon_session_new(*e, err)) ? DQR_OK : err->code;
+    const char *vars[3][2] = {{"project", project}, {"subject", "SUBJECT"}, {"session", "SESSION"}};
+    for (int i = 0; i < 3 && st == DQR_OK; i++)
+        st = anon_session_set_var(*as, vars[i][0], vars[i][1], err);
+    return st;
+}
+
+/* report["runtime"]: what running the script over the built-in sample
+ * finds; "ok" is false when a step fails there. */
+static void lint_run(gw_req *r, const char *text, bool with_site, json_t *report)
+{
+    const char *project = json_string_value(json_object_get(r->body, "project"));
+    project = project && *project ? project : "PROJECT";
+    gw_deid d = {0};
+    anon_script *sc = NULL;
+    anon_engine *e = NULL;
+    anon_session *as = NULL;
+    dqr_error err = {0};
+    dqr_status st = with_site ? gw_deid_build(r->g, project, text, "SUBJECT", "SESSION", &d, &err)
+                              : script_alone(r->g, text, project, &sc, &e, &as, &err);
+    json_t *list = json_array();
+    dcm_dataset *sample = anon_sample_dataset();
+    size_t failed = 0;
+    if (st == DQR_OK && sample)
+        failed = anon_lint_run(with_site ? d.as : as, sample, "built-in", add_issue, list);
+    else /* a site script that no longer compiles, or no memory */
+        failed = 1, json_array_append_new(list, json_pack("{s:s,s:s,s:s}", "kind", "run-time", "message",
+                                                          err.message[0] ? err.message : "out of memory", "text",
+                                                          err.message[0] ? err.message : "out of memory"));
+    json_object_set_new(report, "runtime", list);
+    json_object_set_new(report, "ok", json_boolean(failed == 0));
+    dcm_dataset_free(sample);
+    anon_session_free(as), anon_engine_free(e), anon_script_free(sc);
+    gw_deid_free(&d);
+}
+
 static void lint(gw_req *r)
 {
     const char *text = r->body ? json_string_value(json_object_get(r->body, "script")) : NULL;
@@ -256,8 +312,10 @@ static void lint(gw_req *r)
     if (!text)
         gw_fail(r, 400, "send {\"script\": TEXT}");
     else if (check_script(r, text, &report)) {
-        if (json_is_true(json_object_get(r->body, "with_site")))
+        bool with_site = json_is_true(json_object_get(r->body, "with_site"));
+        if (with_site)
             lint_with_site(r, text, report);
+        lint_run(r, text, with_site, report);
         gw_reply(r, 200, report);
     }
 }

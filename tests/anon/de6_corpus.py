@@ -85,14 +85,16 @@ def main():
     check = peers.Checks()
     for path in scripts(corpus):
         name = os.path.relpath(path, corpus)
+        want = EXPECTED.get(name)
         lint = subprocess.run([dqr, "lint", path], capture_output=True, text=True)
-        check(f"{name}: lints", lint.returncode == 0, lint.stderr)
+        # lint runs the script on its sample too: a listed failure shows there as a run-time error
+        check(f"{name}: lints", lint.returncode == 0 or (want and lint.returncode == 2 and "run-time:" in lint.stderr),
+              lint.stderr)
         out = os.path.join(work, "out")
         shutil.rmtree(out, ignore_errors=True)
         run = subprocess.run([dqr, "anonymize", "--uid-secret", secret, "--var", "project=P",
                               "--var", "subject=S", "--var", "session=E", "--var", "modalityLabel=MR",
                               "--script", path, study, out], capture_output=True, text=True)
-        want = EXPECTED.get(name)
         if want:
             check(f"{name}: fails as listed ({want})", run.returncode == 1 and want in run.stderr,
                   run.stderr or "it runs now: take it off EXPECTED")

@@ -224,14 +224,22 @@ try {
     await area.fill('version "6.3"\n(0010,0010) := \n');
     await page.getByRole("button", { name: "Check" }).click();
     const err = await page.getByText(/^Line 2, column/).textContent({ timeout: 5000 });
+    // parses, but fails at run time on the built-in sample (StudyTime is TM)
+    await area.fill('version "6.3"\n(0008,0030) := shiftDateByIncrement[(0008,0030), "2", "days"]\n');
+    await page.getByRole("button", { name: "Check" }).click();
+    const rt = await page.getByText(/fails at run time on the built-in sample/).textContent({ timeout: 5000 });
+    const rtLine = await page.getByText(/^project script, line 2, column 16: shiftDateByIncrement/).textContent({ timeout: 5000 });
     await area.fill('version "6.3"\n(0008,1030) := "Brain"\n');
+    await page.getByRole("button", { name: "Check" }).click();
+    await page.getByText(/compiles and runs on the built-in sample/).waitFor({ timeout: 5000 });
     const dryButtons = await page.getByRole("button", { name: "Dry run" }).evaluateAll((l) => l.map((e) => e.outerHTML));
     if (dryButtons.length !== 1) return "dry run buttons: " + dryButtons.join(" | ");
     await page.getByRole("button", { name: "Dry run" }).click();
     await page.getByRole("heading", { name: /Dry run on the built-in sample/ }).waitFor();
     const row = await page.locator("tr", { hasText: "StudyDescription" }).textContent();
     await axe(page, "admin projects");
-    return err.startsWith("Line 2") && row.includes("MR BRAIN") && row.includes("Brain") || `${err} / ${row}`;
+    return err.startsWith("Line 2") && rt && rtLine.includes("VR TM") && row.includes("MR BRAIN") && row.includes("Brain") ||
+      `${err} / ${rtLine} / ${row}`;
   });
   await step(page, "admin: users and grants", async () => {
     await page.goto(cfg.base + "/#/admin/users");
