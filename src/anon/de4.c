@@ -26,10 +26,12 @@
  * others (project, subject, session, ...) are the host's. Names are
  * case-insensitive (the reference lowercases them), so they are lowercased.
  * Unknown functions are refused at compile time, as the reference does.
+ * Running order is the reference's two phases: see "two phases" below.
  */
 #include "anon/de4.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -333,13 +335,26 @@ static bool terms(d4 *p, expr *e, bool allow_empty)
     }
 }
 
+/* The reference's ScriptApplicator registers these (and XNAT adds
+ * makeSessionLabel); any other name is an error when the script is read. */
+static bool de4_function(const char *name)
+{
+    static const char *const NAMES[] = {"format", "lowercase", "uppercase", "replace", "substring",
+                                        "match", "hashUID", "urlEncode", "getURL", "makeSessionLabel"};
+    for (size_t k = 0; k < sizeof NAMES / sizeof NAMES[0]; k++)
+        if (strcmp(NAMES[k], name) == 0)
+            return true;
+    return false;
+}
+
 static expr *call(d4 *p, const d4_tok *name)
 {
     expr *e = new_expr(p, X_CALL, name, arena_strndup(&p->s->mem, name->text, name->len));
     if (!e || !e->text)
         return e ? (oom(p), NULL) : NULL;
-    if (!anon_find_function(e->text))
-        return fail_tok(p, name, "undefined function"), NULL;
+    if (!de4_function(e->text))
+        return fail_tok(p, name, "undefined function (DicomEdit 4 has format, lowercase, uppercase, replace, "
+                                 "substring, match, hashUID, urlEncode, getURL, makeSessionLabel)"), NULL;
     take(p); /* '[' */
     if (p->depth >= ANON_MAX_DEPTH)
         return fail_tok(p, name, "nesting deeper than 64 levels"), NULL;
@@ -605,20 +620,163 @@ static bool resolve_stmt(d4 *p, stmt *s)
     return true;
 }
 
+/* ---- two phases ---------------------------------------------------------
+ *
+ * The reference runs a DicomEdit 4 script in two phases (ScriptApplicator
+ * .apply, Assignment.makeAction): every condition and value is evaluated on
+ * the file as it came in, then the actions are applied in reverse order, "to
+ * ensure that the first match applies" — of two assignments to one tag the
+ * first wins, and a value never sees another statement's change. Here that
+ * becomes DicomEdit 6 statements: phase 1, in script order, keeps each value
+ * (and whether the conditions held) in a variable; phase 2, in reverse order,
+ * applies the actions with those variables. The variables' names hold a
+ * space, so no script can name them; each is reset to null first because a
+ * session's variables outlive one file. */
+
+static expr *fn_expr(d4 *p, const stmt *at, const char *fn)
+{
+    expr *e = arena_alloc(&p->s->mem, sizeof *e);
+    if (!e)
+        return oom(p), NULL;
+    e->kind = X_CALL;
+    e->text = fn;
+    e->line = at->line;
+    e->col = at->col;
+    return e;
+}
+
+static expr *var_expr(d4 *p, const stmt *at, const char *name)
+{
+    expr *e = fn_expr(p, at, name);
+    if (e)
+        e->kind = X_VAR;
+    return e;
+}
+
+static stmt *init_stmt(d4 *p, const stmt *at, const char *name, expr *value)
+{
+    stmt *s = arena_alloc(&p->s->mem, sizeof *s);
+    if (!s || !value)
+        return s ? NULL : (oom(p), NULL);
+    s->kind = S_INIT;
+    s->line = at->line;
+    s->col = at->col;
+    s->name = name;
+    s->value = value;
+    return s;
+}
+
+/* The conditions of st (nested ternaries) around a new innermost action. */
+static stmt *with_conditions(d4 *p, const stmt *st, stmt *inner)
+{
+    if (!inner || st->kind != S_TERNARY)
+        return inner;
+    stmt *t = arena_alloc(&p->s->mem, sizeof *t);
+    if (!t)
+        return oom(p), NULL;
+    *t = *st;
+    return (t->then_stmt = with_conditions(p, st->then_stmt, inner)) ? t : NULL;
+}
+
+static bool emit(d4 *p, block *b, size_t *cap, stmt *st)
+{
+    return st && push_ptr(p, (void ***)&b->stmts, &b->n, cap, st);
+}
+
+static const char *temp_name(d4 *p, char kind, size_t i)
+{
+    char name[32];
+    snprintf(name, sizeof name, "de4 %c%zu", kind, i);
+    const char *n = arena_strdup(&p->s->mem, name);
+    return n ? n : (oom(p), NULL);
+}
+
+/* Phase 1 statements for st into b; *later gets its phase 2 action (or NULL). */
+static bool phase_one(d4 *p, stmt *st, size_t i, block *b, size_t *cap, stmt **later)
+{
+    *later = NULL;
+    if (st->kind == S_DESCRIBE || st->kind == S_EXPORT)
+        return emit(p, b, cap, st);
+    bool conditional = st->kind == S_TERNARY;
+    stmt *a = st;
+    while (a->kind == S_TERNARY)
+        a = a->then_stmt;
+    stmt *act = arena_alloc(&p->s->mem, sizeof *act);
+    if (!act)
+        return oom(p);
+    *act = *a;
+    bool constant = act->value && (act->value->kind == X_STRING || act->value->kind == X_NUMBER);
+    if (act->value && (conditional || !constant)) {
+        const char *v = temp_name(p, 'v', i);
+        if (!v || !emit(p, b, cap, init_stmt(p, st, v, fn_expr(p, st, "de4 unset"))) ||
+            !emit(p, b, cap, with_conditions(p, st, init_stmt(p, a, v, act->value))) ||
+            !(act->value = var_expr(p, a, v)))
+            return false;
+    }
+    if (conditional && (act->kind == S_DELETE || act->kind == S_ECHO)) {
+        const char *f = temp_name(p, 'f', i);
+        expr *one = f ? fn_expr(p, st, "1") : NULL;
+        if (!one || !emit(p, b, cap, init_stmt(p, st, f, fn_expr(p, st, "de4 unset"))))
+            return false;
+        one->kind = X_STRING;
+        if (!emit(p, b, cap, with_conditions(p, st, init_stmt(p, a, f, one))))
+            return false;
+        stmt *t = arena_alloc(&p->s->mem, sizeof *t);
+        cond *c = t ? arena_alloc(&p->s->mem, sizeof *c) : NULL;
+        if (!c || !(t->conds = arena_alloc(&p->s->mem, sizeof *t->conds)))
+            return oom(p);
+        cond **slot = t->conds;
+        *t = *st;
+        t->conds = slot;
+        c->op = C_EQ;
+        c->left = var_expr(p, a, f);
+        c->right = one;
+        t->conds[0] = c;
+        t->nconds = 1;
+        t->then_stmt = act;
+        t->else_stmt = NULL;
+        *later = c->left ? t : NULL;
+        return *later != NULL;
+    }
+    *later = act;
+    return true;
+}
+
+static bool two_phases(d4 *p, const block *prog)
+{
+    size_t cap = 0;
+    stmt **later = prog->n ? calloc(prog->n, sizeof *later) : NULL;
+    bool ok = !prog->n || later || oom(p);
+    for (size_t i = 0; ok && i < prog->n; i++)
+        ok = phase_one(p, prog->stmts[i], i, &p->s->top, &cap, &later[i]);
+    for (size_t i = prog->n; ok && i-- > 0;)
+        ok = !later[i] || emit(p, &p->s->top, &cap, later[i]);
+    free(later);
+    return ok;
+}
+
 /* ---- entry points ------------------------------------------------------- */
 
 bool anon_de4_detect(const char *text, size_t len)
 {
-    size_t i = 0;
-    while (i < len) {
-        while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r'))
-            i++;
-        if (len - i > 8 && memcmp(text + i, "version", 7) == 0 &&
-            (text[i + 7] == ' ' || text[i + 7] == '\t' || text[i + 7] == '"'))
-            return false;
-        while (i < len && text[i] != '\n')
-            i++;
-        i++;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (c == '\n')
+            in_string = false;
+        else if (c == '"')
+            in_string = !in_string;
+        else if (!in_string && c == '/' && i + 1 < len && text[i + 1] == '/')
+            while (i + 1 < len && text[i + 1] != '\n')
+                i++;
+        else if (!in_string && c == 'v' && len - i > 7 && memcmp(text + i, "version", 7) == 0 &&
+                 (i == 0 || !(isalnum((unsigned char)text[i - 1]) || text[i - 1] == '_'))) {
+            size_t j = i + 7;
+            while (j < len && (text[j] == ' ' || text[j] == '\t'))
+                j++;
+            if (j < len && text[j] == '"')
+                return false;
+        }
     }
     return true;
 }
@@ -626,6 +784,7 @@ bool anon_de4_detect(const char *text, size_t len)
 dqr_status anon_de4_parse(anon_script *s, const char *text, size_t len, dqr_error *err)
 {
     d4 p = {.s = s, .err = err};
+    block prog = {0};
     size_t cap = 0;
     bool ok = (s->text = malloc(len + 1)) != NULL || oom(&p);
     if (ok) {
@@ -639,12 +798,13 @@ dqr_status anon_de4_parse(anon_script *s, const char *text, size_t len, dqr_erro
         if (peek(&p)->kind == D_EOF)
             break;
         stmt *st;
-        ok = statement(&p, &st) && (!st || push_ptr(&p, (void ***)&s->top.stmts, &s->top.n, &cap, st));
+        ok = statement(&p, &st) && (!st || push_ptr(&p, (void ***)&prog.stmts, &prog.n, &cap, st));
         if (ok && peek(&p)->kind != D_NL && peek(&p)->kind != D_EOF)
             ok = fail_tok(&p, peek(&p), "expected the end of the statement (one statement per line)");
     }
-    for (size_t k = 0; ok && k < s->top.n; k++)
-        ok = resolve_stmt(&p, s->top.stmts[k]);
+    for (size_t k = 0; ok && k < prog.n; k++)
+        ok = resolve_stmt(&p, prog.stmts[k]);
+    ok = ok && two_phases(&p, &prog);
     free(p.t);
     free(p.defs);
     if (!ok)

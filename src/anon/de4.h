@@ -10,8 +10,8 @@
 
 #include "anon/script.h"
 
-/* True when text[0..len) is a DicomEdit 4 script: no line of it starts
- * (after blanks) with a version statement. */
+/* True when text[0..len) is a DicomEdit 4 script: it holds no version
+ * statement (the word version and a string, outside strings and comments). */
 bool anon_de4_detect(const char *text, size_t len);
 
 /* Parse a DicomEdit 4 script into s->top and set s->version to "4".

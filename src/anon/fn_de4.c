@@ -1,5 +1,7 @@
-/* fn_de4.c — functions that only DicomEdit 4 scripts use: urlEncode and
- * makeSessionLabel. (DicomEdit 4's other functions are DicomEdit 6's.) */
+/* fn_de4.c — functions that only DicomEdit 4 scripts have: urlEncode and
+ * makeSessionLabel (DicomEdit 4's other functions are DicomEdit 6's), and
+ * "de4 unset", the null the DicomEdit 4 front end (de4.c) resets its
+ * variables with; no script can call it (the name holds a space). */
 #include "anon/interp.h"
 
 #include <stdio.h>
@@ -7,10 +9,21 @@
 
 /* urlEncode[s]: as Java's URLEncoder with UTF-8, which the reference calls:
  * letters, digits and . - * _ stay, a space becomes '+', every other byte %XX. */
+/* DicomEdit 6 has neither function (XNAT's own tests expect urlEncode to fail
+ * there, jira DE-7). */
+static dqr_status only_de4(anon_session *s, const char *fn)
+{
+    if (strcmp(anon_script_version(s->script), "4") == 0)
+        return DQR_OK;
+    return rt_error(s, "no function '%s' in DicomEdit 6 (DicomEdit 4 has it)", fn);
+}
+
 static dqr_status fn_url_encode(anon_session *s, expr *const *args, size_t n, aval *out)
 {
     const char *v;
-    dqr_status st = need_args(s, "urlEncode", n, 1, 1);
+    dqr_status st = only_de4(s, "urlEncode");
+    if (!st)
+        st = need_args(s, "urlEncode", n, 1, 1);
     if (st || (st = arg_string(s, args, n, 0, &v)))
         return st;
     if (!v) {
@@ -42,7 +55,9 @@ static dqr_status fn_url_encode(anon_session *s, expr *const *args, size_t n, av
 static dqr_status fn_make_session_label(anon_session *s, expr *const *args, size_t n, aval *out)
 {
     const char *v;
-    dqr_status st = need_args(s, "makeSessionLabel", n, 1, 1);
+    dqr_status st = only_de4(s, "makeSessionLabel");
+    if (!st)
+        st = need_args(s, "makeSessionLabel", n, 1, 1);
     if (st || (st = arg_string(s, args, n, 0, &v)))
         return st;
     const char *hash = v ? strchr(v, '#') : NULL;
@@ -59,6 +74,14 @@ static dqr_status fn_make_session_label(anon_session *s, expr *const *args, size
     return DQR_OK;
 }
 
+static dqr_status fn_unset(anon_session *s, expr *const *args, size_t n, aval *out)
+{
+    (void)s, (void)args, (void)n;
+    *out = (aval){.kind = V_NULL};
+    return DQR_OK;
+}
+
 const fn_entry anon_fn_de4[] = {
-    {"urlEncode", fn_url_encode}, {"makeSessionLabel", fn_make_session_label}, {NULL, NULL},
+    {"urlEncode", fn_url_encode}, {"makeSessionLabel", fn_make_session_label}, {"de4 unset", fn_unset},
+    {NULL, NULL},
 };
