@@ -55,6 +55,7 @@ typedef struct d4_def {
     expr *value;
     int line;
     int state; /* 0 unresolved, 1 resolving, 2 resolved */
+    size_t terms; /* terms value expands to, once resolved */
 } d4_def;
 
 typedef struct d4 {
@@ -123,9 +124,11 @@ static const struct { const char *word; d4_kind kind; } KEYWORDS[] = {
  * \b \t \n \f \r \" \' \\ and refuses every other escape. */
 static bool lex_string(d4 *p, const char *src, size_t len, size_t *i, int *line, int *col)
 {
-    size_t start = *i, o = 0;
+    size_t start = *i, o = 0, end = start + 1;
     int l0 = *line, c0 = *col;
-    char *out = arena_alloc(&p->s->mem, len - start + 1);
+    while (end < len && src[end] != '"')
+        end += src[end] == '\\' && end + 1 < len ? 2 : 1;
+    char *out = arena_alloc(&p->s->mem, end - start + 1); /* this string's length, not the rest of the script */
     if (!out)
         return oom(p);
     for ((*i)++, (*col)++; *i < len && src[*i] != '"'; (*i)++, (*col)++) {
@@ -536,7 +539,7 @@ static bool define(d4 *p, const d4_tok *id)
         p->defs = nd;
         p->capdefs = cap;
     }
-    p->defs[p->ndefs++] = (d4_def){name, v, id->line, 0};
+    p->defs[p->ndefs++] = (d4_def){name, v, id->line, 0, 0};
     return true;
 }
 
@@ -568,12 +571,13 @@ static bool statement(d4 *p, stmt **out)
 
 /* ---- definitions in place of variables ---------------------------------- */
 
-static bool resolve(d4 *p, expr **slot, int depth);
+/* A definition used twice in the next one doubles the work of a file at
+ * each level (a := f[b, b], b := f[c, c], ...): the reference evaluates
+ * definitions where they are used, and so does this substitution. So the
+ * terms a script expands to are counted and bounded. */
+#define DE4_MAX_TERMS 100000
 
-static bool resolve_cond(d4 *p, cond *c)
-{
-    return resolve(p, &c->left, 0) && (!c->right || resolve(p, &c->right, 0));
-}
+static bool resolve(d4 *p, expr **slot, int depth, size_t *terms);
 
 static d4_def *find_def(d4 *p, const char *name)
 {
@@ -583,17 +587,21 @@ static d4_def *find_def(d4 *p, const char *name)
     return NULL;
 }
 
-static bool resolve(d4 *p, expr **slot, int depth)
+/* Replace *slot's defined variables by their definitions; *terms grows by
+ * the number of terms *slot expands to (capped past the bound). */
+static bool resolve(d4 *p, expr **slot, int depth, size_t *terms)
 {
     expr *e = *slot;
     if (depth > ANON_MAX_DEPTH)
         return fail(p, e->line, e->col, "definitions nested deeper than 64 levels", NULL, 0);
-    for (size_t k = 0; e->kind == X_CALL && k < e->nargs; k++)
-        if (!resolve(p, &e->args[k], depth + 1))
-            return false;
     d4_def *d = e->kind == X_VAR ? find_def(p, e->text) : NULL;
-    if (!d)
+    if (!d) {
+        *terms += 1;
+        for (size_t k = 0; e->kind == X_CALL && k < e->nargs && *terms <= DE4_MAX_TERMS; k++)
+            if (!resolve(p, &e->args[k], depth + 1, terms))
+                return false;
         return true;
+    }
     if (d->state == 1) {
         char msg[160];
         snprintf(msg, sizeof msg, "variable '%.60s' is defined in terms of itself", d->name);
@@ -601,21 +609,29 @@ static bool resolve(d4 *p, expr **slot, int depth)
     }
     if (d->state == 0) {
         d->state = 1;
-        if (!resolve(p, &d->value, depth + 1))
+        d->terms = 0;
+        if (!resolve(p, &d->value, depth + 1, &d->terms))
             return false;
         d->state = 2;
     }
+    *terms += d->terms;
     *slot = d->value;
     return true;
 }
 
-static bool resolve_stmt(d4 *p, stmt *s)
+static bool resolve_stmt(d4 *p, stmt *s, size_t *terms)
 {
-    for (; s; s = s->then_stmt) {
-        if (s->value && !resolve(p, &s->value, 0))
+    for (stmt *a = s; a; a = a->then_stmt) {
+        if (a->value && !resolve(p, &a->value, 0, terms))
             return false;
-        if (s->kind == S_TERNARY && !resolve_cond(p, s->conds[0]))
+        if (a->kind == S_TERNARY &&
+            (!resolve(p, &a->conds[0]->left, 0, terms) || !resolve(p, &a->conds[0]->right, 0, terms)))
             return false;
+    }
+    if (*terms > DE4_MAX_TERMS) {
+        char msg[120];
+        snprintf(msg, sizeof msg, "the values expand to more than %d terms (a definition counts each time it is used)", DE4_MAX_TERMS);
+        return fail(p, s->line, s->col, msg, NULL, 0);
     }
     return true;
 }
@@ -802,8 +818,9 @@ dqr_status anon_de4_parse(anon_script *s, const char *text, size_t len, dqr_erro
         if (ok && peek(&p)->kind != D_NL && peek(&p)->kind != D_EOF)
             ok = fail_tok(&p, peek(&p), "expected the end of the statement (one statement per line)");
     }
+    size_t terms = 0;
     for (size_t k = 0; ok && k < prog.n; k++)
-        ok = resolve_stmt(&p, prog.stmts[k]);
+        ok = resolve_stmt(&p, prog.stmts[k], &terms);
     ok = ok && two_phases(&p, &prog);
     free(p.t);
     free(p.defs);
