@@ -649,31 +649,24 @@ static bool resolve_stmt(d4 *p, stmt *s, size_t *terms)
  * space, so no script can name them; each is reset to null first because a
  * session's variables outlive one file. */
 
-static expr *fn_expr(d4 *p, const stmt *at, const char *fn)
+/* A synthesized expression of kind k (call, variable, string) at a statement. */
+static expr *made_expr(d4 *p, const stmt *at, expr_kind k, const char *text)
 {
     expr *e = arena_alloc(&p->s->mem, sizeof *e);
     if (!e)
         return oom(p), NULL;
-    e->kind = X_CALL;
-    e->text = fn;
+    e->kind = k;
+    e->text = text;
     e->line = at->line;
     e->col = at->col;
     return e;
 }
 
-static expr *var_expr(d4 *p, const stmt *at, const char *name)
-{
-    expr *e = fn_expr(p, at, name);
-    if (e)
-        e->kind = X_VAR;
-    return e;
-}
-
 static stmt *init_stmt(d4 *p, const stmt *at, const char *name, expr *value)
 {
-    stmt *s = arena_alloc(&p->s->mem, sizeof *s);
-    if (!s || !value)
-        return s ? NULL : (oom(p), NULL);
+    stmt *s = value ? arena_alloc(&p->s->mem, sizeof *s) : NULL;
+    if (!s)
+        return value ? (oom(p), NULL) : NULL;
     s->kind = S_INIT;
     s->line = at->line;
     s->col = at->col;
@@ -707,6 +700,33 @@ static const char *temp_name(d4 *p, char kind, size_t i)
     return n ? n : (oom(p), NULL);
 }
 
+/* Phase 1 for one kept value: name := null, then (st's conditions) ? name := value. */
+static bool keep(d4 *p, const stmt *st, const stmt *action, const char *name, expr *value, block *b,
+                 size_t *cap)
+{
+    return name && emit(p, b, cap, init_stmt(p, st, name, made_expr(p, st, X_CALL, "de4 unset"))) &&
+           emit(p, b, cap, with_conditions(p, st, init_stmt(p, action, name, value)));
+}
+
+/* Phase 2 of a conditional delete or echo: flag = "1" ? act. */
+static stmt *gated(d4 *p, const stmt *at, const char *flag, stmt *act)
+{
+    stmt *t = arena_alloc(&p->s->mem, sizeof *t);
+    cond *c = t ? arena_alloc(&p->s->mem, sizeof *c) : NULL;
+    if (!c || !(t->conds = arena_alloc(&p->s->mem, sizeof *t->conds)))
+        return oom(p), NULL;
+    t->kind = S_TERNARY;
+    t->line = at->line;
+    t->col = at->col;
+    t->conds[0] = c;
+    t->nconds = 1;
+    t->then_stmt = act;
+    c->op = C_EQ;
+    c->left = made_expr(p, at, X_VAR, flag);
+    c->right = made_expr(p, at, X_STRING, "1");
+    return c->left && c->right ? t : NULL;
+}
+
 /* Phase 1 statements for st into b; *later gets its phase 2 action (or NULL). */
 static bool phase_one(d4 *p, stmt *st, size_t i, block *b, size_t *cap, stmt **later)
 {
@@ -724,38 +744,16 @@ static bool phase_one(d4 *p, stmt *st, size_t i, block *b, size_t *cap, stmt **l
     bool constant = act->value && (act->value->kind == X_STRING || act->value->kind == X_NUMBER);
     if (act->value && (conditional || !constant)) {
         const char *v = temp_name(p, 'v', i);
-        if (!v || !emit(p, b, cap, init_stmt(p, st, v, fn_expr(p, st, "de4 unset"))) ||
-            !emit(p, b, cap, with_conditions(p, st, init_stmt(p, a, v, act->value))) ||
-            !(act->value = var_expr(p, a, v)))
+        if (!keep(p, st, a, v, act->value, b, cap) || !(act->value = made_expr(p, a, X_VAR, v)))
             return false;
     }
     if (conditional && (act->kind == S_DELETE || act->kind == S_ECHO)) {
         const char *f = temp_name(p, 'f', i);
-        expr *one = f ? fn_expr(p, st, "1") : NULL;
-        if (!one || !emit(p, b, cap, init_stmt(p, st, f, fn_expr(p, st, "de4 unset"))))
+        if (!keep(p, st, a, f, made_expr(p, st, X_STRING, "1"), b, cap))
             return false;
-        one->kind = X_STRING;
-        if (!emit(p, b, cap, with_conditions(p, st, init_stmt(p, a, f, one))))
-            return false;
-        stmt *t = arena_alloc(&p->s->mem, sizeof *t);
-        cond *c = t ? arena_alloc(&p->s->mem, sizeof *c) : NULL;
-        if (!c || !(t->conds = arena_alloc(&p->s->mem, sizeof *t->conds)))
-            return oom(p);
-        cond **slot = t->conds;
-        *t = *st;
-        t->conds = slot;
-        c->op = C_EQ;
-        c->left = var_expr(p, a, f);
-        c->right = one;
-        t->conds[0] = c;
-        t->nconds = 1;
-        t->then_stmt = act;
-        t->else_stmt = NULL;
-        *later = c->left ? t : NULL;
-        return *later != NULL;
+        act = gated(p, st, f, act);
     }
-    *later = act;
-    return true;
+    return (*later = act) != NULL;
 }
 
 static bool two_phases(d4 *p, const block *prog)
