@@ -31,9 +31,10 @@ typedef struct anon_session anon_session;
  * script exhaust the stack; values built at run time are bounded the same. */
 #define ANON_MAX_DEPTH 64
 
-/* Compile DicomEdit 6 source text. name labels messages ("site.das:3:14: ...").
- * A syntax error, an unversioned script (DicomEdit 4.x) or an unknown
- * version refuses the whole script. Returns NULL with err filled. */
+/* Compile DicomEdit source text: DicomEdit 6 with its version statement,
+ * DicomEdit 4 without one (de4.c). name labels messages ("site.das:3:14: ...").
+ * A syntax error or an unknown version refuses the whole script. Returns
+ * NULL with err filled. */
 anon_script *anon_script_compile(const char *text, size_t len, const char *name, dqr_error *err);
 
 /* Read and compile a script file. */

@@ -305,7 +305,7 @@ const fn_entry anon_fn_tags[] = {
 
 anon_fn anon_find_function(const char *name)
 {
-    const fn_entry *tables[] = {anon_fn_string, anon_fn_uid, anon_fn_date, anon_fn_tags};
+    const fn_entry *tables[] = {anon_fn_string, anon_fn_uid, anon_fn_date, anon_fn_tags, anon_fn_de4};
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
         for (const fn_entry *e = tables[t]; e->name; e++)
             if (strcmp(e->name, name) == 0)

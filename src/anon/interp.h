@@ -109,6 +109,7 @@ extern const fn_entry anon_fn_string[];
 extern const fn_entry anon_fn_uid[];
 extern const fn_entry anon_fn_date[];
 extern const fn_entry anon_fn_tags[];
+extern const fn_entry anon_fn_de4[];
 
 /* Helpers for functions: argument i as a string (paths read). */
 dqr_status arg_string(anon_session *s, expr *const *args, size_t n, size_t i, const char **out);

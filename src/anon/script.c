@@ -1,7 +1,9 @@
-/* script.c — compile DicomEdit 6 scripts: pre-process, lex, parse, and the
+/* script.c — compile DicomEdit scripts: a script without a version line goes
+ * to the DicomEdit 4 front end (de4.c); the others pre-process, lex, parse, and the
  * checks that refuse a script before any file is touched (version line,
  * wildcard assignment targets). Also compiles tag paths given as strings. */
 #include "anon/interp.h"
+#include "anon/de4.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -77,16 +79,18 @@ static anon_script *compile(const char *text, size_t len, const char *name, bool
         dqr_error_set(err, DQR_E_NOMEM, "out of memory");
         return NULL;
     }
-    dqr_status st = anon_lex(s, text, len, &toks, &n, err);
-    if (!st)
+    dqr_status st;
+    if (need_version && anon_de4_detect(text, len)) /* no version line: DicomEdit 4 (de4.c) */
+        st = anon_de4_parse(s, text, len, err);
+    else if (!(st = anon_lex(s, text, len, &toks, &n, err)))
         st = anon_parse(s, toks, n, err);
     free(toks);
     if (!st)
         st = check_block(s, &s->top, err);
     if (!st && need_version && !s->version[0])
         st = dqr_error_set(err, DQR_E_PARSE,
-                           "%s:1:1: no version statement: this is a DicomEdit 4.x script, which dqr does "
-                           "not run; DicomEdit 6 scripts start with version \"6.x\"", s->name);
+                           "%s:1:1: no version statement at the top of the script (DicomEdit 6 scripts "
+                           "start with version \"6.x\"; a script without one is DicomEdit 4)", s->name);
     if (st) {
         anon_script_free(s);
         return NULL;

@@ -28,7 +28,7 @@ static const dqr_command COMMANDS[] = {
      "streamed, so memory stays flat whatever the file size.\n"
      "Exit: 0 written, 1 failed, 2 usage.\n",
      cmd_convert},
-    {"anonymize", "de-identify a file or a tree with DicomEdit 6 scripts and Annex E profiles",
+    {"anonymize", "de-identify a file or a tree with DicomEdit scripts and Annex E profiles",
      "usage: dqr anonymize [--script FILE]... [--profile basic[,OPTION...]] [--var NAME=VALUE]...\n"
      "                     [--jobs N] [--uid-secret FILE] [--lookup FILE] [--safe-private FILE]\n"
      "                     [--no-sync] [--quiet] IN OUT\n"
@@ -36,7 +36,8 @@ static const dqr_command COMMANDS[] = {
      "IN and OUT are files, or folders done recursively (OUT mirrors IN's tree).\n"
      "Scripts and profiles apply in the order given. Output is written atomically,\n"
      "only for instances that every step accepted; non-DICOM files are skipped.\n"
-     "  --script FILE     a DicomEdit 6 script (version \"6.0\" to \"6.7\")\n"
+     "  --script FILE     a DicomEdit 6 script (version \"6.0\" to \"6.7\"), or a\n"
+     "                    DicomEdit 4 script (no version line)\n"
      "  --profile SPEC    PS3.15 Annex E: basic, then options separated by commas:\n"
      "                    retain-safe-private retain-uids retain-device-id\n"
      "                    retain-institution-id retain-patient-chars\n"
@@ -59,7 +60,7 @@ static const dqr_command COMMANDS[] = {
     {"lint", "check scripts: parse, run on samples, list the Annex E attributes left",
      "usage: dqr lint [--sample FILE]... [--var NAME=VALUE]... [--lookup FILE] [--safe-private FILE] SCRIPT...\n"
      "\n"
-     "Parse each DicomEdit 6 script (errors name file:line:column), then run the\n"
+     "Parse each DicomEdit 6 or 4 script (errors name file:line:column), then run the\n"
      "scripts in order, as an import does, over the built-in sample instance and\n"
      "each --sample FILE, with the variables project, subject and session set\n"
      "(--var sets these or others). Each run-time error is reported as\n"
