@@ -14,6 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import peers  # noqa: E402
+from corpus import corpus_dir  # noqa: E402
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
@@ -42,20 +43,6 @@ CHECKS = {
 }
 
 
-def corpus_dir():
-    env = os.environ.get("DQR_DICOMEDIT_SCRIPTS")
-    if env:
-        return env if os.path.isdir(env) else None
-    d = ROOT
-    while True:
-        cand = os.path.join(d, "..", "shared", "data", "dicomedit-scripts")
-        if os.path.isdir(cand):
-            return os.path.normpath(cand)
-        parent = os.path.dirname(d)
-        if parent == d:
-            return None
-        d = parent
-
 
 def de4_scripts(corpus):
     rest = os.path.join(corpus, "xnat-rest-tests")
@@ -74,7 +61,7 @@ def read_back(path, want):
 
 def main():
     dqr, work = sys.argv[1], sys.argv[2]
-    corpus = corpus_dir()
+    corpus = corpus_dir(ROOT)
     if not corpus:
         print("skip: no ../shared/data/dicomedit-scripts (set DQR_DICOMEDIT_SCRIPTS)")
         return 77

@@ -17,6 +17,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import peers  # noqa: E402
+from corpus import corpus_dir  # noqa: E402
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
@@ -44,16 +45,6 @@ EXPECTED = {
 }
 
 
-def corpus_dir():
-    env = os.environ.get("DQR_DICOMEDIT_SCRIPTS")
-    if env:
-        return env if os.path.isdir(env) else None
-    for up in ("..", os.path.join("..", "..")):
-        d = os.path.normpath(os.path.join(ROOT, up, "shared", "data", "dicomedit-scripts"))
-        if os.path.isdir(d):
-            return d
-    return None
-
 
 def scripts(corpus):
     found = []
@@ -70,7 +61,7 @@ def scripts(corpus):
 
 def main():
     dqr, work = sys.argv[1], sys.argv[2]
-    corpus = corpus_dir()
+    corpus = corpus_dir(ROOT)
     if not corpus:
         print("SKIP: the shared DicomEdit corpus (../shared/data/dicomedit-scripts) is absent")
         return 77
