@@ -213,6 +213,8 @@ typedef struct gw_audit_node {
  * escaped for XML; e->user_name must be set. Returns a new string (caller
  * frees), NULL when out of memory. Pure and thread-safe. */
 char *gw_audit_xml(const gw_audit_ev *e, const gw_audit_node *node, struct timespec when);
+/* The EventOutcomeIndicator of e (0, 4, 8 or 12): the worse of the event's and its kind's. */
+int gw_audit_outcome(const gw_audit_ev *e, const gw_audit_kind *k);
 /* The RFC 5424 frame of xml: PRI (authpriv, notice or warning on failure),
  * timestamp, host, APP-NAME dqr, PROCID, MSGID the EventID code, no
  * structured data, MSG the XML after a UTF-8 BOM. Returns a new string. */
