@@ -15,9 +15,10 @@ struct store {
     int version;
 };
 
-static dqr_status migrate(store *s, dqr_error *err);
+static dqr_status migrate(store *s, size_t upto, dqr_error *err);
 
-store *store_open(const char *url, dqr_error *err)
+/* store_open stopping after migration upto (0: every migration). */
+static store *open_upto(const char *url, size_t upto, dqr_error *err)
 {
     const char *target = url;
     const store_driver *be = &store_sqlite_driver;
@@ -38,11 +39,27 @@ store *store_open(const char *url, dqr_error *err)
     pthread_mutex_init(&s->lock, &a);
     pthread_mutexattr_destroy(&a);
     s->db = s->be->open(target, err);
-    if (!s->db || migrate(s, err) != DQR_OK) {
+    if (!s->db || migrate(s, upto, err) != DQR_OK) {
         store_close(s);
         return NULL;
     }
     return s;
+}
+
+store *store_open(const char *url, dqr_error *err)
+{
+    return open_upto(url, 0, err);
+}
+
+store *store_open_at_version(const char *url, int version, dqr_error *err)
+{
+    size_t n = 0;
+    store_migrations(&n);
+    if (version < 1 || (size_t)version > n) {
+        dqr_error_set(err, DQR_E_USAGE, "schema version %d is not between 1 and %zu", version, n);
+        return NULL;
+    }
+    return open_upto(url, (size_t)version, err);
 }
 
 void store_close(store *s)
@@ -199,7 +216,7 @@ static dqr_status apply_step(void *ctx, store *s, dqr_error *err)
     return st;
 }
 
-static dqr_status migrate(store *s, dqr_error *err)
+static dqr_status migrate(store *s, size_t upto, dqr_error *err)
 {
     dqr_status st = store_exec(s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)", NULL, 0,
                                NULL, NULL, NULL, err);
@@ -214,6 +231,8 @@ static dqr_status migrate(store *s, dqr_error *err)
     if ((size_t)have > n)
         return dqr_error_set(err, DQR_E_UNSUPPORTED,
                              "catalog schema version %lld is newer than this dqr (%zu): upgrade dqr", (long long)have, n);
+    if (upto && upto < n)
+        n = upto;
     for (size_t v = (size_t)have + 1; v <= n; v++) {
         step m = {(int)v, list[v - 1]};
         st = store_tx(s, apply_step, &m, err);
@@ -222,6 +241,6 @@ static dqr_status migrate(store *s, dqr_error *err)
             return st;
         }
     }
-    s->version = (int)n;
+    s->version = (int)(have > (int64_t)n ? have : (int64_t)n);
     return DQR_OK;
 }
