@@ -148,7 +148,7 @@ static const dqr_command COMMANDS[] = {
      "association is DICOM TLS; --tls-ca makes client certificates required.\n",
      cmd_listen},
     {"serve", "the gateway: web UI, REST API, DICOM receivers and the import queue",
-     "usage: dqr serve [--config FILE] [--print-config] [--list-keys]\n"
+     "usage: dqr serve [--config FILE] [--check-config] [--print-config] [--list-keys]\n"
      "\n"
      "Runs the gateway until SIGTERM or SIGINT (Ctrl-C): the web UI at /, the\n"
      "REST API under /api/v1 (docs/api.md), dqr's DICOM receivers, the import\n"
@@ -158,6 +158,10 @@ static const dqr_command COMMANDS[] = {
      "environment variables (docs/configuration.md).\n"
      "\n"
      "  --config FILE    read settings from FILE\n"
+     "  --check-config   check the settings and the files and catalog they name\n"
+     "                   (TLS certificates and keys, key file modes, catalog\n"
+     "                   reachable and not newer), start nothing; print\n"
+     "                   \"config ok\" and exit 0, or the errors and exit 2\n"
      "  --print-config   print the effective settings as JSON and exit\n"
      "  --list-keys      list every setting: key, variable, default, meaning\n"
      "\n"

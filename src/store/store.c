@@ -3,10 +3,12 @@
 #include "store/backend.h"
 #include "store/schema.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct store {
     const store_driver *be;
@@ -17,16 +19,23 @@ struct store {
 
 static dqr_status migrate(store *s, size_t upto, dqr_error *err);
 
+/* The driver of url and the target it opens (the url without its scheme). */
+static const store_driver *driver_for(const char *url, const char **target)
+{
+    *target = url;
+    if (strncmp(url, "sqlite:", 7) == 0) {
+        *target = url + 7;
+    } else if (strncmp(url, "postgresql:", 11) == 0 || strncmp(url, "postgres:", 9) == 0) {
+        return &store_postgres_driver; /* libpq takes the URI as it is */
+    }
+    return &store_sqlite_driver;
+}
+
 /* store_open stopping after migration upto (0: every migration). */
 static store *open_upto(const char *url, size_t upto, dqr_error *err)
 {
     const char *target = url;
-    const store_driver *be = &store_sqlite_driver;
-    if (strncmp(url, "sqlite:", 7) == 0) {
-        target = url + 7;
-    } else if (strncmp(url, "postgresql:", 11) == 0 || strncmp(url, "postgres:", 9) == 0) {
-        be = &store_postgres_driver; /* libpq takes the URI as it is */
-    }
+    const store_driver *be = driver_for(url, &target);
     store *s = calloc(1, sizeof *s);
     if (!s) {
         dqr_error_set(err, DQR_E_NOMEM, "out of memory");
@@ -242,5 +251,43 @@ static dqr_status migrate(store *s, size_t upto, dqr_error *err)
         }
     }
     s->version = (int)(have > (int64_t)n ? have : (int64_t)n);
+    return DQR_OK;
+}
+
+static int max_version(void *ctx, int n, const char *const *names, const store_val *cols)
+{
+    (void)names;
+    if (n > 0 && cols[0].type == STORE_INT)
+        *(int64_t *)ctx = cols[0].i;
+    else if (n > 0 && cols[0].type == STORE_TEXT)
+        *(int64_t *)ctx = strtoll(cols[0].s, NULL, 10);
+    return 1;
+}
+
+dqr_status store_check(const char *url, int *version, dqr_error *err)
+{
+    const char *target;
+    const store_driver *be = driver_for(url, &target);
+    *version = 0;
+    struct stat sb;
+    if (be == &store_sqlite_driver && stat(target, &sb) != 0) { /* a new catalog: its folder must take it */
+        if (errno != ENOENT)
+            return dqr_error_set(err, DQR_E_IO, "catalog %s: %s", target, strerror(errno));
+        return DQR_OK;
+    }
+    void *db = be->open(target, err);
+    if (!db)
+        return err->code ? err->code : DQR_E_IO;
+    int64_t have = 0;
+    dqr_error none;
+    /* a catalog no dqr has opened yet has no schema_version table: version 0 */
+    be->exec(db, "SELECT MAX(version) FROM schema_version", NULL, 0, max_version, &have, NULL, &none);
+    be->close(db);
+    size_t n = 0;
+    store_migrations(&n);
+    if ((size_t)have > n)
+        return dqr_error_set(err, DQR_E_UNSUPPORTED,
+                             "catalog schema version %lld is newer than this dqr (%zu): upgrade dqr", (long long)have, n);
+    *version = (int)have;
     return DQR_OK;
 }

@@ -54,6 +54,12 @@ store *store_open(const char *url, dqr_error *err);
 store *store_open_at_version(const char *url, int version, dqr_error *err);
 void store_close(store *s);
 
+/* Whether the catalog at url can be opened, without changing it: connects
+ * (an SQLite file that does not exist yet is fine: *version 0) and reads
+ * its schema version into *version. Fails, as store_open would, when the
+ * catalog is unreachable or newer than this dqr. */
+dqr_status store_check(const char *url, int *version, dqr_error *err);
+
 /* The backend's name ("sqlite") and the schema version after open. */
 const char *store_backend(const store *s);
 int store_schema_version(const store *s);
