@@ -12,6 +12,7 @@
 
 struct store {
     const store_driver *be;
+    char *target; /* what be->open was given: backups reach the catalog by it */
     void *db;
     pthread_mutex_t lock; /* recursive: a transaction's function runs statements */
     int version;
@@ -42,6 +43,7 @@ static store *open_upto(const char *url, size_t upto, dqr_error *err)
         return NULL;
     }
     s->be = be;
+    s->target = strdup(target);
     pthread_mutexattr_t a;
     pthread_mutexattr_init(&a);
     pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
@@ -78,6 +80,7 @@ void store_close(store *s)
     if (s->db)
         s->be->close(s->db);
     pthread_mutex_destroy(&s->lock);
+    free(s->target);
     free(s);
 }
 
@@ -290,4 +293,20 @@ dqr_status store_check(const char *url, int *version, dqr_error *err)
                              "catalog schema version %lld is newer than this dqr (%zu): upgrade dqr", (long long)have, n);
     *version = (int)have;
     return DQR_OK;
+}
+
+dqr_status store_backup(store *s, const char *dest, dqr_error *err)
+{
+    pthread_mutex_lock(&s->lock);
+    dqr_status st = s->target ? s->be->backup(s->db, s->target, dest, err)
+                              : dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+dqr_status store_restore(const char *url, const char *src, bool replace, dqr_error *err)
+{
+    const char *target;
+    const store_driver *be = driver_for(url, &target);
+    return be->restore(target, src, replace, err);
 }

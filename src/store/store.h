@@ -60,6 +60,18 @@ void store_close(store *s);
  * catalog is unreachable or newer than this dqr. */
 dqr_status store_check(const char *url, int *version, dqr_error *err);
 
+/* A consistent snapshot of the open catalog into the new file dest, taken
+ * online (other threads and processes keep reading and writing): SQLite's
+ * backup API into an SQLite file; for PostgreSQL, pg_dump's custom format
+ * (one REPEATABLE READ snapshot; the pg_dump binary must be installed). */
+dqr_status store_backup(store *s, const char *dest, dqr_error *err);
+
+/* Load a snapshot made by store_backup (of the same backend) into the
+ * catalog at url. Refused with DQR_E_CONFLICT when that catalog already
+ * holds tables, unless replace is set (then they are replaced). The next
+ * store_open migrates it if the snapshot is older than this dqr. */
+dqr_status store_restore(const char *url, const char *src, bool replace, dqr_error *err);
+
 /* The backend's name ("sqlite") and the schema version after open. */
 const char *store_backend(const store *s);
 int store_schema_version(const store *s);
