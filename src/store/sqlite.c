@@ -123,16 +123,18 @@ static dqr_status sq_exec(void *handle, const char *sql, const store_val *args, 
     return DQR_OK;
 }
 
-/* Copy every page of from into to with the online backup API: it restarts
- * by itself when another connection writes meanwhile, so the copy is one
- * consistent state; a busy source is waited for, as statements do. */
+/* Copy every page of from into to with the online backup API, in one step:
+ * one read transaction, which in WAL mode does not stop the writers of
+ * other processes, so the copy is one consistent state even under a steady
+ * write load (in small steps a write by another process restarts the copy,
+ * which might never finish). A busy database is waited for. */
 static dqr_status copy_db(sqlite3 *from, sqlite3 *to, const char *what, dqr_error *err)
 {
     sqlite3_backup *b = sqlite3_backup_init(to, "main", from, "main");
     if (!b)
         return dqr_error_set(err, DQR_E_IO, "%s: %s", what, sqlite3_errmsg(to));
     int rc;
-    while ((rc = sqlite3_backup_step(b, 256)) == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+    while ((rc = sqlite3_backup_step(b, -1)) == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
         if (rc != SQLITE_OK)
             sqlite3_sleep(50);
     }
