@@ -246,15 +246,14 @@ static void check_typical(store *s, int version)
 
 /* An upgrade from every earlier schema version: a catalog left at version
  * k with typical rows opens with the current code, migrates to the current
- * version and keeps every row. */
-static void test_upgrade_from_every_version(void **state)
+ * version and keeps every row. url_of gives version k's empty catalog. */
+static void upgrade_from_every_version(void (*url_of)(int k, char *url, size_t len))
 {
-    (void)state;
     size_t n = 0;
     store_migrations(&n);
     for (int k = 1; k < (int)n; k++) {
-        char url[128];
-        snprintf(url, sizeof url, "sqlite:%s/v%d.db", dir, k);
+        char url[512];
+        url_of(k, url, sizeof url);
         dqr_error err = {0};
         store *s = store_open_at_version(url, k, &err);
         if (!s)
@@ -272,9 +271,43 @@ static void test_upgrade_from_every_version(void **state)
         check_typical(s, k);
         store_close(s);
     }
+}
+
+static void sqlite_url(int k, char *url, size_t len)
+{
+    snprintf(url, len, "sqlite:%s/v%d.db", dir, k);
+}
+
+static void test_upgrade_from_every_version(void **state)
+{
+    (void)state;
+    upgrade_from_every_version(sqlite_url);
+    size_t n = 0;
+    store_migrations(&n);
     dqr_error err = {0};
     assert_null(store_open_at_version("sqlite:/nonexistent/x.db", (int)n + 1, &err));
     assert_int_equal(err.code, DQR_E_USAGE);
+}
+
+/* The same on PostgreSQL when DQR_TEST_PG_URL names an empty database
+ * (tests/store/postgres.sh): each version starts from an emptied schema. */
+static void pg_url(int k, char *url, size_t len)
+{
+    (void)k;
+    snprintf(url, len, "%s", getenv("DQR_TEST_PG_URL"));
+    dqr_error err = {0};
+    store *s = store_open_at_version(url, 1, &err);
+    assert_non_null(s);
+    exec_ok(s, "DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+    store_close(s);
+}
+
+static void test_upgrade_from_every_version_pg(void **state)
+{
+    (void)state;
+    if (!getenv("DQR_TEST_PG_URL") || !*getenv("DQR_TEST_PG_URL"))
+        skip();
+    upgrade_from_every_version(pg_url);
 }
 
 static int collect(void *ctx, int n, const char *const *names, const store_val *cols)
@@ -392,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_transactions),          cmocka_unit_test(test_postgres_unreachable),
         cmocka_unit_test(test_vault),                 cmocka_unit_test(test_ids_never_reused),
         cmocka_unit_test(test_migration_4_rekeys_old_catalog), cmocka_unit_test(test_upgrade_from_every_version),
+        cmocka_unit_test(test_upgrade_from_every_version_pg),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
