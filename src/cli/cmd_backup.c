@@ -117,14 +117,22 @@ static int load_config(const char *config, gw_config *cfg)
 
 static int backup_to(const gw_config *cfg, const char *dir)
 {
-    if (mkdir(dir, 0700) != 0) {
-        cli_error("backup: %s: %s (give a folder that does not exist yet)", dir, strerror(errno));
-        return DQR_EXIT_FAIL;
-    }
+    /* opened at the version it has: a backup never migrates the catalog a
+     * running (maybe older) dqr serve uses */
     dqr_error err = {0};
-    store *s = store_open(cfg->catalog, &err);
+    int version = 0;
+    store *s = NULL;
+    if (store_check(cfg->catalog, &version, &err) == DQR_OK && version == 0)
+        dqr_error_set(&err, DQR_E_NOTFOUND, "catalog %s has no tables yet: nothing to back up", cfg->catalog);
+    else if (version > 0)
+        s = store_open_at_version(cfg->catalog, version, &err);
     if (!s) {
         cli_error("backup: %s", err.message);
+        return DQR_EXIT_FAIL;
+    }
+    if (mkdir(dir, 0700) != 0) {
+        cli_error("backup: %s: %s (give a folder that does not exist yet)", dir, strerror(errno));
+        store_close(s);
         return DQR_EXIT_FAIL;
     }
     bool pg = strcmp(store_backend(s), "sqlite") != 0;

@@ -50,7 +50,9 @@ store *store_open(const char *url, dqr_error *err);
 /* Like store_open, but applies migrations only up to version (1..the
  * current one): builds a catalog as an earlier dqr left it, so the tests of
  * upgrades can fill it and open it again with store_open. A catalog already
- * past version is opened as it is. Not for the gateway. */
+ * at or past version is opened as it is: `dqr backup` opens one at the
+ * version store_check reports, so it never migrates a catalog that a
+ * running, maybe older, dqr serve uses. Not for the gateway. */
 store *store_open_at_version(const char *url, int version, dqr_error *err);
 void store_close(store *s);
 
