@@ -10,6 +10,7 @@ the source is that database and the restore target the database NAME2 of
 the same server, which must be empty. Needs no PACS: queries and imports
 aim at a closed port, which still records them. Usage: backup.py DQR WORKDIR"""
 import json
+import sqlite3
 import os
 import shutil
 import stat
@@ -115,6 +116,24 @@ try:
     h = dqr(A, "backup", "--help").stdout
     check("backup --help says loudly that it holds the vault key", "HOLDS THE VAULT KEY" in h, h)
     stop(serve_a)
+
+    # ---- a backup never migrates: a catalog an older dqr left keeps its version -------------
+    if not PG:
+        O = env_for("old")
+        os.makedirs(O["DQR_DATA_DIR"], mode=0o700)
+        shutil.copy(f"{A['DQR_DATA_DIR']}/catalog.db", f"{O['DQR_DATA_DIR']}/catalog.db")
+        db = sqlite3.connect(f"{O['DQR_DATA_DIR']}/catalog.db")
+        top = db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+        db.execute("DELETE FROM schema_version WHERE version = ?", (top,))  # as if made before the last one
+        db.commit()
+        db.close()
+        r = dqr(O, "backup", f"{WORK}/old-backup")
+        db = sqlite3.connect(f"{O['DQR_DATA_DIR']}/catalog.db")
+        after = db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+        db.close()
+        om = json.load(open(f"{WORK}/old-backup/manifest.json")) if r.returncode == 0 else {}
+        check("a backup of an older catalog leaves it unmigrated", r.returncode == 0 and after == top - 1 and
+              om.get("schema") == top - 1, (r.stderr, after, om))
 
     # ---- restore onto a fresh data dir and fresh key paths ---------------------------------
     B = env_for("b")
