@@ -204,6 +204,18 @@ static int prepare_sqlite(const char *url)
     return 0;
 }
 
+/* Whether the manifest lists the secret file name. */
+static bool in_backup(json_t *man, const char *name)
+{
+    size_t k;
+    json_t *v;
+    json_array_foreach(json_object_get(man, "secrets"), k, v) {
+        if (json_string_value(v) && strcmp(json_string_value(v), name) == 0)
+            return true;
+    }
+    return false;
+}
+
 static int restore_from(const gw_config *cfg, const char *dir, bool force)
 {
     char path[4096];
@@ -242,16 +254,12 @@ static int restore_from(const gw_config *cfg, const char *dir, bool force)
         json_decref(man);
         return DQR_EXIT_FAIL;
     }
-    json_t *have = json_object_get(man, "secrets");
     for (int i = 0; i < 2; i++) {
-        size_t k;
-        json_t *v;
-        bool listed = false;
-        json_array_foreach(have, k, v) listed = listed || (json_string_value(v) && strcmp(json_string_value(v), sec[i].name) == 0);
         unsigned char buf[MAX_SECRET];
         size_t n = 0;
         snprintf(path, sizeof path, "%s/%s", dir, sec[i].name);
-        if (listed && (read_small(path, buf, &n) != 0 || write_secret(sec[i].path, buf, n, force) != 0)) {
+        if (in_backup(man, sec[i].name) &&
+            (read_small(path, buf, &n) != 0 || write_secret(sec[i].path, buf, n, force) != 0)) {
             json_decref(man);
             return DQR_EXIT_FAIL;
         }
