@@ -43,6 +43,8 @@ int cmd_find(int argc, char **argv);
 int cmd_move(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 

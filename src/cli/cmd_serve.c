@@ -2,6 +2,7 @@
  * SIGTERM or SIGINT, stop it cleanly. Everything the gateway creates is for
  * its own user only: umask 077 before anything is made, whatever umask the
  * service manager or shell passed on. */
+#include "cli/check_config.h"
 #include "cli/cli.h"
 #include "gateway/gw.h"
 #include "web/client.h"
@@ -15,7 +16,7 @@ int cmd_serve(int argc, char **argv)
 {
     const dqr_command *self = cli_find("serve");
     const char *config = NULL;
-    bool print = false, keys = false;
+    bool print = false, keys = false, check = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
             config = argv[++i];
@@ -23,6 +24,8 @@ int cmd_serve(int argc, char **argv)
             print = true;
         else if (strcmp(argv[i], "--list-keys") == 0)
             keys = true;
+        else if (strcmp(argv[i], "--check-config") == 0)
+            check = true;
         else
             return cli_usage_error(self, "unknown argument '%s'", argv[i]);
     }
@@ -36,6 +39,14 @@ int cmd_serve(int argc, char **argv)
     if (gw_config_load(&cfg, config, &err) != DQR_OK) {
         cli_error("serve: %s", err.message);
         return DQR_EXIT_USAGE;
+    }
+    if (check) { /* the start's checks, starting nothing */
+        int bad = cli_check_config(&cfg);
+        gw_config_free(&cfg);
+        if (bad)
+            return DQR_EXIT_USAGE;
+        printf("config ok\n");
+        return DQR_EXIT_OK;
     }
     if (print) {
         gw_config_print(&cfg, stdout);

@@ -148,7 +148,7 @@ static const dqr_command COMMANDS[] = {
      "association is DICOM TLS; --tls-ca makes client certificates required.\n",
      cmd_listen},
     {"serve", "the gateway: web UI, REST API, DICOM receivers and the import queue",
-     "usage: dqr serve [--config FILE] [--print-config] [--list-keys]\n"
+     "usage: dqr serve [--config FILE] [--check-config] [--print-config] [--list-keys]\n"
      "\n"
      "Runs the gateway until SIGTERM or SIGINT (Ctrl-C): the web UI at /, the\n"
      "REST API under /api/v1 (docs/api.md), dqr's DICOM receivers, the import\n"
@@ -158,6 +158,10 @@ static const dqr_command COMMANDS[] = {
      "environment variables (docs/configuration.md).\n"
      "\n"
      "  --config FILE    read settings from FILE\n"
+     "  --check-config   check the settings and the files and catalog they name\n"
+     "                   (TLS certificates and keys, key file modes, catalog\n"
+     "                   reachable and not newer), start nothing; print\n"
+     "                   \"config ok\" and exit 0, or the errors and exit 2\n"
      "  --print-config   print the effective settings as JSON and exit\n"
      "  --list-keys      list every setting: key, variable, default, meaning\n"
      "\n"
@@ -165,6 +169,28 @@ static const dqr_command COMMANDS[] = {
      "prints a generated password once. Log lines go to standard error and\n"
      "the log file; they never hold DICOM values.\n",
      cmd_serve},
+    {"backup", "snapshot the catalog, vault key and UID secret while serve runs",
+     "usage: dqr backup [--config FILE] OUT\n"
+     "\n"
+     "Writes a consistent snapshot of the catalog (SQLite: its online backup;\n"
+     "PostgreSQL: pg_dump), the vault key and the UID secret into the new\n"
+     "folder OUT, with a manifest. dqr serve may keep running meanwhile.\n"
+     "Settings as for dqr serve (--config FILE, DQR_* variables).\n"
+     "\n"
+     "WARNING: OUT HOLDS THE VAULT KEY, which unseals every original patient\n"
+     "identifier in the catalog. It is made 0700 with 0600 files: store it\n"
+     "encrypted, apart from the data, as safely as the key itself.\n"
+     "The archive of de-identified files (data_dir/archive) is not in it.\n",
+     cmd_backup},
+    {"restore", "load a backup onto a fresh catalog and key paths",
+     "usage: dqr restore [--config FILE] [--force] IN\n"
+     "\n"
+     "Loads the backup folder IN (made by dqr backup) into the catalog the\n"
+     "settings name and writes its vault key and UID secret to the\n"
+     "configured paths with mode 0600. Refuses when the catalog already\n"
+     "holds tables or a key file exists, unless --force (which replaces\n"
+     "them). Stop dqr serve first; its next start migrates an older catalog.\n",
+     cmd_restore},
     {"version", "print the version", "usage: dqr version\n", cmd_version},
     {"help", "list commands, or show one command's help", "usage: dqr help [COMMAND]\n", cmd_help},
 };

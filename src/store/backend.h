@@ -15,6 +15,12 @@ typedef struct store_driver {
     /* The dialect: auto-numbered primary key, 64-bit integer column type
      * (the schema's INTEGER), and how a writing transaction begins. */
     const char *serial_pk, *int_type, *begin_sql;
+    /* A consistent copy of the open catalog db (reached by target) into the
+     * new file dest, while other processes keep writing; and the reverse:
+     * the copy src loaded into the catalog at target, which must be empty
+     * unless replace is set. */
+    dqr_status (*backup)(void *db, const char *target, const char *dest, dqr_error *err);
+    dqr_status (*restore)(const char *target, const char *src, bool replace, dqr_error *err);
 } store_driver;
 
 extern const store_driver store_sqlite_driver, store_postgres_driver;

@@ -6,6 +6,9 @@
 #include "store/backend.h"
 
 #include <libpq-fe.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +145,75 @@ static dqr_status pg_exec(void *db, const char *sql, const store_val *args, int 
     return DQR_OK;
 }
 
+/* Run a PostgreSQL client program (argv[0] on PATH) and wait for it; its
+ * first line on stderr becomes the error. */
+static dqr_status run_client(char *const argv[], dqr_error *err)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return dqr_error_set(err, DQR_E_IO, "%s: cannot make a pipe", argv[0]);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]), close(fds[1]);
+        return dqr_error_set(err, DQR_E_IO, "%s: cannot start it", argv[0]);
+    }
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]), close(fds[1]);
+        int null = open("/dev/null", O_RDWR);
+        if (null >= 0)
+            dup2(null, 0), dup2(null, 1);
+        execvp(argv[0], argv);
+        dprintf(2, "%s is not installed (Debian: postgresql-client)\n", argv[0]);
+        _exit(127);
+    }
+    close(fds[1]);
+    char msg[512];
+    size_t n = 0;
+    ssize_t r;
+    while ((r = read(fds[0], msg + n, sizeof msg - 1 - n)) > 0 && (n += (size_t)r) < sizeof msg - 1) {
+    }
+    while (read(fds[0], (char[256]){0}, 256) > 0) { /* drain: the child must not block on a full pipe */
+    }
+    close(fds[0]);
+    msg[n] = '\0';
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return DQR_OK;
+    return dqr_error_set(err, DQR_E_IO, "%s failed: %.*s", argv[0], (int)strcspn(msg, "\n"), n ? msg : "no message");
+}
+
+/* pg_dump's custom format: one REPEATABLE READ snapshot of every table,
+ * taken while the gateway keeps writing. */
+static dqr_status pg_backup(void *db, const char *target, const char *dest, dqr_error *err)
+{
+    (void)db;
+    char *argv[] = {"pg_dump", "--format=custom", "--no-owner", "--no-privileges", "--file", (char *)dest,
+                    "--dbname", (char *)target, NULL};
+    return run_client(argv, err);
+}
+
+static dqr_status pg_restore(const char *target, const char *src, bool replace, dqr_error *err)
+{
+    PGconn *c = pg_open(target, err);
+    if (!c)
+        return err->code;
+    PGresult *r = PQexec(c, "SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema()");
+    long tables = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? strtol(PQgetvalue(r, 0, 0), NULL, 10) : -1;
+    PQclear(r);
+    PQfinish(c);
+    if (tables < 0)
+        return dqr_error_set(err, DQR_E_IO, "PostgreSQL catalog: cannot list its tables");
+    if (tables > 0 && !replace)
+        return dqr_error_set(err, DQR_E_CONFLICT, "the PostgreSQL catalog is not empty: restore onto a fresh one (or --force)");
+    char *plain[] = {"pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
+                     "--dbname", (char *)target, (char *)src, NULL};
+    char *clean[] = {"pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
+                     "--clean", "--if-exists", "--dbname", (char *)target, (char *)src, NULL};
+    return run_client(tables > 0 ? clean : plain, err);
+}
+
 const store_driver store_postgres_driver = {
     .name = "postgresql",
     .open = pg_open,
@@ -150,4 +222,6 @@ const store_driver store_postgres_driver = {
     .serial_pk = "BIGSERIAL PRIMARY KEY",
     .int_type = "BIGINT",
     .begin_sql = "BEGIN",
+    .backup = pg_backup,
+    .restore = pg_restore,
 };

@@ -3,46 +3,74 @@
 #include "store/backend.h"
 #include "store/schema.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct store {
     const store_driver *be;
+    char *target; /* what be->open was given: backups reach the catalog by it */
     void *db;
     pthread_mutex_t lock; /* recursive: a transaction's function runs statements */
     int version;
 };
 
-static dqr_status migrate(store *s, dqr_error *err);
+static dqr_status migrate(store *s, size_t upto, dqr_error *err);
 
-store *store_open(const char *url, dqr_error *err)
+/* The driver of url and the target it opens (the url without its scheme). */
+static const store_driver *driver_for(const char *url, const char **target)
+{
+    *target = url;
+    if (strncmp(url, "sqlite:", 7) == 0) {
+        *target = url + 7;
+    } else if (strncmp(url, "postgresql:", 11) == 0 || strncmp(url, "postgres:", 9) == 0) {
+        return &store_postgres_driver; /* libpq takes the URI as it is */
+    }
+    return &store_sqlite_driver;
+}
+
+/* store_open stopping after migration upto (0: every migration). */
+static store *open_upto(const char *url, size_t upto, dqr_error *err)
 {
     const char *target = url;
-    const store_driver *be = &store_sqlite_driver;
-    if (strncmp(url, "sqlite:", 7) == 0) {
-        target = url + 7;
-    } else if (strncmp(url, "postgresql:", 11) == 0 || strncmp(url, "postgres:", 9) == 0) {
-        be = &store_postgres_driver; /* libpq takes the URI as it is */
-    }
+    const store_driver *be = driver_for(url, &target);
     store *s = calloc(1, sizeof *s);
     if (!s) {
         dqr_error_set(err, DQR_E_NOMEM, "out of memory");
         return NULL;
     }
     s->be = be;
+    s->target = strdup(target);
     pthread_mutexattr_t a;
     pthread_mutexattr_init(&a);
     pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
     pthread_mutex_init(&s->lock, &a);
     pthread_mutexattr_destroy(&a);
     s->db = s->be->open(target, err);
-    if (!s->db || migrate(s, err) != DQR_OK) {
+    if (!s->db || migrate(s, upto, err) != DQR_OK) {
         store_close(s);
         return NULL;
     }
     return s;
+}
+
+store *store_open(const char *url, dqr_error *err)
+{
+    return open_upto(url, 0, err);
+}
+
+store *store_open_at_version(const char *url, int version, dqr_error *err)
+{
+    size_t n = 0;
+    store_migrations(&n);
+    if (version < 1 || (size_t)version > n) {
+        dqr_error_set(err, DQR_E_USAGE, "schema version %d is not between 1 and %zu", version, n);
+        return NULL;
+    }
+    return open_upto(url, (size_t)version, err);
 }
 
 void store_close(store *s)
@@ -52,6 +80,7 @@ void store_close(store *s)
     if (s->db)
         s->be->close(s->db);
     pthread_mutex_destroy(&s->lock);
+    free(s->target);
     free(s);
 }
 
@@ -199,7 +228,7 @@ static dqr_status apply_step(void *ctx, store *s, dqr_error *err)
     return st;
 }
 
-static dqr_status migrate(store *s, dqr_error *err)
+static dqr_status migrate(store *s, size_t upto, dqr_error *err)
 {
     dqr_status st = store_exec(s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)", NULL, 0,
                                NULL, NULL, NULL, err);
@@ -214,6 +243,8 @@ static dqr_status migrate(store *s, dqr_error *err)
     if ((size_t)have > n)
         return dqr_error_set(err, DQR_E_UNSUPPORTED,
                              "catalog schema version %lld is newer than this dqr (%zu): upgrade dqr", (long long)have, n);
+    if (upto && upto < n)
+        n = upto;
     for (size_t v = (size_t)have + 1; v <= n; v++) {
         step m = {(int)v, list[v - 1]};
         st = store_tx(s, apply_step, &m, err);
@@ -222,6 +253,60 @@ static dqr_status migrate(store *s, dqr_error *err)
             return st;
         }
     }
-    s->version = (int)n;
+    s->version = (int)(have > (int64_t)n ? have : (int64_t)n);
     return DQR_OK;
+}
+
+static int max_version(void *ctx, int n, const char *const *names, const store_val *cols)
+{
+    (void)names;
+    if (n > 0 && cols[0].type == STORE_INT)
+        *(int64_t *)ctx = cols[0].i;
+    else if (n > 0 && cols[0].type == STORE_TEXT)
+        *(int64_t *)ctx = strtoll(cols[0].s, NULL, 10);
+    return 1;
+}
+
+dqr_status store_check(const char *url, int *version, dqr_error *err)
+{
+    const char *target;
+    const store_driver *be = driver_for(url, &target);
+    *version = 0;
+    struct stat sb;
+    if (be == &store_sqlite_driver && stat(target, &sb) != 0) { /* a new catalog: its folder must take it */
+        if (errno != ENOENT)
+            return dqr_error_set(err, DQR_E_IO, "catalog %s: %s", target, strerror(errno));
+        return DQR_OK;
+    }
+    void *db = be->open(target, err);
+    if (!db)
+        return err->code ? err->code : DQR_E_IO;
+    int64_t have = 0;
+    dqr_error none;
+    /* a catalog no dqr has opened yet has no schema_version table: version 0 */
+    be->exec(db, "SELECT MAX(version) FROM schema_version", NULL, 0, max_version, &have, NULL, &none);
+    be->close(db);
+    size_t n = 0;
+    store_migrations(&n);
+    if ((size_t)have > n)
+        return dqr_error_set(err, DQR_E_UNSUPPORTED,
+                             "catalog schema version %lld is newer than this dqr (%zu): upgrade dqr", (long long)have, n);
+    *version = (int)have;
+    return DQR_OK;
+}
+
+dqr_status store_backup(store *s, const char *dest, dqr_error *err)
+{
+    pthread_mutex_lock(&s->lock);
+    dqr_status st = s->target ? s->be->backup(s->db, s->target, dest, err)
+                              : dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+dqr_status store_restore(const char *url, const char *src, bool replace, dqr_error *err)
+{
+    const char *target;
+    const store_driver *be = driver_for(url, &target);
+    return be->restore(target, src, replace, err);
 }

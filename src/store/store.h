@@ -47,7 +47,32 @@ typedef int (*store_row_fn)(void *ctx, int ncols, const char *const *names, cons
  * created if missing). Applies pending migrations. Returns NULL with err
  * filled (an unsupported scheme such as postgresql: says so). */
 store *store_open(const char *url, dqr_error *err);
+/* Like store_open, but applies migrations only up to version (1..the
+ * current one): builds a catalog as an earlier dqr left it, so the tests of
+ * upgrades can fill it and open it again with store_open. A catalog already
+ * at or past version is opened as it is: `dqr backup` opens one at the
+ * version store_check reports, so it never migrates a catalog that a
+ * running, maybe older, dqr serve uses. Not for the gateway. */
+store *store_open_at_version(const char *url, int version, dqr_error *err);
 void store_close(store *s);
+
+/* Whether the catalog at url can be opened, without changing it: connects
+ * (an SQLite file that does not exist yet is fine: *version 0) and reads
+ * its schema version into *version. Fails, as store_open would, when the
+ * catalog is unreachable or newer than this dqr. */
+dqr_status store_check(const char *url, int *version, dqr_error *err);
+
+/* A consistent snapshot of the open catalog into the new file dest, taken
+ * online (other threads and processes keep reading and writing): SQLite's
+ * backup API into an SQLite file; for PostgreSQL, pg_dump's custom format
+ * (one REPEATABLE READ snapshot; the pg_dump binary must be installed). */
+dqr_status store_backup(store *s, const char *dest, dqr_error *err);
+
+/* Load a snapshot made by store_backup (of the same backend) into the
+ * catalog at url. Refused with DQR_E_CONFLICT when that catalog already
+ * holds tables, unless replace is set (then they are replaced). The next
+ * store_open migrates it if the snapshot is older than this dqr. */
+dqr_status store_restore(const char *url, const char *src, bool replace, dqr_error *err);
 
 /* The backend's name ("sqlite") and the schema version after open. */
 const char *store_backend(const store *s);

@@ -3,9 +3,10 @@
 # two nodes sharing it (scale_out.py):
 # starts a throwaway PostgreSQL 15 cluster (Debian's postgresql package) on
 # a free localhost port, as the postgres user when run as root, then runs
-# rest_api.py, import_e2e.py and security/accounts.py with DQR_CATALOG
-# pointing at it. The PHI scans of those suites also read the cluster's
-# files.
+# rest_api.py, import_e2e.py, security/accounts.py and ops/backup.py (which
+# restores into dqr2) with DQR_CATALOG pointing at it, and the catalog
+# upgrade test of test_store (DQR_TEST_PG_URL). The PHI scans of those
+# suites also read the cluster's files.
 # Usage: postgres.sh DQR WORKDIR
 set -u
 dqr=$1 work=$2
@@ -39,7 +40,7 @@ done
 ok "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on port $port"
 export DQR_CATALOG="postgresql://dqr@127.0.0.1:$port/dqr"
 export DQR_TEST_SCAN_ALSO="$pgdir/pg"
-for suite in gateway/rest_api.py gateway/import_e2e.py store/scale_out.py security/accounts.py; do
+for suite in gateway/rest_api.py gateway/import_e2e.py store/scale_out.py security/accounts.py ops/backup.py; do
     name=$(basename "$suite" .py)
     # each suite gets a clean database
     (cd / && as_pg "$bin/psql" -q -h 127.0.0.1 -p "$port" -U dqr -d postgres -c "DROP DATABASE IF EXISTS dqr" \
@@ -51,4 +52,17 @@ for suite in gateway/rest_api.py gateway/import_e2e.py store/scale_out.py securi
         bad "$name on PostgreSQL"
     fi
 done
+# catalog upgrades from every earlier schema version, on PostgreSQL
+units="$(dirname "$dqr")/tests/test_store"
+if [ -x "$units" ]; then
+    (cd / && as_pg "$bin/psql" -q -h 127.0.0.1 -p "$port" -U dqr -d postgres -c "DROP DATABASE IF EXISTS dqr_up" \
+        -c "CREATE DATABASE dqr_up") >/dev/null
+    if DQR_TEST_PG_URL="postgresql://dqr@127.0.0.1:$port/dqr_up" "$units" >"$work/test_store.out" 2>&1 &&
+        grep -q "OK \] test_upgrade_from_every_version_pg" "$work/test_store.out"; then
+        ok "catalog upgrades from every schema version on PostgreSQL"
+    else
+        tail -5 "$work/test_store.out" >"$work/err"
+        bad "catalog upgrades from every schema version on PostgreSQL"
+    fi
+fi
 finish

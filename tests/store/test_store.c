@@ -193,6 +193,123 @@ static void test_migration_4_rekeys_old_catalog(void **state)
     store_close(s);
 }
 
+/* Rows a deployment at schema version `version` typically holds, written
+ * with only the columns that version has. */
+static void fill_typical(store *s, int version)
+{
+    exec_ok(s, "INSERT INTO users(username, pw_hash, role, phi, created) VALUES ('alice', 'h1', 'admin', 1, 10)");
+    exec_ok(s, "INSERT INTO users(username, pw_hash, role, created) VALUES ('bob', 'h2', 'user', 11)");
+    exec_ok(s, "INSERT INTO tokens(user_id, token_hash, kind, created) VALUES (2, 'th', 'api', 12)");
+    exec_ok(s, "INSERT INTO pacs(label, aet, host, port, created, updated) VALUES ('main', 'PACS', 'h', 104, 1, 1)");
+    exec_ok(s, "INSERT INTO projects(id, name, dqr_enabled, script, created, updated)"
+               " VALUES ('P1', 'One', 1, 'version \"6.3\"', 1, 1)");
+    exec_ok(s, "INSERT INTO grants(user_id, kind, target) VALUES (2, 'pacs', '1'), (2, 'project', 'P1')");
+    exec_ok(s, "INSERT INTO settings(key, value) VALUES ('site_script', 'x')");
+    exec_ok(s, "INSERT INTO query_history(user_id, at, pacs_id, level, status, results, keys_enc)"
+               " VALUES (2, 20, 1, 'STUDY', 'ok', 3, 'sealed-keys')");
+    exec_ok(s, "INSERT INTO audit(at, user_id, action, target) VALUES (21, 2, 'query', '1')");
+    if (version < 2)
+        return;
+    exec_ok(s, "INSERT INTO import_requests(user_id, pacs_id, project, created) VALUES (2, 1, 'P1', 30)");
+    exec_ok(s, "INSERT INTO import_sessions(request_id, pacs_id, project, study_uid, subject, session, state,"
+               " queued, updated, archived, orig_enc) VALUES (1, 1, 'P1', '1.2.3', 'S01', 'S01_MR1', 'done', 30, 31,"
+               " 5, 'sealed-orig')");
+    exec_ok(s, "INSERT INTO archive_instances(project, subject, session, series_uid, sop_uid, path, bytes,"
+               " import_session, updated) VALUES ('P1', 'S01', 'S01_MR1', '1.2.3.4', '1.2.3.4.5', 'a/b.dcm', 99, 1, 31)");
+}
+
+/* The rows fill_typical wrote, read back through the current schema. */
+static void check_typical(store *s, int version)
+{
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM users"), 2);
+    assert_int_equal(one_int(s, "SELECT id FROM users WHERE username = 'bob' AND pw_hash = 'h2'"), 2);
+    assert_int_equal(one_int(s, "SELECT phi FROM users WHERE username = 'alice'"), 1);
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM tokens WHERE user_id = 2 AND token_hash = 'th'"), 1);
+    assert_int_equal(one_int(s, "SELECT port FROM pacs WHERE label = 'main'"), 104);
+    assert_int_equal(one_int(s, "SELECT tls FROM pacs WHERE label = 'main'"), 0); /* later columns get defaults */
+    assert_int_equal(one_int(s, "SELECT dqr_enabled FROM projects WHERE id = 'P1'"), 1);
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM grants WHERE user_id = 2"), 2);
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM settings WHERE key = 'site_script' AND value = 'x'"), 1);
+    assert_int_equal(one_int(s, "SELECT results FROM query_history WHERE user_id = 2 AND keys_enc = 'sealed-keys'"), 3);
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM audit WHERE action = 'query'"), 1);
+    if (version < 2)
+        return;
+    assert_int_equal(one_int(s, "SELECT archived FROM import_sessions WHERE request_id = 1 AND orig_enc = 'sealed-orig'"),
+                     5);
+    assert_int_equal(one_int(s, "SELECT bytes FROM archive_instances WHERE sop_uid = '1.2.3.4.5'"), 99);
+    /* ids continue above the old ones, and foreign keys still cascade */
+    exec_ok(s, "INSERT INTO users(username, pw_hash, role, created) VALUES ('carol', 'h3', 'user', 40)");
+    assert_int_equal(one_int(s, "SELECT id FROM users WHERE username = 'carol'"), 3);
+    exec_ok(s, "DELETE FROM import_requests");
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM import_sessions"), 0);
+}
+
+/* An upgrade from every earlier schema version: a catalog left at version
+ * k with typical rows opens with the current code, migrates to the current
+ * version and keeps every row. url_of gives version k's empty catalog. */
+static void upgrade_from_every_version(void (*url_of)(int k, char *url, size_t len))
+{
+    size_t n = 0;
+    store_migrations(&n);
+    for (int k = 1; k < (int)n; k++) {
+        char url[512];
+        url_of(k, url, sizeof url);
+        dqr_error err = {0};
+        store *s = store_open_at_version(url, k, &err);
+        if (!s)
+            fprintf(stderr, "version %d: %s\n", k, err.message);
+        assert_non_null(s);
+        assert_int_equal(store_schema_version(s), k);
+        fill_typical(s, k);
+        store_close(s);
+        s = store_open(url, &err);
+        if (!s)
+            fprintf(stderr, "upgrade from %d: %s\n", k, err.message);
+        assert_non_null(s);
+        assert_int_equal(store_schema_version(s), (int)n);
+        assert_int_equal(one_int(s, "SELECT MAX(version) FROM schema_version"), (int64_t)n);
+        check_typical(s, k);
+        store_close(s);
+    }
+}
+
+static void sqlite_url(int k, char *url, size_t len)
+{
+    snprintf(url, len, "sqlite:%s/v%d.db", dir, k);
+}
+
+static void test_upgrade_from_every_version(void **state)
+{
+    (void)state;
+    upgrade_from_every_version(sqlite_url);
+    size_t n = 0;
+    store_migrations(&n);
+    dqr_error err = {0};
+    assert_null(store_open_at_version("sqlite:/nonexistent/x.db", (int)n + 1, &err));
+    assert_int_equal(err.code, DQR_E_USAGE);
+}
+
+/* The same on PostgreSQL when DQR_TEST_PG_URL names an empty database
+ * (tests/store/postgres.sh): each version starts from an emptied schema. */
+static void pg_url(int k, char *url, size_t len)
+{
+    (void)k;
+    snprintf(url, len, "%s", getenv("DQR_TEST_PG_URL"));
+    dqr_error err = {0};
+    store *s = store_open_at_version(url, 1, &err);
+    assert_non_null(s);
+    exec_ok(s, "DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+    store_close(s);
+}
+
+static void test_upgrade_from_every_version_pg(void **state)
+{
+    (void)state;
+    if (!getenv("DQR_TEST_PG_URL") || !*getenv("DQR_TEST_PG_URL"))
+        skip();
+    upgrade_from_every_version(pg_url);
+}
+
 static int collect(void *ctx, int n, const char *const *names, const store_val *cols)
 {
     char *out = ctx;
@@ -307,7 +424,8 @@ int main(void)
         cmocka_unit_test(test_migrations_and_reopen), cmocka_unit_test(test_exec_rows_conflict_changes),
         cmocka_unit_test(test_transactions),          cmocka_unit_test(test_postgres_unreachable),
         cmocka_unit_test(test_vault),                 cmocka_unit_test(test_ids_never_reused),
-        cmocka_unit_test(test_migration_4_rekeys_old_catalog),
+        cmocka_unit_test(test_migration_4_rekeys_old_catalog), cmocka_unit_test(test_upgrade_from_every_version),
+        cmocka_unit_test(test_upgrade_from_every_version_pg),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
