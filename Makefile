@@ -10,14 +10,14 @@ WERROR = -DDQR_WERROR=ON
 BUILD_TYPES = Debug Release RelWithDebInfo MinSizeRel
 BUILD_TYPE_CCS = gcc clang
 
-.PHONY: all deps deps-test build run check test-release test-asan test-fuzz test-build-types bench \
-        screenshots clean
+.PHONY: all deps build run check test-release test-asan test-fuzz bench screenshots clean
 
 all: build
 
 deps:
 	@./scripts/deps.sh
 
+.PHONY: deps-test
 deps-test:
 	@./scripts/deps.sh --test
 
@@ -50,6 +50,7 @@ test-fuzz:
 
 # Every build type with GCC and clang, warnings as errors, each in
 # build-types/<cc>-<type> (log beside it). Slow, so not part of `make check`.
+.PHONY: test-build-types
 test-build-types: deps-test
 	@failed=""; mkdir -p build-types; \
 	for cc in $(BUILD_TYPE_CCS); do for type in $(BUILD_TYPES); do \
