@@ -40,6 +40,21 @@ else
     ok "run group holds no test peer or tool"
 fi
 
+# What apt would pull in for the run group (Depends only, as deps.sh installs
+# with --no-install-recommends): still no test peer or tool.
+if command -v apt-cache >/dev/null 2>&1; then
+    # shellcheck disable=SC2046
+    apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces \
+        --no-enhances $(cat "$work/run") 2>/dev/null | grep -v '^ ' | sort -u >"$work/closure"
+    if [ ! -s "$work/closure" ]; then
+        bad "apt-cache lists the run group's dependencies"
+    elif grep -E "$TEST_ONLY" "$work/closure" >"$work/err"; then
+        bad "the run group's dependencies hold no test peer or tool"
+    else
+        ok "the run group's dependencies hold no test peer or tool ($(wc -l <"$work/closure") packages)"
+    fi
+fi
+
 missing=""
 for p in $BUILD_NEED; do has "$work/run" "$p" || missing="$missing $p"; done
 [ -z "$missing" ] && ok "run group holds the build's needs" || { echo "$missing" >"$work/err"; bad "run group holds the build's needs"; }
