@@ -1,9 +1,14 @@
 # dqr — the two set-up commands are `make run` and `make check` (see README).
-# Both start with `make deps`, which installs missing Debian packages.
+# `make run` starts with `make deps` (what building and running need);
+# `make check` with `make deps-test` (that, plus the test peers and tools).
 
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
+# The project's own builds fail on any warning; a plain cmake build does not.
+WERROR = -DDQR_WERROR=ON
+BUILD_TYPES = Debug Release RelWithDebInfo MinSizeRel
+BUILD_TYPE_CCS = gcc clang
 
 .PHONY: all deps build run check test-release test-asan test-fuzz bench screenshots clean
 
@@ -12,8 +17,12 @@ all: build
 deps:
 	@./scripts/deps.sh
 
+.PHONY: deps-test
+deps-test:
+	@./scripts/deps.sh --test
+
 build: deps
-	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo $(WERROR) $(CMAKE_FLAGS)
 	cmake --build build -j$(JOBS)
 
 run: build
@@ -22,29 +31,43 @@ run: build
 # Everything: a short libFuzzer run of every parser, unit and integration
 # tests under ASan+UBSan, then the release build's full suite (last, so its
 # summary closes the output).
-check: build
+check: deps-test build
 	$(MAKE) --no-print-directory test-fuzz test-asan test-release
 
 test-release:
 	cd build && ctest --output-on-failure -j$(JOBS)
 
 test-asan:
-	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDQR_SANITIZE=ON $(CMAKE_FLAGS)
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDQR_SANITIZE=ON $(WERROR) $(CMAKE_FLAGS)
 	cmake --build build-asan -j$(JOBS)
 	cd build-asan && ctest --output-on-failure -j$(JOBS) -L 'unit|integration'
 
 test-fuzz:
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DDQR_FUZZ=ON \
-	    -DDQR_FUZZ_SECONDS=$(FUZZ_SECONDS) $(CMAKE_FLAGS)
+	    -DDQR_FUZZ_SECONDS=$(FUZZ_SECONDS) $(WERROR) $(CMAKE_FLAGS)
 	cmake --build build-fuzz -j$(JOBS) --target fuzz_part10 fuzz_script fuzz_pdu fuzz_json
 	cd build-fuzz && ctest --output-on-failure -L fuzz
 
+# Every build type with GCC and clang, warnings as errors, each in
+# build-types/<cc>-<type> (log beside it). Slow, so not part of `make check`.
+.PHONY: test-build-types
+test-build-types: deps-test
+	@failed=""; mkdir -p build-types; \
+	for cc in $(BUILD_TYPE_CCS); do for type in $(BUILD_TYPES); do \
+	    dir=build-types/$$cc-$$type; \
+	    if { CC=$$cc cmake -S . -B $$dir -DCMAKE_BUILD_TYPE=$$type $(WERROR) $(CMAKE_FLAGS) && \
+	         cmake --build $$dir -j$(JOBS); } >$$dir.log 2>&1; then echo "ok   $$dir"; \
+	    else echo "FAIL $$dir (see $$dir.log)"; tail -n 20 $$dir.log; failed="$$failed $$dir"; fi; \
+	done; done; \
+	if [ -n "$$failed" ]; then echo "build types failed:$$failed"; exit 1; fi; \
+	echo "all build types built warning-free"
+
 # The web UI's pages, as the browser tests see them, for the docs.
-screenshots: build
+screenshots: deps-test build
 	/usr/bin/python3 tests/ui/ui_e2e.py build/dqr build/screenshots-work docs/screenshots
 
-bench: build
+bench: deps-test build
 	./bench/dump.sh
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-types

@@ -1,21 +1,61 @@
 #!/bin/sh
-# Install the Debian packages dqr needs to build, test and run its test peers.
+# Install the Debian packages dqr needs, in two groups:
+#   scripts/deps.sh              what building and running dqr need (`make deps`, `make run`)
+#   scripts/deps.sh --test       that, plus the test peers and tools (`make deps-test`, `make check`)
+#   scripts/deps.sh --list       print the build/run group, one package a line, install nothing
+#   scripts/deps.sh --list-test  print the test group, one package a line, install nothing
 # Idempotent: asks apt only for what is missing, and runs `apt-get update`
 # only when something must be installed. Run as root (or with sudo available).
 set -eu
 
-PKGS="
-build-essential cmake pkg-config git
+# Building and running: a C compiler, CMake, the -dev libraries dqr links,
+# python3 for the build-time table generator, the CA store for TLS to peers.
+# libcmocka-dev is here (it is tiny) so that `make run` and `make check`
+# share one build directory; `-DDQR_TESTS=OFF` builds without it.
+BUILD_PKGS="
+build-essential cmake pkg-config
 zlib1g-dev libcmocka-dev
-clang libclang-rt-14-dev
 libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev
-libpq-dev libsodium-dev libssl-dev libpcre2-dev libzip-dev
-python3 python3-pydicom python3-numpy
+libpq-dev libsodium-dev libssl-dev libpcre2-dev libzip-dev libldap-dev
+python3 ca-certificates
+"
+
+# Testing only: clang for the fuzzers and build-type checks, the reference
+# DICOM tools, the PACS, database and directory servers the tests start, the
+# browser and its driver, the benchmark tools, the packaging tools.
+TEST_PKGS="
+git
+clang libclang-rt-14-dev
+python3-pydicom python3-numpy
 dcmtk libgdcm-tools dicom3tools
 orthanc orthanc-dicomweb postgresql
-hyperfine time procps openssl curl ca-certificates
+slapd ldap-utils
+hyperfine time procps openssl curl
 chromium nodejs
+debhelper lintian devscripts fakeroot dpkg-dev
 "
+
+usage() {
+    echo "usage: scripts/deps.sh [--test | --list | --list-test]" >&2
+    exit 2
+}
+
+list() {
+    for p in $1; do echo "$p"; done
+}
+
+with_tests=0
+case "${1:-}" in
+    "") ;;
+    --test) with_tests=1 ;;
+    --list) list "$BUILD_PKGS"; exit 0 ;;
+    --list-test) list "$TEST_PKGS"; exit 0 ;;
+    *) usage ;;
+esac
+[ $# -le 1 ] || usage
+
+PKGS=$BUILD_PKGS
+[ $with_tests -eq 0 ] || PKGS="$BUILD_PKGS $TEST_PKGS"
 
 missing=""
 for p in $PKGS; do
@@ -27,10 +67,13 @@ for p in $PKGS; do
 done
 
 # npm comes with NodeSource's nodejs; Debian's nodejs needs the npm package.
-command -v npm >/dev/null 2>&1 || missing="$missing npm"
+if [ $with_tests -eq 1 ] && ! command -v npm >/dev/null 2>&1; then
+    missing="$missing npm"
+fi
 
 # The browser tests' npm packages (tests/ui), installed from package-lock.json.
 npm_deps() {
+    [ $with_tests -eq 1 ] || return 0
     ui=$(dirname "$0")/../tests/ui
     if [ ! -f "$ui/node_modules/.package-lock.json" ] || [ "$ui/package-lock.json" -nt "$ui/node_modules/.package-lock.json" ]; then
         echo "deps: npm ci in tests/ui"
@@ -53,8 +96,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-# Don't start services (orthanc, postgresql) as a side effect of installing them:
-# tests start their own instances on their own ports.
+# Don't start services (orthanc, postgresql, slapd) as a side effect of
+# installing them: tests start their own instances on their own ports.
 if [ ! -e /usr/sbin/policy-rc.d ] && [ -z "$SUDO" ]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
     chmod +x /usr/sbin/policy-rc.d

@@ -74,6 +74,9 @@ typedef struct header {
 static dqr_status read_header(parser *p, enc e, header *h)
 {
     dcm_stream *st = p->st;
+    /* Defined on every return, errors included, so no caller reads an unset
+     * field (GCC -O3 cannot see that fail() never returns DQR_OK). */
+    *h = (header){.at = st->pos, .vr = DCM_VR_NONE};
     size_t avail = dcm_stream_need(st, 8, p->err);
     if (p->err && p->err->code)
         return p->err->code;

@@ -78,12 +78,15 @@ static void project_list(gw_req *r)
     a ? gw_reply(r, 200, json_pack("{s:o}", "projects", a)) : gw_fail_err(r, &err);
 }
 
+/* *out: 1 true, 0 false, -1 absent; set on every return, errors included. */
 static bool bool_member(gw_req *r, const char *key, int *out)
 {
     json_t *v = r->body ? json_object_get(r->body, key) : NULL;
+    *out = -1;
     if (v && !json_is_boolean(v))
         return gw_fail(r, 400, "'%s' must be true or false", key);
-    *out = v ? json_is_true(v) : -1;
+    if (v)
+        *out = json_is_true(v);
     return true;
 }
 

@@ -147,6 +147,7 @@ static dqr_status read_all(net_assoc *a, void *data, size_t n, dqr_error *err)
 
 dqr_status net_read_pdu(net_assoc *a, uint8_t *type, dqr_error *err)
 {
+    *type = 0; /* no PDU type: what a caller sees after an error */
     uint8_t h[6];
     dqr_status st = read_all(a, h, 6, err);
     if (st)

@@ -30,6 +30,7 @@ net_assoc *net_assoc_new(int fd, int timeout_s);
 void net_socket_setup(int fd, int timeout_s);
 /* A monotonic clock in milliseconds. */
 int64_t net_now_ms(void);
+/* Reads one PDU into a->rbuf; *type is its type, 0 after an error. */
 dqr_status net_read_pdu(net_assoc *a, uint8_t *type, dqr_error *err);
 dqr_status net_write_all(net_assoc *a, const void *data, size_t n, dqr_error *err);
 dqr_status net_cmd_set_us(dcm_dataset *cmd, uint32_t tag, uint16_t v, dqr_error *err);

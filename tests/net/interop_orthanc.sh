@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib.sh"
 root=$here/../..
 rm -rf "$work" && mkdir -p "$work/db" "$work/rx" "$work/scp"
-command -v Orthanc >/dev/null || { echo "Orthanc is not installed (make deps)"; echo "0 passed, 1 failed"; exit 1; }
+command -v Orthanc >/dev/null || { echo "Orthanc is not installed (make deps-test)"; echo "0 passed, 1 failed"; exit 1; }
 export TCP_NODELAY=1
 
 /usr/bin/python3 "$root/tools/gen_studies.py" "$work/in" --patients 2 --studies 2 --series 2 --instances 3 --rows 16 --cols 16 >/dev/null

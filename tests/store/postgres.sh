@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib.sh"
 rm -rf "$work" && mkdir -p "$work"
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-[ -x "$bin/initdb" ] || { echo "FAIL PostgreSQL is not installed (make deps)"; echo "0 passed, 1 failed"; exit 1; }
+[ -x "$bin/initdb" ] || { echo "FAIL PostgreSQL is not installed (make deps-test)"; echo "0 passed, 1 failed"; exit 1; }
 # Run as root, the server runs as the postgres user, which may not reach
 # $work (a checkout under root's 0700 home, or in a mktemp -d folder): the
 # cluster, its socket and its log then live in a folder of their own under

@@ -25,7 +25,7 @@ shutil.rmtree(WORK, ignore_errors=True)
 os.makedirs(WORK)
 os.makedirs(SHOTS, exist_ok=True)
 if not os.path.exists("/usr/bin/chromium") or not os.path.isdir(HERE + "/node_modules/playwright-core"):
-    print("FAIL chromium or playwright-core missing: run make deps\n0 passed, 1 failed")
+    print("FAIL chromium or playwright-core missing: run make deps-test\n0 passed, 1 failed")
     sys.exit(1)
 
 studies = WORK + "/studies"
