@@ -97,17 +97,19 @@ typedef struct ldap_sync {
 } ldap_sync;
 
 /* Grant the project or PACS (by label) name, when it exists: a group
- * naming one not (yet) made here grants nothing. */
+ * naming one not (yet) made here grants nothing. The cast types the
+ * parameter for PostgreSQL, which sees an INSERT ... SELECT's as text. */
 static void add_grant(void *ctx, const char *name)
 {
+    static const char pacs_sql[] = "INSERT INTO grants(user_id, kind, target)"
+                                   " SELECT CAST(? AS BIGINT), 'pacs', CAST(id AS TEXT) FROM pacs"
+                                   " WHERE label = ? ON CONFLICT DO NOTHING",
+                      project_sql[] = "INSERT INTO grants(user_id, kind, target)"
+                                      " SELECT CAST(? AS BIGINT), 'project', id FROM projects"
+                                      " WHERE id = ? ON CONFLICT DO NOTHING";
     ldap_sync *y = ctx;
-    bool pacs = strcmp(y->kind, "pacs") == 0;
     if (y->st == DQR_OK)
-        y->st = store_exec(y->s,
-                           pacs ? "INSERT INTO grants(user_id, kind, target) SELECT ?, 'pacs', CAST(id AS TEXT) FROM pacs"
-                                  " WHERE label = ? ON CONFLICT DO NOTHING"
-                                : "INSERT INTO grants(user_id, kind, target) SELECT ?, 'project', id FROM projects"
-                                  " WHERE id = ? ON CONFLICT DO NOTHING",
+        y->st = store_exec(y->s, strcmp(y->kind, "pacs") == 0 ? pacs_sql : project_sql,
                            (store_val[]){STORE_I(y->id), STORE_S(name)}, 2, NULL, NULL, NULL, y->err);
 }
 
@@ -253,6 +255,10 @@ static void change_password(gw_req *r)
     char sql[96];
     snprintf(sql, sizeof sql, "%s WHERE id = ?", LOGIN_COLS);
     store_exec(r->g->db, sql, (store_val[]){STORE_I(r->user.id)}, 1, take_login, &l, NULL, NULL);
+    if (l.ldap) {
+        gw_fail(r, 409, "your password is kept by the directory (LDAP): change it there");
+        return;
+    }
     bool match = false;
     if (!check_password(r, &l, old, &match))
         return;

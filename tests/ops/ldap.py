@@ -195,6 +195,12 @@ try:
     check("the account is marked source=ldap with no usable hash",
           row and row[0] == "ldap" and row[1].startswith("!ldap:"), row)
 
+    st, b, _ = login(api, "bob", "bob-pass-1234")
+    st, b, _ = api.call("PUT", "/api/v1/me/password", {"old": "bob-pass-1234", "new": "another-pass-12"},
+                        token=b.get("token"))
+    check("a directory user cannot set a local password (409)", st == 409 and "directory" in b.get("error", ""),
+          (st, b))
+
     st, m, b = me(api, "alice", "alice-pass-123")
     check("admin group gives admin", st == 200 and m.get("role") == "admin", (st, m, b))
     check("phi group gives phi", m.get("phi") is True, m)
@@ -228,9 +234,19 @@ member: uid=bob,ou=people,{BASE}
     check("group removed in the directory: grant removed at the next login",
           st == 200 and m.get("grants", {}).get("projects") == ["P2"], m)
 
+    audit = open(f"{WORK}/main/logs/audit.log").read().splitlines()
+    check("directory logins are audited (success and failure)",
+          any("login_success" in a and 'UserID="bob"' in a for a in audit)
+          and any("login_failure" in a and 'UserID="carol"' in a for a in audit), audit[-3:])
+    st, users, _ = api.call("GET", "/api/v1/users", token=admin)
+    bob_id = next((u["id"] for u in users.get("users", []) if u["username"] == "bob"), None)
+    st, b, _ = api.call("DELETE", f"/api/v1/users/{bob_id}", token=admin)
+    st, b, _ = login(api, "bob", "bob-pass-1234")
+    check("a directory account disabled in dqr stays refused (401)", st == 401, (st, b))
+
     stop(slapd)
     t0 = time.time()
-    st, b, r = login(api, "bob", "bob-pass-1234")
+    st, b, r = login(api, "alice", "alice-pass-123")
     err = b.get("error", "") if isinstance(b, dict) else str(b)
     check("directory down: 503 with a sentence", st == 503 and "directory" in err and "local accounts" in err,
           (st, b))
