@@ -5,6 +5,7 @@
  * its row, role, phi and grants are rewritten from its groups each time. */
 #include "gateway/internal.h"
 
+#include <ctype.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,11 @@ static dqr_status sync_user(void *ctx, store *s, dqr_error *err)
                        (store_val[]){STORE_S(y->name)}, 1, &y->id, err);
     if (st == DQR_E_NOTFOUND)
         return dqr_error_set(err, DQR_E_CONFLICT, "a local account named '%s' was made meanwhile", y->name);
+    int64_t disabled = 0;
+    if (st == DQR_OK)
+        st = store_int(s, "SELECT disabled FROM users WHERE id = ?", (store_val[]){STORE_I(y->id)}, 1, &disabled, err);
+    if (st == DQR_OK && disabled) /* rolls the update back */
+        return dqr_error_set(err, DQR_E_NOTFOUND, "the account is disabled in dqr");
     if (st == DQR_OK)
         st = store_exec(s, "DELETE FROM grants WHERE user_id = ?", (store_val[]){STORE_I(y->id)}, 1, NULL, NULL,
                         NULL, err);
@@ -146,39 +152,63 @@ static dqr_status sync_user(void *ctx, store *s, dqr_error *err)
     return y->st;
 }
 
-/* The directory's answer for user/pw: *match and l filled from the synced
- * row; false after answering 503 (directory down, catalog failure). A
- * disabled directory account stays disabled: the directory is not asked. */
-static bool directory_login(gw_req *r, const char *user, const char *pw, login_row *l, bool *match)
+enum { DIRECTORY_NAME_MAX = sizeof ((gw_user *)0)->name };
+
+/* The directory matches names without case (uid, sAMAccountName): one
+ * person, one account, named in lower case. False when too long. */
+static bool directory_name(const char *user, char name[DIRECTORY_NAME_MAX])
+{
+    if (strlen(user) >= DIRECTORY_NAME_MAX)
+        return false;
+    for (size_t i = 0; (name[i] = (char)tolower((unsigned char)user[i])) != '\0'; i++)
+        ;
+    return true;
+}
+
+/* After a failed directory login: true for a refusal (wrong password,
+ * unknown user: the caller answers 401); else answers 503 (the directory
+ * cannot be used) or the catalog's error, and returns false. */
+static bool directory_refused(gw_req *r, const dqr_error *err)
+{
+    if (err->code == DQR_E_NOTFOUND) {
+        gw_log(r->g, "info", "ldap_login_refused", "reason=%s", err->message);
+        return true;
+    }
+    gw_log(r->g, "error", "ldap_unavailable", "error=%s", err->message);
+    char sentence[sizeof err->message + 64];
+    snprintf(sentence, sizeof sentence, "%s; local accounts can still sign in", err->message);
+    if (err->code == DQR_E_IO)
+        gw_fail_retry(r, 503, 30, sentence);
+    else
+        gw_fail_err(r, err);
+    return false;
+}
+
+/* The directory's answer for user/pw: *match, l and name (the account's
+ * name) filled from the synced row; false after answering 503 (directory
+ * down, catalog failure). A disabled directory account stays disabled: the
+ * directory is not asked. */
+static bool directory_login(gw_req *r, const char *user, const char *pw, login_row *l, bool *match,
+                            char name[DIRECTORY_NAME_MAX])
 {
     *match = false;
     if (l->disabled)
         return true;
     gw_ldap_user *u = malloc(sizeof *u);
     dqr_error err;
-    dqr_status st = u ? gw_ldap_login(&r->g->cfg, user, pw, u, &err) : dqr_error_set(&err, DQR_E_NOMEM, "out of memory");
+    dqr_status st = !u                           ? dqr_error_set(&err, DQR_E_NOMEM, "out of memory")
+                    : !directory_name(user, name) ? dqr_error_set(&err, DQR_E_NOTFOUND, "the name is too long")
+                                                  : gw_ldap_login(&r->g->cfg, user, pw, u, &err);
     if (st == DQR_OK) {
         const gw_config *c = &r->g->cfg;
-        ldap_sync y = {.cfg = c, .u = u, .name = user, .admin = gw_ldap_member(u, c->ldap_admin_group),
+        ldap_sync y = {.cfg = c, .u = u, .name = name, .admin = gw_ldap_member(u, c->ldap_admin_group),
                        .phi = gw_ldap_member(u, c->ldap_phi_group)};
         st = store_tx(r->g->db, sync_user, &y, &err);
         if (st == DQR_OK)
             *l = (login_row){.id = y.id, .admin = y.admin, .phi = y.phi, .ldap = true}, *match = true;
     }
     free(u);
-    if (st == DQR_OK || st == DQR_E_NOTFOUND) {
-        if (st == DQR_E_NOTFOUND)
-            gw_log(r->g, "info", "ldap_login_refused", "reason=%s", err.message);
-        return true;
-    }
-    gw_log(r->g, "error", "ldap_unavailable", "error=%s", err.message);
-    char sentence[sizeof err.message + 64];
-    snprintf(sentence, sizeof sentence, "%s; local accounts can still sign in", err.message);
-    if (st == DQR_E_IO)
-        gw_fail_retry(r, 503, 30, sentence);
-    else
-        gw_fail_err(r, &err);
-    return false;
+    return st == DQR_OK || directory_refused(r, &err);
 }
 
 static void login(gw_req *r)
@@ -202,12 +232,15 @@ static void login(gw_req *r)
     store_exec(r->g->db, sql, (store_val[]){STORE_S(user)}, 1, take_login, &l, NULL, NULL);
     bool match = false;
     bool directory = *r->g->cfg.ldap_url && (!l.id || l.ldap);
-    if (directory ? !directory_login(r, user, pw, &l, &match) : !check_password(r, &l, pw, &match))
+    char name[DIRECTORY_NAME_MAX];
+    if (directory ? !directory_login(r, user, pw, &l, &match, name) : !check_password(r, &l, pw, &match))
         return;
     if (!match) {
         login_failed(r, &l, user);
         return;
     }
+    if (directory)
+        user = name;
     gw_login_ok(r->g, user);
     GW_COUNT(r->g, logins);
     gw_audit_login(r, l.id, user, true);

@@ -5,7 +5,9 @@ the memberof overlay so entries carry memberOf as in Active Directory):
 directory users log in, wrong passwords, empty passwords, unknown users and
 filter metacharacters get 401, groups give admin, phi and project / PACS
 grants, a group removed in the directory takes its grant away at the next
-login, failed directory logins count in the login throttle, a stopped
+login, the name in any case is one account, a directory account disabled
+in dqr stays refused, a directory user cannot set a local password,
+failed directory logins count in the login throttle and the audit, a stopped
 directory answers 503 with a sentence while the local admin still logs in,
 and StartTLS works with the test CA and is refused with another CA.
 Usage: ldap.py DQR WORKDIR"""
@@ -240,9 +242,13 @@ member: uid=bob,ou=people,{BASE}
           and any("login_failure" in a and 'UserID="carol"' in a for a in audit), audit[-3:])
     st, users, _ = api.call("GET", "/api/v1/users", token=admin)
     bob_id = next((u["id"] for u in users.get("users", []) if u["username"] == "bob"), None)
+    st, m, b = me(api, "BoB", "bob-pass-1234")
+    check("the name in another case signs in to the same account", st == 200 and m.get("id") == bob_id
+          and b["user"]["username"] == "bob", (m, b))
     st, b, _ = api.call("DELETE", f"/api/v1/users/{bob_id}", token=admin)
-    st, b, _ = login(api, "bob", "bob-pass-1234")
-    check("a directory account disabled in dqr stays refused (401)", st == 401, (st, b))
+    for name in ("bob", "BOB"):
+        st, b, _ = login(api, name, "bob-pass-1234")
+        check(f"a directory account disabled in dqr stays refused ({name}: 401)", st == 401, (st, b))
 
     stop(slapd)
     t0 = time.time()
