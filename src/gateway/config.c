@@ -307,6 +307,8 @@ static dqr_status derive(gw_config *c, dqr_error *err)
     if (*c->ldap_url && !strstr(c->ldap_user_filter, "%s"))
         return dqr_error_set(err, DQR_E_USAGE, "ldap_user_filter must contain %%s (the login name), not '%s'",
                              c->ldap_user_filter);
+    if (c->ldap_starttls && *c->ldap_url && strncmp(c->ldap_url, "ldap://", 7))
+        return dqr_error_set(err, DQR_E_USAGE, "ldap_starttls needs an ldap:// ldap_url (ldaps:// is TLS already)");
     if (readable("ldap_ca_file", c->ldap_ca_file, err))
         return err->code;
     if (strlen(c->aet) == 0 || strlen(c->aet) > 16)

@@ -66,7 +66,8 @@ static void add_group(gw_ldap_user *u, const char *dn, size_t len)
     u->groups[u->ngroups++][len] = '\0';
 }
 
-/* A directory failure: DQR_E_IO with the server's sentence. */
+/* A directory failure: DQR_E_IO with libldap's sentence (its diagnostic
+ * message adds nothing for TLS failures: "unknown error code"). */
 static dqr_status dir_fail(dqr_error *err, const char *what, int rc)
 {
     return dqr_error_set(err, DQR_E_IO, "the directory (LDAP) %s: %s", what, ldap_err2string(rc));
@@ -91,8 +92,9 @@ static dqr_status connect_dir(const gw_config *c, LDAP **out, dqr_error *err)
         ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, c->ldap_ca_file);
     ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &newctx);
     if (c->ldap_starttls && (rc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS) {
+        dqr_status st = dir_fail(err, "refused StartTLS or its certificate is not trusted", rc);
         ldap_unbind_ext_s(ld, NULL, NULL);
-        return dir_fail(err, "refused StartTLS or its certificate is not trusted", rc);
+        return st;
     }
     *out = ld;
     return DQR_OK;
@@ -181,10 +183,15 @@ dqr_status gw_ldap_login(const gw_config *c, const char *user, const char *pw, g
     if (st != DQR_OK)
         return st;
     int rc = simple_bind(ld, c->ldap_bind_dn, c->ldap_bind_password);
+    bool down = rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT || rc == LDAP_CONNECT_ERROR;
+    /* over ldaps:// an untrusted certificate looks like a server down */
+    bool ldaps = strncmp(c->ldap_url, "ldaps:", 6) == 0;
     if (rc != LDAP_SUCCESS)
-        st = rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT || rc == LDAP_CONNECT_ERROR
-                 ? dir_fail(err, "cannot be reached", rc)
-                 : dir_fail(err, "refused the service account (ldap_bind_dn)", rc);
+        st = dir_fail(err,
+                      !down    ? "refused the service account (ldap_bind_dn)"
+                      : ldaps ? "cannot be reached or its certificate is not trusted"
+                              : "cannot be reached",
+                      rc);
     if (st == DQR_OK)
         st = find_user(ld, c, user, u, err);
     if (st == DQR_OK && *c->ldap_group_filter)

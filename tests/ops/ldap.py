@@ -56,8 +56,8 @@ def make_ca(name):
 
 
 TRUSTED, OTHER = make_ca("trusted"), make_ca("other")
-LDAP_PORT = free_port()
-URL = f"ldap://127.0.0.1:{LDAP_PORT}/"
+LDAP_PORT, LDAPS_PORT = free_port(), free_port()
+URL, LDAPS_URL = f"ldap://127.0.0.1:{LDAP_PORT}/", f"ldaps://127.0.0.1:{LDAPS_PORT}/"
 with open(f"{WORK}/slapd.conf", "w") as f:
     f.write(f"""include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
@@ -84,10 +84,10 @@ slapd = None
 
 def start_slapd():
     global slapd
-    slapd = subprocess.Popen([SLAPD, "-f", f"{WORK}/slapd.conf", "-h", URL, "-d", "0"],
+    slapd = subprocess.Popen([SLAPD, "-f", f"{WORK}/slapd.conf", "-h", f"{URL} {LDAPS_URL}", "-d", "0"],
                              stdout=open(f"{WORK}/slapd.log", "a"), stderr=subprocess.STDOUT)
     running.append(slapd)
-    return wait_port(LDAP_PORT)
+    return wait_port(LDAP_PORT) and wait_port(LDAPS_PORT)
 
 
 def stop(p):
@@ -118,6 +118,18 @@ def group(cn, *uids):
     members = "".join(f"member: uid={u},ou=people,{BASE}\n" for u in uids)
     return f"dn: {GROUP.format(cn)}\nobjectClass: groupOfNames\ncn: {cn}\n{members}\n"
 
+
+for bad, why in ({"DQR_LDAP_URL": "http://127.0.0.1/"}, "ldap:// or ldaps://"), \
+               ({"DQR_LDAP_URL": URL, "DQR_LDAP_USER_FILTER": "(uid=bob)"}, "%s"), \
+               ({"DQR_LDAP_URL": LDAPS_URL, "DQR_LDAP_STARTTLS": "1"}, "ldap_starttls"), \
+               ({"DQR_LDAP_URL": URL, "DQR_LDAP_CA_FILE": WORK + "/missing.pem"}, "ldap_ca_file"):
+    r = subprocess.run([DQR, "serve", "--print-config"], env=dict(os.environ, HOME=WORK + "/home", **bad),
+                       capture_output=True, text=True, timeout=30)
+    check(f"bad setting refused at start: {bad}", r.returncode == 2 and why in r.stderr, (r.returncode, r.stderr))
+r = subprocess.run([DQR, "serve", "--print-config"], capture_output=True, text=True, timeout=30,
+                   env=dict(os.environ, HOME=WORK + "/home", DQR_LDAP_URL=URL, DQR_LDAP_BIND_PASSWORD="svc-secret-9"))
+check("--print-config masks ldap_bind_password", r.returncode == 0 and "svc-secret-9" not in r.stdout
+      and '"ldap_bind_password": "***"' in r.stdout, r.stdout[-300:])
 
 check("slapd starts on a free port", start_slapd())
 check("directory loaded with ldapadd", ldap("ldapadd", f"""dn: {BASE}
@@ -265,6 +277,20 @@ member: uid=bob,ou=people,{BASE}
     dqr, api = serve("tls", ldap_starttls="1", ldap_ca_file=f"{TRUSTED}/ca.pem")
     st, m, b = me(api, "bob", "bob-pass-1234")
     check("StartTLS with the test CA: the directory user logs in", st == 200 and m.get("username") == "bob", (st, b))
+    stop(dqr)
+    dqr, api = serve("ldaps", ldap_url=LDAPS_URL, ldap_ca_file=f"{TRUSTED}/ca.pem")
+    st, m, b = me(api, "alice", "alice-pass-123")
+    check("ldaps:// with the test CA: the directory user logs in", st == 200 and m.get("role") == "admin", (st, b))
+    stop(dqr)
+    dqr, api = serve("ldaps-untrusted", ldap_url=LDAPS_URL, ldap_ca_file=f"{OTHER}/ca.pem")
+    st, b, _ = login(api, "alice", "alice-pass-123")
+    check("ldaps:// with a certificate of another CA is refused (503)",
+          st == 503 and "certificate" in b.get("error", ""), (st, b))
+    print("   (" + b.get("error", "") + ")")
+    stop(dqr)
+    dqr, api = serve("badbind", ldap_bind_password="not-the-password")
+    st, b, _ = login(api, "alice", "alice-pass-123")
+    check("a refused service account is 503 naming it", st == 503 and "ldap_bind_dn" in b.get("error", ""), (st, b))
     stop(dqr)
     dqr, api = serve("untrusted", ldap_starttls="1", ldap_ca_file=f"{OTHER}/ca.pem")
     st, b, _ = login(api, "bob", "bob-pass-1234")
