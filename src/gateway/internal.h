@@ -178,6 +178,10 @@ typedef struct gw_ldap_user {
  * StartTLS (answer 503); DQR_E_USAGE for a bad ldap_url. One connection
  * per call, nothing shared: thread-safe. */
 dqr_status gw_ldap_login(const gw_config *cfg, const char *user, const char *pw, gw_ldap_user *u, dqr_error *err);
+/* fmt with every %s replaced by value escaped per RFC 4515 (* ( ) \ and
+ * control characters as \XX); new string (caller frees), NULL when out
+ * of memory. */
+char *gw_ldap_filter(const char *fmt, const char *value);
 /* Whether u is a member of group dn (case-insensitive; "" never). */
 bool gw_ldap_member(const gw_ldap_user *u, const char *dn);
 /* For each NAME=GROUP_DN item of list (';'-separated) whose group u is in,

@@ -34,8 +34,9 @@ static char *filter_escape(const char *v)
     return out;
 }
 
-/* fmt with every %s replaced by the escaped value; new string. */
-static char *filter_fill(const char *fmt, const char *value)
+/* The user filter with the login name, the group filter with a DN: a
+ * name like "*" or "x)(uid=*" must match only itself. */
+char *gw_ldap_filter(const char *fmt, const char *value)
 {
     char *esc = filter_escape(value);
     if (!esc)
@@ -117,7 +118,7 @@ static int search(LDAP *ld, const gw_config *c, const char *filter, char **attrs
 /* The one entry of user: its DN and the values of ldap_group_attr. */
 static dqr_status find_user(LDAP *ld, const gw_config *c, const char *user, gw_ldap_user *u, dqr_error *err)
 {
-    char *filter = filter_fill(c->ldap_user_filter, user);
+    char *filter = gw_ldap_filter(c->ldap_user_filter, user);
     if (!filter)
         return dqr_error_set(err, DQR_E_NOMEM, "out of memory");
     char *attrs[] = {*c->ldap_group_attr ? c->ldap_group_attr : LDAP_NO_ATTRS, NULL};
@@ -150,7 +151,7 @@ static dqr_status find_user(LDAP *ld, const gw_config *c, const char *user, gw_l
 /* The DNs of the groups ldap_group_filter finds for the user's DN. */
 static dqr_status find_groups(LDAP *ld, const gw_config *c, gw_ldap_user *u, dqr_error *err)
 {
-    char *filter = filter_fill(c->ldap_group_filter, u->dn);
+    char *filter = gw_ldap_filter(c->ldap_group_filter, u->dn);
     if (!filter)
         return dqr_error_set(err, DQR_E_NOMEM, "out of memory");
     char *attrs[] = {LDAP_NO_ATTRS, NULL};
