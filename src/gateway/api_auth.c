@@ -73,13 +73,15 @@ static void issue_token(gw_req *r, int64_t user, const char *kind, const char *n
     gw_reply(r, status, o);
 }
 
-static void login_failed(gw_req *r, const login_row *l, const char *user)
+/* A refused login: audited under the name typed, counted under who (the
+ * throttle's key for that name). */
+static void login_failed(gw_req *r, const login_row *l, const char *user, const char *who)
 {
     const char *addr = http_client(r->http);
     GW_COUNT(r->g, login_failures);
     gw_log(r->g, "warn", "login_failed", "client=%s", addr);
     gw_audit_login(r, l->id, user, false);
-    if (gw_login_failed(r->g, user, addr))
+    if (gw_login_failed(r->g, who, addr))
         gw_audit_req(r, "login_lockout", user);
     gw_fail(r, 401, "wrong username or password");
 }
@@ -221,7 +223,11 @@ static void login(gw_req *r)
         gw_fail(r, 400, "send {\"username\": ..., \"password\": ...}");
         return;
     }
-    int wait = gw_login_retry_after(r->g, user, http_client(r->http));
+    /* the throttle counts a directory name in any case as one account, or
+     * BOB, Bob, bOb... would each get their own failures */
+    char lower[DIRECTORY_NAME_MAX];
+    const char *who = *r->g->cfg.ldap_url && directory_name(user, lower) ? lower : user;
+    int wait = gw_login_retry_after(r->g, who, http_client(r->http));
     if (wait > 0) {
         gw_fail_retry(r, 429, wait, "too many failed logins");
         return;
@@ -236,12 +242,12 @@ static void login(gw_req *r)
     if (directory ? !directory_login(r, user, pw, &l, &match, name) : !check_password(r, &l, pw, &match))
         return;
     if (!match) {
-        login_failed(r, &l, user);
+        login_failed(r, &l, user, who);
         return;
     }
     if (directory)
         user = name;
-    gw_login_ok(r->g, user);
+    gw_login_ok(r->g, who);
     GW_COUNT(r->g, logins);
     gw_audit_login(r, l.id, user, true);
     json_t *extra = json_pack("{s:{s:I,s:s,s:s,s:b}}", "user", "id", (json_int_t)l.id, "username", user, "role",

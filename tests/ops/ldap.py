@@ -235,6 +235,8 @@ try:
 
     statuses = [login(api, "carol", "wrong-password-1")[0] for _ in range(4)]
     check("failed directory logins lock the account like local ones", statuses == [401, 401, 401, 429], statuses)
+    st, b, _ = login(api, "CaRoL", "wrong-password-1")
+    check("the lockout holds for the name in another case", st == 429, (st, b))
 
     check("bob removed from p1-users, added to p2-users", ldap("ldapmodify", f"""dn: {GROUP.format('p1-users')}
 changetype: modify
