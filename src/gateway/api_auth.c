@@ -136,8 +136,8 @@ static dqr_status sync_user(void *ctx, store *s, dqr_error *err)
     if (st == DQR_OK)
         st = store_int(s, "SELECT id FROM users WHERE username = ? AND source = 'ldap'",
                        (store_val[]){STORE_S(y->name)}, 1, &y->id, err);
-    if (st == DQR_E_NOTFOUND)
-        return dqr_error_set(err, DQR_E_CONFLICT, "a local account named '%s' was made meanwhile", y->name);
+    if (st == DQR_E_NOTFOUND) /* "Admin" typed: the lower-case name is a local account's, never taken over */
+        return dqr_error_set(err, DQR_E_NOTFOUND, "the name belongs to a local account");
     int64_t disabled = 0;
     if (st == DQR_OK)
         st = store_int(s, "SELECT disabled FROM users WHERE id = ?", (store_val[]){STORE_I(y->id)}, 1, &disabled, err);
@@ -186,21 +186,21 @@ static bool directory_refused(gw_req *r, const dqr_error *err)
     return false;
 }
 
-/* The directory's answer for user/pw: *match, l and name (the account's
- * name) filled from the synced row; false after answering 503 (directory
- * down, catalog failure). A disabled directory account stays disabled: the
- * directory is not asked. */
-static bool directory_login(gw_req *r, const char *user, const char *pw, login_row *l, bool *match,
-                            char name[DIRECTORY_NAME_MAX])
+/* The directory's answer for user/pw: *match and l filled from the row
+ * synced under name (directory_name of user; NULL when too long); false
+ * after answering 503 (directory down, catalog failure). A disabled
+ * directory account stays disabled: the directory is not asked. */
+static bool directory_login(gw_req *r, const char *user, const char *name, const char *pw, login_row *l,
+                            bool *match)
 {
     *match = false;
     if (l->disabled)
         return true;
     gw_ldap_user *u = malloc(sizeof *u);
     dqr_error err;
-    dqr_status st = !u                           ? dqr_error_set(&err, DQR_E_NOMEM, "out of memory")
-                    : !directory_name(user, name) ? dqr_error_set(&err, DQR_E_NOTFOUND, "the name is too long")
-                                                  : gw_ldap_login(&r->g->cfg, user, pw, u, &err);
+    dqr_status st = !u      ? dqr_error_set(&err, DQR_E_NOMEM, "out of memory")
+                    : !name ? dqr_error_set(&err, DQR_E_NOTFOUND, "the name is too long")
+                            : gw_ldap_login(&r->g->cfg, user, pw, u, &err);
     if (st == DQR_OK) {
         const gw_config *c = &r->g->cfg;
         ldap_sync y = {.cfg = c, .u = u, .name = name, .admin = gw_ldap_member(u, c->ldap_admin_group),
@@ -226,7 +226,8 @@ static void login(gw_req *r)
     /* the throttle counts a directory name in any case as one account, or
      * BOB, Bob, bOb... would each get their own failures */
     char lower[DIRECTORY_NAME_MAX];
-    const char *who = *r->g->cfg.ldap_url && directory_name(user, lower) ? lower : user;
+    const char *name = directory_name(user, lower) ? lower : NULL;
+    const char *who = *r->g->cfg.ldap_url && name ? name : user;
     int wait = gw_login_retry_after(r->g, who, http_client(r->http));
     if (wait > 0) {
         gw_fail_retry(r, 429, wait, "too many failed logins");
@@ -238,8 +239,7 @@ static void login(gw_req *r)
     store_exec(r->g->db, sql, (store_val[]){STORE_S(user)}, 1, take_login, &l, NULL, NULL);
     bool match = false;
     bool directory = *r->g->cfg.ldap_url && (!l.id || l.ldap);
-    char name[DIRECTORY_NAME_MAX];
-    if (directory ? !directory_login(r, user, pw, &l, &match, name) : !check_password(r, &l, pw, &match))
+    if (directory ? !directory_login(r, user, name, pw, &l, &match) : !check_password(r, &l, pw, &match))
         return;
     if (!match) {
         login_failed(r, &l, user, who);

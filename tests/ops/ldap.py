@@ -147,7 +147,7 @@ objectClass: organizationalUnit
 ou: groups
 
 """ + person("reader", "reader-pass-1") + person("alice", "alice-pass-123") + person("bob", "bob-pass-1234")
-    + person("carol", "carol-pass-123") + group("dqr-admins", "alice") + group("dqr-phi", "alice")
+    + person("carol", "carol-pass-123") + person("admin", "admin-dir-pass-1") + group("dqr-admins", "alice") + group("dqr-phi", "alice")
     + group("p1-users", "bob", "alice") + group("p2-users", "alice") + group("pacs-users", "bob")))
 
 
@@ -228,6 +228,9 @@ try:
     check("empty password is 401 (no anonymous bind counts)", st == 401, (st, b))
     st, b, _ = login(api, "nobody", "whatever-pass-1")
     check("unknown user is 401", st == 401, (st, b))
+    st, b, _ = login(api, "Admin", "admin-dir-pass-1")
+    check("a directory user 'admin' never takes over the local admin (401)", st == 401, (st, b))
+    check("... and the local admin keeps its password", api.login("admin", ADMIN_PW) is not None)
     st, b, _ = login(api, "*", "bob-pass-1234")
     check("a filter wildcard as the name finds nobody (RFC 4515 escaping)", st == 401, (st, b))
     st, b, _ = login(api, "bob)(uid=*", "bob-pass-1234")
