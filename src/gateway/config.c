@@ -104,6 +104,31 @@ static const key keys[] = {
      "first lockout; doubles with each further failure, up to 64 times this"},
     {"login_hash_concurrency", K_INT, F(login_hash_concurrency), "2", 1, 64,
      "password hashes (argon2id, 64 MiB each) computed at once; others wait up to 3 s, then 503"},
+    {"ldap_url", K_STR, F(ldap_url), "", 0, 0,
+     "directory for sign-in: ldap://HOST[:PORT] or ldaps://HOST[:PORT] (empty: local accounts only)"},
+    {"ldap_starttls", K_INT, F(ldap_starttls), "0", 0, 1, "1: upgrade an ldap:// connection with StartTLS (required)"},
+    {"ldap_ca_file", K_STR, F(ldap_ca_file), "", 0, 0,
+     "PEM CA certificates that sign the directory's certificate (empty: the system store)"},
+    {"ldap_timeout_s", K_INT, F(ldap_timeout_s), "5", 1, 120,
+     "seconds the directory may take to connect or answer before a login gets 503"},
+    {"ldap_bind_dn", K_STR, F(ldap_bind_dn), "", 0, 0,
+     "DN of the service account that searches for users (empty: anonymous search)"},
+    {"ldap_bind_password", K_STR, F(ldap_bind_password), "", 0, 0, "password of ldap_bind_dn"},
+    {"ldap_base_dn", K_STR, F(ldap_base_dn), "", 0, 0, "subtree searched for users and groups"},
+    {"ldap_user_filter", K_STR, F(ldap_user_filter), "(uid=%s)", 0, 0,
+     "filter finding the user; %s is the login name, escaped (Active Directory: (sAMAccountName=%s))"},
+    {"ldap_group_attr", K_STR, F(ldap_group_attr), "memberOf", 0, 0,
+     "attribute of the user entry listing the DNs of its groups (empty: none)"},
+    {"ldap_group_filter", K_STR, F(ldap_group_filter), "", 0, 0,
+     "also search groups under ldap_base_dn with this filter; %s is the user's DN, escaped "
+     "(e.g. (member=%s))"},
+    {"ldap_admin_group", K_STR, F(ldap_admin_group), "", 0, 0, "DN of the group whose members are admins"},
+    {"ldap_phi_group", K_STR, F(ldap_phi_group), "", 0, 0,
+     "DN of the group whose members have the phi permission"},
+    {"ldap_project_groups", K_STR, F(ldap_project_groups), "", 0, 0,
+     "project grants from groups: PROJECT=GROUP_DN items separated by ';'"},
+    {"ldap_pacs_groups", K_STR, F(ldap_pacs_groups), "", 0, 0,
+     "PACS grants from groups: PACS_LABEL=GROUP_DN items separated by ';'"},
     {"history_retention_days", K_INT, F(history_retention_days), "365", 1, 36500,
      "query and import history older than this is purged"},
     {"history_purge_seconds", K_INT, F(history_purge_seconds), "3600", 1, 86400,
@@ -276,6 +301,15 @@ static dqr_status derive(gw_config *c, dqr_error *err)
                              *c->http_tls_cert ? "http_tls_cert" : "http_tls_key",
                              *c->http_tls_cert ? "http_tls_key" : "http_tls_cert");
     if (readable("http_tls_cert", c->http_tls_cert, err) || readable("http_tls_key", c->http_tls_key, err))
+        return err->code;
+    if (*c->ldap_url && strncmp(c->ldap_url, "ldap://", 7) && strncmp(c->ldap_url, "ldaps://", 8))
+        return dqr_error_set(err, DQR_E_USAGE, "ldap_url must start with ldap:// or ldaps://, not '%s'", c->ldap_url);
+    if (*c->ldap_url && !strstr(c->ldap_user_filter, "%s"))
+        return dqr_error_set(err, DQR_E_USAGE, "ldap_user_filter must contain %%s (the login name), not '%s'",
+                             c->ldap_user_filter);
+    if (c->ldap_starttls && *c->ldap_url && strncmp(c->ldap_url, "ldap://", 7))
+        return dqr_error_set(err, DQR_E_USAGE, "ldap_starttls needs an ldap:// ldap_url (ldaps:// is TLS already)");
+    if (readable("ldap_ca_file", c->ldap_ca_file, err))
         return err->code;
     if (strlen(c->aet) == 0 || strlen(c->aet) > 16)
         return dqr_error_set(err, DQR_E_USAGE, "aet must be 1 to 16 characters, not '%s'", c->aet);

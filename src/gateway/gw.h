@@ -18,6 +18,11 @@ typedef struct gw_config {
     char *dicom_tls_cert, *dicom_tls_key, *dicom_tls_ca;
     char *audit_file, *audit_syslog; /* the audit trail (docs/audit.md) */
     char *safe_private_file; /* set: the default site step's Basic keeps safe private attributes (deid.c) */
+    /* LDAP / Active Directory sign-in (ldap.c) */
+    char *ldap_url, *ldap_ca_file, *ldap_bind_dn, *ldap_bind_password, *ldap_base_dn, *ldap_user_filter;
+    char *ldap_group_attr, *ldap_group_filter, *ldap_admin_group, *ldap_phi_group, *ldap_project_groups;
+    char *ldap_pacs_groups;
+    int ldap_starttls, ldap_timeout_s;
     int http_port, http_max_connections, http_max_per_address, http_timeout_s, dicom_port;
     int query_max_results, query_timeout, session_hours, history_retention_days;
     int history_purge_seconds; /* how often the retention purge runs (service.c) */

@@ -163,6 +163,31 @@ bool gw_password_policy(const gw *g, const char *user, const char *pw, char *msg
 int gw_login_retry_after(gw *g, const char *user, const char *addr);
 bool gw_login_failed(gw *g, const char *user, const char *addr);
 void gw_login_ok(gw *g, const char *user);
+/* ---- LDAP / Active Directory sign-in (ldap.c) ---- */
+enum { GW_LDAP_MAX_GROUPS = 64 };
+/* A directory user who signed in: the entry's DN and its groups' DNs. */
+typedef struct gw_ldap_user {
+    char dn[512];
+    char groups[GW_LDAP_MAX_GROUPS][512];
+    size_t ngroups;
+} gw_ldap_user;
+/* Check user/pw against the directory of cfg (ldap_url set): DQR_OK and u
+ * filled when the password binds as the one entry found; DQR_E_NOTFOUND
+ * when no such user, several, or a wrong or empty password (answer 401);
+ * DQR_E_IO when the directory is down or refuses the service account or
+ * StartTLS (answer 503); DQR_E_USAGE for a bad ldap_url. One connection
+ * per call, nothing shared: thread-safe. */
+dqr_status gw_ldap_login(const gw_config *cfg, const char *user, const char *pw, gw_ldap_user *u, dqr_error *err);
+/* fmt with every %s replaced by value escaped per RFC 4515 (* ( ) \ and
+ * control characters as \XX); new string (caller frees), NULL when out
+ * of memory. */
+char *gw_ldap_filter(const char *fmt, const char *value);
+/* Whether u is a member of group dn (case-insensitive; "" never). */
+bool gw_ldap_member(const gw_ldap_user *u, const char *dn);
+/* For each NAME=GROUP_DN item of list (';'-separated) whose group u is in,
+ * fn(ctx, NAME). */
+typedef void (*gw_ldap_grant_fn)(void *ctx, const char *name);
+void gw_ldap_each_grant(const gw_ldap_user *u, const char *list, gw_ldap_grant_fn fn, void *ctx);
 /* Answer status (429, 503) {"error": "SENTENCE; try again in S s"} with
  * a Retry-After: S header. */
 void gw_fail_retry(gw_req *r, int status, int seconds, const char *sentence);

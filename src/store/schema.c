@@ -173,6 +173,10 @@ static const char *const migrations[] = {
     "ALTER TABLE import_sessions ADD COLUMN study_enc TEXT;"
     "CREATE INDEX import_sessions_study_key ON import_sessions(study_key, state);"
     "CREATE INDEX import_sessions_label ON import_sessions(project, session);",
+    /* 7: where an account comes from: 'local' (password hash here) or
+     * 'ldap' (signed in against the directory; its pw_hash is random and
+     * matches no password, its role, phi and grants follow its groups) */
+    "ALTER TABLE users ADD COLUMN source TEXT NOT NULL DEFAULT 'local';",
 };
 
 const char *const *store_migrations(size_t *n)
