@@ -31,12 +31,15 @@ json_t *gw_grants_json(gw *g, int64_t id)
     return o;
 }
 
-static const char USER_COLS[] = "SELECT id, username, role, phi, disabled, created FROM users";
+/* source: local, or ldap for an account a directory sign-in made */
+static const char USER_COLS[] = "SELECT id, username, role, phi, disabled, created, source FROM users";
 
 static void user_list(gw_req *r)
 {
     dqr_error err;
-    json_t *a = gw_rows(r->g, "SELECT id, username, role, phi, disabled, created FROM users ORDER BY id", NULL, 0, &err);
+    char sql[128];
+    snprintf(sql, sizeof sql, "%s ORDER BY id", USER_COLS);
+    json_t *a = gw_rows(r->g, sql, NULL, 0, &err);
     if (!a) {
         gw_fail_err(r, &err);
         return;
