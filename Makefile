@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run check test-release test-asan test-fuzz bench screenshots clean
+.PHONY: all deps build run check test-release test-asan test-fuzz bench screenshots clean deb test-deb
 
 all: build
 
@@ -46,5 +46,19 @@ screenshots: build
 bench: build
 	./bench/dump.sh
 
+# The Debian package (debian/), built from a copy of the tree (tracked and
+# new files, not ignored ones) so the build leaves the tree clean; the .deb
+# lands in build-deb/.
+deb:
+	rm -rf build-deb && mkdir -p build-deb/src
+	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t build-deb/src
+	cd build-deb/src && dpkg-buildpackage -b -us -uc
+	@ls build-deb/*.deb
+
+# Builds the package, checks it (lintian, contents, the unit), installs it
+# on this machine, runs it as the dqr user and purges it (tests/ops/deb.sh).
+test-deb:
+	DQR_TEST_DEB=1 ./tests/ops/deb.sh
+
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-deb
