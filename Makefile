@@ -50,7 +50,7 @@ bench: build
 # new files, not ignored ones) so the build leaves the tree clean; the .deb
 # lands in build-deb/.
 deb:
-	rm -rf build-deb && mkdir -p build-deb/src
+	rm -rf --one-file-system build-deb && mkdir -p build-deb/src
 	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t build-deb/src
 	cd build-deb/src && dpkg-buildpackage -b -us -uc
 	@ls build-deb/*.deb
