@@ -10,7 +10,7 @@ WERROR = -DDQR_WERROR=ON
 BUILD_TYPES = Debug Release RelWithDebInfo MinSizeRel
 BUILD_TYPE_CCS = gcc clang
 
-.PHONY: all deps build run check test-release test-asan test-fuzz bench screenshots clean
+.PHONY: all deps build run check test-release test-asan test-fuzz bench screenshots clean deb test-deb
 
 all: build
 
@@ -69,5 +69,19 @@ screenshots: deps-test build
 bench: deps-test build
 	./bench/dump.sh
 
+# The Debian package (debian/), built from a copy of the tree (tracked and
+# new files, not ignored ones) so the build leaves the tree clean; the .deb
+# lands in build-deb/.
+deb: deps-test
+	rm -rf --one-file-system build-deb && mkdir -p build-deb/src
+	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t build-deb/src
+	cd build-deb/src && dpkg-buildpackage -b -us -uc
+	@ls build-deb/*.deb
+
+# Builds the package, checks it (lintian, contents, the unit), installs it
+# on this machine, runs it as the dqr user and purges it (tests/ops/deb.sh).
+test-deb: deps-test
+	DQR_TEST_DEB=1 ./tests/ops/deb.sh
+
 clean:
-	rm -rf build build-asan build-fuzz build-types
+	rm -rf build build-asan build-fuzz build-types build-deb

@@ -32,7 +32,7 @@ orthanc orthanc-dicomweb postgresql
 slapd ldap-utils
 hyperfine time procps openssl curl
 chromium nodejs
-debhelper lintian devscripts fakeroot dpkg-dev
+debhelper lintian fakeroot dpkg-dev debootstrap
 "
 
 usage() {

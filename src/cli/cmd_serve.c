@@ -1,5 +1,6 @@
 /* cmd_serve.c — `dqr serve`: load the settings, start the gateway, wait for
- * SIGTERM or SIGINT, stop it cleanly. Everything the gateway creates is for
+ * SIGTERM or SIGINT, stop it cleanly; SIGHUP (`systemctl reload`) re-reads
+ * the config file and applies what can change live (gw_reload). Everything the gateway creates is for
  * its own user only: umask 077 before anything is made, whatever umask the
  * service manager or shell passed on. */
 #include "cli/check_config.h"
@@ -53,12 +54,13 @@ int cmd_serve(int argc, char **argv)
         gw_config_free(&cfg);
         return DQR_EXIT_OK;
     }
-    /* Block the stop signals before any thread starts, so they all inherit
+    /* Block the stop and reload signals before any thread starts, so they all inherit
      * the mask and only sigwait below sees them. */
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
     http_client_init();
@@ -80,7 +82,11 @@ int cmd_serve(int argc, char **argv)
             cfg.http_addr, gw_http_port(g),
             cfg.data_dir);
     int sig = 0;
-    sigwait(&stop, &sig);
+    while (sigwait(&stop, &sig) == 0 && sig == SIGHUP) {
+        dqr_error rerr = {0};
+        if (gw_reload(g, config, &rerr) != DQR_OK)
+            cli_error("serve: reload: %s (running settings unchanged)", rerr.message);
+    }
     fprintf(stderr, "dqr: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     gw_stop(g);
     gw_config_free(&cfg);

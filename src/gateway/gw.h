@@ -73,6 +73,12 @@ gw *gw_start(const gw_config *cfg, dqr_error *err);
 const char *gw_bootstrap_password(const gw *g);
 void gw_forget_password(gw *g);
 int gw_http_port(const gw *g);
+/* Re-read the settings from path (NULL: defaults and environment only), as
+ * gw_config_load does, and apply the keys that can change while running
+ * (reload.c lists them); log which were applied and which changed but need
+ * a restart. A file that does not load fails with DQR_E_USAGE and changes
+ * nothing. Call from one thread at a time (the program's signal loop). */
+dqr_status gw_reload(gw *g, const char *path, dqr_error *err);
 /* Stop serving (waits for running requests) and free everything. */
 void gw_stop(gw *g);
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct spool {
@@ -78,7 +79,11 @@ dqr_status net_spool_dataset(net_assoc *a, const char *dir, const char *sop_clas
         net_recv_dataset(a, net_discard, NULL, err);
         return dqr_error_set(err, DQR_E_NOMEM, "out of memory");
     }
-    getrandom(rnd, sizeof rnd, 0);
+    /* the name only has to be new: O_EXCL below refuses a clash */
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+        uint64_t t = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)path;
+        memcpy(rnd, &t, sizeof rnd);
+    }
     snprintf(path, cap, "%s/.dqr-rx-%02x%02x%02x%02x%02x%02x%02x%02x", dir, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
              rnd[5], rnd[6], rnd[7]);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

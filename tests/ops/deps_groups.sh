@@ -12,13 +12,13 @@ rm -rf "$work" && mkdir -p "$work"
 deps=$src/scripts/deps.sh
 
 # Test peers and tools that must never come with `make deps` / `make run`.
-TEST_ONLY='^(chromium|orthanc|postgresql|dcmtk|clang|libclang|nodejs|npm|hyperfine|slapd|lintian|debhelper|devscripts)'
+TEST_ONLY='^(chromium|orthanc|postgresql|dcmtk|clang|libclang|nodejs|npm|hyperfine|slapd|lintian|debhelper|debootstrap)'
 # What the build needs (the libraries CMakeLists.txt links, the generator's python3).
 BUILD_NEED="build-essential cmake pkg-config python3 ca-certificates zlib1g-dev libjansson-dev
 libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev libsodium-dev libssl-dev
 libpcre2-dev libzip-dev libldap-dev"
 TEST_NEED="chromium nodejs orthanc orthanc-dicomweb postgresql dcmtk clang hyperfine slapd ldap-utils
-debhelper lintian devscripts fakeroot dpkg-dev python3-pydicom"
+debhelper lintian fakeroot dpkg-dev debootstrap python3-pydicom"
 
 # has FILE PKG: the list holds exactly that package name
 has() { grep -qx -- "$2" "$1"; }
