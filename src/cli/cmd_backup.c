@@ -177,21 +177,6 @@ static int backup_to(const gw_config *cfg, const char *dir)
     return DQR_EXIT_OK;
 }
 
-int cmd_backup(int argc, char **argv)
-{
-    opts o;
-    int rc = parse(cli_find("backup"), argc, argv, &o);
-    if (rc != DQR_EXIT_OK)
-        return rc;
-    umask(077);
-    gw_config cfg;
-    if ((rc = load_config(o.config, &cfg)) != DQR_EXIT_OK)
-        return rc;
-    rc = backup_to(&cfg, o.path);
-    gw_config_free(&cfg);
-    return rc;
-}
-
 /* The SQLite catalog's file, made (with its folders) before it is loaded,
  * so it is private from its first byte. */
 static int prepare_sqlite(const char *url)
@@ -269,17 +254,39 @@ static int restore_from(const gw_config *cfg, const char *dir, bool force)
     return DQR_EXIT_OK;
 }
 
-int cmd_restore(int argc, char **argv)
+/* Both commands: options, a private umask (the copies hold the keys), the
+ * settings, then the work. */
+static int run(const char *name, int argc, char **argv, int (*work)(const gw_config *cfg, const opts *o))
 {
     opts o;
-    int rc = parse(cli_find("restore"), argc, argv, &o);
+    int rc = parse(cli_find(name), argc, argv, &o);
     if (rc != DQR_EXIT_OK)
         return rc;
     umask(077);
     gw_config cfg;
     if ((rc = load_config(o.config, &cfg)) != DQR_EXIT_OK)
         return rc;
-    rc = restore_from(&cfg, o.path, o.force);
+    rc = work(&cfg, &o);
     gw_config_free(&cfg);
     return rc;
+}
+
+static int backup_work(const gw_config *cfg, const opts *o)
+{
+    return backup_to(cfg, o->path);
+}
+
+static int restore_work(const gw_config *cfg, const opts *o)
+{
+    return restore_from(cfg, o->path, o->force);
+}
+
+int cmd_backup(int argc, char **argv)
+{
+    return run("backup", argc, argv, backup_work);
+}
+
+int cmd_restore(int argc, char **argv)
+{
+    return run("restore", argc, argv, restore_work);
 }
