@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "dicom/dicom.h"
+#include "anon/pixel_rules.h" /* pixel-cleaning rules by signature (CTP format) */
 
 typedef struct anon_script anon_script;
 typedef struct anon_profile anon_profile;
