@@ -1,13 +1,15 @@
-/* cmd_lint.c — `dqr lint [--sample FILE]... [--var NAME=VALUE]... [--safe-private FILE] SCRIPT...`:
+/* cmd_lint.c — `dqr lint [--sample FILE]... [--var NAME=VALUE]... [--safe-private FILE]
+ * [--pixel-rules FILE]... [SCRIPT...]`:
  * refuse a script that does not parse (file:line:column); run the scripts,
  * in order and with the variables an import has (project, subject,
  * session), over the built-in sample and each --sample file, and report
  * every run-time error with its line:column, so that "ok" means the script
  * runs; then list the Annex E Basic attributes the scripts, taken together,
- * leave untouched. */
+ * leave untouched. --pixel-rules files are checked by lint_pixel.c. */
 #include "anon/anon.h"
 #include "anon/annex_e_table.h"
 #include "cli/cli.h"
+#include "cli/lint_pixel.h"
 #include "cli/lint_private.h"
 
 #include <stdio.h>
@@ -25,6 +27,8 @@ typedef struct lint_opts {
     const char *safe_private; /* --safe-private: the site's extra safe private attributes */
     const char *scripts[LINT_MAX_ITEMS];
     size_t nscripts;
+    const char *pixel_rules[LINT_MAX_ITEMS]; /* --pixel-rules: CTP pixel-cleaning rule files */
+    size_t npixel;
 } lint_opts;
 
 /* Per script: did a run fail? (indexed like the engine's steps) */
@@ -67,9 +71,9 @@ static int parse_options(const dqr_command *self, int argc, char **argv, lint_op
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         bool sample = strcmp(a, "--sample") == 0, var = strcmp(a, "--var") == 0, lookup = strcmp(a, "--lookup") == 0;
-        bool safe = strcmp(a, "--safe-private") == 0;
+        bool safe = strcmp(a, "--safe-private") == 0, pixel = strcmp(a, "--pixel-rules") == 0;
         int rc = 0;
-        if ((sample || var || lookup || safe) && !val)
+        if ((sample || var || lookup || safe || pixel) && !val)
             return cli_usage_error(self, "%s needs a value", a);
         if (var && (!strchr(val, '=') || val[0] == '='))
             return cli_usage_error(self, "--var needs NAME=VALUE");
@@ -81,16 +85,18 @@ static int parse_options(const dqr_command *self, int argc, char **argv, lint_op
             o->lookup = val;
         else if (safe)
             o->safe_private = val;
+        else if (pixel)
+            rc = push(self, o->pixel_rules, &o->npixel, a, val);
         else if (a[0] == '-' && a[1])
             return cli_usage_error(self, "unknown option '%s'", a);
         else
             rc = push(self, o->scripts, &o->nscripts, "SCRIPT", a);
         if (rc)
             return rc;
-        i += sample || var || lookup || safe;
+        i += sample || var || lookup || safe || pixel;
     }
-    if (!o->nscripts)
-        return cli_usage_error(self, "give at least one SCRIPT");
+    if (!o->nscripts && !o->npixel)
+        return cli_usage_error(self, "give at least one SCRIPT or --pixel-rules FILE");
     return 0;
 }
 
@@ -179,6 +185,13 @@ int cmd_lint(int argc, char **argv)
     int rc = parse_options(self, argc, argv, &o);
     if (rc)
         return rc;
+    if (o.npixel) {
+        rc = lint_pixel_rules(o.pixel_rules, o.npixel, o.samples, o.nsamples);
+        if (!o.nscripts)
+            return rc;
+    }
+    int pixel_rc = rc;
+    rc = DQR_EXIT_OK;
     anon_script *scripts[LINT_MAX_ITEMS];
     size_t n = 0;
     for (size_t i = 0; i < o.nscripts; i++) {
@@ -203,5 +216,5 @@ int cmd_lint(int argc, char **argv)
     }
     for (size_t i = 0; i < n; i++)
         anon_script_free(scripts[i]);
-    return rc;
+    return pixel_rc > rc ? pixel_rc : rc;
 }

@@ -58,7 +58,8 @@ static const dqr_command COMMANDS[] = {
      "file was rejected by a script.\n",
      cmd_anonymize},
     {"lint", "check scripts: parse, run on samples, list the Annex E attributes left",
-     "usage: dqr lint [--sample FILE]... [--var NAME=VALUE]... [--lookup FILE] [--safe-private FILE] SCRIPT...\n"
+     "usage: dqr lint [--sample FILE]... [--var NAME=VALUE]... [--lookup FILE] [--safe-private FILE]\n"
+     "                [--pixel-rules FILE]... [SCRIPT...]\n"
      "\n"
      "Parse each DicomEdit 6 or 4 script (errors name file:line:column), then run the\n"
      "scripts in order, as an import does, over the built-in sample instance and\n"
@@ -71,8 +72,11 @@ static const dqr_command COMMANDS[] = {
      "--sample file, list its private attributes and whether\n"
      "basic,retain-safe-private keeps them (PS3.15 Table E.3.10-1, or the line of\n"
      "the --safe-private site file) or removes them.\n"
+     "--pixel-rules FILE: a pixel-cleaning rules file (CTP DicomPixelAnonymizer\n"
+     "format): parse it (errors name file:line:column) and, for each --sample\n"
+     "file, print the first signature that matches and its regions.\n"
      "Exit: 0 scripts parse and run (whatever is listed), 1 a script or sample\n"
-     "cannot be read, 2 a script does not parse or fails at run time.\n",
+     "cannot be read, 2 a script or rules file does not parse or fails at run time.\n",
      cmd_lint},
     {"phi-scan", "report identifying values and canary strings left in files",
      "usage: dqr phi-scan [--canaries FILE] [--ignore TAG]... PATH...\n"
