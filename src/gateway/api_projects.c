@@ -1,9 +1,11 @@
-/* api_projects.c — projects (DQR enabled, their DicomEdit script), the
+/* api_projects.c — projects (DQR enabled, their DicomEdit script and pixel
+ * rules), the
  * site-wide script, and script linting. Every script is compiled before it
  * is stored: a script that would fail at import time is refused at upload,
  * with its line:column. Lint also runs the script over the built-in sample,
  * as an import would (after the site step with "with_site"), and lists its
- * run-time errors. */
+ * run-time errors. Pixel rules (CTP DicomPixelAnonymizer format) are
+ * compiled on save the same way: a 400 with line and column. */
 #include "anon/anon.h"
 #include "anon/annex_e_table.h"
 #include "gateway/deid.h"
@@ -12,7 +14,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define PROJECT_COLS "id, name, description, dqr_enabled, script IS NOT NULL AS has_script, created, updated"
+#define PROJECT_COLS                                                                                       \
+    "id, name, description, dqr_enabled, script IS NOT NULL AS has_script, "                               \
+    "pixel_rules IS NOT NULL AS has_pixel_rules, created, updated"
 
 static void add_untouched(void *ctx, const struct anon_annex_e_row *row)
 {
@@ -41,16 +45,47 @@ static bool check_script(gw_req *r, const char *text, json_t **report)
     return true;
 }
 
-/* The body's "script": a string, or null to remove; *present says whether
- * the member was sent. False after answering 400. */
-static bool body_script(gw_req *r, const char **text, bool *present)
+static bool script_ok(gw_req *r, const char *text)
 {
-    json_t *v = r->body ? json_object_get(r->body, "script") : NULL;
+    return check_script(r, text, NULL);
+}
+
+/* Compile pixel rules: true when fine, else answers 400 with line and column. */
+static bool pixel_rules_ok(gw_req *r, const char *text)
+{
+    dqr_error err = {0};
+    anon_pixel_rules *p = anon_pixel_rules_parse(text, strlen(text), "pixel_rules", &err);
+    if (!p) {
+        gw_fail_script(r, err.message);
+        return false;
+    }
+    anon_pixel_rules_free(p);
+    return true;
+}
+
+/* A text member of the body (key, described as what): a string, or null to
+ * remove; *present says whether it was sent; check compiles it. False
+ * after answering 400. */
+static bool body_text(gw_req *r, const char *key, const char *what, bool (*check)(gw_req *, const char *),
+                      const char **text, bool *present)
+{
+    json_t *v = r->body ? json_object_get(r->body, key) : NULL;
     *present = v != NULL;
     *text = json_string_value(v);
     if (v && !json_is_null(v) && !json_is_string(v))
-        return gw_fail(r, 400, "'script' must be the DicomEdit script text, or null");
-    return !*text || check_script(r, *text, NULL);
+        return gw_fail(r, 400, "'%s' must be %s, or null", key, what);
+    return !*text || check(r, *text);
+}
+
+static bool body_script(gw_req *r, const char **text, bool *present)
+{
+    return body_text(r, "script", "the DicomEdit script text", script_ok, text, present);
+}
+
+static bool body_pixel_rules(gw_req *r, const char **text, bool *present)
+{
+    return body_text(r, "pixel_rules", "the pixel rules text (CTP DicomPixelAnonymizer format)", pixel_rules_ok,
+                     text, present);
 }
 
 static bool project_id_ok(const char *id)
@@ -92,9 +127,9 @@ static bool bool_member(gw_req *r, const char *key, int *out)
 
 static void project_create(gw_req *r)
 {
-    bool bad = false, has_script;
+    bool bad = false, has_script, has_rules;
     const char *id = gw_body_str(r, "id", &bad), *name = gw_body_str(r, "name", &bad),
-               *desc = gw_body_str(r, "description", &bad), *script;
+               *desc = gw_body_str(r, "description", &bad), *script, *rules;
     int enabled;
     if (bad || !bool_member(r, "dqr_enabled", &enabled))
         return;
@@ -102,16 +137,17 @@ static void project_create(gw_req *r)
         gw_fail(r, 400, "'id' is required: 1 to 64 letters, digits, _ or -");
         return;
     }
-    if (!body_script(r, &script, &has_script))
+    if (!body_script(r, &script, &has_script) || !body_pixel_rules(r, &rules, &has_rules))
         return;
     dqr_error err;
     int64_t now = time(NULL);
     dqr_status st = store_exec(r->g->db,
-                               "INSERT INTO projects(id, name, description, dqr_enabled, script, created, updated) "
-                               "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               "INSERT INTO projects(id, name, description, dqr_enabled, script, pixel_rules, "
+                               "created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                (store_val[]){STORE_S(id), STORE_S(name && *name ? name : id), STORE_S(desc),
-                                             STORE_I(enabled > 0), STORE_S(script), STORE_I(now), STORE_I(now)},
-                               7, NULL, NULL, NULL, &err);
+                                             STORE_I(enabled > 0), STORE_S(script), STORE_S(rules), STORE_I(now),
+                                             STORE_I(now)},
+                               8, NULL, NULL, NULL, &err);
     if (st == DQR_E_CONFLICT) {
         gw_fail(r, 409, "project '%s' exists already", id);
         return;
@@ -135,20 +171,23 @@ static void project_get(gw_req *r)
 
 static void project_update(gw_req *r)
 {
-    bool bad = false, has_script;
-    const char *name = gw_body_str(r, "name", &bad), *desc = gw_body_str(r, "description", &bad), *script;
+    bool bad = false, has_script, has_rules;
+    const char *name = gw_body_str(r, "name", &bad), *desc = gw_body_str(r, "description", &bad), *script, *rules;
     int enabled;
-    if (bad || !bool_member(r, "dqr_enabled", &enabled) || !body_script(r, &script, &has_script))
+    if (bad || !bool_member(r, "dqr_enabled", &enabled) || !body_script(r, &script, &has_script) ||
+        !body_pixel_rules(r, &rules, &has_rules))
         return;
     int64_t n = 0;
     dqr_error err;
     if (store_exec(r->g->db,
                    "UPDATE projects SET name = COALESCE(?, name), description = COALESCE(?, description), "
                    "dqr_enabled = CASE WHEN ? < 0 THEN dqr_enabled ELSE ? END, "
-                   "script = CASE WHEN ? = 1 THEN ? ELSE script END, updated = ? WHERE id = ?",
+                   "script = CASE WHEN ? = 1 THEN ? ELSE script END, "
+                   "pixel_rules = CASE WHEN ? = 1 THEN ? ELSE pixel_rules END, updated = ? WHERE id = ?",
                    (store_val[]){STORE_S(name), STORE_S(desc), STORE_I(enabled), STORE_I(enabled), STORE_I(has_script),
-                                 STORE_S(script), STORE_I(time(NULL)), STORE_S(r->arg[0])},
-                   8, NULL, NULL, &n, &err) != DQR_OK) {
+                                 STORE_S(script), STORE_I(has_rules), STORE_S(rules), STORE_I(time(NULL)),
+                                 STORE_S(r->arg[0])},
+                   10, NULL, NULL, &n, &err) != DQR_OK) {
         gw_fail_err(r, &err);
         return;
     }
@@ -156,7 +195,8 @@ static void project_update(gw_req *r)
         gw_fail(r, 404, "no project %s", r->arg[0]);
         return;
     }
-    gw_audit(r->g, r->user.id, has_script ? "project_script" : "project_update", r->arg[0]);
+    gw_audit(r->g, r->user.id, has_script ? "project_script" : has_rules ? "project_pixel_rules" : "project_update",
+             r->arg[0]);
     project_show(r, r->arg[0], 200);
 }
 
@@ -184,6 +224,27 @@ static void project_script_get(gw_req *r)
     json_t *o = gw_row(r->g, "SELECT id AS project, script FROM projects WHERE id = ?", (store_val[]){STORE_S(r->arg[0])},
                        1, &err);
     o ? gw_reply(r, 200, o) : (void)gw_fail(r, 404, "no project %s", r->arg[0]);
+}
+
+static void project_pixel_rules_get(gw_req *r)
+{
+    if (!gw_may_use(r, "project", r->arg[0])) {
+        gw_fail(r, 404, "no project %s that you may use", r->arg[0]);
+        return;
+    }
+    dqr_error err;
+    json_t *o = gw_row(r->g, "SELECT id AS project, pixel_rules FROM projects WHERE id = ?",
+                       (store_val[]){STORE_S(r->arg[0])}, 1, &err);
+    o ? gw_reply(r, 200, o) : (void)gw_fail(r, 404, "no project %s", r->arg[0]);
+}
+
+static void project_pixel_rules_put(gw_req *r)
+{
+    if (!r->body || !json_object_get(r->body, "pixel_rules")) {
+        gw_fail(r, 400, "send {\"pixel_rules\": \"{ Modality.equals(\\\"US\\\") } (0,0,640,40)\"} (null removes them)");
+        return;
+    }
+    project_update(r);
 }
 
 static void project_script_put(gw_req *r)
@@ -331,6 +392,8 @@ const gw_route gw_routes_projects[] = {
     {"DELETE", "/api/v1/projects/{}", GW_ADMIN, project_delete},
     {"GET", "/api/v1/projects/{}/script", GW_USER, project_script_get},
     {"PUT", "/api/v1/projects/{}/script", GW_ADMIN, project_script_put},
+    {"GET", "/api/v1/projects/{}/pixel-rules", GW_USER, project_pixel_rules_get},
+    {"PUT", "/api/v1/projects/{}/pixel-rules", GW_ADMIN, project_pixel_rules_put},
     {"GET", "/api/v1/settings/site-script", GW_USER, site_script_get},
     {"PUT", "/api/v1/settings/site-script", GW_ADMIN, site_script_put},
     {"POST", "/api/v1/scripts/lint", GW_USER, lint},

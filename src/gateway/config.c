@@ -3,6 +3,8 @@
  * read it, so a key cannot be added without its default and its variable. */
 #include "gateway/gw.h"
 
+#include "anon/anon.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
@@ -81,6 +83,8 @@ static const key keys[] = {
      "secret keying UID replacement (empty: ~/.config/dqr/uid-secret, as the command line)"},
     {"safe_private_file", K_STR, F(safe_private_file), "", 0, 0,
      "site file of extra safe private attributes; set, the built-in Basic profile runs with retain-safe-private"},
+    {"pixel_rules_file", K_STR, F(pixel_rules_file), "", 0, 0,
+     "site-wide pixel-cleaning rules (CTP DicomPixelAnonymizer format); checked at start, not yet applied"},
     {"log_file", K_STR, F(log_file), "", 0, 0, "log file; \"-\" for standard error only (empty: DATA_DIR/logs/dqr.log)"},
     {"audit_file", K_STR, F(audit_file), "", 0, 0,
      "append-only audit log, one DICOM audit message per line (empty: DATA_DIR/logs/audit.log)"},
@@ -256,6 +260,22 @@ static dqr_status readable(const char *setting, const char *path, dqr_error *err
     return DQR_OK;
 }
 
+
+/* A site rules file that does not compile stops the start, naming
+ * file:line:column, rather than leave a site believing it applies. */
+static dqr_status pixel_rules_ok(const char *path, dqr_error *err)
+{
+    if (!*path)
+        return DQR_OK;
+    anon_pixel_rules *r = anon_pixel_rules_load(path, err);
+    if (!r) {
+        dqr_error_prefix(err, "pixel_rules_file: ");
+        err->code = DQR_E_USAGE;
+        return DQR_E_USAGE;
+    }
+    anon_pixel_rules_free(r);
+    return DQR_OK;
+}
 static dqr_status derive(gw_config *c, dqr_error *err)
 {
     const char *home = getenv("HOME"), *xdg = getenv("XDG_CONFIG_HOME");
@@ -310,6 +330,8 @@ static dqr_status derive(gw_config *c, dqr_error *err)
     if (c->ldap_starttls && *c->ldap_url && strncmp(c->ldap_url, "ldap://", 7))
         return dqr_error_set(err, DQR_E_USAGE, "ldap_starttls needs an ldap:// ldap_url (ldaps:// is TLS already)");
     if (readable("ldap_ca_file", c->ldap_ca_file, err))
+        return err->code;
+    if (pixel_rules_ok(c->pixel_rules_file, err) != DQR_OK)
         return err->code;
     if (strlen(c->aet) == 0 || strlen(c->aet) > 16)
         return dqr_error_set(err, DQR_E_USAGE, "aet must be 1 to 16 characters, not '%s'", c->aet);

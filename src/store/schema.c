@@ -177,6 +177,9 @@ static const char *const migrations[] = {
      * 'ldap' (signed in against the directory; its pw_hash is random and
      * matches no password, its role, phi and grants follow its groups) */
     "ALTER TABLE users ADD COLUMN source TEXT NOT NULL DEFAULT 'local';",
+    /* 8: a project's pixel-cleaning rules (CTP DicomPixelAnonymizer
+     * format), compiled on save like its script; NULL: none */
+    "ALTER TABLE projects ADD COLUMN pixel_rules TEXT;",
 };
 
 const char *const *store_migrations(size_t *n)
