@@ -30,6 +30,8 @@
 
 #define PR_MAX_PATH 8      /* levels of an IDENT::IDENT path */
 #define PR_MAX_FILE (16u << 20)
+#define PR_MAX_REGEX 256   /* characters of a matches() pattern */
+#define PR_MAX_REPEAT 32   /* bound of a {m,n} in a matches() pattern */
 
 typedef enum pr_method {
     PR_EQUALS, PR_EQUALS_IC, PR_MATCHES, PR_CONTAINS, PR_CONTAINS_IC, PR_STARTS, PR_STARTS_IC,
@@ -224,8 +226,51 @@ static dqr_status parse_ident(pr_parser *p, pr_node *n, const char *ident, size_
     }
 }
 
+/* glibc's regcomp can take gigabytes on a short pattern (a quantifier on a
+ * quantifier, large or nested {m,n}): rules text comes over REST, so refuse
+ * what could blow up before compiling. NULL when the pattern is fine. */
+static const char *regex_too_costly(const char *re)
+{
+    if (strlen(re) > PR_MAX_REGEX)
+        return "longer than 256 characters";
+    int braces = 0;
+    bool quantified = false, in_bracket = false;
+    for (const char *c = re; *c; c++) {
+        if (in_bracket) {
+            in_bracket = *c != ']' || c[-1] == '[' || (c[-1] == '^' && c[-2] == '[');
+            continue;
+        }
+        if (*c == '\\' && c[1]) {
+            c++, quantified = false;
+            continue;
+        }
+        bool q = *c == '*' || *c == '+' || *c == '?' || *c == '{';
+        if (q && quantified)
+            return "a quantifier on a quantifier (Java's possessive/lazy forms are not POSIX)";
+        if (*c == '{') {
+            char *end;
+            long lo = strtol(c + 1, &end, 10), hi = lo;
+            if (*end == ',')
+                hi = end[1] == '}' ? PR_MAX_REPEAT + 1 : strtol(end + 1, &end, 10);
+            if (++braces > 2 || lo > PR_MAX_REPEAT || hi > PR_MAX_REPEAT)
+                return "at most two {m,n} repeats, each up to 32";
+            const char *close = strchr(c, '}');
+            c = close ? close : c + strlen(c) - 1;
+        }
+        in_bracket = *c == '[';
+        quantified = q;
+    }
+    return NULL;
+}
+
 static dqr_status compile_regex(pr_parser *p, pr_node *n, size_t at)
 {
+    const char *costly = regex_too_costly(n->arg);
+    if (costly) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "matches(): regular expression refused: %s", costly);
+        return fail_at(p, at, msg);
+    }
     /* whole-value match, as Java's String.matches */
     size_t len = strlen(n->arg);
     char *anchored = malloc(len + 5);
@@ -283,7 +328,7 @@ static pr_node *parse_operand(pr_parser *p)
     while (st == DQR_OK && method && i < nm && strcmp(METHODS[i].name, method) != 0)
         i++;
     if (st == DQR_OK && (!method || i == nm)) {
-        char msg[160];
+        char msg[256];
         snprintf(msg, sizeof msg, "unknown method '%.60s' (equals, contains, matches, startsWith, endsWith, "
                                   "...IgnoreCase, isLessThan, isGreaterThan)", method ? method : "");
         st = fail_at(p, dot + 1, msg);

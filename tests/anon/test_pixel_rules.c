@@ -209,6 +209,12 @@ static void test_errors(void **state)
     expect_error("{ Modality.equals(\"US\") * }", "expected a condition");
     expect_error("{ (Modality.equals(\"US\") }", "'(' without its ')'");
     expect_error("{ Modality.matches(\"(US\") }", "bad regular expression");
+    /* patterns that would make glibc's regcomp take gigabytes are refused */
+    expect_error("{ Modality.matches(\"1[.]+++++\") }", "a quantifier on a quantifier");
+    /* a '}' ends the signature (as in CTP), so only an unclosed {m,n} can occur */
+    expect_error("{ Modality.matches(\"a{1000\") }", "at most two {m,n} repeats");
+    assert_true(sig_matches("Modality.matches(\"U+[S-T]?\")"));
+    assert_true(sig_matches("Manufacturer.matches(\"Acme[[:space:]]S.*\")"));
     expect_error("{ true }\n(0,0,5x,5)", "t.script:2:6: a region value must be an integer");
     expect_error("{ Modality & Rows }", "expected ATTRIBUTE.method");
 }

@@ -2,9 +2,10 @@
 # Fuzz smoke: run a fuzzer for SECONDS from its seed corpus: for part10,
 # small DICOM files (the repo's seeds and pydicom's test files, if
 # installed); for script, the repo's DicomEdit scripts; for pdu, A-ASSOCIATE
-# bodies and a DIMSE command; for json, REST request bodies.
+# bodies and a DIMSE command; for json, REST request bodies; for
+# pixel_rules, CTP pixel-cleaning rule files.
 # Fails on any crash, leak, sanitizer report or timeout the fuzzer finds.
-# Usage: run_fuzz.sh FUZZER WORKDIR [SECONDS] [part10|script|pdu|json]
+# Usage: run_fuzz.sh FUZZER WORKDIR [SECONDS] [part10|script|pdu|json|pixel_rules]
 set -eu
 fuzzer=$1 work=$2 seconds=${3:-60} kind=${4:-part10}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,6 +14,7 @@ case $kind in
     script) cp "$here"/script-seeds/* "$work/corpus/" ;;
     pdu) cp "$here"/pdu-seeds/* "$work/corpus/" ;;
     json) cp "$here"/json-seeds/* "$work/corpus/" ;;
+    pixel_rules) cp "$here"/pixel-rules-seeds/* "$work/corpus/" ;;
     *) cp "$here"/seeds/* "$work/corpus/" ;;
 esac
 [ "$kind" = part10 ] && for d in /usr/lib/python3/dist-packages/pydicom/data/test_files /usr/lib/python3/dist-packages/pydicom/data/charset_files; do
