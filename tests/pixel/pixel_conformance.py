@@ -1,0 +1,158 @@
+#!/usr/bin/python3
+"""Conformance of the pixel layer: every frame dqr decodes equals the
+reference decoding, sample for sample.
+
+Usage: pixel_conformance.py PX_DECODE WORKDIR [DIR...]
+Default DIRs: the test_files and charset_files of Debian's python3-pydicom.
+
+For every file with Pixel Data:
+  * the reference is pydicom's pixel_array where its Debian handlers (numpy,
+    RLE) decode the file; else DCMTK's dcmdjpeg / dcmdjpls or GDCM's
+    `gdcmconv --raw` turn it native and pydicom reads that;
+  * px_decode (tests/pixel/px_decode.c) must give the same samples (masked
+    to Bits Stored, sign-extended), colour converted to RGB where one side
+    did and the other did not (lossy YBR: within 2 of each other);
+  * px_decode exit 3 (unsupported transfer syntax or layout) is counted,
+    not failed; any other failure where a reference exists fails.
+
+Prints one line per file, the counts "equal / differ / unsupported", and
+"N passed, N failed".
+"""
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pydicom
+from pydicom.pixel_data_handlers.util import convert_color_space
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import harness  # noqa: E402
+
+warnings.simplefilter("ignore")
+JPEG_LS = {"1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"}
+LOSSY = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.81",
+         "1.2.840.10008.1.2.4.91"}
+# dqr decodes these differently from every reference at hand, on purpose.
+KNOWN = {
+    "MR_truncated.dcm": "Pixel Data shorter than its length: the codec refuses truncated values",
+    "SC_rgb_jpeg_lossy_gdcm.dcm": "labelled RGB but a 4:2:0 subsampled JPEG, so YCbCr: dqr converts "
+                                  "it (clean primaries), DCMTK and GDCM keep it as RGB",
+}
+counts = {"equal": 0, "differ": 0, "unsupported": 0, "no reference": 0}
+
+
+def converted(path, ts, work):
+    """A native copy of path made by DCMTK or GDCM, or None."""
+    out = os.path.join(work, os.path.basename(path) + ".native.dcm")
+    if ts in JPEG_LS:
+        tools = [["dcmdjpls", path, out]]
+    elif ts.startswith("1.2.840.10008.1.2.4.5") or ts.startswith("1.2.840.10008.1.2.4.7"):
+        tools = [["dcmdjpeg", path, out]]
+    else:
+        tools = []
+    tools.append(["gdcmconv", "--raw", path, out])
+    for argv in tools:
+        if shutil.which(argv[0]) and subprocess.run(argv, capture_output=True).returncode == 0:
+            return out
+    return None
+
+
+def reference(path, ds, work):
+    """(samples as int64 array (frames, rows, cols, spp), photometric) or None."""
+    try:
+        arr, src = ds.pixel_array, ds
+    except Exception:
+        native = converted(path, str(ds.file_meta.get('TransferSyntaxUID', '')), work)
+        if not native:
+            return None
+        try:
+            src = pydicom.dcmread(native)
+            arr = src.pixel_array
+        except Exception:
+            return None
+    spp = int(src.get("SamplesPerPixel", 1))
+    frames = int(src.get("NumberOfFrames", 1) or 1)
+    arr = arr.astype(np.int64).reshape(frames, int(src.Rows), int(src.Columns), spp)
+    return arr, str(src.PhotometricInterpretation), int(src.BitsStored), int(src.PixelRepresentation)
+
+
+def normalize(arr, bits, signed):
+    arr = arr & ((1 << bits) - 1)
+    if signed:
+        arr = np.where(arr >= 1 << (bits - 1), arr - (1 << bits), arr)
+    return arr
+
+
+def ours(px_decode, path):
+    r = subprocess.run([px_decode, path], capture_output=True)
+    if r.returncode != 0:
+        return r.returncode, r.stderr.decode(errors="replace").strip()
+    head, _, body = r.stdout.partition(b"\n")
+    rows, cols, frames, spp, alloc, stored, signed, *pi = head.decode().split()
+    dtype = {8: "u1", 16: "<u2", 32: "<u4"}[int(alloc)]
+    arr = np.frombuffer(body, dtype=dtype).astype(np.int64)
+    arr = arr.reshape(int(frames), int(rows), int(cols), int(spp))
+    return 0, (normalize(arr, int(stored), signed == "1"), " ".join(pi))
+
+
+def to_rgb(arr, pi):
+    if pi.startswith("YBR"):
+        return convert_color_space(arr.astype(np.uint8), "YBR_FULL", "RGB").astype(np.int64)
+    return arr
+
+
+def check(px_decode, work, path):
+    try:
+        ds = pydicom.dcmread(path)
+    except Exception:
+        return None, ""
+    if "PixelData" not in ds or "FloatPixelData" in ds:
+        return None, ""
+    rc, got = ours(px_decode, path)
+    if os.path.basename(path) in KNOWN:
+        counts["known"] = counts.get("known", 0) + 1
+        return rc != 3, "known: " + KNOWN[os.path.basename(path)]
+    if rc == 4:
+        return None, ""
+    if rc == 3:
+        counts["unsupported"] += 1
+        return True, "unsupported: " + got
+    ref = reference(path, ds, work)
+    if ref is None:
+        counts["no reference"] += 1
+        return (True, "no reference decoder; dqr: " + (got if rc else "decoded")) if rc in (0, 1) \
+            else (False, got)
+    if rc:
+        counts["differ"] += 1
+        return False, "reference decodes it, dqr fails: " + got
+    arr, pi = got
+    want, want_pi, bits, signed = ref
+    want = normalize(want, bits, bool(signed))
+    if arr.shape != want.shape:
+        counts["differ"] += 1
+        return False, f"shape {arr.shape} where the reference has {want.shape}"
+    if (pi == "RGB") != (want_pi == "RGB") and arr.shape[3] == 3:
+        arr, want = to_rgb(arr, pi), to_rgb(want, want_pi)
+    tolerance = 2 if str(ds.file_meta.get('TransferSyntaxUID', '')) in LOSSY else 0
+    worst = int(np.abs(arr - want).max()) if arr.size else 0
+    if worst > tolerance:
+        counts["differ"] += 1
+        return False, f"samples differ by up to {worst} ({pi} vs {want_pi})"
+    counts["equal"] += 1
+    return True, f"{arr.shape[0]} frame(s) {pi} equal" + (f" within {worst}" if worst else "")
+
+
+def main():
+    px_decode, work = sys.argv[1], sys.argv[2]
+    os.makedirs(work, exist_ok=True)
+    dirs = sys.argv[3:] or harness.pydicom_data_dirs()
+    status = harness.run_over_files(dirs, lambda p: check(px_decode, work, p))
+    print(" / ".join(f"{k} {v}" for k, v in counts.items()))
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
