@@ -11,7 +11,7 @@
 
 #include "pixel/pixel_internal.h"
 
-typedef enum px_codec { PX_CODEC_NATIVE, PX_CODEC_RLE, PX_CODEC_JPEG } px_codec;
+typedef enum px_codec { PX_CODEC_NATIVE, PX_CODEC_RLE, PX_CODEC_JPEG, PX_CODEC_JPEGLS, PX_CODEC_J2K } px_codec;
 
 struct px_frames {
     const dcm_element *pixels;
@@ -37,6 +37,8 @@ static const struct {
     {"1.2.840.10008.1.2.5", PX_CODEC_RLE},
     {"1.2.840.10008.1.2.4.50", PX_CODEC_JPEG},
     {"1.2.840.10008.1.2.4.51", PX_CODEC_JPEG},
+    {"1.2.840.10008.1.2.4.80", PX_CODEC_JPEGLS},
+    {"1.2.840.10008.1.2.4.81", PX_CODEC_JPEGLS},
 };
 
 static dqr_status pick_codec(const char *ts, px_codec *codec, dqr_error *err)
@@ -229,6 +231,8 @@ static dqr_status decode_frame(px_frames *it, uint32_t index, dqr_error *err)
         return st;
     if (it->codec == PX_CODEC_RLE)
         return px_rle_decode(&it->out, it->raw, len, it->frame, err);
+    if (it->codec == PX_CODEC_JPEGLS)
+        return px_jpegls_decode(&it->out, it->raw, len, it->frame, err);
     return px_jpeg_decode(&it->out, it->raw, len, it->frame, &it->out.photometric, err);
 }
 

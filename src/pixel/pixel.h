@@ -137,4 +137,10 @@ dqr_status px_rle_decode(const px_info *info, const uint8_t *rle, size_t len, ui
 dqr_status px_rle_encode(const px_info *info, const uint8_t *frame, uint8_t **out,
                          size_t *out_len, dqr_error *err);
 
+/* Encode a decoded frame (unsigned, at most 16 bits) as one JPEG-LS
+ * lossless fragment with CharLS: a new malloc'd buffer in *out (even
+ * length, *out_len bytes; caller frees). */
+dqr_status px_jpegls_encode(const px_info *info, const uint8_t *frame, uint8_t **out,
+                            size_t *out_len, dqr_error *err);
+
 #endif

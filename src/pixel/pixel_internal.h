@@ -21,6 +21,10 @@ void px_native_fix_words(const px_info *stored, uint8_t *buf, size_t n);
 dqr_status px_jpeg_decode(const px_info *info, const uint8_t *in, size_t len, uint8_t *out,
                           px_photometric *photometric, dqr_error *err);
 
+/* One JPEG-LS frame of len bytes into out. */
+dqr_status px_jpegls_decode(const px_info *info, const uint8_t *in, size_t len, uint8_t *out,
+                            dqr_error *err);
+
 /* Read the three palette LUTs of ds into pal (tables malloc'd; free with
  * px_palette_free). */
 dqr_status px_palette_read(const dcm_dataset *ds, px_palette *pal, dqr_error *err);

@@ -1,7 +1,8 @@
 /* test_pixel.c — unit tests of the pixel layer: RLE encode/decode round
  * trips and a hand-made RLE frame, YBR conversions, palette expansion,
  * planar configuration, YBR_FULL_422, signed 12-bit samples, multi-frame
- * iteration and the error for a transfer syntax not decoded. */
+ * iteration, JPEG-LS lossless round trips and the error for a transfer
+ * syntax not decoded. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "pixel/pixel.h"
+#include "pixel/pixel_internal.h" /* the per-codec frame decoders */
 
 static px_info image(uint32_t rows, uint32_t cols, uint16_t spp, uint16_t bits, px_photometric pi)
 {
@@ -53,6 +55,38 @@ static void test_rle_round_trips(void **state)
     round_trip(image(5, 7, 3, 8, PX_RGB));
     round_trip(image(4, 130, 3, 16, PX_RGB));
     round_trip(image(3, 3, 1, 32, PX_MONOCHROME2));
+}
+
+static void jpegls_round_trip(px_info info)
+{
+    size_t n = px_frame_size(&info);
+    uint8_t *frame = pattern(n, 3), *back = malloc(n), *jls;
+    size_t len;
+    dqr_error err = {0};
+    if (info.bits_allocated == 16) /* keep to bits_stored: JPEG-LS codes only those */
+        for (size_t i = 1; i < n; i += 2)
+            frame[i] &= 0x0F;
+    assert_int_equal(px_jpegls_encode(&info, frame, &jls, &len, &err), DQR_OK);
+    assert_int_equal(len % 2, 0);
+    assert_int_equal(px_jpegls_decode(&info, jls, len, back, &err), DQR_OK);
+    assert_memory_equal(frame, back, n);
+    free(frame);
+    free(back);
+    free(jls);
+}
+
+static void test_jpegls_round_trips(void **state)
+{
+    (void)state;
+    px_info mono = image(31, 257, 1, 16, PX_MONOCHROME2);
+    mono.bits_stored = 12;
+    jpegls_round_trip(mono);
+    jpegls_round_trip(image(16, 40, 3, 8, PX_RGB));
+    px_info neg = image(2, 2, 1, 16, PX_MONOCHROME2);
+    neg.is_signed = true;
+    uint8_t *out;
+    size_t len;
+    assert_int_equal(px_jpegls_encode(&neg, (const uint8_t[8]){0}, &out, &len, NULL), DQR_E_UNSUPPORTED);
 }
 
 static void test_rle_constant_row_compresses(void **state)
@@ -249,12 +283,12 @@ static void test_unsupported_syntax_named(void **state)
 {
     (void)state;
     const uint8_t px[4] = {0};
-    dcm_file *f = native_file("1.2.840.10008.1.2.4.80", "MONOCHROME2", 1, 0, 2, 2, NULL, px, 4);
+    dcm_file *f = native_file("1.2.840.10008.1.2.4.102", "MONOCHROME2", 1, 0, 2, 2, NULL, px, 4);
     px_frames *it = NULL;
     dqr_error err = {0};
     assert_int_equal(px_frames_open(f, &it, &err), DQR_E_UNSUPPORTED);
     assert_null(it);
-    assert_non_null(strstr(err.message, "transfer syntax 1.2.840.10008.1.2.4.80 (JPEG-LS"));
+    assert_non_null(strstr(err.message, "transfer syntax 1.2.840.10008.1.2.4.102 (MPEG-4 AVC/H.264 High"));
     assert_non_null(strstr(err.message, "cannot be decoded"));
     dcm_file_close(f);
 }
@@ -265,6 +299,7 @@ int main(void)
         cmocka_unit_test(test_rle_round_trips),
         cmocka_unit_test(test_rle_constant_row_compresses),
         cmocka_unit_test(test_rle_decode_known_frame),
+        cmocka_unit_test(test_jpegls_round_trips),
         cmocka_unit_test(test_rle_malformed),
         cmocka_unit_test(test_ybr_conversions),
         cmocka_unit_test(test_palette),
