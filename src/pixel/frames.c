@@ -39,6 +39,8 @@ static const struct {
     {"1.2.840.10008.1.2.4.51", PX_CODEC_JPEG},
     {"1.2.840.10008.1.2.4.80", PX_CODEC_JPEGLS},
     {"1.2.840.10008.1.2.4.81", PX_CODEC_JPEGLS},
+    {"1.2.840.10008.1.2.4.90", PX_CODEC_J2K},
+    {"1.2.840.10008.1.2.4.91", PX_CODEC_J2K},
 };
 
 static dqr_status pick_codec(const char *ts, px_codec *codec, dqr_error *err)
@@ -233,6 +235,8 @@ static dqr_status decode_frame(px_frames *it, uint32_t index, dqr_error *err)
         return px_rle_decode(&it->out, it->raw, len, it->frame, err);
     if (it->codec == PX_CODEC_JPEGLS)
         return px_jpegls_decode(&it->out, it->raw, len, it->frame, err);
+    if (it->codec == PX_CODEC_J2K)
+        return px_j2k_decode(&it->out, it->raw, len, it->frame, &it->out.photometric, err);
     return px_jpeg_decode(&it->out, it->raw, len, it->frame, &it->out.photometric, err);
 }
 

@@ -12,6 +12,7 @@ static const char *const photometric_names[] = {
     [PX_MONOCHROME1] = "MONOCHROME1", [PX_MONOCHROME2] = "MONOCHROME2",
     [PX_RGB] = "RGB",                 [PX_YBR_FULL] = "YBR_FULL",
     [PX_YBR_FULL_422] = "YBR_FULL_422", [PX_PALETTE_COLOR] = "PALETTE COLOR",
+    [PX_YBR_RCT] = "YBR_RCT",         [PX_YBR_ICT] = "YBR_ICT",
 };
 
 const char *px_photometric_name(px_photometric p)
@@ -72,7 +73,8 @@ dqr_status px_info_read(const dcm_dataset *ds, px_info *info, dqr_error *err)
     if (spp != 1 && spp != 3)
         return dqr_error_set(err, DQR_E_UNSUPPORTED, "Samples per Pixel %ld cannot be decoded", spp);
     bool colour = info->photometric == PX_RGB || info->photometric == PX_YBR_FULL ||
-                  info->photometric == PX_YBR_FULL_422;
+                  info->photometric == PX_YBR_FULL_422 || info->photometric == PX_YBR_RCT ||
+                  info->photometric == PX_YBR_ICT;
     if (colour != (spp == 3))
         return dqr_error_set(err, DQR_E_PARSE, "%s with %ld samples per pixel",
                              px_photometric_name(info->photometric), spp);

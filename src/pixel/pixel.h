@@ -13,7 +13,8 @@
  * bytes (1, 2 or 4), holding the value as stored (unused high bits not
  * cleared; px_sample reads a sample masked and sign-extended). YBR_FULL_422
  * is expanded to full resolution and reported as YBR_FULL; JPEG baseline
- * colour frames come out as RGB (libjpeg converts); palette colour keeps the
+ * colour frames come out as RGB (libjpeg converts), as do JPEG 2000 YBR_RCT /
+ * YBR_ICT frames (OpenJPEG undoes the transform); palette colour keeps the
  * stored indices and px_palette_to_rgb expands them.
  *
  * Thread safety: distinct iterators may be used from distinct threads. No
@@ -34,7 +35,9 @@ typedef enum px_photometric {
     PX_RGB,
     PX_YBR_FULL,
     PX_YBR_FULL_422,
-    PX_PALETTE_COLOR
+    PX_PALETTE_COLOR,
+    PX_YBR_RCT,         /* JPEG 2000 lossless colour: decoded as RGB */
+    PX_YBR_ICT          /* JPEG 2000 lossy colour: decoded as RGB */
 } px_photometric;
 
 /* The Image Pixel module as it describes one frame. */

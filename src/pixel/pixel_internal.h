@@ -25,6 +25,11 @@ dqr_status px_jpeg_decode(const px_info *info, const uint8_t *in, size_t len, ui
 dqr_status px_jpegls_decode(const px_info *info, const uint8_t *in, size_t len, uint8_t *out,
                             dqr_error *err);
 
+/* One JPEG 2000 frame (codestream or JP2) of len bytes into out;
+ * *photometric becomes RGB for YBR_RCT / YBR_ICT frames. */
+dqr_status px_j2k_decode(const px_info *info, const uint8_t *in, size_t len, uint8_t *out,
+                         px_photometric *photometric, dqr_error *err);
+
 /* Read the three palette LUTs of ds into pal (tables malloc'd; free with
  * px_palette_free). */
 dqr_status px_palette_read(const dcm_dataset *ds, px_palette *pal, dqr_error *err);
