@@ -11,7 +11,8 @@
 
 #include "pixel/pixel_internal.h"
 
-typedef enum px_codec { PX_CODEC_NATIVE, PX_CODEC_RLE, PX_CODEC_JPEG, PX_CODEC_JPEGLS, PX_CODEC_J2K } px_codec;
+typedef enum px_codec { PX_CODEC_NATIVE, PX_CODEC_RLE, PX_CODEC_JPEG, PX_CODEC_JPEGLS, PX_CODEC_J2K,
+                       PX_CODEC_JPEG_LOSSLESS } px_codec;
 
 struct px_frames {
     const dcm_element *pixels;
@@ -37,6 +38,8 @@ static const struct {
     {"1.2.840.10008.1.2.5", PX_CODEC_RLE},
     {"1.2.840.10008.1.2.4.50", PX_CODEC_JPEG},
     {"1.2.840.10008.1.2.4.51", PX_CODEC_JPEG},
+    {"1.2.840.10008.1.2.4.57", PX_CODEC_JPEG_LOSSLESS},
+    {"1.2.840.10008.1.2.4.70", PX_CODEC_JPEG_LOSSLESS},
     {"1.2.840.10008.1.2.4.80", PX_CODEC_JPEGLS},
     {"1.2.840.10008.1.2.4.81", PX_CODEC_JPEGLS},
     {"1.2.840.10008.1.2.4.90", PX_CODEC_J2K},
@@ -235,6 +238,8 @@ static dqr_status decode_frame(px_frames *it, uint32_t index, dqr_error *err)
         return px_rle_decode(&it->out, it->raw, len, it->frame, err);
     if (it->codec == PX_CODEC_JPEGLS)
         return px_jpegls_decode(&it->out, it->raw, len, it->frame, err);
+    if (it->codec == PX_CODEC_JPEG_LOSSLESS)
+        return px_jpeg_lossless_decode(&it->out, it->raw, len, it->frame, err);
     if (it->codec == PX_CODEC_J2K)
         return px_j2k_decode(&it->out, it->raw, len, it->frame, &it->out.photometric, err);
     return px_jpeg_decode(&it->out, it->raw, len, it->frame, &it->out.photometric, err);

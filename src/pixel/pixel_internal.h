@@ -30,6 +30,10 @@ dqr_status px_jpegls_decode(const px_info *info, const uint8_t *in, size_t len, 
 dqr_status px_j2k_decode(const px_info *info, const uint8_t *in, size_t len, uint8_t *out,
                          px_photometric *photometric, dqr_error *err);
 
+/* One JPEG Lossless (process 14) frame of len bytes into out. */
+dqr_status px_jpeg_lossless_decode(const px_info *info, const uint8_t *in, size_t len, uint8_t *out,
+                                   dqr_error *err);
+
 /* Read the three palette LUTs of ds into pal (tables malloc'd; free with
  * px_palette_free). */
 dqr_status px_palette_read(const dcm_dataset *ds, px_palette *pal, dqr_error *err);

@@ -15,6 +15,11 @@ For every file with Pixel Data:
   * px_decode exit 3 (unsupported transfer syntax or layout) is counted,
     not failed; any other failure where a reference exists fails.
 
+pydicom's files hold one JPEG Lossless image (8-bit RGB) and one JPEG-LS
+image, so DCMTK's dcmcjpeg / dcmcjpls also make variants of its native
+files (16-bit signed and unsigned, every predictor, multi-frame colour) in
+WORKDIR/generated, which are checked the same way.
+
 Prints one line per file, the counts "equal / differ / unsupported", and
 "N passed, N failed".
 """
@@ -145,10 +150,38 @@ def check(px_decode, work, path):
     return True, f"{arr.shape[0]} frame(s) {pi} equal" + (f" within {worst}" if worst else "")
 
 
+# (output name, source in pydicom's test files, DCMTK command and options)
+GENERATED = [("MR_small_sv%d.dcm" % sv, "MR_small.dcm", ["dcmcjpeg", "+el", "+sv", str(sv)])
+             for sv in range(1, 8)] + [
+    ("CT_small_sv1.dcm", "CT_small.dcm", ["dcmcjpeg", "+e1"]),
+    ("SC_rgb_2frame_sv5.dcm", "SC_rgb_rle_2frame.dcm", ["dcmcjpeg", "+el", "+sv", "5"]),
+    ("SC_rgb_16bit_sv1.dcm", "SC_rgb_rle_16bit.dcm", ["dcmcjpeg", "+e1"]),
+    ("CT_small_jls.dcm", "CT_small.dcm", ["dcmcjpls", "+el"]),
+    ("SC_rgb_2frame_jls_near.dcm", "SC_rgb_rle_2frame.dcm", ["dcmcjpls", "+en", "+md", "2"]),
+    ("SC_rgb_2frame_jls_line.dcm", "SC_rgb_rle_2frame.dcm", ["dcmcjpls", "+el", "+il"]),
+]
+
+
+def generate(work):
+    """Make the GENERATED files (those DCMTK can) in work/generated; returns the folder."""
+    out = os.path.join(work, "generated")
+    os.makedirs(out, exist_ok=True)
+    base = harness.pydicom_data_dirs()[0]
+    for name, src, argv in GENERATED:
+        src = os.path.join(base, src)
+        if "_rle" in src and shutil.which("dcmdrle"):  # DCMTK compresses only native input
+            native = os.path.join(out, os.path.basename(src) + ".src")
+            subprocess.run(["dcmdrle", src, native], capture_output=True)
+            src = native
+        if shutil.which(argv[0]):
+            subprocess.run(argv + [src, os.path.join(out, name)], capture_output=True)
+    return out
+
+
 def main():
     px_decode, work = sys.argv[1], sys.argv[2]
     os.makedirs(work, exist_ok=True)
-    dirs = sys.argv[3:] or harness.pydicom_data_dirs()
+    dirs = sys.argv[3:] or harness.pydicom_data_dirs() + [generate(work)]
     status = harness.run_over_files(dirs, lambda p: check(px_decode, work, p))
     print(" / ".join(f"{k} {v}" for k, v in counts.items()))
     return status
