@@ -198,7 +198,7 @@ static dqr_status read_sof(lj *j, const uint8_t *seg, size_t n, const px_info *i
     j->cols = be16(seg + 3);
     j->ncomp = seg[5];
     if (j->precision < 2 || j->precision > 16 || j->ncomp != info->samples || j->rows != info->rows ||
-        j->cols != info->columns || (j->precision > 8) != (info->bits_allocated == 16))
+        j->cols != info->columns || j->precision > info->bits_allocated)
         return dqr_error_set(err, DQR_E_PARSE,
                              "JPEG lossless of %ux%u, %u components, %u bits where the dataset says "
                              "%ux%u, %u, Bits Allocated %u",
