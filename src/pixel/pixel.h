@@ -146,4 +146,12 @@ dqr_status px_rle_encode(const px_info *info, const uint8_t *frame, uint8_t **ou
 dqr_status px_jpegls_encode(const px_info *info, const uint8_t *frame, uint8_t **out,
                             size_t *out_len, dqr_error *err);
 
+/* Encode a decoded frame (MONOCHROME or RGB, at most 16 bits stored) as one
+ * JPEG 2000 lossless codestream fragment with OpenJPEG (reversible 5/3
+ * wavelet; RGB through the reversible colour transform, so the dataset's
+ * Photometric Interpretation becomes YBR_RCT). A new malloc'd buffer in
+ * *out (even length, *out_len bytes; caller frees). */
+dqr_status px_j2k_encode(const px_info *info, const uint8_t *frame, uint8_t **out,
+                         size_t *out_len, dqr_error *err);
+
 #endif

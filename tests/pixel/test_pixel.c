@@ -1,7 +1,7 @@
 /* test_pixel.c — unit tests of the pixel layer: RLE encode/decode round
  * trips and a hand-made RLE frame, YBR conversions, palette expansion,
  * planar configuration, YBR_FULL_422, signed 12-bit samples, multi-frame
- * iteration, JPEG-LS lossless round trips and the error for a transfer
+ * iteration, JPEG-LS and JPEG 2000 lossless round trips and the error for a transfer
  * syntax not decoded. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -87,6 +87,40 @@ static void test_jpegls_round_trips(void **state)
     uint8_t *out;
     size_t len;
     assert_int_equal(px_jpegls_encode(&neg, (const uint8_t[8]){0}, &out, &len, NULL), DQR_E_UNSUPPORTED);
+}
+
+static void j2k_round_trip(px_info info)
+{
+    size_t n = px_frame_size(&info);
+    uint8_t *frame = pattern(n, 5), *back = malloc(n), *j2k;
+    size_t len;
+    dqr_error err = {0};
+    for (size_t i = 0; i < n; i++) /* keep each sample within bits_stored, sign-extended */
+        if (info.bits_allocated == 16 && i % 2)
+            frame[i] = (frame[i] & 0x08) ? 0xFF : 0x00;
+    assert_int_equal(px_j2k_encode(&info, frame, &j2k, &len, &err), DQR_OK);
+    assert_int_equal(len % 2, 0);
+    px_photometric pi = info.photometric;
+    px_info coded = info;
+    if (info.samples == 3)
+        coded.photometric = PX_YBR_RCT;
+    assert_int_equal(px_j2k_decode(&coded, j2k, len, back, &pi, &err), DQR_OK);
+    assert_int_equal(pi, PX_RGB * (info.samples == 3) + info.photometric * (info.samples == 1));
+    assert_memory_equal(frame, back, n);
+    free(frame);
+    free(back);
+    free(j2k);
+}
+
+static void test_j2k_round_trips(void **state)
+{
+    (void)state;
+    px_info ct = image(33, 70, 1, 16, PX_MONOCHROME2);
+    ct.bits_stored = 12;
+    ct.is_signed = true;
+    j2k_round_trip(ct);
+    j2k_round_trip(image(20, 24, 3, 8, PX_RGB));
+    j2k_round_trip(image(1, 5, 1, 8, PX_MONOCHROME2));
 }
 
 static void test_rle_constant_row_compresses(void **state)
@@ -300,6 +334,7 @@ int main(void)
         cmocka_unit_test(test_rle_constant_row_compresses),
         cmocka_unit_test(test_rle_decode_known_frame),
         cmocka_unit_test(test_jpegls_round_trips),
+        cmocka_unit_test(test_j2k_round_trips),
         cmocka_unit_test(test_rle_malformed),
         cmocka_unit_test(test_ybr_conversions),
         cmocka_unit_test(test_palette),
