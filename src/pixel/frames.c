@@ -176,6 +176,9 @@ static dqr_status setup(px_frames *it, const dcm_file *f, dqr_error *err)
     } else if ((st = map_fragments(it, err))) {
         return st;
     }
+    if (px_frame_size(&it->out) > PX_MAX_FRAME_BYTES)
+        return dqr_error_set(err, DQR_E_LIMIT, "a frame of %zu bytes exceeds the limit of %llu",
+                             px_frame_size(&it->out), (unsigned long long)PX_MAX_FRAME_BYTES);
     it->frame = malloc(px_frame_size(&it->out));
     if (!it->frame)
         return dqr_error_set(err, DQR_E_NOMEM, "out of memory for a frame of %zu bytes",

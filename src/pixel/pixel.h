@@ -29,6 +29,11 @@
 
 #include "dicom/dicom.h"
 
+/* Largest decoded frame px_frames_open accepts (DQR_E_LIMIT beyond): a few
+ * bytes of compressed data can claim 65535 x 65535 pixels, and the decoded
+ * frame is allocated before decoding. */
+#define PX_MAX_FRAME_BYTES (1ull << 30)
+
 typedef enum px_photometric {
     PX_MONOCHROME1,
     PX_MONOCHROME2,
@@ -77,8 +82,9 @@ dqr_status px_info_read(const dcm_dataset *ds, px_info *info, dqr_error *err);
 typedef struct px_frames px_frames;
 
 /* An iterator over the frames of f's Pixel Data. f must stay open until
- * px_frames_close. Fails with DQR_E_NOTFOUND when there is no Pixel Data and
- * DQR_E_UNSUPPORTED (naming the transfer syntax) for a syntax not decoded.
+ * px_frames_close. Fails with DQR_E_NOTFOUND when there is no Pixel Data,
+ * DQR_E_UNSUPPORTED (naming the transfer syntax) for a syntax not decoded,
+ * DQR_E_LIMIT for a frame larger than PX_MAX_FRAME_BYTES.
  * *out is freed with px_frames_close. */
 dqr_status px_frames_open(const dcm_file *f, px_frames **out, dqr_error *err);
 

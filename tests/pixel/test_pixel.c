@@ -327,6 +327,47 @@ static void test_unsupported_syntax_named(void **state)
     dcm_file_close(f);
 }
 
+/* Append explicit VR LE element bytes: tag, VR, 16-bit length, value. */
+static size_t put_el(uint8_t *b, size_t at, uint16_t g, uint16_t e, const char *vr, const void *v,
+                     uint16_t len)
+{
+    const uint8_t h[8] = {(uint8_t)g, (uint8_t)(g >> 8), (uint8_t)e, (uint8_t)(e >> 8),
+                          (uint8_t)vr[0], (uint8_t)vr[1], (uint8_t)len, (uint8_t)(len >> 8)};
+    memcpy(b + at, h, 8);
+    memcpy(b + at + 8, v, len);
+    return at + 8 + len;
+}
+
+/* An RLE file of a few bytes claiming 65535 x 65535 16-bit pixels: refused
+ * before the 8 GiB frame buffer is allocated. */
+static void test_huge_frame_refused(void **state)
+{
+    (void)state;
+    uint8_t b[512] = {0};
+    size_t at = 128;
+    memcpy(b + at, "DICM", 4);
+    at = put_el(b, at + 4, 0x0002, 0x0010, "UI", "1.2.840.10008.1.2.5\0", 20);
+    at = put_el(b, at, 0x0028, 0x0002, "US", (const uint8_t[]){1, 0}, 2);
+    at = put_el(b, at, 0x0028, 0x0004, "CS", "MONOCHROME2 ", 12);
+    at = put_el(b, at, 0x0028, 0x0010, "US", (const uint8_t[]){0xFF, 0xFF}, 2);
+    at = put_el(b, at, 0x0028, 0x0011, "US", (const uint8_t[]){0xFF, 0xFF}, 2);
+    at = put_el(b, at, 0x0028, 0x0100, "US", (const uint8_t[]){16, 0}, 2);
+    static const uint8_t pixels[] = {0xE0, 0x7F, 0x10, 0x00, 'O', 'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+                                     0xFE, 0xFF, 0x00, 0xE0, 0, 0, 0, 0,             /* empty BOT */
+                                     0xFE, 0xFF, 0x00, 0xE0, 2, 0, 0, 0, 0x01, 0x00, /* a fragment */
+                                     0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0};
+    memcpy(b + at, pixels, sizeof pixels);
+    at += sizeof pixels;
+    dqr_error err = {0};
+    dcm_file *f = dcm_file_parse(b, at, &err);
+    assert_non_null(f);
+    px_frames *it = NULL;
+    assert_int_equal(px_frames_open(f, &it, &err), DQR_E_LIMIT);
+    assert_null(it);
+    assert_non_null(strstr(err.message, "exceeds the limit"));
+    dcm_file_close(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -343,6 +384,7 @@ int main(void)
         cmocka_unit_test(test_ybr_full_422_expands),
         cmocka_unit_test(test_multi_frame_one_at_a_time),
         cmocka_unit_test(test_unsupported_syntax_named),
+        cmocka_unit_test(test_huge_frame_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
