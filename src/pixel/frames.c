@@ -167,6 +167,10 @@ static dqr_status setup(px_frames *it, const dcm_file *f, dqr_error *err)
     it->out.planar = 0;
     if (it->out.photometric == PX_YBR_FULL_422)
         it->out.photometric = PX_YBR_FULL;
+    /* known before the first frame: libjpeg and OpenJPEG deliver colour as RGB */
+    bool mct = it->stored.photometric == PX_YBR_RCT || it->stored.photometric == PX_YBR_ICT;
+    if ((it->codec == PX_CODEC_JPEG && it->out.samples == 3) || (it->codec == PX_CODEC_J2K && mct))
+        it->out.photometric = PX_RGB;
     if (it->codec == PX_CODEC_NATIVE) {
         uint64_t need = (uint64_t)px_native_stored_size(&it->stored) * it->stored.frames;
         if (dcm_element_length(it->pixels) < need)

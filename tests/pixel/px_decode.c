@@ -64,7 +64,7 @@ int main(int argc, char **argv)
             rc = fail(&err);
             break;
         }
-        if (i == 0) /* after the first frame: JPEG may change the photometric */
+        if (i == 0)
             printf("%u %u %u %u %u %u %d %s\n", in->rows, in->columns, in->frames, in->samples,
                    in->bits_allocated, in->bits_stored, in->is_signed,
                    px_photometric_name(in->photometric));
