@@ -1,0 +1,163 @@
+/* pixel.h — the pixel layer of libdqr: frames of Pixel Data decoded to
+ * native samples and encoded back.
+ *
+ * It stands between src/dicom (which keeps pixel data as bytes or as
+ * encapsulated fragments, never looking inside) and src/anon (which needs
+ * the samples to blank burned-in text). Frames are decoded one at a time
+ * through an iterator, so memory is bounded by one decoded frame plus one
+ * compressed frame, not by the file.
+ *
+ * A decoded frame ("native samples") is always laid out the same way,
+ * whatever the transfer syntax: pixel-interleaved (planar configuration 0),
+ * row by row, each sample in a little-endian container of bits_allocated / 8
+ * bytes (1, 2 or 4), holding the value as stored (unused high bits not
+ * cleared; px_sample reads a sample masked and sign-extended). YBR_FULL_422
+ * is expanded to full resolution and reported as YBR_FULL; JPEG baseline
+ * colour frames come out as RGB (libjpeg converts), as do JPEG 2000 YBR_RCT /
+ * YBR_ICT frames (OpenJPEG undoes the transform); palette colour keeps the
+ * stored indices and px_palette_to_rgb expands them.
+ *
+ * Thread safety: distinct iterators may be used from distinct threads. No
+ * global state.
+ */
+#ifndef DQR_PIXEL_H
+#define DQR_PIXEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dicom/dicom.h"
+
+/* Largest decoded frame px_frames_open accepts (DQR_E_LIMIT beyond): a few
+ * bytes of compressed data can claim 65535 x 65535 pixels, and the decoded
+ * frame is allocated before decoding. */
+#define PX_MAX_FRAME_BYTES (1ull << 30)
+
+typedef enum px_photometric {
+    PX_MONOCHROME1,
+    PX_MONOCHROME2,
+    PX_RGB,
+    PX_YBR_FULL,
+    PX_YBR_FULL_422,
+    PX_PALETTE_COLOR,
+    PX_YBR_RCT,         /* JPEG 2000 lossless colour: decoded as RGB */
+    PX_YBR_ICT          /* JPEG 2000 lossy colour: decoded as RGB */
+} px_photometric;
+
+/* The Image Pixel module as it describes one frame. */
+typedef struct px_info {
+    uint32_t rows, columns;
+    uint32_t frames;            /* Number of Frames, 1 when absent */
+    uint16_t samples;           /* Samples per Pixel: 1 or 3 */
+    uint16_t bits_allocated;    /* 8, 16 or 32 */
+    uint16_t bits_stored;
+    uint16_t high_bit;
+    bool is_signed;             /* Pixel Representation 1 */
+    uint16_t planar;            /* Planar Configuration as stored (0 or 1) */
+    px_photometric photometric;
+} px_info;
+
+/* Palette colour lookup tables (PS3.3 C.7.6.3.1.5), one per channel. */
+typedef struct px_palette {
+    uint32_t entries;   /* number of entries (descriptor value 0 means 65536) */
+    int32_t first;      /* first stored value mapped */
+    uint16_t bits;      /* bits per entry: 8 or 16 */
+    uint16_t *lut[3];   /* red, green, blue; entries values each (owned by the iterator) */
+} px_palette;
+
+/* "MONOCHROME2" etc. for a photometric interpretation. */
+const char *px_photometric_name(px_photometric p);
+
+/* Bytes of one decoded frame with info (after YBR_FULL_422 expansion). */
+size_t px_frame_size(const px_info *info);
+
+/* Fill info from the Image Pixel module of ds. DQR_E_UNSUPPORTED (naming the
+ * value) for a photometric interpretation, bit depth or sample count not
+ * handled; DQR_E_PARSE when a required attribute is missing. */
+dqr_status px_info_read(const dcm_dataset *ds, px_info *info, dqr_error *err);
+
+/* ---- decoding --------------------------------------------------------- */
+
+typedef struct px_frames px_frames;
+
+/* An iterator over the frames of f's Pixel Data. f must stay open until
+ * px_frames_close. Fails with DQR_E_NOTFOUND when there is no Pixel Data,
+ * DQR_E_UNSUPPORTED (naming the transfer syntax) for a syntax not decoded,
+ * DQR_E_LIMIT for a frame larger than PX_MAX_FRAME_BYTES.
+ * *out is freed with px_frames_close. */
+dqr_status px_frames_open(const dcm_file *f, px_frames **out, dqr_error *err);
+
+/* The image description of the decoded frames (photometric and planar as
+ * px_frame_next delivers them, see the top of this file). Borrowed. */
+const px_info *px_frames_info(const px_frames *it);
+
+/* The palette when the photometric interpretation is PALETTE COLOR, else
+ * NULL. Borrowed, valid until px_frames_close. */
+const px_palette *px_frames_palette(const px_frames *it);
+
+/* Decode the next frame. *data points to px_frame_size(info) bytes owned by
+ * the iterator and overwritten by the next call. Returns DQR_OK, or
+ * DQR_E_NOTFOUND after the last frame, or another status with err filled. */
+dqr_status px_frame_next(px_frames *it, const uint8_t **data, dqr_error *err);
+
+/* Decode frame index (0-based) directly; same buffer rules as px_frame_next.
+ * The next px_frame_next continues after it. */
+dqr_status px_frame_get(px_frames *it, uint32_t index, const uint8_t **data, dqr_error *err);
+
+/* Free the iterator and its buffers. NULL is allowed. */
+void px_frames_close(px_frames *it);
+
+/* Sample s (0..samples-1) of pixel i of a decoded frame, masked to
+ * bits_stored and sign-extended when info->is_signed. */
+int32_t px_sample(const px_info *info, const uint8_t *frame, size_t pixel, unsigned s);
+
+/* ---- colour ----------------------------------------------------------- */
+
+/* Convert a decoded YBR_FULL frame of 8-bit samples to RGB in place
+ * (PS3.3 C.7.6.3.1.2, rounded and clamped). */
+void px_ybr_full_to_rgb(uint8_t *frame, size_t pixels);
+
+/* The inverse, RGB to YBR_FULL in place. */
+void px_rgb_to_ybr_full(uint8_t *frame, size_t pixels);
+
+/* Expand `pixels` palette indices of a decoded frame into rgb (3 samples a
+ * pixel, each 2 bytes little-endian holding the LUT value). Indices below
+ * first map to entry 0, above the last entry to the last. */
+void px_palette_to_rgb(const px_info *info, const px_palette *pal, const uint8_t *frame,
+                       size_t pixels, uint16_t *rgb);
+
+/* ---- encoding --------------------------------------------------------- */
+
+/* Convert a decoded frame to native stored bytes for info->planar (0 or 1):
+ * out must hold px_frame_size(info) bytes. YBR_FULL_422 is not re-subsampled
+ * (DQR_E_UNSUPPORTED): write such a frame as YBR_FULL. */
+dqr_status px_native_encode(const px_info *info, const uint8_t *frame, uint8_t *out,
+                            dqr_error *err);
+
+/* Decode one RLE Lossless frame (PS3.5 Annex G) of len bytes into out
+ * (px_frame_size(info) bytes, layout as above). DQR_E_PARSE naming what is
+ * wrong for a malformed frame. */
+dqr_status px_rle_decode(const px_info *info, const uint8_t *rle, size_t len, uint8_t *out,
+                         dqr_error *err);
+
+/* Encode a decoded frame as one RLE Lossless fragment: a new malloc'd buffer
+ * in *out (even length, *out_len bytes; caller frees). */
+dqr_status px_rle_encode(const px_info *info, const uint8_t *frame, uint8_t **out,
+                         size_t *out_len, dqr_error *err);
+
+/* Encode a decoded frame (unsigned, at most 16 bits) as one JPEG-LS
+ * lossless fragment with CharLS: a new malloc'd buffer in *out (even
+ * length, *out_len bytes; caller frees). */
+dqr_status px_jpegls_encode(const px_info *info, const uint8_t *frame, uint8_t **out,
+                            size_t *out_len, dqr_error *err);
+
+/* Encode a decoded frame (MONOCHROME or RGB, at most 16 bits stored) as one
+ * JPEG 2000 lossless codestream fragment with OpenJPEG (reversible 5/3
+ * wavelet; RGB through the reversible colour transform, so the dataset's
+ * Photometric Interpretation becomes YBR_RCT). A new malloc'd buffer in
+ * *out (even length, *out_len bytes; caller frees). */
+dqr_status px_j2k_encode(const px_info *info, const uint8_t *frame, uint8_t **out,
+                         size_t *out_len, dqr_error *err);
+
+#endif
