@@ -14,7 +14,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "pylib"))
-from peers import Api, Checks, Procs, free_port  # noqa: E402
+from peers import Api, Checks, Procs, free_port, serve_env  # noqa: E402
 from private_sample import SITE_FILE, sample  # noqa: E402
 
 DQR = sys.argv[1]
@@ -26,9 +26,7 @@ with tempfile.TemporaryDirectory() as work:
     src = os.path.join(work, "in.dcm")
     sample(src)
     port = free_port()
-    env = dict(os.environ, DQR_DATA_DIR=work + "/var", DQR_VAULT_KEY_FILE=work + "/keys/vault.key",
-               DQR_UID_SECRET_FILE=work + "/keys/uid-secret", DQR_HTTP_PORT=str(port),
-               DQR_DICOM_PORT=str(free_port()), DQR_ADMIN_PASSWORD="gateway-secret-1", HOME=work + "/home",
+    env = serve_env(work, "gateway-secret-1", port, free_port(),
                DQR_SAFE_PRIVATE_FILE=site)
     log = open(work + "/serve.log", "w")
     try:

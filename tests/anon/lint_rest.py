@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from peers import Api, Checks, free_port, wait_port  # noqa: E402
+from peers import Api, Checks, free_port, serve_env, wait_port  # noqa: E402
 
 DQR, WORK = sys.argv[1], os.path.abspath(sys.argv[2])
 V = 'version "6.3"\n'
@@ -90,9 +90,7 @@ def main():
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK)
     port = free_port()
-    env = dict(os.environ, DQR_DATA_DIR=WORK + "/var", DQR_VAULT_KEY_FILE=WORK + "/keys/vault.key",
-               DQR_UID_SECRET_FILE=WORK + "/keys/uid-secret", DQR_HTTP_PORT=str(port),
-               DQR_DICOM_PORT=str(free_port()), DQR_ADMIN_PASSWORD="lint-runtime-secret-1", HOME=WORK + "/home")
+    env = serve_env(WORK, "lint-runtime-secret-1", port, free_port())
     log = open(WORK + "/serve.log", "w")
     serve = subprocess.Popen([DQR, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:

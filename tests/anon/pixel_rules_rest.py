@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from peers import Api, Checks, free_port, wait_port  # noqa: E402
+from peers import Api, Checks, free_port, serve_env, wait_port  # noqa: E402
 
 DQR, WORK = sys.argv[1], os.path.abspath(sys.argv[2])
 GOOD = 'Acme US\n{ Manufacturer.containsIgnoreCase("acme") * Modality.equals("US") }\n(0,0,640,40)\n'
@@ -81,9 +81,7 @@ def main():
     port = free_port()
     site = WORK + "/site.script"
     open(site, "w").write(GOOD)
-    env = dict(os.environ, DQR_DATA_DIR=WORK + "/var", DQR_VAULT_KEY_FILE=WORK + "/keys/vault.key",
-               DQR_UID_SECRET_FILE=WORK + "/keys/uid-secret", DQR_HTTP_PORT=str(port),
-               DQR_DICOM_PORT=str(free_port()), DQR_ADMIN_PASSWORD="pixel-rules-secret-1", HOME=WORK + "/home")
+    env = serve_env(WORK, "pixel-rules-secret-1", port, free_port())
     bad_site_file(check, env)
     log = open(WORK + "/serve.log", "w")
     serve = subprocess.Popen([DQR, "serve"], env=dict(env, DQR_PIXEL_RULES_FILE=site), stdout=log,

@@ -21,7 +21,7 @@ import zipfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import pydicom  # noqa: E402
 from peers import (Api, Checks, Procs, canary_needles, dqr_store, free_port, generate, scan_for, start_dcmqrscp,  # noqa: E402
-                   start_orthanc, wait_port)
+                   serve_env, start_orthanc, wait_port)
 
 DQR, WORK = sys.argv[1], os.path.abspath(sys.argv[2])
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -56,9 +56,7 @@ for aet, port in (("ORTHANC", OD), ("DCMQRSCP", QR)):
     dqr_store(DQR, aet, port, small)
 dqr_store(DQR, "ORTHANC", OD, big)
 
-env = dict(os.environ, DQR_DATA_DIR=WORK + "/var", DQR_VAULT_KEY_FILE=WORK + "/keys/vault.key",
-           DQR_UID_SECRET_FILE=WORK + "/keys/uid-secret", DQR_HTTP_PORT=str(http_port),
-           DQR_DICOM_PORT=str(dicom_port), DQR_ADMIN_PASSWORD="gateway-secret-1", HOME=WORK + "/home",
+env = serve_env(WORK, "gateway-secret-1", http_port, dicom_port,
            DQR_IMPORT_POLL_SECONDS="1", DQR_IMPORT_RETRY_SECONDS="1", DQR_IMPORT_MAX_ATTEMPTS="2",
            DQR_RECEIVERS=f"DQRB@127.0.0.1:{dicom_port_b}")
 log = open(WORK + "/serve.stderr", "ab")

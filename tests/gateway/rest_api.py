@@ -17,7 +17,7 @@ import time
 import pydicom
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from peers import Api, Checks, Procs, canary_needles, dqr_store, free_port, generate, scan_for, start_orthanc, wait_port  # noqa: E402
+from peers import Api, Checks, Procs, canary_needles, dqr_store, free_port, generate, scan_for, start_orthanc, serve_env, wait_port  # noqa: E402
 
 DQR, WORK = sys.argv[1], os.path.abspath(sys.argv[2])
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -50,9 +50,7 @@ if not (wait_port(OD) and wait_port(OL)):
 for name, port in (("ORTHANC", OD), ("ORTHLIM", OL)):
     dqr_store(DQR, name, port, studies)
 
-env = dict(os.environ, DQR_DATA_DIR=WORK + "/var", DQR_VAULT_KEY_FILE=WORK + "/keys/vault.key",
-           DQR_UID_SECRET_FILE=WORK + "/keys/uid-secret", DQR_HTTP_PORT=str(http_port),
-           DQR_DICOM_PORT=str(dicom_port), DQR_ADMIN_PASSWORD="gateway-secret-1", HOME=WORK + "/home",
+env = serve_env(WORK, "gateway-secret-1", http_port, dicom_port,
            DQR_HTTP_MAX_PER_ADDRESS="256")  # the load test below sends 200 requests at once from 127.0.0.1
 serve_log = open(WORK + "/serve.stderr", "a")
 

@@ -49,6 +49,14 @@ def wait_port(port, secs=20):
     return False
 
 
+def serve_env(work, admin_password, http_port, dicom_port, **extra):
+    """The environment of a `dqr serve` under test: its data, keys and HOME
+    under work, its two ports, the bootstrap password, and extra settings."""
+    return dict(os.environ, DQR_DATA_DIR=work + "/var", DQR_VAULT_KEY_FILE=work + "/keys/vault.key",
+                DQR_UID_SECRET_FILE=work + "/keys/uid-secret", DQR_HTTP_PORT=str(http_port),
+                DQR_DICOM_PORT=str(dicom_port), DQR_ADMIN_PASSWORD=admin_password, HOME=work + "/home", **extra)
+
+
 class Api:
     def __init__(self, port):
         self.port = port

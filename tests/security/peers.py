@@ -25,7 +25,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import pydicom  # noqa: E402
 from peers import (Api, Checks, Procs, canary_needles, dqr_store, free_port, generate, scan_for,  # noqa: E402
-                   start_orthanc, wait_port)
+                   serve_env, start_orthanc, wait_port)
 
 DQR, WORK = sys.argv[1], os.path.abspath(sys.argv[2])
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -139,9 +139,7 @@ small = meta[s_import][0][0]
 http_port, dicom_port = free_port(), free_port()
 OD, _ = start_orthanc(procs, WORK, "orthanc", "ORTHANC", {"dqr": ["DQR", "127.0.0.1", dicom_port]})
 hold, hold_port = hold_server()
-env = dict(os.environ, DQR_DATA_DIR=WORK + "/var", DQR_VAULT_KEY_FILE=WORK + "/keys/vault.key",
-           DQR_UID_SECRET_FILE=WORK + "/keys/uid-secret", DQR_HTTP_PORT=str(http_port), DQR_DICOM_PORT=str(dicom_port),
-           DQR_ADMIN_PASSWORD="Security-test-pw-1", HOME=WORK + "/home", DQR_IMPORT_POLL_SECONDS="1",
+env = serve_env(WORK, "Security-test-pw-1", http_port, dicom_port, DQR_IMPORT_POLL_SECONDS="1",
            DQR_IMPORT_MAX_ATTEMPTS="1", DQR_QUERY_TIMEOUT="8", DQR_DICOM_ASSOC_TIMEOUT_S=str(ARTIM),
            DQR_DICOM_MAX_PER_ADDRESS="8", DQR_MAX_INSTANCE_BYTES="65536")
 LOG = WORK + "/var/logs/dqr.log"

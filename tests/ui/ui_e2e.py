@@ -14,7 +14,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "pylib"))
 import pydicom  # noqa: E402
-from peers import Api, Checks, Procs, dqr_store, free_port, generate, start_orthanc, wait_port  # noqa: E402
+from peers import Api, Checks, Procs, dqr_store, free_port, generate, start_orthanc, serve_env, wait_port  # noqa: E402
 
 DQR, WORK = sys.argv[1], os.path.abspath(sys.argv[2])
 SHOTS = os.path.abspath(sys.argv[3]) if len(sys.argv) > 3 else WORK + "/screens"
@@ -45,9 +45,7 @@ OD, _ = start_orthanc(procs, WORK, "orthanc", "ORTHANC", {"dqr": ["DQR", "127.0.
 OD2, _ = start_orthanc(procs, WORK, "other", "OTHER", {"dqr": ["DQR", "127.0.0.1", dicom_port]})
 wait_port(OD) and wait_port(OD2)
 dqr_store(DQR, "ORTHANC", OD, studies)
-env = dict(os.environ, DQR_DATA_DIR=WORK + "/var", DQR_VAULT_KEY_FILE=WORK + "/keys/vault.key",
-           DQR_UID_SECRET_FILE=WORK + "/keys/uid-secret", DQR_HTTP_PORT=str(http_port), DQR_DICOM_PORT=str(dicom_port),
-           DQR_ADMIN_PASSWORD="gateway-secret-1", HOME=WORK + "/home", DQR_IMPORT_POLL_SECONDS="1")
+env = serve_env(WORK, "gateway-secret-1", http_port, dicom_port, DQR_IMPORT_POLL_SECONDS="1")
 try:
     procs.start([DQR, "serve"], open(WORK + "/serve.stderr", "w"), env)
     wait_port(http_port)
