@@ -18,13 +18,20 @@ static dqr_status only_de4(anon_session *s, const char *fn)
     return rt_error(s, "no function '%s' in DicomEdit 6 (DicomEdit 4 has it)", fn);
 }
 
+/* The one string argument of DicomEdit 4 function fn into *v (NULL: no value). */
+static dqr_status de4_string_arg(anon_session *s, const char *fn, expr *const *args, size_t n, const char **v)
+{
+    dqr_status st = only_de4(s, fn);
+    if (!st)
+        st = need_args(s, fn, n, 1, 1);
+    return st ? st : arg_string(s, args, n, 0, v);
+}
+
 static dqr_status fn_url_encode(anon_session *s, expr *const *args, size_t n, aval *out)
 {
     const char *v;
-    dqr_status st = only_de4(s, "urlEncode");
-    if (!st)
-        st = need_args(s, "urlEncode", n, 1, 1);
-    if (st || (st = arg_string(s, args, n, 0, &v)))
+    dqr_status st = de4_string_arg(s, "urlEncode", args, n, &v);
+    if (st)
         return st;
     if (!v) {
         *out = (aval){.kind = V_NULL};
@@ -55,10 +62,8 @@ static dqr_status fn_url_encode(anon_session *s, expr *const *args, size_t n, av
 static dqr_status fn_make_session_label(anon_session *s, expr *const *args, size_t n, aval *out)
 {
     const char *v;
-    dqr_status st = only_de4(s, "makeSessionLabel");
-    if (!st)
-        st = need_args(s, "makeSessionLabel", n, 1, 1);
-    if (st || (st = arg_string(s, args, n, 0, &v)))
+    dqr_status st = de4_string_arg(s, "makeSessionLabel", args, n, &v);
+    if (st)
         return st;
     const char *hash = v ? strchr(v, '#') : NULL;
     if (!hash) {
