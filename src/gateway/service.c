@@ -1,6 +1,6 @@
 /* service.c — starting and stopping the gateway. */
-#include "gateway/import.h"
-#include "gateway/sealed.h"
+#include "gateway/import/scheduler.h"
+#include "gateway/core/sealed.h"
 #include "dicom/fs.h"
 #include "web/client.h"
 

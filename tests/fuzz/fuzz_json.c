@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/imports.h"
-#include "gateway/pacs.h"
-#include "gateway/query.h"
-#include "gateway/schedule.h"
+#include "gateway/api/imports.h"
+#include "gateway/pacs/pacs.h"
+#include "gateway/pacs/query.h"
+#include "gateway/pacs/schedule.h"
 #include "web/multipart.h"
 
 static int count_part(void *ctx, const char *headers, size_t hlen, const uint8_t *body, size_t len)

@@ -11,12 +11,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "gateway/imports.h"
+#include "gateway/api/imports.h"
 #include "gateway/internal.h"
-#include "gateway/pacs.h"
-#include "gateway/query.h"
-#include "gateway/schedule.h"
-#include "gateway/tz.h"
+#include "gateway/pacs/pacs.h"
+#include "gateway/pacs/query.h"
+#include "gateway/pacs/schedule.h"
+#include "gateway/pacs/tz.h"
 #include "web/multipart.h"
 
 static json_t *js(const char *text)

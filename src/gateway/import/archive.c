@@ -1,0 +1,34 @@
+/* archive.c — the de-identified archive on disk and its index:
+ * DATA_DIR/archive/<project>/<subject>/<session>/<series>/<SOPInstanceUID>.dcm,
+ * where <series> is the de-identified SeriesInstanceUID. Every name comes
+ * from labels checked by gw_label_ok or UIDs of digits and dots, so no
+ * value can climb out of the folder. */
+#include "gateway/import/archive.h"
+
+#include <stdio.h>
+#include <string.h>
+
+bool gw_label_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    return n > 0 && n <= 64 &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
+}
+
+static bool uid_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    return n > 0 && n <= 64 && s[0] != '.' && strspn(s, "0123456789.") == n;
+}
+
+bool gw_archive_path(const gw *g, const char *project, const char *subject, const char *session, const char *series,
+                     const char *sop, char *out, size_t cap)
+{
+    if (!gw_label_ok(project) || !gw_label_ok(subject) || !gw_label_ok(session) || !uid_ok(series) ||
+        (sop && !uid_ok(sop)))
+        return false;
+    int n = sop ? snprintf(out, cap, "%s/archive/%s/%s/%s/%s/%s.dcm", g->cfg.data_dir, project, subject, session,
+                           series, sop)
+                : snprintf(out, cap, "%s/archive/%s/%s/%s/%s", g->cfg.data_dir, project, subject, session, series);
+    return n > 0 && (size_t)n < cap;
+}

@@ -1,0 +1,15 @@
+/* archive.h — where instances live in the archive (archive.c). */
+#ifndef DQR_GW_ARCHIVE_H
+#define DQR_GW_ARCHIVE_H
+
+#include "gateway/internal.h"
+
+/* Where an instance of the archive lives; false if a label or UID would
+ * escape the folder. */
+bool gw_archive_path(const gw *g, const char *project, const char *subject, const char *session, const char *series,
+                     const char *sop, char *out, size_t cap);
+
+/* Labels: 1 to 64 letters, digits, _ or - (they become folder names). */
+bool gw_label_ok(const char *s);
+
+#endif

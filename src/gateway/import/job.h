@@ -1,0 +1,50 @@
+/* job.h — one import session while it runs (ARCHITECTURE.md sections 1
+ * and 2). A queue row (import_sessions) is one requested session; while it
+ * runs, a gw_job in memory holds what the receiver needs to route and
+ * de-identify its instances; nothing about it is written before the
+ * de-identified result. Loaded, freed and flushed by transfer.c. */
+#ifndef DQR_GW_JOB_H
+#define DQR_GW_JOB_H
+
+#include "gateway/import/deid.h"
+#include "gateway/pacs/pacs.h"
+
+typedef struct gw_job {
+    int64_t id, request_id, pacs_id;
+    char project[65], subject[65], session[65], study_uid[65];
+    json_t *series;    /* SeriesInstanceUIDs to take, or NULL for the whole study */
+    json_t *overrides; /* remapped field keyword -> value, or NULL */
+    uint16_t msgid;    /* our C-MOVE's message id (Move Originator Message ID) */
+    char move_aet[17]; /* our calling AE in that C-MOVE (Move Originator AE) */
+    gw_deid deid;         /* its session's variables persist across instances, as in XNAT */
+    pthread_mutex_t lock; /* one instance at a time through deid */
+    atomic_int received, archived, rejected, failed, warned;
+    atomic_llong bytes;
+    char *orig_sealed; /* the first instance's PatientName, PatientID, AccessionNumber, sealed */
+    char error[256];   /* the last instance failure (never a DICOM value) */
+    atomic_bool cancel;
+    int refs;          /* receiver threads inside the job (under gw's jobs_lock) */
+    bool foreign;      /* claimed by another node; its instances reached this node's receiver */
+    bool orig_saved;   /* foreign: the sealed originals are in the catalog */
+    time_t last_seen;  /* foreign: when an instance last came (jobs_lock) */
+    pthread_mutex_t flush_lock;
+    int64_t flushed[6]; /* counts already added to the catalog: received .. bytes */
+    int pending;       /* instances handed to the pool, not yet through (same lock) */
+    pthread_mutex_t dir_lock;
+    char last_dir[4096]; /* the series folder made last: most instances need no mkdir */
+    struct gw_job *next;
+} gw_job;
+
+/* Build the job for queue row id (scripts compiled, engine ready). */
+gw_job *gw_job_load(gw *g, int64_t id, dqr_error *err);
+void gw_job_free(gw_job *j);
+/* Add to the session's catalog counts what this node counted since the last
+ * flush (increments: several nodes may count one session). */
+void gw_job_flush(gw *g, gw_job *j);
+
+/* keyword is one of the six fields XNAT's remapping touches (PatientID,
+ * PatientName, StudyID, AccessionNumber, StudyDate, PatientBirthDate): the
+ * only ones a request's overrides may set. */
+bool gw_remappable(const char *keyword);
+
+#endif

@@ -1,0 +1,347 @@
+/* scheduler.c — the queue's clock: every import_poll_seconds (or when woken)
+ * it looks at each PACS with waiting sessions, checks its availability
+ * window in the PACS's time zone, and starts transfers up to the window's
+ * `threads`, single-session requests before bulk ones, oldest first. After
+ * a transfer that took t, the PACS rests t * (100 - utilization) /
+ * utilization before its next one. gw_import_start starts the instance
+ * workers, the receivers (listeners.c) and this clock. */
+#include "dicom/fs.h"
+#include "gateway/import/scheduler.h"
+#include "gateway/import/job.h"
+#include "gateway/import/listeners.h"
+#include "gateway/import/pool.h"
+#include "gateway/import/receiver.h"
+#include "gateway/import/transfer.h"
+#include "gateway/pacs/schedule.h"
+#include "gateway/pacs/tz.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static gw_pacs_rt *runtime(gw *g, int64_t pacs)
+{
+    for (int i = 0; i < g->nrt; i++)
+        if (g->rt[i].id == pacs)
+            return &g->rt[i];
+    if (g->nrt == (int)(sizeof g->rt / sizeof g->rt[0]))
+        return NULL;
+    g->rt[g->nrt] = (gw_pacs_rt){.id = pacs};
+    return &g->rt[g->nrt++];
+}
+
+static bool load_schedule(gw *g, int64_t pacs, gw_schedule *s)
+{
+    json_t *row = gw_row(g, "SELECT timezone, schedule FROM pacs WHERE id = ?", (store_val[]){STORE_I(pacs)}, 1, NULL);
+    if (!row)
+        return false;
+    gw_schedule_stored(json_string_value(json_object_get(row, "schedule")),
+                       json_string_value(json_object_get(row, "timezone")), s);
+    json_decref(row);
+    return true;
+}
+
+/* When the next interval opens, as ISO UTC text ("" if never). */
+static void next_window(const gw_schedule *s, time_t now, int wd, int minute, char out[32])
+{
+    *out = '\0';
+    for (int d = 0; d <= 7; d++) {
+        int day = (wd + d) % 7;
+        for (int k = 0; k < s->n[day]; k++) {
+            int start = s->day[day][k].start;
+            if (d == 0 && start <= minute)
+                continue;
+            gw_iso_time(now + ((int64_t)d * 1440 + start - minute) * 60, out);
+            return;
+        }
+    }
+}
+
+typedef struct worker_arg {
+    gw *g;
+    int64_t id, pacs;
+    int utilization;
+} worker_arg;
+
+static void *worker(void *p)
+{
+    worker_arg *a = p;
+    gw *g = a->g;
+    long ms = 0;
+    gw_job_run(g, a->id, &ms);
+    pthread_mutex_lock(&g->jobs_lock);
+    gw_pacs_rt *rt = runtime(g, a->pacs);
+    if (rt) {
+        rt->running--;
+        if (a->utilization < 100) /* rest so the PACS spends only `utilization` % of its time on dqr */
+            rt->busy_until = time(NULL) + (ms * (100 - a->utilization) / a->utilization + 999) / 1000;
+    }
+    g->nworkers--;
+    pthread_cond_broadcast(&g->idle);
+    pthread_cond_signal(&g->wake);
+    pthread_mutex_unlock(&g->jobs_lock);
+    free(a);
+    return NULL;
+}
+
+/* Claim the next queued session of pacs (single before bulk, then FIFO). */
+static int64_t claim(gw *g, int64_t pacs, time_t now)
+{
+    int64_t id = 0, n = 0;
+    if (store_int(g->db,
+                  "SELECT id FROM import_sessions WHERE pacs_id = ? AND state = 'queued' AND next_try <= ? "
+                  "ORDER BY bulk, id LIMIT 1",
+                  (store_val[]){STORE_I(pacs), STORE_I(now)}, 2, &id, NULL) != DQR_OK)
+        return 0;
+    store_exec(g->db,
+               "UPDATE import_sessions SET state = 'running', started = ?, updated = ?, attempts = attempts + 1, "
+               "next_window = NULL, received = 0, archived = 0, rejected = 0, failed = 0, warned = 0, bytes = 0 "
+               "WHERE id = ? AND state = 'queued'",
+               (store_val[]){STORE_I(now), STORE_I(now), STORE_I(id)}, 3, NULL, NULL, &n, NULL);
+    return n == 1 ? id : 0;
+}
+
+/* Why the owner of claimed session id may no longer have it run (into
+ * why[200]): disabled or removed, or no longer granted its PACS or project
+ * (grants are checked at request time, but may be taken away while it
+ * waits). False when it may run. */
+static bool owner_refused(gw *g, int64_t id, int64_t *owner, char *why, size_t len)
+{
+    json_t *row = gw_row(g,
+                         "SELECT u.id AS uid, u.username, u.disabled, u.role, "
+                         "(SELECT COUNT(*) FROM grants WHERE user_id = u.id AND kind = 'pacs' "
+                         "AND target = CAST(s.pacs_id AS TEXT)) AS pacs_ok, "
+                         "(SELECT COUNT(*) FROM grants WHERE user_id = u.id AND kind = 'project' "
+                         "AND target = s.project) AS project_ok, s.pacs_id, s.project "
+                         "FROM import_sessions s JOIN import_requests r ON r.id = s.request_id "
+                         "LEFT JOIN users u ON u.id = r.user_id WHERE s.id = ?",
+                         (store_val[]){STORE_I(id)}, 1, NULL);
+    if (!row)
+        return false; /* the catalog did not answer: the transfer's own checks decide */
+    const char *role = json_string_value(json_object_get(row, "role"));
+    *owner = json_integer_value(json_object_get(row, "uid"));
+    bool admin = role && strcmp(role, "admin") == 0;
+    *why = '\0';
+    if (!json_integer_value(json_object_get(row, "uid")))
+        snprintf(why, len, "the user who asked for this import no longer exists");
+    else if (json_is_true(json_object_get(row, "disabled"))) /* gw_row makes it a boolean */
+        snprintf(why, len, "user %s is disabled: their imports do not run", json_string_value(json_object_get(row, "username")));
+    else if (!admin && !json_integer_value(json_object_get(row, "pacs_ok")))
+        snprintf(why, len, "user %s may no longer use PACS %lld", json_string_value(json_object_get(row, "username")),
+                 (long long)json_integer_value(json_object_get(row, "pacs_id")));
+    else if (!admin && !json_integer_value(json_object_get(row, "project_ok")))
+        snprintf(why, len, "user %s may no longer import into project %s",
+                 json_string_value(json_object_get(row, "username")), json_string_value(json_object_get(row, "project")));
+    json_decref(row);
+    return *why != '\0';
+}
+
+/* End claimed session id of owner as failed, for why (audited). */
+static void refuse(gw *g, int64_t id, int64_t owner, const char *why)
+{
+    char target[32];
+    snprintf(target, sizeof target, "%lld", (long long)id);
+    gw_audit(g, owner, "import_refused_owner", target);
+    int64_t now = time(NULL);
+    store_exec(g->db, "UPDATE import_sessions SET state = 'failed', finished = ?, updated = ?, error = ? WHERE id = ?",
+               (store_val[]){STORE_I(now), STORE_I(now), STORE_S(why), STORE_I(id)}, 4, NULL, NULL, NULL, NULL);
+    gw_log(g, "warn", "import_refused", "session=%lld reason=owner_not_allowed", (long long)id);
+}
+
+static void start_worker(gw *g, int64_t id, int64_t pacs, int utilization)
+{
+    worker_arg *a = malloc(sizeof *a);
+    pthread_t t;
+    if (!a)
+        return;
+    *a = (worker_arg){g, id, pacs, utilization};
+    pthread_mutex_lock(&g->jobs_lock);
+    gw_pacs_rt *rt = runtime(g, pacs);
+    if (rt)
+        rt->running++;
+    g->nworkers++;
+    pthread_mutex_unlock(&g->jobs_lock);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, worker, a) != 0) {
+        free(a);
+        pthread_mutex_lock(&g->jobs_lock);
+        if (rt)
+            rt->running--;
+        g->nworkers--;
+        pthread_mutex_unlock(&g->jobs_lock);
+        store_exec(g->db, "UPDATE import_sessions SET state = 'queued' WHERE id = ?", (store_val[]){STORE_I(id)}, 1,
+                   NULL, NULL, NULL, NULL);
+    }
+    pthread_attr_destroy(&attr);
+}
+
+static int collect_pacs(void *ctx, int n, const char *const *names, const store_val *c)
+{
+    (void)names;
+    int64_t *list = ctx;
+    if (n > 0 && list[0] < 63)
+        list[++list[0]] = c[0].i;
+    return 0;
+}
+
+/* One look at the queue of one PACS. */
+static void tick_pacs(gw *g, int64_t pacs, time_t now)
+{
+    gw_schedule s;
+    int wd = 0, minute = 0;
+    if (!load_schedule(g, pacs, &s) || !gw_tz_local(s.timezone, now, &wd, &minute))
+        return;
+    const gw_interval *iv = gw_schedule_at(&s, wd, minute);
+    if (!iv) {
+        char next[32];
+        next_window(&s, now, wd, minute, next);
+        store_exec(g->db,
+                   "UPDATE import_sessions SET state = 'waiting-window', next_window = ?, updated = ? "
+                   "WHERE pacs_id = ? AND state IN ('queued', 'waiting-window')",
+                   (store_val[]){STORE_S(*next ? next : NULL), STORE_I(now), STORE_I(pacs)}, 3, NULL, NULL, NULL, NULL);
+        return;
+    }
+    store_exec(g->db,
+               "UPDATE import_sessions SET state = 'queued', next_window = NULL, updated = ? "
+               "WHERE pacs_id = ? AND state = 'waiting-window'",
+               (store_val[]){STORE_I(now), STORE_I(pacs)}, 2, NULL, NULL, NULL, NULL);
+    for (;;) {
+        pthread_mutex_lock(&g->jobs_lock);
+        gw_pacs_rt *rt = runtime(g, pacs);
+        bool room = rt && rt->running < iv->threads && now >= rt->busy_until && !g->stopping;
+        pthread_mutex_unlock(&g->jobs_lock);
+        int64_t id = room ? claim(g, pacs, now) : 0;
+        char why[200];
+        int64_t owner = 0;
+        if (!id)
+            return;
+        if (owner_refused(g, id, &owner, why, sizeof why))
+            refuse(g, id, owner, why);
+        else
+            start_worker(g, id, pacs, iv->utilization);
+    }
+}
+
+static void tick(gw *g)
+{
+    time_t now = time(NULL);
+    gw_foreign_sweep(g, false);
+    if (!g->cfg.import_scheduler)
+        return; /* a receiver-only node: other nodes claim the queue */
+    int64_t list[64] = {0};
+    store_exec(g->db,
+               "SELECT DISTINCT pacs_id FROM import_sessions WHERE state IN ('queued', 'waiting-window') "
+               "AND next_try <= ?",
+               (store_val[]){STORE_I(now)}, 1, collect_pacs, list, NULL, NULL);
+    for (int64_t i = 1; i <= list[0]; i++)
+        tick_pacs(g, list[i], now);
+    /* retention: the purge timer of service.c, on every node */
+}
+
+static void *scheduler(void *p)
+{
+    gw *g = p;
+    pthread_mutex_lock(&g->jobs_lock);
+    while (!g->stopping) {
+        pthread_mutex_unlock(&g->jobs_lock);
+        tick(g);
+        pthread_mutex_lock(&g->jobs_lock);
+        if (g->stopping)
+            break;
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += g->cfg.import_poll_seconds;
+        pthread_cond_timedwait(&g->wake, &g->jobs_lock, &until);
+    }
+    pthread_mutex_unlock(&g->jobs_lock);
+    return NULL;
+}
+
+/* Remove what a crash left: temporary archive files. */
+static void sweep(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (lstat(path, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode))
+            sweep(path);
+        else if (strstr(e->d_name, ".dcm.tmp."))
+            unlink(path);
+    }
+    closedir(d);
+}
+
+dqr_status gw_import_start(gw *g, dqr_error *err)
+{
+    bool created = false;
+    if (anon_secret_load(g->cfg.uid_secret_file, true, g->uid_secret, &created, err) != DQR_OK)
+        return err->code;
+    if (created)
+        gw_log(g, "info", "uid_secret", "created=%s", g->cfg.uid_secret_file);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/archive", g->cfg.data_dir);
+    dqr_make_dirs(path, 0700);
+    sweep(path);
+    int64_t n = 0;
+    store_exec(g->db, "UPDATE import_sessions SET state = 'queued', updated = ? WHERE state = 'running'",
+               (store_val[]){STORE_I(time(NULL))}, 1, NULL, NULL, &n, NULL);
+    if (n)
+        gw_log(g, "info", "requeued", "sessions=%lld (running when dqr last stopped)", (long long)n);
+    if (!(g->pool = gw_pool_start(g, g->cfg.import_workers, gw_job_instance, err)))
+        return err->code;
+    if (gw_listeners_start(g, err) != DQR_OK)
+        return err->code;
+    if (pthread_create(&g->sched_thread, NULL, scheduler, g) != 0)
+        return dqr_error_set(err, DQR_E_IO, "cannot start the scheduler thread");
+    g->sched_started = true;
+    return DQR_OK;
+}
+
+void gw_import_wake(gw *g)
+{
+    pthread_mutex_lock(&g->jobs_lock);
+    pthread_cond_signal(&g->wake);
+    pthread_mutex_unlock(&g->jobs_lock);
+}
+
+void gw_import_cancel(gw *g, int64_t session_id)
+{
+    pthread_mutex_lock(&g->jobs_lock);
+    for (gw_job *j = g->jobs; j; j = j->next)
+        if (j->id == session_id)
+            atomic_store(&j->cancel, true);
+    pthread_mutex_unlock(&g->jobs_lock);
+}
+
+void gw_import_stop(gw *g)
+{
+    pthread_mutex_lock(&g->jobs_lock);
+    g->stopping = true;
+    for (gw_job *j = g->jobs; j; j = j->next)
+        atomic_store(&j->cancel, false); /* stopping, not cancelling: they requeue */
+    pthread_cond_broadcast(&g->wake);
+    pthread_mutex_unlock(&g->jobs_lock);
+    if (g->sched_started)
+        pthread_join(g->sched_thread, NULL);
+    pthread_mutex_lock(&g->jobs_lock); /* running transfers see `stopping` and end (C-CANCEL) */
+    while (g->nworkers > 0)
+        pthread_cond_wait(&g->idle, &g->jobs_lock);
+    pthread_mutex_unlock(&g->jobs_lock);
+    gw_foreign_sweep(g, true);
+    gw_listeners_stop(g);
+    gw_pool_stop(g->pool); /* after the receivers: nothing new arrives */
+    g->pool = NULL;
+}

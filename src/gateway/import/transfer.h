@@ -1,0 +1,11 @@
+/* transfer.h — moving one claimed session from its PACS (transfer.c):
+ * C-MOVE to dqr's receiver, C-GET, or WADO-RS. */
+#ifndef DQR_GW_TRANSFER_H
+#define DQR_GW_TRANSFER_H
+
+#include "gateway/internal.h"
+
+/* Run one claimed session to its end state; *ms gets the transfer time. */
+void gw_job_run(gw *g, int64_t id, long *ms);
+
+#endif
