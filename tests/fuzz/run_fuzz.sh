@@ -17,6 +17,9 @@ case $kind in
     pixel_rules) cp "$here"/pixel-rules-seeds/* "$work/corpus/" ;;
     *) cp "$here"/seeds/* "$work/corpus/" ;;
 esac
+# and what the long runs found (tools/fuzz_long.sh), by target name
+target=$(basename "$fuzzer" | sed 's/^fuzz_//')
+[ -d "$here/corpus/$target" ] && cp "$here/corpus/$target"/* "$work/corpus/" 2>/dev/null || true
 [ "$kind" = part10 ] && for d in /usr/lib/python3/dist-packages/pydicom/data/test_files /usr/lib/python3/dist-packages/pydicom/data/charset_files; do
     [ -d "$d" ] || continue
     find "$d" -type f -size -64k | while read -r f; do
