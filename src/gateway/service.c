@@ -1,6 +1,10 @@
 /* service.c — starting and stopping the gateway. */
 #include "gateway/import/scheduler.h"
 #include "gateway/core/sealed.h"
+#include "gateway/accounts/accounts.h"
+#include "gateway/api/routes.h"
+#include "gateway/pacs/peers.h"
+#include "gateway/pacs/qcache.h"
 #include "dicom/fs.h"
 #include "web/client.h"
 

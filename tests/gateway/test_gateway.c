@@ -17,6 +17,7 @@
 #include "gateway/pacs/query.h"
 #include "gateway/pacs/schedule.h"
 #include "gateway/pacs/tz.h"
+#include "gateway/accounts/audit.h"
 #include "web/multipart.h"
 
 static json_t *js(const char *text)

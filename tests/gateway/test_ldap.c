@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "gateway/internal.h"
+#include "gateway/accounts/accounts.h"
 
 static void filter_is(const char *fmt, const char *value, const char *want)
 {

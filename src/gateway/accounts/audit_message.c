@@ -10,6 +10,7 @@
  */
 #include "dicom/fs.h"
 #include "gateway/internal.h"
+#include "gateway/accounts/audit.h"
 
 #include <errno.h>
 #include <fcntl.h>

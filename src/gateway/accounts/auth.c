@@ -4,6 +4,8 @@
  *
  * Only a hash of each token is stored: a copy of the catalog gives no login. */
 #include "gateway/internal.h"
+#include "gateway/accounts/accounts.h"
+#include "gateway/accounts/audit.h"
 
 #include <errno.h>
 #include <sodium.h>

@@ -10,6 +10,7 @@
  * a pure function (gw_ldap_map) so it reads the same in tests and docs.
  */
 #include "gateway/internal.h"
+#include "gateway/accounts/accounts.h"
 
 #include <ldap.h>
 #include <stdlib.h>

@@ -10,6 +10,7 @@
  * restart forgets them; the oldest idle entry makes room), so a flood of
  * names or addresses cannot grow it. */
 #include "gateway/internal.h"
+#include "gateway/accounts/accounts.h"
 
 #include <errno.h>
 #include <sodium.h>

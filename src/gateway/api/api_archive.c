@@ -3,6 +3,9 @@
  * value shown comes from the index of de-identified instances. */
 #include "dicom/fs.h"
 #include "gateway/import/job.h"
+#include "gateway/accounts/accounts.h"
+#include "gateway/accounts/audit.h"
+#include "gateway/api/routes.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,6 +2,8 @@
  * administrators, newest first, paged by id. Reading the trail is itself an
  * event (Audit Log Used), recorded before the rows are answered. */
 #include "gateway/internal.h"
+#include "gateway/accounts/audit.h"
+#include "gateway/api/routes.h"
 
 #include <stdio.h>
 #include <stdlib.h>

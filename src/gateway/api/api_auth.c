@@ -4,6 +4,9 @@
  * came from the directory, is checked against the directory (ldap.c) and
  * its row, role, phi and grants are rewritten from its groups each time. */
 #include "gateway/internal.h"
+#include "gateway/accounts/accounts.h"
+#include "gateway/accounts/audit.h"
+#include "gateway/api/routes.h"
 
 #include <ctype.h>
 #include <sodium.h>

@@ -5,6 +5,9 @@
  * (anon_sample_dataset, which `dqr lint` runs scripts over too). */
 #include "dicom/dict.h"
 #include "gateway/import/deid.h"
+#include "gateway/accounts/accounts.h"
+#include "gateway/accounts/audit.h"
+#include "gateway/api/routes.h"
 
 #include <sodium.h>
 #include <stdlib.h>

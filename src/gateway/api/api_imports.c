@@ -5,6 +5,8 @@
 #include "gateway/import/scheduler.h"
 #include "gateway/api/imports.h"
 #include "gateway/core/sealed.h"
+#include "gateway/accounts/accounts.h"
+#include "gateway/api/routes.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,7 @@
 /* api_ops.c — health, version and Prometheus metrics (no login needed: they
  * show no PHI and monitoring systems poll them). */
 #include "gateway/internal.h"
+#include "gateway/api/routes.h"
 #include "net/net.h"
 
 #include <stdio.h>

@@ -1,6 +1,8 @@
 /* api_pacs.c — the PACS registry: CRUD, ping (C-ECHO), availability schedule. */
 #include "gateway/pacs/query.h"
 #include "gateway/pacs/schedule.h"
+#include "gateway/accounts/accounts.h"
+#include "gateway/api/routes.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -10,6 +10,8 @@
 #include "anon/annex_e_table.h"
 #include "gateway/import/deid.h"
 #include "gateway/internal.h"
+#include "gateway/accounts/accounts.h"
+#include "gateway/api/routes.h"
 
 #include <stdio.h>
 #include <string.h>

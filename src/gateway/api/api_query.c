@@ -2,6 +2,10 @@
  * the query history. The search keys are PHI: they travel in the body,
  * never in a URL or the log, and reach the catalog only sealed. */
 #include "gateway/pacs/query.h"
+#include "gateway/accounts/accounts.h"
+#include "gateway/accounts/audit.h"
+#include "gateway/api/routes.h"
+#include "gateway/pacs/qcache.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -3,6 +3,9 @@
  * each instance. Sends live in memory: they are short, and their results
  * name only de-identified UIDs. */
 #include "gateway/import/job.h"
+#include "gateway/accounts/accounts.h"
+#include "gateway/accounts/audit.h"
+#include "gateway/api/routes.h"
 
 #include <sodium.h>
 #include <stdlib.h>

@@ -2,6 +2,7 @@
  * all embedded in the binary. The page's policy allows scripts and styles
  * only from dqr itself (no inline script, no outside source). */
 #include "gateway/internal.h"
+#include "gateway/api/routes.h"
 #include "web/static.h"
 
 #include <stdlib.h>

@@ -1,5 +1,7 @@
 /* api_users.c — accounts and their grants (administrators only). */
 #include "gateway/internal.h"
+#include "gateway/accounts/accounts.h"
+#include "gateway/api/routes.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,9 @@
 /* router.c — from an HTTP request to a handler: route match, JSON body,
  * authentication and role, then one log line and the counters. */
 #include "gateway/internal.h"
+#include "gateway/accounts/accounts.h"
+#include "gateway/accounts/audit.h"
+#include "gateway/api/routes.h"
 
 #include <string.h>
 

@@ -9,6 +9,8 @@
 #include "gateway/import/job.h"
 #include "gateway/import/pool.h"
 #include "gateway/core/sealed.h"
+#include "gateway/accounts/accounts.h"
+#include "gateway/pacs/peers.h"
 
 #include <errno.h>
 #include <sodium.h>

@@ -14,6 +14,7 @@
 #include "gateway/import/transfer.h"
 #include "gateway/pacs/schedule.h"
 #include "gateway/pacs/tz.h"
+#include "gateway/accounts/accounts.h"
 
 #include <dirent.h>
 #include <stdlib.h>

@@ -12,6 +12,7 @@
  * names are resolved at most once a minute (a slow DNS must not delay
  * every association). */
 #include "gateway/internal.h"
+#include "gateway/pacs/peers.h"
 #include "net/net.h"
 
 #include <arpa/inet.h>

@@ -2,6 +2,7 @@
  * a user can page and sort without asking the PACS again. Bounded in count
  * and age; the oldest entry goes first. */
 #include "gateway/internal.h"
+#include "gateway/pacs/qcache.h"
 
 #include <sodium.h>
 #include <stdlib.h>
