@@ -226,7 +226,8 @@ typedef struct net_retrieve {
     size_t n, cap;
     char host[256];       /* C-MOVE: the destination (ignored for C-GET) */
     int port;
-    net_tls tls;          /* strings must live as long as the callback's ctx */
+    net_tls tls;          /* its strings may point into the three below */
+    char tls_cert[512], tls_key[512], tls_ca[512];
 } net_retrieve;
 
 /* Add a copy of path to r. Returns false when out of memory. */
