@@ -142,9 +142,13 @@ static void cands_free(cands *l)
     "project IN (SELECT project FROM dicom_client_projects WHERE client_id = ?) AND "                               \
     "project IN (SELECT project FROM dicom_client_projects WHERE client_id = ?)"
 
+/* A patient is what the files' PatientID says, which the project's labels
+ * decide (by default the session label: a subject's sessions are then
+ * distinct patients), so the patient level walks the studies and a C-FIND
+ * answers each (project, PatientID) once. */
 static const char *const LEVEL_SQL[] = {
-    "SELECT MIN(path), project, subject, '', '', COUNT(DISTINCT session), COUNT(*) FROM archive_instances WHERE "
-    VISIBLE "%s GROUP BY project, subject ORDER BY project, subject",
+    "SELECT MIN(path), project, MIN(subject), session, '', COUNT(DISTINCT series_uid), COUNT(*) FROM "
+    "archive_instances WHERE " VISIBLE "%s GROUP BY project, session ORDER BY project, session",
     "SELECT MIN(path), project, MIN(subject), session, '', COUNT(DISTINCT series_uid), COUNT(*) FROM "
     "archive_instances WHERE " VISIBLE "%s GROUP BY project, session ORDER BY project, session",
     "SELECT MIN(path), project, MIN(subject), session, series_uid, COUNT(*), 0 FROM archive_instances WHERE "
@@ -194,10 +198,7 @@ static int take_modality(void *ctx, int n, const char *const *names, const store
  * how the instance is available. */
 static void add_derived(gw *g, level lv, const cand *c, const dcm_dataset *id, dcm_dataset *ds)
 {
-    if (lv == L_PATIENT) {
-        set_count(ds, DCM_TAG(0x0020, 0x1200), c->n1);
-        set_count(ds, DCM_TAG(0x0020, 0x1204), c->n2);
-    } else if (lv == L_STUDY) {
+    if (lv == L_STUDY) {
         set_count(ds, DCM_TAG(0x0020, 0x1206), c->n1);
         set_count(ds, DCM_TAG(0x0020, 0x1208), c->n2);
         if (dcm_dataset_get(id, DCM_TAG(0x0008, 0x0061))) {
@@ -263,16 +264,40 @@ static uint16_t requestor(gw *g, const net_qr_request *q, client *k)
 
 typedef struct finding {
     const net_qr_request *q;
+    bool patients;     /* patient level: each (project, PatientID) once */
+    char **seen_keys;  /* the patients answered: "project\\PatientID" */
+    size_t nseen;
     net_emit_fn emit;
     void *emit_ctx;
     long matches;
     bool nomem;
 } finding;
 
+/* True the first time a (project, PatientID) is met. */
+static bool first_patient(finding *f, const cand *c, const dcm_dataset *have)
+{
+    char id[80] = "", key[200];
+    dcm_dataset_get_string(have, DCM_TAG(0x0010, 0x0020), id, sizeof id);
+    snprintf(key, sizeof key, "%s\\%s", c->project, id);
+    for (size_t i = 0; i < f->nseen; i++)
+        if (strcmp(f->seen_keys[i], key) == 0)
+            return false;
+    char **v = realloc(f->seen_keys, (f->nseen + 1) * sizeof *v);
+    if (!v || !(v[f->nseen] = strdup(key))) {
+        f->seen_keys = v ? v : f->seen_keys;
+        f->nomem = true;
+        return false;
+    }
+    f->seen_keys = v;
+    f->nseen++;
+    return true;
+}
+
 static int found(void *ctx, const cand *c, const dcm_dataset *have)
 {
-    (void)c;
     finding *f = ctx;
+    if (f->patients && !first_patient(f, c, have))
+        return f->nomem;
     dcm_dataset *rsp = gw_scp_response(f->q->identifier, have);
     if (!rsp)
         return f->nomem = true;
@@ -287,9 +312,12 @@ uint16_t gw_scp_find(void *ctx, const net_qr_request *q, net_emit_fn emit, void 
     gw *g = ctx;
     client k;
     uint16_t st = requestor(g, q, &k);
-    finding f = {q, emit, emit_ctx, 0, false};
+    finding f = {.q = q, .patients = level_of(q) == L_PATIENT, .emit = emit, .emit_ctx = emit_ctx};
     if (!st)
         st = walk(g, q, k.id, k.id, found, &f);
+    for (size_t i = 0; i < f.nseen; i++)
+        free(f.seen_keys[i]);
+    free(f.seen_keys);
     if (!st && f.nomem)
         st = 0xA700;
     gw_log(g, "info", "scp_find", "client=%lld status=0x%04X matches=%ld", (long long)k.id, st, f.matches);
@@ -324,12 +352,11 @@ static int gather(void *ctx, const cand *c, const dcm_dataset *have)
         return take_path(w, 1, NULL, &one);
     }
     static const char *const sql[] = {
-        "SELECT path FROM archive_instances WHERE project = ? AND subject = ? ORDER BY session, series_uid, path",
+        "SELECT path FROM archive_instances WHERE project = ? AND session = ? ORDER BY series_uid, path",
         "SELECT path FROM archive_instances WHERE project = ? AND session = ? ORDER BY series_uid, path",
         "SELECT path FROM archive_instances WHERE project = ? AND session = ? AND series_uid = ? ORDER BY path",
     };
-    store_val args[3] = {STORE_S(c->project), STORE_S(w->lv == L_PATIENT ? c->subject : c->session),
-                         STORE_S(c->series)};
+    store_val args[3] = {STORE_S(c->project), STORE_S(c->session), STORE_S(c->series)};
     store_exec(w->g->db, sql[w->lv], args, w->lv == L_SERIES ? 3 : 2, take_path, w, NULL, NULL);
     return w->nomem;
 }
