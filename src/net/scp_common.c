@@ -39,7 +39,10 @@ bool net_retrieve_add(net_retrieve *r, const char *path)
             return false;
         r->paths = p, r->cap = cap;
     }
-    return (r->paths[r->n] = strdup(path)) != NULL && ++r->n;
+    if (!(r->paths[r->n] = strdup(path)))
+        return false;
+    r->n++;
+    return true;
 }
 
 static int collect(void *ctx, const uint8_t *d, size_t n)

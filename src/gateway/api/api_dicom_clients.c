@@ -136,11 +136,11 @@ static dqr_status write_client(void *ctx, store *s, dqr_error *err)
     if (!st)
         st = store_exec(s, "DELETE FROM dicom_client_projects WHERE client_id = ?", (store_val[]){STORE_I(w->id)}, 1,
                         NULL, NULL, NULL, err);
-    size_t i;
-    json_t *p;
-    json_array_foreach(json_object_get(c, "projects"), i, p) if (!st) st =
-        store_exec(s, "INSERT INTO dicom_client_projects(client_id, project) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                   (store_val[]){STORE_I(w->id), STORE_S(json_string_value(p))}, 2, NULL, NULL, NULL, err);
+    const json_t *projects = json_object_get(c, "projects");
+    for (size_t i = 0; !st && i < json_array_size(projects); i++)
+        st = store_exec(s, "INSERT INTO dicom_client_projects(client_id, project) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                        (store_val[]){STORE_I(w->id), STORE_S(json_string_value(json_array_get(projects, i)))}, 2,
+                        NULL, NULL, NULL, err);
     return st;
 }
 

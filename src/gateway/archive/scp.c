@@ -146,11 +146,13 @@ static void cands_free(cands *l)
  * decide (by default the session label: a subject's sessions are then
  * distinct patients), so the patient level walks the studies and a C-FIND
  * answers each (project, PatientID) once. */
+#define STUDIES_SQL                                                                                                  \
+    "SELECT MIN(path), project, MIN(subject), session, '', COUNT(DISTINCT series_uid), COUNT(*) FROM "            \
+    "archive_instances WHERE " VISIBLE "%s GROUP BY project, session ORDER BY project, session"
+
 static const char *const LEVEL_SQL[] = {
-    "SELECT MIN(path), project, MIN(subject), session, '', COUNT(DISTINCT series_uid), COUNT(*) FROM "
-    "archive_instances WHERE " VISIBLE "%s GROUP BY project, session ORDER BY project, session",
-    "SELECT MIN(path), project, MIN(subject), session, '', COUNT(DISTINCT series_uid), COUNT(*) FROM "
-    "archive_instances WHERE " VISIBLE "%s GROUP BY project, session ORDER BY project, session",
+    STUDIES_SQL, /* patients: by study, answered once per PatientID */
+    STUDIES_SQL,
     "SELECT MIN(path), project, MIN(subject), session, series_uid, COUNT(*), 0 FROM archive_instances WHERE "
     VISIBLE "%s GROUP BY project, session, series_uid ORDER BY project, session, MIN(series_number), series_uid",
     "SELECT path, project, subject, session, series_uid, 0, 0 FROM archive_instances WHERE " VISIBLE

@@ -12,8 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The key's value as text, trailing spaces (and NUL padding) cut. */
-static char *key_text(const dcm_element *k, char *buf, size_t cap)
+/* An element's whole value as text (all its values, backslash-separated),
+ * padding cut. */
+static char *value_text(const dcm_element *k, char *buf, size_t cap)
 {
     const uint8_t *b = dcm_element_bytes(k);
     size_t n = b ? (size_t)dcm_element_length(k) : 0;
@@ -79,11 +80,13 @@ bool gw_scp_key_matches(const dcm_element *k, const dcm_dataset *have)
     uint32_t tag = dcm_element_tag(k);
     if (tag == DCM_TAG(0x0008, 0x0052) || tag == DCM_TAG_SPECIFIC_CHARSET || dcm_element_is_sequence(k))
         return true;
-    key_text(k, key, sizeof key);
+    value_text(k, key, sizeof key);
     if (!*key || strcmp(key, "*") == 0)
         return true;
-    if (!dcm_dataset_get_string(have, tag, val, sizeof val))
+    const dcm_element *h = dcm_dataset_get(have, tag);
+    if (!h || dcm_element_is_sequence(h))
         return false;
+    value_text(h, val, sizeof val);
     dcm_vr vr = dcm_element_vr(k);
     /* a list of key values (UID list matching, PS3.4 C.2.2.2.2) against
      * each of the candidate's values */
