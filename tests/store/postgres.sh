@@ -5,8 +5,9 @@
 # a free localhost port, as the postgres user when run as root, then runs
 # rest_api.py, import_e2e.py, security/accounts.py, ops/backup.py (which
 # restores into dqr2) and scp/archive_qr.py (the archive's Q/R SCP) with
-# DQR_CATALOG pointing at it, and the catalog upgrade test of test_store (DQR_TEST_PG_URL). The PHI scans of those
-# suites also read the cluster's files.
+# DQR_CATALOG pointing at it, and the catalog upgrade test of test_store
+# (DQR_TEST_PG_URL). The PHI scans of those suites also read the cluster's
+# files.
 # Usage: postgres.sh DQR WORKDIR
 set -u
 dqr=$1 work=$2
