@@ -186,6 +186,38 @@ try:
     check("getscu: the series comes back on the association", rc == 0 and
           sorted(d.SOPInstanceUID for d in r) == want and all(d.PixelData for d in r), out[-400:])
 
+    # ---- C-MOVE to a client with tls: DICOM TLS to a storescp that speaks TLS only --------------
+    t = WORK + "/tls"
+    os.makedirs(t + "/rx")
+    ssl = lambda *a: subprocess.run(["openssl"] + list(a), cwd=t, check=True, capture_output=True)  # noqa: E731
+    for ca in ("ca", "other"):
+        ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca + ".key", "-out", ca + ".crt", "-subj",
+            "/CN=" + ca, "-days", "2")
+    open(t + "/ext.cnf", "w").write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    for name in ("server", "client"):
+        ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key", "-out", name + ".csr", "-subj",
+            "/CN=" + name)
+        ssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+            name + ".crt", "-days", "2", "-extfile", "ext.cnf")
+        os.chmod(f"{t}/{name}.key", 0o600)
+    tls_port = free_port()
+    procs.start(["storescp", "+tls", t + "/server.key", t + "/server.crt", "+cf", t + "/ca.crt", "-aet", "QRTLS",
+                 "-od", t + "/rx", str(tls_port)], open(t + "/storescp.log", "w"))
+    wait_port(tls_port)
+    for aet, ca in (("QRTLS", "ca"), ("QRTLSBAD", "other")):
+        st, b, _ = api.call("POST", "/api/v1/dicom-clients", {
+            "aet": aet, "host": "127.0.0.1", "port": tls_port, "projects": ["PA"], "tls": True,
+            "tls_ca": f"{t}/{ca}.crt", "tls_cert": t + "/client.crt", "tls_key": t + "/client.key"}, **H)
+    rc, out, _ = dcmtk("movescu", "-v", "-S", "-aem", "QRTLS", "-k", "QueryRetrieveLevel=STUDY", "-k",
+                       f"StudyInstanceUID={uid_a}")
+    check("C-MOVE to a client with tls: the study arrives over DICOM TLS", len(glob.glob(t + "/rx/*")) == 6,
+          out[-400:])
+    rc, out, _ = dcmtk("movescu", "-v", "-S", "-aem", "QRTLSBAD", "-k", "QueryRetrieveLevel=STUDY", "-k",
+                       f"StudyInstanceUID={uid_a}")
+    check("a destination whose certificate its tls_ca does not trust: nothing sent, the move fails",
+          len(glob.glob(t + "/rx/*")) == 6 and "outofresourcessuboperations" in out.lower(),
+          out[-400:])
+
     # ---- Orthanc with dqr as a DicomModality -----------------------------------------------------
     q = orthanc("POST", "/modalities/dqr/query", {"Level": "Study", "Query": {"StudyInstanceUID": ""}})
     answers = orthanc("GET", f"/queries/{q['ID']}/answers?expand")
