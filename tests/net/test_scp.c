@@ -2,8 +2,8 @@
  * dqr's own SCU: C-FIND streams every match and then Success, a C-CANCEL
  * ends it with Cancel; C-GET sends the files back on the same association
  * with the counts; C-MOVE opens an association to the destination whose
- * C-STOREs carry the Move Originator AE and Message ID; a model without a
- * callback is not accepted. */
+ * C-STOREs carry the Move Originator AE and Message ID, and a C-CANCEL
+ * stops its sub-operations; a model without a callback is not accepted. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +23,8 @@
 typedef struct fixture {
     char dir[64], paths[NFILES][128];
     int dest_port;
+    int copies;                 /* on_retrieve names each file this many times (default 1) */
+    int store_delay_us;         /* the destination's time per instance */
     int stored;                 /* instances the destination received */
     char move_aet[17];
     int move_msgid;
@@ -67,8 +69,9 @@ static uint16_t on_retrieve(void *ctx, const net_qr_request *q, net_retrieve *ou
     fixture *fx = ctx;
     if (*q->move_dest && strcmp(q->move_dest, "DEST") != 0)
         return 0xA801;
-    for (int i = 0; i < NFILES; i++)
-        assert_true(net_retrieve_add(out, fx->paths[i]));
+    for (int k = 0; k < (fx->copies ? fx->copies : 1); k++)
+        for (int i = 0; i < NFILES; i++)
+            assert_true(net_retrieve_add(out, fx->paths[i]));
     snprintf(out->host, sizeof out->host, "127.0.0.1");
     out->port = fx->dest_port;
     return 0;
@@ -81,7 +84,10 @@ static uint16_t on_store(void *ctx, const net_received *r)
     fx->stored++;
     snprintf(fx->move_aet, sizeof fx->move_aet, "%s", r->move_aet);
     fx->move_msgid = r->move_msgid;
+    int delay = fx->store_delay_us;
     pthread_mutex_unlock(&fx->lock);
+    if (delay)
+        usleep((useconds_t)delay);
     return 0;
 }
 
@@ -256,6 +262,37 @@ static void test_move(void **state)
     net_assoc_free(a);
 }
 
+static int cancel_at_once(void *ctx, const net_move_result *r)
+{
+    (void)ctx, (void)r;
+    return 1;
+}
+
+/* A C-CANCEL after the first pending response stops the sub-operations:
+ * Cancel, with some remaining, and fewer stored than asked. */
+static void test_move_cancel(void **state)
+{
+    servers *sv = *state;
+    pthread_mutex_lock(&sv->fx.lock);
+    sv->fx.copies = 20, sv->fx.store_delay_us = 20000, sv->fx.stored = 0;
+    pthread_mutex_unlock(&sv->fx.lock);
+    net_assoc *a = connect_to(sv, NET_STUDY_ROOT_MOVE, false);
+    dcm_dataset *q = query("STUDY");
+    net_move_result res = {0};
+    dqr_error err = {0};
+    assert_int_equal(net_move(a, NET_STUDY_ROOT_MOVE, "DEST", q, 7, cancel_at_once, NULL, &res, &err), DQR_OK);
+    assert_int_equal(res.status, 0xFE00);
+    assert_true(res.remaining > 0);
+    assert_true(res.completed < 20 * NFILES);
+    pthread_mutex_lock(&sv->fx.lock);
+    assert_int_equal(sv->fx.stored, res.completed);
+    sv->fx.copies = 0, sv->fx.store_delay_us = 0;
+    pthread_mutex_unlock(&sv->fx.lock);
+    dcm_dataset_free(q);
+    net_release(a, NULL);
+    net_assoc_free(a);
+}
+
 /* A server without on_find does not accept the FIND models. */
 static void test_no_callback_no_context(void **state)
 {
@@ -278,7 +315,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_find_streams_all), cmocka_unit_test(test_find_cancel), cmocka_unit_test(test_get),
-        cmocka_unit_test(test_move), cmocka_unit_test(test_no_callback_no_context),
+        cmocka_unit_test(test_move), cmocka_unit_test(test_move_cancel), cmocka_unit_test(test_no_callback_no_context),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
