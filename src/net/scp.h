@@ -20,6 +20,7 @@ typedef struct scp_op {
     dcm_dataset *identifier;
     bool cancelled;
     int remaining, completed, failed, warning;
+    bytes failed_uids;              /* the SOP Instance UIDs that failed, backslash-separated */
 } scp_op;
 
 /* The model of a Q/R SOP class: 'S' study root, 'P' patient root; field is
@@ -43,14 +44,16 @@ dqr_status scp_poll_cancel(scp_op *op, dqr_error *err);
  * for C-GET, the destination's for C-MOVE) and wait for its response;
  * while waiting, a C-CANCEL of op (C-GET) is noted. move_aet/move_msgid
  * are set for C-MOVE (NULL/-1 otherwise). *status gets the sub-operation's
- * status (0xA702-like failure values when it could not be sent). A failed
+ * status (0xA702-like failure values when it could not be sent) and inst
+ * its SOP Instance UID ("" when the file could not be read). A failed
  * association is an error; a file that cannot be read or has no context
  * is a failed sub-operation, not an error. */
 dqr_status scp_store(scp_op *op, net_assoc *a, const char *path, uint16_t msgid, const char *move_aet,
-                     int move_msgid, uint16_t *status, dqr_error *err);
+                     int move_msgid, uint16_t *status, char inst[65], dqr_error *err);
 
-/* Count a sub-operation's status into op. */
-void scp_count(scp_op *op, uint16_t status);
+/* Count a sub-operation's status into op; a failed one's SOP Instance UID
+ * (inst, "" when unknown) joins op's Failed SOP Instance UID List. */
+void scp_count(scp_op *op, uint16_t status, const char *inst);
 
 /* The C-FIND, C-MOVE and C-GET handlers (scp_find.c, scp_move.c, scp_get.c). */
 dqr_status scp_find(const net_server_config *cfg, scp_op *op, dqr_error *err);

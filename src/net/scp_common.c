@@ -110,6 +110,8 @@ void scp_op_free(scp_op *op)
 {
     dcm_dataset_free(op->identifier);
     op->identifier = NULL;
+    free(op->failed_uids.p);
+    op->failed_uids = (bytes){0};
 }
 
 dqr_status scp_respond(scp_op *op, uint16_t status, bool with_counts, const dcm_dataset *data, dqr_error *err)
@@ -210,13 +212,14 @@ static dqr_status send_store_rq(net_assoc *a, const dcm_file *f, const net_pc *p
 }
 
 dqr_status scp_store(scp_op *op, net_assoc *a, const char *path, uint16_t msgid, const char *move_aet,
-                     int move_msgid, uint16_t *status, dqr_error *err)
+                     int move_msgid, uint16_t *status, char inst[65], dqr_error *err)
 {
-    char cls[65] = "", inst[65] = "";
+    char cls[65] = "";
+    *inst = '\0';
     dcm_file *f = dcm_file_open(path, NULL);
     if (f) {
         dcm_dataset_get_string(dcm_file_dataset(f), DCM_TAG(0x0008, 0x0016), cls, sizeof cls);
-        dcm_dataset_get_string(dcm_file_dataset(f), DCM_TAG(0x0008, 0x0018), inst, sizeof inst);
+        dcm_dataset_get_string(dcm_file_dataset(f), DCM_TAG(0x0008, 0x0018), inst, 65);
     }
     const net_pc *pc = f && *cls && *inst ? store_context(a, cls, dcm_file_transfer_syntax(f)) : NULL;
     *status = f ? 0xA702 : 0xC000; /* no context: the sub-operation fails, the rest go on */
@@ -245,12 +248,18 @@ dqr_status scp_store(scp_op *op, net_assoc *a, const char *path, uint16_t msgid,
     return st;
 }
 
-void scp_count(scp_op *op, uint16_t status)
+void scp_count(scp_op *op, uint16_t status, const char *inst)
 {
-    if (status == 0x0000)
+    if (status == 0x0000) {
         op->completed++;
-    else if (status == 0xB000 || status == 0xB006 || status == 0xB007)
+    } else if (status == 0xB000 || status == 0xB006 || status == 0xB007) {
         op->warning++;
-    else
+    } else {
         op->failed++;
+        if (*inst && op->failed_uids.len + 66 < 0xFFFF) { /* a value length fits 16 bits in Implicit VR */
+            if (op->failed_uids.len)
+                bytes_u8(&op->failed_uids, '\\');
+            bytes_put(&op->failed_uids, inst, strlen(inst));
+        }
+    }
 }

@@ -29,6 +29,24 @@ static uint16_t final_status(const scp_op *op)
     return op->failed || op->warning ? 0xB000 : 0x0000;
 }
 
+/* The final response: with the Failed SOP Instance UID List as its
+ * identifier when some failed (PS3.4 C.4.2.1.4.1). */
+static dqr_status respond_final(scp_op *op, dqr_error *err)
+{
+    uint16_t status = final_status(op);
+    dcm_dataset *list = NULL;
+    if (op->failed_uids.len)
+        bytes_u8(&op->failed_uids, '\0');
+    if (op->failed_uids.len && !op->failed_uids.failed && (list = dcm_dataset_new()) &&
+        !dcm_dataset_set_string(list, DCM_TAG(0x0008, 0x0058), DCM_VR_UI, (const char *)op->failed_uids.p, err)) {
+        dcm_dataset_free(list);
+        list = NULL;
+    }
+    dqr_status st = scp_respond(op, status, true, list, err);
+    dcm_dataset_free(list);
+    return st;
+}
+
 /* Every file of r as a sub-operation on dest, a pending response after each. */
 static dqr_status send_all(scp_op *op, net_assoc *dest, const net_retrieve *r, bool move, dqr_error *err)
 {
@@ -36,12 +54,13 @@ static dqr_status send_all(scp_op *op, net_assoc *dest, const net_retrieve *r, b
     op->remaining = (int)r->n;
     for (size_t i = 0; i < r->n && !st && !op->cancelled; i++) {
         uint16_t status;
+        char inst[65];
         st = scp_store(op, dest, r->paths[i], (uint16_t)(i + 1), move ? op->q.calling_aet : NULL,
-                       move ? op->q.msgid : -1, &status, err);
+                       move ? op->q.msgid : -1, &status, inst, err);
         if (st)
             break;
         op->remaining--;
-        scp_count(op, status);
+        scp_count(op, status, inst);
         if (op->remaining > 0 && !(st = scp_poll_cancel(op, err)) && !op->cancelled)
             st = scp_respond(op, 0xFF00, true, NULL, err);
     }
@@ -121,7 +140,7 @@ dqr_status scp_move(const net_server_config *cfg, scp_op *op, dqr_error *err)
     }
     net_assoc_free(dest);
     retrieve_free(&r);
-    return scp_respond(op, final_status(op), true, NULL, err);
+    return respond_final(op, err);
 }
 
 dqr_status scp_get(const net_server_config *cfg, scp_op *op, dqr_error *err)
@@ -134,5 +153,5 @@ dqr_status scp_get(const net_server_config *cfg, scp_op *op, dqr_error *err)
     }
     dqr_status st = send_all(op, op->a, &r, false, err);
     retrieve_free(&r);
-    return st ? st : scp_respond(op, final_status(op), true, NULL, err);
+    return st ? st : respond_final(op, err);
 }

@@ -25,6 +25,7 @@ typedef struct fixture {
     int dest_port;
     int copies;                 /* on_retrieve names each file this many times (default 1) */
     int store_delay_us;         /* the destination's time per instance */
+    bool refuse_second;         /* the destination refuses 1.2.3.4.2 (out of resources) */
     int stored;                 /* instances the destination received */
     char move_aet[17];
     int move_msgid;
@@ -85,10 +86,11 @@ static uint16_t on_store(void *ctx, const net_received *r)
     snprintf(fx->move_aet, sizeof fx->move_aet, "%s", r->move_aet);
     fx->move_msgid = r->move_msgid;
     int delay = fx->store_delay_us;
+    bool refuse = fx->refuse_second && strcmp(r->sop_instance, "1.2.3.4.2") == 0;
     pthread_mutex_unlock(&fx->lock);
     if (delay)
         usleep((useconds_t)delay);
-    return 0;
+    return refuse ? 0xA700 : 0;
 }
 
 static void *run(void *s)
@@ -293,6 +295,30 @@ static void test_move_cancel(void **state)
     net_assoc_free(a);
 }
 
+/* A sub-operation the destination refuses is counted failed, the others
+ * go on, and the final status is the warning 0xB000. */
+static void test_move_partial(void **state)
+{
+    servers *sv = *state;
+    pthread_mutex_lock(&sv->fx.lock);
+    sv->fx.refuse_second = true;
+    pthread_mutex_unlock(&sv->fx.lock);
+    net_assoc *a = connect_to(sv, NET_STUDY_ROOT_MOVE, false);
+    dcm_dataset *q = query("STUDY");
+    net_move_result res = {0};
+    dqr_error err = {0};
+    assert_int_equal(net_move(a, NET_STUDY_ROOT_MOVE, "DEST", q, 8, NULL, NULL, &res, &err), DQR_OK);
+    assert_int_equal(res.status, 0xB000);
+    assert_int_equal(res.completed, NFILES - 1);
+    assert_int_equal(res.failed, 1);
+    pthread_mutex_lock(&sv->fx.lock);
+    sv->fx.refuse_second = false;
+    pthread_mutex_unlock(&sv->fx.lock);
+    dcm_dataset_free(q);
+    net_release(a, NULL);
+    net_assoc_free(a);
+}
+
 /* A server without on_find does not accept the FIND models. */
 static void test_no_callback_no_context(void **state)
 {
@@ -315,7 +341,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_find_streams_all), cmocka_unit_test(test_find_cancel), cmocka_unit_test(test_get),
-        cmocka_unit_test(test_move), cmocka_unit_test(test_move_cancel), cmocka_unit_test(test_no_callback_no_context),
+        cmocka_unit_test(test_move), cmocka_unit_test(test_move_cancel),
+        cmocka_unit_test(test_move_partial), cmocka_unit_test(test_no_callback_no_context),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
