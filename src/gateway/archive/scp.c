@@ -78,10 +78,13 @@ static bool client_address_ok(const gw *g, const client *k, const char *addr)
 bool gw_scp_accept(void *ctx, const char *calling_aet, const char *addr, char *why, size_t cap)
 {
     gw *g = ctx;
+    int64_t pacs;
     client k;
+    if (gw_peers_match(g, calling_aet, addr, &pacs, 1, NULL)) /* a PACS (cached): the import receiver */
+        return true;
     if (client_load(g, calling_aet, &k) && client_address_ok(g, &k, addr))
         return true;
-    return gw_accept_peer(ctx, calling_aet, addr, why, cap); /* a PACS: the import receiver; else refused */
+    return gw_accept_peer(ctx, calling_aet, addr, why, cap); /* refuses, and reports it */
 }
 
 /* ---- candidates ---------------------------------------------------------- */
