@@ -1,6 +1,6 @@
 /* router.c — from an HTTP request to a handler: route match, JSON body,
  * authentication and role, then one log line and the counters. */
-#include "gateway/archive/scp.h"
+#include "gateway/internal.h"
 
 #include <string.h>
 

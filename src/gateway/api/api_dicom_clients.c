@@ -2,7 +2,7 @@
  * Q/R SCUs that may query and retrieve the de-identified archive at dqr's
  * own AE, each seeing only its projects' instances, and where a C-MOVE to
  * them sends (host, port, DICOM TLS). docs/api.md. */
-#include "gateway/archive/scp.h"
+#include "gateway/internal.h"
 #include "gateway/pacs.h"
 
 #include <errno.h>

@@ -1,15 +1,12 @@
 /* scp.h — the archive as a Query/Retrieve SCP at dqr's own AE (scp.c), the
  * matching of identifiers against the de-identified archive
- * (scp_match.c), and the registry of the DICOM clients that may use it
- * (api/api_dicom_clients.c). */
+ * (scp_match.c). The DICOM clients that may use it are registered through
+ * /api/v1/dicom-clients (api/api_dicom_clients.c). */
 #ifndef DQR_GATEWAY_ARCHIVE_SCP_H
 #define DQR_GATEWAY_ARCHIVE_SCP_H
 
 #include "gateway/internal.h"
 #include "net/net.h"
-
-/* /api/v1/dicom-clients (api_dicom_clients.c). */
-extern const gw_route gw_routes_dicom_clients[];
 
 /* The receivers' gate with the Q/R SCP on: a registered PACS (the import
  * receiver, as gw_accept_peer) or a registered DICOM client. */
