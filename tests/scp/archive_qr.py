@@ -119,6 +119,8 @@ try:
     st, b, _ = api.call("GET", "/api/v1/dicom-clients", **H)
     check("GET list", st == 200 and sorted(c["aet"] for c in b["dicom_clients"]) ==
           ["ORTHANC", "QRB", "QRCLIENT", "QRDEST"], b)
+    st, b, _ = api.call("GET", "/api/v1/audit?action=dicom_client_create", **H)
+    check("creating a client is audited", st == 200 and "QRCLIENT" in json.dumps(b), str(b)[:300])
     api.call("POST", "/api/v1/users", {"username": "plain", "password": "wonderland-42x", "role": "user"}, **H)
     st, b, _ = api.call("GET", "/api/v1/dicom-clients", token=api.login("plain", "wonderland-42x"))
     check("a non-admin may not list DICOM clients: 403", st == 403, b)
