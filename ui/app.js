@@ -518,13 +518,14 @@ const days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 async function adminPage(parts) {
   const tab = parts[0] || "pacs";
-  const tabs = h("nav", { "aria-label": "Admin" }, [["pacs", "PACS"], ["users", "Users"], ["projects", "Projects"], ["site", "Site script"]].map(([id, l]) =>
+  const tabs = h("nav", { "aria-label": "Admin" }, [["pacs", "PACS"], ["users", "Users"], ["projects", "Projects"], ["site", "Site script"], ["clients", "DICOM clients"]].map(([id, l]) =>
     h("a", { href: `#/admin/${id}`, "aria-current": tab === id ? "page" : null }, l)));
   const body = h("div", {});
   show(h("h1", {}, "Administration"), tabs, body);
   if (tab === "pacs") await adminPacs(body, parts[1]);
   else if (tab === "users") await adminUsers(body);
   else if (tab === "projects") await adminProjects(body, parts[1]);
+  else if (tab === "clients") await adminDicomClients(body);
   else await adminSite(body);
 }
 
@@ -698,6 +699,43 @@ async function adminSite(box) {
     scriptEditor("Site-wide DicomEdit script", r.script || "", async (text) => {
       if (await guarded(() => api("PUT", "/settings/site-script", { script: text }))) { banner("The site script is saved.", "info"); adminSite(box); }
     }));
+}
+
+// ---- DICOM clients (Admin → DICOM clients): the Q/R SCUs that query and
+// retrieve the archive at dqr's AE, each for its projects; a C-MOVE to one
+// goes to its host and port (docs/api.md, DICOM clients).
+function dicomClientForm(c, projects, onsave) {
+  const f = {};
+  const text = (k, label, v) => field(label, f[k] = h("input", { name: "client-" + k, value: v ?? "" }));
+  f.projects = h("select", { multiple: true, name: "client-projects", "aria-label": "Projects the client sees" },
+    projects.map((p) => h("option", { value: p.id, selected: !!c?.projects.includes(p.id) }, p.id)));
+  f.tls = h("input", { type: "checkbox", name: "client-tls", checked: !!c?.tls });
+  return h("form", { class: "card", onsubmit: async (e) => {
+    e.preventDefault();
+    const body = { aet: f.aet.value, host: f.host.value, port: Number(f.port.value), projects: [...f.projects.selectedOptions].map((o) => o.value),
+      tls: f.tls.checked, tls_ca: f.tls_ca.value || null, tls_cert: f.tls_cert.value || null, tls_key: f.tls_key.value || null };
+    const r = await guarded(() => c ? api("PUT", `/dicom-clients/${c.id}`, body) : api("POST", "/dicom-clients", body));
+    if (r) onsave(r);
+  } }, h("h2", {}, c ? `Edit ${c.aet}` : "New DICOM client"),
+  h("p", { class: "muted" }, "A DICOM client queries (C-FIND) and retrieves (C-MOVE, C-GET) the de-identified archive at dqr's AE title and port, and sees only the projects chosen here. C-MOVE sends to its host and port."),
+  h("div", { class: "grid" }, text("aet", "AE title", c?.aet), text("host", "Host", c?.host), text("port", "Port (its storage SCP)", c?.port),
+    field("Projects", f.projects), text("tls_ca", "TLS CA file on the dqr host (optional: system trust store)", c?.tls_ca),
+    text("tls_cert", "TLS client certificate file (optional)", c?.tls_cert), text("tls_key", "TLS client key file (optional)", c?.tls_key)),
+  h("div", { class: "actions" }, h("label", { class: "inline" }, f.tls, "DICOM TLS for C-MOVE to it"), h("button", { type: "submit" }, "Save")));
+}
+
+async function adminDicomClients(box) {
+  const [r, projects] = await Promise.all([guarded(() => api("GET", "/dicom-clients")), guarded(() => api("GET", "/projects"))]);
+  if (!r || !projects) return;
+  const detail = h("div", {});
+  const reload = () => adminDicomClients(box);
+  box.replaceChildren(table([{ key: "aet", label: "AE" }, { key: "host", label: "Host" }, { key: "port", label: "Port" },
+    { key: "projects", label: "Projects", render: (c) => c.projects.join(", ") }, { key: "tls", label: "TLS", render: (c) => c.tls ? "yes" : "" },
+    { key: "_a", label: "Actions", nosort: true, render: (c) => h("span", { class: "actions" },
+      h("button", { class: "secondary", onclick: () => detail.replaceChildren(dicomClientForm(c, projects.projects, reload)) }, "Edit"),
+      h("button", { class: "danger", onclick: async () => { if (confirm(`Delete DICOM client ${c.aet}?`) && await guarded(() => api("DELETE", `/dicom-clients/${c.id}`))) reload(); } }, "Delete")) }],
+  r.dicom_clients),
+  h("div", { class: "actions" }, h("button", { onclick: () => detail.replaceChildren(dicomClientForm(null, projects.projects, reload)) }, "New DICOM client")), detail);
 }
 
 window.addEventListener("hashchange", route);

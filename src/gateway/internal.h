@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "gateway/gw.h"
+#include "net/net.h"
 #include "store/store.h"
 #include "store/vault.h"
 #include "web/http.h"
@@ -63,6 +64,14 @@ struct gw {
     struct net_server *rx[GW_MAX_RECEIVERS];
     pthread_t rx_thread[GW_MAX_RECEIVERS];
     int nrx; /* receivers started */
+    /* The archive's Q/R SCP on the receivers (archive/scp.c), set by
+     * service.c before they start, so the receivers need not know the
+     * archive; NULL: storage only, from registered PACS. */
+    struct {
+        net_accept_fn accept;
+        net_find_cb find;
+        net_retrieve_cb retrieve;
+    } qr;
     gw_pool *pool;
     gw_peers *peers;
     pthread_mutex_t sends_lock; /* sends: sessions being sent to a PACS (api_send.c) */

@@ -1,4 +1,5 @@
 /* service.c — starting and stopping the gateway. */
+#include "gateway/archive/scp.h"
 #include "gateway/import/scheduler.h"
 #include "gateway/core/sealed.h"
 #include "gateway/accounts/accounts.h"
@@ -156,8 +157,9 @@ gw *gw_start(const gw_config *cfg, dqr_error *err)
         st = gw_study_seal_clear(g, err);
     if (st == DQR_OK)
         st = gw_auth_bootstrap(g, err);
+    g->qr.accept = gw_scp_accept, g->qr.find = gw_scp_find, g->qr.retrieve = gw_scp_retrieve;
     if (st == DQR_OK)
-        st = gw_import_start(g, err);
+        st = gw_import_start(g, err); /* the receivers, with the archive's Q/R SCP */
     if (st == DQR_OK)
         st = start_purge(g, err);
     if (st == DQR_OK) {

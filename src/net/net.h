@@ -197,6 +197,47 @@ typedef uint16_t (*net_store_fn)(void *ctx, const net_received *r);
  * thread: must be thread-safe. */
 typedef bool (*net_accept_fn)(void *ctx, const char *calling_aet, const char *peer_addr, char *why, size_t cap);
 
+/* ---- Query/Retrieve as SCP (PS3.4 C.4) ---------------------------------- */
+
+/* One C-FIND, C-MOVE or C-GET request received. */
+typedef struct net_qr_request {
+    const char *calling_aet, *peer_addr;
+    const char *sop_class;          /* the information model asked */
+    bool patient_root;              /* Patient Root (else Study Root) */
+    const dcm_dataset *identifier;  /* borrowed for the call */
+    const char *move_dest;          /* C-MOVE: Move Destination AE ("" otherwise) */
+    uint16_t msgid;
+} net_qr_request;
+
+/* Hands one C-FIND match to the net layer, which sends it as a pending
+ * response. Returns non-zero when the find is to stop: the requestor sent
+ * C-CANCEL, or the association broke. */
+typedef int (*net_emit_fn)(void *emit_ctx, const dcm_dataset *match);
+
+/* Answers a C-FIND: calls emit for each match, in order, and returns the
+ * final status (0x0000 success, 0xA900 identifier does not match SOP
+ * class, 0xC000 unable to process, 0x0124 refused: not authorized). The
+ * net layer turns a success after a C-CANCEL into 0xFE00. */
+typedef uint16_t (*net_find_cb)(void *ctx, const net_qr_request *q, net_emit_fn emit, void *emit_ctx);
+
+/* What a C-MOVE or C-GET is to send, filled by net_retrieve_cb. */
+typedef struct net_retrieve {
+    char **paths;         /* Part 10 files; malloc'd, each freed by the net layer */
+    size_t n, cap;
+    char host[256];       /* C-MOVE: the destination (ignored for C-GET) */
+    int port;
+    net_tls tls;          /* its strings may point into the three below */
+    char tls_cert[512], tls_key[512], tls_ca[512];
+} net_retrieve;
+
+/* Add a copy of path to r. Returns false when out of memory. */
+bool net_retrieve_add(net_retrieve *r, const char *path);
+
+/* Selects what a C-MOVE or C-GET sends (and, for a C-MOVE, where to):
+ * fills out and returns 0x0000, or returns a failure status (0xA801 move
+ * destination unknown, 0xA900, 0xC000, 0x0124) and sends nothing. */
+typedef uint16_t (*net_retrieve_cb)(void *ctx, const net_qr_request *q, net_retrieve *out);
+
 typedef struct net_server_config {
     const char *aet;             /* our AE title: other called AEs are refused */
     const char *bind;            /* address, default 127.0.0.1 */
@@ -216,6 +257,8 @@ typedef struct net_server_config {
                                     its end, dropped and answered 0xA700 (0: 2 GiB) */
     net_tls tls;                 /* TLS on every association (cert and key required) */
     net_store_fn on_store;
+    net_find_cb on_find;         /* C-FIND SCP (Study and Patient Root), when set */
+    net_retrieve_cb on_retrieve; /* C-MOVE and C-GET SCP, when set */
     void *ctx;
     /* One line per event, may be NULL. Lines are printable ASCII: strings
      * from the peer (AE titles, error texts) are escaped (net_log_escape). */

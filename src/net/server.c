@@ -1,6 +1,7 @@
 /* server.c — the acceptor: listen, negotiate (called AE, allowed calling
  * AEs, presentation contexts), and serve C-ECHO and C-STORE on a thread per
- * association. Received datasets are spooled to a temporary file behind a
+ * association, and C-FIND, C-MOVE and C-GET when their callbacks are set
+ * (scp_*.c). Received datasets are spooled to a temporary file behind a
  * freshly written Part 10 header, then handed to the on_store callback.
  *
  * One client must not be able to lock others out: connections are counted
@@ -9,7 +10,7 @@
  * bytes does not stretch it), and an associated peer that stays silent
  * longer than the idle timeout is dropped. Every log line is escaped: AE
  * titles and error texts come from the peer. */
-#include "net/assoc.h"
+#include "net/scp.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -207,8 +208,12 @@ void net_server_stats(const net_server *s, long long *refused, long long *too_la
     *too_large = atomic_load(&s->too_large);
 }
 
-static bool supported_abstract(const char *uid)
+/* Verification, storage, and the Q/R models whose callback is set. */
+static bool supported_abstract(const net_server *s, const char *uid)
 {
+    uint16_t field = 0;
+    if (scp_model(uid, &field))
+        return field == NET_C_FIND_RQ ? s->cfg.on_find != NULL : s->cfg.on_retrieve != NULL;
     return strcmp(uid, NET_VERIFICATION_SOP) == 0 || dcm_sop_class_lookup(uid) != NULL;
 }
 
@@ -252,15 +257,19 @@ static bool negotiate(net_server *s, net_assoc *a, const char *peer, const char 
     size_t accepted = 0;
     for (size_t i = 0; i < a->p.npc; i++) {
         net_pc *pc = &a->p.pcs[i];
-        pc->result = supported_abstract(pc->abstract) ? 4 : 3;
+        pc->result = supported_abstract(s, pc->abstract) ? 4 : 3;
         for (size_t k = 0; pc->result == 4 && k < pc->nts; k++)
             if (dcm_ts_lookup(pc->ts[k])) { /* the requestor's order is its preference */
                 pc->result = 0;
                 memcpy(pc->accepted_ts, pc->ts[k], sizeof pc->accepted_ts); /* both char[65] */
             }
         accepted += pc->result == 0;
-        pc->scu_role = false; /* we only play SCP here */
-        pc->scp_role = false;
+        /* A requestor that asks to be the storage SCP (for C-GET) gets that
+         * role where we serve C-GET; otherwise we only play SCP. The reply
+         * repeats the roles accepted (PS3.7 D.3.3.4). */
+        bool get_storage = s->cfg.on_retrieve && pc->scp_role && !scp_model(pc->abstract, NULL);
+        pc->scu_role = get_storage && pc->scu_role;
+        pc->scp_role = get_storage;
     }
     a->send_max = a->info.peer_max_pdu;
     bytes b = {0};
@@ -307,6 +316,29 @@ static dqr_status handle_echo(net_assoc *a, uint8_t pcid, const dcm_dataset *cmd
     return st;
 }
 
+/* ---- C-FIND, C-MOVE, C-GET (scp_*.c) ------------------------------------- */
+
+static dqr_status handle_qr(net_server *s, net_assoc *a, uint8_t pcid, const dcm_dataset *cmd, const char *peer)
+{
+    dqr_error err = {0};
+    scp_op op;
+    dqr_status st = scp_op_begin(&op, a, pcid, cmd, &err);
+    uint16_t model_field = 0;
+    if (!st && (!scp_model(op.sop_class, &model_field) || model_field != op.field))
+        st = scp_respond(&op, 0x0122, op.field != NET_C_FIND_RQ, NULL, &err); /* SOP class not supported */
+    else if (!st)
+        st = op.field == NET_C_FIND_RQ   ? scp_find(&s->cfg, &op, &err)
+             : op.field == NET_C_MOVE_RQ ? scp_move(&s->cfg, &op, &err)
+                                         : scp_get(&s->cfg, &op, &err);
+    if (st)
+        logf_(s, "%s: Q/R request 0x%04X failed: %s", peer, op.field, err.message);
+    else
+        logf_(s, "%s: Q/R request 0x%04X: %d completed, %d failed, %d warning%s", peer, op.field, op.completed,
+              op.failed, op.warning, op.cancelled ? ", cancelled" : "");
+    scp_op_free(&op);
+    return st;
+}
+
 static void *serve(void *arg)
 {
     conn *c = arg;
@@ -348,6 +380,11 @@ static void *serve(void *arg)
                 st = handle_echo(a, pcid, cmd);
             else if (field == NET_C_STORE_RQ)
                 st = handle_store(s, a, pcid, cmd, c->peer);
+            else if ((field == NET_C_FIND_RQ && s->cfg.on_find) ||
+                     ((field == NET_C_MOVE_RQ || field == NET_C_GET_RQ) && s->cfg.on_retrieve))
+                st = handle_qr(s, a, pcid, cmd, c->peer);
+            else if (field == NET_C_CANCEL_RQ)
+                st = DQR_OK; /* late: the operation it names has ended */
             else {
                 logf_(s, "%s: unsupported command 0x%04X: aborting", c->peer, field);
                 st = DQR_E_UNSUPPORTED;

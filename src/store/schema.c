@@ -180,6 +180,18 @@ static const char *const migrations[] = {
     /* 8: a project's pixel-cleaning rules (CTP DicomPixelAnonymizer
      * format), compiled on save like its script; NULL: none */
     "ALTER TABLE projects ADD COLUMN pixel_rules TEXT;",
+    /* 9: DICOM clients: the Q/R SCUs that query and retrieve the archive
+     * at dqr's own AE (gateway/archive/scp.c), where C-MOVE sends to them
+     * (host, port, DICOM TLS files as for a PACS), and the projects each
+     * sees; a deleted project leaves every client's list */
+    "CREATE TABLE dicom_clients ("
+    " id {{PK}}, aet TEXT NOT NULL UNIQUE, host TEXT NOT NULL, port INTEGER NOT NULL,"
+    " tls INTEGER NOT NULL DEFAULT 0, tls_cert TEXT, tls_key TEXT, tls_ca TEXT,"
+    " created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+    "CREATE TABLE dicom_client_projects ("
+    " client_id INTEGER NOT NULL REFERENCES dicom_clients(id) ON DELETE CASCADE,"
+    " project TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+    " PRIMARY KEY (client_id, project));",
 };
 
 const char *const *store_migrations(size_t *n)

@@ -29,10 +29,11 @@ dqr_status gw_listeners_start(gw *g, dqr_error *err)
         const gw_receiver *c = &g->rxcfg[i];
         const gw_config *k = &g->cfg;
         net_server_config rc = {.aet = c->aet, .bind = c->addr, .port = c->port, .spool_memory = true,
-                                .accept = gw_accept_peer, .max_assocs = k->dicom_max_associations,
+                                .accept = g->qr.accept ? g->qr.accept : gw_accept_peer, .max_assocs = k->dicom_max_associations,
                                 .max_per_address = k->dicom_max_per_address, .timeout_s = k->query_timeout,
                                 .assoc_timeout_s = k->dicom_assoc_timeout_s, .idle_timeout_s = k->dicom_idle_timeout_s,
                                 .max_instance_bytes = (uint64_t)k->max_instance_bytes, .on_store = gw_receive,
+                                .on_find = g->qr.find, .on_retrieve = g->qr.retrieve, /* the archive's Q/R SCP */
                                 .ctx = g, .log = receiver_log};
         if (*c->tls_cert) /* DICOM TLS only; with a CA, client certificates required */
             rc.tls = (net_tls){.enabled = true, .cert = c->tls_cert, .key = c->tls_key,
