@@ -160,4 +160,65 @@ dqr_status px_jpegls_encode(const px_info *info, const uint8_t *frame, uint8_t *
 dqr_status px_j2k_encode(const px_info *info, const uint8_t *frame, uint8_t **out,
                          size_t *out_len, dqr_error *err);
 
+/* ---- rendering (render.c, png.c) --------------------------------------- */
+
+/* An 8-bit image to look at: width x height pixels, row by row, channels 1
+ * (grey) or 3 (RGB, interleaved). pixels is malloc'd; px_image_free. */
+typedef struct px_image {
+    uint32_t width, height;
+    uint16_t channels;
+    uint8_t *pixels;
+} px_image;
+
+/* What the dataset says about showing a monochrome frame: the Modality LUT
+ * (Rescale Slope, default 1, and Intercept, default 0) and the first Window
+ * Center / Width (has_window false when absent or width < 1). */
+typedef struct px_voi {
+    double slope, intercept;
+    bool has_window;
+    double center, width;
+} px_voi;
+
+/* How to render. A zeroed struct (or NULL) means: the dataset's window, else
+ * the frame's min..max, at full size. */
+typedef struct px_render_opts {
+    bool window;            /* use center/width below (in modality units) */
+    double center, width;   /* width >= 1 */
+    uint32_t max_size;      /* 0: full size; else the longer side is scaled
+                               down (area average) to at most this many pixels */
+} px_render_opts;
+
+/* Read the Modality LUT and window of ds (top-level attributes; functional
+ * groups of enhanced objects are not read). Never fails: absent values take
+ * their defaults. */
+void px_voi_read(const dcm_dataset *ds, px_voi *voi);
+
+/* Render a decoded frame (as px_frame_next gives it, described by info) to
+ * an 8-bit image in *out. Monochrome: slope/intercept from voi (NULL:
+ * identity), then the linear window of PS3.3 C.11.2.1.2.1 (opts, else voi,
+ * else the frame's min..max), MONOCHROME1 inverted; 1 channel. Colour:
+ * 3 channels, no window; samples above 8 bits shifted down, YBR_FULL
+ * converted to RGB, PALETTE COLOR expanded through pal (required then).
+ * Fills err and leaves *out empty on failure. Thread-safe. */
+dqr_status px_render(const px_info *info, const px_palette *pal, const px_voi *voi,
+                     const uint8_t *frame, const px_render_opts *opts, px_image *out,
+                     dqr_error *err);
+
+/* Decode frame index (0-based) of f and render it with the dataset's
+ * Modality LUT and window: px_frames_open + px_frame_get + px_voi_read +
+ * px_render in one call (for one-off previews; loop over px_frame_next and
+ * px_render for many frames of one file). */
+dqr_status px_render_file(const dcm_file *f, uint32_t index, const px_render_opts *opts,
+                          px_image *out, dqr_error *err);
+
+/* Free img's pixels and zero it. NULL is allowed. */
+void px_image_free(px_image *img);
+
+/* Encode img as an 8-bit PNG (grey or RGB), handing the bytes to fn in
+ * order. fn returning non-zero stops with DQR_E_IO. */
+dqr_status px_png_write(const px_image *img, dcm_write_fn fn, void *ctx, dqr_error *err);
+
+/* Encode img as PNG into a new malloc'd buffer (*out, *out_len; caller frees). */
+dqr_status px_png_encode(const px_image *img, uint8_t **out, size_t *out_len, dqr_error *err);
+
 #endif
