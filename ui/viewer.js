@@ -68,17 +68,24 @@ export async function viewerPage(parts) {
     const w = st.win || (inst.window.center !== null && inst.window.width !== null ? inst.window : null);
     wl.textContent = w ? `Window ${Math.round(w.center)} / ${Math.round(w.width)}` : "Window: from the pixel values";
     const key = url();
-    if (cache.has(key)) { img.src = cache.get(key); img.dataset.frame = st.idx + 1; return; }
+    if (cache.has(key)) return showImage(cache.get(key));
     if (st.busy) { st.again = true; return; }
     st.busy = true;
     try {
       const u = await blobUrl("/api/v1" + key);
       if (cache.size > 300) { const [k, old] = cache.entries().next().value; URL.revokeObjectURL(old); cache.delete(k); }
       cache.set(key, u);
-      if (key === url()) { img.src = u; img.dataset.frame = st.idx + 1; }
+      if (key === url()) showImage(u);
     } catch (e) { banner(e.message); }
     st.busy = false;
     if (st.again) { st.again = false; draw(); }
+  }
+  // data-frame says which frame the image shows, once it has loaded
+  function showImage(u) {
+    const n = String(st.idx + 1);
+    if (img.src === u) { img.dataset.frame = n; return; }
+    img.onload = () => { img.dataset.frame = n; };
+    img.src = u;
   }
   function go(i) { st.idx = Math.min(Math.max(i, 0), frames.length - 1); draw(); }
 
@@ -126,12 +133,14 @@ export async function viewerPage(parts) {
 export async function quarantinePage() {
   if (!(state.me.role === "admin" && state.me.phi))
     return show(h("h1", {}, "Quarantine"), h("p", {}, "Reviewing refused images needs an administrator with the phi permission."));
-  const r = await guarded(() => api("GET", "/quarantine"));
-  if (!r) return;
-  const list = r.quarantine || r.items || [];
+  const box = h("div", {}, h("p", {}, "Loading…"));
   show(h("h1", {}, "Quarantine"),
     h("p", { class: "muted" }, "Instances the burned-in text check refused. The images are the originals and may show patient information: viewing them is recorded in the audit trail. Release masks the boxes with black and archives the instance; delete removes it."),
-    list.length ? h("div", { class: "qgrid" }, list.map(quarantineCard)) : h("p", { id: "quarantine-empty" }, "Nothing is waiting for review."));
+    box);
+  const r = await guarded(() => api("GET", "/quarantine"));
+  const list = r ? r.quarantine || r.items || [] : [];
+  box.replaceChildren(list.length ? h("div", { class: "qgrid" }, list.map(quarantineCard))
+    : h("p", { id: "quarantine-empty" }, r ? "Nothing is waiting for review." : "The quarantine cannot be read now."));
 }
 
 function boxesOver(item) {
@@ -175,7 +184,7 @@ function quarantineCard(item) {
 // before: the sample as uploaded (shown only in this answer, to its uploader);
 // after: the same frame de-identified and pixel-cleaned. PNG as data: URLs.
 export function dryRunImages(r) {
-  if (!r.images) return "";
+  if (!r.images || (!r.images.before && !r.images.after)) return "";
   const fig = (src, caption) => h("figure", { class: "dry-image" },
     src ? h("img", { src: "data:image/png;base64," + src, alt: caption }) : h("p", { class: "muted" }, "no image"), h("figcaption", {}, caption));
   return h("div", { class: "dry-images" }, fig(r.images.before, "Before: the sample as uploaded"),

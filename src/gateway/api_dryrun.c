@@ -2,8 +2,12 @@
  * scripts applied to a sample instance in memory, answered as the list of
  * attributes they change, before and after. The sample is the caller's own
  * file (sent as base64, never stored) or the built-in synthetic instance
- * (anon_sample_dataset, which `dqr lint` runs scripts over too). */
+ * (anon_sample_dataset, which `dqr lint` runs scripts over too). A sample
+ * with pixel data also gets its first frame as PNG before and after
+ * (images.before / images.after, base64): rendered in memory, answered only
+ * to the uploader in this response, never stored. */
 #include "dicom/dict.h"
+#include "gateway/api/render.h"
 #include "gateway/deid.h"
 
 #include <sodium.h>
@@ -55,6 +59,31 @@ static json_t *diff(const dcm_dataset *before, const dcm_dataset *after)
     return out;
 }
 
+enum { PREVIEW_MAX = 512 };
+
+/* The first frame of f as base64 PNG, or null (no pixel data, or a syntax
+ * that does not render: the header table is still worth answering). */
+static json_t *preview(const dcm_file *f)
+{
+    uint8_t *png = NULL;
+    size_t len = 0;
+    dqr_error err = {0};
+    gw_render_opts o = {.frame = 0, .max_size = PREVIEW_MAX};
+    json_t *v = json_null();
+    if (gw_render_png(f, &o, &png, &len, &err) == DQR_OK) {
+        size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+        char *b64 = malloc(cap);
+        if (b64) {
+            sodium_bin2base64(b64, cap, png, len, sodium_base64_VARIANT_ORIGINAL);
+            json_decref(v);
+            v = json_string(b64);
+        }
+        free(b64);
+    }
+    free(png);
+    return v;
+}
+
 static void dry_run(gw_req *r)
 {
     if (!gw_may_use(r, "project", r->arg[0])) {
@@ -87,12 +116,16 @@ static void dry_run(gw_req *r)
         return;
     }
     dcm_dataset *before = dcm_dataset_copy(dcm_file_dataset(f));
+    json_t *img_before = preview(f);
     anon_result res = anon_session_apply(d.as, dcm_file_dataset(f), &err);
     json_t *o = json_pack("{s:s,s:s,s:s}", "project", r->arg[0], "sample", b64 ? "uploaded" : "built-in",
                           "result", res == ANON_OK ? "ok" : res == ANON_REJECTED ? "rejected" : "failed");
     if (res == ANON_FAILED)
         json_object_set_new(o, "error", json_string(err.message));
     json_object_set_new(o, "changes", res == ANON_OK && before ? diff(before, dcm_file_dataset(f)) : json_array());
+    /* after: what the archive would hold; a rejected sample has no after */
+    json_object_set_new(o, "images", json_pack("{s:o,s:o}", "before", img_before, "after",
+                                               res == ANON_OK ? preview(f) : json_null()));
     dcm_dataset_free(before);
     gw_deid_free(&d);
     dcm_file_close(f);
