@@ -3,10 +3,23 @@
 #ifndef DQR_GW_API_PIXELS_H
 #define DQR_GW_API_PIXELS_H
 
+#include "dicom/dicom.h"
 #include "gateway/internal.h"
 
 /* Thumbnails, frames as PNG, the instances of a series, the quarantine review. */
 extern const gw_route gw_routes_pixels[];
+
+/* Reviewing refused frames: GET frame.png, POST release, DELETE (quarantine.c). */
+extern const gw_route gw_routes_quarantine[];
+
+/* Release a quarantined instance: black out boxes (a JSON array of
+ * [l, t, r, b], inclusive pixel rectangles, on every frame) in f and archive
+ * it as the pipeline's archive step does, into the project, subject and
+ * session of import session import_session (its label into session[65]).
+ * The pixel masking is the edit engine's (src/pixel/edit.c, h-pxedit) and
+ * the write is receiver.c's archive step: release.c joins them. */
+dqr_status gw_quarantine_mask_archive(gw *g, int64_t import_session, dcm_file *f, const json_t *boxes,
+                                      char session[65], dqr_error *err);
 
 /* Whether the caller may use project r->arg[0] and it exists; else answers
  * 404 (the same for a project that exists and one that does not, so a user
