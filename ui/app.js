@@ -414,7 +414,7 @@ async function queuePage() {
           ["failed", "partial", "cancelled"].includes(imp.state) ? h("button", { class: "secondary", onclick: () => guarded(async () => { await api("POST", `/imports/${imp.id}/retry`); load(); }) }, "Retry") : ""),
         imp.error ? h("p", { class: "error" }, imp.error) : "",
         h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {}, ["Subject", "Session", "State", "Archived", "Attempts", "Next window"].map((t) => h("th", { scope: "col" }, t)))),
-          h("tbody", {}, imp.sessions.map((s) => h("tr", {}, h("td", {}, s.subject), h("td", {}, s.session), h("td", { class: "state state-" + s.state }, s.state),
+          h("tbody", {}, imp.sessions.map((s) => h("tr", {}, h("td", {}, s.subject), h("td", {}, s.archived > 0 ? h("a", { href: `#/archive/${encodeURIComponent(imp.project)}/${encodeURIComponent(s.subject)}/${encodeURIComponent(s.session)}`, title: "Its series and thumbnails" }, s.session) : s.session), h("td", { class: "state state-" + s.state }, s.state),
             h("td", {}, `${s.archived} / ${s.expected}`), h("td", {}, s.attempts), h("td", {}, s.state === "waiting-window" ? when(s.next_window) || "none this week" : "")))))));
     }));
   }
