@@ -66,8 +66,8 @@ async function pixelsOf(page, selector) {
 // Wait until the viewer shows frame n (its label and its loaded image).
 async function shows(page, n) {
   await page.waitForFunction((k) => {
-    const img = document.querySelector("#viewer-image");
-    return document.querySelector("#frame-pos").textContent.startsWith(`Frame ${k} of`) && img.dataset.frame === String(k)
+    const img = document.querySelector("#viewer-image"), pos = document.querySelector("#frame-pos");
+    return img && pos && pos.textContent.startsWith(`Frame ${k} of`) && img.dataset.frame === String(k)
       && img.complete && img.naturalWidth > 0;
   }, n, { timeout: 10000 });
   return await pixelsOf(page, "#viewer-image");
@@ -147,6 +147,7 @@ try {
   await axe(page, "the viewer");
   await step(page, "a multi-frame instance scrolls through its frames", async () => {
     await page.goto(`${cfg.base}/#/view/${cfg.project}/${cfg.session}/${cfg.multiframe}`);
+    await page.locator("#frame-pos", { hasText: `frame 1 of ${cfg.frames}` }).waitFor({ timeout: 10000 });
     const a = await shows(page, 1);
     const label = await page.locator("#frame-pos").textContent();
     await page.locator(".viewer-stage").focus();

@@ -195,6 +195,17 @@ try:
         check(f"a user without the project is refused: {path.split('S01_CT1')[1]}", st in (403, 404), st)
     check("images need a login", api.call("GET", f"{fr}/1.png", binary=True)[0] == 401)
 
+    # the quarantine review: administrators with the phi permission only
+    api.call("POST", "/api/v1/users", {"username": "carol", "password": "second-admin-pw-9", "role": "admin"}, token=T)
+    C = api.login("carol", "second-admin-pw-9")
+    for who, tok, want in (("a user", A, 403), ("an admin without phi", C, 403), ("an admin with phi", T, 404)):
+        got = [api.call(m, f"/api/v1/quarantine/{q}", token=tok, binary=True)[0]
+               for m, q in (("GET", "999/frame.png"), ("POST", "999/release"), ("DELETE", "999"))]
+        check(f"quarantine routes for {who}: {want}", got == [want] * 3, got)
+    _, audit, _ = api.call("GET", "/api/v1/audit?action=access_denied", token=T)
+    check("refused quarantine views are audited",
+          sum(1 for e in audit.get("events", []) if e.get("user") in ("alice", "carol")) >= 6, json.dumps(audit)[:300])
+
     # the thumbnail is rendered from the archived file: blank that file's
     # pixels on disk and the thumbnail goes blank with it
     db = sqlite3.connect(WORK + "/var/catalog.db")
@@ -205,9 +216,12 @@ try:
     if rows:
         arch = pydicom.dcmread(WORK + "/var/" + rows[0])
         check("the archive holds de-identified files", str(arch.PatientName) != "VIEWER^PATIENT")
+        kept = open(WORK + "/var/" + rows[0], "rb").read()
         arch.PixelData = bytes(len(arch.PixelData))
         arch.save_as(WORK + "/var/" + rows[0])
     blank = api.call("GET", series[2]["thumbnail"], token=A, binary=True)[1]
+    if rows:  # put the archived file back for the browser
+        open(WORK + "/var/" + rows[0], "wb").write(kept)
     check("the thumbnail is made from the archived file", bool(rows) and png_size(blank) and len(set(png_pixels(blank))) == 1,
           rows)
 
