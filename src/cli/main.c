@@ -79,7 +79,8 @@ static const dqr_command COMMANDS[] = {
      "cannot be read, 2 a script or rules file does not parse or fails at run time.\n",
      cmd_lint},
     {"phi-scan", "report identifying values and canary strings left in files",
-     "usage: dqr phi-scan [--canaries FILE] [--ignore TAG]... PATH...\n"
+     "usage: dqr phi-scan [--canaries FILE] [--ignore TAG]... [--pixels [--frames N|all]\n"
+     "                    [--whitelist W,...] [--min-confidence C]] [--json] PATH...\n"
      "\n"
      "For every file under each PATH (folders recursively):\n"
      "- DICOM files: every Annex E attribute still holding a value that the Basic\n"
@@ -88,6 +89,15 @@ static const dqr_command COMMANDS[] = {
      "- any file: every line of the canaries FILE found in its raw bytes.\n"
      "  --ignore TAG   skip an attribute (keyword or gggg,eeee), e.g. the\n"
      "                 PatientName a relabel wrote on purpose\n"
+     "  --pixels       also read the words burned into each frame (OCR) and report\n"
+     "                 those not whitelisted: FILE: frame N: \"WORD\" at X,Y WxH confidence C\n"
+     "  --frames N     read N frames of a multi-frame (first, last, evenly between);\n"
+     "                 default all\n"
+     "  --whitelist W,...  more words that are not PHI (orientation markers, units,\n"
+     "                 screen labels and numbers of 1-4 digits are built in)\n"
+     "  --min-confidence C  ignore words read with less than C (0-100, default 60)\n"
+     "  --json         one JSON array: per DICOM file its attributes and frames with\n"
+     "                 words, boxes and confidences (not with --canaries)\n"
      "Exit: 0 nothing found, 1 something found (or a file failed), 2 usage.\n",
      cmd_phi_scan},
     {"echo", "C-ECHO a DICOM peer",
