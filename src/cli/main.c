@@ -94,7 +94,7 @@ static const dqr_command COMMANDS[] = {
      "  --frames N     read N frames of a multi-frame (first, last, evenly between);\n"
      "                 default all\n"
      "  --whitelist W,...  more words that are not PHI (orientation markers, units,\n"
-     "                 screen labels and numbers of 1-4 digits are built in)\n"
+     "                 screen labels and numbers of 1-3 digits are built in)\n"
      "  --min-confidence C  ignore words read with less than C (0-100, default 60)\n"
      "  --json         one JSON array: per DICOM file its attributes and frames with\n"
      "                 words, boxes and confidences (not with --canaries)\n"

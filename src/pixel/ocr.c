@@ -28,11 +28,18 @@
 #include <tesseract/capi.h>
 
 #include "pixel/pixel.h"
+#include "pixel/pixel_internal.h"
 
+
+/* Scratch buffers, kept between calls: a server reads frames of one size. */
 struct px_ocr {
     TessBaseAPI *api;
-    uint8_t *page;      /* the prepared image, reused between calls */
+    uint8_t *page;      /* the prepared image (scaled) */
     size_t page_cap;
+    uint8_t *bright;    /* brightness of the light-text image, frame size */
+    uint8_t *keep;      /* ink that can be text, dilated by one pixel */
+    uint32_t *stack;    /* component flood fill */
+    size_t frame_cap;
 };
 
 dqr_status px_ocr_new(const char *datapath, px_ocr **out, dqr_error *err)
@@ -67,6 +74,9 @@ void px_ocr_free(px_ocr *o)
         TessBaseAPIDelete(o->api);
     }
     free(o->page);
+    free(o->bright);
+    free(o->keep);
+    free(o->stack);
     free(o);
 }
 
@@ -90,8 +100,10 @@ static uint8_t brightness(const px_image *img, size_t i)
     return m > p[2] ? m : p[2];
 }
 
-/* The ink threshold: a fraction of the brightest level present (the 99.9th
- * percentile, so a few hot pixels do not set it), never below 96. */
+/* The ink threshold: half the brightest level present (its 99.9th
+ * percentile, so a few hot pixels do not set it), never below 96. Half, not
+ * more: the anti-aliased strokes of a small font only reach part of the
+ * text's level, and must stay joined. */
 static unsigned ink_threshold(const unsigned hist[256], size_t n, bool inverted)
 {
     size_t above = 0, cut = n / 1000;
@@ -103,37 +115,96 @@ static unsigned ink_threshold(const unsigned hist[256], size_t n, bool inverted)
             break;
         }
     }
-    unsigned t = peak * 7 / 10;
+    unsigned t = peak / 2;
     return t < 96 ? 96 : t;
+}
+
+/* o->bright at (x, y) of the scaled page, bilinear between pixels:
+ * upscaling by interpolation keeps the thin anti-aliased strokes of small
+ * fonts joined, which duplicating pixels before thresholding breaks. */
+static unsigned sample_at(const px_ocr *o, uint32_t w, uint32_t h, uint32_t sx, uint32_t sy,
+                          unsigned scale)
+{
+    if (scale == 1)
+        return o->bright[(size_t)sy * w + sx];
+    float fx = (sx + 0.5f) / scale - 0.5f, fy = (sy + 0.5f) / scale - 0.5f;
+    fx = fx < 0 ? 0 : fx;
+    fy = fy < 0 ? 0 : fy;
+    uint32_t x0 = (uint32_t)fx, y0 = (uint32_t)fy;
+    uint32_t x1 = x0 + 1 < w ? x0 + 1 : x0, y1 = y0 + 1 < h ? y0 + 1 : y0;
+    float ax = fx - x0, ay = fy - y0;
+    const uint8_t *r0 = o->bright + (size_t)y0 * w, *r1 = o->bright + (size_t)y1 * w;
+    float v = (1 - ay) * ((1 - ax) * r0[x0] + ax * r0[x1]) + ay * ((1 - ax) * r1[x0] + ax * r1[x1]);
+    return (unsigned)(v + 0.5f);
+}
+
+static bool reserve(px_ocr *o, size_t n, size_t page)
+{
+    if (page > o->page_cap) {
+        uint8_t *p = realloc(o->page, page);
+        if (!p)
+            return false;
+        o->page = p;
+        o->page_cap = page;
+    }
+    if (n > o->frame_cap) {
+        uint8_t *b = realloc(o->bright, n), *k = b ? realloc(o->keep, n) : NULL;
+        o->bright = b ? b : o->bright;
+        o->keep = k ? k : o->keep;
+        uint32_t *st = k ? realloc(o->stack, n * sizeof *st) : NULL;
+        if (!st)
+            return false;
+        o->stack = st;
+        o->frame_cap = n;
+    }
+    return true;
+}
+
+/* Mark in o->keep the thresholded ink that can be text, grown by one pixel
+ * so the anti-aliased edge of a kept stroke survives the upscale. */
+static void keep_text_ink(px_ocr *o, uint32_t w, uint32_t h, unsigned t)
+{
+    size_t n = (size_t)w * h;
+    uint8_t *mask = o->page; /* the page is free until the scaled image is drawn */
+    for (size_t i = 0; i < n; i++)
+        mask[i] = o->bright[i] >= t;
+    uint32_t max_h = h / 12 > 32 ? h / 12 : 32;
+    px_ink_keep_text(mask, w, h, max_h, o->stack);
+    memset(o->keep, 0, n);
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++) {
+            if (!mask[(size_t)y * w + x])
+                continue;
+            for (uint32_t yy = y ? y - 1 : 0; yy <= y + 1 && yy < h; yy++)
+                memset(o->keep + (size_t)yy * w + (x ? x - 1 : 0), 1, (x ? 2u : 1u) + (x + 1 < w));
+        }
 }
 
 /* img → black-on-white ink at scale x in o->page; false when out of memory. */
 static bool prepare(px_ocr *o, const px_image *img, unsigned scale)
 {
-    size_t n = (size_t)img->width * img->height, w = (size_t)img->width * scale;
-    size_t need = n * scale * scale;
-    if (need > o->page_cap) {
-        uint8_t *p = realloc(o->page, need);
-        if (!p)
-            return false;
-        o->page = p;
-        o->page_cap = need;
-    }
+    uint32_t w = img->width, h = img->height, sw = w * scale, sh = h * scale;
+    size_t n = (size_t)w * h;
+    if (!reserve(o, n, (size_t)sw * sh > n ? (size_t)sw * sh : n))
+        return false;
     unsigned hist[256] = {0};
     uint64_t sum = 0;
     for (size_t i = 0; i < n; i++) {
         uint8_t b = brightness(img, i);
+        o->bright[i] = b;
         hist[b]++;
         sum += b;
     }
     bool inverted = sum > 160u * n; /* a light page: its text is the dark part */
+    if (inverted)
+        for (size_t i = 0; i < n; i++)
+            o->bright[i] = (uint8_t)(255 - o->bright[i]);
     unsigned t = ink_threshold(hist, n, inverted);
-    for (size_t y = 0; y < img->height; y++)
-        for (size_t x = 0; x < img->width; x++) {
-            unsigned b = brightness(img, y * img->width + x);
-            uint8_t v = (inverted ? 255 - b : b) >= t ? 0 : 255;
-            for (unsigned dy = 0; dy < scale; dy++)
-                memset(o->page + (y * scale + dy) * w + x * scale, v, scale);
+    keep_text_ink(o, w, h, t);
+    for (uint32_t y = 0; y < sh; y++)
+        for (uint32_t x = 0; x < sw; x++) {
+            bool ink = o->keep[(size_t)(y / scale) * w + x / scale] && sample_at(o, w, h, x, y, scale) >= t;
+            o->page[(size_t)y * sw + x] = ink ? 0 : 255;
         }
     return true;
 }

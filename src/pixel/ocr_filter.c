@@ -5,7 +5,7 @@
  * one: orientation markers (L, R, A, P, H, F, S, I and their pairs such as
  * LAO, RAO, AP, PA), units (cm, mm, Hz, MHz, dB, bpm, %, ...) and the
  * labels of ultrasound and X-ray screens (Gain, Depth, MI, TIS, kVp, mAs, ...).
- * Short numbers (1-4 digits, a sign, a decimal part, a unit: "16", "3.5",
+ * Short numbers (1-3 digits, a sign, a decimal part, a unit: "16", "3.5",
  * "-20dB", "60%") are allowed only when the caller says so: a longer number
  * may be a record number, and anything with / or : may be a date or time,
  * so those always count. Words are compared case-insensitively after
@@ -74,12 +74,12 @@ static bool in_list(const char *w, const char *list)
     return false;
 }
 
-/* A short number, optionally followed by a unit: [+-]d{1,4}([.,]d{1,3})?unit? */
+/* A short number, optionally followed by a unit: [+-]d{1,3}([.,]d{1,3})?unit? */
 static bool short_number(const char *w)
 {
     const char *p = w + (*w == '+' || *w == '-');
     size_t d = strspn(p, "0123456789");
-    if (d < 1 || d > 4)
+    if (d < 1 || d > 3)
         return false;
     p += d;
     if ((*p == '.' || *p == ',') && isdigit((unsigned char)p[1])) {

@@ -247,7 +247,7 @@ typedef struct px_ocr_words {
 /* Which words are not PHI (see px_ocr_allowed). A zeroed filter keeps every
  * word that has two or more characters and is not built-in. */
 typedef struct px_ocr_filter {
-    bool digits_ok;        /* numbers of 1-4 digits (sign, decimals, a unit) are not PHI */
+    bool digits_ok;        /* numbers of 1-3 digits (sign, decimals, a unit) are not PHI */
     float min_confidence;  /* words read with less confidence are noise */
     const char *extra;     /* a site's own words, comma- or space-separated; NULL: none */
 } px_ocr_filter;
