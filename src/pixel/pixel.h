@@ -242,7 +242,7 @@ typedef struct px_ocr_words {
 
 /* The default of px_ocr_filter.min_confidence for dqr's settings and CLI:
  * measured on the generated set (docs/benchmarks.md). */
-#define PX_OCR_MIN_CONFIDENCE 60.0f
+#define PX_OCR_MIN_CONFIDENCE 10.0f
 
 /* Which words are not PHI (see px_ocr_allowed). A zeroed filter keeps every
  * word that has two or more characters and is not built-in. */
