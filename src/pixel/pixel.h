@@ -82,7 +82,8 @@ dqr_status px_info_read(const dcm_dataset *ds, px_info *info, dqr_error *err);
 typedef struct px_frames px_frames;
 
 /* An iterator over the frames of f's Pixel Data. f must stay open until
- * px_frames_close. Fails with DQR_E_NOTFOUND when there is no Pixel Data,
+ * px_frames_close; elements other than Pixel Data may be added to or
+ * removed from its dataset meanwhile. Fails with DQR_E_NOTFOUND when there is no Pixel Data,
  * DQR_E_UNSUPPORTED (naming the transfer syntax) for a syntax not decoded,
  * DQR_E_LIMIT for a frame larger than PX_MAX_FRAME_BYTES.
  * *out is freed with px_frames_close. */

@@ -197,6 +197,8 @@ static dcm_file *edit_and_check(dcm_file *f, const img *m, const uint8_t *orig, 
         assert_int_equal(px_edit_add(e, &r[i], &err), DQR_OK);
     assert_int_equal(px_edit_attach(f, e, &err), DQR_OK);
     px_edit_free(e);
+    for (uint16_t i = 0; i < 64; i++) /* the dataset grows after the attach, as the record does */
+        assert_non_null(dcm_dataset_set_string(dcm_file_dataset(f), DCM_TAG(0x0019, 0x1000 + i), DCM_VR_LO, "x", NULL));
     uint8_t *bytes;
     size_t len;
     if (dcm_file_encode(f, NULL, &bytes, &len, &err) != DQR_OK)
