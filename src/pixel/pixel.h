@@ -82,7 +82,8 @@ dqr_status px_info_read(const dcm_dataset *ds, px_info *info, dqr_error *err);
 typedef struct px_frames px_frames;
 
 /* An iterator over the frames of f's Pixel Data. f must stay open until
- * px_frames_close. Fails with DQR_E_NOTFOUND when there is no Pixel Data,
+ * px_frames_close; elements other than Pixel Data may be added to or
+ * removed from its dataset meanwhile. Fails with DQR_E_NOTFOUND when there is no Pixel Data,
  * DQR_E_UNSUPPORTED (naming the transfer syntax) for a syntax not decoded,
  * DQR_E_LIMIT for a frame larger than PX_MAX_FRAME_BYTES.
  * *out is freed with px_frames_close. */
@@ -297,5 +298,61 @@ typedef int (*px_ocr_frame_fn)(void *ctx, uint32_t frame, const px_ocr_words *su
  * decoder's or Tesseract's error, prefixed "reading burned-in text: ". */
 dqr_status px_ocr_scan(px_ocr *o, const dcm_file *f, uint32_t sample, const px_ocr_filter *filt,
                        px_ocr_frame_fn fn, void *ctx, dqr_error *err);
+
+/* ---- editing: regions filled while the file is written ----------------- */
+
+/* Every frame, in px_region.frame. */
+#define PX_ALL_FRAMES (-1)
+
+/* A rectangle to fill, in pixel coordinates of the image: columns left to
+ * right - 1 and rows top to bottom - 1 (right and bottom exclusive, as a
+ * java.awt.Rectangle(l, t, r - l, b - t) covers in DicomEdit and CTP; see
+ * docs/pixel.md). Parts outside the image are cut off. */
+typedef struct px_region {
+    int64_t left, top, right, bottom;
+    int64_t frame;      /* 0-based frame, or PX_ALL_FRAMES */
+    bool rgb;           /* value holds r, g, b (Samples per Pixel 3); else value[0] is the grey */
+    int32_t value[3];   /* stored sample values (a palette index for PALETTE COLOR) */
+} px_region;
+
+typedef struct px_edit px_edit;
+
+/* An empty list of regions (NULL when out of memory). Free with px_edit_free. */
+px_edit *px_edit_new(void);
+void px_edit_free(px_edit *e);
+
+/* Append a copy of r. DQR_E_USAGE for right < left or bottom < top. */
+dqr_status px_edit_add(px_edit *e, const px_region *r, dqr_error *err);
+
+size_t px_edit_count(const px_edit *e);
+/* The i-th region (borrowed), i < px_edit_count. */
+const px_region *px_edit_region(const px_edit *e, size_t i);
+
+/* Can e be applied to frames described by info? DQR_E_USAGE naming the
+ * region for a fill that does not fit: a value outside the range of Bits
+ * Stored / Pixel Representation, r,g,b on a single-sample image, r,g,b on a
+ * YBR_FULL image of more than 8 bits. */
+dqr_status px_edit_check(const px_edit *e, const px_info *info, dqr_error *err);
+
+/* Fill the regions of e that concern frame `index` into a decoded frame
+ * (layout of px_frame_next, described by info); returns how many pixels
+ * were written. On YBR_FULL frames an r,g,b fill is converted to YBR.
+ * Call px_edit_check first. */
+size_t px_edit_frame(const px_edit *e, const px_info *info, uint32_t index, uint8_t *frame);
+
+/* Arrange for every later write of f (dcm_file_write and the others) to
+ * produce its Pixel Data frame by frame with e's regions filled: decode ->
+ * fill -> encode, memory bounded by one frame. The output transfer syntax is
+ * f's own when it is lossless and dqr encodes it (native little endian,
+ * Deflated, RLE, JPEG-LS lossless, JPEG 2000 lossless-only), else Explicit
+ * VR Little Endian (big endian, JPEG Baseline / Extended / Lossless,
+ * JPEG-LS near-lossless, JPEG 2000); f's transfer syntax, Photometric
+ * Interpretation and Planar Configuration are set to what is written and
+ * any Extended Offset Table is dropped (a Basic Offset Table is written
+ * when the source had one). Lossy Image Compression is left as it is. e is
+ * copied. An empty e changes nothing. Fails before anything is written:
+ * DQR_E_NOTFOUND without Pixel Data, the decoder's status for a syntax not
+ * decoded, px_edit_check's. On failure f must not be written. */
+dqr_status px_edit_attach(dcm_file *f, const px_edit *e, dqr_error *err);
 
 #endif
