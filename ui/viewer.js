@@ -143,17 +143,21 @@ export async function quarantinePage() {
     : h("p", { id: "quarantine-empty" }, r ? "Nothing is waiting for review." : "The quarantine cannot be read now."));
 }
 
-function boxesOver(item) {
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("viewBox", `0 0 ${item.columns || 1} ${item.rows || 1}`);
+// The boxes ({left, top, width, height} in pixels of the frame) as an SVG
+// over the image, in the image's own coordinates once it has loaded.
+function boxesOver(item, img) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("preserveAspectRatio", "none");
   svg.setAttribute("class", "boxes");
   svg.setAttribute("aria-hidden", "true");
+  const size = () => svg.setAttribute("viewBox", `0 0 ${img.naturalWidth || 1} ${img.naturalHeight || 1}`);
+  size();
+  img.addEventListener("load", size);
   for (const b of item.boxes || []) {
-    const rect = document.createElementNS("http://www.w3.org/2000/svg", "rect");
-    const [l, t, rr, bb] = Array.isArray(b) ? b : [b.l ?? b.left, b.t ?? b.top, b.r ?? b.right, b.b ?? b.bottom];
-    rect.setAttribute("x", l); rect.setAttribute("y", t);
-    rect.setAttribute("width", Math.max(1, rr - l + 1)); rect.setAttribute("height", Math.max(1, bb - t + 1));
+    const rect = document.createElementNS(ns, "rect");
+    rect.setAttribute("x", b.left); rect.setAttribute("y", b.top);
+    rect.setAttribute("width", b.width); rect.setAttribute("height", b.height);
     rect.setAttribute("class", "box");
     svg.append(rect);
   }
@@ -161,10 +165,11 @@ function boxesOver(item) {
 }
 
 function quarantineCard(item) {
-  const where = [item.project, item.session].filter(Boolean).join(" / ");
-  const frame = (item.frame ?? 0) + 1;
+  const where = [item.project, item.subject, item.session].filter(Boolean).join(" / ");
+  const frame = item.frame ?? 1;
+  const img = authImage(`/api/v1/quarantine/${item.id}/frame.png`, `Refused frame ${frame} of quarantined instance ${item.id}`);
   const card = h("figure", { class: "card qitem", "data-id": item.id },
-    h("div", { class: "qimage" }, authImage(`/api/v1/quarantine/${item.id}/frame.png`, `Refused frame ${frame} of quarantined instance ${item.id}`), boxesOver(item)),
+    h("div", { class: "qimage" }, img, boxesOver(item, img)),
     h("figcaption", {}, h("strong", {}, `#${item.id}`), ` ${where} · frame ${frame} · `,
       h("span", { class: "qcount" }, `${(item.boxes || []).length} box${(item.boxes || []).length === 1 ? "" : "es"}`),
       item.reason ? h("div", { class: "muted" }, item.reason) : "",

@@ -7,6 +7,10 @@ and their permissions over REST, then runs viewer.mjs in Debian's headless
 Chromium (screenshots for docs/user-guide.md into SCREENSHOT_DIR).
 Usage: viewer_e2e.py DQR WORKDIR [SCREENSHOT_DIR]"""
 import base64
+import ctypes
+import ctypes.util
+import io
+import glob
 import json
 import os
 import shutil
@@ -69,6 +73,67 @@ def ct(path, study, series, number, frames):
     ds.is_little_endian, ds.is_implicit_VR = True, False
     ds.save_as(path, write_like_original=False)
     return ds
+
+
+# where the planted "text" is, as the verify step stores OCR boxes
+BOXES = [{"left": 12, "top": 8, "width": 72, "height": 12, "confidence": 91},
+         {"left": 100, "top": 98, "width": 48, "height": 12, "confidence": 88}]
+CANARY = "QUARANTINE^CANARY"
+
+
+def burned_in_us(name):
+    """An ultrasound frame with bright text-like strokes inside BOXES, as the
+    verify step seals it: de-identified headers (name: the PatientName)."""
+    ds = pydicom.Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.6.1"
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = generate_uid()
+    ds.PatientName, ds.PatientID, ds.Modality = name, "S01_CT1", "US"
+    ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SeriesNumber = generate_uid(), generate_uid(), 7
+    ds.SeriesDescription = "US WITH TEXT"
+    ds.BurnedInAnnotation = "YES"
+    ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.Rows, ds.Columns = 1, "MONOCHROME2", 120, 160
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    img = np.zeros((120, 160), np.uint8)
+    y, x = np.mgrid[0:120, 0:160]
+    img[((x - 80) ** 2 + (y - 130) ** 2 < 95 ** 2) & ((x - 80) ** 2 + (y - 130) ** 2 > 30 ** 2)] = 70  # the fan
+    for b in BOXES:
+        img[b["top"]:b["top"] + b["height"], b["left"]:b["left"] + b["width"]][:, ::3] = 230  # strokes like letters
+    ds.PixelData = img.tobytes()
+    ds.is_little_endian, ds.is_implicit_VR = True, False
+    buf = io.BytesIO()
+    pydicom.dcmwrite(buf, ds, write_like_original=False)
+    return buf.getvalue()
+
+
+def seal(key, data):
+    """The vault's sealing (src/store/vault.c): "v1:" + base64(nonce + secretbox)."""
+    so = ctypes.CDLL(ctypes.util.find_library("sodium"))
+    nonce, out = os.urandom(24), ctypes.create_string_buffer(16 + len(data))
+    so.crypto_secretbox_easy(out, data, ctypes.c_ulonglong(len(data)), nonce, key)
+    return "v1:" + base64.b64encode(nonce + out.raw).decode()
+
+
+def plant_quarantine(work, import_session):
+    """Two refused instances, as the verify step leaves them: sealed files
+    under DATA_DIR/quarantine and pixel_quarantine rows with their boxes
+    (the second one carries a PHI canary, and is the one deleted)."""
+    key = open(work + "/keys/vault.key", "rb").read()
+    os.makedirs(work + "/var/quarantine", exist_ok=True)
+    db = sqlite3.connect(work + "/var/catalog.db")
+    db.execute("CREATE TABLE IF NOT EXISTS pixel_quarantine (id INTEGER PRIMARY KEY, session_id INTEGER, project TEXT, "
+               "file TEXT NOT NULL, frame INTEGER NOT NULL, boxes TEXT NOT NULL, reason TEXT, created INTEGER)")
+    ids = []
+    for k, name in enumerate(("S01", CANARY)):
+        open(f"{work}/var/quarantine/planted{k}.sealed", "w").write(seal(key, burned_in_us(name)))
+        cur = db.execute("INSERT INTO pixel_quarantine(session_id, project, file, frame, boxes, reason, created) "
+                         "VALUES (?, 'P1', ?, 1, ?, 'burned-in text', ?)",
+                         (import_session, f"planted{k}", json.dumps(BOXES), int(time.time())))
+        ids.append(cur.lastrowid)
+    db.commit()
+    db.close()
+    return ids
 
 
 def png_size(data):
@@ -204,6 +269,22 @@ try:
         got = [api.call(m, f"/api/v1/quarantine/{q}", token=tok, binary=True)[0]
                for m, q in (("GET", "999/frame.png"), ("POST", "999/release"), ("DELETE", "999"))]
         check(f"quarantine routes for {who}: {want}", got == [want] * 3, got)
+    q_release, q_delete = plant_quarantine(WORK, imp["id"])
+    st, qpng, _ = api.call("GET", f"/api/v1/quarantine/{q_release}/frame.png", token=T, binary=True)
+    check("the refused frame renders for an admin with phi", st == 200 and png_size(qpng) == (160, 120), st)
+    _, audit, _ = api.call("GET", "/api/v1/audit?action=phi_view_quarantine_frame", token=T)
+    check("each view of a refused frame is audited",
+          [e.get("target") for e in audit.get("events", [])] == [str(q_release)], json.dumps(audit)[:300])
+    found = [f for f in glob.glob(WORK + "/var/**", recursive=True) if os.path.isfile(f)
+             and CANARY.encode() in open(f, "rb").read()]
+    check("the refused instance's PHI is on disk only sealed", not found, found)
+    st, ql, _ = api.call("GET", "/api/v1/quarantine", token=T)
+    check("the quarantine lists both with their boxes",
+          [(q["id"], q["session"], q["boxes"]) for q in ql.get("quarantine", [])] == [(q_release, "S01_CT1", BOXES),
+                                                                                     (q_delete, "S01_CT1", BOXES)],
+          json.dumps(ql)[:300])
+    check("the quarantine list is for admins with phi",
+          [api.call("GET", "/api/v1/quarantine", token=t)[0] for t in (A, C)] == [403, 403])
     _, audit, _ = api.call("GET", "/api/v1/audit?action=access_denied", token=T)
     check("refused quarantine views are audited",
           sum(1 for e in audit.get("events", []) if e.get("user") in ("alice", "carol")) >= 6, json.dumps(audit)[:300])
@@ -239,7 +320,8 @@ try:
 
     cfg = {"base": f"http://127.0.0.1:{http_port}", "shots": SHOTS, "users": PW, "project": "P1", "subject": "S01",
            "session": "S01_CT1", "series": ct_uid, "multiframe": mf_uid, "slices": SLICES,
-           "frames": FRAMES, "sample": WORK + "/sample.dcm"}
+           "frames": FRAMES, "sample": WORK + "/sample.dcm",
+           "quarantine": {"id": q_release, "other": q_delete, "boxes": len(BOXES)}}
     json.dump(cfg, open(WORK + "/viewer.json", "w"))
     p = subprocess.run(["node", HERE + "/viewer.mjs", WORK + "/viewer.json"], capture_output=True, text=True, timeout=300)
     for line in p.stdout.splitlines():
@@ -250,6 +332,26 @@ try:
         else:
             print(line)
     check("browser run finished", p.returncode == 0, p.stderr[-1500:])
+    db = sqlite3.connect(WORK + "/var/catalog.db")
+    rel = db.execute("SELECT path FROM archive_instances WHERE session = 'S01_CT1' AND modality = 'US'").fetchall()
+    left = db.execute("SELECT COUNT(*) FROM pixel_quarantine").fetchone()[0]
+    db.close()
+    check("release archived the instance into its session, delete left nothing", len(rel) == 1 and left == 0,
+          (rel, left))
+    if rel:
+        us = pydicom.dcmread(WORK + "/var/" + rel[0][0])
+        px, orig = us.pixel_array, pydicom.dcmread(io.BytesIO(burned_in_us("S01"))).pixel_array
+        inside = np.zeros(px.shape, bool)
+        for b in BOXES:
+            inside[max(0, b["top"] - 2):b["top"] + b["height"] + 2, max(0, b["left"] - 2):b["left"] + b["width"] + 2] = True
+        check("the released instance: boxes black (2 pixels wider), the rest untouched",
+              not px[inside].any() and (px[~inside] == orig[~inside]).all())
+        check("the released instance says its pixels were cleaned", us.get("BurnedInAnnotation") == "NO"
+              and "113101" in [i.CodeValue for i in us.get("DeidentificationMethodCodeSequence", [])])
+    found = [f for f in glob.glob(WORK + "/var/**", recursive=True) if os.path.isfile(f)
+             and CANARY.encode() in open(f, "rb").read()]
+    check("no trace of the deleted instance's PHI on disk", not found and not os.path.exists(
+        WORK + "/var/quarantine/planted1.sealed"), found)
 finally:
     procs.stop()
 sys.exit(check.finish())

@@ -12,12 +12,11 @@ extern const gw_route gw_routes_pixels[];
 /* Reviewing refused frames: GET frame.png, POST release, DELETE (quarantine.c). */
 extern const gw_route gw_routes_quarantine[];
 
-/* Release a quarantined instance: black out boxes (a JSON array of
- * [l, t, r, b], inclusive pixel rectangles, on every frame) in f and archive
- * it as the pipeline's archive step does, into the project, subject and
- * session of import session import_session (its label into session[65]).
- * The pixel masking is the edit engine's (src/pixel/edit.c, h-pxedit) and
- * the write is receiver.c's archive step: release.c joins them. */
+/* Release a quarantined instance (release.c): black out boxes (a JSON array
+ * of {left, top, width, height} as the verify step stores them, each widened
+ * by 2 pixels, on every frame) in f with the pixel edit engine, mark the
+ * pixels clean and archive f into the project, subject and session of
+ * import session import_session (its label into session[65]). */
 dqr_status gw_quarantine_mask_archive(gw *g, int64_t import_session, dcm_file *f, const json_t *boxes,
                                       char session[65], dqr_error *err);
 

@@ -1,8 +1,8 @@
 /* quarantine.c — reviewing the instances the burned-in text check refused
- * (pixel_quarantine rows, each with its sealed file under
- * DATA_DIR/quarantine/): the original frame as PNG, release (mask the boxes
- * and archive) and delete. GET /api/v1/quarantine (the list) is the verify
- * step's (pixel_verify.c).
+ * (pixel_quarantine: a row per refused frame with the words' boxes, the
+ * instance sealed once under DATA_DIR/quarantine/): the list, the original
+ * frame as PNG, release (mask every box of the instance and archive it) and
+ * delete. Release and delete act on the instance: all its rows go.
  *
  * The refused frame may show PHI: only administrators with the phi
  * permission reach these routes, the file is unsealed and rendered in
@@ -22,20 +22,18 @@
 typedef struct entry {
     int64_t id, import_session;
     char file[128];
-    uint32_t frame;
-    json_t *boxes; /* [[l, t, r, b], ...] in pixels of frame */
+    uint32_t frame; /* 1-based, as stored */
 } entry;
 
 static int read_entry(void *ctx, int n, const char *const *names, const store_val *c)
 {
     (void)names;
     entry *e = ctx;
-    if (n < 4 || !c[0].s)
+    if (n < 3 || !c[0].s)
         return 1;
     snprintf(e->file, sizeof e->file, "%s", c[0].s);
-    e->frame = c[1].i > 0 ? (uint32_t)c[1].i : 0;
-    e->boxes = c[2].s ? json_loads(c[2].s, 0, NULL) : NULL;
-    e->import_session = c[3].i;
+    e->frame = c[1].i > 0 ? (uint32_t)c[1].i : 1;
+    e->import_session = c[2].i;
     return 1;
 }
 
@@ -52,19 +50,20 @@ static bool load_entry(gw_req *r, entry *e)
     e->id = strtoll(r->arg[0], &end, 10);
     if (*end || e->id <= 0)
         return gw_fail(r, 404, "no quarantine entry %s", r->arg[0]);
-    store_exec(r->g->db, "SELECT file, frame, boxes, import_session FROM pixel_quarantine WHERE id = ?",
+    store_exec(r->g->db, "SELECT file, frame, session_id FROM pixel_quarantine WHERE id = ?",
                (store_val[]){STORE_I(e->id)}, 1, read_entry, e, NULL, NULL);
     /* a file name is what the verify step made: no folder may be named */
-    if (!e->file[0] || strchr(e->file, '/') || e->file[0] == '.') {
-        json_decref(e->boxes);
+    if (!e->file[0] || strchr(e->file, '/') || e->file[0] == '.')
         return gw_fail(r, 404, "no quarantine entry %s", r->arg[0]);
-    }
     return true;
 }
 
+/* The sealed file: quarantine/NAME.sealed, as the receiver names them. */
 static void sealed_path(const gw *g, const entry *e, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s/quarantine/%s", g->cfg.data_dir, e->file);
+    size_t n = strlen(e->file);
+    bool suffixed = n > 7 && strcmp(e->file + n - 7, ".sealed") == 0;
+    snprintf(out, cap, "%s/quarantine/%s%s", g->cfg.data_dir, e->file, suffixed ? "" : ".sealed");
 }
 
 /* The quarantined instance, unsealed and parsed (copies its values: the
@@ -108,14 +107,13 @@ static void frame_png(gw_req *r)
         return;
     dqr_error err = {0};
     dcm_file *f = unsealed(r->g, &e, &err);
-    json_decref(e.boxes);
     if (!f) {
         gw_fail_err(r, &err);
         return;
     }
     uint8_t *png = NULL;
     size_t len = 0;
-    gw_render_opts o = {.frame = e.frame};
+    gw_render_opts o = {.frame = e.frame - 1};
     dqr_status st = gw_render_png(f, &o, &png, &len, &err);
     dcm_file_close(f);
     if (st != DQR_OK) {
@@ -131,14 +129,15 @@ static void frame_png(gw_req *r)
     http_respond(r->http, 200, "image/png", (char *)png, len);
 }
 
-/* The file and the row go; false (nothing answered) when the row was gone. */
+/* The instance's rows (one per refused frame) and its file go; false when
+ * they were gone already. */
 static bool forget(gw *g, const entry *e)
 {
     char path[4096];
     int64_t n = 0;
     sealed_path(g, e, path, sizeof path);
-    store_exec(g->db, "DELETE FROM pixel_quarantine WHERE id = ?", (store_val[]){STORE_I(e->id)}, 1, NULL, NULL, &n,
-               NULL);
+    store_exec(g->db, "DELETE FROM pixel_quarantine WHERE file = ?", (store_val[]){STORE_S(e->file)}, 1, NULL, NULL,
+               &n, NULL);
     if (unlink(path) != 0 && errno != ENOENT)
         gw_log(g, "error", "quarantine", "id=%lld action=unlink_failed", (long long)e->id);
     return n > 0;
@@ -149,7 +148,6 @@ static void remove_entry(gw_req *r)
     entry e;
     if (!load_entry(r, &e))
         return;
-    json_decref(e.boxes);
     if (!forget(r->g, &e)) {
         gw_fail(r, 404, "no quarantine entry %s", r->arg[0]);
         return;
@@ -158,17 +156,31 @@ static void remove_entry(gw_req *r)
     gw_reply(r, 200, json_pack("{s:b,s:I}", "ok", 1, "id", (json_int_t)e.id));
 }
 
+static int add_boxes(void *ctx, int n, const char *const *names, const store_val *c)
+{
+    (void)names;
+    json_t *all = ctx, *boxes = n > 0 && c[0].s ? json_loads(c[0].s, 0, NULL) : NULL;
+    if (json_is_array(boxes))
+        json_array_extend(all, boxes);
+    json_decref(boxes);
+    return 0;
+}
+
 static void release(gw_req *r)
 {
     entry e;
     if (!load_entry(r, &e))
         return;
     dqr_error err = {0};
+    json_t *boxes = json_array(); /* every refused frame's: a word on one frame is masked on all */
+    store_exec(r->g->db, "SELECT boxes FROM pixel_quarantine WHERE file = ?", (store_val[]){STORE_S(e.file)}, 1,
+               add_boxes, boxes, NULL, NULL);
     dcm_file *f = unsealed(r->g, &e, &err);
     char session[65] = "";
-    dqr_status st = f ? gw_quarantine_mask_archive(r->g, e.import_session, f, e.boxes, session, &err) : (dqr_status)err.code;
+    dqr_status st =
+        f ? gw_quarantine_mask_archive(r->g, e.import_session, f, boxes, session, &err) : (dqr_status)err.code;
     dcm_file_close(f);
-    json_decref(e.boxes);
+    json_decref(boxes);
     if (st != DQR_OK) {
         gw_fail(r, st == DQR_E_UNSUPPORTED ? 501 : gw_http_status(st), "%s", err.message);
         return;
@@ -178,7 +190,34 @@ static void release(gw_req *r)
     gw_reply(r, 200, json_pack("{s:b,s:I,s:s}", "ok", 1, "id", (json_int_t)e.id, "session", session));
 }
 
+static void list(gw_req *r)
+{
+    if (!r->user.phi) {
+        gw_audit_req(r, "access_denied", r->route);
+        gw_fail(r, 403, "reviewing refused images needs the phi permission");
+        return;
+    }
+    dqr_error err;
+    json_t *a = gw_rows(r->g,
+                        "SELECT q.id, q.project, q.session_id, s.subject, s.session, q.frame, q.boxes, q.reason, "
+                        "q.created FROM pixel_quarantine q LEFT JOIN import_sessions s ON s.id = q.session_id "
+                        "ORDER BY q.id",
+                        NULL, 0, &err);
+    if (!a) {
+        gw_fail_err(r, &err);
+        return;
+    }
+    size_t i;
+    json_t *row;
+    json_array_foreach (a, i, row) { /* boxes: stored as JSON text */
+        json_t *b = json_loads(json_string_value(json_object_get(row, "boxes")), 0, NULL);
+        json_object_set_new(row, "boxes", b ? b : json_array());
+    }
+    gw_reply(r, 200, json_pack("{s:o}", "quarantine", a));
+}
+
 const gw_route gw_routes_quarantine[] = {
+    {"GET", "/api/v1/quarantine", GW_ADMIN, list},
     {"GET", "/api/v1/quarantine/{}/frame.png", GW_ADMIN, frame_png},
     {"POST", "/api/v1/quarantine/{}/release", GW_ADMIN, release},
     {"DELETE", "/api/v1/quarantine/{}", GW_ADMIN, remove_entry},
