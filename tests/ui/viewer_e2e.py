@@ -315,6 +315,16 @@ try:
     after = base64.b64decode(imgs.get("after") or "")
     check("the dry run answers before and after images of an uploaded sample",
           st == 200 and png_size(before) == (SIZE, SIZE) and png_size(after) == (SIZE, SIZE), json.dumps(dry)[:300])
+    # after = pixel-cleaned too: a script's alterPixels blacks out a region of the "after" picture only
+    script = 'version "6.3"\nalterPixels["rectangle", "l=0, t=0, r=40, b=30", "solid", "v=0"]\n'
+    st, dry, _ = api.call("POST", "/api/v1/projects/P1/dry-run", {"script": script, "instance": base64.b64encode(
+        open(WORK + "/sample.dcm", "rb").read()).decode()}, token=A)
+    imgs = (dry.get("images") or {}) if isinstance(dry, dict) else {}
+    b, a = (png_pixels(base64.b64decode(imgs.get(k) or "")) if imgs.get(k) else b"" for k in ("before", "after"))
+    corner = [y * SIZE + x for y in range(30) for x in range(40)]
+    check("the dry run's after picture is pixel-cleaned: alterPixels' region black, the rest as before",
+          len(a) == len(b) == SIZE * SIZE and all(a[i] == 0 for i in corner) and any(b[i] for i in corner)
+          and all(a[i] == b[i] for i in range(SIZE * SIZE) if i % SIZE >= 40 or i // SIZE >= 30), json.dumps(dry)[:300])
     st, dry, _ = api.call("POST", "/api/v1/projects/P1/dry-run", {}, token=A)
     check("the built-in sample has no images to show", st == 200 and (dry.get("images") or {}).get("before") is None)
 
