@@ -193,5 +193,6 @@ export function dryRunImages(r) {
   const fig = (src, caption) => h("figure", { class: "dry-image" },
     src ? h("img", { src: "data:image/png;base64," + src, alt: caption }) : h("p", { class: "muted" }, "no image"), h("figcaption", {}, caption));
   return h("div", { class: "dry-images" }, fig(r.images.before, "Before: the sample as uploaded"),
-    fig(r.images.after, r.result === "ok" ? "After: as the archive would hold it" : "After: nothing (the sample is not archived)"));
+    fig(r.images.after, r.result !== "ok" ? "After: nothing (the sample is not archived)"
+      : r.pixel_error ? `After: not archived — ${r.pixel_error}` : "After: de-identified and pixel-cleaned, as archived"));
 }
