@@ -165,7 +165,7 @@ function boxesOver(item, img) {
 }
 
 function quarantineCard(item) {
-  const where = [item.project, item.subject, item.session].filter(Boolean).join(" / ");
+  const where = [item.project, item.subject, item.session_label].filter(Boolean).join(" / ");
   const frame = item.frame ?? 1;
   const img = authImage(`/api/v1/quarantine/${item.id}/frame.png`, `Refused frame ${frame} of quarantined instance ${item.id}`);
   const card = h("figure", { class: "card qitem", "data-id": item.id },

@@ -149,7 +149,7 @@ static int scan_pixels(pixel_opts *p, const dcm_file *f, report *r)
         cli_error("%s", err.message);
         return -1;
     }
-    if (px_ocr_scan(p->ocr, f, p->frames, &p->filter, print_frame, r, &err)) {
+    if (px_ocr_scan(p->ocr, f, p->frames, &p->filter, NULL, print_frame, r, &err)) {
         cli_error("%s: %s", r->file, err.message);
         return -1;
     }

@@ -96,7 +96,8 @@ static json_t *cleaned_preview(gw_req *r, const anon_session *as, dcm_file *f, j
     uint8_t *buf = NULL;
     size_t len = 0;
     dcm_write_options wo = {.zero_preamble = true};
-    if (gw_pixel_rules_load(r->g, r->arg[0], &rules, &err) != DQR_OK || gw_pixel_clean(&rules, as, f, &err) != DQR_OK ||
+    size_t regions = 0;
+    if (gw_pixel_rules_load(r->g, r->arg[0], &rules, &err) != DQR_OK || gw_pixel_clean(&rules, as, f, &regions, &err) != DQR_OK ||
         dcm_file_encode(f, &wo, &buf, &len, &err) != DQR_OK) {
         gw_pixel_rules_free(&rules);
         free(buf);

@@ -14,6 +14,7 @@
 
 #include "gateway/deid.h"
 #include "gateway/import/pixel_clean.h"
+#include "gateway/import/pixel_verify.h"
 #include "gateway/pacs.h"
 
 typedef struct gw_job {
@@ -27,6 +28,7 @@ typedef struct gw_job {
     gw_pixel_rules pixel_rules; /* the site's and the project's pixel-cleaning rules */
     pthread_mutex_t lock; /* one instance at a time through deid */
     atomic_int received, archived, rejected, failed, warned;
+    atomic_int frames_checked, frames_masked, frames_refused; /* burned-in text check (import/pixel_verify.c) */
     atomic_llong bytes;
     char *orig_sealed; /* the first instance's PatientName, PatientID, AccessionNumber, sealed */
     char error[256];   /* the last instance failure (never a DICOM value) */
@@ -36,7 +38,7 @@ typedef struct gw_job {
     bool orig_saved;   /* foreign: the sealed originals are in the catalog */
     time_t last_seen;  /* foreign: when an instance last came (jobs_lock) */
     pthread_mutex_t flush_lock;
-    int64_t flushed[6]; /* counts already added to the catalog: received .. bytes */
+    int64_t flushed[9]; /* counts already added to the catalog: received .. bytes, frames_* */
     int pending;       /* instances handed to the pool, not yet through (same lock) */
     pthread_mutex_t dir_lock;
     char last_dir[4096]; /* the series folder made last: most instances need no mkdir */
@@ -78,6 +80,9 @@ dqr_status gw_wado_retrieve(gw *g, gw_job *j, const gw_pacs *p, int *expected, d
 /* The per-instance pipeline for a Part 10 stream in memory: returns the
  * C-STORE status to answer. */
 uint16_t gw_job_instance(gw *g, gw_job *j, const uint8_t *data, size_t len);
+/* Seal len bytes with the vault into DATA_DIR/quarantine/NAME.sealed (a new
+ * random NAME, 24 hex digits, in name); false when it cannot be written. */
+bool gw_quarantine_seal(gw *g, const uint8_t *data, size_t len, char name[25]);
 /* Add to the session's catalog counts what this node counted since the last
  * flush (increments: several nodes may count one session). */
 void gw_job_flush(gw *g, gw_job *j);

@@ -72,6 +72,10 @@ struct gw {
     pthread_cond_t purge_wake;
     pthread_t purge_thread;
     bool purge_started, purge_stop;
+    /* idle Tesseract engines of the burned-in text check (import/pixel_verify.c) */
+    pthread_mutex_t ocr_lock;
+    struct px_ocr *ocr_idle[16];
+    int nocr_idle;
 };
 
 /* The authenticated caller. */
@@ -289,6 +293,7 @@ extern const gw_route gw_routes_auth[], gw_routes_users[], gw_routes_pacs[], gw_
     gw_routes_query[], gw_routes_ops[], gw_routes_imports[], gw_routes_archive[], gw_routes_send[],
     gw_routes_dryrun[], gw_routes_ui[];
 extern const gw_route gw_routes_audit[]; /* GET /api/v1/audit (api_audit.c) */
+extern const gw_route gw_routes_quarantine[]; /* GET /api/v1/quarantine (api/api_quarantine.c) */
 /* Free the finished sends' records (at stop). */
 void gw_sends_free(gw *g);
 

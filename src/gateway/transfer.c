@@ -82,17 +82,21 @@ static bool save_due(const run *r)
 void gw_job_flush(gw *g, gw_job *j)
 {
     pthread_mutex_lock(&j->flush_lock);
-    int64_t now[6] = {j->received, j->archived, j->rejected, j->failed, j->warned, j->bytes}, d[6];
+    int64_t now[9] = {j->received, j->archived, j->rejected,       j->failed,       j->warned,
+                      j->bytes,    j->frames_checked, j->frames_masked, j->frames_refused},
+            d[9];
     bool any = false;
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 9; i++)
         d[i] = now[i] - j->flushed[i], any = any || d[i];
     if (any && store_exec(g->db,
                           "UPDATE import_sessions SET received = received + ?, archived = archived + ?, "
                           "rejected = rejected + ?, failed = failed + ?, warned = warned + ?, bytes = bytes + ?, "
-                          "updated = ? WHERE id = ?",
+                          "frames_checked = frames_checked + ?, frames_masked = frames_masked + ?, "
+                          "frames_refused = frames_refused + ?, updated = ? WHERE id = ?",
                           (store_val[]){STORE_I(d[0]), STORE_I(d[1]), STORE_I(d[2]), STORE_I(d[3]), STORE_I(d[4]),
-                                        STORE_I(d[5]), STORE_I(time(NULL)), STORE_I(j->id)},
-                          8, NULL, NULL, NULL, NULL) == DQR_OK)
+                                        STORE_I(d[5]), STORE_I(d[6]), STORE_I(d[7]), STORE_I(d[8]),
+                                        STORE_I(time(NULL)), STORE_I(j->id)},
+                          11, NULL, NULL, NULL, NULL) == DQR_OK)
         memcpy(j->flushed, now, sizeof now);
     pthread_mutex_unlock(&j->flush_lock);
 }

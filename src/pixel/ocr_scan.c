@@ -48,12 +48,29 @@ uint32_t px_ocr_sample_frames(uint32_t frames, uint32_t sample, uint32_t *out)
     return n;
 }
 
-static dqr_status read_frame(px_ocr *o, px_frames *it, const px_voi *voi, uint32_t index,
-                             const px_ocr_filter *filt, px_ocr_words *words, dqr_error *err)
+/* The decoded frame with mask's regions filled, in *copy (grown as needed). */
+static dqr_status masked(const px_info *info, const px_edit *mask, uint32_t index, const uint8_t **data,
+                         uint8_t **copy, dqr_error *err)
+{
+    size_t n = px_frame_size(info);
+    uint8_t *c = realloc(*copy, n);
+    if (!c)
+        return dqr_error_set(err, DQR_E_NOMEM, "out of memory masking a frame");
+    memcpy(c, *data, n);
+    px_edit_frame(mask, info, index, c);
+    *copy = c;
+    *data = c;
+    return DQR_OK;
+}
+
+static dqr_status read_frame(px_ocr *o, px_frames *it, const px_voi *voi, const px_edit *mask, uint32_t index,
+                             const px_ocr_filter *filt, uint8_t **copy, px_ocr_words *words, dqr_error *err)
 {
     const uint8_t *data;
     px_image img;
     dqr_status st = px_frame_get(it, index, &data, err);
+    if (!st && mask)
+        st = masked(px_frames_info(it), mask, index, &data, copy, err);
     if (!st)
         st = px_render(px_frames_info(it), px_frames_palette(it), voi, data, NULL, &img, err);
     if (st)
@@ -66,10 +83,13 @@ static dqr_status read_frame(px_ocr *o, px_frames *it, const px_voi *voi, uint32
 }
 
 dqr_status px_ocr_scan(px_ocr *o, const dcm_file *f, uint32_t sample, const px_ocr_filter *filt,
-                       px_ocr_frame_fn fn, void *ctx, dqr_error *err)
+                       const px_edit *mask, px_ocr_frame_fn fn, void *ctx, dqr_error *err)
 {
     px_frames *it;
+    uint8_t *copy = NULL;
     dqr_status st = px_frames_open(f, &it, err);
+    if (!st && mask && (st = px_edit_check(mask, px_frames_info(it), err)))
+        px_frames_close(it);
     if (st)
         return st;
     uint32_t frames = px_frames_info(it)->frames ? px_frames_info(it)->frames : 1;
@@ -83,7 +103,7 @@ dqr_status px_ocr_scan(px_ocr *o, const dcm_file *f, uint32_t sample, const px_o
     px_voi_read(dcm_file_dataset(f), &voi);
     for (uint32_t i = 0; i < n && !st; i++) {
         px_ocr_words words = {0};
-        st = read_frame(o, it, &voi, pick[i], filt, &words, err);
+        st = read_frame(o, it, &voi, mask, pick[i], filt, &copy, &words, err);
         if (!st && fn(ctx, pick[i], &words) != 0)
             i = n;
         px_ocr_words_free(&words);
@@ -91,6 +111,7 @@ dqr_status px_ocr_scan(px_ocr *o, const dcm_file *f, uint32_t sample, const px_o
     if (st)
         dqr_error_prefix(err, "reading burned-in text: ");
     free(pick);
+    free(copy);
     px_frames_close(it);
     return st;
 }

@@ -293,11 +293,16 @@ uint32_t px_ocr_sample_frames(uint32_t frames, uint32_t sample, uint32_t *out);
  * left after the filter (borrowed; may be empty). Non-zero stops the scan. */
 typedef int (*px_ocr_frame_fn)(void *ctx, uint32_t frame, const px_ocr_words *suspect);
 
+typedef struct px_edit px_edit;
+
 /* Render (dataset window) and read the sampled frames of f with o, keep the
- * words filt does not allow, and hand each frame to fn. Fails with the
- * decoder's or Tesseract's error, prefixed "reading burned-in text: ". */
+ * words filt does not allow, and hand each frame to fn. With mask (may be
+ * NULL), its regions are filled into each frame first: the frames as they
+ * would be written with it, so a second pass finds what the first pass's
+ * words hid. Fails with the decoder's or Tesseract's error, prefixed
+ * "reading burned-in text: ". */
 dqr_status px_ocr_scan(px_ocr *o, const dcm_file *f, uint32_t sample, const px_ocr_filter *filt,
-                       px_ocr_frame_fn fn, void *ctx, dqr_error *err);
+                       const px_edit *mask, px_ocr_frame_fn fn, void *ctx, dqr_error *err);
 
 /* ---- editing: regions filled while the file is written ----------------- */
 
@@ -314,8 +319,6 @@ typedef struct px_region {
     bool rgb;           /* value holds r, g, b (Samples per Pixel 3); else value[0] is the grey */
     int32_t value[3];   /* stored sample values (a palette index for PALETTE COLOR) */
 } px_region;
-
-typedef struct px_edit px_edit;
 
 /* An empty list of regions (NULL when out of memory). Free with px_edit_free. */
 px_edit *px_edit_new(void);

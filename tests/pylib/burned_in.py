@@ -2,6 +2,7 @@
 CT/MR frames: the test data of dqr's OCR step (issue #14 item 7).
 
   burned_in.py OUT [--us N] [--sc N] [--ct N] [--mr N] [--frames F] [--seed S]
+               [--syntaxes native,rle,jpeg,jpegls]
 
 writes OUT/*.dcm and OUT/manifest.json. Ultrasound (640x480, a speckled
 sector, grey or RGB) and secondary captures (screenshots: light text on a
@@ -264,13 +265,15 @@ def main():
     ap.add_argument("--mr", type=int, default=20)
     ap.add_argument("--frames", type=int, default=1, help="frames of every 5th ultrasound")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--syntaxes", default=",".join(SYNTAXES), help="cycled through, comma-separated")
     a = ap.parse_args()
+    syntaxes = a.syntaxes.split(",")
     rng = random.Random(a.seed)
     os.makedirs(a.out, exist_ok=True)
     man = {"burned": [], "clean": []}
     for k in range(a.us + a.sc):
         us = k < a.us
-        syntax = SYNTAXES[k % len(SYNTAXES)]
+        syntax = syntaxes[k % len(syntaxes)]
         nframes = a.frames if us and k % 5 == 4 else 1
         frames, planted, rgb = us_frames(rng, nframes) if us else sc_frame(rng)
         ds = base_dataset(rng, (US_MF_SOP if nframes > 1 else US_SOP) if us else SC_SOP, "US" if us else "OT")
@@ -292,7 +295,7 @@ def main():
             ds.WindowCenter, ds.WindowWidth = rng.choice([("40", "400"), ("-600", "1500"), ("400", "1800")])
         ds.PixelData = arr.tobytes()
         path = os.path.join(a.out, f"{'ct' if ct else 'mr'}{k:04d}.dcm")
-        syntax = save(ds, path, ["native", "rle", "jpegls"][k % 3])
+        syntax = save(ds, path, [s for s in syntaxes if s != "jpeg"][k % len([s for s in syntaxes if s != "jpeg"])])
         man["clean"].append({"file": path, "syntax": syntax, "frames": 1})
     with open(os.path.join(a.out, "manifest.json"), "w") as f:
         json.dump(man, f, indent=1)

@@ -9,8 +9,9 @@
 /* Thumbnails, frames as PNG, the instances of a series, the quarantine review. */
 extern const gw_route gw_routes_pixels[];
 
-/* Reviewing refused frames: GET frame.png, POST release, DELETE (quarantine.c). */
-extern const gw_route gw_routes_quarantine[];
+/* Reviewing refused frames: GET frame.png, POST release, DELETE
+ * (quarantine.c; the list is api_quarantine.c's gw_routes_quarantine). */
+extern const gw_route gw_routes_quarantine_review[];
 
 /* Release a quarantined instance (release.c): black out boxes (a JSON array
  * of {left, top, width, height} as the verify step stores them, each widened

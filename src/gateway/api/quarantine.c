@@ -1,8 +1,9 @@
 /* quarantine.c — reviewing the instances the burned-in text check refused
  * (pixel_quarantine: a row per refused frame with the words' boxes, the
- * instance sealed once under DATA_DIR/quarantine/): the list, the original
- * frame as PNG, release (mask every box of the instance and archive it) and
- * delete. Release and delete act on the instance: all its rows go.
+ * instance sealed once under DATA_DIR/quarantine/): the original frame as
+ * PNG, release (mask every box of the instance and archive it) and delete.
+ * Release and delete act on the instance: all its rows go. The list and one
+ * entry's JSON are api_quarantine.c's.
  *
  * The refused frame may show PHI: only administrators with the phi
  * permission reach these routes, the file is unsealed and rendered in
@@ -190,34 +191,7 @@ static void release(gw_req *r)
     gw_reply(r, 200, json_pack("{s:b,s:I,s:s}", "ok", 1, "id", (json_int_t)e.id, "session", session));
 }
 
-static void list(gw_req *r)
-{
-    if (!r->user.phi) {
-        gw_audit_req(r, "access_denied", r->route);
-        gw_fail(r, 403, "reviewing refused images needs the phi permission");
-        return;
-    }
-    dqr_error err;
-    json_t *a = gw_rows(r->g,
-                        "SELECT q.id, q.project, q.session_id, s.subject, s.session, q.frame, q.boxes, q.reason, "
-                        "q.created FROM pixel_quarantine q LEFT JOIN import_sessions s ON s.id = q.session_id "
-                        "ORDER BY q.id",
-                        NULL, 0, &err);
-    if (!a) {
-        gw_fail_err(r, &err);
-        return;
-    }
-    size_t i;
-    json_t *row;
-    json_array_foreach (a, i, row) { /* boxes: stored as JSON text */
-        json_t *b = json_loads(json_string_value(json_object_get(row, "boxes")), 0, NULL);
-        json_object_set_new(row, "boxes", b ? b : json_array());
-    }
-    gw_reply(r, 200, json_pack("{s:o}", "quarantine", a));
-}
-
-const gw_route gw_routes_quarantine[] = {
-    {"GET", "/api/v1/quarantine", GW_ADMIN, list},
+const gw_route gw_routes_quarantine_review[] = {
     {"GET", "/api/v1/quarantine/{}/frame.png", GW_ADMIN, frame_png},
     {"POST", "/api/v1/quarantine/{}/release", GW_ADMIN, release},
     {"DELETE", "/api/v1/quarantine/{}", GW_ADMIN, remove_entry},

@@ -34,8 +34,9 @@ void gw_pixel_rules_free(gw_pixel_rules *r)
     memset(r, 0, sizeof *r);
 }
 
-dqr_status gw_pixel_clean(const gw_pixel_rules *r, const anon_session *as, dcm_file *f, dqr_error *err)
+dqr_status gw_pixel_clean(const gw_pixel_rules *r, const anon_session *as, dcm_file *f, size_t *regions,
+                          dqr_error *err)
 {
     const anon_pixel_rules *sets[2] = {r->project, r->site};
-    return anon_clean_pixels(f, as, sets, 2, NULL, err);
+    return anon_clean_pixels(f, as, sets, 2, regions, err);
 }

@@ -23,6 +23,7 @@ void gw_pixel_rules_free(gw_pixel_rules *r);
  * the session's regions are the current instance's): attach the regions to
  * f and mark it clean (anon_clean_pixels). On failure f must not be
  * archived. */
-dqr_status gw_pixel_clean(const gw_pixel_rules *r, const anon_session *as, dcm_file *f, dqr_error *err);
+dqr_status gw_pixel_clean(const gw_pixel_rules *r, const anon_session *as, dcm_file *f, size_t *regions,
+                          dqr_error *err);
 
 #endif
