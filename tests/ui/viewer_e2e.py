@@ -174,13 +174,21 @@ mf_series = {"uid": generate_uid(), "number": 2, "description": "PHANTOM MULTIFR
 for k in range(SLICES):
     ct(f"{WORK}/studies/ct{k}.dcm", study, ct_series, k + 1, 1)
 ct(f"{WORK}/studies/mf.dcm", study, mf_series, 1, FRAMES)
+# an ultrasound with fake PHI burned in (the OCR check's generator): the verify step refuses it
+subprocess.run(["/usr/bin/python3", HERE + "/../pylib/burned_in.py", WORK + "/us", "--us", "1", "--sc", "0", "--ct", "0",
+                "--mr", "0", "--seed", "7", "--syntaxes", "native"], check=True, stdout=subprocess.DEVNULL)
+us_file = json.load(open(WORK + "/us/manifest.json"))["burned"][0]["file"]
+os.remove(WORK + "/us/manifest.json")
+us_study = pydicom.dcmread(us_file, stop_before_pixels=True).StudyInstanceUID
 sample = ct(f"{WORK}/sample.dcm", generate_uid(), {"uid": generate_uid(), "number": 9, "description": "SAMPLE"}, 3, 1)
 
 http_port, dicom_port = free_port(), free_port()
 OD, _ = start_orthanc(procs, WORK, "orthanc", "ORTHANC", {"dqr": ["DQR", "127.0.0.1", dicom_port]})
 wait_port(OD)
 dqr_store(DQR, "ORTHANC", OD, WORK + "/studies")
-env = serve_env(WORK, PW["admin"], http_port, dicom_port, DQR_IMPORT_POLL_SECONDS="1")
+dqr_store(DQR, "ORTHANC", OD, WORK + "/us")
+env = serve_env(WORK, PW["admin"], http_port, dicom_port, DQR_IMPORT_POLL_SECONDS="1", DQR_OCR_POLICY="refuse",
+                OMP_THREAD_LIMIT="1")
 try:
     procs.start([DQR, "serve"], open(WORK + "/serve.stderr", "w"), env)
     wait_port(http_port)
@@ -198,6 +206,9 @@ try:
         {"StudyInstanceUID": study, "subject": "S01", "session": "S01_CT1"}]}, token=T)
     done = api.wait_import(T, imp.get("id"))
     check("the phantom study is archived", done.get("state") == "done", json.dumps(done)[:400])
+    st, usi, _ = api.call("POST", "/api/v1/imports", {"pacs": pacs, "project": "P1", "studies": [
+        {"StudyInstanceUID": us_study, "subject": "S02", "session": "S02_US1"}]}, token=T)
+    api.wait_import(T, usi.get("id"))
 
     A, B = api.login("alice", PW["alice"]), api.login("bob", PW["bob"])
     base = "/api/v1/projects/P1/sessions/S01_CT1"
@@ -280,9 +291,15 @@ try:
     check("the refused instance's PHI is on disk only sealed", not found, found)
     st, ql, _ = api.call("GET", "/api/v1/quarantine", token=T)
     check("the quarantine lists both with their boxes",
-          sorted((q["id"], q["session_label"], q["boxes"]) for q in ql.get("quarantine", [])) ==
+          sorted((q["id"], q["session_label"], q["boxes"]) for q in ql.get("quarantine", [])
+                 if q["id"] in (q_release, q_delete)) ==
           [(q_release, "S01_CT1", BOXES), (q_delete, "S01_CT1", BOXES)], json.dumps(ql)[:300])
     check("the quarantine list is for admins", api.call("GET", "/api/v1/quarantine", token=A)[0] == 403)
+    real = [q for q in ql.get("quarantine", []) if q.get("session_label") == "S02_US1"]
+    check("the OCR check quarantined the burned-in ultrasound, with boxes", len(real) >= 1 and all(q["boxes"] for q in real),
+          json.dumps(ql)[:300])
+    real = real[0] if real else {"id": 0, "boxes": []}
+
     _, audit, _ = api.call("GET", "/api/v1/audit?action=access_denied", token=T)
     check("refused quarantine views are audited",
           sum(1 for e in audit.get("events", []) if e.get("user") in ("alice", "carol")) >= 6, json.dumps(audit)[:300])
@@ -329,7 +346,7 @@ try:
     cfg = {"base": f"http://127.0.0.1:{http_port}", "shots": SHOTS, "users": PW, "project": "P1", "subject": "S01",
            "session": "S01_CT1", "series": ct_uid, "multiframe": mf_uid, "slices": SLICES,
            "frames": FRAMES, "sample": WORK + "/sample.dcm",
-           "quarantine": {"id": q_release, "other": q_delete, "boxes": len(BOXES)}}
+           "quarantine": {"id": real["id"], "other": q_delete, "boxes": len(real["boxes"])}}
     json.dump(cfg, open(WORK + "/viewer.json", "w"))
     p = subprocess.run(["node", HERE + "/viewer.mjs", WORK + "/viewer.json"], capture_output=True, text=True, timeout=300)
     for line in p.stdout.splitlines():
@@ -340,12 +357,23 @@ try:
         else:
             print(line)
     check("browser run finished", p.returncode == 0, p.stderr[-1500:])
+    st, b, _ = api.call("POST", f"/api/v1/quarantine/{q_release}/release", token=T)
+    check("release answers the session it archived into", st == 200 and b.get("session") == "S01_CT1", (st, b))
+    st = api.call("POST", f"/api/v1/quarantine/{q_release}/release", token=T)[0]
+    check("a released entry is gone", st == 404, st)
     db = sqlite3.connect(WORK + "/var/catalog.db")
     rel = db.execute("SELECT path FROM archive_instances WHERE session = 'S01_CT1' AND modality = 'US'").fetchall()
     left = db.execute("SELECT COUNT(*) FROM pixel_quarantine").fetchone()[0]
+    usrel = db.execute("SELECT path FROM archive_instances WHERE session = 'S02_US1'").fetchall()
     db.close()
     check("release archived the instance into its session, delete left nothing", len(rel) == 1 and left == 0,
           (rel, left))
+    check("the ultrasound released in the browser is archived", len(usrel) == 1, usrel)
+    if usrel:
+        px = pydicom.dcmread(WORK + "/var/" + usrel[0][0]).pixel_array
+        black = all(not px[max(0, b["top"] - 2):b["top"] + b["height"] + 2, max(0, b["left"] - 2):b["left"] + b["width"] + 2].any()
+                    for b in real["boxes"])
+        check("its OCR boxes are black in the archive", black and px.any())
     if rel:
         us = pydicom.dcmread(WORK + "/var/" + rel[0][0])
         px, orig = us.pixel_array, pydicom.dcmread(io.BytesIO(burned_in_us("S01"))).pixel_array
