@@ -19,6 +19,7 @@ Exit 1 when recall < --min-recall or FP rate > --max-fp (fractions).
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time

@@ -242,8 +242,12 @@ typedef struct px_ocr_words {
 } px_ocr_words;
 
 /* The default of px_ocr_filter.min_confidence for dqr's settings and CLI:
- * measured on the generated set (docs/benchmarks.md). */
-#define PX_OCR_MIN_CONFIDENCE 10.0f
+ * measured on the generated set (docs/benchmarks.md), real words over an
+ * image are often read with a confidence near 0. */
+#define PX_OCR_MIN_CONFIDENCE 0.0f
+
+/* Words whose box is less high than this (pixels) are noise (px_ocr_allowed). */
+#define PX_OCR_MIN_HEIGHT 7u
 
 /* Which words are not PHI (see px_ocr_allowed). A zeroed filter keeps every
  * word that has two or more characters and is not built-in. */
@@ -267,8 +271,9 @@ void px_ocr_free(px_ocr *o);
 dqr_status px_ocr_read(px_ocr *o, const px_image *img, px_ocr_words *out, dqr_error *err);
 void px_ocr_words_free(px_ocr_words *w);
 
-/* true when word is not PHI under f (NULL: the built-in list only): read
- * below f->min_confidence, a single character or no letter/digit, a
+/* true when word is not PHI under f (NULL: the built-in list only): less
+ * than PX_OCR_MIN_HEIGHT pixels high, read below f->min_confidence, a
+ * single character or no letter/digit, a
  * built-in orientation marker, unit or screen label, a word of f->extra, or
  * (f->digits_ok) a short number. Case-insensitive, ignoring punctuation at
  * the word's ends. */
