@@ -12,13 +12,14 @@ and MR frames), runs `DQR phi-scan --pixels --json` over it and reports:
   a word read wrongly but flagged where it is still counts, as masking or
   refusing acts on the box; exact-text recall is reported beside it;
 - false-positive frames: clean CT/MR frames with any reported word;
-- seconds and milliseconds per frame of the whole scan (one Tesseract engine,
-  its start included).
+- seconds and milliseconds per frame of the whole scan, wall and CPU (one
+  Tesseract engine, its start included; OMP_THREAD_LIMIT=1).
 Exit 1 when recall < --min-recall or FP rate > --max-fp (fractions).
 """
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -54,9 +55,12 @@ def main():
     files = [e["file"] for e in man["burned"] + man["clean"]]
     env = dict(os.environ, OMP_THREAD_LIMIT="1")
     t0 = time.monotonic()
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     conf = ["--min-confidence", a.min_confidence] if a.min_confidence else []
     r = subprocess.run([a.dqr, "phi-scan", "--pixels", "--json"] + conf + files, capture_output=True, text=True, env=env)
     secs = time.monotonic() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime
     if r.returncode not in (0, 1):
         sys.exit("phi-scan failed: " + r.stderr)
     report = {e["file"]: {f["frame"]: f["words"] for f in e["frames"]} for e in json.loads(r.stdout)}
@@ -89,7 +93,8 @@ def main():
     for s, (h, n) in sorted(by_syntax.items()):
         print(f"  {s}: {h}/{n} = {100 * h / n:.2f} %")
     print(f"false-positive frames (clean CT/MR): {len(fp)}/{clean} = {100 * fp_rate:.2f} %")
-    print(f"scan: {secs:.1f} s for {total} frames = {1000 * secs / total:.0f} ms/frame (engine start included)")
+    print(f"scan: {secs:.1f} s wall, {cpu:.1f} s CPU for {total} frames = {1000 * secs / total:.0f} ms/frame wall, "
+          f"{1000 * cpu / total:.0f} ms/frame CPU (engine start included)")
     for m in missed[:20]:
         print("  missed:", m)
     for f in fp[:10]:

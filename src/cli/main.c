@@ -99,7 +99,7 @@ static const dqr_command COMMANDS[] = {
      "                 default all\n"
      "  --whitelist W,...  more words that are not PHI (orientation markers, units,\n"
      "                 screen labels and numbers of 1-3 digits are built in)\n"
-     "  --min-confidence C  ignore words read with less than C (0-100, default 10)\n"
+     "  --min-confidence C  ignore words read with less than C (0-100, default 0)\n"
      "  --json         one JSON array: per DICOM file its attributes and frames with\n"
      "                 words, boxes and confidences (not with --canaries)\n"
      "Exit: 0 nothing found, 1 something found (or a file failed), 2 usage.\n",

@@ -80,7 +80,7 @@ static const key keys[] = {
      "more words that are not PHI, comma-separated (orientation markers, units and screen labels are built in)"},
     {"ocr_digits_ok", K_INT, F(ocr_digits_ok), "1", 0, 1,
      "1: numbers of 1-3 digits (a sign, decimals, a unit: 16, 3.5, -20dB) are not PHI; longer ones always count"},
-    {"ocr_min_confidence", K_INT, F(ocr_min_confidence), "10", 0, 100,
+    {"ocr_min_confidence", K_INT, F(ocr_min_confidence), "0", 0, 100,
      "words Tesseract reads with less confidence (0-100) are noise"},
     {"import_poll_seconds", K_INT, F(import_poll_seconds), "2", 1, 3600, "how often the scheduler looks at the queue"},
     {"import_retry_seconds", K_INT, F(import_retry_seconds), "30", 1, 86400,

@@ -265,7 +265,8 @@ dqr_status px_ocr_read(px_ocr *o, const px_image *img, px_ocr_words *out, dqr_er
     memset(out, 0, sizeof *out);
     if (!img || !img->pixels || !img->width || !img->height)
         return dqr_error_set(err, DQR_E_USAGE, "no image to read");
-    /* Annotations of a frame up to 1024 wide are ~8-16 px high: double them. */
+    /* Annotations of a frame up to 1024 pixels are ~8-16 px high: double them
+     * (larger screens use larger fonts, and 4x the pixels cost 4x the time). */
     unsigned scale = img->width <= 1024 && img->height <= 1024 ? 2 : 1;
     if (!prepare(o, img, scale))
         return dqr_error_set(err, DQR_E_NOMEM, "out of memory preparing a frame for OCR");

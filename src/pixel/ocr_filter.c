@@ -10,7 +10,11 @@
  * may be a record number, and anything with / or : may be a date or time,
  * so those always count. Words are compared case-insensitively after
  * stripping the punctuation OCR glues to them; a word of one character, or
- * without any letter or digit, is noise, not identifying text.
+ * without any letter or digit, or less than PX_OCR_MIN_HEIGHT pixels high,
+ * is noise, not identifying text: Tesseract finds such "words" ("ae", "eS")
+ * in the texture of clean CT frames, while text a person can read is taller.
+ * Confidence is a poor filter: real words drawn over an image are often
+ * read right with a confidence near 0, so the default keeps them all.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -104,7 +108,7 @@ bool px_ocr_allowed(const px_ocr_word *word, const px_ocr_filter *f)
 {
     char w[128];
     size_t alnum;
-    if (f && word->confidence < f->min_confidence)
+    if (word->height < PX_OCR_MIN_HEIGHT || (f && word->confidence < f->min_confidence))
         return true;
     strip(word->text, w, sizeof w);
     if (!has_alnum(w, &alnum) || (alnum == 1 && strlen(w) == 1))

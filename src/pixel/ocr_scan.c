@@ -115,3 +115,57 @@ dqr_status px_ocr_scan(px_ocr *o, const dcm_file *f, uint32_t sample, const px_o
     px_frames_close(it);
     return st;
 }
+
+void px_ocr_black_box(const px_info *info, const px_ocr_word *w, px_region *r)
+{
+    int32_t v = 0;
+    if (info->photometric == PX_MONOCHROME1)
+        v = info->is_signed ? (1 << (info->bits_stored - 1)) - 1 : (int32_t)((1u << info->bits_stored) - 1u);
+    else if (info->is_signed && info->samples == 1)
+        v = -(1 << (info->bits_stored - 1));
+    *r = (px_region){.left = w->left >= 2 ? (int64_t)w->left - 2 : 0,
+                     .top = w->top >= 2 ? (int64_t)w->top - 2 : 0,
+                     .right = (int64_t)w->left + w->width + 2,
+                     .bottom = (int64_t)w->top + w->height + 2,
+                     .frame = PX_ALL_FRAMES,
+                     .rgb = info->samples == 3,
+                     .value = {v, 0, 0}};
+}
+
+typedef struct masking {
+    px_ocr_frame_fn fn;
+    void *ctx;
+    const px_info *info;
+    px_edit *mask;
+    size_t added;
+    dqr_status st;
+    dqr_error *err;
+} masking;
+
+static int mask_words(void *ctx, uint32_t frame, const px_ocr_words *w)
+{
+    masking *m = ctx;
+    for (size_t i = 0; i < w->n && !m->st; i++) {
+        px_region r;
+        px_ocr_black_box(m->info, &w->v[i], &r);
+        m->st = px_edit_add(m->mask, &r, m->err);
+        m->added++;
+    }
+    return m->st ? 1 : m->fn(m->ctx, frame, w);
+}
+
+dqr_status px_ocr_mask(px_ocr *o, const dcm_file *f, uint32_t sample, const px_ocr_filter *filt, unsigned rounds,
+                       px_edit *mask, px_ocr_frame_fn fn, void *ctx, dqr_error *err)
+{
+    px_info info;
+    dqr_status st = px_info_read(dcm_file_dataset(f), &info, err);
+    masking m = {fn, ctx, &info, mask, 0, DQR_OK, err};
+    for (unsigned round = 0; !st && round < (rounds ? rounds : 1); round++) {
+        size_t before = m.added;
+        st = px_ocr_scan(o, f, sample, filt, round ? mask : NULL, mask_words, &m, err);
+        st = st ? st : m.st;
+        if (m.added == before)
+            break;
+    }
+    return st;
+}

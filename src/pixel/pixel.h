@@ -242,8 +242,12 @@ typedef struct px_ocr_words {
 } px_ocr_words;
 
 /* The default of px_ocr_filter.min_confidence for dqr's settings and CLI:
- * measured on the generated set (docs/benchmarks.md). */
-#define PX_OCR_MIN_CONFIDENCE 10.0f
+ * measured on the generated set (docs/benchmarks.md), real words over an
+ * image are often read with a confidence near 0. */
+#define PX_OCR_MIN_CONFIDENCE 0.0f
+
+/* Words whose box is less high than this (pixels) are noise (px_ocr_allowed). */
+#define PX_OCR_MIN_HEIGHT 7u
 
 /* Which words are not PHI (see px_ocr_allowed). A zeroed filter keeps every
  * word that has two or more characters and is not built-in. */
@@ -267,8 +271,9 @@ void px_ocr_free(px_ocr *o);
 dqr_status px_ocr_read(px_ocr *o, const px_image *img, px_ocr_words *out, dqr_error *err);
 void px_ocr_words_free(px_ocr_words *w);
 
-/* true when word is not PHI under f (NULL: the built-in list only): read
- * below f->min_confidence, a single character or no letter/digit, a
+/* true when word is not PHI under f (NULL: the built-in list only): less
+ * than PX_OCR_MIN_HEIGHT pixels high, read below f->min_confidence, a
+ * single character or no letter/digit, a
  * built-in orientation marker, unit or screen label, a word of f->extra, or
  * (f->digits_ok) a short number. Case-insensitive, ignoring punctuation at
  * the word's ends. */
@@ -294,6 +299,7 @@ uint32_t px_ocr_sample_frames(uint32_t frames, uint32_t sample, uint32_t *out);
 typedef int (*px_ocr_frame_fn)(void *ctx, uint32_t frame, const px_ocr_words *suspect);
 
 typedef struct px_edit px_edit;
+typedef struct px_region px_region;
 
 /* Render (dataset window) and read the sampled frames of f with o, keep the
  * words filt does not allow, and hand each frame to fn. With mask (may be
@@ -313,12 +319,12 @@ dqr_status px_ocr_scan(px_ocr *o, const dcm_file *f, uint32_t sample, const px_o
  * right - 1 and rows top to bottom - 1 (right and bottom exclusive, as a
  * java.awt.Rectangle(l, t, r - l, b - t) covers in DicomEdit and CTP; see
  * docs/pixel.md). Parts outside the image are cut off. */
-typedef struct px_region {
+struct px_region {
     int64_t left, top, right, bottom;
     int64_t frame;      /* 0-based frame, or PX_ALL_FRAMES */
     bool rgb;           /* value holds r, g, b (Samples per Pixel 3); else value[0] is the grey */
     int32_t value[3];   /* stored sample values (a palette index for PALETTE COLOR) */
-} px_region;
+};
 
 /* An empty list of regions (NULL when out of memory). Free with px_edit_free. */
 px_edit *px_edit_new(void);
@@ -357,5 +363,21 @@ size_t px_edit_frame(const px_edit *e, const px_info *info, uint32_t index, uint
  * DQR_E_NOTFOUND without Pixel Data, the decoder's status for a syntax not
  * decoded, px_edit_check's. On failure f must not be written. */
 dqr_status px_edit_attach(dcm_file *f, const px_edit *e, dqr_error *err);
+
+/* ---- masking burned-in text (ocr_scan.c) ----------------------------- */
+
+/* The black box over word w: 2 pixels wider on each side, on every frame
+ * (a burned-in annotation stands on all frames of a multi-frame, sampled or
+ * not), black for info: the largest value in MONOCHROME1, the smallest
+ * elsewhere, r,g,b 0,0,0 in colour. */
+void px_ocr_black_box(const px_info *info, const px_ocr_word *w, px_region *r);
+
+/* px_ocr_scan, adding a black box over every suspect word to mask, then
+ * reading the frames again with mask filled and masking what that finds,
+ * until a reading finds nothing new or `rounds` readings were made (a word
+ * crowded by its neighbours is often read only once they are gone). fn
+ * sees the suspect words of every reading. */
+dqr_status px_ocr_mask(px_ocr *o, const dcm_file *f, uint32_t sample, const px_ocr_filter *filt, unsigned rounds,
+                       px_edit *mask, px_ocr_frame_fn fn, void *ctx, dqr_error *err);
 
 #endif

@@ -59,26 +59,32 @@ static bool wanted(const gw *g, const dcm_dataset *ds)
     return strcmp(g->cfg.ocr, "always") == 0 || px_ocr_at_risk(ds, g->cfg.ocr_modalities);
 }
 
-/* What the scan found: per frame with words, their boxes. */
+/* What the reading found: per frame with words, their boxes. */
 typedef struct found {
-    json_t *frames; /* [{"frame": n, "boxes": [{left, top, width, height, confidence}]}] */
-    uint32_t checked, with_words;
+    json_t *frames; /* [{"frame": n, "boxes": [{left, top, width, height, confidence}]}], one entry a frame */
     size_t words;
 } found;
+
+static json_t *frame_entry(found *fd, uint32_t frame)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(fd->frames, i, x) if (json_integer_value(json_object_get(x, "frame")) == frame + 1) return x;
+    x = json_pack("{s:i,s:[]}", "frame", frame + 1, "boxes");
+    json_array_append_new(fd->frames, x);
+    return x;
+}
 
 static int on_frame(void *ctx, uint32_t frame, const px_ocr_words *w)
 {
     found *fd = ctx;
-    fd->checked++;
     if (!w->n)
         return 0;
-    json_t *boxes = json_array();
+    json_t *boxes = json_object_get(frame_entry(fd, frame), "boxes");
     for (size_t i = 0; i < w->n; i++)
         json_array_append_new(boxes, json_pack("{s:i,s:i,s:i,s:i,s:i}", "left", w->v[i].left, "top", w->v[i].top,
                                                "width", w->v[i].width, "height", w->v[i].height, "confidence",
                                                (int)(w->v[i].confidence + 0.5f)));
-    json_array_append_new(fd->frames, json_pack("{s:i,s:o}", "frame", frame + 1, "boxes", boxes));
-    fd->with_words++;
     fd->words += w->n;
     return 0;
 }
@@ -101,7 +107,19 @@ static dqr_status as_archived(dcm_file *f, bool cleaned, dcm_file **copy, dqr_er
     return *copy ? DQR_OK : (err ? err->code : DQR_E_PARSE);
 }
 
-static dqr_status scan(gw *g, const dcm_file *f, const px_edit *mask, found *fd, dqr_error *err)
+/* How many frames a reading of f covers (ocr_frames sampling). */
+static uint32_t frames_read(const gw *g, const dcm_file *f)
+{
+    px_info info;
+    if (px_info_read(dcm_file_dataset(f), &info, NULL) != DQR_OK)
+        return 0;
+    uint32_t n = info.frames ? info.frames : 1, s = (uint32_t)g->cfg.ocr_frames;
+    return !s || s >= n ? n : s;
+}
+
+/* Read f; with mask non-NULL (ocr_policy mask) black boxes over what is
+ * found are added to it, re-reading up to three times. */
+static dqr_status scan(gw *g, const dcm_file *f, px_edit *mask, found *fd, dqr_error *err)
 {
     px_ocr_filter filt = {.digits_ok = g->cfg.ocr_digits_ok != 0,
                           .min_confidence = (float)g->cfg.ocr_min_confidence,
@@ -109,71 +127,10 @@ static dqr_status scan(gw *g, const dcm_file *f, const px_edit *mask, found *fd,
     px_ocr *o = take_engine(g, err);
     if (!o)
         return err ? err->code : DQR_E_NOTFOUND;
-    dqr_status st = px_ocr_scan(o, f, (uint32_t)g->cfg.ocr_frames, &filt, mask, on_frame, fd, err);
+    uint32_t sample = (uint32_t)g->cfg.ocr_frames;
+    dqr_status st = mask ? px_ocr_mask(o, f, sample, &filt, 3, mask, on_frame, fd, err)
+                         : px_ocr_scan(o, f, sample, &filt, NULL, on_frame, fd, err);
     give_engine(g, o);
-    return st;
-}
-
-/* Black, for the image's photometric interpretation: the largest value in
- * MONOCHROME1, the smallest elsewhere. */
-static void black(const px_info *info, px_region *r)
-{
-    int32_t v = 0;
-    if (info->photometric == PX_MONOCHROME1)
-        v = info->is_signed ? (1 << (info->bits_stored - 1)) - 1 : (int32_t)((1u << info->bits_stored) - 1u);
-    else if (info->is_signed && info->samples == 1)
-        v = -(1 << (info->bits_stored - 1));
-    r->rgb = info->samples == 3;
-    r->value[0] = v;
-    r->value[1] = r->value[2] = 0;
-}
-
-/* Add black boxes, 2 pixels wider than each word of frames[from..], to e,
- * on every frame: a burned-in annotation stands on all frames of a
- * multi-frame, sampled or not. */
-static dqr_status add_boxes(px_edit *e, const px_info *info, const json_t *frames, size_t from, dqr_error *err)
-{
-    dqr_status st = DQR_OK;
-    for (size_t i = from; i < json_array_size(frames) && !st; i++) {
-        const json_t *boxes = json_object_get(json_array_get(frames, i), "boxes");
-        for (size_t k = 0; k < json_array_size(boxes) && !st; k++) {
-            const json_t *b = json_array_get(boxes, k);
-            int64_t l = json_integer_value(json_object_get(b, "left"));
-            int64_t t = json_integer_value(json_object_get(b, "top"));
-            px_region r = {.left = l - 2 < 0 ? 0 : l - 2, .top = t - 2 < 0 ? 0 : t - 2,
-                           .right = l + json_integer_value(json_object_get(b, "width")) + 2,
-                           .bottom = t + json_integer_value(json_object_get(b, "height")) + 2,
-                           .frame = PX_ALL_FRAMES};
-            black(info, &r);
-            st = px_edit_add(e, &r, err);
-        }
-    }
-    return st;
-}
-
-/* Mask the words found, read the masked frames again and mask what that
- * finds too (a word crowded by its neighbours is often read only once they
- * are gone), at most three rounds; then attach the boxes to target. */
-static dqr_status mask(gw *g, dcm_file *target, const dcm_file *read, found *fd, dqr_error *err)
-{
-    px_info info;
-    dqr_status st = px_info_read(dcm_file_dataset(read), &info, err);
-    px_edit *e = st ? NULL : px_edit_new();
-    if (!st && !e)
-        st = dqr_error_set(err, DQR_E_NOMEM, "out of memory masking burned-in text");
-    size_t done = 0;
-    for (int round = 0; round < 3 && !st && done < json_array_size(fd->frames); round++) {
-        st = add_boxes(e, &info, fd->frames, done, err);
-        done = json_array_size(fd->frames);
-        found more = {.frames = fd->frames}; /* new frames are appended after `done` */
-        if (!st)
-            st = scan(g, read, e, &more, err);
-    }
-    if (!st && done < json_array_size(fd->frames))
-        st = add_boxes(e, &info, fd->frames, done, err);
-    if (!st)
-        st = px_edit_attach(target, e, err);
-    px_edit_free(e);
     return st;
 }
 
@@ -208,48 +165,54 @@ static dqr_status quarantine(gw *g, gw_job *j, const dcm_file *f, const found *f
         if (st)
             return st;
     }
-    gw_log(g, "warn", "ocr_quarantine", "session=%lld file=%s frames=%u words=%zu", (long long)j->id, name,
-           fd->with_words, fd->words);
+    gw_log(g, "warn", "ocr_quarantine", "session=%lld file=%s frames=%zu words=%zu", (long long)j->id, name,
+           json_array_size(fd->frames), fd->words);
     return DQR_OK;
 }
 
-/* The words found meet the policy. *f may become *copy (then *copy is NULL):
- * its pixels are those of f with the cleaning regions filled, and masking
- * f would lose them (one writer hook per file). */
-static dqr_status apply(gw *g, gw_job *j, dcm_file **f, dcm_file **copy, found *fd, gw_pixel_verdict *verdict,
-                        dqr_error *err)
+/* ocr_policy mask: the words' boxes filled as *f is written, *f marked
+ * clean. When cleaning regions are attached to *f, *copy (the pixels with
+ * them filled) becomes *f: one writer hook per file, and masking *f would
+ * lose them. */
+static dqr_status mask_words(gw *g, gw_job *j, dcm_file **f, dcm_file **copy, found *fd, gw_pixel_verdict *verdict,
+                             dqr_error *err)
 {
-    const dcm_file *read = *copy ? *copy : *f;
-    const char *policy = g->cfg.ocr_policy;
-    dcm_dataset *ds = dcm_file_dataset(*f);
-    if (strcmp(policy, "warn") == 0) {
-        /* what a cleaning step marked clean is not: say so */
-        dcm_dataset_set_string(ds, DCM_TAG(0x0028, 0x0301), DCM_VR_CS, "YES", NULL);
-        gw_log(g, "warn", "ocr_words", "session=%lld frames=%u words=%zu action=archived", (long long)j->id,
-               fd->with_words, fd->words);
-        *verdict = GW_PX_WARNED;
-        return DQR_OK;
-    }
-    if (strcmp(policy, "mask") == 0) {
+    px_edit *e = px_edit_new();
+    if (!e)
+        return dqr_error_set(err, DQR_E_NOMEM, "out of memory masking burned-in text");
+    dqr_status st = scan(g, *copy ? *copy : *f, e, fd, err);
+    if (!st && px_edit_count(e)) {
         if (*copy) {
             dcm_file_close(*f);
             *f = *copy;
             *copy = NULL;
-            ds = dcm_file_dataset(*f);
         }
-        uint32_t frames = fd->with_words; /* frames with words in the first reading */
-        dqr_status st = mask(g, *f, *f, fd, err);
-        fd->with_words = frames;
-        if (!st)
-            st = anon_mark_pixels_clean(ds, err);
-        if (!st)
-            atomic_fetch_add(&j->frames_masked, (int)fd->with_words);
+        st = px_edit_attach(*f, e, err);
+        atomic_fetch_add(&j->frames_masked, (int)json_array_size(fd->frames));
         *verdict = GW_PX_MASKED;
-        return st;
+    } else if (!st) {
+        *verdict = GW_PX_CLEAN;
+    }
+    px_edit_free(e);
+    return st;
+}
+
+/* ocr_policy warn or refuse, words found in read. */
+static dqr_status warn_or_refuse(gw *g, gw_job *j, dcm_file *f, const dcm_file *read, const found *fd,
+                                 gw_pixel_verdict *verdict, dqr_error *err)
+{
+    uint32_t frames = (uint32_t)json_array_size(fd->frames);
+    if (strcmp(g->cfg.ocr_policy, "warn") == 0) {
+        /* what a cleaning step marked clean is not: say so */
+        dcm_dataset_set_string(dcm_file_dataset(f), DCM_TAG(0x0028, 0x0301), DCM_VR_CS, "YES", NULL);
+        gw_log(g, "warn", "ocr_words", "session=%lld frames=%u words=%zu action=archived", (long long)j->id, frames,
+               fd->words);
+        *verdict = GW_PX_WARNED;
+        return DQR_OK;
     }
     dqr_status st = quarantine(g, j, read, fd, err);
     if (!st)
-        atomic_fetch_add(&j->frames_refused, (int)fd->with_words);
+        atomic_fetch_add(&j->frames_refused, (int)frames);
     *verdict = GW_PX_QUARANTINED;
     return st;
 }
@@ -263,16 +226,19 @@ dqr_status gw_pixel_verify(gw *g, gw_job *j, dcm_file **f, bool cleaned, gw_pixe
     dcm_file *copy;
     found fd = {.frames = json_array()};
     dqr_status st = as_archived(*f, cleaned, &copy, err);
-    if (!st)
-        st = scan(g, copy ? copy : *f, NULL, &fd, err);
-    if (!st)
-        atomic_fetch_add(&j->frames_checked, (int)fd.checked);
-    if (!st && fd.with_words)
-        st = apply(g, j, f, &copy, &fd, verdict, err);
-    else if (!st) {
-        st = anon_mark_pixels_clean(dcm_file_dataset(*f), err);
-        *verdict = GW_PX_CLEAN;
+    uint32_t frames = st ? 0 : frames_read(g, copy ? copy : *f);
+    if (!st && strcmp(g->cfg.ocr_policy, "mask") == 0) {
+        st = mask_words(g, j, f, &copy, &fd, verdict, err);
+    } else if (!st && !(st = scan(g, copy ? copy : *f, NULL, &fd, err))) {
+        if (json_array_size(fd.frames))
+            st = warn_or_refuse(g, j, *f, copy ? copy : *f, &fd, verdict, err);
+        else
+            *verdict = GW_PX_CLEAN;
     }
+    if (!st)
+        atomic_fetch_add(&j->frames_checked, (int)frames);
+    if (!st && (*verdict == GW_PX_CLEAN || *verdict == GW_PX_MASKED))
+        st = anon_mark_pixels_clean(dcm_file_dataset(*f), err);
     json_decref(fd.frames);
     dcm_file_close(copy);
     return st;
