@@ -6,9 +6,9 @@
  * session, with its index row, as the pipeline's archive step does.
  *
  * The sealed instance is the de-identified one (the verify step runs after
- * the scripts), so only its pixels need cleaning here. The boxes are
- * widened by 2 pixels on each side, as the verify step's mask policy does:
- * OCR boxes hug the ink and antialiased edges would stay readable.
+ * the scripts), so only its pixels need cleaning here. Each box becomes the
+ * verify step's mask policy's black box (px_ocr_black_box: 2 pixels wider,
+ * every frame, black as the photometric interpretation means it).
  *
  * MERGE NOTE: archive_write() is receiver.c's archive step without a gw_job;
  * receiver.c may call it instead of keeping its own. */
@@ -18,12 +18,11 @@
 #include "gateway/import.h"
 #include "pixel/pixel.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-
-enum { MASK_MARGIN = 2 };
 
 typedef struct labels {
     char project[65], subject[65], session[65];
@@ -41,7 +40,7 @@ static int read_labels(void *ctx, int n, const char *const *names, const store_v
     return 1;
 }
 
-/* The boxes ({left, top, width, height}) as black regions on every frame. */
+/* The boxes ({left, top, width, height}) as black boxes. */
 static px_edit *regions(const json_t *boxes, const px_info *info, dqr_error *err)
 {
     px_edit *e = px_edit_new();
@@ -52,12 +51,15 @@ static px_edit *regions(const json_t *boxes, const px_info *info, dqr_error *err
         return NULL;
     }
     json_array_foreach (boxes, i, b) {
-        int64_t l = json_integer_value(json_object_get(b, "left")), t = json_integer_value(json_object_get(b, "top"));
-        int64_t w = json_integer_value(json_object_get(b, "width")), h = json_integer_value(json_object_get(b, "height"));
-        px_region rg = {.left = l - MASK_MARGIN, .top = t - MASK_MARGIN, .right = l + w + MASK_MARGIN,
-                        .bottom = t + h + MASK_MARGIN, .frame = PX_ALL_FRAMES, .rgb = info->samples == 3};
-        if (w <= 0 || h <= 0 || px_edit_add(e, &rg, err) != DQR_OK) {
-            if (w <= 0 || h <= 0)
+        json_int_t l = json_integer_value(json_object_get(b, "left")), t = json_integer_value(json_object_get(b, "top"));
+        json_int_t w = json_integer_value(json_object_get(b, "width")), h = json_integer_value(json_object_get(b, "height"));
+        bool sized = l >= 0 && t >= 0 && w > 0 && h > 0 && l + w <= UINT32_MAX && t + h <= UINT32_MAX;
+        px_ocr_word word = {.left = (uint32_t)l, .top = (uint32_t)t, .width = (uint32_t)w, .height = (uint32_t)h};
+        px_region rg;
+        if (sized)
+            px_ocr_black_box(info, &word, &rg);
+        if (!sized || px_edit_add(e, &rg, err) != DQR_OK) {
+            if (!sized)
                 dqr_error_set(err, DQR_E_PARSE, "a quarantined box has no size");
             px_edit_free(e);
             return NULL;
