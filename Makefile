@@ -65,6 +65,7 @@ test-build-types: deps-test
 # The web UI's pages, as the browser tests see them, for the docs.
 screenshots: deps-test build
 	/usr/bin/python3 tests/ui/ui_e2e.py build/dqr build/screenshots-work docs/screenshots
+	/usr/bin/python3 tests/ui/viewer_e2e.py build/dqr build/screenshots-viewer docs/screenshots
 
 bench: deps-test build
 	./bench/dump.sh

@@ -4,10 +4,12 @@
 // search keys travel only in request bodies; URLs (#/page/...) hold page
 // names and de-identified labels, never PHI.
 
-const state = { token: sessionStorage.getItem("dqr.token"), me: null, selection: [], pacsCache: null };
+import { dryRunImages, quarantinePage, seriesThumb, viewerPage } from "./viewer.js";
+
+export const state = { token: sessionStorage.getItem("dqr.token"), me: null, selection: [], pacsCache: null };
 
 // ---- DOM helpers ---------------------------------------------------------
-function h(tag, attrs = {}, ...children) {
+export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === undefined || v === null || v === false) continue;
@@ -24,8 +26,8 @@ function h(tag, attrs = {}, ...children) {
 }
 const $ = (sel, root = document) => root.querySelector(sel);
 function field(label, input) { return h("label", {}, label, input); }
-function show(...nodes) { const m = $("#main"); m.replaceChildren(...nodes); }
-function banner(text, kind) {
+export function show(...nodes) { const m = $("#main"); m.replaceChildren(...nodes); }
+export function banner(text, kind) {
   const b = $("#banner");
   b.className = kind || "";
   b.textContent = text || "";
@@ -39,7 +41,7 @@ class ApiError extends Error {
   constructor(status, body, expired) { super(body && body.error ? body.error : "the server answered " + status); this.status = status; this.body = body; this.expired = expired; }
 }
 
-async function api(method, path, body, raw) {
+export async function api(method, path, body, raw) {
   const headers = {};
   if (state.token) headers.Authorization = "Bearer " + state.token;
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -68,14 +70,14 @@ function logout(message) {
 }
 
 // Run an action, showing its error as a sentence in the banner.
-async function guarded(fn) {
+export async function guarded(fn) {
   try { banner(""); return await fn(); } catch (e) { if (!e.expired) banner(e.message); return undefined; }
 }
 
 // ---- navigation ------------------------------------------------------------
 const pages = [
   ["search", "Search"], ["import", "Import"], ["csv", "CSV import"], ["queue", "Queue"],
-  ["history", "Histories"], ["archive", "Archive"], ["admin", "Admin"],
+  ["history", "Histories"], ["archive", "Archive"], ["quarantine", "Quarantine"], ["admin", "Admin"],
 ];
 
 function renderNav(current) {
@@ -85,6 +87,7 @@ function renderNav(current) {
   if (!state.me) return;
   for (const [id, label] of pages) {
     if (id === "admin" && state.me.role !== "admin") continue;
+    if (id === "quarantine" && !(state.me.role === "admin" && state.me.phi)) continue;
     nav.append(h("a", { href: "#/" + id, "aria-current": current === id ? "page" : null }, label));
   }
   $("#who").append(state.me.username + " (" + state.me.role + ") ",
@@ -100,9 +103,9 @@ async function route() {
     if (!me) return;
     state.me = me;
   }
-  renderNav(page);
+  renderNav(page === "view" ? "archive" : page);
   const fn = { search: searchPage, import: importPage, csv: csvPage, queue: queuePage, history: historyPage,
-               archive: archivePage, admin: adminPage }[page] || searchPage;
+               archive: archivePage, view: viewerPage, quarantine: quarantinePage, admin: adminPage }[page] || searchPage;
   stopPolling();
   await fn(parts.slice(1));
   $("#main").focus();
@@ -411,7 +414,7 @@ async function queuePage() {
           ["failed", "partial", "cancelled"].includes(imp.state) ? h("button", { class: "secondary", onclick: () => guarded(async () => { await api("POST", `/imports/${imp.id}/retry`); load(); }) }, "Retry") : ""),
         imp.error ? h("p", { class: "error" }, imp.error) : "",
         h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {}, ["Subject", "Session", "State", "Archived", "Attempts", "Next window"].map((t) => h("th", { scope: "col" }, t)))),
-          h("tbody", {}, imp.sessions.map((s) => h("tr", {}, h("td", {}, s.subject), h("td", {}, s.session), h("td", { class: "state state-" + s.state }, s.state),
+          h("tbody", {}, imp.sessions.map((s) => h("tr", {}, h("td", {}, s.subject), h("td", {}, s.archived > 0 ? h("a", { href: `#/archive/${encodeURIComponent(imp.project)}/${encodeURIComponent(s.subject)}/${encodeURIComponent(s.session)}`, title: "Its series and thumbnails" }, s.session) : s.session), h("td", { class: "state state-" + s.state }, s.state),
             h("td", {}, `${s.archived} / ${s.expected}`), h("td", {}, s.attempts), h("td", {}, s.state === "waiting-window" ? when(s.next_window) || "none this week" : "")))))));
     }));
   }
@@ -438,7 +441,8 @@ async function historyPage() {
            { key: "_k", label: "Search keys", nosort: true, render: reveal((r) => `/history/queries/${r.id}/keys`, "keys") }], q.queries, { sort: "at" }),
     h("h2", {}, "Imports"),
     table([{ key: "at", label: "When", render: (r) => when(r.at) }, { key: "user", label: "User" }, { key: "pacs_label", label: "PACS" },
-           { key: "project", label: "Project" }, { key: "subject", label: "Subject" }, { key: "session", label: "Session" },
+           { key: "project", label: "Project" }, { key: "subject", label: "Subject" },
+           { key: "session", label: "Session", render: (r) => r.archived > 0 && r.project && r.subject && r.session ? h("a", { href: `#/archive/${encodeURIComponent(r.project)}/${encodeURIComponent(r.subject)}/${encodeURIComponent(r.session)}` }, r.session) : r.session || "" },
            { key: "state", label: "State" }, { key: "archived", label: "Archived" }, { key: "failed", label: "Failed" }, { key: "ms", label: "ms" },
            { key: "_i", label: "Original identifiers", nosort: true, render: (r) => r.has_identifiers ? reveal((x) => `/history/imports/${x.id}/identifiers`, "identifiers")(r) : "" }],
       i.imports, { sort: "at" }));
@@ -509,7 +513,8 @@ async function archivePage(parts) {
     } }, "Delete session") : "");
   show(h("h1", {}, `Session ${session}`), crumbs,
     h("div", { class: "card" }, h("p", {}, `Subject ${r.subject} · ${r.modality || ""} · ${r.instances} instances · ${fmtBytes(r.bytes)}`), actions, sendBox),
-    table([{ key: "number", label: "Series #" }, { key: "description", label: "Description" }, { key: "modality", label: "Modality" },
+    table([{ key: "_t", label: "Preview", nosort: true, render: (s) => seriesThumb(project, session, s) },
+           { key: "number", label: "Series #" }, { key: "description", label: "Description" }, { key: "modality", label: "Modality" },
            { key: "instances", label: "Instances" }, { key: "bytes", label: "Size", render: (s) => fmtBytes(s.bytes) }, { key: "uid", label: "Series UID" }], r.series, { sort: "number" }));
 }
 
@@ -688,6 +693,7 @@ async function projectDetail(box, id) {
     const r = await guarded(() => api("POST", `/projects/${encodeURIComponent(id)}/dry-run`, body));
     if (!r) return;
     dry.replaceChildren(h("h2", {}, `Dry run on the ${r.sample} sample: ${r.result}`), r.error ? h("p", { class: "error" }, r.error) : "",
+      dryRunImages(r),
       table([{ key: "tag", label: "Tag" }, { key: "keyword", label: "Attribute" }, { key: "before", label: "Before" }, { key: "after", label: "After" }, { key: "change", label: "Change" }], r.changes, { pageSize: 100 }));
   } }, "Dry run")), true), h("div", { class: "card" }, dry));
 }

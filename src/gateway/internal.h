@@ -81,6 +81,10 @@ struct gw {
     pthread_cond_t purge_wake;
     pthread_t purge_thread;
     bool purge_started, purge_stop;
+    /* idle Tesseract engines of the burned-in text check (import/pixel_verify.c) */
+    pthread_mutex_t ocr_lock;
+    struct px_ocr *ocr_idle[16];
+    int nocr_idle;
 };
 
 /* The authenticated caller. */

@@ -1,5 +1,6 @@
 /* service.c — starting and stopping the gateway. */
 #include "gateway/archive/scp.h"
+#include "gateway/import/pixel_verify.h"
 #include "gateway/import/scheduler.h"
 #include "gateway/core/sealed.h"
 #include "gateway/accounts/accounts.h"
@@ -131,6 +132,7 @@ gw *gw_start(const gw_config *cfg, dqr_error *err)
     pthread_mutex_init(&g->log_lock, NULL);
     pthread_mutex_init(&g->jobs_lock, NULL);
     pthread_mutex_init(&g->sends_lock, NULL);
+    pthread_mutex_init(&g->ocr_lock, NULL);
     pthread_cond_init(&g->wake, NULL);
     pthread_cond_init(&g->idle, NULL);
     pthread_mutex_init(&g->purge_lock, NULL);
@@ -221,6 +223,8 @@ void gw_stop(gw *g)
     pthread_mutex_destroy(&g->jobs_lock);
     gw_sends_free(g);
     pthread_mutex_destroy(&g->sends_lock);
+    gw_ocr_engines_free(g);
+    pthread_mutex_destroy(&g->ocr_lock);
     pthread_cond_destroy(&g->wake);
     pthread_cond_destroy(&g->idle);
     pthread_mutex_destroy(&g->purge_lock);

@@ -192,6 +192,18 @@ static const char *const migrations[] = {
     " client_id INTEGER NOT NULL REFERENCES dicom_clients(id) ON DELETE CASCADE,"
     " project TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
     " PRIMARY KEY (client_id, project));",
+    /* 10: the burned-in text check (gateway/import/pixel_verify.c): frames
+     * read, masked and refused per session; and per refused frame, its
+     * instance sealed in DATA_DIR/quarantine/FILE.sealed with the boxes of
+     * the words found (JSON, frame pixels; the words themselves are PHI and
+     * are not kept) */
+    "ALTER TABLE import_sessions ADD COLUMN frames_checked INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE import_sessions ADD COLUMN frames_masked INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE import_sessions ADD COLUMN frames_refused INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE pixel_quarantine ("
+    " id {{PK}}, session_id INTEGER NOT NULL, project TEXT NOT NULL, file TEXT NOT NULL,"
+    " frame INTEGER NOT NULL, boxes TEXT NOT NULL, reason TEXT NOT NULL, created INTEGER NOT NULL);"
+    "CREATE INDEX pixel_quarantine_session ON pixel_quarantine(session_id);",
 };
 
 const char *const *store_migrations(size_t *n)

@@ -99,4 +99,9 @@ void gw_reveal(gw_req *r, const gw_sealed_view *v);
 /* The grants of user id as {"pacs": [ids], "projects": [ids]}. */
 json_t *gw_grants_json(gw *g, int64_t id);
 
+/* Whether the caller may use project r->arg[0] and it exists; else answers
+ * 404 (the same for a project that exists and one that does not, so a user
+ * without the grant learns nothing) and returns false. */
+bool gw_archive_project_visible(gw_req *r);
+
 #endif

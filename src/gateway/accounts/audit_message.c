@@ -87,6 +87,9 @@ static const gw_audit_kind kinds[] = {
     {"session_send", E_BEGIN, T_NONE, 'E', 0, "session"},
     {"session_delete", E_DELETED, T_NONE, 'D', 0, "session"},
     {"import_cancel", E_IMPORT, T_NONE, 'D', 0, "import_session"},
+    {"phi_view_quarantine_frame", E_PATIENT, T_NONE, 'R', 0, "quarantine"},
+    {"quarantine_release", E_IMPORT, T_NONE, 'C', 0, "quarantine"},
+    {"quarantine_delete", E_DELETED, T_NONE, 'D', 0, "quarantine"},
     {"audit_read", E_AUDIT, T_NONE, 'R', 0, "audit_log"},
 };
 /* An action no row names: still recorded, as a Security Alert. */
@@ -110,6 +113,7 @@ static const struct object_kind {
     {"import_session", "2", "20", "dqr import session id"},
     {"session", "2", "3", "dqr session (project/session label)"},
     {"audit_log", "2", "13", "dqr audit log"},
+    {"quarantine", "2", "13", "dqr quarantine entry id"},
     {"other", "4", NULL, "dqr object"},
 };
 

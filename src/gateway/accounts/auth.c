@@ -223,3 +223,12 @@ json_t *gw_grants_json(gw *g, int64_t id)
                (store_val[]){STORE_I(id)}, 1, take_target, o, NULL, NULL);
     return o;
 }
+
+bool gw_archive_project_visible(gw_req *r)
+{
+    int64_t one;
+    if (!gw_may_use(r, "project", r->arg[0]) ||
+        store_int(r->g->db, "SELECT 1 FROM projects WHERE id = ?", (store_val[]){STORE_S(r->arg[0])}, 1, &one, NULL))
+        return gw_fail(r, 404, "no project %s that you may use", r->arg[0]);
+    return true;
+}

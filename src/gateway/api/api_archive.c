@@ -6,6 +6,7 @@
 #include "gateway/accounts/accounts.h"
 #include "gateway/accounts/audit.h"
 #include "gateway/api/routes.h"
+#include "gateway/api/pixels.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,18 +18,9 @@
 #include <unistd.h>
 #include <zip.h>
 
-static bool project_visible(gw_req *r)
-{
-    int64_t one;
-    if (!gw_may_use(r, "project", r->arg[0]) ||
-        store_int(r->g->db, "SELECT 1 FROM projects WHERE id = ?", (store_val[]){STORE_S(r->arg[0])}, 1, &one, NULL))
-        return gw_fail(r, 404, "no project %s that you may use", r->arg[0]);
-    return true;
-}
-
 static void subjects(gw_req *r)
 {
-    if (!project_visible(r))
+    if (!gw_archive_project_visible(r))
         return;
     dqr_error err;
     json_t *a = gw_rows(r->g,
@@ -41,7 +33,7 @@ static void subjects(gw_req *r)
 
 static void sessions(gw_req *r)
 {
-    if (!project_visible(r))
+    if (!gw_archive_project_visible(r))
         return;
     dqr_error err;
     json_t *a = gw_rows(r->g,
@@ -59,10 +51,23 @@ static void sessions(gw_req *r)
       : gw_fail_err(r, &err);
 }
 
+/* Each series row gets the URL of its thumbnail (api_pixels.c). */
+static json_t *with_thumbnails(json_t *series, const char *project, const char *session)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach (series, i, s) {
+        char *url = gw_thumbnail_url(project, session, json_string_value(json_object_get(s, "uid")));
+        json_object_set_new(s, "thumbnail", url ? json_string(url) : json_null());
+        free(url);
+    }
+    return series;
+}
+
 /* The session named by the last path argument, with its series. */
 static void session(gw_req *r)
 {
-    if (!project_visible(r))
+    if (!gw_archive_project_visible(r))
         return;
     const char *label = r->arg[2] ? r->arg[2] : r->arg[1];
     dqr_error err;
@@ -83,7 +88,7 @@ static void session(gw_req *r)
                              "modality ORDER BY series_number, series_uid",
                              (store_val[]){STORE_S(r->arg[0]), STORE_S(label)}, 2, &err);
     json_object_set_new(o, "project", json_string(r->arg[0]));
-    json_object_set_new(o, "series", series ? series : json_array());
+    json_object_set_new(o, "series", series ? with_thumbnails(series, r->arg[0], label) : json_array());
     gw_reply(r, 200, o);
 }
 
@@ -121,7 +126,7 @@ static int add_file(void *ctx, int n, const char *const *names, const store_val 
 
 static void download(gw_req *r)
 {
-    if (!project_visible(r))
+    if (!gw_archive_project_visible(r))
         return;
     const char *label = r->arg[1];
     unsigned char rnd[8];
@@ -188,7 +193,7 @@ static int remove_file(void *ctx, int n, const char *const *names, const store_v
 
 static void remove_session(gw_req *r)
 {
-    if (!project_visible(r))
+    if (!gw_archive_project_visible(r))
         return;
     int64_t n = 0;
     store_exec(r->g->db, "SELECT path FROM archive_instances WHERE project = ? AND session = ?",

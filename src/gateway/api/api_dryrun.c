@@ -2,12 +2,17 @@
  * scripts applied to a sample instance in memory, answered as the list of
  * attributes they change, before and after. The sample is the caller's own
  * file (sent as base64, never stored) or the built-in synthetic instance
- * (anon_sample_dataset, which `dqr lint` runs scripts over too). */
+ * (anon_sample_dataset, which `dqr lint` runs scripts over too). A sample
+ * with pixel data also gets its first frame as PNG before and after
+ * (images.before / images.after, base64): rendered in memory, answered only
+ * to the uploader in this response, never stored. */
 #include "dicom/dict.h"
 #include "gateway/import/deid.h"
 #include "gateway/accounts/accounts.h"
 #include "gateway/accounts/audit.h"
 #include "gateway/api/routes.h"
+#include "gateway/api/render.h"
+#include "gateway/import/pixel_clean.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -58,6 +63,58 @@ static json_t *diff(const dcm_dataset *before, const dcm_dataset *after)
     return out;
 }
 
+enum { PREVIEW_MAX = 512 };
+
+/* The first frame of f as base64 PNG, or null (no pixel data, or a syntax
+ * that does not render: the header table is still worth answering). */
+static json_t *preview(const dcm_file *f)
+{
+    uint8_t *png = NULL;
+    size_t len = 0;
+    dqr_error err = {0};
+    gw_render_opts o = {.frame = 0, .max_size = PREVIEW_MAX};
+    json_t *v = json_null();
+    if (gw_render_png(f, &o, &png, &len, &err) == DQR_OK) {
+        size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+        char *b64 = malloc(cap);
+        if (b64) {
+            sodium_bin2base64(b64, cap, png, len, sodium_base64_VARIANT_ORIGINAL);
+            json_decref(v);
+            v = json_string(b64);
+        }
+        free(b64);
+    }
+    free(png);
+    return v;
+}
+
+/* The first frame as the archive would hold it: the pixel-cleaning step
+ * (the scripts' alterPixels, the site's and project's pixel rules) applied
+ * as the archive write applies it, to a copy encoded in memory. null when
+ * cleaning fails (the instance would not be archived: the answer says why). */
+static json_t *cleaned_preview(gw_req *r, const anon_session *as, dcm_file *f, json_t *o)
+{
+    gw_pixel_rules rules = {0};
+    dqr_error err = {0};
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    dcm_write_options wo = {.zero_preamble = true};
+    size_t regions = 0;
+    if (gw_pixel_rules_load(r->g, r->arg[0], &rules, &err) != DQR_OK || gw_pixel_clean(&rules, as, f, &regions, &err) != DQR_OK ||
+        dcm_file_encode(f, &wo, &buf, &len, &err) != DQR_OK) {
+        gw_pixel_rules_free(&rules);
+        free(buf);
+        json_object_set_new(o, "pixel_error", json_string(err.message));
+        return json_null();
+    }
+    gw_pixel_rules_free(&rules);
+    dcm_file *out = gw_parse_instance(r->g, buf, len, true, &err);
+    json_t *v = out ? preview(out) : json_null();
+    dcm_file_close(out);
+    free(buf);
+    return v;
+}
+
 static void dry_run(gw_req *r)
 {
     if (!gw_may_use(r, "project", r->arg[0])) {
@@ -90,12 +147,16 @@ static void dry_run(gw_req *r)
         return;
     }
     dcm_dataset *before = dcm_dataset_copy(dcm_file_dataset(f));
+    json_t *img_before = preview(f);
     anon_result res = anon_session_apply(d.as, dcm_file_dataset(f), &err);
     json_t *o = json_pack("{s:s,s:s,s:s}", "project", r->arg[0], "sample", b64 ? "uploaded" : "built-in",
                           "result", res == ANON_OK ? "ok" : res == ANON_REJECTED ? "rejected" : "failed");
     if (res == ANON_FAILED)
         json_object_set_new(o, "error", json_string(err.message));
     json_object_set_new(o, "changes", res == ANON_OK && before ? diff(before, dcm_file_dataset(f)) : json_array());
+    /* after: what the archive would hold; a rejected sample has no after */
+    json_t *img_after = res == ANON_OK && !json_is_null(img_before) ? cleaned_preview(r, d.as, f, o) : json_null();
+    json_object_set_new(o, "images", json_pack("{s:o,s:o}", "before", img_before, "after", img_after));
     dcm_dataset_free(before);
     gw_deid_free(&d);
     dcm_file_close(f);

@@ -314,7 +314,8 @@ json_t *gw_import_json(gw *g, int64_t id)
                        (store_val[]){STORE_I(id)}, 1, NULL);
     json_t *s = o ? gw_rows(g,
                             "SELECT id, study_enc, subject, session, state, attempts, expected, "
-                            "received, archived, rejected, failed, warned, bytes, ms, queued, started, finished, "
+                            "received, archived, rejected, failed, warned, bytes, frames_checked, frames_masked, frames_refused, "
+                            "ms, queued, started, finished, "
                             "next_window, error FROM import_sessions WHERE request_id = ? ORDER BY id",
                             (store_val[]){STORE_I(id)}, 1, NULL)
                   : NULL;
@@ -322,7 +323,9 @@ json_t *gw_import_json(gw *g, int64_t id)
         json_decref(o);
         return NULL;
     }
-    static const char *const counts[] = {"expected", "received", "archived", "rejected", "failed", "warned", "bytes", NULL};
+    static const char *const counts[] = {"expected",       "received",      "archived",       "rejected", "failed",
+                                         "warned",         "bytes",         "frames_checked", "frames_masked",
+                                         "frames_refused", NULL};
     for (const char *const *c = counts; *c; c++) {
         json_int_t sum = 0;
         size_t i;
@@ -469,7 +472,8 @@ static void history(gw_req *r)
     json_t *a = gw_rows(r->g,
                         "SELECT s.id, s.request_id, u.username AS user, s.queued AS at, s.pacs_id AS pacs, "
                         "p.label AS pacs_label, s.project, s.subject, s.session, s.state, s.expected, s.received, "
-                        "s.archived, s.rejected, s.failed, s.warned, s.bytes, s.ms, s.started, s.finished, s.error, "
+                        "s.archived, s.rejected, s.failed, s.warned, s.bytes, s.frames_checked, s.frames_masked, "
+                        "s.frames_refused, s.ms, s.started, s.finished, s.error, "
                         "s.orig_enc IS NOT NULL AS has_identifiers FROM import_sessions s "
                         "JOIN import_requests r ON r.id = s.request_id LEFT JOIN users u ON u.id = r.user_id "
                         "LEFT JOIN pacs p ON p.id = s.pacs_id WHERE (? = 0 OR r.user_id = ?) ORDER BY s.id DESC LIMIT ?",

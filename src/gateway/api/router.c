@@ -1,5 +1,6 @@
 /* router.c — from an HTTP request to a handler: route match, JSON body,
  * authentication and role, then one log line and the counters. */
+#include "gateway/api/pixels.h"
 #include "gateway/internal.h"
 #include "gateway/accounts/accounts.h"
 #include "gateway/accounts/audit.h"
@@ -11,7 +12,8 @@ static const gw_route *const tables[] = {gw_routes_auth,  gw_routes_users,   gw_
                                          gw_routes_projects, gw_routes_query, gw_routes_ops,
                                          gw_routes_imports, gw_routes_archive, gw_routes_send,
                                          gw_routes_dryrun, gw_routes_ui,      gw_routes_audit,
-                                         gw_routes_dicom_clients};
+                                         gw_routes_dicom_clients, gw_routes_quarantine, gw_routes_pixels,
+                                         gw_routes_quarantine_review};
 
 /* Match path against pattern, keeping the {} segments in r->arg. */
 static bool match(const char *pattern, const char *path, gw_req *r)

@@ -66,6 +66,22 @@ static const key keys[] = {
      "an instance no import asked for: refuse (C-STORE failure) or quarantine (kept sealed)"},
     {"phi_policy", K_STR, F(phi_policy), "warn", 0, 0,
      "identifying data left after the scripts: warn (archive, count, log) or refuse (not archived)"},
+    {"ocr", K_STR, F(ocr), "at_risk", 0, 0,
+     "read burned-in text (OCR) in the pixels after the scripts: off, at_risk (ocr_modalities, or Burned In "
+     "Annotation YES) or always"},
+    {"ocr_modalities", K_STR, F(ocr_modalities), "US,SC,OT,XA,ES,DX,CR,MG", 0, 0,
+     "modalities at risk of burned-in text, comma-separated (ocr at_risk)"},
+    {"ocr_frames", K_INT, F(ocr_frames), "3", 0, 100000,
+     "frames read of a multi-frame: the first, the last and evenly between (3: first, middle, last; 0: all)"},
+    {"ocr_policy", K_STR, F(ocr_policy), "refuse", 0, 0,
+     "burned-in words found: refuse (quarantined sealed, for review), warn (archived, counted, logged) or mask "
+     "(black boxes over the words on every frame, then archived)"},
+    {"ocr_whitelist", K_STR, F(ocr_whitelist), "", 0, 0,
+     "more words that are not PHI, comma-separated (orientation markers, units and screen labels are built in)"},
+    {"ocr_digits_ok", K_INT, F(ocr_digits_ok), "1", 0, 1,
+     "1: numbers of 1-3 digits (a sign, decimals, a unit: 16, 3.5, -20dB) are not PHI; longer ones always count"},
+    {"ocr_min_confidence", K_INT, F(ocr_min_confidence), "0", 0, 100,
+     "words Tesseract reads with less confidence (0-100) are noise"},
     {"import_poll_seconds", K_INT, F(import_poll_seconds), "2", 1, 3600, "how often the scheduler looks at the queue"},
     {"import_retry_seconds", K_INT, F(import_retry_seconds), "30", 1, 86400,
      "first wait before retrying a failed transfer (doubles each time)"},
@@ -313,6 +329,10 @@ static dqr_status derive(gw_config *c, dqr_error *err)
         return dqr_error_set(err, DQR_E_USAGE, "unrequested is refuse or quarantine, not '%s'", c->unrequested);
     if (strcmp(c->phi_policy, "warn") && strcmp(c->phi_policy, "refuse"))
         return dqr_error_set(err, DQR_E_USAGE, "phi_policy is warn or refuse, not '%s'", c->phi_policy);
+    if (strcmp(c->ocr, "off") && strcmp(c->ocr, "at_risk") && strcmp(c->ocr, "always"))
+        return dqr_error_set(err, DQR_E_USAGE, "ocr is off, at_risk or always, not '%s'", c->ocr);
+    if (strcmp(c->ocr_policy, "refuse") && strcmp(c->ocr_policy, "warn") && strcmp(c->ocr_policy, "mask"))
+        return dqr_error_set(err, DQR_E_USAGE, "ocr_policy is refuse, warn or mask, not '%s'", c->ocr_policy);
     if (!audit_syslog_ok(c->audit_syslog))
         return dqr_error_set(err, DQR_E_USAGE, "audit_syslog is off, local or udp://HOST:PORT, not '%s'",
                              c->audit_syslog);

@@ -2,10 +2,14 @@
  * One sealed JSON object {"study", "series", "overrides"} per session: the
  * three are read together whenever a transfer starts, so one unseal serves
  * them all. */
+#include "dicom/fs.h"
 #include "gateway/core/sealed.h"
 
+#include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void gw_study_key(gw *g, const char *study_uid, char key[65])
 {
@@ -102,4 +106,23 @@ dqr_status gw_study_seal_clear(gw *g, dqr_error *err)
                json_array_size(rows));
     json_decref(rows);
     return st;
+}
+
+bool gw_quarantine_seal(gw *g, const uint8_t *data, size_t len, char name[25])
+{
+    unsigned char rnd[12];
+    char path[4096];
+    randombytes_buf(rnd, sizeof rnd);
+    sodium_bin2hex(name, 25, rnd, sizeof rnd);
+    snprintf(path, sizeof path, "%s/quarantine/%s.sealed", g->cfg.data_dir, name);
+    char *sealed = store_vault_seal(g->vault, data, len);
+    int fd = sealed && dqr_make_parent_dirs(path, 0700) == 0 ? dqr_open_new(path, 0600) : -1;
+    FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (fd >= 0 && !fp)
+        close(fd);
+    bool ok = fp && fputs(sealed, fp) >= 0;
+    if (fp)
+        ok = fclose(fp) == 0 && ok;
+    free(sealed);
+    return ok;
 }

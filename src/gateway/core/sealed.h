@@ -20,4 +20,8 @@ dqr_status gw_study_unseal(gw *g, const char *sealed, char study_uid[65], json_t
  * before migration 6 holds, and blank them. */
 dqr_status gw_study_seal_clear(gw *g, dqr_error *err);
 
+/* Seal len bytes with the vault into DATA_DIR/quarantine/NAME.sealed (a new
+ * random NAME, 24 hex digits, in name); false when it cannot be written. */
+bool gw_quarantine_seal(gw *g, const uint8_t *data, size_t len, char name[25]);
+
 #endif

@@ -7,6 +7,8 @@
 #define DQR_GW_JOB_H
 
 #include "gateway/import/deid.h"
+#include "gateway/import/pixel_clean.h"
+#include "gateway/import/pixel_verify.h"
 #include "gateway/pacs/pacs.h"
 
 typedef struct gw_job {
@@ -17,8 +19,10 @@ typedef struct gw_job {
     uint16_t msgid;    /* our C-MOVE's message id (Move Originator Message ID) */
     char move_aet[17]; /* our calling AE in that C-MOVE (Move Originator AE) */
     gw_deid deid;         /* its session's variables persist across instances, as in XNAT */
+    gw_pixel_rules pixel_rules; /* the site's and the project's pixel-cleaning rules */
     pthread_mutex_t lock; /* one instance at a time through deid */
     atomic_int received, archived, rejected, failed, warned;
+    atomic_int frames_checked, frames_masked, frames_refused; /* burned-in text check (import/pixel_verify.c) */
     atomic_llong bytes;
     char *orig_sealed; /* the first instance's PatientName, PatientID, AccessionNumber, sealed */
     char error[256];   /* the last instance failure (never a DICOM value) */
@@ -28,7 +32,7 @@ typedef struct gw_job {
     bool orig_saved;   /* foreign: the sealed originals are in the catalog */
     time_t last_seen;  /* foreign: when an instance last came (jobs_lock) */
     pthread_mutex_t flush_lock;
-    int64_t flushed[6]; /* counts already added to the catalog: received .. bytes */
+    int64_t flushed[9]; /* counts already added to the catalog: received .. bytes, frames_* */
     int pending;       /* instances handed to the pool, not yet through (same lock) */
     pthread_mutex_t dir_lock;
     char last_dir[4096]; /* the series folder made last: most instances need no mkdir */

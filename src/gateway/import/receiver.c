@@ -212,9 +212,13 @@ uint16_t gw_job_instance(gw *g, gw_job *j, const uint8_t *data, size_t len)
     keep_originals(g, j, ds);
     remap(j, ds);
     anon_result res = anon_session_apply(j->deid.as, ds, &err);
+    /* step 5b: the pixels, while the session's alterPixels regions are this instance's */
+    size_t regions = 0;
+    bool pixels_failed = res == ANON_OK && gw_pixel_clean(&j->pixel_rules, j->deid.as, f, &regions, &err) != DQR_OK;
     pthread_mutex_unlock(&j->lock);
     uint16_t status = 0;
     verify v = {0};
+    gw_pixel_verdict px = GW_PX_NOT_READ;
     int64_t bytes = 0;
     if (res == ANON_REJECTED) {
         atomic_fetch_add(&j->rejected, 1);
@@ -222,9 +226,19 @@ uint16_t gw_job_instance(gw *g, gw_job *j, const uint8_t *data, size_t len)
     } else if (res == ANON_FAILED) {
         note_failure(j, "de-identification failed", &err);
         status = 0xC000;
+    } else if (pixels_failed) { /* never archived with its pixels half-cleaned */
+        snprintf(j->error, sizeof j->error, "pixel cleaning failed: %.200s", err.message);
+        status = 0xC000;
     } else if (phi_left(j, ds, &v) && strcmp(g->cfg.phi_policy, "refuse") == 0) {
         snprintf(j->error, sizeof j->error, "identifying data left after the scripts (%s): not archived", v.first);
         status = 0xC000;
+    } else if (gw_pixel_verify(g, j, &f, regions > 0, &px, &err) != DQR_OK) { /* step 6b: burned-in text */
+        snprintf(j->error, sizeof j->error, "burned-in text check failed: %.200s", err.message);
+        status = 0xC000;
+    } else if (px == GW_PX_QUARANTINED) {
+        snprintf(j->error, sizeof j->error, "burned-in text found: quarantined for review, not archived");
+        atomic_fetch_add(&j->rejected, 1);
+        GW_COUNT(g, instances_rejected);
     } else if (!archive(g, j, f, &bytes)) {
         status = 0xA700;
     } else {
@@ -255,20 +269,8 @@ static uint16_t unrequested(gw *g, const net_received *r)
                gw_peer_text(r->calling_aet, r->peer_addr, who, sizeof who));
         return 0x0124; /* Refused: not authorized */
     }
-    unsigned char rnd[12];
-    char name[25], path[4096];
-    randombytes_buf(rnd, sizeof rnd);
-    sodium_bin2hex(name, sizeof name, rnd, sizeof rnd);
-    snprintf(path, sizeof path, "%s/quarantine/%s.sealed", g->cfg.data_dir, name);
-    char *sealed = store_vault_seal(g->vault, r->data, r->len);
-    int fd = sealed && dqr_make_parent_dirs(path, 0700) == 0 ? dqr_open_new(path, 0600) : -1;
-    FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (fd >= 0 && !fp)
-        close(fd);
-    bool ok = fp && fputs(sealed, fp) >= 0;
-    if (fp)
-        ok = fclose(fp) == 0 && ok;
-    free(sealed);
+    char name[25];
+    bool ok = gw_quarantine_seal(g, r->data, r->len, name);
     char who[128];
     gw_log(g, ok ? "warn" : "error", "unrequested", "peer=%s action=%s file=%s",
            gw_peer_text(r->calling_aet, r->peer_addr, who, sizeof who), ok ? "quarantined" : "quarantine_failed", name);

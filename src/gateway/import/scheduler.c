@@ -98,7 +98,8 @@ static int64_t claim(gw *g, int64_t pacs, time_t now)
         return 0;
     store_exec(g->db,
                "UPDATE import_sessions SET state = 'running', started = ?, updated = ?, attempts = attempts + 1, "
-               "next_window = NULL, received = 0, archived = 0, rejected = 0, failed = 0, warned = 0, bytes = 0 "
+               "next_window = NULL, received = 0, archived = 0, rejected = 0, failed = 0, warned = 0, bytes = 0, "
+               "frames_checked = 0, frames_masked = 0, frames_refused = 0 "
                "WHERE id = ? AND state = 'queued'",
                (store_val[]){STORE_I(now), STORE_I(now), STORE_I(id)}, 3, NULL, NULL, &n, NULL);
     return n == 1 ? id : 0;

@@ -45,7 +45,8 @@ gw_job *gw_job_load(gw *g, int64_t id, dqr_error *err)
                            : dqr_error_set(err, DQR_E_PARSE, "import session %lld has no sealed study", (long long)id);
     j->msgid = (uint16_t)(1 + id % 65000);
     json_decref(row);
-    if (st != DQR_OK || gw_deid_build(g, j->project, NULL, j->subject, j->session, &j->deid, err) != DQR_OK) {
+    if (st != DQR_OK || gw_deid_build(g, j->project, NULL, j->subject, j->session, &j->deid, err) != DQR_OK ||
+        gw_pixel_rules_load(g, j->project, &j->pixel_rules, err) != DQR_OK) {
         gw_job_free(j);
         return NULL;
     }
@@ -57,6 +58,7 @@ void gw_job_free(gw_job *j)
     if (!j)
         return;
     gw_deid_free(&j->deid);
+    gw_pixel_rules_free(&j->pixel_rules);
     json_decref(j->series);
     json_decref(j->overrides);
     free(j->orig_sealed);
@@ -84,17 +86,21 @@ static bool save_due(const run *r)
 void gw_job_flush(gw *g, gw_job *j)
 {
     pthread_mutex_lock(&j->flush_lock);
-    int64_t now[6] = {j->received, j->archived, j->rejected, j->failed, j->warned, j->bytes}, d[6];
+    int64_t now[9] = {j->received, j->archived, j->rejected,       j->failed,       j->warned,
+                      j->bytes,    j->frames_checked, j->frames_masked, j->frames_refused},
+            d[9];
     bool any = false;
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 9; i++)
         d[i] = now[i] - j->flushed[i], any = any || d[i];
     if (any && store_exec(g->db,
                           "UPDATE import_sessions SET received = received + ?, archived = archived + ?, "
                           "rejected = rejected + ?, failed = failed + ?, warned = warned + ?, bytes = bytes + ?, "
-                          "updated = ? WHERE id = ?",
+                          "frames_checked = frames_checked + ?, frames_masked = frames_masked + ?, "
+                          "frames_refused = frames_refused + ?, updated = ? WHERE id = ?",
                           (store_val[]){STORE_I(d[0]), STORE_I(d[1]), STORE_I(d[2]), STORE_I(d[3]), STORE_I(d[4]),
-                                        STORE_I(d[5]), STORE_I(time(NULL)), STORE_I(j->id)},
-                          8, NULL, NULL, NULL, NULL) == DQR_OK)
+                                        STORE_I(d[5]), STORE_I(d[6]), STORE_I(d[7]), STORE_I(d[8]),
+                                        STORE_I(time(NULL)), STORE_I(j->id)},
+                          11, NULL, NULL, NULL, NULL) == DQR_OK)
         memcpy(j->flushed, now, sizeof now);
     pthread_mutex_unlock(&j->flush_lock);
 }

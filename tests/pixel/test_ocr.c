@@ -1,0 +1,169 @@
+/* test_ocr.c — unit tests of the OCR step's decisions and of Tesseract on a
+ * drawn frame: the whitelist (orientation markers, units, screen labels,
+ * short numbers only with digits_ok, site extras, punctuation, noise by
+ * size and confidence), the frames sampled from a multi-frame, which
+ * instances are at risk, and a frame with a word drawn by a crude built-in
+ * bitmap font found at its box (the letters need not all be read right:
+ * the box is what masking and refusing act on). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pixel/pixel.h"
+
+static bool allowed(const char *text, const px_ocr_filter *f)
+{
+    px_ocr_word w = {.text = (char *)text, .width = 40, .height = 12, .confidence = 90};
+    return px_ocr_allowed(&w, f);
+}
+
+static void test_whitelist(void **state)
+{
+    (void)state;
+    px_ocr_filter f = {.digits_ok = true, .extra = "ACME, Lab7"};
+    const char *ok[] = {"L", "R", "LAO", "ant", "cm", "MHz", "dB", "bpm", "%", "Gain", "TIS", "(cm)", "16",
+                        "3.5", "-20dB", "60%", "120", "acme", "LAB7", "x", "|", "--", NULL};
+    for (const char *const *w = ok; *w; w++)
+        if (!allowed(*w, &f))
+            fail_msg("\"%s\" should be allowed", *w);
+    const char *phi[] = {"QUILLFEATHER", "TOBIAS,", "1961", "48213957", "03/12/1961", "1961-03-12", "12:30",
+                         "24.05.1961", "MRN:4821", "AB", "Jo", NULL};
+    for (const char *const *w = phi; *w; w++)
+        if (allowed(*w, &f))
+            fail_msg("\"%s\" should be suspect", *w);
+    px_ocr_filter strict = {0};
+    assert_false(allowed("16", &strict)); /* numbers count unless digits_ok */
+    assert_false(allowed("acme", &strict));
+    assert_true(allowed("cm", NULL));
+    px_ocr_word small = {.text = "TOBIAS", .height = PX_OCR_MIN_HEIGHT - 1, .confidence = 90};
+    assert_true(px_ocr_allowed(&small, &f)); /* too small to be legible: noise */
+    px_ocr_word unsure = {.text = "TOBIAS", .height = 12, .confidence = 5};
+    assert_false(px_ocr_allowed(&unsure, &f));
+    px_ocr_filter sure = {.min_confidence = 50};
+    assert_true(px_ocr_allowed(&unsure, &sure));
+}
+
+static void test_keep_suspect(void **state)
+{
+    (void)state;
+    px_ocr_words w = {.n = 3, .v = calloc(3, sizeof(px_ocr_word))};
+    const char *t[3] = {"cm", "SMITHSONIA", "L"};
+    for (int i = 0; i < 3; i++) {
+        w.v[i].text = strdup(t[i]);
+        w.v[i].height = 12;
+        w.v[i].left = (uint32_t)i;
+    }
+    assert_int_equal(px_ocr_keep_suspect(&w, NULL), 1);
+    assert_string_equal(w.v[0].text, "SMITHSONIA");
+    assert_int_equal(w.v[0].left, 1);
+    px_ocr_words_free(&w);
+    assert_null(w.v);
+}
+
+static void test_sample_frames(void **state)
+{
+    (void)state;
+    uint32_t out[100];
+    assert_int_equal(px_ocr_sample_frames(1, 3, out), 1);
+    assert_int_equal(out[0], 0);
+    assert_int_equal(px_ocr_sample_frames(100, 3, out), 3);
+    assert_int_equal(out[0], 0);
+    assert_int_equal(out[1], 49);
+    assert_int_equal(out[2], 99);
+    assert_int_equal(px_ocr_sample_frames(100, 1, out), 1);
+    assert_int_equal(px_ocr_sample_frames(5, 0, out), 5);
+    assert_int_equal(out[4], 4);
+    assert_int_equal(px_ocr_sample_frames(4, 10, out), 4);
+    assert_int_equal(px_ocr_sample_frames(2, 3, out), 2); /* never a frame twice */
+    assert_int_equal(out[1], 1);
+}
+
+static void test_at_risk(void **state)
+{
+    (void)state;
+    const char *mods = "US,SC,OT,XA,ES,DX,CR,MG";
+    dcm_dataset *ds = dcm_dataset_new();
+    dqr_error err = {0};
+    assert_true(px_ocr_at_risk(ds, mods)); /* no Modality */
+    dcm_dataset_set_string(ds, DCM_TAG(0x0008, 0x0060), DCM_VR_CS, "CT", &err);
+    assert_false(px_ocr_at_risk(ds, mods));
+    dcm_dataset_set_string(ds, DCM_TAG(0x0028, 0x0301), DCM_VR_CS, "YES", &err);
+    assert_true(px_ocr_at_risk(ds, mods));
+    dcm_dataset_set_string(ds, DCM_TAG(0x0028, 0x0301), DCM_VR_CS, "NO", &err);
+    dcm_dataset_set_string(ds, DCM_TAG(0x0008, 0x0060), DCM_VR_CS, "US", &err);
+    assert_true(px_ocr_at_risk(ds, mods));
+    assert_false(px_ocr_at_risk(ds, "SC, OT"));
+    dcm_dataset_set_string(ds, DCM_TAG(0x0008, 0x0060), DCM_VR_CS, "U", &err);
+    assert_false(px_ocr_at_risk(ds, mods)); /* a prefix of US is not US */
+    dcm_dataset_free(ds);
+}
+
+/* A 5x7 font of the letters needed, one row of 5 bits a byte. */
+static const struct glyph {
+    char c;
+    uint8_t rows[7];
+} font[] = {
+    {'Q', {0x0E, 0x11, 0x11, 0x11, 0x15, 0x12, 0x0D}}, {'U', {0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E}},
+    {'I', {0x0E, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E}}, {'L', {0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1F}},
+    {'F', {0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x10}}, {'E', {0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x1F}},
+    {'A', {0x0E, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11}}, {'T', {0x1F, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04}},
+    {'H', {0x11, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11}}, {'R', {0x1E, 0x11, 0x11, 0x1E, 0x14, 0x12, 0x11}},
+};
+
+/* Draw text at x, y in white, each font pixel as a 3x3 block. */
+static void draw(uint8_t *img, uint32_t w, uint32_t x, uint32_t y, const char *text)
+{
+    for (; *text; text++, x += 18)
+        for (size_t g = 0; g < sizeof font / sizeof *font; g++)
+            if (font[g].c == *text)
+                for (int r = 0; r < 7; r++)
+                    for (int c = 0; c < 5; c++)
+                        if (font[g].rows[r] & (0x10 >> c))
+                            for (int k = 0; k < 9; k++)
+                                img[(size_t)(y + 3 * r + k / 3) * w + x + 3 * c + k % 3] = 255;
+}
+
+static void test_read_drawn_text(void **state)
+{
+    (void)state;
+    px_ocr *o;
+    dqr_error err = {0};
+    if (px_ocr_new(NULL, &o, &err) != DQR_OK)
+        fail_msg("%s", err.message);
+    px_image img = {.width = 320, .height = 120, .channels = 1};
+    img.pixels = calloc((size_t)img.width * img.height, 1);
+    for (size_t i = 0; i < (size_t)img.width * img.height; i++)
+        img.pixels[i] = (uint8_t)((i * 7919) % 61); /* dark texture */
+    draw(img.pixels, img.width, 20, 40, "QUILFEATHER");
+    px_ocr_words w;
+    assert_int_equal(px_ocr_read(o, &img, &w, &err), DQR_OK);
+    bool found = false;
+    for (size_t i = 0; i < w.n; i++)
+        if (strlen(w.v[i].text) >= 8 && !px_ocr_allowed(&w.v[i], NULL) && w.v[i].left >= 15 && w.v[i].left <= 25 && w.v[i].top >= 35 &&
+            w.v[i].top <= 45 && w.v[i].width > 150)
+            found = true;
+    if (!found)
+        fail_msg("the drawn word was not read at its box (%zu words, first \"%s\")", w.n, w.n ? w.v[0].text : "");
+    px_ocr_words_free(&w);
+    /* an empty (black) frame has no words */
+    memset(img.pixels, 0, (size_t)img.width * img.height);
+    assert_int_equal(px_ocr_read(o, &img, &w, &err), DQR_OK);
+    assert_int_equal(w.n, 0);
+    px_ocr_words_free(&w);
+    px_image_free(&img);
+    px_ocr_free(o);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_whitelist),    cmocka_unit_test(test_keep_suspect),
+        cmocka_unit_test(test_sample_frames), cmocka_unit_test(test_at_risk),
+        cmocka_unit_test(test_read_drawn_text),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
