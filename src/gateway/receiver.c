@@ -5,6 +5,7 @@
  * when it carries the import's Move Originator. */
 #include "dicom/fs.h"
 #include "gateway/import.h"
+#include "gateway/import/registry.h"
 #include "gateway/sealed.h"
 
 #include <errno.h>
@@ -205,13 +206,18 @@ uint16_t gw_job_instance(gw *g, gw_job *j, const uint8_t *data, size_t len)
     }
     pthread_mutex_lock(&j->lock);
     keep_originals(g, j, ds);
+    gw_registry_session_start(g, j, ds); /* before remap: the registry knows the original patient */
+    bool refused = *j->reg_refusal;
     remap(j, ds);
-    anon_result res = anon_session_apply(j->deid.as, ds, &err);
+    anon_result res = refused ? ANON_FAILED : anon_session_apply(j->deid.as, ds, &err);
     pthread_mutex_unlock(&j->lock);
     uint16_t status = 0;
     verify v = {0};
     int64_t bytes = 0;
-    if (res == ANON_REJECTED) {
+    if (refused) {
+        snprintf(j->error, sizeof j->error, "%s", j->reg_refusal);
+        status = 0xC000;
+    } else if (res == ANON_REJECTED) {
         atomic_fetch_add(&j->rejected, 1);
         GW_COUNT(g, instances_rejected);
     } else if (res == ANON_FAILED) {
@@ -228,6 +234,7 @@ uint16_t gw_job_instance(gw *g, gw_job *j, const uint8_t *data, size_t len)
             gw_log(g, "warn", "phi_left", "session=%lld keyword=%s findings=%d", (long long)j->id, v.first,
                    v.findings);
         }
+        gw_registry_bind(g, j);
         atomic_fetch_add(&j->archived, 1);
         atomic_fetch_add(&j->bytes, bytes);
         GW_COUNT(g, instances_archived);

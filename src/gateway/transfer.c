@@ -56,6 +56,7 @@ void gw_job_free(gw_job *j)
     json_decref(j->series);
     json_decref(j->overrides);
     free(j->orig_sealed);
+    free(j->reg_sealed);
     pthread_mutex_destroy(&j->lock);
     pthread_mutex_destroy(&j->dir_lock);
     pthread_mutex_destroy(&j->flush_lock);
