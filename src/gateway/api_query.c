@@ -1,6 +1,7 @@
 /* api_query.c — POST /api/v1/query, paging and sorting of its results, and
  * the query history. The search keys are PHI: they travel in the body,
  * never in a URL or the log, and reach the catalog only sealed. */
+#include "gateway/import/registry.h"
 #include "gateway/query.h"
 
 #include <stdlib.h>
@@ -168,6 +169,9 @@ static void query(gw_req *r)
                              "truncated", qr.truncated);
     if (qr.truncated)
         json_object_set_new(meta, "message", json_string(qr.message));
+    const char *project = json_string_value(json_object_get(r->body, "project")); /* "known_subject" per answer */
+    if (project && gw_may_use(r, "project", project) && gw_registry_annotate_all(r->g, project, qr.results))
+        json_object_set_new(meta, "project", json_string(project));
     char qid[33];
     json_incref(qr.results), json_incref(meta);
     gw_qcache_put(r->g->qc, r->user.id, qr.results, meta, qid);

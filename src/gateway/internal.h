@@ -289,6 +289,7 @@ extern const gw_route gw_routes_auth[], gw_routes_users[], gw_routes_pacs[], gw_
     gw_routes_query[], gw_routes_ops[], gw_routes_imports[], gw_routes_archive[], gw_routes_send[],
     gw_routes_dryrun[], gw_routes_ui[];
 extern const gw_route gw_routes_audit[]; /* GET /api/v1/audit (api_audit.c) */
+extern const gw_route gw_routes_registry[]; /* date shift, re-identification (import/registry_api.c) */
 /* Free the finished sends' records (at stop). */
 void gw_sends_free(gw *g);
 

@@ -7,7 +7,8 @@
 static const gw_route *const tables[] = {gw_routes_auth,  gw_routes_users,   gw_routes_pacs,
                                          gw_routes_projects, gw_routes_query, gw_routes_ops,
                                          gw_routes_imports, gw_routes_archive, gw_routes_send,
-                                         gw_routes_dryrun, gw_routes_ui,      gw_routes_audit};
+                                         gw_routes_dryrun, gw_routes_ui,      gw_routes_audit,
+                                         gw_routes_registry};
 
 /* Match path against pattern, keeping the {} segments in r->arg. */
 static bool match(const char *pattern, const char *path, gw_req *r)

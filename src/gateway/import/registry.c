@@ -94,6 +94,29 @@ bool gw_registry_annotate(gw *g, const char *project, json_t *row, const char *s
     return conflict;
 }
 
+bool gw_registry_annotate_all(gw *g, const char *project, json_t *results)
+{
+    size_t i;
+    json_t *row;
+    char msg[8];
+    json_array_foreach(results, i, row) gw_registry_annotate(g, project, row, NULL, msg, sizeof msg);
+    return true;
+}
+
+bool gw_registry_csv_match(gw *g, const char *project, const json_t *m, const char *subject, json_t *study,
+                           json_t *shown, bool force)
+{
+    static const char *const ids[] = {"PatientID", "IssuerOfPatientID"};
+    for (int i = 0; i < 2; i++)
+        if (json_is_string(json_object_get(m, ids[i])))
+            json_object_set(study, ids[i], json_object_get(m, ids[i]));
+    char msg[300];
+    if (!gw_registry_annotate(g, project, shown, subject, msg, sizeof msg))
+        return false;
+    json_object_set_new(shown, "conflict", json_string(msg));
+    return !force;
+}
+
 /* ---- an import request ---- */
 
 static const char *text_of(const json_t *o, const char *key)

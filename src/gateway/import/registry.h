@@ -29,6 +29,17 @@ bool gw_registry_conflict(gw *g, const char *project, const char *key, const cha
  * returns true and fills msg when that label contradicts the registry. */
 bool gw_registry_annotate(gw *g, const char *project, json_t *row, const char *subject, char *msg, size_t len);
 
+/* gw_registry_annotate (no subject) of every answer of results; true. */
+bool gw_registry_annotate_all(gw *g, const char *project, json_t *results);
+
+/* One study a CSV row matched (m, a query answer) for subject: study
+ * (what will be queued) gets m's original PatientID and issuer, so that the
+ * request is checked; shown gets "known_subject" and, when subject
+ * contradicts the registry, "conflict" (the sentence). Returns whether
+ * there is a conflict that force does not override. */
+bool gw_registry_csv_match(gw *g, const char *project, const json_t *m, const char *subject, json_t *study,
+                           json_t *shown, bool force);
+
 /* The registry checks of an import request (studies carrying the original
  * "PatientID" and "IssuerOfPatientID" of their query answers): against the
  * registry and within the request. A conflict answers 409 {"error",

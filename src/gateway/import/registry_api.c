@@ -1,0 +1,201 @@
+/* registry_api.c — the REST side of the pseudonym registry (registry.h):
+ * a project's per-patient date shift setting, and the re-identification key
+ * export (subject label -> original PatientID and issuer), which only
+ * admins with the phi permission may take, each export audited before a
+ * value is shown. */
+#include "gateway/import/registry.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { SHIFT_LIMIT = 36500 }; /* a century either way */
+
+static json_t *shift_json(gw *g, const char *project)
+{
+    int64_t lo, hi;
+    if (!gw_registry_shift_range(g, project, &lo, &hi))
+        return json_pack("{s:s,s:s}", "project", project, "date_shift", "none");
+    return json_pack("{s:s,s:s,s:I,s:I}", "project", project, "date_shift", "per_patient", "min_days", (json_int_t)lo,
+                     "max_days", (json_int_t)hi);
+}
+
+static bool project_exists(gw *g, const char *project)
+{
+    int64_t n = 0;
+    return store_int(g->db, "SELECT COUNT(*) FROM projects WHERE id = ?", (store_val[]){STORE_S(project)}, 1, &n,
+                     NULL) == DQR_OK &&
+           n > 0;
+}
+
+static void shift_get(gw_req *r)
+{
+    if (!gw_may_use(r, "project", r->arg[0]) || !project_exists(r->g, r->arg[0])) {
+        gw_fail(r, 404, "no project %s that you may use", r->arg[0]);
+        return;
+    }
+    gw_reply(r, 200, shift_json(r->g, r->arg[0]));
+}
+
+/* The range of the body, checked: false after answering 400. */
+static bool range_of(gw_req *r, bool *on, int64_t *lo, int64_t *hi)
+{
+    const char *mode = r->body ? json_string_value(json_object_get(r->body, "date_shift")) : NULL;
+    json_t *a = json_object_get(r->body, "min_days"), *b = json_object_get(r->body, "max_days");
+    *on = mode && strcmp(mode, "per_patient") == 0;
+    if (!mode || (!*on && strcmp(mode, "none") != 0))
+        return gw_fail(r, 400, "send {\"date_shift\": \"per_patient\", \"min_days\": -365, \"max_days\": -1}, or "
+                               "{\"date_shift\": \"none\"}");
+    if (!*on)
+        return true;
+    *lo = json_integer_value(a), *hi = json_integer_value(b);
+    if (!json_is_integer(a) || !json_is_integer(b) || *lo > *hi || *lo < -SHIFT_LIMIT || *hi > SHIFT_LIMIT)
+        return gw_fail(r, 400, "min_days and max_days are whole days, min_days <= max_days, within %d days of 0",
+                       SHIFT_LIMIT);
+    return true;
+}
+
+static void shift_put(gw_req *r)
+{
+    bool on;
+    int64_t lo = 0, hi = 0, n = 0;
+    if (!range_of(r, &on, &lo, &hi))
+        return;
+    dqr_error err;
+    if (store_exec(r->g->db, "UPDATE projects SET date_shift_min = ?, date_shift_max = ?, updated = ? WHERE id = ?",
+                   (store_val[]){on ? STORE_I(lo) : STORE_S(NULL), on ? STORE_I(hi) : STORE_S(NULL), STORE_I(time(NULL)),
+                                 STORE_S(r->arg[0])},
+                   4, NULL, NULL, &n, &err) != DQR_OK) {
+        gw_fail_err(r, &err);
+        return;
+    }
+    if (!n) {
+        gw_fail(r, 404, "no project %s", r->arg[0]);
+        return;
+    }
+    gw_audit(r->g, r->user.id, "project_update", r->arg[0]);
+    gw_reply(r, 200, shift_json(r->g, r->arg[0]));
+}
+
+/* ---- the re-identification key ---- */
+
+/* The registry of project opened: [{"subject","PatientID","IssuerOfPatientID","date_shift"?}]. */
+static json_t *opened(gw *g, const char *project, dqr_error *err)
+{
+    json_t *rows = gw_rows(g, "SELECT subject, orig_enc FROM subject_registry WHERE project = ? ORDER BY subject, created",
+                           (store_val[]){STORE_S(project)}, 1, err);
+    json_t *out = rows ? json_array() : NULL, *row;
+    size_t i;
+    json_array_foreach(rows, i, row)
+    {
+        char *plain = NULL;
+        json_t *o = NULL;
+        if (store_vault_unseal(g->vault, json_string_value(json_object_get(row, "orig_enc")), &plain, NULL, err) ==
+            DQR_OK)
+            o = json_loads(plain, 0, NULL);
+        gw_wipe(plain);
+        if (!o) {
+            json_decref(rows), json_decref(out);
+            return NULL;
+        }
+        json_object_set(o, "subject", json_object_get(row, "subject"));
+        json_array_append_new(out, o);
+    }
+    json_decref(rows);
+    return out;
+}
+
+/* One CSV field, quoted when it needs to be (and a leading = + - @ made
+ * text, so that a spreadsheet does not run it as a formula). */
+static void csv_field(FILE *f, const char *s, bool last)
+{
+    bool formula = s && strchr("=+-@", *s) && *s;
+    bool quote = formula || (s && strpbrk(s, ",\"\r\n"));
+    if (quote)
+        fputc('"', f);
+    if (formula)
+        fputc('\'', f);
+    for (const char *p = s ? s : ""; *p; p++) {
+        if (*p == '"')
+            fputc('"', f);
+        fputc(*p, f);
+    }
+    if (quote)
+        fputc('"', f);
+    fputc(last ? '\n' : ',', f);
+}
+
+static void reply_csv(gw_req *r, json_t *list)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) {
+        gw_fail(r, 500, "out of memory");
+        return;
+    }
+    fputs("subject,PatientID,IssuerOfPatientID,date_shift\n", f);
+    size_t i;
+    json_t *o;
+    json_array_foreach(list, i, o)
+    {
+        char shift[24] = "";
+        json_t *s = json_object_get(o, "date_shift");
+        if (json_is_integer(s))
+            snprintf(shift, sizeof shift, "%lld", (long long)json_integer_value(s));
+        csv_field(f, json_string_value(json_object_get(o, "subject")), false);
+        csv_field(f, json_string_value(json_object_get(o, "PatientID")), false);
+        csv_field(f, json_string_value(json_object_get(o, "IssuerOfPatientID")), false);
+        csv_field(f, shift, true);
+    }
+    fclose(f);
+    http_add_header(r->http, "Content-Disposition", "attachment; filename=\"reidentification.csv\"");
+    http_respond(r->http, 200, "text/csv; charset=utf-8", text, len);
+}
+
+static void reidentification(gw_req *r)
+{
+    const char *project = r->arg[0], *format = http_query(r->http, "format");
+    if (!r->user.phi) {
+        gw_audit_ev e = gw_audit_of(r, "phi_export_reidentification", project);
+        e.outcome = 4;
+        gw_audit_event(r->g, &e);
+        gw_fail(r, 403, "the re-identification key needs the phi permission");
+        return;
+    }
+    if (!project_exists(r->g, project)) {
+        gw_fail(r, 404, "no project %s", project);
+        return;
+    }
+    if (format && strcmp(format, "csv") != 0 && strcmp(format, "json") != 0) {
+        gw_fail(r, 400, "format is csv or json");
+        return;
+    }
+    dqr_error err = {0};
+    json_t *list = opened(r->g, project, &err);
+    if (!list) {
+        gw_fail(r, 500, "the registry of project %s cannot be opened: %s", project, err.message);
+        return;
+    }
+    char count[24];
+    snprintf(count, sizeof count, "%zu", json_array_size(list));
+    gw_audit_ev e = gw_audit_of(r, "phi_export_reidentification", project);
+    e.detail[0][0] = "subjects", e.detail[0][1] = count;
+    if (gw_audit_event(r->g, &e) != DQR_OK) { /* no original is shown that the audit trail does not record */
+        json_decref(list);
+        gw_fail(r, 500, "the audit trail cannot be written: the re-identification key is not shown");
+        return;
+    }
+    if (format && strcmp(format, "csv") == 0) {
+        reply_csv(r, list);
+        json_decref(list);
+    } else {
+        gw_reply(r, 200, json_pack("{s:s,s:o}", "project", project, "subjects", list));
+    }
+}
+
+const gw_route gw_routes_registry[] = {
+    {"GET", "/api/v1/projects/{}/date-shift", GW_USER, shift_get},
+    {"PUT", "/api/v1/projects/{}/date-shift", GW_ADMIN, shift_put},
+    {"GET", "/api/v1/projects/{}/reidentification", GW_ADMIN, reidentification},
+    {NULL, NULL, GW_PUBLIC, NULL},
+};
