@@ -185,8 +185,10 @@ static const char *const migrations[] = {
      * IssuerOfPatientID and PatientID -> the subject label it was first
      * archived under; orig_enc holds the originals and the patient's date
      * offset sealed, for the re-identification export. A project's
-     * per-patient date shift range in days (NULL: off); a session imported
-     * under a label the registry disagrees with, forced by its requester. */
+     * returning-patient policy ('propose' a known label, or 'enforce' it)
+     * and per-patient date shift range in days (NULL: off); a session
+     * imported under a label the registry disagrees with, forced by its
+     * requester. */
     "CREATE TABLE subject_registry ("
     "  project TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
     "  patient_key TEXT NOT NULL,"
@@ -195,6 +197,7 @@ static const char *const migrations[] = {
     "  created INTEGER NOT NULL,"
     "  PRIMARY KEY (project, patient_key));"
     "CREATE INDEX subject_registry_label ON subject_registry(project, subject);"
+    "ALTER TABLE projects ADD COLUMN returning_patients TEXT NOT NULL DEFAULT 'propose';"
     "ALTER TABLE projects ADD COLUMN date_shift_min INTEGER;"
     "ALTER TABLE projects ADD COLUMN date_shift_max INTEGER;"
     "ALTER TABLE import_sessions ADD COLUMN subject_forced INTEGER NOT NULL DEFAULT 0;",

@@ -90,11 +90,16 @@ try:
                                                  "port": OD}, token=T)
     PACS = b["id"]
     api.call("POST", "/api/v1/projects", {"id": "P1", "dqr_enabled": True, "script": SCRIPT}, token=T)
-    st, b, _ = api.call("PUT", "/api/v1/projects/P1/date-shift", {"date_shift": "per_patient", "min_days": -3650,
-                                                                  "max_days": -1}, token=T)
-    check("per-patient date shift set", st == 200 and b.get("date_shift") == "per_patient", b)
-    st, b, _ = api.call("PUT", "/api/v1/projects/P1/date-shift", {"date_shift": "per_patient", "min_days": 5,
-                                                                  "max_days": 1}, token=T)
+    st, b, _ = api.call("GET", "/api/v1/projects/P1/registry", token=T)
+    check("a new project proposes known labels and shifts no date", st == 200 and b.get("returning_patients") ==
+          "propose" and b.get("date_shift") == "none", b)
+    st, b, _ = api.call("PUT", "/api/v1/projects/P1/registry", {"returning_patients": "enforce",
+                                                                "date_shift": "per_patient", "min_days": -3650,
+                                                                "max_days": -1}, token=T)
+    check("enforced, with a per-patient date shift", st == 200 and b.get("returning_patients") == "enforce" and
+          b.get("date_shift") == "per_patient" and b.get("min_days") == -3650, b)
+    st, b, _ = api.call("PUT", "/api/v1/projects/P1/registry", {"date_shift": "per_patient", "min_days": 5,
+                                                                "max_days": 1}, token=T)
     check("a range upside down: 400", st == 400, b)
 
     check("nobody is known before the first import", query() == {p: None for p in pids}, query())
@@ -149,6 +154,20 @@ try:
                                                                 "force": True}, token=T)
     check("CSV preview with force: flagged, not an error", st == 200 and b.get("errors") == 0 and
           "conflict" in b["rows"][0]["matches"][0], b)
+
+    # ---- a project that only proposes (the default) -----------------------------------
+    api.call("POST", "/api/v1/projects", {"id": "P2", "dqr_enabled": True}, token=T)
+    st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": PACS, "project": "P2", "studies": [
+        study(A[0], "X1", "X1_1", pids[0])]}, token=T)
+    api.wait_import(T, b.get("id"))
+    st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": PACS, "project": "P2", "studies": [
+        study(A[1], "X2", "X2_1", pids[0])]}, token=T)
+    b = api.wait_import(T, b.get("id")) if st == 201 else dict(b, http=st)
+    check("'propose': a known patient under another label is imported", b.get("state") == "done", b)
+    st, b, _ = api.call("POST", "/api/v1/query", {"pacs": PACS, "level": "STUDY", "project": "P2",
+                                                 "keys": {"PatientID": pids[0]}}, token=T)
+    check("... and its first label is proposed (each project its own registry)",
+          st == 200 and {r.get("known_subject") for r in b["results"]} == {"X1"}, b)
 
     # ---- the re-identification key -------------------------------------------------
     for name, role, phi in (("carol", "user", False), ("dave", "admin", False), ("erin", "admin", True)):

@@ -77,6 +77,14 @@ bool gw_registry_conflict(gw *g, const char *project, const char *key, const cha
     return false;
 }
 
+bool gw_registry_enforced(gw *g, const char *project)
+{
+    int64_t n = 0;
+    store_int(g->db, "SELECT COUNT(*) FROM projects WHERE id = ? AND returning_patients = 'enforce'",
+              (store_val[]){STORE_S(project)}, 1, &n, NULL);
+    return n > 0;
+}
+
 /* The key of a query answer or request study (its original identifiers). */
 static void key_of_row(gw *g, const char *project, const json_t *row, char key[65])
 {
@@ -114,7 +122,7 @@ bool gw_registry_csv_match(gw *g, const char *project, const json_t *m, const ch
     if (!gw_registry_annotate(g, project, shown, subject, msg, sizeof msg))
         return false;
     json_object_set_new(shown, "conflict", json_string(msg));
-    return !force;
+    return !force && gw_registry_enforced(g, project);
 }
 
 /* ---- an import request ---- */
@@ -155,6 +163,8 @@ static void audit_forced(gw_req *r, const char *project, const json_t *study, co
 
 bool gw_registry_check_request(gw_req *r, const char *project, const json_t *studies, bool force)
 {
+    if (!gw_registry_enforced(r->g, project))
+        return true; /* 'propose': the answers name the known label, nothing is refused */
     json_t *labels = json_object(), *patients = json_object();
     size_t i;
     const json_t *v;
@@ -259,6 +269,8 @@ static char *seal_patient(gw *g, const char *issuer, const char *pid, bool has_s
 static void check_label(gw *g, gw_job *j, const char *known)
 {
     char msg[200];
+    if (!gw_registry_enforced(g, j->project))
+        return;
     bool conflict = *known ? strcmp(known, j->subject) != 0 : label_taken(g, j->project, j->subject, j->reg_key);
     if (!conflict)
         return;

@@ -17,6 +17,10 @@
  * is empty or NULL (a patient without an id is never registered). */
 void gw_registry_key(gw *g, const char *project, const char *issuer, const char *patient_id, char key[65]);
 
+/* Whether project refuses labels its registry disagrees with (its
+ * returning_patients policy is 'enforce'; 'propose' only names them). */
+bool gw_registry_enforced(gw *g, const char *project);
+
 /* Whether importing the patient of key under subject contradicts the
  * registry of project: the patient is known under another label, or the
  * label belongs to another patient. *known gets the patient's label ("" if
@@ -36,7 +40,8 @@ bool gw_registry_annotate_all(gw *g, const char *project, json_t *results);
  * (what will be queued) gets m's original PatientID and issuer, so that the
  * request is checked; shown gets "known_subject" and, when subject
  * contradicts the registry, "conflict" (the sentence). Returns whether
- * there is a conflict that force does not override. */
+ * there is a conflict that refuses the row: the project enforces its
+ * registry and force is not given. */
 bool gw_registry_csv_match(gw *g, const char *project, const json_t *m, const char *subject, json_t *study,
                            json_t *shown, bool force);
 
@@ -45,13 +50,13 @@ bool gw_registry_csv_match(gw *g, const char *project, const json_t *m, const ch
  * registry and within the request. A conflict answers 409 {"error",
  * "known_subject", "subject", "session"} and returns false, unless force,
  * when each forced study is audited (subject_label_forced) and true is
- * returned. */
+ * returned. Nothing is checked unless the project enforces its registry. */
 bool gw_registry_check_request(gw_req *r, const char *project, const json_t *studies, bool force);
 
 /* Receiver hooks, called under j->lock. At the first instance of a session
  * (ds as received, before remapping): look the patient up, refuse the
- * session's instances when the label contradicts the registry and the
- * session was not forced (j->reg_refusal), and set the script variable
+ * session's instances when the label contradicts the registry of a project
+ * that enforces it and the session was not forced (j->reg_refusal), and set the script variable
  * subject_date_shift when the project shifts dates per patient. */
 void gw_registry_session_start(gw *g, gw_job *j, const dcm_dataset *ds);
 /* After an instance of j was archived: bind the patient to j's label (the

@@ -1,5 +1,5 @@
 /* registry_api.c — the REST side of the pseudonym registry (registry.h):
- * a project's per-patient date shift setting, and the re-identification key
+ * a project's settings (returning-patient policy, per-patient date shift), and the re-identification key
  * export (subject label -> original PatientID and issuer), which only
  * admins with the phi permission may take, each export audited before a
  * value is shown. */
@@ -10,15 +10,6 @@
 
 enum { SHIFT_LIMIT = 36500 }; /* a century either way */
 
-static json_t *shift_json(gw *g, const char *project)
-{
-    int64_t lo, hi;
-    if (!gw_registry_shift_range(g, project, &lo, &hi))
-        return json_pack("{s:s,s:s}", "project", project, "date_shift", "none");
-    return json_pack("{s:s,s:s,s:I,s:I}", "project", project, "date_shift", "per_patient", "min_days", (json_int_t)lo,
-                     "max_days", (json_int_t)hi);
-}
-
 static bool project_exists(gw *g, const char *project)
 {
     int64_t n = 0;
@@ -27,44 +18,71 @@ static bool project_exists(gw *g, const char *project)
            n > 0;
 }
 
-static void shift_get(gw_req *r)
+/* The project's registry settings, or NULL when there is no such project. */
+static json_t *settings_json(gw *g, const char *project)
 {
-    if (!gw_may_use(r, "project", r->arg[0]) || !project_exists(r->g, r->arg[0])) {
-        gw_fail(r, 404, "no project %s that you may use", r->arg[0]);
-        return;
-    }
-    gw_reply(r, 200, shift_json(r->g, r->arg[0]));
+    json_t *o = gw_row(g,
+                       "SELECT id AS project, returning_patients, date_shift_min AS min_days, date_shift_max AS max_days "
+                       "FROM projects WHERE id = ?",
+                       (store_val[]){STORE_S(project)}, 1, NULL);
+    if (!o)
+        return NULL;
+    bool on = json_is_integer(json_object_get(o, "min_days")) && json_is_integer(json_object_get(o, "max_days"));
+    json_object_set_new(o, "date_shift", json_string(on ? "per_patient" : "none"));
+    if (!on)
+        json_object_del(o, "min_days"), json_object_del(o, "max_days");
+    int64_t n = 0;
+    store_int(g->db, "SELECT COUNT(*) FROM subject_registry WHERE project = ?", (store_val[]){STORE_S(project)}, 1, &n,
+              NULL);
+    json_object_set_new(o, "known_patients", json_integer((json_int_t)n));
+    return o;
 }
 
-/* The range of the body, checked: false after answering 400. */
-static bool range_of(gw_req *r, bool *on, int64_t *lo, int64_t *hi)
+static void settings_get(gw_req *r)
 {
-    const char *mode = r->body ? json_string_value(json_object_get(r->body, "date_shift")) : NULL;
+    json_t *o = gw_may_use(r, "project", r->arg[0]) ? settings_json(r->g, r->arg[0]) : NULL;
+    o ? gw_reply(r, 200, o) : (void)gw_fail(r, 404, "no project %s that you may use", r->arg[0]);
+}
+
+/* What the body changes, checked: false after answering 400. *policy NULL
+ * and *shift -1 when absent; *shift 1 with *lo..*hi, 0 for none. */
+static bool settings_of(gw_req *r, const char **policy, int *shift, int64_t *lo, int64_t *hi)
+{
+    json_t *p = json_object_get(r->body, "returning_patients"), *d = json_object_get(r->body, "date_shift");
     json_t *a = json_object_get(r->body, "min_days"), *b = json_object_get(r->body, "max_days");
-    *on = mode && strcmp(mode, "per_patient") == 0;
-    if (!mode || (!*on && strcmp(mode, "none") != 0))
-        return gw_fail(r, 400, "send {\"date_shift\": \"per_patient\", \"min_days\": -365, \"max_days\": -1}, or "
-                               "{\"date_shift\": \"none\"}");
-    if (!*on)
+    *policy = json_string_value(p), *shift = -1;
+    if ((!p && !d) || (p && (!*policy || (strcmp(*policy, "propose") && strcmp(*policy, "enforce")))))
+        return gw_fail(r, 400, "send {\"returning_patients\": \"propose\" or \"enforce\"} and/or {\"date_shift\": "
+                               "\"per_patient\", \"min_days\": -365, \"max_days\": -1} (or \"date_shift\": \"none\")");
+    if (!d)
         return true;
+    const char *mode = json_string_value(d);
+    if (!mode || (strcmp(mode, "per_patient") && strcmp(mode, "none")))
+        return gw_fail(r, 400, "'date_shift' is \"per_patient\" or \"none\"");
+    *shift = strcmp(mode, "per_patient") == 0;
     *lo = json_integer_value(a), *hi = json_integer_value(b);
-    if (!json_is_integer(a) || !json_is_integer(b) || *lo > *hi || *lo < -SHIFT_LIMIT || *hi > SHIFT_LIMIT)
+    if (*shift && (!json_is_integer(a) || !json_is_integer(b) || *lo > *hi || *lo < -SHIFT_LIMIT || *hi > SHIFT_LIMIT))
         return gw_fail(r, 400, "min_days and max_days are whole days, min_days <= max_days, within %d days of 0",
                        SHIFT_LIMIT);
     return true;
 }
 
-static void shift_put(gw_req *r)
+static void settings_put(gw_req *r)
 {
-    bool on;
+    const char *policy;
+    int shift;
     int64_t lo = 0, hi = 0, n = 0;
-    if (!range_of(r, &on, &lo, &hi))
+    if (!settings_of(r, &policy, &shift, &lo, &hi))
         return;
     dqr_error err;
-    if (store_exec(r->g->db, "UPDATE projects SET date_shift_min = ?, date_shift_max = ?, updated = ? WHERE id = ?",
-                   (store_val[]){on ? STORE_I(lo) : STORE_S(NULL), on ? STORE_I(hi) : STORE_S(NULL), STORE_I(time(NULL)),
+    if (store_exec(r->g->db,
+                   "UPDATE projects SET returning_patients = COALESCE(?, returning_patients), "
+                   "date_shift_min = CASE WHEN ? < 0 THEN date_shift_min ELSE ? END, "
+                   "date_shift_max = CASE WHEN ? < 0 THEN date_shift_max ELSE ? END, updated = ? WHERE id = ?",
+                   (store_val[]){STORE_S(policy), STORE_I(shift), shift == 1 ? STORE_I(lo) : STORE_S(NULL),
+                                 STORE_I(shift), shift == 1 ? STORE_I(hi) : STORE_S(NULL), STORE_I(time(NULL)),
                                  STORE_S(r->arg[0])},
-                   4, NULL, NULL, &n, &err) != DQR_OK) {
+                   7, NULL, NULL, &n, &err) != DQR_OK) {
         gw_fail_err(r, &err);
         return;
     }
@@ -73,7 +91,7 @@ static void shift_put(gw_req *r)
         return;
     }
     gw_audit(r->g, r->user.id, "project_update", r->arg[0]);
-    gw_reply(r, 200, shift_json(r->g, r->arg[0]));
+    gw_reply(r, 200, settings_json(r->g, r->arg[0]));
 }
 
 /* ---- the re-identification key ---- */
@@ -194,8 +212,8 @@ static void reidentification(gw_req *r)
 }
 
 const gw_route gw_routes_registry[] = {
-    {"GET", "/api/v1/projects/{}/date-shift", GW_USER, shift_get},
-    {"PUT", "/api/v1/projects/{}/date-shift", GW_ADMIN, shift_put},
+    {"GET", "/api/v1/projects/{}/registry", GW_USER, settings_get},
+    {"PUT", "/api/v1/projects/{}/registry", GW_ADMIN, settings_put},
     {"GET", "/api/v1/projects/{}/reidentification", GW_ADMIN, reidentification},
     {NULL, NULL, GW_PUBLIC, NULL},
 };
