@@ -109,9 +109,13 @@ try:
     check("the query proposes S001 for both studies of A, nothing for B and C",
           k == {pids[0]: "S001", pids[1]: None, pids[2]: None}, k)
 
+    st, b, _ = api.call("POST", "/api/v1/projects/P1/registry/lookup", {"patients": [{"PatientID": pids[0]},
+                                                                                   {"PatientID": pids[1]}]}, token=T)
+    check("the import form's lookup: A is S001, B unknown", st == 200 and b.get("known_subjects") == ["S001", None], b)
     st, b, _ = post_import([study(A[1], "S009", "S009_2", pids[0])])
     check("A under another label: 409 naming the known subject",
-          st == 409 and b.get("known_subject") == "S001" and "known as subject S001" in b.get("error", ""), b)
+          st == 409 and b.get("known_subject") == "S001" and b.get("registry") is True and
+          "known as subject S001" in b.get("error", ""), b)
     b = imported([study(A[1], "S009", "S009_2")])  # no PatientID: the receiver finds out
     check("A under another label without its PatientID: refused by the receiver, nothing archived",
           b.get("state") == "failed" and b.get("archived") == 0 and "known as subject S001" in str(b.get("error")), b)

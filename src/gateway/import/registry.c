@@ -181,8 +181,8 @@ bool gw_registry_check_request(gw_req *r, const char *project, const json_t *stu
         if (conflict && force) {
             audit_forced(r, project, v, known);
         } else if (conflict) {
-            gw_reply(r, 409, json_pack("{s:s,s:s?,s:s?,s:s?}", "error", msg, "known_subject", *known ? known : NULL,
-                                       "subject", subject, "session", text_of(v, "session")));
+            gw_reply(r, 409, json_pack("{s:s,s:s?,s:s?,s:s?,s:b}", "error", msg, "known_subject", *known ? known : NULL,
+                                       "subject", subject, "session", text_of(v, "session"), "registry", 1));
             ok = false;
             break;
         }

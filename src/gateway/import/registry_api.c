@@ -94,6 +94,34 @@ static void settings_put(gw_req *r)
     gw_reply(r, 200, settings_json(r->g, r->arg[0]));
 }
 
+/* For the import form: which of the patients (query answers) the project
+ * knows, and under which label. */
+static void lookup(gw_req *r)
+{
+    json_t *list = json_object_get(r->body, "patients");
+    if (!gw_may_use(r, "project", r->arg[0]) || !project_exists(r->g, r->arg[0])) {
+        gw_fail(r, 404, "no project %s that you may use", r->arg[0]);
+        return;
+    }
+    if (!json_is_array(list) || json_array_size(list) > 10000) {
+        gw_fail(r, 400, "send {\"patients\": [{\"PatientID\", \"IssuerOfPatientID\"?}, ...]} (at most 10000)");
+        return;
+    }
+    json_t *known = json_array(), *p;
+    size_t i;
+    char msg[8];
+    json_array_foreach(list, i, p)
+    {
+        json_t *row = json_is_object(p) ? json_deep_copy(p) : json_object();
+        gw_registry_annotate(r->g, r->arg[0], row, NULL, msg, sizeof msg);
+        json_t *k = json_object_get(row, "known_subject");
+        json_array_append_new(known, k ? json_incref(k) : json_null());
+        json_decref(row);
+    }
+    gw_reply(r, 200, json_pack("{s:s,s:o,s:b}", "project", r->arg[0], "known_subjects", known, "enforced",
+                               gw_registry_enforced(r->g, r->arg[0])));
+}
+
 /* ---- the re-identification key ---- */
 
 /* The registry of project opened: [{"subject","PatientID","IssuerOfPatientID","date_shift"?}]. */
@@ -214,6 +242,7 @@ static void reidentification(gw_req *r)
 const gw_route gw_routes_registry[] = {
     {"GET", "/api/v1/projects/{}/registry", GW_USER, settings_get},
     {"PUT", "/api/v1/projects/{}/registry", GW_ADMIN, settings_put},
+    {"POST", "/api/v1/projects/{}/registry/lookup", GW_USER, lookup},
     {"GET", "/api/v1/projects/{}/reidentification", GW_ADMIN, reidentification},
     {NULL, NULL, GW_PUBLIC, NULL},
 };
