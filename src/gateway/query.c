@@ -9,10 +9,11 @@
  * issuer with the PatientID: together they find a returning patient in
  * the pseudonym registry (import/registry.h). */
 static const char *const return_keys[3][15] = {
-    {"PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate", "PatientSex", "NumberOfPatientRelatedStudies", NULL},
-    {"StudyInstanceUID", "PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate", "AccessionNumber", "StudyDate", "StudyTime",
-     "StudyDescription", "ModalitiesInStudy", "ReferringPhysicianName", "StudyID", "NumberOfStudyRelatedSeries",
-     "NumberOfStudyRelatedInstances", NULL},
+    {"PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate", "PatientSex",
+     "NumberOfPatientRelatedStudies", NULL},
+    {"StudyInstanceUID", "PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate", "AccessionNumber",
+     "StudyDate", "StudyTime", "StudyDescription", "ModalitiesInStudy", "ReferringPhysicianName", "StudyID",
+     "NumberOfStudyRelatedSeries", "NumberOfStudyRelatedInstances", NULL},
     {"StudyInstanceUID", "SeriesInstanceUID", "SeriesNumber", "SeriesDescription", "Modality", "SeriesDate",
      "BodyPartExamined", "NumberOfSeriesRelatedInstances", NULL},
 };
