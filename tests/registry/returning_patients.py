@@ -188,6 +188,8 @@ try:
     shifts = {s["subject"]: s.get("date_shift") for s in b.get("subjects", [])} if st == 200 else {}
     shifted = {s: (datetime.date(2000, 1, 1) + datetime.timedelta(days=d)).strftime("%Y%m%d")
                for s, d in shifts.items() if isinstance(d, int)}
+    check("the offsets lie in the project's range", shifts and all(isinstance(v, int) and -3650 <= v <= -1
+                                                                   for v in shifts.values()), shifts)
     check("the exported offsets are the ones applied", len(shifted) == 3 and {shifted["S001"]} == da1 and
           {shifted["S002"]} == db and {shifted["S003"]} == dc, (shifts, da1, db, dc))
     st, text, r = api.call("GET", "/api/v1/projects/P1/reidentification?format=csv", token=tok["erin"])
