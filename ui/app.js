@@ -324,8 +324,10 @@ async function importPage() {
     r.subjectInput = h("input", { value: r.subject, "aria-label": "Subject label for " + (r.study.StudyDescription || r.study.StudyInstanceUID), oninput: (e) => { r.subject = e.target.value.trim(); check(); } });
     r.sessionInput = h("input", { value: r.session, "aria-label": "Session label for " + (r.study.StudyDescription || r.study.StudyInstanceUID), oninput: (e) => { r.session = e.target.value.trim(); check(); } });
     body.append(h("tr", {}, h("td", {}, r.study.PatientName || ""), h("td", {}, r.study.StudyDate || ""), h("td", {}, r.study.StudyDescription || ""),
-      h("td", {}, r.series ? `${r.series.length} chosen` : "all"), h("td", {}, r.subjectInput), h("td", {}, r.sessionInput)));
+      h("td", {}, r.series ? `${r.series.length} chosen` : "all"), h("td", {}, r.subjectInput, r.knownNote = h("small", { class: "muted" })), h("td", {}, r.sessionInput)));
   }
+  project.addEventListener("change", () => proposeKnownSubjects(project.value, rows, check));
+  proposeKnownSubjects(project.value, rows, check);
   // The server refused a session label another subject holds: say so by the field, as for duplicates.
   function sessionTaken(err) {
     for (const r of rows) if (r.session === err.body.session) { r.sessionInput.classList.add("dup"); r.sessionInput.setAttribute("aria-invalid", "true"); r.sessionInput.focus(); }
@@ -338,12 +340,12 @@ async function importPage() {
     if (submit.disabled) return;
     const byPacs = new Map();
     for (const r of rows) {
-      const st = { StudyInstanceUID: r.study.StudyInstanceUID, subject: r.subject, session: r.session };
+      const st = { StudyInstanceUID: r.study.StudyInstanceUID, subject: r.subject, session: r.session, ...originalIds(r.study) };
       if (r.series) st.series = r.series;
       byPacs.set(r.pacs, [...(byPacs.get(r.pacs) || []), st]);
     }
     const ok = await guarded(async () => {
-      try { for (const [pacs, studies] of byPacs) await api("POST", "/imports", { pacs, project: project.value, studies }); }
+      try { for (const [pacs, studies] of byPacs) await postImport({ pacs, project: project.value, studies }); }
       catch (err) { if (err.status === 409 && err.body && err.body.session) return sessionTaken(err); throw err; }
       return true;
     });
@@ -356,6 +358,42 @@ async function importPage() {
   check();
 }
 
+// ---- returning patients (the project's pseudonym registry) -----------------
+// What the registry needs of a query answer to recognise its patient.
+function originalIds(study) {
+  const ids = {};
+  if (study.PatientID) ids.PatientID = study.PatientID;
+  if (study.IssuerOfPatientID) ids.IssuerOfPatientID = study.IssuerOfPatientID;
+  return ids;
+}
+
+// Rows of patients the project knows get their known label, and say so.
+async function proposeKnownSubjects(projectId, rows, after) {
+  let r;
+  try { r = await api("POST", `/projects/${encodeURIComponent(projectId)}/registry/lookup`, { patients: rows.map((x) => originalIds(x.study)) }); }
+  catch (e) { return; } // the form works without proposals
+  rows.forEach((row, i) => {
+    const known = r.known_subjects[i];
+    row.knownNote.textContent = known ? ` known subject ${known}` : "";
+    if (!known || row.subject === known) return;
+    if (row.session.startsWith(row.subject + "_")) row.session = known + row.session.slice(row.subject.length);
+    row.subject = known;
+    row.subjectInput.value = known;
+    row.sessionInput.value = row.session;
+  });
+  after();
+}
+
+// POST /imports; a label the registry refuses can be forced, after a confirm (audited).
+async function postImport(body) {
+  try { return await api("POST", "/imports", body); }
+  catch (err) {
+    if (err.status !== 409 || !err.body || !err.body.registry || body.force) throw err;
+    if (!window.confirm(`${err.message}\n\nImport anyway under ${err.body.subject}? This is recorded in the audit trail.`)) throw err;
+    return api("POST", "/imports", { ...body, force: true });
+  }
+}
+
 // ---- CSV import ------------------------------------------------------------
 async function csvPage() {
   const [plist, projects] = await Promise.all([guarded(pacsList), guarded(async () => (await api("GET", "/projects")).projects.filter((p) => p.dqr_enabled))]);
@@ -363,10 +401,11 @@ async function csvPage() {
   const pacs = h("select", { name: "pacs" }, plist.filter((p) => p.queryable).map((p) => h("option", { value: p.id, selected: p.default_qr }, p.label)));
   const project = h("select", { name: "project" }, projects.map((p) => h("option", { value: p.id }, p.id)));
   const file = h("input", { type: "file", accept: ".csv,text/csv", name: "csv" });
+  const force = h("input", { type: "checkbox", name: "force", onchange: (e) => { if (e.target.checked && !window.confirm("Import rows under labels the project's registry disagrees with? Each is recorded in the audit trail.")) e.target.checked = false; } });
   const out = h("div", {});
   let preview = null;
   const queueBtn = h("button", { disabled: true, onclick: async () => {
-    const ok = await guarded(() => api("POST", "/imports", { pacs: Number(pacs.value), project: project.value, studies: preview.studies, bulk: true }));
+    const ok = await guarded(() => api("POST", "/imports", { pacs: Number(pacs.value), project: project.value, studies: preview.studies, bulk: true, force: force.checked }));
     if (ok) location.hash = "#/queue";
   } }, "Queue the import");
   const form = h("form", { class: "card", onsubmit: async (e) => {
@@ -374,12 +413,12 @@ async function csvPage() {
     if (!file.files[0]) return banner("Choose a CSV file first.");
     const text = await file.files[0].text();
     out.replaceChildren(h("p", { "aria-live": "polite" }, "Resolving every row against the PACS…"));
-    preview = await guarded(() => api("POST", "/imports/csv/preview", { pacs: Number(pacs.value), project: project.value, csv: text }));
+    preview = await guarded(() => api("POST", "/imports/csv/preview", { pacs: Number(pacs.value), project: project.value, csv: text, force: force.checked }));
     if (!preview) return out.replaceChildren();
     const rows = [];
     for (const r of preview.rows) {
       if (r.error) rows.push({ line: r.line, result: "error", detail: r.error, session: "" });
-      for (const m of r.matches) rows.push({ line: r.line, result: "match", detail: `${m.PatientName || ""} ${m.StudyDate || ""} ${m.StudyDescription || ""}`, subject: m.subject, session: m.session });
+      for (const m of r.matches) rows.push({ line: r.line, result: "match", detail: `${m.PatientName || ""} ${m.StudyDate || ""} ${m.StudyDescription || ""}${m.known_subject ? ` · known subject ${m.known_subject}` : ""}${m.conflict ? ` · ${m.conflict}` : ""}`, subject: m.subject, session: m.session });
     }
     queueBtn.disabled = preview.errors > 0 || !preview.studies.length;
     out.replaceChildren(h("div", { class: "card" }, h("h2", {}, `${preview.sessions} sessions, ${preview.errors} errors`),
@@ -389,7 +428,7 @@ async function csvPage() {
       h("div", { class: "actions" }, queueBtn)));
   } }, h("h1", {}, "CSV bulk import"),
   h("p", { class: "muted" }, "Columns as in XNAT DQR: Accession Number, Study Date, Patient ID, Last Name, First Name, DOB, Modality (any, at least one) and Subject, Session."),
-  h("div", { class: "grid" }, field("PACS", pacs), field("Project", project), field("CSV file", file)),
+  h("div", { class: "grid" }, field("PACS", pacs), field("Project", project), field("CSV file", file), field("Force labels the registry disagrees with", force)),
   h("div", { class: "actions" }, h("button", { type: "submit" }, "Preview")));
   show(form, out);
 }

@@ -204,6 +204,27 @@ static const char *const migrations[] = {
     " id {{PK}}, session_id INTEGER NOT NULL, project TEXT NOT NULL, file TEXT NOT NULL,"
     " frame INTEGER NOT NULL, boxes TEXT NOT NULL, reason TEXT NOT NULL, created INTEGER NOT NULL);"
     "CREATE INDEX pixel_quarantine_session ON pixel_quarantine(session_id);",
+    /* 11: returning patients (gateway/import/registry.c). subject_registry:
+     * per project, a keyed hash (store_vault_tag) of a patient's original
+     * IssuerOfPatientID and PatientID -> the subject label it was first
+     * archived under; orig_enc holds the originals and the patient's date
+     * offset sealed, for the re-identification export. A project's
+     * returning-patient policy ('propose' a known label, or 'enforce' it)
+     * and per-patient date shift range in days (NULL: off); a session
+     * imported under a label the registry disagrees with, forced by its
+     * requester. */
+    "CREATE TABLE subject_registry ("
+    "  project TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+    "  patient_key TEXT NOT NULL,"
+    "  subject TEXT NOT NULL,"
+    "  orig_enc TEXT NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  PRIMARY KEY (project, patient_key));"
+    "CREATE INDEX subject_registry_label ON subject_registry(project, subject);"
+    "ALTER TABLE projects ADD COLUMN returning_patients TEXT NOT NULL DEFAULT 'propose';"
+    "ALTER TABLE projects ADD COLUMN date_shift_min INTEGER;"
+    "ALTER TABLE projects ADD COLUMN date_shift_max INTEGER;"
+    "ALTER TABLE import_sessions ADD COLUMN subject_forced INTEGER NOT NULL DEFAULT 0;",
 };
 
 const char *const *store_migrations(size_t *n)

@@ -77,6 +77,7 @@ static const char *const SEALED[] = {
     "SELECT COUNT(*) FROM import_sessions WHERE orig_enc IS NOT NULL AND orig_enc <> ''",
     "SELECT COUNT(*) FROM import_sessions WHERE study_enc IS NOT NULL AND study_enc <> ''",
     "SELECT COUNT(*) FROM pacs WHERE password_enc IS NOT NULL AND password_enc <> ''",
+    "SELECT COUNT(*) FROM subject_registry WHERE orig_enc <> ''",
 };
 
 dqr_status store_vault_sealed_count(store *db, int64_t *n, dqr_error *err)

@@ -82,6 +82,8 @@ static const gw_audit_kind kinds[] = {
     {"query_results", E_QUERY, T_NONE, 'E', 0, "query"},
     {"phi_view_query_keys", E_PATIENT, T_NONE, 'R', 0, "query_history"},
     {"phi_view_import_identifiers", E_PATIENT, T_NONE, 'R', 0, "import_session"},
+    {"phi_export_reidentification", E_EXPORT, T_NONE, 'R', 0, "project"},
+    {"subject_label_forced", E_IMPORT, T_NONE, 'E', 0, "session"},
     {"dry_run", E_ACCESS, T_NONE, 'R', 0, "project"},
     {"session_download", E_EXPORT, T_NONE, 'R', 0, "session"},
     {"session_send", E_BEGIN, T_NONE, 'E', 0, "session"},

@@ -12,6 +12,8 @@
 #include "gateway/import/archive.h"
 #include "gateway/api/imports.h"
 #include "gateway/pacs/query.h"
+#include "gateway/import/job.h"
+#include "gateway/import/registry.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -172,8 +174,10 @@ static void row_error(resolved *out, int line, const char *msg)
     out->errors++;
 }
 
-/* Resolve one data row: query, then labels for each match. */
-static void resolve_row(gw_req *r, const gw_pacs *p, const char *const *v, int line, resolved *out)
+/* Resolve one data row: query, then labels for each match (and what the
+ * registry of returning patients says of them). */
+static void resolve_row(gw_req *r, const gw_pacs *p, const char *project, const char *const *v, int line,
+                        resolved *out)
 {
     char msg[300];
     if (!gw_label_ok(v[C_SUBJECT])) {
@@ -199,6 +203,8 @@ static void resolve_row(gw_req *r, const gw_pacs *p, const char *const *v, int l
     }
     size_t n = json_array_size(qr.results), i;
     json_t *m, *matches = json_array();
+    bool force = json_is_true(json_object_get(r->body, "force"));
+    const char *conflict = NULL;
     json_array_foreach(qr.results, i, m)
     {
         char session[80];
@@ -213,6 +219,8 @@ static void resolve_row(gw_req *r, const gw_pacs *p, const char *const *v, int l
         json_t *shown = json_deep_copy(m);
         json_object_set_new(shown, "subject", json_string(v[C_SUBJECT]));
         json_object_set_new(shown, "session", json_string(session));
+        if (gw_registry_csv_match(r->g, project, m, v[C_SUBJECT], study, shown, force) && !conflict)
+            conflict = json_string_value(json_object_get(shown, "conflict"));
         json_array_append_new(matches, shown);
         json_array_append_new(out->studies, study);
     }
@@ -220,6 +228,8 @@ static void resolve_row(gw_req *r, const gw_pacs *p, const char *const *v, int l
     json_t *row = json_pack("{s:i,s:o}", "line", line, "matches", matches);
     if (qr.truncated)
         json_object_set_new(row, "warning", json_string(qr.message));
+    if (conflict)
+        json_object_set_new(row, "error", json_string(conflict)), out->errors++;
     json_array_append_new(out->rows, row);
 }
 
@@ -272,7 +282,7 @@ static bool resolve(gw_req *r, int64_t *pacs_id, const char **project, resolved 
         if (json_array_size(fields) != ncol && !blank)
             row_error(out, at, "this row has a different number of columns than the header");
         else if (!blank)
-            resolve_row(r, &p, v, at, out);
+            resolve_row(r, &p, *project, v, at, out);
     }
     json_decref(records);
     /* session labels must be unique in the whole file, and not another

@@ -7,6 +7,7 @@
 #include "gateway/core/sealed.h"
 #include "gateway/accounts/accounts.h"
 #include "gateway/api/routes.h"
+#include "gateway/import/registry.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +61,7 @@ typedef struct new_import {
     int64_t user, pacs, id;
     const char *project;
     const json_t *studies;
-    bool bulk;
+    bool bulk, force; /* force: a label the registry disagrees with (import/registry.h) */
     size_t conflict;   /* with a DQR_E_CONFLICT: the study whose session is taken ... */
     char owner[65];    /* ... and the subject it belongs to */
 } new_import;
@@ -130,14 +131,14 @@ static dqr_status insert_session(new_import *n, store *s, const json_t *v, int64
     gw_study_key(n->g, uid, key);
     dqr_status st = store_exec(s,
                                "INSERT INTO import_sessions(request_id, pacs_id, project, bulk, study_uid, study_key, "
-                               "study_enc, subject, session, state, queued, updated) "
-                               "VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, 'queued', ?, ?)",
+                               "study_enc, subject, session, state, queued, updated, subject_forced) "
+                               "VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, 'queued', ?, ?, ?)",
                                (store_val[]){STORE_I(n->id), STORE_I(n->pacs), STORE_S(n->project), STORE_I(n->bulk),
                                              STORE_S(key), STORE_S(sealed),
                                              STORE_S(json_string_value(json_object_get(v, "subject"))),
                                              STORE_S(json_string_value(json_object_get(v, "session"))), STORE_I(now),
-                                             STORE_I(now)},
-                               10, NULL, NULL, NULL, err);
+                                             STORE_I(now), STORE_I(n->force)},
+                               11, NULL, NULL, NULL, err);
     free(sealed);
     return st;
 }
@@ -232,10 +233,11 @@ bool gw_import_queue(gw_req *r, int64_t pacs, const char *project, const json_t 
         if (!study_ok(v, i, msg, sizeof msg))
             return gw_fail(r, 400, "%s", msg);
     }
-    if (!labels_ok(r, studies))
+    bool force = json_is_true(json_object_get(r->body, "force"));
+    if (!labels_ok(r, studies) || !gw_registry_check_request(r, project, studies, force))
         return false;
     new_import n = {.g = r->g, .user = r->user.id, .pacs = pacs, .project = project, .studies = studies,
-                    .bulk = bulk || json_array_size(studies) > 1};
+                    .bulk = bulk || json_array_size(studies) > 1, .force = force};
     dqr_error err;
     if (store_tx(r->g->db, insert_import, &n, &err) != DQR_OK) {
         if (err.code == DQR_E_CONFLICT && *n.owner)

@@ -6,6 +6,7 @@
 #include "gateway/accounts/audit.h"
 #include "gateway/api/routes.h"
 #include "gateway/pacs/qcache.h"
+#include "gateway/import/registry.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +173,9 @@ static void query(gw_req *r)
                              "truncated", qr.truncated);
     if (qr.truncated)
         json_object_set_new(meta, "message", json_string(qr.message));
+    const char *project = json_string_value(json_object_get(r->body, "project")); /* "known_subject" per answer */
+    if (project && gw_may_use(r, "project", project) && gw_registry_annotate_all(r->g, project, qr.results))
+        json_object_set_new(meta, "project", json_string(project));
     char qid[33];
     json_incref(qr.results), json_incref(meta);
     gw_qcache_put(r->g->qc, r->user.id, qr.results, meta, qid);

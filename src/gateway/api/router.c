@@ -13,7 +13,7 @@ static const gw_route *const tables[] = {gw_routes_auth,  gw_routes_users,   gw_
                                          gw_routes_imports, gw_routes_archive, gw_routes_send,
                                          gw_routes_dryrun, gw_routes_ui,      gw_routes_audit,
                                          gw_routes_dicom_clients, gw_routes_quarantine, gw_routes_pixels,
-                                         gw_routes_quarantine_review};
+                                         gw_routes_quarantine_review, gw_routes_registry};
 
 /* Match path against pattern, keeping the {} segments in r->arg. */
 static bool match(const char *pattern, const char *path, gw_req *r)

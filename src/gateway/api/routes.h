@@ -20,6 +20,7 @@ extern const gw_route gw_routes_auth[], gw_routes_users[], gw_routes_pacs[], gw_
     gw_routes_dryrun[], gw_routes_ui[];
 extern const gw_route gw_routes_audit[]; /* GET /api/v1/audit (api_audit.c) */
 extern const gw_route gw_routes_quarantine[]; /* GET /api/v1/quarantine (api/api_quarantine.c) */
+extern const gw_route gw_routes_registry[]; /* date shift, re-identification (api/api_registry.c) */
 extern const gw_route gw_routes_dicom_clients[]; /* /api/v1/dicom-clients (api/api_dicom_clients.c) */
 /* Free the finished sends' records (at stop). */
 void gw_sends_free(gw *g);

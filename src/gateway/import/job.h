@@ -36,6 +36,11 @@ typedef struct gw_job {
     int pending;       /* instances handed to the pool, not yet through (same lock) */
     pthread_mutex_t dir_lock;
     char last_dir[4096]; /* the series folder made last: most instances need no mkdir */
+    /* returning patients (import/registry.h): the first instance looks the patient up (under lock) */
+    bool reg_checked, reg_bound;
+    char reg_key[65];      /* the patient's keyed hash; "" without a PatientID */
+    char *reg_sealed;      /* its originals and date offset, sealed, bound once an instance is archived */
+    char reg_refusal[256]; /* why this session's instances are not archived; "" when they are */
     struct gw_job *next;
 } gw_job;
 

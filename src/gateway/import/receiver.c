@@ -11,6 +11,7 @@
 #include "gateway/core/sealed.h"
 #include "gateway/accounts/accounts.h"
 #include "gateway/pacs/peers.h"
+#include "gateway/import/registry.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -210,8 +211,10 @@ uint16_t gw_job_instance(gw *g, gw_job *j, const uint8_t *data, size_t len)
     }
     pthread_mutex_lock(&j->lock);
     keep_originals(g, j, ds);
+    gw_registry_session_start(g, j, ds); /* before remap: the registry knows the original patient */
+    bool refused = *j->reg_refusal;
     remap(j, ds);
-    anon_result res = anon_session_apply(j->deid.as, ds, &err);
+    anon_result res = refused ? ANON_FAILED : anon_session_apply(j->deid.as, ds, &err);
     /* step 5b: the pixels, while the session's alterPixels regions are this instance's */
     size_t regions = 0;
     bool pixels_failed = res == ANON_OK && gw_pixel_clean(&j->pixel_rules, j->deid.as, f, &regions, &err) != DQR_OK;
@@ -220,7 +223,10 @@ uint16_t gw_job_instance(gw *g, gw_job *j, const uint8_t *data, size_t len)
     verify v = {0};
     gw_pixel_verdict px = GW_PX_NOT_READ;
     int64_t bytes = 0;
-    if (res == ANON_REJECTED) {
+    if (refused) {
+        snprintf(j->error, sizeof j->error, "%s", j->reg_refusal);
+        status = 0xC000;
+    } else if (res == ANON_REJECTED) {
         atomic_fetch_add(&j->rejected, 1);
         GW_COUNT(g, instances_rejected);
     } else if (res == ANON_FAILED) {
@@ -247,6 +253,7 @@ uint16_t gw_job_instance(gw *g, gw_job *j, const uint8_t *data, size_t len)
             gw_log(g, "warn", "phi_left", "session=%lld keyword=%s findings=%d", (long long)j->id, v.first,
                    v.findings);
         }
+        gw_registry_bind(g, j);
         atomic_fetch_add(&j->archived, 1);
         atomic_fetch_add(&j->bytes, bytes);
         GW_COUNT(g, instances_archived);

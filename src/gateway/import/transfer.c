@@ -9,6 +9,7 @@
 #include "gateway/import/wado.h"
 #include "gateway/core/sealed.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,7 @@ void gw_job_free(gw_job *j)
     json_decref(j->series);
     json_decref(j->overrides);
     free(j->orig_sealed);
+    free(j->reg_sealed);
     pthread_mutex_destroy(&j->lock);
     pthread_mutex_destroy(&j->dir_lock);
     pthread_mutex_destroy(&j->flush_lock);
@@ -201,7 +203,10 @@ static void register_job(gw *g, gw_job *j)
     pthread_mutex_unlock(&g->jobs_lock);
 }
 
-/* Take j out of the routing list and wait until no receiver thread is in it. */
+/* Take j out of the routing list and wait until no receiver thread is in it
+ * and the pool is through with its instances: the pool may still be busy
+ * long after the PACS is done sending, so progress is saved meanwhile too
+ * (every 250 ms, with the jobs lock released). */
 static void unregister_job(gw *g, gw_job *j)
 {
     pthread_mutex_lock(&g->jobs_lock);
@@ -210,8 +215,18 @@ static void unregister_job(gw *g, gw_job *j)
             *p = j->next;
             break;
         }
-    while (j->refs > 0 || j->pending > 0)
-        pthread_cond_wait(&g->idle, &g->jobs_lock);
+    while (j->refs > 0 || j->pending > 0) {
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        t.tv_nsec += 250000000L;
+        if (t.tv_nsec >= 1000000000L)
+            t.tv_sec++, t.tv_nsec -= 1000000000L;
+        if (pthread_cond_timedwait(&g->idle, &g->jobs_lock, &t) == ETIMEDOUT) {
+            pthread_mutex_unlock(&g->jobs_lock);
+            gw_job_flush(g, j);
+            pthread_mutex_lock(&g->jobs_lock);
+        }
+    }
     pthread_mutex_unlock(&g->jobs_lock);
 }
 

@@ -8,12 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* What each level returns when the caller does not ask for more. */
-static const char *const return_keys[3][14] = {
-    {"PatientName", "PatientID", "PatientBirthDate", "PatientSex", "NumberOfPatientRelatedStudies", NULL},
-    {"StudyInstanceUID", "PatientName", "PatientID", "PatientBirthDate", "AccessionNumber", "StudyDate", "StudyTime",
-     "StudyDescription", "ModalitiesInStudy", "ReferringPhysicianName", "StudyID", "NumberOfStudyRelatedSeries",
-     "NumberOfStudyRelatedInstances", NULL},
+/* What each level returns when the caller does not ask for more. The
+ * issuer with the PatientID: together they find a returning patient in
+ * the pseudonym registry (import/registry.h). */
+static const char *const return_keys[3][15] = {
+    {"PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate", "PatientSex",
+     "NumberOfPatientRelatedStudies", NULL},
+    {"StudyInstanceUID", "PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate", "AccessionNumber",
+     "StudyDate", "StudyTime", "StudyDescription", "ModalitiesInStudy", "ReferringPhysicianName", "StudyID",
+     "NumberOfStudyRelatedSeries", "NumberOfStudyRelatedInstances", NULL},
     {"StudyInstanceUID", "SeriesInstanceUID", "SeriesNumber", "SeriesDescription", "Modality", "SeriesDate",
      "BodyPartExamined", "NumberOfSeriesRelatedInstances", NULL},
 };
