@@ -3,7 +3,9 @@
  * and per-frame regions, and the write round trip through every syntax the
  * edit keeps (native, RLE, JPEG-LS and JPEG 2000 lossless) or replaces
  * (big endian, JPEG-LS near-lossless -> Explicit VR LE): the pixels outside
- * the regions come back bit-identical, those inside equal the fill. */
+ * the regions come back bit-identical, those inside equal the fill. Also
+ * the item-1 gaps: frames found by the Extended Offset Table, segmented
+ * palette LUTs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -64,7 +66,7 @@ static void add(buf *o, const void *p, size_t n)
 static void el_hdr(buf *o, uint16_t g, uint16_t e, const char *vr, uint32_t len)
 {
     uint8_t h[12] = {(uint8_t)g, (uint8_t)(g >> 8), (uint8_t)e, (uint8_t)(e >> 8), (uint8_t)vr[0], (uint8_t)vr[1]};
-    bool lng = strcmp(vr, "OB") == 0 || strcmp(vr, "OW") == 0;
+    bool lng = strcmp(vr, "OB") == 0 || strcmp(vr, "OW") == 0 || strcmp(vr, "OV") == 0;
     if (lng) {
         memcpy(h + 8, (uint8_t[]){(uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24)}, 4);
         add(o, h, 12);
@@ -100,8 +102,20 @@ typedef enum enc { ENC_NATIVE, ENC_RLE, ENC_JLS, ENC_J2K } enc;
 /* A Part 10 file of m in transfer syntax ts (the meta written by hand,
  * the dataset Explicit VR LE), its frames encoded with e; a Basic Offset
  * Table when bot. Native data is laid out for m->planar. */
+typedef enum tables { T_NONE, T_BOT, T_EOT_SPLIT } tables;
+
+static dcm_file *make_file_t(const img *m, const uint8_t *frames, const char *ts, enc e, tables t);
+
 static dcm_file *make_file(const img *m, const uint8_t *frames, const char *ts, enc e, bool bot)
 {
+    return make_file_t(m, frames, ts, e, bot ? T_BOT : T_NONE);
+}
+
+/* As make_file; T_EOT_SPLIT: each frame in two fragments, an empty Basic
+ * and a full Extended Offset Table. */
+static dcm_file *make_file_t(const img *m, const uint8_t *frames, const char *ts, enc e, tables t)
+{
+    bool bot = t == T_BOT;
     if (strcmp(ts, DCM_TS_DEFLATED_LE) == 0 || strcmp(ts, DCM_TS_EXPLICIT_BE) == 0 ||
         strcmp(ts, DCM_TS_IMPLICIT_LE) == 0) { /* the codec writes these from an Explicit VR LE file */
         dcm_file *le = make_file(m, frames, DCM_TS_EXPLICIT_LE, e, bot);
@@ -149,7 +163,6 @@ static dcm_file *make_file(const img *m, const uint8_t *frames, const char *ts, 
         if (fs * m->frames & 1)
             add(&o, "", 1);
     } else {
-        el_hdr(&o, 0x7FE0, 0x0010, "OB", 0xFFFFFFFFu);
         uint8_t **frag = calloc(m->frames, sizeof *frag);
         size_t *len = calloc(m->frames, sizeof *len);
         uint8_t offs[4 * 64];
@@ -161,11 +174,20 @@ static dcm_file *make_file(const img *m, const uint8_t *frames, const char *ts, 
                                            : px_j2k_encode(&in, frames + k * fs, &frag[k], &len[k], &err);
             assert_int_equal(st, DQR_OK);
             memcpy(offs + 4 * k, (uint8_t[]){(uint8_t)at, (uint8_t)(at >> 8), (uint8_t)(at >> 16), (uint8_t)(at >> 24)}, 4);
-            at += 8u + (uint32_t)len[k];
+            at += 8u + (uint32_t)len[k] + (t == T_EOT_SPLIT ? 8u : 0u);
         }
+        if (t == T_EOT_SPLIT) { /* (7FE0,0001) OV: the same offsets, 64-bit */
+            el_hdr(&o, 0x7FE0, 0x0001, "OV", 8u * m->frames);
+            for (uint32_t k = 0; k < m->frames; k++)
+                add(&o, (uint8_t[]){offs[4 * k], offs[4 * k + 1], offs[4 * k + 2], offs[4 * k + 3], 0, 0, 0, 0}, 8);
+        }
+        el_hdr(&o, 0x7FE0, 0x0010, "OB", 0xFFFFFFFFu);
         item(&o, offs, bot ? 4u * m->frames : 0);
         for (uint32_t k = 0; k < m->frames; k++) {
-            item(&o, frag[k], (uint32_t)len[k]);
+            uint32_t half = t == T_EOT_SPLIT ? (uint32_t)len[k] / 2u & ~1u : (uint32_t)len[k];
+            item(&o, frag[k], half);
+            if (t == T_EOT_SPLIT)
+                item(&o, frag[k] + half, (uint32_t)len[k] - half);
             free(frag[k]);
         }
         add(&o, (uint8_t[]){0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0}, 8);
@@ -376,6 +398,76 @@ static void test_offset_table_rewritten(void **state)
     free(orig);
 }
 
+/* Frames in two fragments each, found only through the Extended Offset
+ * Table; the edit writes one fragment a frame with a Basic Offset Table and
+ * drops the Extended one. */
+static void test_extended_offset_table_read(void **state)
+{
+    (void)state;
+    img m = {.rows = 10, .cols = 12, .spp = 1, .bits = 8, .stored = 8, .frames = 3, .pi = "MONOCHROME2"};
+    uint8_t *orig = frames_of(&m);
+    dcm_file *f = make_file_t(&m, orig, "1.2.840.10008.1.2.5", ENC_RLE, T_EOT_SPLIT);
+    assert_int_equal(dcm_element_fragment_count(dcm_dataset_get(dcm_file_dataset(f), DCM_TAG_PIXEL_DATA)), 7);
+    dcm_file *g = edit_and_check(f, &m, orig, &box, 1, "1.2.840.10008.1.2.5");
+    assert_null(dcm_dataset_get(dcm_file_dataset(g), DCM_TAG(0x7FE0, 0x0001)));
+    const dcm_element *px = dcm_dataset_get(dcm_file_dataset(g), DCM_TAG_PIXEL_DATA);
+    assert_int_equal(dcm_element_fragment_count(px), 4);
+    assert_int_equal(dcm_element_fragment_length(px, 0), 12);
+    dcm_file_close(g);
+    dcm_file_close(f);
+    free(orig);
+}
+
+static void set_us3(dcm_dataset *ds, uint16_t elem, const uint16_t v[3], dcm_vr vr)
+{
+    uint8_t b[6];
+    for (int i = 0; i < 3; i++)
+        b[2 * i] = (uint8_t)v[i], b[2 * i + 1] = (uint8_t)(v[i] >> 8);
+    assert_non_null(dcm_dataset_set_bytes(ds, DCM_TAG(0x0028, elem), vr, b, 6, NULL));
+}
+
+/* Segmented palette LUTs (PS3.3 C.7.9.2): discrete, linear and indirect
+ * segments expanded to the table a plain LUT would give. */
+static void test_segmented_palette(void **state)
+{
+    (void)state;
+    dcm_dataset *ds = dcm_dataset_new();
+    uint8_t v1[2] = {1, 0};
+    assert_non_null(dcm_dataset_set_bytes(ds, DCM_TAG(0x0028, 0x0002), DCM_VR_US, v1, 2, NULL));
+    assert_non_null(dcm_dataset_set_string(ds, DCM_TAG(0x0028, 0x0004), DCM_VR_CS, "PALETTE COLOR", NULL));
+    uint8_t v2[2] = {2, 0}, v8[2] = {8, 0}, v0[2] = {0, 0};
+    assert_non_null(dcm_dataset_set_bytes(ds, DCM_TAG(0x0028, 0x0010), DCM_VR_US, v2, 2, NULL));
+    assert_non_null(dcm_dataset_set_bytes(ds, DCM_TAG(0x0028, 0x0011), DCM_VR_US, v2, 2, NULL));
+    assert_non_null(dcm_dataset_set_bytes(ds, DCM_TAG(0x0028, 0x0100), DCM_VR_US, v8, 2, NULL));
+    assert_non_null(dcm_dataset_set_bytes(ds, DCM_TAG(0x0028, 0x0101), DCM_VR_US, v8, 2, NULL));
+    assert_non_null(dcm_dataset_set_bytes(ds, DCM_TAG(0x0028, 0x0103), DCM_VR_US, v0, 2, NULL));
+    const uint16_t desc[3] = {9, 0, 16};
+    /* discrete 0, 100; linear to 400 over 3 entries; indirect: the first segment again; discrete 7, 7 */
+    const uint16_t seg[] = {0, 2, 0, 100, 1, 3, 400, 2, 1, 0, 0, 0, 2, 7, 7};
+    const uint16_t want[9] = {0, 100, 200, 300, 400, 0, 100, 7, 7};
+    uint8_t raw[sizeof seg];
+    for (size_t i = 0; i < sizeof seg / 2; i++)
+        raw[2 * i] = (uint8_t)seg[i], raw[2 * i + 1] = (uint8_t)(seg[i] >> 8);
+    for (uint16_t c = 0; c < 3; c++) {
+        set_us3(ds, (uint16_t)(0x1101 + c), desc, DCM_VR_US);
+        assert_non_null(dcm_dataset_set_bytes(ds, DCM_TAG(0x0028, 0x1221 + c), DCM_VR_OW, raw, sizeof raw, NULL));
+    }
+    const uint8_t px[4] = {0, 2, 4, 8};
+    assert_non_null(dcm_dataset_set_bytes(ds, DCM_TAG_PIXEL_DATA, DCM_VR_OB, px, 4, NULL));
+    dcm_file *f = dcm_file_wrap(NULL, ds, DCM_TS_EXPLICIT_LE, NULL);
+    px_frames *it;
+    dqr_error err = {0};
+    if (px_frames_open(f, &it, &err) != DQR_OK)
+        fail_msg("%s", err.message);
+    const px_palette *pal = px_frames_palette(it);
+    assert_non_null(pal);
+    assert_int_equal(pal->entries, 9);
+    for (int c = 0; c < 3; c++)
+        assert_memory_equal(pal->lut[c], want, sizeof want);
+    px_frames_close(it);
+    dcm_file_close(f);
+}
+
 static void test_frame_fill_counts(void **state)
 {
     (void)state;
@@ -402,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_rgb_planar),       cmocka_unit_test(test_multi_frame),
         cmocka_unit_test(test_compressed_syntaxes), cmocka_unit_test(test_j2k_rgb_becomes_rct),
         cmocka_unit_test(test_offset_table_rewritten), cmocka_unit_test(test_frame_fill_counts),
+        cmocka_unit_test(test_extended_offset_table_read), cmocka_unit_test(test_segmented_palette),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
