@@ -24,6 +24,9 @@ typedef struct producer {
     uint8_t *work;    /* the decoded frame being filled */
     uint8_t *enc;     /* native planar 1: the reordered frame */
     uint8_t *frag;    /* encapsulated: the fragment of the last frame */
+    bool bits1;       /* Bits Allocated 1: frames packed back to back, a bit a pixel */
+    uint8_t carry;    /* bits1: the bits of a byte the next frame completes */
+    unsigned ncarry;
 } producer;
 
 static void producer_free(void *ctx)
@@ -57,6 +60,27 @@ static out_codec choose(const char *ts, const px_info *out, const char **out_ts)
     return OUT_NATIVE;
 }
 
+/* Bits Allocated 1: the frame's bytes (0 or 1 a pixel) packed least
+ * significant bit first after the bits the previous frame left; the bits of
+ * an incomplete last byte wait for the next frame, or are flushed after the
+ * last. */
+static size_t pack_bits(producer *p, uint32_t index, size_t pixels)
+{
+    if (index == 0)
+        p->carry = 0, p->ncarry = 0;
+    size_t out = 0;
+    for (size_t i = 0; i < pixels; i++) {
+        p->carry |= (uint8_t)((p->work[i] & 1u) << p->ncarry);
+        if (++p->ncarry == 8) {
+            p->enc[out++] = p->carry;
+            p->carry = 0, p->ncarry = 0;
+        }
+    }
+    if (index + 1 == p->out.frames && p->ncarry)
+        p->enc[out++] = p->carry, p->ncarry = 0;
+    return out;
+}
+
 static dqr_status produce(void *ctx, uint32_t index, const uint8_t **data, size_t *len, dqr_error *err)
 {
     producer *p = ctx;
@@ -71,6 +95,11 @@ static dqr_status produce(void *ctx, uint32_t index, const uint8_t **data, size_
     p->frag = NULL;
     switch (p->codec) {
     case OUT_NATIVE:
+        if (p->bits1) {
+            *len = pack_bits(p, index, n);
+            *data = p->enc;
+            return DQR_OK;
+        }
         if (p->out.planar == 1 && p->out.samples == 3) {
             if ((st = px_native_encode(&p->out, p->work, p->enc, err)))
                 return st;
@@ -112,6 +141,13 @@ static dqr_status describe(dcm_dataset *ds, const producer *p, dqr_error *err)
     return DQR_OK;
 }
 
+static long stored_bits(const dcm_file *f)
+{
+    long alloc = 0;
+    dcm_dataset_get_int(dcm_file_dataset(f), DCM_TAG(0x0028, 0x0100), &alloc);
+    return alloc;
+}
+
 static dqr_status setup(producer *p, const dcm_file *f, const px_edit *e, const char **out_ts, dqr_error *err)
 {
     dqr_status st = px_frames_open(f, &p->it, err);
@@ -128,10 +164,11 @@ static dqr_status setup(producer *p, const dcm_file *f, const px_edit *e, const 
         stored.photometric == p->out.photometric)
         p->out.planar = stored.planar;
     size_t n = px_frame_size(&p->out);
+    p->bits1 = native_in && p->out.bits_stored == 1 && stored_bits(f) == 1;
     p->edit = px_edit_new();
     p->work = malloc(n);
-    p->enc = p->out.planar == 1 ? malloc(n) : NULL;
-    if (!p->edit || !p->work || (p->out.planar == 1 && !p->enc))
+    p->enc = p->out.planar == 1 || p->bits1 ? malloc(n) : NULL;
+    if (!p->edit || !p->work || ((p->out.planar == 1 || p->bits1) && !p->enc))
         return dqr_error_set(err, DQR_E_NOMEM, "out of memory for a frame of %zu bytes", n);
     for (size_t i = 0; i < px_edit_count(e) && !st; i++)
         st = px_edit_add(p->edit, px_edit_region(e, i), err);
@@ -161,8 +198,9 @@ dqr_status px_edit_attach(dcm_file *f, const px_edit *e, dqr_error *err)
     dcm_pixel_writer w = {
         .encapsulated = p->codec != OUT_NATIVE,
         .frames = p->out.frames,
-        .vr = p->out.bits_allocated == 8 ? DCM_VR_OB : DCM_VR_OW,
-        .length = (uint64_t)px_frame_size(&p->out) * p->out.frames,
+        .vr = p->out.bits_allocated == 8 ? DCM_VR_OB : DCM_VR_OW, /* 1-bit too: OB */
+        .length = p->bits1 ? ((uint64_t)p->out.rows * p->out.columns * p->out.frames + 7) / 8
+                           : (uint64_t)px_frame_size(&p->out) * p->out.frames,
         .offset_table = p->codec != OUT_NATIVE && had_offset_table(f),
         .frame = produce,
         .ctx = p,

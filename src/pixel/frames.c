@@ -200,8 +200,17 @@ static dqr_status setup(px_frames *it, const dcm_file *f, dqr_error *err)
     bool mct = it->stored.photometric == PX_YBR_RCT || it->stored.photometric == PX_YBR_ICT;
     if ((it->codec == PX_CODEC_JPEG && it->out.samples == 3) || (it->codec == PX_CODEC_J2K && mct))
         it->out.photometric = PX_RGB;
+    if (it->stored.bits_allocated == 1) { /* one bit a pixel, decoded to a byte a pixel (0 or 1) */
+        if (it->codec != PX_CODEC_NATIVE || it->big_endian_ow)
+            return dqr_error_set(err, DQR_E_UNSUPPORTED, "Bits Allocated 1 in %s",
+                                 it->big_endian_ow ? "OW of Explicit VR Big Endian" : "a compressed transfer syntax");
+        it->out.bits_allocated = 8;
+        it->out.high_bit = 0;
+    }
     if (it->codec == PX_CODEC_NATIVE) {
-        uint64_t need = (uint64_t)px_native_stored_size(&it->stored) * it->stored.frames;
+        uint64_t need = it->stored.bits_allocated == 1
+                            ? ((uint64_t)it->stored.rows * it->stored.columns * it->stored.frames + 7) / 8
+                            : (uint64_t)px_native_stored_size(&it->stored) * it->stored.frames;
         if (dcm_element_length(it->pixels) < need)
             return dqr_error_set(err, DQR_E_PARSE, "Pixel Data has %llu bytes where %u frames need %llu",
                                  (unsigned long long)dcm_element_length(it->pixels),
@@ -254,9 +263,25 @@ static dqr_status read_fragments(px_frames *it, uint32_t index, size_t *len, dqr
     return st;
 }
 
+/* Bits Allocated 1 (PS3.5 8.1.1, D.2): pixels packed least significant bit
+ * first and frames back to back, so a frame may start inside a byte. */
+static dqr_status decode_bits(px_frames *it, uint32_t index, dqr_error *err)
+{
+    uint64_t bits = (uint64_t)it->stored.rows * it->stored.columns, first = bits * index;
+    size_t shift = (size_t)(first % 8), n = (size_t)((shift + bits + 7) / 8);
+    dqr_status st = reserve_raw(it, n, err);
+    if (st || (st = dcm_element_read(it->pixels, first / 8, it->raw, n, err)))
+        return st;
+    for (uint64_t i = 0; i < bits; i++)
+        it->frame[i] = (uint8_t)(it->raw[(shift + i) >> 3] >> ((shift + i) & 7) & 1u);
+    return DQR_OK;
+}
+
 static dqr_status decode_frame(px_frames *it, uint32_t index, dqr_error *err)
 {
     dqr_status st;
+    if (it->stored.bits_allocated == 1)
+        return decode_bits(it, index, err);
     if (it->codec == PX_CODEC_NATIVE) {
         size_t n = px_native_stored_size(&it->stored);
         if ((st = reserve_raw(it, n, err)) ||

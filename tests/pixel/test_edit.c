@@ -5,7 +5,7 @@
  * (big endian, JPEG-LS near-lossless -> Explicit VR LE): the pixels outside
  * the regions come back bit-identical, those inside equal the fill. Also
  * the item-1 gaps: frames found by the Extended Offset Table, segmented
- * palette LUTs. */
+ * palette LUTs, Bits Allocated 1. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,7 +25,7 @@ typedef struct img {
 static px_info info_of(const img *m)
 {
     px_info i = {.rows = m->rows, .columns = m->cols, .frames = m->frames, .samples = m->spp,
-                 .bits_allocated = m->bits, .bits_stored = m->stored, .high_bit = (uint16_t)(m->stored - 1),
+                 .bits_allocated = m->bits == 1 ? 8 : m->bits, /* 1 bit decodes to a byte a pixel */ .bits_stored = m->stored, .high_bit = (uint16_t)(m->stored - 1),
                  .is_signed = m->is_signed, .planar = 0,
                  .photometric = m->spp == 3 ? PX_RGB : PX_MONOCHROME2};
     return i;
@@ -35,7 +35,7 @@ static px_info info_of(const img *m)
 static uint8_t *frames_of(const img *m)
 {
     px_info in = info_of(m);
-    size_t n = px_frame_size(&in) * m->frames, unit = m->bits / 8u;
+    size_t n = px_frame_size(&in) * m->frames, unit = in.bits_allocated / 8u;
     uint8_t *p = malloc(n);
     assert_non_null(p);
     uint32_t mask = m->stored >= 32 ? 0xFFFFFFFFu : (1u << m->stored) - 1;
@@ -150,7 +150,15 @@ static dcm_file *make_file_t(const img *m, const uint8_t *frames, const char *ts
     us(&o, 0x0103, m->is_signed);
     px_info in = info_of(m);
     size_t fs = px_frame_size(&in);
-    if (e == ENC_NATIVE) {
+    if (e == ENC_NATIVE && m->bits == 1) { /* packed LSB first, frames back to back */
+        size_t bits = fs * m->frames, nb = (bits + 7) / 8;
+        uint8_t *packed = calloc(nb + 1, 1);
+        for (size_t i = 0; i < bits; i++)
+            packed[i / 8] |= (uint8_t)((frames[i] & 1u) << (i % 8));
+        el_hdr(&o, 0x7FE0, 0x0010, "OB", (uint32_t)(nb + (nb & 1)));
+        add(&o, packed, nb + (nb & 1));
+        free(packed);
+    } else if (e == ENC_NATIVE) {
         el_hdr(&o, 0x7FE0, 0x0010, m->bits == 8 ? "OB" : "OW", (uint32_t)(fs * m->frames + (fs * m->frames & 1)));
         for (uint32_t k = 0; k < m->frames; k++) {
             px_info pl = in;
@@ -468,6 +476,27 @@ static void test_segmented_palette(void **state)
     dcm_file_close(f);
 }
 
+/* Bits Allocated 1: frames of 15 bits share bytes; decoded a byte a pixel,
+ * edited, packed back the same way. */
+static void test_one_bit(void **state)
+{
+    (void)state;
+    img m = {.rows = 3, .cols = 5, .spp = 1, .bits = 1, .stored = 1, .frames = 3, .pi = "MONOCHROME2"};
+    px_region on = {.left = 1, .top = 0, .right = 3, .bottom = 2, .frame = PX_ALL_FRAMES, .value = {1}};
+    px_region off = {.left = 0, .top = 2, .right = 5, .bottom = 3, .frame = 1, .value = {0}};
+    run(&m, DCM_TS_EXPLICIT_LE, ENC_NATIVE, (px_region[]){on, off}, 2, DCM_TS_EXPLICIT_LE);
+    uint8_t *orig = frames_of(&m);
+    dcm_file *f = make_file(&m, orig, DCM_TS_EXPLICIT_LE, ENC_NATIVE, false);
+    px_region two = on;
+    two.value[0] = 2;
+    px_edit *e = px_edit_new();
+    assert_int_equal(px_edit_add(e, &two, NULL), DQR_OK);
+    assert_int_equal(px_edit_attach(f, e, NULL), DQR_E_USAGE); /* a 1-bit image takes 0 or 1 */
+    px_edit_free(e);
+    dcm_file_close(f);
+    free(orig);
+}
+
 static void test_frame_fill_counts(void **state)
 {
     (void)state;
@@ -495,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_compressed_syntaxes), cmocka_unit_test(test_j2k_rgb_becomes_rct),
         cmocka_unit_test(test_offset_table_rewritten), cmocka_unit_test(test_frame_fill_counts),
         cmocka_unit_test(test_extended_offset_table_read), cmocka_unit_test(test_segmented_palette),
+        cmocka_unit_test(test_one_bit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
