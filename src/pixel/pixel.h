@@ -11,7 +11,8 @@
  * whatever the transfer syntax: pixel-interleaved (planar configuration 0),
  * row by row, each sample in a little-endian container of bits_allocated / 8
  * bytes (1, 2 or 4), holding the value as stored (unused high bits not
- * cleared; px_sample reads a sample masked and sign-extended). YBR_FULL_422
+ * cleared; px_sample reads a sample masked and sign-extended; Bits Allocated
+ * 1 comes out one byte a pixel, 0 or 1, described as 8 allocated, 1 stored). YBR_FULL_422
  * is expanded to full resolution and reported as YBR_FULL; JPEG baseline
  * colour frames come out as RGB (libjpeg converts), as do JPEG 2000 YBR_RCT /
  * YBR_ICT frames (OpenJPEG undoes the transform); palette colour keeps the
