@@ -178,6 +178,26 @@ try:
     check("a fill value beyond Bits Stored: fails, nothing written", r.returncode == 1 and "does not fit" in r.stderr
           and not os.path.exists(WORK + "/big.dcm"), r.stderr)
 
+    # ---- dqr listen --pixel-rules: cleaned in memory before anything is written -------------------
+    lport, ldir = free_port(), WORK + "/listen-out"
+    os.makedirs(ldir)
+    lp = procs.start([DQR, "listen", "--port", str(lport), "--aet", "LST", "--out", ldir, "--script", script,
+                      "--pixel-rules", rules], open(WORK + "/listen.log", "w"))
+    if check("dqr listen --pixel-rules started", wait_port(lport)):
+        subprocess.run([DQR, "store", "--call", "LST", "127.0.0.1", str(lport), src], stdout=subprocess.DEVNULL)
+        procs.stop_one(lp)
+        got = glob.glob(ldir + "/*.dcm")
+        if check("dqr listen wrote the instance", len(got) == 1, got):
+            ds = pydicom.dcmread(got[0])
+            a, want = ds.pixel_array, ref.copy()
+            for (l, t, rr, bb), v in boxes + [(x, 0) for x in rule_boxes]:
+                want[:, t:bb, l:rr] = v
+            check("dqr listen: alterPixels and rule regions filled, the rest unchanged, recorded",
+                  np.array_equal(a, want) and ds.get("BurnedInAnnotation") == "NO" and ("113101", "DCM") in codes(ds),
+                  int(np.sum(a != want)) if a.shape == want.shape else a.shape)
+    r = run("listen", "--port", str(free_port()), "--aet", "LST", "--out", ldir, "--pixel-rules", rules)
+    check("dqr listen --pixel-rules without a script: usage error", r.returncode == 2, r.stderr)
+
     # ---- the gateway: import from Orthanc into a project whose script uses alterPixels ----------
     study = generate_uid()
     gw_src = WORK + "/gw"
