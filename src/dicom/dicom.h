@@ -273,7 +273,7 @@ typedef struct dcm_pixel_writer {
  * produces its top-level Pixel Data from w (copied) rather than from the
  * element in the dataset, which stays as read (the producer may decode it).
  * NULL removes a writer set before. The element must exist for the writer to
- * be used. dcm_dataset_encode of the dataset alone does not see it. On
+ * be used. Writing such a file in a big-endian syntax fails (DQR_E_UNSUPPORTED). dcm_dataset_encode of the dataset alone does not see it. On
  * failure (DQR_E_NOMEM) w->free_ctx has been called: the caller must not
  * write f (it would carry the element's pixels). */
 dqr_status dcm_file_set_pixel_writer(dcm_file *f, const dcm_pixel_writer *w, dqr_error *err);

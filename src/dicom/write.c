@@ -512,6 +512,8 @@ static dqr_status resolve_ts(const dcm_file *f, const char *ts, enc *e, bool *de
         return dqr_error_set(err, DQR_E_UNSUPPORTED,
                              "cannot write %s pixel data as %s: dqr does not compress or decompress here",
                              encap ? "compressed" : "native", ts);
+    if (f->pixel_writer && (flags & DCM_TS_BIG_ENDIAN)) /* produced frames are little-endian samples */
+        return dqr_error_set(err, DQR_E_UNSUPPORTED, "cannot write edited pixel data as %s (big endian)", ts);
     e->explicit_vr = flags & DCM_TS_EXPLICIT;
     e->big_endian = flags & DCM_TS_BIG_ENDIAN;
     *deflated = flags & DCM_TS_DEFLATED;

@@ -279,6 +279,18 @@ static void test_mono8_native(void **state)
     px_region over = {.left = 8, .top = 7, .right = 300, .bottom = 300, .frame = PX_ALL_FRAMES, .value = {255}};
     run(&m, DCM_TS_EXPLICIT_LE, ENC_NATIVE, (px_region[]){box, over}, 2, DCM_TS_EXPLICIT_LE);
     run(&m, DCM_TS_IMPLICIT_LE, ENC_NATIVE, &over, 1, DCM_TS_IMPLICIT_LE);
+    /* the produced frames are little-endian: a big-endian write is refused, not written wrong */
+    uint8_t *orig = frames_of(&m), *b = NULL;
+    dcm_file *f = make_file(&m, orig, DCM_TS_EXPLICIT_LE, ENC_NATIVE, false);
+    px_edit *e = px_edit_new();
+    assert_int_equal(px_edit_add(e, &box, NULL), DQR_OK);
+    assert_int_equal(px_edit_attach(f, e, NULL), DQR_OK);
+    dcm_write_options o = {.transfer_syntax = DCM_TS_EXPLICIT_BE};
+    size_t n;
+    assert_int_equal(dcm_file_encode(f, &o, &b, &n, NULL), DQR_E_UNSUPPORTED);
+    px_edit_free(e);
+    dcm_file_close(f);
+    free(orig);
 }
 
 static void test_mono16_signed(void **state)
