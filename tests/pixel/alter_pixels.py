@@ -135,6 +135,18 @@ try:
     check("alterPixels r,g,b: exit 0", r.returncode == 0, r.stderr)
     check_clean("alterPixels r,g,b", WORK + "/out_rgb.dcm", pixels(rgb), [(0, 0, 30, 10)], (255, 0, 7), ELE)
 
+    # a colour JPEG baseline (YBR_FULL_422): written RGB, Explicit VR LE, the rest as dcmdjpeg decodes it
+    subprocess.run(["dcmcjpeg", "+eb", rgb, WORK + "/rgb_jpeg.dcm"], check=True)
+    subprocess.run(["dcmdjpeg", WORK + "/rgb_jpeg.dcm", WORK + "/rgb_jpeg_ref.dcm"], check=True)
+    r = run("anonymize", "--script", cs, WORK + "/rgb_jpeg.dcm", WORK + "/out_rgb_jpeg.dcm")
+    check("alterPixels r,g,b on YBR_FULL_422 JPEG: exit 0", r.returncode == 0, r.stderr)
+    ds = check_clean("alterPixels r,g,b on YBR_FULL_422 JPEG", WORK + "/out_rgb_jpeg.dcm",
+                     pixels(WORK + "/rgb_jpeg_ref.dcm"), [(0, 0, 30, 10)], (255, 0, 7), ELE)
+    if ds is not None:
+        check("YBR_FULL_422 JPEG: Photometric Interpretation RGB, Planar Configuration 0 (as decoded)",
+              ds.PhotometricInterpretation == "RGB" and ds.PlanarConfiguration == 0,
+              (ds.PhotometricInterpretation, ds.get("PlanarConfiguration")))
+
     # CTP pixel rules: the first signature that matches, after the script
     rules = WORK + "/site.script"
     open(rules, "w").write('Other scanner\n{ Modality.equals("CT") }\n(0,0,5,5)\n'
