@@ -1,7 +1,8 @@
 /* edit_write.c — px_edit_attach: the Pixel Data of a file re-produced frame
  * by frame while the file is written (decode -> fill -> encode), through the
  * codec's pixel writer hook, so that memory stays one frame whatever the
- * number of frames.
+ * number of frames. Encoders: native, RLE, JPEG-LS, JPEG 2000, JPEG
+ * Lossless (jpeg_lossless_enc.c).
  *
  * Output syntax: the instance's own when it is lossless and dqr can encode
  * it, else Explicit VR Little Endian (a lossy source is not compressed a
@@ -14,7 +15,7 @@
 
 #define TS_EXPLICIT_LE "1.2.840.10008.1.2.1"
 
-typedef enum out_codec { OUT_NATIVE, OUT_RLE, OUT_JPEGLS, OUT_J2K } out_codec;
+typedef enum out_codec { OUT_NATIVE, OUT_RLE, OUT_JPEGLS, OUT_J2K, OUT_JPEG_LOSSLESS } out_codec;
 
 typedef struct producer {
     px_frames *it;
@@ -53,6 +54,10 @@ static out_codec choose(const char *ts, const px_info *out, const char **out_ts)
         return OUT_RLE;
     if (strcmp(ts, "1.2.840.10008.1.2.4.80") == 0 && !out->is_signed && out->bits_allocated <= 16)
         return OUT_JPEGLS;
+    /* selection value 1 is what .70 holds, and one of the predictors .57 allows */
+    if ((strcmp(ts, "1.2.840.10008.1.2.4.70") == 0 || strcmp(ts, "1.2.840.10008.1.2.4.57") == 0) &&
+        out->bits_allocated <= 16 && out->bits_stored >= 2)
+        return OUT_JPEG_LOSSLESS;
     if (strcmp(ts, "1.2.840.10008.1.2.4.90") == 0 && out->bits_stored <= 16 &&
         (out->samples == 1 || out->photometric == PX_RGB))
         return OUT_J2K;
@@ -117,6 +122,9 @@ static dqr_status produce(void *ctx, uint32_t index, const uint8_t **data, size_
         break;
     case OUT_J2K:
         st = px_j2k_encode(&p->out, p->work, &p->frag, len, err);
+        break;
+    case OUT_JPEG_LOSSLESS:
+        st = px_jpeg_lossless_encode(&p->out, p->work, &p->frag, len, err);
         break;
     }
     *data = p->frag;

@@ -162,6 +162,13 @@ dqr_status px_jpegls_encode(const px_info *info, const uint8_t *frame, uint8_t *
 dqr_status px_j2k_encode(const px_info *info, const uint8_t *frame, uint8_t **out,
                          size_t *out_len, dqr_error *err);
 
+/* Encode a decoded frame (1 or 3 samples of 2 to 16 bits stored, at most 16
+ * allocated) as one JPEG Lossless process 14 fragment, selection value 1,
+ * point transform 0 (what 1.2.840.10008.1.2.4.70 holds): a new malloc'd
+ * buffer in *out (even length, *out_len bytes; caller frees). */
+dqr_status px_jpeg_lossless_encode(const px_info *info, const uint8_t *frame, uint8_t **out, size_t *out_len,
+                                   dqr_error *err);
+
 /* ---- editing: regions filled while the file is written ----------------- */
 
 /* Every frame, in px_region.frame. */
@@ -207,9 +214,9 @@ size_t px_edit_frame(const px_edit *e, const px_info *info, uint32_t index, uint
  * produce its Pixel Data frame by frame with e's regions filled: decode ->
  * fill -> encode, memory bounded by one frame. The output transfer syntax is
  * f's own when it is lossless and dqr encodes it (native little endian,
- * Deflated, RLE, JPEG-LS lossless, JPEG 2000 lossless-only), else Explicit
- * VR Little Endian (big endian, JPEG Baseline / Extended / Lossless,
- * JPEG-LS near-lossless, JPEG 2000); f's transfer syntax, Photometric
+ * Deflated, RLE, JPEG-LS lossless, JPEG 2000 lossless-only, JPEG Lossless
+ * .57 / .70 as selection value 1), else Explicit VR Little Endian (big
+ * endian, JPEG Baseline / Extended, JPEG-LS near-lossless, JPEG 2000); f's transfer syntax, Photometric
  * Interpretation and Planar Configuration are set to what is written and
  * any Extended Offset Table is dropped (a Basic Offset Table is written
  * when the source had one). Lossy Image Compression is left as it is. e is

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Pixel cleaning end to end (issue #14 items 2, 3 and 5): generated US-like
-instances, native, RLE (DCMTK dcmcrle) and JPEG baseline (dcmcjpeg), through
+instances, native, RLE (DCMTK dcmcrle), JPEG Lossless SV1 and JPEG baseline (dcmcjpeg), through
 `dqr anonymize` with an alterPixels script and with --pixel-rules (a CTP
 rules file), checked with pydicom: the regions hold the fill in every frame,
 every other pixel is as before (for JPEG: as DCMTK's dcmdjpeg decodes the
@@ -23,7 +23,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid  # noqa: E402
 from peers import Api, Checks, Procs, dqr_store, free_port, serve_env, start_orthanc, wait_port  # noqa: E402
 
 DQR, WORK = sys.argv[1], os.path.abspath(sys.argv[2])
-ELE, RLE, JPEG = "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.5", "1.2.840.10008.1.2.4.50"
+ELE, RLE, JPEG, JLL = "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.5", "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.70"
 check, procs = Checks(), Procs()
 shutil.rmtree(WORK, ignore_errors=True)
 os.makedirs(WORK)
@@ -65,6 +65,12 @@ def pixels(path):
     return pydicom.dcmread(path).pixel_array
 
 
+def dcmtk_pixels(path):
+    """The pixels as DCMTK's dcmdjpeg decodes them (pydicom has no JPEG Lossless handler here)."""
+    subprocess.run(["dcmdjpeg", path, path + ".raw.dcm"], check=True)
+    return pixels(path + ".raw.dcm")
+
+
 def codes(ds):
     return [(i.get("CodeValue"), i.get("CodingSchemeDesignator")) for i in ds.get("DeidentificationMethodCodeSequence", [])]
 
@@ -104,13 +110,13 @@ try:
                             'alterPixels["rectangle", "left=100, top=80, right=200, bottom=200", "solid", "v=255"]\n')
     boxes = [((10, 5, 60, 20), 0), ((100, 80, 200, 200), 255)]
 
-    def clean_with_script(name, inp, reference, ts):
-        out = f"{WORK}/out_{name}.dcm"
+    def clean_with_script(name, inp, reference, ts, decode=pixels):
+        out = f"{WORK}/out_{name.replace(' ', '_')}.dcm"
         r = run("anonymize", "--script", script, inp, out)
         check(f"alterPixels {name}: exit 0", r.returncode == 0, r.stderr)
         if os.path.exists(out):
             ds = pydicom.dcmread(out)
-            a, want = ds.pixel_array, reference.copy()
+            a, want = decode(out), reference.copy()
             for (l, t, rr, b), v in boxes:
                 want[:, t:b, l:rr] = v
             check(f"alterPixels {name}: transfer syntax {ts}", ds.file_meta.TransferSyntaxUID == ts,
@@ -123,6 +129,9 @@ try:
 
     clean_with_script("native", src, ref, ELE)
     clean_with_script("RLE", WORK + "/us_rle.dcm", ref, RLE)
+    # JPEG Lossless SV1 (dcmcjpeg): kept; dqr's encoding read back by DCMTK's dcmdjpeg
+    subprocess.run(["dcmcjpeg", "+e1", src, WORK + "/us_jll.dcm"], check=True)
+    clean_with_script("JPEG Lossless SV1", WORK + "/us_jll.dcm", ref, JLL, decode=dcmtk_pixels)
     ds = clean_with_script("JPEG baseline", WORK + "/us_jpeg.dcm", ref_jpeg, ELE)
     if ds is not None:
         check("JPEG baseline: Lossy Image Compression stays 01 (it was lossy-compressed once)",

@@ -1,8 +1,8 @@
 /* test_edit.c — unit tests of pixel editing (src/pixel/edit*.c): regions
  * filled in mono 8 / 16-bit signed, RGB planar 0 and 1, multi-frame, clipped
  * and per-frame regions, and the write round trip through every syntax the
- * edit keeps (native, RLE, JPEG-LS and JPEG 2000 lossless) or replaces
- * (big endian, JPEG-LS near-lossless -> Explicit VR LE): the pixels outside
+ * edit keeps (native, RLE, JPEG-LS, JPEG 2000 lossless, JPEG Lossless .57
+ * and .70) or replaces (big endian, JPEG-LS near-lossless -> Explicit VR LE): the pixels outside
  * the regions come back bit-identical, those inside equal the fill. Also
  * the item-1 gaps: frames found by the Extended Offset Table, segmented
  * palette LUTs, Bits Allocated 1. */
@@ -97,7 +97,7 @@ static void item(buf *o, const void *p, uint32_t n)
     add(o, p, n);
 }
 
-typedef enum enc { ENC_NATIVE, ENC_RLE, ENC_JLS, ENC_J2K } enc;
+typedef enum enc { ENC_NATIVE, ENC_RLE, ENC_JLS, ENC_J2K, ENC_JLL } enc;
 
 /* A Part 10 file of m in transfer syntax ts (the meta written by hand,
  * the dataset Explicit VR LE), its frames encoded with e; a Basic Offset
@@ -179,6 +179,7 @@ static dcm_file *make_file_t(const img *m, const uint8_t *frames, const char *ts
             dqr_error err = {0};
             dqr_status st = e == ENC_RLE   ? px_rle_encode(&in, frames + k * fs, &frag[k], &len[k], &err)
                             : e == ENC_JLS ? px_jpegls_encode(&in, frames + k * fs, &frag[k], &len[k], &err)
+                            : e == ENC_JLL ? px_jpeg_lossless_encode(&in, frames + k * fs, &frag[k], &len[k], &err)
                                            : px_j2k_encode(&in, frames + k * fs, &frag[k], &len[k], &err);
             assert_int_equal(st, DQR_OK);
             memcpy(offs + 4 * k, (uint8_t[]){(uint8_t)at, (uint8_t)(at >> 8), (uint8_t)(at >> 16), (uint8_t)(at >> 24)}, 4);
@@ -376,6 +377,50 @@ static void test_compressed_syntaxes(void **state)
     run(&mono, "1.2.840.10008.1.2.4.91", ENC_J2K, &box, 1, DCM_TS_EXPLICIT_LE);
 }
 
+/* JPEG Lossless (.70 and .57) is kept: encoded with selection value 1,
+ * decoded back by the hand decoder; 16-bit extremes exercise differences
+ * modulo 2^16 and category 16. */
+static void test_jpeg_lossless_kept(void **state)
+{
+    (void)state;
+    img mono = {.rows = 9, .cols = 13, .spp = 1, .bits = 16, .stored = 12, .frames = 2, .pi = "MONOCHROME2"};
+    img full = {.rows = 4, .cols = 6, .spp = 1, .bits = 16, .stored = 16, .frames = 1, .is_signed = true,
+                .pi = "MONOCHROME2"};
+    img rgb = {.rows = 7, .cols = 5, .spp = 3, .bits = 8, .stored = 8, .frames = 1, .pi = "RGB"};
+    px_region c = box;
+    c.rgb = true;
+    c.value[0] = 255, c.value[1] = 0, c.value[2] = 128;
+    px_region lo = box;
+    lo.value[0] = -32768;
+    run(&mono, "1.2.840.10008.1.2.4.70", ENC_JLL, &box, 1, "1.2.840.10008.1.2.4.70");
+    run(&mono, "1.2.840.10008.1.2.4.57", ENC_JLL, &box, 1, "1.2.840.10008.1.2.4.57");
+    run(&full, "1.2.840.10008.1.2.4.70", ENC_JLL, &lo, 1, "1.2.840.10008.1.2.4.70");
+    run(&rgb, "1.2.840.10008.1.2.4.70", ENC_JLL, &c, 1, "1.2.840.10008.1.2.4.70");
+    /* alternating 0 / 65535: every difference is +-32767 or 32768 */
+    px_info in = info_of(&full);
+    uint8_t frame[48], back[48], *enc;
+    for (int i = 0; i < 24; i++)
+        frame[2 * i] = frame[2 * i + 1] = (uint8_t)(i % 2 ? 0xFF : 0x00);
+    frame[0] = 0x00, frame[1] = 0x80; /* the first sample 32768 away from its prediction */
+    size_t len;
+    assert_int_equal(px_jpeg_lossless_encode(&in, frame, &enc, &len, NULL), DQR_OK);
+    assert_int_equal(len % 2, 0);
+    px_frames *it;
+    img one = full;
+    uint8_t *src = malloc(48);
+    memcpy(src, frame, 48);
+    dcm_file *g = make_file(&one, src, "1.2.840.10008.1.2.4.70", ENC_JLL, false);
+    const uint8_t *data;
+    assert_int_equal(px_frames_open(g, &it, NULL), DQR_OK);
+    assert_int_equal(px_frame_next(it, &data, NULL), DQR_OK);
+    memcpy(back, data, 48);
+    assert_memory_equal(back, frame, 48);
+    px_frames_close(it);
+    dcm_file_close(g);
+    free(src);
+    free(enc);
+}
+
 static void test_j2k_rgb_becomes_rct(void **state)
 {
     (void)state;
@@ -536,7 +581,7 @@ int main(void)
         cmocka_unit_test(test_compressed_syntaxes), cmocka_unit_test(test_j2k_rgb_becomes_rct),
         cmocka_unit_test(test_offset_table_rewritten), cmocka_unit_test(test_frame_fill_counts),
         cmocka_unit_test(test_extended_offset_table_read), cmocka_unit_test(test_segmented_palette),
-        cmocka_unit_test(test_one_bit),
+        cmocka_unit_test(test_one_bit),          cmocka_unit_test(test_jpeg_lossless_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
