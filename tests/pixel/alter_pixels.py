@@ -186,6 +186,21 @@ try:
     check("rules that do not match: nothing recorded", ds is not None and ds.get("BurnedInAnnotation") == "YES" and
           ("113101", "DCM") not in codes(ds), r.stderr)
 
+    # an instance without pixels (a structured report) through alterPixels: written, nothing recorded
+    sr = Dataset()
+    sr.file_meta = FileMetaDataset()
+    sr.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    sr.SOPClassUID = sr.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.88.11"
+    sr.SOPInstanceUID = sr.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    sr.StudyInstanceUID, sr.SeriesInstanceUID, sr.Modality, sr.PatientName = generate_uid(), generate_uid(), "SR", "DOE"
+    sr.is_little_endian, sr.is_implicit_VR = True, False
+    sr.save_as(WORK + "/sr.dcm", write_like_original=False)
+    r = run("anonymize", "--script", script, WORK + "/sr.dcm", WORK + "/sr_out.dcm")
+    ds = pydicom.dcmread(WORK + "/sr_out.dcm") if os.path.exists(WORK + "/sr_out.dcm") else None
+    check("alterPixels on an instance without Pixel Data: written, no BurnedInAnnotation, no 113101",
+          r.returncode == 0 and ds is not None and "BurnedInAnnotation" not in ds and ("113101", "DCM") not in codes(ds),
+          r.stderr)
+
     # errors: an unknown shape names line:column; a fill beyond 8 bits; nothing written
     bad = WORK + "/bad.das"
     open(bad, "w").write('version "6.3"\n(0010,0010) := "X"\nalterPixels["circle", "l=0,t=0,r=1,b=1", "solid", "v=0"]\n')
