@@ -314,7 +314,12 @@ static uint32_t group_length(const dcm_dataset *ds, size_t i, enc e)
 
 static void put_frame_pad(sink *s, const uint8_t *data, size_t len, bool pad)
 {
-    put(s, data, len);
+    if (len >= SINK_BUF && !s->deflating) { /* a large frame goes straight out, as put_blob does */
+        flush(s);
+        raw_out(s, data, len);
+    } else {
+        put(s, data, len);
+    }
     if (pad)
         put(s, "", 1);
 }
