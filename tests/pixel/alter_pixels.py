@@ -30,7 +30,7 @@ os.makedirs(WORK)
 ROWS, COLS, FRAMES = 96, 128, 3
 
 
-def make_us(path, rgb=False, study=None):
+def make_us(path, rgb=False, study=None, rows=None, cols=None):
     """A US multi-frame instance with burned-in-looking content everywhere."""
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
@@ -41,6 +41,7 @@ def make_us(path, rgb=False, study=None):
     ds.PatientName, ds.PatientID, ds.Modality, ds.Manufacturer = "DOE^JANE", "PX-0001", "US", "ACME"
     ds.StudyDate, ds.AccessionNumber, ds.SeriesNumber, ds.InstanceNumber = "20240101", "ACC1", 1, 1
     ds.BurnedInAnnotation = "YES"
+    ROWS, COLS = rows or globals()["ROWS"], cols or globals()["COLS"]
     ds.Rows, ds.Columns, ds.NumberOfFrames = ROWS, COLS, FRAMES
     ds.SamplesPerPixel = 3 if rgb else 1
     ds.PhotometricInterpretation = "RGB" if rgb else "MONOCHROME2"
@@ -136,6 +137,16 @@ try:
     if ds is not None:
         check("JPEG baseline: Lossy Image Compression stays 01 (it was lossy-compressed once)",
               ds.get("LossyImageCompression") == "01", ds.get("LossyImageCompression"))
+
+    # frames larger than the writer's 256 KiB buffer (640x480) go out directly: same result
+    make_us(WORK + "/us_big.dcm", rows=480, cols=640)
+    out = WORK + "/out_big.dcm"
+    r = run("anonymize", "--script", script, WORK + "/us_big.dcm", out)
+    if check("alterPixels 640x480: exit 0", r.returncode == 0, r.stderr):
+        a, want = pixels(out), pixels(WORK + "/us_big.dcm").copy()
+        for (l, t, rr, b), v in boxes:
+            want[:, t:b, l:rr] = v
+        check("alterPixels 640x480: regions filled, the rest bit-identical", np.array_equal(a, want))
 
     # r,g,b fill on a colour image
     cs = WORK + "/rgb.das"
