@@ -41,14 +41,14 @@ def make_us(path, rgb=False, study=None, rows=None, cols=None):
     ds.PatientName, ds.PatientID, ds.Modality, ds.Manufacturer = "DOE^JANE", "PX-0001", "US", "ACME"
     ds.StudyDate, ds.AccessionNumber, ds.SeriesNumber, ds.InstanceNumber = "20240101", "ACC1", 1, 1
     ds.BurnedInAnnotation = "YES"
-    ROWS, COLS = rows or globals()["ROWS"], cols or globals()["COLS"]
-    ds.Rows, ds.Columns, ds.NumberOfFrames = ROWS, COLS, FRAMES
+    rows, cols = rows or ROWS, cols or COLS
+    ds.Rows, ds.Columns, ds.NumberOfFrames = rows, cols, FRAMES
     ds.SamplesPerPixel = 3 if rgb else 1
     ds.PhotometricInterpretation = "RGB" if rgb else "MONOCHROME2"
     if rgb:
         ds.PlanarConfiguration = 0
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
-    y, x = np.mgrid[0:ROWS, 0:COLS]
+    y, x = np.mgrid[0:rows, 0:cols]
     frames = [((x * 2 + y * 3 + 40 * f) % 200 + 30 + (x // 8 + y // 8) % 2 * 20) for f in range(FRAMES)]
     a = np.stack(frames).astype(np.uint8)
     if rgb:
