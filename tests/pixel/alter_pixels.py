@@ -281,6 +281,15 @@ try:
               int(np.sum(a != want)) if a.shape == want.shape else a.shape)
         check("gateway: BurnedInAnnotation NO and 113101", ds.get("BurnedInAnnotation") == "NO" and
               ("113101", "DCM") in codes(ds), (ds.get("BurnedInAnnotation"), codes(ds)))
+    # a fill the image cannot take: the instance is not archived, the import says why
+    st, b, _ = api.call("POST", "/api/v1/projects", {"id": "PXBAD", "dqr_enabled": True,
+                                                     "script": open(big).read()}, token=T)
+    st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": pacs, "project": "PXBAD", "studies": [
+        {"StudyInstanceUID": study, "subject": "S02", "session": "S02_US"}]}, token=T)
+    b = api.wait_import(T, b.get("id"))
+    check("gateway: pixels that cannot be cleaned are not archived, and the import says why",
+          b.get("state") == "failed" and b.get("archived") == 0 and "pixel cleaning: region 1: fill value 300" in (b.get("error") or "")
+          and not glob.glob(WORK + "/var/archive/PXBAD/**/*.dcm", recursive=True), b)
 finally:
     procs.stop()
 sys.exit(check.finish())
