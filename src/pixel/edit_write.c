@@ -132,7 +132,7 @@ static dqr_status produce(void *ctx, uint32_t index, const uint8_t **data, size_
 }
 
 /* Photometric Interpretation and Planar Configuration as written. */
-static dqr_status describe(dcm_dataset *ds, const producer *p, dqr_error *err)
+static dqr_status describe(dcm_dataset *ds, const producer *p, bool extended, dqr_error *err)
 {
     px_photometric ph = p->codec == OUT_J2K && p->out.samples == 3 ? PX_YBR_RCT : p->out.photometric;
     if (!dcm_dataset_set_string(ds, DCM_TAG(0x0028, 0x0004), DCM_VR_CS, px_photometric_name(ph), err))
@@ -142,11 +142,20 @@ static dqr_status describe(dcm_dataset *ds, const producer *p, dqr_error *err)
         if (!dcm_dataset_set_bytes(ds, DCM_TAG(0x0028, 0x0006), DCM_VR_US, planar, 2, err))
             return err ? err->code : DQR_E_NOMEM;
     }
-    /* the offsets of the old fragments point nowhere in the new ones */
-    dcm_dataset_remove(ds, DCM_TAG(0x7FE0, 0x0001));
-    dcm_dataset_remove(ds, DCM_TAG(0x7FE0, 0x0002));
+    /* the offsets of the old fragments point nowhere in the new ones: an
+     * Extended Offset Table is kept as placeholders the writer fills in */
     dcm_dataset_remove(ds, DCM_TAG(0x7FE0, 0x0000));
-    return DQR_OK;
+    if (!extended) {
+        dcm_dataset_remove(ds, DCM_TAG(0x7FE0, 0x0001));
+        dcm_dataset_remove(ds, DCM_TAG(0x7FE0, 0x0002));
+        return DQR_OK;
+    }
+    size_t n = 8u * p->out.frames;
+    uint8_t *zero = calloc(n ? n : 1, 1);
+    bool ok = zero && dcm_dataset_set_bytes(ds, DCM_TAG(0x7FE0, 0x0001), DCM_VR_OV, zero, n, err) &&
+              dcm_dataset_set_bytes(ds, DCM_TAG(0x7FE0, 0x0002), DCM_VR_UV, zero, n, err);
+    free(zero);
+    return ok ? DQR_OK : err && err->code ? err->code : dqr_error_set(err, DQR_E_NOMEM, "out of memory");
 }
 
 static long stored_bits(const dcm_file *f)
@@ -183,11 +192,15 @@ static dqr_status setup(producer *p, const dcm_file *f, const px_edit *e, const 
     return st;
 }
 
-static bool had_offset_table(const dcm_file *f)
+static bool had_basic_offsets(const dcm_file *f)
 {
     const dcm_element *px = dcm_dataset_get(dcm_file_dataset(f), DCM_TAG_PIXEL_DATA);
-    return dcm_element_fragment_length(px, 0) > 0 ||
-           dcm_dataset_get(dcm_file_dataset(f), DCM_TAG(0x7FE0, 0x0001)) != NULL;
+    return dcm_element_fragment_length(px, 0) > 0;
+}
+
+static bool had_extended_offsets(const dcm_file *f)
+{
+    return dcm_dataset_get(dcm_file_dataset(f), DCM_TAG(0x7FE0, 0x0001)) != NULL;
 }
 
 dqr_status px_edit_attach(dcm_file *f, const px_edit *e, dqr_error *err)
@@ -209,13 +222,14 @@ dqr_status px_edit_attach(dcm_file *f, const px_edit *e, dqr_error *err)
         .vr = p->out.bits_allocated == 8 ? DCM_VR_OB : DCM_VR_OW, /* 1-bit too: OB */
         .length = p->bits1 ? ((uint64_t)p->out.rows * p->out.columns * p->out.frames + 7) / 8
                            : (uint64_t)px_frame_size(&p->out) * p->out.frames,
-        .offset_table = p->codec != OUT_NATIVE && had_offset_table(f),
+        .offset_table = p->codec != OUT_NATIVE && had_basic_offsets(f),
+        .extended_offsets = p->codec != OUT_NATIVE && had_extended_offsets(f),
         .frame = produce,
         .ctx = p,
         .free_ctx = producer_free,
     };
     /* the dataset is described before the hook goes in: a failure leaves f as it was but for these */
-    if ((st = describe(dcm_file_dataset(f), p, err)) || (st = dcm_file_set_transfer_syntax(f, out_ts, err))) {
+    if ((st = describe(dcm_file_dataset(f), p, w.extended_offsets, err)) || (st = dcm_file_set_transfer_syntax(f, out_ts, err))) {
         producer_free(p);
         return st;
     }

@@ -217,9 +217,9 @@ size_t px_edit_frame(const px_edit *e, const px_info *info, uint32_t index, uint
  * Deflated, RLE, JPEG-LS lossless, JPEG 2000 lossless-only, JPEG Lossless
  * .57 / .70 as selection value 1), else Explicit VR Little Endian (big
  * endian, JPEG Baseline / Extended, JPEG-LS near-lossless, JPEG 2000); f's transfer syntax, Photometric
- * Interpretation and Planar Configuration are set to what is written and
- * any Extended Offset Table is dropped (a Basic Offset Table is written
- * when the source had one). Lossy Image Compression is left as it is. e is
+ * Interpretation and Planar Configuration are set to what is written; the
+ * offset table the source had (Basic, or Extended with its lengths) is
+ * written for the new fragments. Lossy Image Compression is left as it is. e is
  * copied. An empty e changes nothing. Fails before anything is written:
  * DQR_E_NOTFOUND without Pixel Data, the decoder's status for a syntax not
  * decoded, px_edit_check's. On failure f must not be written. */

@@ -464,8 +464,8 @@ static void test_offset_table_rewritten(void **state)
 }
 
 /* Frames in two fragments each, found only through the Extended Offset
- * Table; the edit writes one fragment a frame with a Basic Offset Table and
- * drops the Extended one. */
+ * Table; the edit writes one fragment a frame, an Extended Offset Table and
+ * its lengths for them, and an empty Basic Offset Table. */
 static void test_extended_offset_table_read(void **state)
 {
     (void)state;
@@ -474,10 +474,27 @@ static void test_extended_offset_table_read(void **state)
     dcm_file *f = make_file_t(&m, orig, "1.2.840.10008.1.2.5", ENC_RLE, T_EOT_SPLIT);
     assert_int_equal(dcm_element_fragment_count(dcm_dataset_get(dcm_file_dataset(f), DCM_TAG_PIXEL_DATA)), 7);
     dcm_file *g = edit_and_check(f, &m, orig, &box, 1, "1.2.840.10008.1.2.5");
-    assert_null(dcm_dataset_get(dcm_file_dataset(g), DCM_TAG(0x7FE0, 0x0001)));
     const dcm_element *px = dcm_dataset_get(dcm_file_dataset(g), DCM_TAG_PIXEL_DATA);
+    const dcm_element *eot = dcm_dataset_get(dcm_file_dataset(g), DCM_TAG(0x7FE0, 0x0001));
+    const dcm_element *lens = dcm_dataset_get(dcm_file_dataset(g), DCM_TAG(0x7FE0, 0x0002));
     assert_int_equal(dcm_element_fragment_count(px), 4);
-    assert_int_equal(dcm_element_fragment_length(px, 0), 12);
+    assert_int_equal(dcm_element_fragment_length(px, 0), 0); /* with an Extended Offset Table the Basic one is empty */
+    assert_non_null(eot);
+    assert_non_null(lens);
+    assert_int_equal(dcm_element_vr(eot), DCM_VR_OV);
+    assert_int_equal(dcm_element_vr(lens), DCM_VR_UV);
+    uint8_t off[24], len[24];
+    assert_int_equal(dcm_element_read(eot, 0, off, 24, NULL), DQR_OK);
+    assert_int_equal(dcm_element_read(lens, 0, len, 24, NULL), DQR_OK);
+    uint64_t want = 0;
+    for (int k = 0; k < 3; k++) {
+        uint64_t o = 0, l = 0;
+        for (int b = 7; b >= 0; b--)
+            o = o << 8 | off[8 * k + b], l = l << 8 | len[8 * k + b];
+        assert_int_equal(o, want);
+        assert_int_equal(l, dcm_element_fragment_length(px, (size_t)k + 1));
+        want += 8u + l;
+    }
     dcm_file_close(g);
     dcm_file_close(f);
     free(orig);
