@@ -175,9 +175,10 @@ dqr_status px_jpeg_lossless_encode(const px_info *info, const uint8_t *frame, ui
 #define PX_ALL_FRAMES (-1)
 
 /* A rectangle to fill, in pixel coordinates of the image: columns left to
- * right - 1 and rows top to bottom - 1 (right and bottom exclusive, as a
- * java.awt.Rectangle(l, t, r - l, b - t) covers in DicomEdit and CTP; see
- * docs/pixel.md). Parts outside the image are cut off. */
+ * right - 1 and rows top to bottom - 1 (right and bottom exclusive: CTP's
+ * (x, y, w, h) is {x, y, x + w, y + h}; DicomEdit's alterPixels l, t, r, b,
+ * which includes r and b, is {l, t, r + 1, b + 1}; see docs/pixel.md).
+ * Parts outside the image are cut off. */
 typedef struct px_region {
     int64_t left, top, right, bottom;
     int64_t frame;      /* 0-based frame, or PX_ALL_FRAMES */

@@ -77,7 +77,7 @@ def codes(ds):
 
 
 def check_clean(name, out, ref, boxes, fill, ts):
-    """boxes: (l, t, r, b) with r, b exclusive; fill: a value or (r, g, b)."""
+    """boxes: (l, t, r, b) as slices (r, b exclusive); fill: a value or (r, g, b)."""
     if not check(f"{name}: written", os.path.exists(out)):
         return
     ds = pydicom.dcmread(out)
@@ -109,7 +109,8 @@ try:
     open(script, "w").write('version "6.3"\n'
                             'alterPixels["rectangle", "l=10, t=5, r=60, b=20", "solid", "v=0"]\n'
                             'alterPixels["rectangle", "left=100, top=80, right=200, bottom=200", "solid", "v=255"]\n')
-    boxes = [((10, 5, 60, 20), 0), ((100, 80, 200, 200), 255)]
+    # alterPixels' r and b are inside the rectangle (docs/pixel.md): as slices, r + 1 and b + 1
+    boxes = [((10, 5, 61, 21), 0), ((100, 80, 201, 201), 255)]
 
     def clean_with_script(name, inp, reference, ts, decode=pixels):
         out = f"{WORK}/out_{name.replace(' ', '_')}.dcm"
@@ -153,7 +154,7 @@ try:
     open(cs, "w").write('version "6.3"\nalterPixels["rectangle", "l=0, t=0, r=30, b=10", "solid", "r=255, g=0, b=7"]\n')
     r = run("anonymize", "--script", cs, rgb, WORK + "/out_rgb.dcm")
     check("alterPixels r,g,b: exit 0", r.returncode == 0, r.stderr)
-    check_clean("alterPixels r,g,b", WORK + "/out_rgb.dcm", pixels(rgb), [(0, 0, 30, 10)], (255, 0, 7), ELE)
+    check_clean("alterPixels r,g,b", WORK + "/out_rgb.dcm", pixels(rgb), [(0, 0, 31, 11)], (255, 0, 7), ELE)
 
     # a colour JPEG baseline (YBR_FULL_422): written RGB, Explicit VR LE, the rest as dcmdjpeg decodes it
     subprocess.run(["dcmcjpeg", "+eb", rgb, WORK + "/rgb_jpeg.dcm"], check=True)
@@ -161,7 +162,7 @@ try:
     r = run("anonymize", "--script", cs, WORK + "/rgb_jpeg.dcm", WORK + "/out_rgb_jpeg.dcm")
     check("alterPixels r,g,b on YBR_FULL_422 JPEG: exit 0", r.returncode == 0, r.stderr)
     ds = check_clean("alterPixels r,g,b on YBR_FULL_422 JPEG", WORK + "/out_rgb_jpeg.dcm",
-                     pixels(WORK + "/rgb_jpeg_ref.dcm"), [(0, 0, 30, 10)], (255, 0, 7), ELE)
+                     pixels(WORK + "/rgb_jpeg_ref.dcm"), [(0, 0, 31, 11)], (255, 0, 7), ELE)
     if ds is not None:
         check("YBR_FULL_422 JPEG: Photometric Interpretation RGB, Planar Configuration 0 (as decoded)",
               ds.PhotometricInterpretation == "RGB" and ds.PlanarConfiguration == 0,
