@@ -43,8 +43,8 @@ PY
 fi
 cat >"$work/alter.das" <<'DAS'
 version "6.3"
-alterPixels["rectangle", "l=0, t=0, r=640, b=40", "solid", "v=0"]
-alterPixels["rectangle", "l=440, t=440, r=640, b=480", "solid", "v=0"]
+alterPixels["rectangle", "l=0, t=0, r=639, b=39", "solid", "v=0"]
+alterPixels["rectangle", "l=440, t=440, r=639, b=479", "solid", "v=0"]
 DAS
 cat >"$work/blank.py" <<'PY'
 # CTP-style region blanking with pydicom: for each file, the pixels, the rectangles, the file.
