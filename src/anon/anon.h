@@ -129,7 +129,7 @@ dqr_status anon_mark_pixels_clean(dcm_dataset *ds, dqr_error *err);
  * signature that matches f's dataset (CTP fills with 0; r,g,b 0,0,0 on
  * colour images) are attached to f (px_edit_attach: filled while f is
  * written) and the dataset marked clean (anon_mark_pixels_clean). With no
- * region inside the image, nothing changes. *regions (may be NULL) gets how
+ * Pixel Data, or no region inside the image, nothing changes. *regions (may be NULL) gets how
  * many regions were attached. On failure f must not be written. */
 dqr_status anon_clean_pixels(dcm_file *f, const anon_session *s, const anon_pixel_rules *const *rules, size_t nrules,
                              size_t *regions, dqr_error *err);

@@ -3,8 +3,8 @@
  *   alterPixels["rectangle", "l=10, t=10, r=60, b=60", "solid", "v=0"]
  *
  * exactly as DicomEdit takes it: the shape "rectangle" with l/left, t/top,
- * r/right, b/bottom; the fill "solid" with v=N, or r=,g=,b= on colour
- * images. Anything else is a run-time error naming the statement's
+ * r/right, b/bottom (columns l to r and rows t to b, both ends included);
+ * the fill "solid" with v=N, or r=,g=,b= on colour images. Anything else is a run-time error naming the statement's
  * line:column. The statement does not touch the dataset: it records the
  * region on the session, and the writer fills it in every frame when the
  * file is written (anon_clean_pixels, px_edit_attach).
@@ -77,7 +77,9 @@ static dqr_status rectangle(anon_session *s, const char *text, px_region *r)
             st = rt_error(s, "alterPixels: the rectangle needs %s= (l, t, r, b)", k[i].names[0]);
     if (!st && (k[2].value < k[0].value || k[3].value < k[1].value))
         st = rt_error(s, "alterPixels: the rectangle's r is left of its l or its b above its t");
-    r->left = k[0].value, r->top = k[1].value, r->right = k[2].value, r->bottom = k[3].value;
+    /* r and b are the rectangle's last column and row: included, the PHI-safe
+     * reading (at worst one more column and row blanked; docs/pixel.md) */
+    r->left = k[0].value, r->top = k[1].value, r->right = k[2].value + 1, r->bottom = k[3].value + 1;
     return st;
 }
 

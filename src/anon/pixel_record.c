@@ -70,8 +70,8 @@ dqr_status anon_clean_pixels(dcm_file *f, const anon_session *s, const anon_pixe
     bool any_rules = false;
     for (size_t i = 0; i < nrules; i++)
         any_rules |= rules[i] != NULL;
-    if (!any_rules && px_edit_count(script) == 0)
-        return DQR_OK;
+    if ((!any_rules && px_edit_count(script) == 0) || !dcm_dataset_get(dcm_file_dataset(f), DCM_TAG_PIXEL_DATA))
+        return DQR_OK; /* nothing to clean (an SR, a PDF): nothing recorded */
     px_edit *e = px_edit_new();
     if (!e)
         return dqr_error_set(err, DQR_E_NOMEM, "out of memory");

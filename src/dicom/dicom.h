@@ -252,7 +252,8 @@ dqr_status dcm_file_encode(const dcm_file *f, const dcm_write_options *opts, uin
 /* Produces frame index (0-based) of the Pixel Data to write: *data / *len
  * the stored bytes of a native frame, or the one fragment of an
  * encapsulated frame, borrowed until the next call. Frames are asked for in
- * order; with offset_table set, twice (once to measure, once to write). */
+ * order; with offset_table or extended_offsets set, twice (once to measure,
+ * once to write). */
 typedef dqr_status (*dcm_frame_fn)(void *ctx, uint32_t index, const uint8_t **data, size_t *len,
                                    dqr_error *err);
 
@@ -264,6 +265,10 @@ typedef struct dcm_pixel_writer {
     dcm_vr vr;           /* native: OB or OW (encapsulated is always OB) */
     uint64_t length;     /* native: the bytes of all frames (an odd total is padded with a zero) */
     bool offset_table;   /* encapsulated: write a Basic Offset Table (else an empty one) */
+    bool extended_offsets; /* encapsulated: write the dataset's (7FE0,0001) Extended Offset Table
+                              and (7FE0,0002) lengths (present, 8 bytes a frame, any value) from
+                              the frames, and an empty Basic Offset Table; frames are produced
+                              twice (once to measure) */
     dcm_frame_fn frame;
     void *ctx;
     void (*free_ctx)(void *ctx); /* called on ctx when f is closed or the writer replaced; may be NULL */
@@ -273,7 +278,7 @@ typedef struct dcm_pixel_writer {
  * produces its top-level Pixel Data from w (copied) rather than from the
  * element in the dataset, which stays as read (the producer may decode it).
  * NULL removes a writer set before. The element must exist for the writer to
- * be used. dcm_dataset_encode of the dataset alone does not see it. On
+ * be used. Writing such a file in a big-endian syntax fails (DQR_E_UNSUPPORTED). dcm_dataset_encode of the dataset alone does not see it. On
  * failure (DQR_E_NOMEM) w->free_ctx has been called: the caller must not
  * write f (it would carry the element's pixels). */
 dqr_status dcm_file_set_pixel_writer(dcm_file *f, const dcm_pixel_writer *w, dqr_error *err);

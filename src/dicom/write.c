@@ -33,6 +33,7 @@ typedef struct sink {
     dqr_status status;
     const dcm_pixel_writer *pw; /* produces the Pixel Data of top (write_file), or NULL */
     const dcm_dataset *top;
+    uint64_t *lens;             /* pw->extended_offsets: each frame's fragment length, measured first */
 } sink;
 
 typedef struct enc {
@@ -314,14 +315,41 @@ static uint32_t group_length(const dcm_dataset *ds, size_t i, enc e)
 
 static void put_frame_pad(sink *s, const uint8_t *data, size_t len, bool pad)
 {
-    put(s, data, len);
+    if (len >= SINK_BUF && !s->deflating) { /* a large frame goes straight out, as put_blob does */
+        flush(s);
+        raw_out(s, data, len);
+    } else {
+        put(s, data, len);
+    }
     if (pad)
         put(s, "", 1);
 }
 
-/* The Basic Offset Table: each frame once through the producer to learn its
- * fragment's length (memory: one frame). NULL with s->status set on failure. */
-static uint8_t *measure_offsets(sink *s, const dcm_pixel_writer *pw, bool be)
+/* Each frame once through the producer to learn its fragment's length
+ * (padded to even; memory: one frame). NULL with s->status set on failure. */
+static uint64_t *measure_frames(sink *s, const dcm_pixel_writer *pw)
+{
+    uint64_t *lens = malloc(sizeof *lens * ((size_t)pw->frames + 1));
+    if (!lens) {
+        s->status = dqr_error_set(s->err, DQR_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    for (uint32_t i = 0; i < pw->frames && !s->status; i++) {
+        const uint8_t *d;
+        size_t n;
+        if (!(s->status = pw->frame(pw->ctx, i, &d, &n, s->err)))
+            lens[i] = n + (n & 1);
+    }
+    if (s->status) {
+        free(lens);
+        return NULL;
+    }
+    return lens;
+}
+
+/* The Basic Offset Table from the measured lengths: offsets from the first
+ * fragment's item tag, each fragment taking 8 + its length. */
+static uint8_t *basic_offsets(sink *s, const dcm_pixel_writer *pw, const uint64_t *lens, bool be)
 {
     uint8_t *bot = malloc(4u * (size_t)pw->frames + 1);
     if (!bot) {
@@ -329,21 +357,36 @@ static uint8_t *measure_offsets(sink *s, const dcm_pixel_writer *pw, bool be)
         return NULL;
     }
     uint64_t at = 0;
-    for (uint32_t i = 0; i < pw->frames && !s->status; i++) {
-        const uint8_t *d;
-        size_t n;
-        if ((s->status = pw->frame(pw->ctx, i, &d, &n, s->err)))
-            break;
-        if (at > 0xFFFFFFFFu)
+    for (uint32_t i = 0; i < pw->frames; i++) {
+        if (at > 0xFFFFFFFFu) {
+            free(bot);
             s->status = dqr_error_set(s->err, DQR_E_LIMIT, "frames beyond 4 GiB: no Basic Offset Table can point to them");
+            return NULL;
+        }
         dcm_wr32(bot + 4u * i, (uint32_t)at, be);
-        at += 8u + n + (n & 1);
-    }
-    if (s->status) {
-        free(bot);
-        return NULL;
+        at += 8u + lens[i];
     }
     return bot;
+}
+
+/* (7FE0,0001) Extended Offset Table or (7FE0,0002) its lengths, from the
+ * measured fragments, in place of the dataset's placeholder. */
+static void put_extended(sink *s, const dcm_element *el, enc e)
+{
+    const dcm_pixel_writer *pw = s->pw;
+    dcm_element hdr = *el;
+    hdr.kind = DCM_KIND_BLOB;
+    hdr.blob.len = 8u * pw->frames;
+    put_header(s, &hdr, hdr.blob.len, e);
+    uint64_t at = 0;
+    for (uint32_t i = 0; i < pw->frames; i++) {
+        uint64_t v = el->tag == DCM_TAG(0x7FE0, 0x0001) ? at : s->lens[i];
+        uint8_t b[8];
+        for (int k = 0; k < 8; k++)
+            b[k] = (uint8_t)(v >> (8 * k));
+        put(s, b, 8);
+        at += 8u + s->lens[i];
+    }
 }
 
 static void put_produced_pixels(sink *s, const dcm_element *el, enc e)
@@ -360,7 +403,9 @@ static void put_produced_pixels(sink *s, const dcm_element *el, enc e)
     }
     put_header(s, &hdr, pw->encapsulated ? DCM_UNDEFINED_LENGTH : hdr.blob.len, e);
     if (pw->encapsulated) {
-        uint8_t *bot = pw->offset_table && pw->frames ? measure_offsets(s, pw, e.big_endian) : NULL;
+        uint64_t *lens = pw->offset_table && !pw->extended_offsets && pw->frames ? measure_frames(s, pw) : NULL;
+        uint8_t *bot = lens ? basic_offsets(s, pw, lens, e.big_endian) : NULL;
+        free(lens);
         if (s->status)
             return;
         put_tag_len(s, DCM_TAG_ITEM, bot ? 4u * pw->frames : 0, e.big_endian);
@@ -392,6 +437,10 @@ static void put_element(sink *s, const dcm_dataset *ds, size_t i, enc e)
     const dcm_element *el = &ds->els[i];
     if (s->pw && ds == s->top && el->tag == DCM_TAG_PIXEL_DATA) {
         put_produced_pixels(s, el, e);
+        return;
+    }
+    if (s->lens && ds == s->top && (el->tag == DCM_TAG(0x7FE0, 0x0001) || el->tag == DCM_TAG(0x7FE0, 0x0002))) {
+        put_extended(s, el, e);
         return;
     }
     switch (el->kind) {
@@ -512,6 +561,8 @@ static dqr_status resolve_ts(const dcm_file *f, const char *ts, enc *e, bool *de
         return dqr_error_set(err, DQR_E_UNSUPPORTED,
                              "cannot write %s pixel data as %s: dqr does not compress or decompress here",
                              encap ? "compressed" : "native", ts);
+    if (f->pixel_writer && (flags & DCM_TS_BIG_ENDIAN)) /* produced frames are little-endian samples */
+        return dqr_error_set(err, DQR_E_UNSUPPORTED, "cannot write edited pixel data as %s (big endian)", ts);
     e->explicit_vr = flags & DCM_TS_EXPLICIT;
     e->big_endian = flags & DCM_TS_BIG_ENDIAN;
     *deflated = flags & DCM_TS_DEFLATED;
@@ -595,7 +646,12 @@ static dqr_status write_file(const dcm_file *f, sink *s, const dcm_write_options
         sink_start_deflate(s);
     s->pw = f->pixel_writer;
     s->top = f->ds;
+    /* the Extended Offset Table comes before the Pixel Data: measure the frames first */
+    if (s->pw && s->pw->encapsulated && s->pw->extended_offsets && !(s->lens = measure_frames(s, s->pw)))
+        return s->status;
     put_dataset(s, f->ds, e);
+    free(s->lens);
+    s->lens = NULL;
     return s->status;
 }
 

@@ -1,7 +1,8 @@
 /* edit_write.c — px_edit_attach: the Pixel Data of a file re-produced frame
  * by frame while the file is written (decode -> fill -> encode), through the
  * codec's pixel writer hook, so that memory stays one frame whatever the
- * number of frames.
+ * number of frames. Encoders: native, RLE, JPEG-LS, JPEG 2000, JPEG
+ * Lossless (jpeg_lossless_enc.c).
  *
  * Output syntax: the instance's own when it is lossless and dqr can encode
  * it, else Explicit VR Little Endian (a lossy source is not compressed a
@@ -14,7 +15,7 @@
 
 #define TS_EXPLICIT_LE "1.2.840.10008.1.2.1"
 
-typedef enum out_codec { OUT_NATIVE, OUT_RLE, OUT_JPEGLS, OUT_J2K } out_codec;
+typedef enum out_codec { OUT_NATIVE, OUT_RLE, OUT_JPEGLS, OUT_J2K, OUT_JPEG_LOSSLESS } out_codec;
 
 typedef struct producer {
     px_frames *it;
@@ -24,6 +25,9 @@ typedef struct producer {
     uint8_t *work;    /* the decoded frame being filled */
     uint8_t *enc;     /* native planar 1: the reordered frame */
     uint8_t *frag;    /* encapsulated: the fragment of the last frame */
+    bool bits1;       /* Bits Allocated 1: frames packed back to back, a bit a pixel */
+    uint8_t carry;    /* bits1: the bits of a byte the next frame completes */
+    unsigned ncarry;
 } producer;
 
 static void producer_free(void *ctx)
@@ -50,11 +54,36 @@ static out_codec choose(const char *ts, const px_info *out, const char **out_ts)
         return OUT_RLE;
     if (strcmp(ts, "1.2.840.10008.1.2.4.80") == 0 && !out->is_signed && out->bits_allocated <= 16)
         return OUT_JPEGLS;
+    /* selection value 1 is what .70 holds, and one of the predictors .57 allows */
+    if ((strcmp(ts, "1.2.840.10008.1.2.4.70") == 0 || strcmp(ts, "1.2.840.10008.1.2.4.57") == 0) &&
+        out->bits_allocated <= 16 && out->bits_stored >= 2)
+        return OUT_JPEG_LOSSLESS;
     if (strcmp(ts, "1.2.840.10008.1.2.4.90") == 0 && out->bits_stored <= 16 &&
         (out->samples == 1 || out->photometric == PX_RGB))
         return OUT_J2K;
     *out_ts = TS_EXPLICIT_LE;
     return OUT_NATIVE;
+}
+
+/* Bits Allocated 1: the frame's bytes (0 or 1 a pixel) packed least
+ * significant bit first after the bits the previous frame left; the bits of
+ * an incomplete last byte wait for the next frame, or are flushed after the
+ * last. */
+static size_t pack_bits(producer *p, uint32_t index, size_t pixels)
+{
+    if (index == 0)
+        p->carry = 0, p->ncarry = 0;
+    size_t out = 0;
+    for (size_t i = 0; i < pixels; i++) {
+        p->carry |= (uint8_t)((p->work[i] & 1u) << p->ncarry);
+        if (++p->ncarry == 8) {
+            p->enc[out++] = p->carry;
+            p->carry = 0, p->ncarry = 0;
+        }
+    }
+    if (index + 1 == p->out.frames && p->ncarry)
+        p->enc[out++] = p->carry, p->ncarry = 0;
+    return out;
 }
 
 static dqr_status produce(void *ctx, uint32_t index, const uint8_t **data, size_t *len, dqr_error *err)
@@ -71,6 +100,11 @@ static dqr_status produce(void *ctx, uint32_t index, const uint8_t **data, size_
     p->frag = NULL;
     switch (p->codec) {
     case OUT_NATIVE:
+        if (p->bits1) {
+            *len = pack_bits(p, index, n);
+            *data = p->enc;
+            return DQR_OK;
+        }
         if (p->out.planar == 1 && p->out.samples == 3) {
             if ((st = px_native_encode(&p->out, p->work, p->enc, err)))
                 return st;
@@ -89,13 +123,16 @@ static dqr_status produce(void *ctx, uint32_t index, const uint8_t **data, size_
     case OUT_J2K:
         st = px_j2k_encode(&p->out, p->work, &p->frag, len, err);
         break;
+    case OUT_JPEG_LOSSLESS:
+        st = px_jpeg_lossless_encode(&p->out, p->work, &p->frag, len, err);
+        break;
     }
     *data = p->frag;
     return st;
 }
 
 /* Photometric Interpretation and Planar Configuration as written. */
-static dqr_status describe(dcm_dataset *ds, const producer *p, dqr_error *err)
+static dqr_status describe(dcm_dataset *ds, const producer *p, bool extended, dqr_error *err)
 {
     px_photometric ph = p->codec == OUT_J2K && p->out.samples == 3 ? PX_YBR_RCT : p->out.photometric;
     if (!dcm_dataset_set_string(ds, DCM_TAG(0x0028, 0x0004), DCM_VR_CS, px_photometric_name(ph), err))
@@ -105,11 +142,27 @@ static dqr_status describe(dcm_dataset *ds, const producer *p, dqr_error *err)
         if (!dcm_dataset_set_bytes(ds, DCM_TAG(0x0028, 0x0006), DCM_VR_US, planar, 2, err))
             return err ? err->code : DQR_E_NOMEM;
     }
-    /* the offsets of the old fragments point nowhere in the new ones */
-    dcm_dataset_remove(ds, DCM_TAG(0x7FE0, 0x0001));
-    dcm_dataset_remove(ds, DCM_TAG(0x7FE0, 0x0002));
+    /* the offsets of the old fragments point nowhere in the new ones: an
+     * Extended Offset Table is kept as placeholders the writer fills in */
     dcm_dataset_remove(ds, DCM_TAG(0x7FE0, 0x0000));
-    return DQR_OK;
+    if (!extended) {
+        dcm_dataset_remove(ds, DCM_TAG(0x7FE0, 0x0001));
+        dcm_dataset_remove(ds, DCM_TAG(0x7FE0, 0x0002));
+        return DQR_OK;
+    }
+    size_t n = 8u * p->out.frames;
+    uint8_t *zero = calloc(n ? n : 1, 1);
+    bool ok = zero && dcm_dataset_set_bytes(ds, DCM_TAG(0x7FE0, 0x0001), DCM_VR_OV, zero, n, err) &&
+              dcm_dataset_set_bytes(ds, DCM_TAG(0x7FE0, 0x0002), DCM_VR_UV, zero, n, err);
+    free(zero);
+    return ok ? DQR_OK : err && err->code ? err->code : dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+}
+
+static long stored_bits(const dcm_file *f)
+{
+    long alloc = 0;
+    dcm_dataset_get_int(dcm_file_dataset(f), DCM_TAG(0x0028, 0x0100), &alloc);
+    return alloc;
 }
 
 static dqr_status setup(producer *p, const dcm_file *f, const px_edit *e, const char **out_ts, dqr_error *err)
@@ -128,21 +181,26 @@ static dqr_status setup(producer *p, const dcm_file *f, const px_edit *e, const 
         stored.photometric == p->out.photometric)
         p->out.planar = stored.planar;
     size_t n = px_frame_size(&p->out);
+    p->bits1 = native_in && p->out.bits_stored == 1 && stored_bits(f) == 1;
     p->edit = px_edit_new();
     p->work = malloc(n);
-    p->enc = p->out.planar == 1 ? malloc(n) : NULL;
-    if (!p->edit || !p->work || (p->out.planar == 1 && !p->enc))
+    p->enc = p->out.planar == 1 || p->bits1 ? malloc(n) : NULL;
+    if (!p->edit || !p->work || ((p->out.planar == 1 || p->bits1) && !p->enc))
         return dqr_error_set(err, DQR_E_NOMEM, "out of memory for a frame of %zu bytes", n);
     for (size_t i = 0; i < px_edit_count(e) && !st; i++)
         st = px_edit_add(p->edit, px_edit_region(e, i), err);
     return st;
 }
 
-static bool had_offset_table(const dcm_file *f)
+static bool had_basic_offsets(const dcm_file *f)
 {
     const dcm_element *px = dcm_dataset_get(dcm_file_dataset(f), DCM_TAG_PIXEL_DATA);
-    return dcm_element_fragment_length(px, 0) > 0 ||
-           dcm_dataset_get(dcm_file_dataset(f), DCM_TAG(0x7FE0, 0x0001)) != NULL;
+    return dcm_element_fragment_length(px, 0) > 0;
+}
+
+static bool had_extended_offsets(const dcm_file *f)
+{
+    return dcm_dataset_get(dcm_file_dataset(f), DCM_TAG(0x7FE0, 0x0001)) != NULL;
 }
 
 dqr_status px_edit_attach(dcm_file *f, const px_edit *e, dqr_error *err)
@@ -161,15 +219,17 @@ dqr_status px_edit_attach(dcm_file *f, const px_edit *e, dqr_error *err)
     dcm_pixel_writer w = {
         .encapsulated = p->codec != OUT_NATIVE,
         .frames = p->out.frames,
-        .vr = p->out.bits_allocated == 8 ? DCM_VR_OB : DCM_VR_OW,
-        .length = (uint64_t)px_frame_size(&p->out) * p->out.frames,
-        .offset_table = p->codec != OUT_NATIVE && had_offset_table(f),
+        .vr = p->out.bits_allocated == 8 ? DCM_VR_OB : DCM_VR_OW, /* 1-bit too: OB */
+        .length = p->bits1 ? ((uint64_t)p->out.rows * p->out.columns * p->out.frames + 7) / 8
+                           : (uint64_t)px_frame_size(&p->out) * p->out.frames,
+        .offset_table = p->codec != OUT_NATIVE && had_basic_offsets(f),
+        .extended_offsets = p->codec != OUT_NATIVE && had_extended_offsets(f),
         .frame = produce,
         .ctx = p,
         .free_ctx = producer_free,
     };
     /* the dataset is described before the hook goes in: a failure leaves f as it was but for these */
-    if ((st = describe(dcm_file_dataset(f), p, err)) || (st = dcm_file_set_transfer_syntax(f, out_ts, err))) {
+    if ((st = describe(dcm_file_dataset(f), p, w.extended_offsets, err)) || (st = dcm_file_set_transfer_syntax(f, out_ts, err))) {
         producer_free(p);
         return st;
     }

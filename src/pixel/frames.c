@@ -71,31 +71,57 @@ static bool starts_frame(const dcm_element *px, size_t i)
     return m[0] == 0xFF && (m[1] == 0xD8 || m[1] == 0x4F); /* JPEG SOI, J2K SOC */
 }
 
-/* Frame boundaries from the Basic Offset Table (offsets from the first
- * fragment's item tag; each fragment takes 8 + length bytes). */
+/* The frames' offsets (from the first fragment's item tag; each fragment
+ * takes 8 + length bytes): the Extended Offset Table (7FE0,0001) when there
+ * is one for every frame (64-bit), else the Basic Offset Table (32-bit).
+ * NULL with err filled. */
+static uint64_t *read_offsets(px_frames *it, dqr_error *err)
+{
+    uint32_t frames = it->stored.frames;
+    const dcm_element *eot = dcm_dataset_get(it->ds, DCM_TAG(0x7FE0, 0x0001));
+    bool extended = eot && dcm_element_length(eot) == 8ull * frames;
+    size_t unit = extended ? 8 : 4;
+    uint8_t *raw = malloc(unit * frames);
+    uint64_t *off = malloc(sizeof *off * frames);
+    dqr_status st = raw && off ? DQR_OK : dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+    if (!st)
+        st = extended ? dcm_element_read(eot, 0, raw, unit * frames, err)
+                      : dcm_element_read_fragment(it->pixels, 0, 0, raw, unit * frames, err);
+    for (uint32_t f = 0; !st && f < frames; f++) {
+        off[f] = 0;
+        for (size_t b = unit; b-- > 0;)
+            off[f] = off[f] << 8 | raw[unit * f + b];
+    }
+    free(raw);
+    if (st) {
+        free(off);
+        return NULL;
+    }
+    return off;
+}
+
+/* Frame boundaries from the offset tables. */
 static dqr_status map_by_offsets(px_frames *it, size_t nfrag, dqr_error *err)
 {
     const dcm_element *px = it->pixels;
     uint32_t frames = it->stored.frames;
-    uint8_t *bot = malloc(4u * frames);
-    if (!bot)
-        return dqr_error_set(err, DQR_E_NOMEM, "out of memory");
-    dqr_status st = dcm_element_read_fragment(px, 0, 0, bot, 4u * frames, err);
+    uint64_t *off = read_offsets(it, err);
+    if (!off)
+        return err ? err->code : DQR_E_NOMEM;
     uint64_t pos = 0;
     size_t f = 0;
-    for (size_t i = 1; !st && i <= nfrag; i++) {
-        while (f < frames && (uint64_t)(bot[4 * f] | bot[4 * f + 1] << 8 | bot[4 * f + 2] << 16 |
-                                        (uint32_t)bot[4 * f + 3] << 24) == pos) {
+    for (size_t i = 1; i <= nfrag; i++) {
+        while (f < frames && off[f] == pos)
             it->first_frag[f++] = i;
-        }
         pos += 8u + dcm_element_fragment_length(px, i);
     }
-    free(bot);
-    if (!st && f != frames)
-        st = dqr_error_set(err, DQR_E_PARSE, "the Basic Offset Table points to %zu of %u frames", f,
-                           frames);
-    return st;
+    free(off);
+    if (f != frames)
+        return dqr_error_set(err, DQR_E_PARSE, "the offset table points to %zu of %u frames", f, frames);
+    return DQR_OK;
 }
+
+static uint64_t length_or_zero(const dcm_element *el) { return el ? dcm_element_length(el) : 0; }
 
 static dqr_status map_fragments(px_frames *it, dqr_error *err)
 {
@@ -115,7 +141,8 @@ static dqr_status map_fragments(px_frames *it, dqr_error *err)
     } else if (nfrag == frames) {
         for (size_t f = 0; f < frames; f++)
             it->first_frag[f] = f + 1;
-    } else if (dcm_element_fragment_length(px, 0) >= 4u * frames) {
+    } else if (dcm_element_fragment_length(px, 0) >= 4u * frames ||
+               length_or_zero(dcm_dataset_get(it->ds, DCM_TAG(0x7FE0, 0x0001))) == 8ull * frames) {
         st = map_by_offsets(it, nfrag, err);
     } else {
         size_t f = 0;
@@ -173,8 +200,17 @@ static dqr_status setup(px_frames *it, const dcm_file *f, dqr_error *err)
     bool mct = it->stored.photometric == PX_YBR_RCT || it->stored.photometric == PX_YBR_ICT;
     if ((it->codec == PX_CODEC_JPEG && it->out.samples == 3) || (it->codec == PX_CODEC_J2K && mct))
         it->out.photometric = PX_RGB;
+    if (it->stored.bits_allocated == 1) { /* one bit a pixel, decoded to a byte a pixel (0 or 1) */
+        if (it->codec != PX_CODEC_NATIVE || it->big_endian_ow)
+            return dqr_error_set(err, DQR_E_UNSUPPORTED, "Bits Allocated 1 in %s",
+                                 it->big_endian_ow ? "OW of Explicit VR Big Endian" : "a compressed transfer syntax");
+        it->out.bits_allocated = 8;
+        it->out.high_bit = 0;
+    }
     if (it->codec == PX_CODEC_NATIVE) {
-        uint64_t need = (uint64_t)px_native_stored_size(&it->stored) * it->stored.frames;
+        uint64_t need = it->stored.bits_allocated == 1
+                            ? ((uint64_t)it->stored.rows * it->stored.columns * it->stored.frames + 7) / 8
+                            : (uint64_t)px_native_stored_size(&it->stored) * it->stored.frames;
         if (dcm_element_length(it->pixels) < need)
             return dqr_error_set(err, DQR_E_PARSE, "Pixel Data has %llu bytes where %u frames need %llu",
                                  (unsigned long long)dcm_element_length(it->pixels),
@@ -227,9 +263,25 @@ static dqr_status read_fragments(px_frames *it, uint32_t index, size_t *len, dqr
     return st;
 }
 
+/* Bits Allocated 1 (PS3.5 8.1.1, D.2): pixels packed least significant bit
+ * first and frames back to back, so a frame may start inside a byte. */
+static dqr_status decode_bits(px_frames *it, uint32_t index, dqr_error *err)
+{
+    uint64_t bits = (uint64_t)it->stored.rows * it->stored.columns, first = bits * index;
+    size_t shift = (size_t)(first % 8), n = (size_t)((shift + bits + 7) / 8);
+    dqr_status st = reserve_raw(it, n, err);
+    if (st || (st = dcm_element_read(it->pixels, first / 8, it->raw, n, err)))
+        return st;
+    for (uint64_t i = 0; i < bits; i++)
+        it->frame[i] = (uint8_t)(it->raw[(shift + i) >> 3] >> ((shift + i) & 7) & 1u);
+    return DQR_OK;
+}
+
 static dqr_status decode_frame(px_frames *it, uint32_t index, dqr_error *err)
 {
     dqr_status st;
+    if (it->stored.bits_allocated == 1)
+        return decode_bits(it, index, err);
     if (it->codec == PX_CODEC_NATIVE) {
         size_t n = px_native_stored_size(&it->stored);
         if ((st = reserve_raw(it, n, err)) ||

@@ -66,8 +66,10 @@ dqr_status px_info_read(const dcm_dataset *ds, px_info *info, dqr_error *err)
     dcm_dataset_get_int(ds, DCM_TAG(0x0028, 0x0008), &frames);
     if (rows <= 0 || cols <= 0 || rows > 65535 || cols > 65535)
         return dqr_error_set(err, DQR_E_PARSE, "image of %ld x %ld pixels", rows, cols);
-    if (alloc != 8 && alloc != 16 && alloc != 32)
+    if (alloc != 1 && alloc != 8 && alloc != 16 && alloc != 32)
         return dqr_error_set(err, DQR_E_UNSUPPORTED, "Bits Allocated %ld cannot be decoded", alloc);
+    if (alloc == 1 && (spp != 1 || stored != 1))
+        return dqr_error_set(err, DQR_E_UNSUPPORTED, "Bits Allocated 1 with %ld samples of %ld bits", spp, stored);
     if (stored < 1 || stored > alloc)
         return dqr_error_set(err, DQR_E_PARSE, "Bits Stored %ld with Bits Allocated %ld", stored, alloc);
     if (spp != 1 && spp != 3)

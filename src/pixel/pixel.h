@@ -11,7 +11,8 @@
  * whatever the transfer syntax: pixel-interleaved (planar configuration 0),
  * row by row, each sample in a little-endian container of bits_allocated / 8
  * bytes (1, 2 or 4), holding the value as stored (unused high bits not
- * cleared; px_sample reads a sample masked and sign-extended). YBR_FULL_422
+ * cleared; px_sample reads a sample masked and sign-extended; Bits Allocated
+ * 1 comes out one byte a pixel, 0 or 1, described as 8 allocated, 1 stored). YBR_FULL_422
  * is expanded to full resolution and reported as YBR_FULL; JPEG baseline
  * colour frames come out as RGB (libjpeg converts), as do JPEG 2000 YBR_RCT /
  * YBR_ICT frames (OpenJPEG undoes the transform); palette colour keeps the
@@ -309,6 +310,12 @@ typedef struct px_region px_region;
  * "reading burned-in text: ". */
 dqr_status px_ocr_scan(px_ocr *o, const dcm_file *f, uint32_t sample, const px_ocr_filter *filt,
                        const px_edit *mask, px_ocr_frame_fn fn, void *ctx, dqr_error *err);
+/* Encode a decoded frame (1 or 3 samples of 2 to 16 bits stored, at most 16
+ * allocated) as one JPEG Lossless process 14 fragment, selection value 1,
+ * point transform 0 (what 1.2.840.10008.1.2.4.70 holds): a new malloc'd
+ * buffer in *out (even length, *out_len bytes; caller frees). */
+dqr_status px_jpeg_lossless_encode(const px_info *info, const uint8_t *frame, uint8_t **out, size_t *out_len,
+                                   dqr_error *err);
 
 /* ---- editing: regions filled while the file is written ----------------- */
 
@@ -316,9 +323,10 @@ dqr_status px_ocr_scan(px_ocr *o, const dcm_file *f, uint32_t sample, const px_o
 #define PX_ALL_FRAMES (-1)
 
 /* A rectangle to fill, in pixel coordinates of the image: columns left to
- * right - 1 and rows top to bottom - 1 (right and bottom exclusive, as a
- * java.awt.Rectangle(l, t, r - l, b - t) covers in DicomEdit and CTP; see
- * docs/pixel.md). Parts outside the image are cut off. */
+ * right - 1 and rows top to bottom - 1 (right and bottom exclusive: CTP's
+ * (x, y, w, h) is {x, y, x + w, y + h}; DicomEdit's alterPixels l, t, r, b,
+ * which includes r and b, is {l, t, r + 1, b + 1}; see docs/pixel.md).
+ * Parts outside the image are cut off. */
 struct px_region {
     int64_t left, top, right, bottom;
     int64_t frame;      /* 0-based frame, or PX_ALL_FRAMES */
@@ -353,12 +361,12 @@ size_t px_edit_frame(const px_edit *e, const px_info *info, uint32_t index, uint
  * produce its Pixel Data frame by frame with e's regions filled: decode ->
  * fill -> encode, memory bounded by one frame. The output transfer syntax is
  * f's own when it is lossless and dqr encodes it (native little endian,
- * Deflated, RLE, JPEG-LS lossless, JPEG 2000 lossless-only), else Explicit
- * VR Little Endian (big endian, JPEG Baseline / Extended / Lossless,
- * JPEG-LS near-lossless, JPEG 2000); f's transfer syntax, Photometric
- * Interpretation and Planar Configuration are set to what is written and
- * any Extended Offset Table is dropped (a Basic Offset Table is written
- * when the source had one). Lossy Image Compression is left as it is. e is
+ * Deflated, RLE, JPEG-LS lossless, JPEG 2000 lossless-only, JPEG Lossless
+ * .57 / .70 as selection value 1), else Explicit VR Little Endian (big
+ * endian, JPEG Baseline / Extended, JPEG-LS near-lossless, JPEG 2000); f's transfer syntax, Photometric
+ * Interpretation and Planar Configuration are set to what is written; the
+ * offset table the source had (Basic, or Extended with its lengths) is
+ * written for the new fragments. Lossy Image Compression is left as it is. e is
  * copied. An empty e changes nothing. Fails before anything is written:
  * DQR_E_NOTFOUND without Pixel Data, the decoder's status for a syntax not
  * decoded, px_edit_check's. On failure f must not be written. */

@@ -336,10 +336,11 @@ try:
         open(WORK + "/sample.dcm", "rb").read()).decode()}, token=A)
     imgs = (dry.get("images") or {}) if isinstance(dry, dict) else {}
     b, a = (png_pixels(base64.b64decode(imgs.get(k) or "")) if imgs.get(k) else b"" for k in ("before", "after"))
-    corner = [y * SIZE + x for y in range(30) for x in range(40)]
+    # alterPixels' r and b are inside the rectangle (docs/pixel.md): columns 0..40, rows 0..30
+    corner = [y * SIZE + x for y in range(31) for x in range(41)]
     check("the dry run's after picture is pixel-cleaned: alterPixels' region black, the rest as before",
           len(a) == len(b) == SIZE * SIZE and all(a[i] == 0 for i in corner) and any(b[i] for i in corner)
-          and all(a[i] == b[i] for i in range(SIZE * SIZE) if i % SIZE >= 40 or i // SIZE >= 30), json.dumps(dry)[:300])
+          and all(a[i] == b[i] for i in range(SIZE * SIZE) if i % SIZE >= 41 or i // SIZE >= 31), json.dumps(dry)[:300])
     st, dry, _ = api.call("POST", "/api/v1/projects/P1/dry-run", {}, token=A)
     check("the built-in sample has no images to show", st == 200 and (dry.get("images") or {}).get("before") is None)
 

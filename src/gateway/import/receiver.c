@@ -233,7 +233,7 @@ uint16_t gw_job_instance(gw *g, gw_job *j, const uint8_t *data, size_t len)
         note_failure(j, "de-identification failed", &err);
         status = 0xC000;
     } else if (pixels_failed) { /* never archived with its pixels half-cleaned */
-        snprintf(j->error, sizeof j->error, "pixel cleaning failed: %.200s", err.message);
+        snprintf(j->error, sizeof j->error, "%.200s (not archived)", err.message); /* "pixel cleaning: ..." */
         status = 0xC000;
     } else if (phi_left(j, ds, &v) && strcmp(g->cfg.phi_policy, "refuse") == 0) {
         snprintf(j->error, sizeof j->error, "identifying data left after the scripts (%s): not archived", v.first);
