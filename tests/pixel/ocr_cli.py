@@ -4,8 +4,9 @@
 written with BurnedInAnnotation YES under --ocr-policy warn, and written
 masked and marked clean (NO, 113101) under --ocr-policy mask, where OCR of
 the output finds none of the planted words; a clean CT is not read (not
-marked), and without --ocr the US is written unread. No planted word is
-printed. Usage: ocr_cli.py DQR WORKDIR"""
+marked), and without --ocr the US is written unread; `dqr listen --ocr`
+writes the CT and not the US. No planted word is printed or logged.
+Usage: ocr_cli.py DQR WORKDIR"""
 import json
 import os
 import shutil
@@ -14,7 +15,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import pydicom  # noqa: E402
-from peers import Checks  # noqa: E402
+from peers import Checks, Procs, free_port, wait_port  # noqa: E402
 
 DQR, WORK = sys.argv[1], os.path.abspath(sys.argv[2])
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -69,4 +70,22 @@ rc, text = anonymize(us["file"], out + "/unread.dcm")
 check("without --ocr the US is written unread", rc == 0 and record(out + "/unread.dcm")[0] == "YES", text)
 rc, text = anonymize(us["file"], out + "/x.dcm", "--ocr", "sometimes")
 check("--ocr with a bad mode: usage error", rc == 2, text)
+
+# dqr listen --ocr: the US is answered but not written, the CT is written
+procs, port = Procs(), free_port()
+rx = WORK + "/rx"
+os.makedirs(rx)
+log = open(WORK + "/listen.log", "w")
+try:
+    procs.start([DQR, "listen", "--port", str(port), "--aet", "RX", "--out", rx, "--profile", "basic",
+                 "--ocr", "at_risk"], log, env)
+    wait_port(port)
+    for f in (us["file"], ct["file"]):
+        subprocess.run([DQR, "store", "--call", "RX", "127.0.0.1", str(port), f], capture_output=True, env=env)
+finally:
+    procs.stop()
+log.close()
+text = open(WORK + "/listen.log").read()
+check("listen --ocr: only the CT is written", len(os.listdir(rx)) == 1, (os.listdir(rx), text[-400:]))
+check("listen logs counts, not words", "burned-in text" in text and not any(w in text for w in words), text[-400:])
 sys.exit(check.finish())
