@@ -11,6 +11,8 @@ and MR frames), runs `DQR phi-scan --pixels --json` over it and reports:
   covers at least 30 % of the planted word's box, over all planted words;
   a word read wrongly but flagged where it is still counts, as masking or
   refusing acts on the box; exact-text recall is reported beside it;
+- frames flagged: frames with planted text where any word was reported
+  (what ocr_policy refuse acts on);
 - false-positive frames: clean CT/MR frames with any reported word;
 - seconds and milliseconds per frame of the whole scan, wall and CPU (one
   Tesseract engine, its start included; OMP_THREAD_LIMIT=1).
@@ -67,10 +69,11 @@ def main():
     planted = hit = exact = 0
     by_syntax = {}
     missed = []
-    frames = 0
+    frames = flagged = 0
     for e in man["burned"]:
         frames += e["frames"]
         got = report.get(e["file"], {})
+        flagged += sum(1 for f in range(1, e["frames"] + 1) if got.get(f))
         for p in e["phi"]:
             words = got.get(p["frame"], [])
             box = [[w["left"], w["top"], w["width"], w["height"]] for w in words]
@@ -90,6 +93,8 @@ def main():
     total = frames + clean
     print(f"frames with planted text: {frames}, planted PHI words: {planted}")
     print(f"recall (box): {hit}/{planted} = {100 * recall:.2f} %   exact text: {100 * exact / max(1, planted):.2f} %")
+    print(f"frames flagged (any word reported; what refuse acts on): {flagged}/{frames} = "
+          f"{100 * flagged / max(1, frames):.2f} %")
     for s, (h, n) in sorted(by_syntax.items()):
         print(f"  {s}: {h}/{n} = {100 * h / n:.2f} %")
     print(f"false-positive frames (clean CT/MR): {len(fp)}/{clean} = {100 * fp_rate:.2f} %")

@@ -150,10 +150,22 @@ static int process(job *j, anon_session *s, const char *in, const char *out, cha
         return DQR_EXIT_FAIL;
     }
     anon_result r = anon_session_apply(s, dcm_file_dataset(f), &err);
-    if (r == ANON_OK && steps_clean_pixels(&j->o->st, s, f, &err) != 0)
+    size_t regions = 0, words = 0;
+    unsigned frames = 0;
+    if (r == ANON_OK && steps_clean_pixels(&j->o->st, s, f, &regions, &err) != 0)
         r = ANON_FAILED; /* pixels that cannot be cleaned are not written */
+    int px = r == ANON_OK ? steps_check_pixels(&j->o->st, &f, regions > 0, &frames, &words, &err) : 0;
+    if (px < 0)
+        r = ANON_FAILED;
+    else if (words)
+        cli_error("%s%s: burned-in text: %zu word%s in %u frame%s%s", px ? "" : "warning: ", in, words,
+                  words == 1 ? "" : "s", frames, frames == 1 ? "" : "s",
+                  px ? " (not written)" : strcmp(j->o->st.ocr_policy ? j->o->st.ocr_policy : "", "mask") ? "" : " masked");
     int rc = DQR_EXIT_OK;
-    if (r == ANON_REJECTED) {
+    if (px == 1) {
+        atomic_fetch_add(&j->rejected, 1);
+        rc = DQR_EXIT_REJECTED;
+    } else if (r == ANON_REJECTED) {
         if (j->single)
             cli_error("%s: rejected by a script", in);
         atomic_fetch_add(&j->rejected, 1);

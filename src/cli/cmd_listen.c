@@ -67,12 +67,25 @@ static uint16_t deidentify(listener *l, const net_received *r)
     }
     anon_session *s = steps_session(&l->st);
     anon_result res = s ? anon_session_apply(s, dcm_file_dataset(f), &err) : ANON_FAILED;
-    if (res == ANON_OK && steps_clean_pixels(&l->st, s, f, &err) != 0)
+    size_t regions = 0, words = 0;
+    unsigned frames = 0;
+    if (res == ANON_OK && steps_clean_pixels(&l->st, s, f, &regions, &err) != 0)
         res = ANON_FAILED; /* pixels that cannot be cleaned are not written */
     anon_session_free(s);
+    int px = res == ANON_OK ? steps_check_pixels(&l->st, &f, regions > 0, &frames, &words, &err) : 0;
+    if (px < 0)
+        res = ANON_FAILED;
     uint16_t status = 0;
     char uid[65] = "", path[4096];
-    if (res == ANON_REJECTED) {
+    if (words) {
+        char line[160]; /* counts only: the words are PHI */
+        snprintf(line, sizeof line, "burned-in text: %zu words in %u frames%s", words, frames,
+                 px ? " (not written)" : "");
+        log_line(l, line);
+    }
+    if (px == 1) {
+        atomic_fetch_add(&l->rejected, 1);
+    } else if (res == ANON_REJECTED) {
         atomic_fetch_add(&l->rejected, 1);
         log_line(l, "an instance was rejected by a script (not written)");
     } else if (res == ANON_FAILED) {

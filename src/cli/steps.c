@@ -28,6 +28,9 @@ int steps_take(const dqr_command *self, steps *s, int argc, char **argv, int *i)
         if (!val)
             return cli_usage_error(self, "--pixel-rules needs a file"), -1;
         s->pixel_rules_path = val;
+    } else if (strcmp(a, "--ocr") == 0 || strcmp(a, "--ocr-policy") == 0 || strcmp(a, "--ocr-whitelist") == 0) {
+        if (steps_ocr_option(self, s, a, val) < 0)
+            return -1;
     } else if (strcmp(a, "--uid-secret") == 0 || strcmp(a, "--lookup") == 0) {
         if (!val)
             return cli_usage_error(self, "%s needs a file", a), -1;
@@ -64,13 +67,13 @@ int steps_build(steps *s)
         cli_error("%s", err.message);
         return -1;
     }
-    return 0;
+    return steps_ocr_start(s);
 }
 
-int steps_clean_pixels(const steps *s, const anon_session *ss, dcm_file *f, dqr_error *err)
+int steps_clean_pixels(const steps *s, const anon_session *ss, dcm_file *f, size_t *regions, dqr_error *err)
 {
     const anon_pixel_rules *rules[1] = {s->pixel_rules};
-    return anon_clean_pixels(f, ss, rules, 1, NULL, err) == DQR_OK ? 0 : -1;
+    return anon_clean_pixels(f, ss, rules, 1, regions, err) == DQR_OK ? 0 : -1;
 }
 
 static void print_echo(void *ctx, const char *line)
@@ -96,6 +99,7 @@ anon_session *steps_session(const steps *s)
 
 void steps_free(steps *s)
 {
+    steps_ocr_free(s);
     anon_engine_free(s->engine);
     anon_pixel_rules_free(s->pixel_rules);
     for (size_t i = 0; i < s->n; i++) {

@@ -21,6 +21,8 @@ typedef struct steps {
     anon_script *scripts[STEPS_MAX];
     anon_profile *profiles[STEPS_MAX];
     anon_engine *engine;
+    const char *ocr, *ocr_policy, *ocr_whitelist; /* --ocr, --ocr-policy, --ocr-whitelist (ocr_step.c) */
+    struct steps_ocr *ocr_pool;                    /* idle Tesseract engines, with --ocr on */
 } steps;
 
 /* Consume argv[*i] (and its value) if it is one of the options above:
@@ -37,6 +39,24 @@ void steps_free(steps *s);
  * alterPixels regions and the --pixel-rules match, attached to f to be
  * filled when it is written, and the record (anon_clean_pixels). 0, or -1
  * with err filled: f must not be written. */
-int steps_clean_pixels(const steps *s, const anon_session *ss, dcm_file *f, dqr_error *err);
+int steps_clean_pixels(const steps *s, const anon_session *ss, dcm_file *f, size_t *regions, dqr_error *err);
+
+/* ---- the burned-in text check (ocr_step.c) ---- */
+
+/* --ocr off|at_risk|always (default off), --ocr-policy refuse|warn|mask
+ * (default refuse), --ocr-whitelist W,...: 1 taken, -1 usage error. */
+int steps_ocr_option(const dqr_command *self, steps *s, const char *a, const char *val);
+/* The engines' pool, when --ocr is on (steps_build calls it). */
+int steps_ocr_start(steps *s);
+void steps_ocr_free(steps *s);
+/* After steps_clean_pixels (cleaned: it attached regions): read the frames
+ * (first, middle, last) of an instance at risk (the gateway's default
+ * ocr_modalities, or Burned In Annotation YES; every instance with
+ * --ocr always). 0: write *f (nothing found: marked clean; masked: marked
+ * clean, *f may be a new file holding the cleaning; warn: Burned In
+ * Annotation YES); 1: words found, refused (not written); -1: failure (err).
+ * *frames / *words: frames with words and words found. Thread-safe. */
+int steps_check_pixels(const steps *s, dcm_file **f, bool cleaned, unsigned *frames, size_t *words,
+                       dqr_error *err);
 
 #endif

@@ -169,3 +169,16 @@ dqr_status px_ocr_mask(px_ocr *o, const dcm_file *f, uint32_t sample, const px_o
     }
     return st;
 }
+
+dqr_status px_file_as_written(const dcm_file *f, dcm_file **copy, dqr_error *err)
+{
+    uint8_t *buf;
+    size_t len;
+    *copy = NULL;
+    dqr_status st = dcm_file_encode(f, NULL, &buf, &len, err);
+    if (st)
+        return st;
+    *copy = dcm_file_parse(buf, len, err);
+    free(buf);
+    return *copy ? DQR_OK : (err && err->code ? err->code : DQR_E_PARSE);
+}

@@ -289,6 +289,9 @@ size_t px_ocr_keep_suspect(px_ocr_words *w, const px_ocr_filter *f);
  * (e.g. "US,SC,OT,XA,ES,DX,CR,MG"). */
 bool px_ocr_at_risk(const dcm_dataset *ds, const char *modalities);
 
+/* The modalities at risk by default (the gateway's ocr_modalities). */
+#define PX_OCR_AT_RISK "US,SC,OT,XA,ES,DX,CR,MG"
+
 /* The 0-based frames of a `frames`-frame instance to read when sampling
  * `sample` of them (0 or >= frames: all; 1: the first; else the first, the
  * last and evenly between, so 3 is first, middle, last). out holds `frames`
@@ -387,5 +390,11 @@ void px_ocr_black_box(const px_info *info, const px_ocr_word *w, px_region *r);
  * sees the suspect words of every reading. */
 dqr_status px_ocr_mask(px_ocr *o, const dcm_file *f, uint32_t sample, const px_ocr_filter *filt, unsigned rounds,
                        px_edit *mask, px_ocr_frame_fn fn, void *ctx, dqr_error *err);
+
+/* f as it would be written (with the regions px_edit_attach put on it
+ * filled), encoded to memory and read back into *copy (close it with
+ * dcm_file_close): what an OCR check must read once a file has regions
+ * attached, as they are only filled on writing. */
+dqr_status px_file_as_written(const dcm_file *f, dcm_file **copy, dqr_error *err);
 
 #endif

@@ -92,21 +92,11 @@ static int on_frame(void *ctx, uint32_t frame, const px_ocr_words *w)
 }
 
 /* The pixels as they will be archived: f itself, or, when cleaning regions
- * are attached (filled only as f is written), f written to memory and read
- * back. *copy is then owned by the caller. */
+ * are attached (filled only as f is written), a copy as written. */
 static dqr_status as_archived(dcm_file *f, bool cleaned, dcm_file **copy, dqr_error *err)
 {
     *copy = NULL;
-    if (!cleaned)
-        return DQR_OK;
-    uint8_t *buf;
-    size_t len;
-    dqr_status st = dcm_file_encode(f, NULL, &buf, &len, err);
-    if (st)
-        return st;
-    *copy = dcm_file_parse(buf, len, err);
-    free(buf);
-    return *copy ? DQR_OK : (err ? err->code : DQR_E_PARSE);
+    return cleaned ? px_file_as_written(f, copy, err) : DQR_OK;
 }
 
 /* How many frames a reading of f covers (ocr_frames sampling). */
