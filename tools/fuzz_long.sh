@@ -31,8 +31,16 @@ rc=0
     -artifact_prefix="$work/artifacts/" -print_final_stats=1 "$work/run" >"$work/fuzz.log" 2>&1 || rc=$?
 end=$(date +%s)
 before=$(ls "$corpus" | wc -l)
-# keep in the committed corpus what adds coverage to it
-"$fuzzer" -merge=1 -max_len=$max_len "$corpus" "$work/run" >"$work/merge.log" 2>&1 || true
+# keep in the committed corpus only what adds coverage to the seeds and to
+# it: merge the run into a copy of both, then take the files that are new
+base=$work/merge && rm -rf "$base" && mkdir -p "$base"
+[ -d "$seeds" ] && cp "$seeds"/* "$base/" 2>/dev/null || true
+[ "$kind" = part10 ] && find /usr/lib/python3/dist-packages/pydicom/data/test_files -type f -size -64k 2>/dev/null |
+    while read -r f; do cp "$f" "$base/$(echo "$f" | md5sum | cut -c1-16)"; done
+cp "$corpus"/* "$base/" 2>/dev/null || true
+ls "$base" >"$work/base.list"
+"$fuzzer" -merge=1 -max_len=$max_len "$base" "$work/run" >"$work/merge.log" 2>&1 || true
+ls "$base" | grep -vxF -f "$work/base.list" | while read -r f; do cp "$base/$f" "$corpus/"; done
 after=$(ls "$corpus" | wc -l)
 execs=$(grep -o "stat::number_of_executed_units: [0-9]*" "$work/fuzz.log" | tail -1 | awk '{print $2}')
 cov=$(grep -o "cov: [0-9]*" "$work/fuzz.log" | tail -1 | awk '{print $2}')
