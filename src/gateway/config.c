@@ -66,6 +66,11 @@ static const key keys[] = {
      "an instance no import asked for: refuse (C-STORE failure) or quarantine (kept sealed)"},
     {"phi_policy", K_STR, F(phi_policy), "warn", 0, 0,
      "identifying data left after the scripts: warn (archive, count, log) or refuse (not archived)"},
+    {"mixed_patient_policy", K_STR, F(mixed_patient_policy), "refuse", 0, 0,
+     "a study whose instances carry several PatientIDs: refuse (failed, nothing archived) or accept (archived under the "
+     "requested subject)"},
+    {"import_move_idle_seconds", K_INT, F(import_move_idle_seconds), "30", 1, 86400,
+     "after a C-MOVE answered, seconds without a new instance before dqr stops waiting for the ones the C-FIND counted"},
     {"import_poll_seconds", K_INT, F(import_poll_seconds), "2", 1, 3600, "how often the scheduler looks at the queue"},
     {"import_retry_seconds", K_INT, F(import_retry_seconds), "30", 1, 86400,
      "first wait before retrying a failed transfer (doubles each time)"},
@@ -313,6 +318,9 @@ static dqr_status derive(gw_config *c, dqr_error *err)
         return dqr_error_set(err, DQR_E_USAGE, "unrequested is refuse or quarantine, not '%s'", c->unrequested);
     if (strcmp(c->phi_policy, "warn") && strcmp(c->phi_policy, "refuse"))
         return dqr_error_set(err, DQR_E_USAGE, "phi_policy is warn or refuse, not '%s'", c->phi_policy);
+    if (strcmp(c->mixed_patient_policy, "refuse") && strcmp(c->mixed_patient_policy, "accept"))
+        return dqr_error_set(err, DQR_E_USAGE, "mixed_patient_policy is refuse or accept, not '%s'",
+                             c->mixed_patient_policy);
     if (!audit_syslog_ok(c->audit_syslog))
         return dqr_error_set(err, DQR_E_USAGE, "audit_syslog is off, local or udp://HOST:PORT, not '%s'",
                              c->audit_syslog);

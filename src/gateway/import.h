@@ -15,6 +15,14 @@
 #include "gateway/deid.h"
 #include "gateway/pacs.h"
 
+/* One series of a running session as the PACS's C-FIND described it
+ * (gateway/import/quirks.h): what to wait for, and what came. */
+typedef struct gw_series_want {
+    char uid[65], number[16], modality[17];
+    int expected;       /* the C-FIND's count; -1: the PACS did not say */
+    atomic_int arrived; /* instances of it past object-identifier (receiver) */
+} gw_series_want;
+
 typedef struct gw_job {
     int64_t id, request_id, pacs_id;
     char project[65], subject[65], session[65], study_uid[65];
@@ -38,6 +46,11 @@ typedef struct gw_job {
     int pending;       /* instances handed to the pool, not yet through (same lock) */
     pthread_mutex_t dir_lock;
     char last_dir[4096]; /* the series folder made last: most instances need no mkdir */
+    gw_series_want *want; /* the study's series (transfer.c sets it before the first C-MOVE), or NULL */
+    size_t nwant;
+    atomic_llong last_arrival; /* gw_clock_ms of the last instance that came */
+    char first_patient[65];    /* the first instance's PatientID (under lock; memory only) */
+    atomic_bool mixed;         /* refused: an instance carried another PatientID (mixed_patient_policy) */
     struct gw_job *next;
 } gw_job;
 
@@ -59,8 +72,10 @@ void gw_import_cancel(gw *g, int64_t session_id);
 gw_job *gw_job_load(gw *g, int64_t id, dqr_error *err);
 void gw_job_free(gw_job *j);
 
-/* Run one claimed session to its end state; *ms gets the transfer time. */
-void gw_job_run(gw *g, int64_t id, long *ms);
+/* Run one claimed session to its end state, with at most threads
+ * associations to its PACS at once (the window's, shared with the PACS's
+ * other sessions: gw_pacs_slots); *ms gets the transfer time. */
+void gw_job_run(gw *g, int64_t id, int threads, long *ms);
 
 /* pool.c: the instance workers (answer on receipt, process in parallel). */
 gw_pool *gw_pool_start(gw *g, int threads, dqr_error *err);
@@ -90,6 +105,11 @@ bool gw_accept_peer(void *ctx, const char *calling_aet, const char *addr, char *
  * UID would escape the folder. */
 bool gw_archive_path(const gw *g, const char *project, const char *subject, const char *session, const char *series,
                      const char *sop, char *out, size_t cap);
+
+/* archive.c: a store_exec row callback removing the file at the row's
+ * first column (a path under the data folder, ctx) and the folders it
+ * leaves empty (series, session, subject). */
+int gw_archive_remove_row(void *ctx, int n, const char *const *names, const store_val *c);
 
 /* keyword is one of the six fields XNAT's remapping touches (PatientID,
  * PatientName, StudyID, AccessionNumber, StudyDate, PatientBirthDate): the

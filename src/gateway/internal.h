@@ -35,8 +35,15 @@ struct net_server;
 typedef struct gw_pacs_rt {
     int64_t id;
     int running;       /* transfers now */
+    int assocs;        /* associations of those transfers open now (at most the window's threads) */
     time_t busy_until; /* utilization pause: no new transfer before this */
 } gw_pacs_rt;
+
+/* scheduler.c: up to want more associations to PACS pacs for a running
+ * transfer, as long as its transfers hold fewer than limit in all; returns
+ * how many it may open. Give them back when closed. */
+int gw_pacs_slots_take(gw *g, int64_t pacs, int want, int limit);
+void gw_pacs_slots_give(gw *g, int64_t pacs, int n);
 
 struct gw {
     gw_config cfg;

@@ -56,19 +56,40 @@ static void next_window(const gw_schedule *s, time_t now, int wd, int minute, ch
 typedef struct worker_arg {
     gw *g;
     int64_t id, pacs;
-    int utilization;
+    int utilization, threads;
 } worker_arg;
+
+int gw_pacs_slots_take(gw *g, int64_t pacs, int want, int limit)
+{
+    pthread_mutex_lock(&g->jobs_lock);
+    gw_pacs_rt *rt = runtime(g, pacs);
+    int n = rt ? (limit - rt->assocs < want ? limit - rt->assocs : want) : 0;
+    if (n > 0)
+        rt->assocs += n;
+    pthread_mutex_unlock(&g->jobs_lock);
+    return n > 0 ? n : 0;
+}
+
+void gw_pacs_slots_give(gw *g, int64_t pacs, int n)
+{
+    pthread_mutex_lock(&g->jobs_lock);
+    gw_pacs_rt *rt = runtime(g, pacs);
+    if (rt)
+        rt->assocs -= n;
+    pthread_mutex_unlock(&g->jobs_lock);
+}
 
 static void *worker(void *p)
 {
     worker_arg *a = p;
     gw *g = a->g;
     long ms = 0;
-    gw_job_run(g, a->id, &ms);
+    gw_job_run(g, a->id, a->threads, &ms);
     pthread_mutex_lock(&g->jobs_lock);
     gw_pacs_rt *rt = runtime(g, a->pacs);
     if (rt) {
         rt->running--;
+        rt->assocs--; /* the one each transfer holds from its start */
         if (a->utilization < 100) /* rest so the PACS spends only `utilization` % of its time on dqr */
             rt->busy_until = time(NULL) + (ms * (100 - a->utilization) / a->utilization + 999) / 1000;
     }
@@ -144,17 +165,17 @@ static void refuse(gw *g, int64_t id, int64_t owner, const char *why)
     gw_log(g, "warn", "import_refused", "session=%lld reason=owner_not_allowed", (long long)id);
 }
 
-static void start_worker(gw *g, int64_t id, int64_t pacs, int utilization)
+static void start_worker(gw *g, int64_t id, int64_t pacs, int utilization, int threads)
 {
     worker_arg *a = malloc(sizeof *a);
     pthread_t t;
     if (!a)
         return;
-    *a = (worker_arg){g, id, pacs, utilization};
+    *a = (worker_arg){g, id, pacs, utilization, threads};
     pthread_mutex_lock(&g->jobs_lock);
     gw_pacs_rt *rt = runtime(g, pacs);
     if (rt)
-        rt->running++;
+        rt->running++, rt->assocs++;
     g->nworkers++;
     pthread_mutex_unlock(&g->jobs_lock);
     pthread_attr_t attr;
@@ -164,7 +185,7 @@ static void start_worker(gw *g, int64_t id, int64_t pacs, int utilization)
         free(a);
         pthread_mutex_lock(&g->jobs_lock);
         if (rt)
-            rt->running--;
+            rt->running--, rt->assocs--;
         g->nworkers--;
         pthread_mutex_unlock(&g->jobs_lock);
         store_exec(g->db, "UPDATE import_sessions SET state = 'queued' WHERE id = ?", (store_val[]){STORE_I(id)}, 1,
@@ -206,7 +227,8 @@ static void tick_pacs(gw *g, int64_t pacs, time_t now)
     for (;;) {
         pthread_mutex_lock(&g->jobs_lock);
         gw_pacs_rt *rt = runtime(g, pacs);
-        bool room = rt && rt->running < iv->threads && now >= rt->busy_until && !g->stopping;
+        /* a session's series may take several associations: count those, not sessions */
+        bool room = rt && rt->assocs < iv->threads && now >= rt->busy_until && !g->stopping;
         pthread_mutex_unlock(&g->jobs_lock);
         int64_t id = room ? claim(g, pacs, now) : 0;
         char why[200];
@@ -216,7 +238,7 @@ static void tick_pacs(gw *g, int64_t pacs, time_t now)
         if (owner_refused(g, id, &owner, why, sizeof why))
             refuse(g, id, owner, why);
         else
-            start_worker(g, id, pacs, iv->utilization);
+            start_worker(g, id, pacs, iv->utilization, iv->threads);
     }
 }
 
