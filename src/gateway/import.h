@@ -20,7 +20,8 @@
 typedef struct gw_series_want {
     char uid[65], number[16], modality[17];
     int expected;       /* the C-FIND's count; -1: the PACS did not say */
-    atomic_int arrived; /* instances of it past object-identifier (receiver) */
+    atomic_int arrived; /* distinct instances of it past object-identifier (receiver) */
+    json_t *seen;       /* their SOPInstanceUIDs, as keys (under the job's lock; memory only) */
 } gw_series_want;
 
 typedef struct gw_job {

@@ -59,7 +59,7 @@ void gw_job_free(gw_job *j)
     json_decref(j->series);
     json_decref(j->overrides);
     free(j->orig_sealed);
-    free(j->want);
+    gw_series_free(j);
     sodium_memzero(j->first_patient, sizeof j->first_patient);
     pthread_mutex_destroy(&j->lock);
     pthread_mutex_destroy(&j->dir_lock);
@@ -192,21 +192,23 @@ static dcm_dataset *identifier(const gw_job *j, int level, const char *series, c
     return id;
 }
 
-/* The SOPInstanceUIDs of series i, backslash-separated (malloc), or NULL. */
+/* The SOPInstanceUIDs of series i that have not come yet, backslash-
+ * separated (malloc; "" when all came), or NULL when the PACS lists none. */
 static char *sop_list(run *r, size_t i, dqr_error *err)
 {
     json_t *uids = gw_series_instances(r->g, r->p, r->j, i, err);
-    size_t n = json_array_size(uids), len = 1, k;
+    size_t len = 1, k;
     json_t *v;
     json_array_foreach(uids, k, v) len += strlen(json_string_value(v)) + 1;
-    char *out = uids && n ? malloc(len) : NULL;
+    char *out = uids && json_array_size(uids) ? malloc(len) : NULL, *at = out;
     if (out) {
         *out = '\0';
         json_array_foreach(uids, k, v)
         {
-            if (k)
-                strcat(out, "\\");
-            strcat(out, json_string_value(v));
+            const char *sop = json_string_value(v);
+            if (gw_series_has(r->j, i, sop))
+                continue;
+            at += sprintf(at, "%s%s", at == out ? "" : "\\", sop);
         }
     }
     json_decref(uids);
@@ -224,6 +226,10 @@ static outcome move_one(run *r, net_assoc *a, int level, size_t i, dqr_error *er
     char *sops = level == IMAGE ? sop_list(r, i, err) : NULL;
     if (level == IMAGE && !sops)
         return REFUSED; /* no instance list: nothing to ask for at this level */
+    if (level == IMAGE && !*sops) {
+        free(sops);
+        return MOVED; /* all of the series came meanwhile */
+    }
     dcm_dataset *id = identifier(j, level, series, sops, err);
     free(sops);
     net_move_result one = {0xFFFF, -1, -1, -1, -1};
@@ -350,6 +356,19 @@ static void rest(const run *r, int64_t s)
         usleep(100 * 1000);
 }
 
+/* The level to ask again for what is short: the missing instances
+ * (IMAGE), else whole series; -1 when the PACS refused both. */
+static int retry_level(const bool refused[3])
+{
+    return !refused[IMAGE] ? IMAGE : !refused[SERIES] ? SERIES : -1;
+}
+
+static void forget(gw_job *j, const size_t *list, size_t n)
+{
+    for (size_t k = 0; k < n; k++) /* asked again whole: their instances come again and replace */
+        gw_series_forget(j, list[k]);
+}
+
 static dqr_status retrieve(run *r, dqr_error *err)
 {
     gw_job *j = r->j;
@@ -361,29 +380,38 @@ static dqr_status retrieve(run *r, dqr_error *err)
         list[i] = i;
     /* series by series when chosen, or when they can go over several associations at once */
     int level = r->planned && (j->series || (r->threads > 1 && n > 1)) ? SERIES : STUDY;
+    bool refused[3] = {false, false, false}, again = false;
     outcome o = MOVED;
     for (int attempt = 0;; attempt++) {
         for (;;) {
             o = move_all(r, level, list, n, err);
-            if (o != REFUSED || !r->planned || level == IMAGE || stop_asked(r))
+            if (o != REFUSED || !r->planned || stop_asked(r))
                 break;
+            refused[level] = true;
             note(r, "the PACS refused the %s-level C-MOVE: %s", LEVELS[level], err->message);
-            level++;
             memset(err, 0, sizeof *err);
+            int next = again ? retry_level(refused) : level + 1;
+            if (next < 0 || next > IMAGE || refused[next])
+                break;
+            if (again && next == SERIES)
+                forget(j, list, n);
+            level = next;
         }
-        snprintf(r->level, sizeof r->level, "%s", LEVELS[level]);
+        if (o != REFUSED)
+            snprintf(r->level, sizeof r->level, "%s", again && *r->level ? r->level : LEVELS[level]);
         if (!r->planned || o == REFUSED)
             break;
         r->complete = gw_wait_for_counts(r->g, j, r->g->cfg.import_move_idle_seconds, stop_cb, r);
         n = gw_short_series(j, list, cap);
-        if (r->complete || n == 0 || stop_asked(r) || attempt >= r->p->retry_attempts)
+        if (r->complete || n == 0 || stop_asked(r) || attempt >= r->p->retry_attempts || retry_level(refused) < 0)
             break;
         rest(r, (int64_t)r->p->retry_backoff_seconds << (attempt > 10 ? 10 : attempt));
-        for (size_t k = 0; k < n; k++) /* asked again whole: their instances come again and replace */
-            atomic_store(&j->want[list[k]].arrived, 0);
-        note(r, "asked again for %zu series still short (attempt %d of %d)", n, attempt + 1, r->p->retry_attempts);
-        if (level == STUDY)
-            level = SERIES; /* only what is missing */
+        again = true;
+        level = retry_level(refused);
+        if (level == SERIES)
+            forget(j, list, n);
+        note(r, "asked again for what %zu series still missed, at %s level (attempt %d of %d)", n, LEVELS[level],
+             attempt + 1, r->p->retry_attempts);
         memset(err, 0, sizeof *err);
     }
     free(list);

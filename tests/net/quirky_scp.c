@@ -13,7 +13,7 @@
  *   --lose-series NUM   never sends the series whose SeriesNumber is NUM;
  *   --store-delay-ms D  waits D ms before each C-STORE.
  * It counts its incoming associations open at once and writes, after each
- * change, "max N\nmoves LEVEL,LEVEL...\n" to --stats FILE (for the parallel
+ * new one, "max N\nmoves LEVEL,LEVEL...\n" to --stats FILE (for the parallel
  * retrieve test: the most associations dqr ever had open to it).
  * Usage: quirky_scp --port P --aet AET --dir DIR --dest AET=HOST:PORT [flags]
  * Test code: one process, a thread per association, listens on 127.0.0.1. */
@@ -44,11 +44,47 @@ static struct {
     int port, dest_port, drop_after, store_delay_ms;
     bool early, no_sop_class, no_counts, refuse_study, refuse_series;
     char lose_series[16];
-    atomic_int open, max_open, stores;
+    atomic_int max_open, stores;
     atomic_bool dropped;
     pthread_mutex_t lock;
     char moves[4096];
+    struct span {
+        int64_t from, to; /* ms; to 0 while open */
+    } spans[4096];
+    int nspans;
 } S = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* The most associations open at once. The peer's thread learns that one
+ * ended a moment after it answered the release, when the requestor may
+ * already be connecting again: an end counts 5 ms early. */
+static int most_open(void)
+{
+    int most = 0;
+    for (int i = 0; i < S.nspans; i++) {
+        int n = 0;
+        for (int k = 0; k < S.nspans; k++)
+            n += S.spans[k].from <= S.spans[i].from && (!S.spans[k].to || S.spans[k].to - 5 > S.spans[i].from);
+        most = n > most ? n : most;
+    }
+    return most;
+}
+
+static int span_open(void)
+{
+    pthread_mutex_lock(&S.lock);
+    int i = S.nspans < 4096 ? S.nspans++ : 4095;
+    S.spans[i] = (struct span){net_now_ms(), 0};
+    atomic_store(&S.max_open, most_open());
+    pthread_mutex_unlock(&S.lock);
+    return i;
+}
+
+static void span_close(int i)
+{
+    pthread_mutex_lock(&S.lock);
+    S.spans[i].to = net_now_ms();
+    pthread_mutex_unlock(&S.lock);
+}
 
 static void write_stats(void)
 {
@@ -113,7 +149,8 @@ static void load_dir(const char *dir)
 /* ---- matching ---------------------------------------------------------- */
 
 typedef struct query {
-    char level[16], study[65], series[65], sop[65], pid[65], acc[65];
+    char level[16], study[65], series[65], pid[65], acc[65];
+    char sop[65 * 1024]; /* IMAGE level: one UID or a backslash list */
 } query;
 
 static bool key_ok(const char *want, const char *have)
@@ -121,9 +158,22 @@ static bool key_ok(const char *want, const char *have)
     return !*want || strcmp(want, "*") == 0 || strcmp(want, have) == 0;
 }
 
+/* have is one of the values of the backslash list want (or want is empty) */
+static bool list_ok(const char *want, const char *have)
+{
+    size_t n = strlen(have);
+    for (const char *p = want; *want && p;) {
+        if (strncmp(p, have, n) == 0 && (p[n] == '\\' || p[n] == '\0'))
+            return true;
+        p = strchr(p, '\\');
+        p = p ? p + 1 : NULL;
+    }
+    return !*want;
+}
+
 static bool matches(const query *q, const inst *x)
 {
-    return key_ok(q->study, x->study) && key_ok(q->series, x->series) && key_ok(q->sop, x->sop) &&
+    return key_ok(q->study, x->study) && key_ok(q->series, x->series) && list_ok(q->sop, x->sop) &&
            key_ok(q->pid, x->pid) && key_ok(q->acc, x->acc);
 }
 
@@ -132,7 +182,14 @@ static void read_query(const dcm_dataset *id, query *q)
     get(id, 0x0008, 0x0052, q->level, sizeof q->level);
     get(id, 0x0020, 0x000D, q->study, sizeof q->study);
     get(id, 0x0020, 0x000E, q->series, sizeof q->series);
-    get(id, 0x0008, 0x0018, q->sop, sizeof q->sop);
+    const dcm_element *el = dcm_dataset_get(id, DCM_TAG(0x0008, 0x0018));
+    size_t n = el ? (size_t)dcm_element_length(el) : 0;
+    const uint8_t *b = el ? dcm_element_bytes(el) : NULL;
+    n = b && n < sizeof q->sop ? n : 0;
+    memcpy(q->sop, b ? (const char *)b : "", n);
+    while (n && (q->sop[n - 1] == ' ' || q->sop[n - 1] == '\0'))
+        n--;
+    q->sop[n] = '\0';
     get(id, 0x0010, 0x0020, q->pid, sizeof q->pid);
     get(id, 0x0008, 0x0050, q->acc, sizeof q->acc);
 }
@@ -469,9 +526,7 @@ static void *serve(void *p)
     int fd = (int)(intptr_t)p;
     net_socket_setup(fd, 30);
     net_assoc *a = net_assoc_new(fd, 30);
-    int now = atomic_fetch_add(&S.open, 1) + 1;
-    for (int m = atomic_load(&S.max_open); now > m && !atomic_compare_exchange_weak(&S.max_open, &m, now);)
-        ;
+    int span = span_open();
     write_stats();
     if (a && accept_assoc(a))
         for (;;) {
@@ -487,7 +542,7 @@ static void *serve(void *p)
                 break;
             }
         }
-    atomic_fetch_sub(&S.open, 1);
+    span_close(span);
     if (a)
         net_assoc_free(a);
     else

@@ -49,7 +49,7 @@ static bool plan_add(plan *p, const char *uid, const char *number, const char *m
     snprintf(w->modality, sizeof w->modality, "%s", modality);
     w->expected = expected;
     atomic_init(&w->arrived, 0);
-    return true;
+    return (w->seen = json_object()) != NULL;
 }
 
 static int on_series(void *ctx, const dcm_dataset *ds)
@@ -124,7 +124,8 @@ dqr_status gw_series_plan(gw *g, const gw_pacs *p, gw_job *j, int *unknown, int 
     plan pl = {NULL, 0, 0, j->series};
     *unknown = *counted = 0;
     if (!find(g, p, find_id("SERIES", j->study_uid, NULL, err), on_series, &pl, err) && !j->series) {
-        free(pl.v);
+        j->want = pl.v, j->nwant = pl.n;
+        gw_series_free(j);
         return err->code ? err->code : DQR_E_IO;
     } /* with chosen series, they are what to ask for even when the PACS lists none */
     size_t k;
@@ -151,30 +152,61 @@ dqr_status gw_series_plan(gw *g, const gw_pacs *p, gw_job *j, int *unknown, int 
 
 /* ---- what came ------------------------------------------------------------ */
 
+void gw_series_free(gw_job *j)
+{
+    for (size_t i = 0; i < j->nwant; i++)
+        json_decref(j->want[i].seen);
+    free(j->want);
+    j->want = NULL, j->nwant = 0;
+}
+
+void gw_series_forget(gw_job *j, size_t i)
+{
+    pthread_mutex_lock(&j->lock);
+    json_object_clear(j->want[i].seen);
+    atomic_store(&j->want[i].arrived, 0);
+    pthread_mutex_unlock(&j->lock);
+}
+
+bool gw_series_has(gw_job *j, size_t i, const char *sop)
+{
+    pthread_mutex_lock(&j->lock);
+    bool has = json_object_get(j->want[i].seen, sop) != NULL;
+    pthread_mutex_unlock(&j->lock);
+    return has;
+}
+
+/* Count sop for series uid once (under the job's lock). */
+static void count_once(gw_job *j, const char *uid, const char *sop)
+{
+    for (size_t i = 0; i < j->nwant; i++)
+        if (strcmp(j->want[i].uid, uid) == 0) {
+            if (!json_object_get(j->want[i].seen, sop) && json_object_set_new(j->want[i].seen, sop, json_true()) == 0)
+                atomic_fetch_add(&j->want[i].arrived, 1);
+            return;
+        }
+}
+
 bool gw_job_arrived(gw *g, gw_job *j, const dcm_dataset *ds)
 {
-    char uid[65], pid[65];
+    char uid[65], sop[65], pid[65];
     get_text(ds, 0x0020, 0x000E, uid, sizeof uid);
+    get_text(ds, 0x0008, 0x0018, sop, sizeof sop);
     get_text(ds, 0x0010, 0x0020, pid, sizeof pid);
     pthread_mutex_lock(&j->lock);
     bool first = !j->first_patient[0] && !j->mixed;
     if (first)
         snprintf(j->first_patient, sizeof j->first_patient, "%s", *pid ? pid : " ");
     bool other = !first && strcmp(j->first_patient, *pid ? pid : " ") != 0;
+    bool refuse = (other || atomic_load(&j->mixed)) && strcmp(g->cfg.mixed_patient_policy, "refuse") == 0;
+    if (!refuse)
+        count_once(j, uid, sop);
     pthread_mutex_unlock(&j->lock);
     sodium_memzero(pid, sizeof pid);
     atomic_store(&j->last_arrival, (long long)gw_clock_ms());
-    if ((other || atomic_load(&j->mixed)) && strcmp(g->cfg.mixed_patient_policy, "refuse") == 0) {
-        if (!atomic_exchange(&j->mixed, true))
-            gw_log(g, "warn", "mixed_patient", "session=%lld policy=refuse", (long long)j->id);
-        return false;
-    }
-    for (size_t i = 0; i < j->nwant; i++)
-        if (strcmp(j->want[i].uid, uid) == 0) {
-            atomic_fetch_add(&j->want[i].arrived, 1);
-            break;
-        }
-    return true;
+    if (refuse && !atomic_exchange(&j->mixed, true))
+        gw_log(g, "warn", "mixed_patient", "session=%lld policy=refuse", (long long)j->id);
+    return !refuse;
 }
 
 size_t gw_short_series(const gw_job *j, size_t *idx, size_t cap)

@@ -20,6 +20,13 @@ dqr_status gw_series_plan(gw *g, const gw_pacs *p, gw_job *j, int *unknown, int 
  * IMAGE-level C-MOVE; a new JSON array of strings, or NULL with err. */
 json_t *gw_series_instances(gw *g, const gw_pacs *p, const gw_job *j, size_t i, dqr_error *err);
 
+/* Free j->want (and the UIDs its series saw). */
+void gw_series_free(gw_job *j);
+/* Series i of j is asked again whole: what it saw is forgotten. */
+void gw_series_forget(gw_job *j, size_t i);
+/* Instance sop of series i of j has come already. */
+bool gw_series_has(gw_job *j, size_t i, const char *sop);
+
 /* The receiver's check of an instance ds of j past object-identifier:
  * counted for its series, and its PatientID compared with the first
  * instance's. False when it differs and mixed_patient_policy is refuse
