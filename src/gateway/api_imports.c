@@ -256,9 +256,16 @@ static void import_create(gw_req *r)
                         "\"session\"}]}");
         return;
     }
-    if (gw_import_target_ok(r, json_integer_value(pacs), project))
-        gw_import_queue(r, json_integer_value(pacs), project, json_object_get(r->body, "studies"),
+    if (!gw_import_target_ok(r, json_integer_value(pacs), project))
+        return;
+    /* one accession may be several studies: each its own session, labelled as the CSV import does */
+    json_t *studies = json_is_array(json_object_get(r->body, "studies"))
+                          ? gw_studies_by_accession(r, json_integer_value(pacs), json_object_get(r->body, "studies"))
+                          : json_incref(json_object_get(r->body, "studies"));
+    if (studies || !json_is_array(json_object_get(r->body, "studies")))
+        gw_import_queue(r, json_integer_value(pacs), project, studies,
                         json_is_true(json_object_get(r->body, "bulk")));
+    json_decref(studies);
 }
 
 /* ---- reading requests ---------------------------------------------------- */

@@ -58,6 +58,15 @@ for f, d in S[U[3]]:
         ds.PatientID = "OTHER-PATIENT-7"
     ds.save_as(os.path.join(mixed, ds.SOPInstanceUID + ".dcm"))
 
+# two studies under one accession number
+shared = WORK + "/shared"
+os.makedirs(shared)
+for u in (U[1], U[2]):
+    for f, d in S[u]:
+        ds = pydicom.dcmread(f)
+        ds.AccessionNumber = "ACC-SHARED-1"
+        ds.save_as(os.path.join(shared, ds.SOPInstanceUID + ".dcm"))
+
 http_port, dicom_port = free_port(), free_port()
 OD, OH = start_orthanc(procs, WORK, "orthanc", "ORTHANC", {"dqr": ["DQR", "127.0.0.1", dicom_port]},
                        {"SynchronousCMove": False})
@@ -84,6 +93,7 @@ Q = {"EARLY": quirky("EARLY", small, "--early-success", "--lose-series", "2"),
      "REFUSER": quirky("REFUSER", small, "--refuse-study-level", "--refuse-series-level"),
      "DROPPER": quirky("DROPPER", small, "--drop-after", "6"),
      "MIXED": quirky("MIXED", mixed),
+     "ACCPACS": quirky("ACCPACS", shared),
      "SLOW1": quirky("SLOW1", par, "--store-delay-ms", "40"),
      "SLOW3": quirky("SLOW3", par, "--store-delay-ms", "40"),
      "SLOW4": quirky("SLOW4", par, "--store-delay-ms", "40")}
@@ -178,6 +188,23 @@ try:
           not archived("M01", "M01_CT"), (s, archived("M01", "M01_CT")))
     st, v, _ = api.call("GET", "/api/v1/projects/P1/sessions/M01_CT", **H)
     check("... and no index row", st == 404, (st, v))
+
+    # 3. one accession, two studies: two sessions with unique labels, as the CSV import gives
+    st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": ids["ACCPACS"], "project": "P1", "studies": [
+        {"AccessionNumber": "ACC-SHARED-1", "subject": "A01", "session": "A01_CT"}]}, **H)
+    b = api.wait_import(T, b.get("id"))
+    sess = sorted((s["session"], s["StudyInstanceUID"], s["archived"]) for s in b.get("sessions", []))
+    check("one accession, two studies: two sessions A01_CT_1 and A01_CT_2, each its own study",
+          st == 201 and b.get("state") == "done" and [x[0] for x in sess] == ["A01_CT_1", "A01_CT_2"] and
+          {x[1] for x in sess} == {U[1], U[2]} and all(x[2] == 12 for x in sess) and
+          len(archived("A01", "A01_CT_1")) == len(archived("A01", "A01_CT_2")) == 12, b)
+    st, pv, _ = api.call("POST", "/api/v1/imports/csv/preview", {"pacs": ids["ACCPACS"], "project": "P1", "csv":
+                         "Accession Number,Subject,Session\nACC-SHARED-1,A02,A02_CT\n"}, **H)
+    check("... the CSV preview labels the same way", st == 200 and
+          sorted(x["session"] for x in pv["rows"][0]["matches"]) == ["A02_CT_1", "A02_CT_2"], pv)
+    st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": ids["ACCPACS"], "project": "P1", "studies": [
+        {"AccessionNumber": "NO-SUCH-ACC", "subject": "A03", "session": "A03_CT"}]}, **H)
+    check("an accession no study has: 404", st == 404 and "AccessionNumber" in b.get("error", ""), b)
 
     # 7. parallel: 3 sessions of 4 series, threads 1 then 3; never more associations than threads
     def window(threads):
