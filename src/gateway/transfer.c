@@ -215,23 +215,21 @@ static char *sop_list(run *r, size_t i, dqr_error *err)
     return out;
 }
 
-/* Move (or get) what one identifier names on a, which stays open. */
-static outcome move_one(run *r, net_assoc *a, int level, size_t i, dqr_error *err)
+/* Move (or get) what one identifier names on a, which stays open; at
+ * IMAGE level, sops is the instances still missing (NULL: the PACS listed
+ * none). */
+static outcome move_one(run *r, net_assoc *a, int level, size_t i, const char *sops, dqr_error *err)
 {
     gw_job *j = r->j;
     const gw_pacs *p = r->p;
     bool get = strcmp(p->retrieve, "get") == 0;
     const char *model = get ? NET_STUDY_ROOT_GET : NET_STUDY_ROOT_MOVE;
     const char *series = level >= SERIES ? j->want[i].uid : NULL;
-    char *sops = level == IMAGE ? sop_list(r, i, err) : NULL;
     if (level == IMAGE && !sops)
         return REFUSED; /* no instance list: nothing to ask for at this level */
-    if (level == IMAGE && !*sops) {
-        free(sops);
+    if (level == IMAGE && !*sops)
         return MOVED; /* all of the series came meanwhile */
-    }
     dcm_dataset *id = identifier(j, level, series, sops, err);
-    free(sops);
     net_move_result one = {0xFFFF, -1, -1, -1, -1};
     dqr_status st = !id ? DQR_E_NOMEM
                     : get ? net_get(a, model, id, NULL, on_get_store, r, &one, err)
@@ -262,6 +260,7 @@ typedef struct lanes {
     run *r;
     int level;
     const size_t *list; /* indexes into j->want */
+    char **sops;        /* IMAGE level: per entry of list, its missing instances */
     size_t n;
     atomic_size_t next;
     pthread_mutex_t mu;
@@ -292,7 +291,8 @@ static void *lane(void *p)
         size_t k = atomic_fetch_add(&l->next, 1);
         if (k >= l->n)
             break;
-        if ((o = move_one(r, a, l->level, l->level == STUDY ? 0 : l->list[k], &err)) == REFUSED)
+        if ((o = move_one(r, a, l->level, l->level == STUDY ? 0 : l->list[k], l->sops ? l->sops[k] : NULL, &err)) ==
+            REFUSED)
             atomic_store(&l->next, l->n); /* the others need not ask: the next level will */
     }
     if (a && o != BROKEN)
@@ -308,6 +308,12 @@ static void *lane(void *p)
 static outcome move_all(run *r, int level, const size_t *list, size_t n, dqr_error *err)
 {
     lanes l = {.r = r, .level = level, .list = list, .n = level == STUDY ? 1 : n, .worst = MOVED};
+    /* the instance lists first, by C-FIND on this transfer's own association slot, none open yet */
+    if (level == IMAGE && (l.sops = calloc(n ? n : 1, sizeof *l.sops)))
+        for (size_t k = 0; k < n; k++)
+            l.sops[k] = sop_list(r, list[k], err);
+    if (level == IMAGE && !l.sops)
+        return dqr_error_set(err, DQR_E_NOMEM, "out of memory"), BROKEN;
     atomic_init(&l.next, 0);
     pthread_mutex_init(&l.mu, NULL);
     int want = (int)(l.n < (size_t)r->threads ? l.n : (size_t)r->threads) - 1;
@@ -322,6 +328,9 @@ static outcome move_all(run *r, int level, const size_t *list, size_t n, dqr_err
     if (extra)
         gw_pacs_slots_give(r->g, r->p->id, extra);
     pthread_mutex_destroy(&l.mu);
+    for (size_t k = 0; l.sops && k < n; k++)
+        free(l.sops[k]);
+    free(l.sops);
     if (l.err.code)
         *err = l.err;
     return l.worst;
