@@ -218,17 +218,13 @@ static char *sop_list(run *r, size_t i, dqr_error *err)
 /* Move (or get) what one identifier names on a, which stays open; at
  * IMAGE level, sops is the instances still missing (NULL: the PACS listed
  * none). */
-static outcome move_one(run *r, net_assoc *a, int level, size_t i, const char *sops, dqr_error *err)
+static outcome move_id(run *r, net_assoc *a, int level, size_t i, const char *sops, dqr_error *err)
 {
     gw_job *j = r->j;
     const gw_pacs *p = r->p;
     bool get = strcmp(p->retrieve, "get") == 0;
     const char *model = get ? NET_STUDY_ROOT_GET : NET_STUDY_ROOT_MOVE;
     const char *series = level >= SERIES ? j->want[i].uid : NULL;
-    if (level == IMAGE && !sops)
-        return REFUSED; /* no instance list: nothing to ask for at this level */
-    if (level == IMAGE && !*sops)
-        return MOVED; /* all of the series came meanwhile */
     dcm_dataset *id = identifier(j, level, series, sops, err);
     net_move_result one = {0xFFFF, -1, -1, -1, -1};
     dqr_status st = !id ? DQR_E_NOMEM
@@ -236,8 +232,7 @@ static outcome move_one(run *r, net_assoc *a, int level, size_t i, const char *s
                           : net_move(a, model, *p->receiver_aet ? p->receiver_aet : r->g->cfg.aet, id, j->msgid,
                                      on_progress, r, &one, err);
     dcm_dataset_free(id);
-    if (!atomic_load(&j->last_arrival) || get)
-        atomic_store(&j->last_arrival, (long long)gw_clock_ms());
+    atomic_store(&j->last_arrival, (long long)gw_clock_ms()); /* the idle wait starts when the PACS answered */
     if (st != DQR_OK)
         return BROKEN;
     pthread_mutex_lock(&r->mu);
@@ -252,6 +247,30 @@ static outcome move_one(run *r, net_assoc *a, int level, size_t i, const char *s
     dqr_error_set(err, DQR_E_IO, "PACS %s answered the %s %s-level with 0x%04X (%s)", p->label,
                   get ? "C-GET" : "C-MOVE", LEVELS[level], one.status, net_status_str(one.status));
     return total > 0 || one.completed > 0 ? MOVED : REFUSED; /* some went: failed sub-operations, not a refusal */
+}
+
+/* At IMAGE level, at most this many SOPInstanceUIDs in one C-MOVE: a PACS
+ * may refuse a longer identifier. */
+enum { IMAGE_CHUNK = 200 };
+
+static outcome move_one(run *r, net_assoc *a, int level, size_t i, const char *sops, dqr_error *err)
+{
+    if (level != IMAGE)
+        return move_id(r, a, level, i, NULL, err);
+    if (!sops)
+        return REFUSED; /* no instance list: nothing to ask for at this level */
+    outcome o = MOVED;
+    for (const char *at = sops; *at && o == MOVED && !stop_asked(r);) {
+        const char *end = at;
+        for (int k = 0; k < IMAGE_CHUNK && end; k++)
+            end = strchr(end + (k > 0), '\\');
+        size_t n = end ? (size_t)(end - at) : strlen(at);
+        char *piece = strndup(at, n);
+        o = piece ? move_id(r, a, level, i, piece, err) : BROKEN;
+        free(piece);
+        at += n + (end != NULL);
+    }
+    return o; /* "" (all of the series came meanwhile): nothing asked */
 }
 
 /* ---- several at once ----------------------------------------------------- */
@@ -406,8 +425,8 @@ static dqr_status retrieve(run *r, dqr_error *err)
                 forget(j, list, n);
             level = next;
         }
-        if (o != REFUSED)
-            snprintf(r->level, sizeof r->level, "%s", again && *r->level ? r->level : LEVELS[level]);
+        if (o != REFUSED && !*r->level) /* the first level that worked; retries are in the notes */
+            snprintf(r->level, sizeof r->level, "%s", LEVELS[level]);
         if (!r->planned || o == REFUSED)
             break;
         r->complete = gw_wait_for_counts(r->g, j, r->g->cfg.import_move_idle_seconds, stop_cb, r);

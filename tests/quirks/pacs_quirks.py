@@ -179,7 +179,7 @@ try:
           b.get("state") == "done" and len(archived("D01", "D01_CT")) == 12 == s.get("archived"), s)
     check("... only the missing instances moved again (IMAGE level, once per short series)",
           moves[0] == "STUDY" and moves[1:] == ["IMAGE"] * 2 and "asked again for what 2 series" in
-          (s.get("notes") or ""), (moves, s))
+          (s.get("notes") or "") and s.get("retrieve_level") == "STUDY", (moves, s))
 
     # 4. mixed PatientIDs, policy refuse: failed, nothing archived
     b, s = import_one(T, ids["MIXED"], U[3], "M01", "M01_CT")
