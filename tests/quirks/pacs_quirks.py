@@ -96,7 +96,8 @@ Q = {"EARLY": quirky("EARLY", small, "--early-success", "--lose-series", "2"),
      "ACCPACS": quirky("ACCPACS", shared),
      "SLOW1": quirky("SLOW1", par, "--store-delay-ms", "40"),
      "SLOW3": quirky("SLOW3", par, "--store-delay-ms", "40"),
-     "SLOW4": quirky("SLOW4", par, "--store-delay-ms", "40")}
+     "SLOW4": quirky("SLOW4", par, "--store-delay-ms", "40"),
+     "SLOWU": quirky("SLOWU", par, "--store-delay-ms", "100")}
 if not wait_port(OD) or not all(wait_port(p) for p in Q.values()):
     print("FAIL peers did not start\n0 passed, 1 failed")
     sys.exit(1)
@@ -207,9 +208,9 @@ try:
     check("an accession no study has: 404", st == 404 and "AccessionNumber" in b.get("error", ""), b)
 
     # 7. parallel: 3 sessions of 4 series, threads 1 then 3; never more associations than threads
-    def window(threads):
+    def window(threads, utilization=100):
         return {"timezone": "UTC", "days": {d: [{"start": "00:00", "end": "24:00", "threads": threads,
-                                                "utilization": 100}]
+                                                "utilization": utilization}]
                                             for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
     times = {}
     for aet, threads in (("SLOW1", 1), ("SLOW3", 3)):
@@ -236,6 +237,24 @@ try:
     check(f"one session, threads=4: its series at once over {most} associations (at most 4), SERIES level",
           b.get("state") == "done" and 1 < most <= 4 and s.get("retrieve_level") == "SERIES" and
           len(archived("SLOW4S", "SLOW4_0")) == 24, (s, stats("SLOW4")))
+
+    # the utilization rest still holds with sessions side by side: threads 2 at 50 %
+    api.call("PUT", f"/api/v1/pacs/{ids['SLOWU']}/schedule", window(2, 50), **H)
+    st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": ids["SLOWU"], "project": "P1", "studies": [
+        {"StudyInstanceUID": u, "subject": f"U{i}", "session": f"U_{i}"} for i, u in enumerate(P)]}, **H)
+    b = api.wait_import(T, b.get("id"), secs=120, every=0.2)
+    def epoch(t):
+        return time.mktime(time.strptime(t, "%Y-%m-%dT%H:%M:%SZ"))
+    rows = sorted(b.get("sessions", []), key=lambda x: x["started"])
+    first_two = rows[:2]
+    rest_s = max(epoch(x["finished"]) for x in first_two)
+    took = max(x["ms"] for x in first_two) / 1000
+    gap = epoch(rows[2]["started"]) - rest_s if len(rows) == 3 else -1
+    print(f"utilization 50 %, threads 2: two sessions side by side took {took:.2f} s; the third began {gap:.0f} s "
+          f"after they ended")
+    check("utilization 50 %, threads 2: two at once, the third only after a rest as long as the transfer",
+          b.get("state") == "done" and len(rows) == 3 and epoch(rows[1]["started"]) - epoch(rows[0]["started"]) <= 1 and
+          took - 1 <= gap <= took + 3, (took, gap, rows))
 
     # 4 again, policy accept: archived under the requested subject
     procs.stop_one(serve)
