@@ -169,7 +169,8 @@ static void remove_session(gw_req *r)
         return;
     int64_t n = 0;
     store_exec(r->g->db, "SELECT path FROM archive_instances WHERE project = ? AND session = ?",
-               (store_val[]){STORE_S(r->arg[0]), STORE_S(r->arg[1])}, 2, gw_archive_remove_row, r->g->cfg.data_dir, NULL, NULL);
+               (store_val[]){STORE_S(r->arg[0]), STORE_S(r->arg[1])}, 2, gw_archive_remove_row, r->g->cfg.data_dir,
+               NULL, NULL);
     store_exec(r->g->db, "DELETE FROM archive_instances WHERE project = ? AND session = ?",
                (store_val[]){STORE_S(r->arg[0]), STORE_S(r->arg[1])}, 2, NULL, NULL, &n, NULL);
     if (!n) {

@@ -332,8 +332,8 @@ json_t *gw_import_json(gw *g, int64_t id)
     json_t *s = o ? gw_rows(g,
                             "SELECT id, study_enc, subject, session, state, attempts, expected, "
                             "received, archived, rejected, failed, warned, bytes, ms, queued, started, finished, "
-                            "next_window, error, retrieve_level, missing_series, notes FROM import_sessions WHERE request_id = ? "
-                            "ORDER BY id",
+                            "next_window, error, retrieve_level, missing_series, notes FROM import_sessions "
+                            "WHERE request_id = ? ORDER BY id",
                             (store_val[]){STORE_I(id)}, 1, NULL)
                   : NULL;
     if (!s) {
@@ -489,7 +489,8 @@ static void history(gw_req *r)
                         "SELECT s.id, s.request_id, u.username AS user, s.queued AS at, s.pacs_id AS pacs, "
                         "p.label AS pacs_label, s.project, s.subject, s.session, s.state, s.expected, s.received, "
                         "s.archived, s.rejected, s.failed, s.warned, s.bytes, s.ms, s.started, s.finished, s.error, "
-                        "s.retrieve_level, s.missing_series, s.notes, s.orig_enc IS NOT NULL AS has_identifiers FROM import_sessions s "
+                        "s.retrieve_level, s.missing_series, s.notes, s.orig_enc IS NOT NULL AS has_identifiers "
+                        "FROM import_sessions s "
                         "JOIN import_requests r ON r.id = s.request_id LEFT JOIN users u ON u.id = r.user_id "
                         "LEFT JOIN pacs p ON p.id = s.pacs_id WHERE (? = 0 OR r.user_id = ?) ORDER BY s.id DESC LIMIT ?",
                         (store_val[]){STORE_I(only), STORE_I(only), STORE_I(limit < 1 || limit > 10000 ? 100 : limit)}, 3,

@@ -546,8 +546,8 @@ static void conclude(gw *g, run *r, dqr_status st, const dqr_error *err, int64_t
     } else if (st != DQR_OK)
         retry_or_fail(g, j->id, err->message, ms);
     else if (failed || r->failed)
-        finish(g, j->id, archived ? "partial" : "failed", *j->error ? j->error : "the PACS reported failed sub-operations",
-               ms, 0);
+        finish(g, j->id, archived ? "partial" : "failed",
+               *j->error ? j->error : "the PACS reported failed sub-operations", ms, 0);
     else
         finish(g, j->id, "done", NULL, ms, 0);
 }

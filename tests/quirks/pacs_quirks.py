@@ -5,9 +5,10 @@ false (C-MOVE success before the C-STOREs), and the project's quirky_scp
 (tests/net/quirky_scp.c) answering early with a series lost, leaving counts
 and SOP classes out of C-FIND answers, refusing STUDY- and SERIES-level
 C-MOVE, dropping the association mid-transfer, serving a study with two
-PatientIDs (mixed_patient_policy refuse, then accept), and parallel
-retrieve within the window's threads (the most associations open at once,
-counted at the peer; the time against one thread).
+PatientIDs (mixed_patient_policy refuse, then accept), one accession with
+two studies, parallel retrieve within the window's threads (the most
+associations open at once, counted at the peer; the time against one
+thread), and the utilization rest with sessions side by side.
 Usage: pacs_quirks.py DQR QUIRKY_SCP WORKDIR"""
 import glob
 import json
