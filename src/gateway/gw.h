@@ -14,7 +14,7 @@
 /* Every setting (docs/configuration.md). Strings are owned by the config. */
 typedef struct gw_config {
     char *data_dir, *http_addr, *aet, *admin_password, *catalog, *vault_key_file, *log_file, *uid_secret_file;
-    char *dicom_addr, *unrequested, *phi_policy, *receivers, *http_tls_cert, *http_tls_key;
+    char *dicom_addr, *unrequested, *phi_policy, *mixed_patient_policy, *receivers, *http_tls_cert, *http_tls_key;
     char *dicom_tls_cert, *dicom_tls_key, *dicom_tls_ca;
     char *audit_file, *audit_syslog; /* the audit trail (docs/audit.md) */
     char *safe_private_file; /* set: the default site step's Basic keeps safe private attributes (deid.c) */
@@ -30,6 +30,7 @@ typedef struct gw_config {
     int query_max_results, query_timeout, session_hours, history_retention_days;
     int history_purge_seconds; /* how often the retention purge runs (service.c) */
     int import_poll_seconds, import_retry_seconds, import_max_attempts, import_workers, import_scheduler;
+    int import_move_idle_seconds; /* wait for the C-FIND's count after a C-MOVE answered (transfer.c) */
     int password_min_length, api_token_max_days, login_hash_concurrency;
     int login_max_failures, login_address_max_failures, login_window_seconds, login_lockout_seconds;
     int receiver_check_address, dicom_max_associations, dicom_max_per_address, dicom_assoc_timeout_s,

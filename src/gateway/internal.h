@@ -36,6 +36,7 @@ struct net_server;
 typedef struct gw_pacs_rt {
     int64_t id;
     int running;       /* transfers now */
+    int assocs;        /* associations of those transfers open now (at most the window's threads) */
     time_t busy_until; /* utilization pause: no new transfer before this */
 } gw_pacs_rt;
 

@@ -225,6 +225,16 @@ static const char *const migrations[] = {
     "ALTER TABLE projects ADD COLUMN date_shift_min INTEGER;"
     "ALTER TABLE projects ADD COLUMN date_shift_max INTEGER;"
     "ALTER TABLE import_sessions ADD COLUMN subject_forced INTEGER NOT NULL DEFAULT 0;",
+    /* 12: PACS that misbehave (docs/import.md): per PACS, how often a series
+     * still short after a C-MOVE is asked for again and the first wait
+     * (doubling); per session, the query/retrieve level that worked, the
+     * series still short at the end (JSON, series numbers and counts: no
+     * UID) and what dqr did about the PACS's quirks (a sentence) */
+    "ALTER TABLE pacs ADD COLUMN retry_attempts INTEGER NOT NULL DEFAULT 2;"
+    "ALTER TABLE pacs ADD COLUMN retry_backoff_seconds INTEGER NOT NULL DEFAULT 2;"
+    "ALTER TABLE import_sessions ADD COLUMN retrieve_level TEXT;"
+    "ALTER TABLE import_sessions ADD COLUMN missing_series TEXT;"
+    "ALTER TABLE import_sessions ADD COLUMN notes TEXT;",
 };
 
 const char *const *store_migrations(size_t *n)

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "gateway/api/imports.h"
+#include "gateway/import/quirks.h"
 #include "gateway/internal.h"
 #include "gateway/pacs/pacs.h"
 #include "gateway/pacs/query.h"
@@ -167,6 +168,54 @@ static void test_pacs_check(void **state)
     expect_pacs("{\"label\": \"m\", \"aet\": \"A\", \"host\": \"h\", \"port\": 1, \"protocol\": \"dicomweb\"}", "'url'");
     expect_pacs("{\"label\": \"m\", \"aet\": \"A\", \"host\": \"h\", \"port\": 1, \"queryable\": \"yes\"}",
                 "'queryable' must be true or false");
+}
+
+/* PACS that misbehave: the retry policy's range, the labels of several
+ * studies found for one search, and what is named as short. */
+static void test_quirks(void **state)
+{
+    (void)state;
+    expect_pacs("{\"label\": \"m\", \"aet\": \"A\", \"host\": \"h\", \"port\": 1, \"retry_attempts\": 3, "
+                "\"retry_backoff_seconds\": 0}",
+                NULL);
+    expect_pacs("{\"label\": \"m\", \"aet\": \"A\", \"host\": \"h\", \"port\": 1, \"retry_attempts\": 21}",
+                "'retry_attempts'");
+    expect_pacs("{\"label\": \"m\", \"aet\": \"A\", \"host\": \"h\", \"port\": 1, \"retry_backoff_seconds\": \"2\"}",
+                "'retry_backoff_seconds'");
+
+    char label[80];
+    json_t *m = json_pack("{s:s}", "StudyDate", "20200102");
+    gw_match_session("S01", "S01_MR", m, 0, 1, label, sizeof label);
+    assert_string_equal(label, "S01_MR");
+    gw_match_session("S01", "S01_MR", m, 1, 2, label, sizeof label);
+    assert_string_equal(label, "S01_MR_2");
+    gw_match_session("S01", "", m, 0, 2, label, sizeof label);
+    assert_string_equal(label, "S01_20200102_1");
+    json_decref(m);
+
+    gw_job j;
+    memset(&j, 0, sizeof j);
+    gw_series_want w[3] = {{.uid = "1.1", .number = "1", .modality = "CT", .expected = 4},
+                           {.uid = "1.2", .number = "2", .modality = "CT", .expected = 5},
+                           {.uid = "1.3", .number = "3", .modality = "SR", .expected = -1}};
+    atomic_store(&w[0].arrived, 4);
+    atomic_store(&w[1].arrived, 2);
+    atomic_store(&w[2].arrived, 0); /* unknown count: never short */
+    j.want = w, j.nwant = 3;
+    size_t idx[3];
+    assert_int_equal(gw_short_series(&j, idx, 3), 1);
+    assert_int_equal(idx[0], 1);
+    char text[300];
+    gw_missing_text(&j, text, sizeof text);
+    assert_string_equal(text, "3 of 9 instances the PACS counted did not arrive: series 2 (CT) 2 of 5");
+    json_t *miss = gw_missing_json(&j);
+    char *dump = json_dumps(miss, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(dump, "[{\"arrived\":2,\"expected\":5,\"modality\":\"CT\",\"series_number\":\"2\"}]");
+    free(dump);
+    json_decref(miss);
+    atomic_store(&w[1].arrived, 5);
+    assert_int_equal(gw_short_series(&j, idx, 3), 0);
+    assert_null(gw_missing_json(&j));
 }
 
 static char *element(const dcm_dataset *id, uint32_t tag, char *buf, size_t n)
@@ -541,7 +590,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_layers), cmocka_unit_test(test_config_errors),
-        cmocka_unit_test(test_schedule),      cmocka_unit_test(test_pacs_check),
+        cmocka_unit_test(test_schedule),      cmocka_unit_test(test_pacs_check), cmocka_unit_test(test_quirks),
         cmocka_unit_test(test_query_identifier), cmocka_unit_test(test_receivers),
         cmocka_unit_test(test_csv_records),   cmocka_unit_test(test_csv_linear),
         cmocka_unit_test(test_csv_repeated_sessions),   cmocka_unit_test(test_time_zones),

@@ -7,6 +7,7 @@
 #include "gateway/accounts/audit.h"
 #include "gateway/api/routes.h"
 #include "gateway/api/pixels.h"
+#include "gateway/import/archive.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -171,33 +172,14 @@ static void download(gw_req *r)
            (long long)st.st_size, r->user.name);
 }
 
-static int remove_file(void *ctx, int n, const char *const *names, const store_val *c)
-{
-    (void)names;
-    if (n > 0 && c[0].s) {
-        char full[4096];
-        snprintf(full, sizeof full, "%s/%s", (const char *)ctx, c[0].s);
-        unlink(full);
-        /* folders left empty (series, session, subject) go too; rmdir fails on the others */
-        for (int up = 0; up < 3; up++) {
-            char *slash = strrchr(full, '/');
-            if (!slash)
-                break;
-            *slash = '\0';
-            if (rmdir(full) != 0)
-                break;
-        }
-    }
-    return 0;
-}
-
 static void remove_session(gw_req *r)
 {
     if (!gw_archive_project_visible(r))
         return;
     int64_t n = 0;
     store_exec(r->g->db, "SELECT path FROM archive_instances WHERE project = ? AND session = ?",
-               (store_val[]){STORE_S(r->arg[0]), STORE_S(r->arg[1])}, 2, remove_file, r->g->cfg.data_dir, NULL, NULL);
+               (store_val[]){STORE_S(r->arg[0]), STORE_S(r->arg[1])}, 2, gw_archive_remove_row, r->g->cfg.data_dir,
+               NULL, NULL);
     store_exec(r->g->db, "DELETE FROM archive_instances WHERE project = ? AND session = ?",
                (store_val[]){STORE_S(r->arg[0]), STORE_S(r->arg[1])}, 2, NULL, NULL, &n, NULL);
     if (!n) {

@@ -208,12 +208,7 @@ static void resolve_row(gw_req *r, const gw_pacs *p, const char *project, const 
     json_array_foreach(qr.results, i, m)
     {
         char session[80];
-        const char *date = json_string_value(json_object_get(m, "StudyDate"));
-        if (*v[C_SESSION])
-            snprintf(session, sizeof session, n > 1 ? "%s_%zu" : "%s", v[C_SESSION], i + 1);
-        else
-            snprintf(session, sizeof session, n > 1 ? "%s_%s_%zu" : "%s_%s", v[C_SUBJECT],
-                     date && *date ? date : "study", i + 1);
+        gw_match_session(v[C_SUBJECT], v[C_SESSION], m, i, n, session, sizeof session);
         json_t *study = json_pack("{s:O,s:s,s:s}", "StudyInstanceUID", json_object_get(m, "StudyInstanceUID"),
                                   "subject", v[C_SUBJECT], "session", session);
         json_t *shown = json_deep_copy(m);

@@ -262,9 +262,16 @@ static void import_create(gw_req *r)
                         "\"session\"}]}");
         return;
     }
-    if (gw_import_target_ok(r, json_integer_value(pacs), project))
-        gw_import_queue(r, json_integer_value(pacs), project, json_object_get(r->body, "studies"),
+    if (!gw_import_target_ok(r, json_integer_value(pacs), project))
+        return;
+    /* one accession may be several studies: each its own session, labelled as the CSV import does */
+    json_t *studies = json_is_array(json_object_get(r->body, "studies"))
+                          ? gw_studies_by_accession(r, json_integer_value(pacs), json_object_get(r->body, "studies"))
+                          : json_incref(json_object_get(r->body, "studies"));
+    if (studies || !json_is_array(json_object_get(r->body, "studies")))
+        gw_import_queue(r, json_integer_value(pacs), project, studies,
                         json_is_true(json_object_get(r->body, "bulk")));
+    json_decref(studies);
 }
 
 /* ---- reading requests ---------------------------------------------------- */
@@ -307,6 +314,20 @@ static void open_study(gw *g, json_t *session)
     json_object_del(session, "study_enc");
 }
 
+/* missing_series is kept as JSON text: shown as the array it is */
+static void open_missing(json_t *rows)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(rows, i, x)
+    {
+        const char *text = json_string_value(json_object_get(x, "missing_series"));
+        json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+        if (v)
+            json_object_set_new(x, "missing_series", v);
+    }
+}
+
 json_t *gw_import_json(gw *g, int64_t id)
 {
     json_t *o = gw_row(g,
@@ -318,7 +339,8 @@ json_t *gw_import_json(gw *g, int64_t id)
                             "SELECT id, study_enc, subject, session, state, attempts, expected, "
                             "received, archived, rejected, failed, warned, bytes, frames_checked, frames_masked, frames_refused, "
                             "ms, queued, started, finished, "
-                            "next_window, error FROM import_sessions WHERE request_id = ? ORDER BY id",
+                            "next_window, error, retrieve_level, missing_series, notes FROM import_sessions "
+                            "WHERE request_id = ? ORDER BY id",
                             (store_val[]){STORE_I(id)}, 1, NULL)
                   : NULL;
     if (!s) {
@@ -339,6 +361,7 @@ json_t *gw_import_json(gw *g, int64_t id)
     size_t i;
     json_t *x;
     json_array_foreach(s, i, x) open_study(g, x);
+    open_missing(s);
     json_array_foreach(s, i, x)
     {
         json_t *e = json_object_get(x, "error");
@@ -476,11 +499,13 @@ static void history(gw_req *r)
                         "p.label AS pacs_label, s.project, s.subject, s.session, s.state, s.expected, s.received, "
                         "s.archived, s.rejected, s.failed, s.warned, s.bytes, s.frames_checked, s.frames_masked, "
                         "s.frames_refused, s.ms, s.started, s.finished, s.error, "
-                        "s.orig_enc IS NOT NULL AS has_identifiers FROM import_sessions s "
+                        "s.retrieve_level, s.missing_series, s.notes, s.orig_enc IS NOT NULL AS has_identifiers "
+                        "FROM import_sessions s "
                         "JOIN import_requests r ON r.id = s.request_id LEFT JOIN users u ON u.id = r.user_id "
                         "LEFT JOIN pacs p ON p.id = s.pacs_id WHERE (? = 0 OR r.user_id = ?) ORDER BY s.id DESC LIMIT ?",
                         (store_val[]){STORE_I(only), STORE_I(only), STORE_I(limit < 1 || limit > 10000 ? 100 : limit)}, 3,
                         &err);
+    open_missing(a);
     a ? gw_reply(r, 200, json_pack("{s:o}", "imports", a)) : gw_fail_err(r, &err);
 }
 

@@ -12,12 +12,13 @@
 #define PACS_COLS                                                                                                    \
     "id, label, aet, host, port, calling_aet, queryable, storable, default_qr, default_store, protocol, url, "       \
     "username, password_enc IS NOT NULL AS has_password, retrieve, receiver_aet, timezone, tls, tls_cert, "      \
-    "tls_key, tls_ca, created, updated"
+    "tls_key, tls_ca, retry_attempts, retry_backoff_seconds, created, updated"
 
 static const char *const editable[] = {"label",    "aet",      "host",          "port",     "calling_aet",
                                        "queryable", "storable", "default_qr",    "default_store", "protocol",
                                        "url",      "username", "password",      "retrieve", "timezone",
-                                       "schedule", "receiver_aet", "tls", "tls_cert", "tls_key", "tls_ca", NULL};
+                                       "schedule", "receiver_aet", "tls", "tls_cert", "tls_key", "tls_ca",
+                                       "retry_attempts", "retry_backoff_seconds", NULL};
 
 static json_t *load_json(gw *g, int64_t id, dqr_error *err)
 {
@@ -107,6 +108,16 @@ static dqr_status write_pacs(void *ctx, store *s, dqr_error *err)
                         "tls_ca = ? WHERE id = ?",
                         v, 24, NULL, NULL, NULL, err);
     }
+    /* the retry policy (docs/import.md); absent from a new PACS: the column defaults */
+    const json_t *ra = json_object_get(p, "retry_attempts"), *rb = json_object_get(p, "retry_backoff_seconds");
+    if (st == DQR_OK && (json_is_integer(ra) || json_is_integer(rb)))
+        st = store_exec(s,
+                        "UPDATE pacs SET retry_attempts = COALESCE(?, retry_attempts), "
+                        "retry_backoff_seconds = COALESCE(?, retry_backoff_seconds) WHERE id = ?",
+                        (store_val[]){json_is_integer(ra) ? STORE_I(json_integer_value(ra)) : STORE_S(NULL),
+                                      json_is_integer(rb) ? STORE_I(json_integer_value(rb)) : STORE_S(NULL),
+                                      STORE_I(w->id)},
+                        3, NULL, NULL, NULL, err);
     /* at most one default query/retrieve PACS and one default storage PACS */
     if (st == DQR_OK && flag(p, "default_qr"))
         st = store_exec(s, "UPDATE pacs SET default_qr = 0 WHERE id <> ?", (store_val[]){STORE_I(w->id)}, 1, NULL,

@@ -22,6 +22,16 @@ json_t *gw_csv_records(const char *text);
 /* csv.c: the session labels of studies that an earlier study has already,
  * once per repeat, in order (new reference). O(n): a hash set. */
 json_t *gw_csv_repeated_sessions(const json_t *studies);
+/* csv.c: the session label of match i of n for subject and session: the
+ * session, with _1, _2 ... when a search found several studies; without a
+ * session, SUBJECT_STUDYDATE (and _1, _2 ...). Into out (cap bytes). */
+void gw_match_session(const char *subject, const char *session, const json_t *match, size_t i, size_t n, char *out,
+                      size_t cap);
+/* csv.c: studies (of an import request) where each one naming an
+ * AccessionNumber instead of a StudyInstanceUID is replaced by the studies
+ * of that accession the PACS finds, labelled as a CSV row's (new
+ * reference); NULL after answering an error. */
+json_t *gw_studies_by_accession(gw_req *r, int64_t pacs, const json_t *studies);
 /* csv.c: POST /imports/csv/preview and POST /imports/csv. */
 void gw_csv_preview(gw_req *r);
 void gw_csv_import(gw_req *r);

@@ -82,6 +82,11 @@ static const key keys[] = {
      "1: numbers of 1-3 digits (a sign, decimals, a unit: 16, 3.5, -20dB) are not PHI; longer ones always count"},
     {"ocr_min_confidence", K_INT, F(ocr_min_confidence), "0", 0, 100,
      "words Tesseract reads with less confidence (0-100) are noise"},
+    {"mixed_patient_policy", K_STR, F(mixed_patient_policy), "refuse", 0, 0,
+     "a study whose instances carry several PatientIDs: refuse (failed, nothing archived) or accept (archived under the "
+     "requested subject)"},
+    {"import_move_idle_seconds", K_INT, F(import_move_idle_seconds), "30", 1, 86400,
+     "after a C-MOVE answered, seconds without a new instance before dqr stops waiting for the ones the C-FIND counted"},
     {"import_poll_seconds", K_INT, F(import_poll_seconds), "2", 1, 3600, "how often the scheduler looks at the queue"},
     {"import_retry_seconds", K_INT, F(import_retry_seconds), "30", 1, 86400,
      "first wait before retrying a failed transfer (doubles each time)"},
@@ -333,6 +338,9 @@ static dqr_status derive(gw_config *c, dqr_error *err)
         return dqr_error_set(err, DQR_E_USAGE, "ocr is off, at_risk or always, not '%s'", c->ocr);
     if (strcmp(c->ocr_policy, "refuse") && strcmp(c->ocr_policy, "warn") && strcmp(c->ocr_policy, "mask"))
         return dqr_error_set(err, DQR_E_USAGE, "ocr_policy is refuse, warn or mask, not '%s'", c->ocr_policy);
+    if (strcmp(c->mixed_patient_policy, "refuse") && strcmp(c->mixed_patient_policy, "accept"))
+        return dqr_error_set(err, DQR_E_USAGE, "mixed_patient_policy is refuse or accept, not '%s'",
+                             c->mixed_patient_policy);
     if (!audit_syslog_ok(c->audit_syslog))
         return dqr_error_set(err, DQR_E_USAGE, "audit_syslog is off, local or udp://HOST:PORT, not '%s'",
                              c->audit_syslog);

@@ -28,6 +28,7 @@ typedef struct live_key {
 static const live_key live_keys[] = {
     L(query_max_results),      L(query_timeout),          L(session_hours),
     L(import_poll_seconds),    L(import_retry_seconds),   L(import_max_attempts),
+    L(import_move_idle_seconds),
     L(history_retention_days), L(history_purge_seconds),  L(password_min_length),
     L(api_token_max_days),     L(login_window_seconds),   L(login_lockout_seconds),
 };

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 bool gw_label_ok(const char *s)
 {
@@ -31,4 +32,24 @@ bool gw_archive_path(const gw *g, const char *project, const char *subject, cons
                            series, sop)
                 : snprintf(out, cap, "%s/archive/%s/%s/%s/%s", g->cfg.data_dir, project, subject, session, series);
     return n > 0 && (size_t)n < cap;
+}
+
+int gw_archive_remove_row(void *ctx, int n, const char *const *names, const store_val *c)
+{
+    (void)names;
+    if (n > 0 && c[0].s) {
+        char full[4096];
+        snprintf(full, sizeof full, "%s/%s", (const char *)ctx, c[0].s);
+        unlink(full);
+        /* folders left empty (series, session, subject) go too; rmdir fails on the others */
+        for (int up = 0; up < 3; up++) {
+            char *slash = strrchr(full, '/');
+            if (!slash)
+                break;
+            *slash = '\0';
+            if (rmdir(full) != 0)
+                break;
+        }
+    }
+    return 0;
 }

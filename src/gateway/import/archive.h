@@ -12,4 +12,9 @@ bool gw_archive_path(const gw *g, const char *project, const char *subject, cons
 /* Labels: 1 to 64 letters, digits, _ or - (they become folder names). */
 bool gw_label_ok(const char *s);
 
+/* A store_exec row callback removing the file at the row's first column (a
+ * path under the data folder, ctx) and the folders it leaves empty
+ * (series, session, subject). */
+int gw_archive_remove_row(void *ctx, int n, const char *const *names, const store_val *c);
+
 #endif

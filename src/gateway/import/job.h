@@ -11,6 +11,15 @@
 #include "gateway/import/pixel_verify.h"
 #include "gateway/pacs/pacs.h"
 
+/* One series of a running session as the PACS's C-FIND described it
+ * (gateway/import/quirks.h): what to wait for, and what came. */
+typedef struct gw_series_want {
+    char uid[65], number[16], modality[17];
+    int expected;       /* the C-FIND's count; -1: the PACS did not say */
+    atomic_int arrived; /* distinct instances of it past object-identifier (receiver) */
+    json_t *seen;       /* their SOPInstanceUIDs, as keys (under the job's lock; memory only) */
+} gw_series_want;
+
 typedef struct gw_job {
     int64_t id, request_id, pacs_id;
     char project[65], subject[65], session[65], study_uid[65];
@@ -41,6 +50,11 @@ typedef struct gw_job {
     char reg_key[65];      /* the patient's keyed hash; "" without a PatientID */
     char *reg_sealed;      /* its originals and date offset, sealed, bound once an instance is archived */
     char reg_refusal[256]; /* why this session's instances are not archived; "" when they are */
+    gw_series_want *want; /* the study's series (transfer.c sets it before the first C-MOVE), or NULL */
+    size_t nwant;
+    atomic_llong last_arrival; /* gw_clock_ms of the last instance that came */
+    char first_patient[65];    /* the first instance's PatientID (under lock; memory only) */
+    atomic_bool mixed;         /* refused: an instance carried another PatientID (mixed_patient_policy) */
     struct gw_job *next;
 } gw_job;
 

@@ -12,6 +12,7 @@
 #include "gateway/accounts/accounts.h"
 #include "gateway/pacs/peers.h"
 #include "gateway/import/registry.h"
+#include "gateway/import/quirks.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -208,6 +209,12 @@ uint16_t gw_job_instance(gw *g, gw_job *j, const uint8_t *data, size_t len)
         atomic_fetch_add(&j->rejected, 1);
         GW_COUNT(g, instances_rejected);
         return 0; /* accepted and dropped: the PACS sent more than the request named */
+    }
+    if (!gw_job_arrived(g, j, ds)) { /* another PatientID in the study, refused: nothing of it is kept */
+        dcm_file_close(f);
+        atomic_fetch_add(&j->rejected, 1);
+        GW_COUNT(g, instances_rejected);
+        return 0xC000;
     }
     pthread_mutex_lock(&j->lock);
     keep_originals(g, j, ds);

@@ -7,6 +7,7 @@
  * workers, the receivers (listeners.c) and this clock. */
 #include "dicom/fs.h"
 #include "gateway/import/scheduler.h"
+#include "gateway/pacs/runtime.h"
 #include "gateway/import/job.h"
 #include "gateway/import/listeners.h"
 #include "gateway/import/pool.h"
@@ -21,17 +22,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static gw_pacs_rt *runtime(gw *g, int64_t pacs)
-{
-    for (int i = 0; i < g->nrt; i++)
-        if (g->rt[i].id == pacs)
-            return &g->rt[i];
-    if (g->nrt == (int)(sizeof g->rt / sizeof g->rt[0]))
-        return NULL;
-    g->rt[g->nrt] = (gw_pacs_rt){.id = pacs};
-    return &g->rt[g->nrt++];
-}
 
 static bool load_schedule(gw *g, int64_t pacs, gw_schedule *s)
 {
@@ -63,7 +53,7 @@ static void next_window(const gw_schedule *s, time_t now, int wd, int minute, ch
 typedef struct worker_arg {
     gw *g;
     int64_t id, pacs;
-    int utilization;
+    int utilization, threads;
 } worker_arg;
 
 static void *worker(void *p)
@@ -71,11 +61,12 @@ static void *worker(void *p)
     worker_arg *a = p;
     gw *g = a->g;
     long ms = 0;
-    gw_job_run(g, a->id, &ms);
+    gw_job_run(g, a->id, a->threads, &ms);
     pthread_mutex_lock(&g->jobs_lock);
-    gw_pacs_rt *rt = runtime(g, a->pacs);
+    gw_pacs_rt *rt = gw_pacs_runtime(g, a->pacs);
     if (rt) {
         rt->running--;
+        rt->assocs--; /* the one each transfer holds from its start */
         if (a->utilization < 100) /* rest so the PACS spends only `utilization` % of its time on dqr */
             rt->busy_until = time(NULL) + (ms * (100 - a->utilization) / a->utilization + 999) / 1000;
     }
@@ -152,17 +143,17 @@ static void refuse(gw *g, int64_t id, int64_t owner, const char *why)
     gw_log(g, "warn", "import_refused", "session=%lld reason=owner_not_allowed", (long long)id);
 }
 
-static void start_worker(gw *g, int64_t id, int64_t pacs, int utilization)
+static void start_worker(gw *g, int64_t id, int64_t pacs, int utilization, int threads)
 {
     worker_arg *a = malloc(sizeof *a);
     pthread_t t;
     if (!a)
         return;
-    *a = (worker_arg){g, id, pacs, utilization};
+    *a = (worker_arg){g, id, pacs, utilization, threads};
     pthread_mutex_lock(&g->jobs_lock);
-    gw_pacs_rt *rt = runtime(g, pacs);
+    gw_pacs_rt *rt = gw_pacs_runtime(g, pacs);
     if (rt)
-        rt->running++;
+        rt->running++, rt->assocs++;
     g->nworkers++;
     pthread_mutex_unlock(&g->jobs_lock);
     pthread_attr_t attr;
@@ -172,7 +163,7 @@ static void start_worker(gw *g, int64_t id, int64_t pacs, int utilization)
         free(a);
         pthread_mutex_lock(&g->jobs_lock);
         if (rt)
-            rt->running--;
+            rt->running--, rt->assocs--;
         g->nworkers--;
         pthread_mutex_unlock(&g->jobs_lock);
         store_exec(g->db, "UPDATE import_sessions SET state = 'queued' WHERE id = ?", (store_val[]){STORE_I(id)}, 1,
@@ -213,8 +204,9 @@ static void tick_pacs(gw *g, int64_t pacs, time_t now)
                (store_val[]){STORE_I(now), STORE_I(pacs)}, 2, NULL, NULL, NULL, NULL);
     for (;;) {
         pthread_mutex_lock(&g->jobs_lock);
-        gw_pacs_rt *rt = runtime(g, pacs);
-        bool room = rt && rt->running < iv->threads && now >= rt->busy_until && !g->stopping;
+        gw_pacs_rt *rt = gw_pacs_runtime(g, pacs);
+        /* a session's series may take several associations: count those, not sessions */
+        bool room = rt && rt->assocs < iv->threads && now >= rt->busy_until && !g->stopping;
         pthread_mutex_unlock(&g->jobs_lock);
         int64_t id = room ? claim(g, pacs, now) : 0;
         char why[200];
@@ -224,7 +216,7 @@ static void tick_pacs(gw *g, int64_t pacs, time_t now)
         if (owner_refused(g, id, &owner, why, sizeof why))
             refuse(g, id, owner, why);
         else
-            start_worker(g, id, pacs, iv->utilization);
+            start_worker(g, id, pacs, iv->utilization, iv->threads);
     }
 }
 

@@ -3,14 +3,18 @@
  * or C-GET on the same association), wait for every instance, sync the
  * archive, and record the outcome and the sealed originals. */
 #include "gateway/import/transfer.h"
+#include "gateway/pacs/runtime.h"
 #include "gateway/import/job.h"
 #include "gateway/import/listeners.h"
 #include "gateway/import/pool.h"
 #include "gateway/import/wado.h"
 #include "gateway/core/sealed.h"
+#include "gateway/import/quirks.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sodium.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -64,6 +68,8 @@ void gw_job_free(gw_job *j)
     json_decref(j->overrides);
     free(j->orig_sealed);
     free(j->reg_sealed);
+    gw_series_free(j);
+    sodium_memzero(j->first_patient, sizeof j->first_patient);
     pthread_mutex_destroy(&j->lock);
     pthread_mutex_destroy(&j->dir_lock);
     pthread_mutex_destroy(&j->flush_lock);
@@ -75,9 +81,30 @@ void gw_job_free(gw_job *j)
 typedef struct run {
     gw *g;
     gw_job *j;
-    int expected;
-    double saved; /* gw_clock_ms of the last save */
+    const gw_pacs *p;
+    int threads;        /* the window's: associations to p at once, with p's other sessions */
+    pthread_mutex_t mu; /* expected, saved, failed: the parallel moves share them */
+    int expected, failed;
+    double saved;       /* gw_clock_ms of the last save */
+    bool planned;       /* j->want holds the series the C-FIND listed */
+    bool complete;      /* every series counted arrived */
+    char level[8];      /* the query/retrieve level that worked */
+    char notes[600];    /* what dqr did about the PACS's quirks (history) */
 } run;
+
+static void note(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(run *r, const char *fmt, ...)
+{
+    size_t n = strlen(r->notes);
+    if (n + 3 >= sizeof r->notes)
+        return;
+    if (n)
+        memcpy(r->notes + n, "; ", 3), n += 2;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->notes + n, sizeof r->notes - n, fmt, ap);
+    va_end(ap);
+}
 
 /* Progress reaches the catalog at most every 250 ms. */
 static bool save_due(const run *r)
@@ -115,20 +142,32 @@ static void save_counts(run *r, const char *state)
     r->saved = gw_clock_ms();
 }
 
+/* expected grows to total (under mu), saved when due */
+static void progress_to(run *r, int total)
+{
+    pthread_mutex_lock(&r->mu);
+    if (total > r->expected && !r->planned)
+        r->expected = total;
+    if (save_due(r))
+        save_counts(r, NULL);
+    pthread_mutex_unlock(&r->mu);
+}
+
 static bool stop_asked(const run *r)
 {
-    return atomic_load(&r->j->cancel) || r->g->stopping;
+    return atomic_load(&r->j->cancel) || atomic_load(&r->j->mixed) || r->g->stopping;
+}
+
+static bool stop_cb(const void *ctx)
+{
+    return stop_asked(ctx);
 }
 
 static int on_progress(void *ctx, const net_move_result *m)
 {
     run *r = ctx;
-    int total = (m->remaining > 0 ? m->remaining : 0) + (m->completed > 0 ? m->completed : 0) +
-                (m->failed > 0 ? m->failed : 0) + (m->warning > 0 ? m->warning : 0);
-    if (total > r->expected)
-        r->expected = total;
-    if (save_due(r))
-        save_counts(r, NULL);
+    progress_to(r, (m->remaining > 0 ? m->remaining : 0) + (m->completed > 0 ? m->completed : 0) +
+                       (m->failed > 0 ? m->failed : 0) + (m->warning > 0 ? m->warning : 0));
     return stop_asked(r);
 }
 
@@ -136,63 +175,290 @@ static uint16_t on_get_store(void *ctx, const net_received *rx)
 {
     run *r = ctx;
     uint16_t status = rx->data && gw_pool_submit(r->g->pool, r->j, rx->data, rx->len) ? 0 : 0xA700;
-    if (save_due(r))
-        save_counts(r, NULL);
+    progress_to(r, 0);
     return status;
 }
 
-/* ---- the transfer ------------------------------------------------------ */
+/* ---- one C-MOVE (or C-GET) --------------------------------------------- */
 
-/* The identifiers to retrieve: the study, or one per chosen series. */
-static dcm_dataset *identifier(const gw_job *j, size_t i, dqr_error *err)
+enum { STUDY, SERIES, IMAGE };
+static const char *const LEVELS[] = {"STUDY", "SERIES", "IMAGE"};
+
+/* What a C-MOVE came to: done (success, warning or failed sub-operations),
+ * refused at its level (a failure status, nothing sent), or the
+ * association broke. */
+typedef enum { MOVED, REFUSED, BROKEN } outcome;
+
+/* The identifier at level: the study, series i of j->want, or its
+ * instances (sops, a backslash list). */
+static dcm_dataset *identifier(const gw_job *j, int level, const char *series, const char *sops, dqr_error *err)
 {
     dcm_dataset *id = dcm_dataset_new();
     if (!id)
         return NULL;
-    dcm_dataset_set_string(id, DCM_TAG(0x0008, 0x0052), DCM_VR_CS, j->series ? "SERIES" : "STUDY", err);
+    dcm_dataset_set_string(id, DCM_TAG(0x0008, 0x0052), DCM_VR_CS, LEVELS[level], err);
     dcm_dataset_set_string(id, DCM_TAG(0x0020, 0x000D), DCM_VR_UI, j->study_uid, err);
-    if (j->series)
-        dcm_dataset_set_string(id, DCM_TAG(0x0020, 0x000E), DCM_VR_UI,
-                               json_string_value(json_array_get(j->series, i)), err);
+    if (level >= SERIES)
+        dcm_dataset_set_string(id, DCM_TAG(0x0020, 0x000E), DCM_VR_UI, series, err);
+    if (level == IMAGE)
+        dcm_dataset_set_string(id, DCM_TAG(0x0008, 0x0018), DCM_VR_UI, sops, err);
     return id;
 }
 
-static dqr_status retrieve(run *r, const gw_pacs *p, net_move_result *m, dqr_error *err)
+/* The SOPInstanceUIDs of series i that have not come yet, backslash-
+ * separated (malloc; "" when all came), or NULL when the PACS lists none. */
+static char *sop_list(run *r, size_t i, dqr_error *err)
 {
-    gw *g = r->g;
+    json_t *uids = gw_series_instances(r->g, r->p, r->j, i, err);
+    size_t len = 1, k;
+    json_t *v;
+    json_array_foreach(uids, k, v) len += strlen(json_string_value(v)) + 1;
+    char *out = uids && json_array_size(uids) ? malloc(len) : NULL, *at = out;
+    if (out) {
+        *out = '\0';
+        json_array_foreach(uids, k, v)
+        {
+            const char *sop = json_string_value(v);
+            if (gw_series_has(r->j, i, sop))
+                continue;
+            at += sprintf(at, "%s%s", at == out ? "" : "\\", sop);
+        }
+    }
+    json_decref(uids);
+    return out;
+}
+
+/* Move (or get) what one identifier names on a, which stays open; at
+ * IMAGE level, sops is the instances still missing (NULL: the PACS listed
+ * none). */
+static outcome move_id(run *r, net_assoc *a, int level, size_t i, const char *sops, dqr_error *err)
+{
     gw_job *j = r->j;
+    const gw_pacs *p = r->p;
     bool get = strcmp(p->retrieve, "get") == 0;
     const char *model = get ? NET_STUDY_ROOT_GET : NET_STUDY_ROOT_MOVE;
-    net_assoc *a = gw_pacs_connect(g, p, model, get, err);
-    if (!a)
-        return err->code;
-    size_t n = j->series ? json_array_size(j->series) : 1;
-    dqr_status st = DQR_OK;
-    net_move_result sum = {0, 0, 0, 0, 0};
-    for (size_t i = 0; i < n && st == DQR_OK && !stop_asked(r); i++) {
-        dcm_dataset *id = identifier(j, i, err);
-        net_move_result one = {0xFFFF, -1, -1, -1, -1};
-        st = !id ? DQR_E_NOMEM
-             : get ? net_get(a, model, id, NULL, on_get_store, r, &one, err)
-                   : net_move(a, model, *p->receiver_aet ? p->receiver_aet : g->cfg.aet, id, j->msgid, on_progress,
-                              r, &one, err);
-        dcm_dataset_free(id);
-        sum.status = one.status;
-        sum.completed += one.completed > 0 ? one.completed : 0;
-        sum.failed += one.failed > 0 ? one.failed : 0;
-        sum.warning += one.warning > 0 ? one.warning : 0;
-        if (st == DQR_OK && one.status != 0 && one.status != 0xFE00 && (one.status & 0xF000) != 0xB000)
-            st = dqr_error_set(err, DQR_E_IO, "PACS %s answered the %s with 0x%04X (%s)", p->label,
-                               get ? "C-GET" : "C-MOVE", one.status, net_status_str(one.status));
+    const char *series = level >= SERIES ? j->want[i].uid : NULL;
+    dcm_dataset *id = identifier(j, level, series, sops, err);
+    net_move_result one = {0xFFFF, -1, -1, -1, -1};
+    dqr_status st = !id ? DQR_E_NOMEM
+                    : get ? net_get(a, model, id, NULL, on_get_store, r, &one, err)
+                          : net_move(a, model, *p->receiver_aet ? p->receiver_aet : r->g->cfg.aet, id, j->msgid,
+                                     on_progress, r, &one, err);
+    dcm_dataset_free(id);
+    atomic_store(&j->last_arrival, (long long)gw_clock_ms()); /* the idle wait starts when the PACS answered */
+    if (st != DQR_OK)
+        return BROKEN;
+    pthread_mutex_lock(&r->mu);
+    r->failed += one.failed > 0 ? one.failed : 0;
+    int total = (one.completed > 0 ? one.completed : 0) + (one.failed > 0 ? one.failed : 0) +
+                (one.warning > 0 ? one.warning : 0);
+    pthread_mutex_unlock(&r->mu);
+    progress_to(r, total);
+    bool ok = one.status == 0 || one.status == 0xFE00 || (one.status & 0xF000) == 0xB000;
+    if (ok)
+        return MOVED;
+    dqr_error_set(err, DQR_E_IO, "PACS %s answered the %s %s-level with 0x%04X (%s)", p->label,
+                  get ? "C-GET" : "C-MOVE", LEVELS[level], one.status, net_status_str(one.status));
+    return total > 0 || one.completed > 0 ? MOVED : REFUSED; /* some went: failed sub-operations, not a refusal */
+}
+
+/* At IMAGE level, at most this many SOPInstanceUIDs in one C-MOVE: a PACS
+ * may refuse a longer identifier. */
+enum { IMAGE_CHUNK = 200 };
+
+static outcome move_one(run *r, net_assoc *a, int level, size_t i, const char *sops, dqr_error *err)
+{
+    if (level != IMAGE)
+        return move_id(r, a, level, i, NULL, err);
+    if (!sops)
+        return REFUSED; /* no instance list: nothing to ask for at this level */
+    outcome o = MOVED;
+    for (const char *at = sops; *at && o == MOVED && !stop_asked(r);) {
+        const char *end = at;
+        for (int k = 0; k < IMAGE_CHUNK && end; k++)
+            end = strchr(end + (k > 0), '\\');
+        size_t n = end ? (size_t)(end - at) : strlen(at);
+        char *piece = strndup(at, n);
+        o = piece ? move_id(r, a, level, i, piece, err) : BROKEN;
+        free(piece);
+        at += n + (end != NULL);
     }
-    if (st == DQR_OK)
+    return o; /* "" (all of the series came meanwhile): nothing asked */
+}
+
+/* ---- several at once ----------------------------------------------------- */
+
+typedef struct lanes {
+    run *r;
+    int level;
+    const size_t *list; /* indexes into j->want */
+    char **sops;        /* IMAGE level: per entry of list, its missing instances */
+    size_t n;
+    atomic_size_t next;
+    pthread_mutex_t mu;
+    outcome worst;
+    dqr_error err;
+} lanes;
+
+static void lane_result(lanes *l, outcome o, const dqr_error *err)
+{
+    pthread_mutex_lock(&l->mu);
+    if (o > l->worst) { /* BROKEN over REFUSED over MOVED: the reason kept is the worst's */
+        l->worst = o;
+        l->err = *err;
+    }
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* One association taking the next series until none is left. */
+static void *lane(void *p)
+{
+    lanes *l = p;
+    run *r = l->r;
+    bool get = strcmp(r->p->retrieve, "get") == 0;
+    dqr_error err = {0};
+    net_assoc *a = gw_pacs_connect(r->g, r->p, get ? NET_STUDY_ROOT_GET : NET_STUDY_ROOT_MOVE, get, &err);
+    outcome o = a ? MOVED : BROKEN;
+    while (o == MOVED && !stop_asked(r)) {
+        size_t k = atomic_fetch_add(&l->next, 1);
+        if (k >= l->n)
+            break;
+        if ((o = move_one(r, a, l->level, l->level == STUDY ? 0 : l->list[k], l->sops ? l->sops[k] : NULL, &err)) ==
+            REFUSED)
+            atomic_store(&l->next, l->n); /* the others need not ask: the next level will */
+    }
+    if (a && o != BROKEN)
         net_release(a, NULL);
     net_assoc_free(a);
-    *m = sum;
-    int total = sum.completed + sum.failed + sum.warning;
-    if (total > r->expected)
-        r->expected = total;
-    return st;
+    if (o != MOVED || err.code)
+        lane_result(l, o, &err);
+    return NULL;
+}
+
+/* Retrieve list (n series of j->want; the study when level is STUDY) over
+ * up to the window's threads associations at once. */
+static outcome move_all(run *r, int level, const size_t *list, size_t n, dqr_error *err)
+{
+    lanes l = {.r = r, .level = level, .list = list, .n = level == STUDY ? 1 : n, .worst = MOVED};
+    /* the instance lists first, by C-FIND on this transfer's own association slot, none open yet */
+    if (level == IMAGE && (l.sops = calloc(n ? n : 1, sizeof *l.sops)))
+        for (size_t k = 0; k < n; k++)
+            l.sops[k] = sop_list(r, list[k], err);
+    if (level == IMAGE && !l.sops)
+        return dqr_error_set(err, DQR_E_NOMEM, "out of memory"), BROKEN;
+    atomic_init(&l.next, 0);
+    pthread_mutex_init(&l.mu, NULL);
+    int want = (int)(l.n < (size_t)r->threads ? l.n : (size_t)r->threads) - 1;
+    int extra = want > 0 ? gw_pacs_slots_take(r->g, r->p->id, want, r->threads) : 0;
+    pthread_t t[64];
+    int started = 0;
+    for (int i = 0; i < extra && i < 64; i++)
+        started += pthread_create(&t[started], NULL, lane, &l) == 0;
+    lane(&l);
+    for (int i = 0; i < started; i++)
+        pthread_join(t[i], NULL);
+    if (extra)
+        gw_pacs_slots_give(r->g, r->p->id, extra);
+    pthread_mutex_destroy(&l.mu);
+    for (size_t k = 0; l.sops && k < n; k++)
+        free(l.sops[k]);
+    free(l.sops);
+    if (l.err.code)
+        *err = l.err;
+    return l.worst;
+}
+
+/* ---- the transfer ------------------------------------------------------ */
+
+static void plan(run *r)
+{
+    gw_job *j = r->j;
+    int unknown = 0, counted = 0;
+    dqr_error err = {0};
+    r->planned = gw_series_plan(r->g, r->p, j, &unknown, &counted, &err) == DQR_OK && j->nwant > 0;
+    if (!r->planned) {
+        note(r, "the PACS answered no SERIES-level C-FIND: instance counts unknown, dqr did not wait for them");
+        return;
+    }
+    int total = 0;
+    for (size_t i = 0; i < j->nwant; i++)
+        total += j->want[i].expected > 0 ? j->want[i].expected : 0;
+    r->expected = total;
+    if (counted)
+        note(r, "the PACS's C-FIND gave no instance count for %d series: counted at IMAGE level", counted);
+    if (unknown)
+        note(r, "instance counts unknown for %d series: dqr took what came without waiting for a count", unknown);
+}
+
+/* Wait (interruptibly) s seconds. */
+static void rest(const run *r, int64_t s)
+{
+    for (int64_t t = 0; t < s * 10 && !stop_asked(r); t++)
+        usleep(100 * 1000);
+}
+
+/* The level to ask again for what is short: the missing instances
+ * (IMAGE), else whole series; -1 when the PACS refused both. */
+static int retry_level(const bool refused[3])
+{
+    return !refused[IMAGE] ? IMAGE : !refused[SERIES] ? SERIES : -1;
+}
+
+static void forget(gw_job *j, const size_t *list, size_t n)
+{
+    for (size_t k = 0; k < n; k++) /* asked again whole: their instances come again and replace */
+        gw_series_forget(j, list[k]);
+}
+
+static dqr_status retrieve(run *r, dqr_error *err)
+{
+    gw_job *j = r->j;
+    plan(r);
+    size_t cap = r->planned ? j->nwant : 1, *list = calloc(cap, sizeof *list), n = r->planned ? j->nwant : 0;
+    if (!list)
+        return dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        list[i] = i;
+    /* series by series when chosen, or when they can go over several associations at once */
+    int level = r->planned && (j->series || (r->threads > 1 && n > 1)) ? SERIES : STUDY;
+    bool refused[3] = {false, false, false}, again = false;
+    outcome o = MOVED;
+    for (int attempt = 0;; attempt++) {
+        for (;;) {
+            o = move_all(r, level, list, n, err);
+            if (o != REFUSED || !r->planned || stop_asked(r))
+                break;
+            refused[level] = true;
+            note(r, "the PACS refused the %s-level C-MOVE: %s", LEVELS[level], err->message);
+            memset(err, 0, sizeof *err);
+            int next = again ? retry_level(refused) : level + 1;
+            if (next < 0 || next > IMAGE || refused[next])
+                break;
+            if (again && next == SERIES)
+                forget(j, list, n);
+            level = next;
+        }
+        if (o != REFUSED && !*r->level) /* the first level that worked; retries are in the notes */
+            snprintf(r->level, sizeof r->level, "%s", LEVELS[level]);
+        if (!r->planned || o == REFUSED)
+            break;
+        r->complete = gw_wait_for_counts(r->g, j, r->g->cfg.import_move_idle_seconds, stop_cb, r);
+        n = gw_short_series(j, list, cap);
+        if (r->complete || n == 0 || stop_asked(r) || attempt >= r->p->retry_attempts || retry_level(refused) < 0)
+            break;
+        rest(r, (int64_t)r->p->retry_backoff_seconds << (attempt > 10 ? 10 : attempt));
+        again = true;
+        level = retry_level(refused);
+        if (level == SERIES)
+            forget(j, list, n);
+        note(r, "asked again for what %zu series still missed, at %s level (attempt %d of %d)", n, LEVELS[level],
+             attempt + 1, r->p->retry_attempts);
+        memset(err, 0, sizeof *err);
+    }
+    free(list);
+    if (r->planned && o == BROKEN && r->complete)
+        return DQR_OK; /* the association broke, but what was missing came on the retry */
+    return o == MOVED && !err->code ? DQR_OK : (err->code ? err->code : DQR_E_IO);
 }
 
 static void register_job(gw *g, gw_job *j)
@@ -272,7 +538,47 @@ static void retry_or_fail(gw *g, int64_t id, const char *why, long ms)
     finish(g, id, "queued", why, ms, time(NULL) + wait);
 }
 
-void gw_job_run(gw *g, int64_t id, long *ms)
+/* The level that worked, what is still short and what dqr did about the
+ * PACS's quirks: for the history (docs/api.md). */
+static void save_quirks(gw *g, const run *r)
+{
+    json_t *missing = r->planned && !r->complete ? gw_missing_json(r->j) : NULL;
+    char *text = missing ? json_dumps(missing, JSON_COMPACT) : NULL;
+    store_exec(g->db, "UPDATE import_sessions SET retrieve_level = ?, missing_series = ?, notes = ? WHERE id = ?",
+               (store_val[]){STORE_S(*r->level ? r->level : NULL), STORE_S(text), STORE_S(*r->notes ? r->notes : NULL),
+                             STORE_I(r->j->id)},
+               4, NULL, NULL, NULL, NULL);
+    free(text);
+    json_decref(missing);
+}
+
+/* The end state of a transfer that ran (not cancelled, not stopped). */
+static void conclude(gw *g, run *r, dqr_status st, const dqr_error *err, int64_t archived, int64_t failed, long ms)
+{
+    gw_job *j = r->j;
+    char msg[700];
+    if (atomic_load(&j->mixed)) {
+        gw_job_discard(g, j->id);
+        finish(g, j->id, "failed",
+               "the study's instances carry more than one PatientID (mixed_patient_policy is refuse): the transfer "
+               "stopped and nothing of it was kept",
+               ms, 0);
+    } else if (r->planned && !r->complete && gw_short_series(j, (size_t[1]){0}, 1) > 0) {
+        gw_missing_text(j, msg, sizeof msg);
+        if (archived)
+            finish(g, j->id, "partial", msg, ms, 0);
+        else
+            retry_or_fail(g, j->id, st != DQR_OK ? err->message : msg, ms);
+    } else if (st != DQR_OK)
+        retry_or_fail(g, j->id, err->message, ms);
+    else if (failed || r->failed)
+        finish(g, j->id, archived ? "partial" : "failed",
+               *j->error ? j->error : "the PACS reported failed sub-operations", ms, 0);
+    else
+        finish(g, j->id, "done", NULL, ms, 0);
+}
+
+void gw_job_run(gw *g, int64_t id, int threads, long *ms)
 {
     double t0 = gw_clock_ms();
     *ms = 0;
@@ -293,11 +599,11 @@ void gw_job_run(gw *g, int64_t id, long *ms)
         return;
     }
     snprintf(j->move_aet, sizeof j->move_aet, "%s", gw_pacs_calling(g, &p));
-    run r = {g, j, 0, 0};
+    run r = {.g = g, .j = j, .p = &p, .threads = threads > 0 ? threads : 1};
+    pthread_mutex_init(&r.mu, NULL);
     register_job(g, j);
-    net_move_result m = {0, 0, 0, 0, 0};
     dqr_status st = strcmp(p.protocol, "dicomweb") == 0 ? gw_wado_retrieve(g, j, &p, &r.expected, &err)
-                                                        : retrieve(&r, &p, &m, &err);
+                                                        : retrieve(&r, &err);
     unregister_job(g, j);
     sync_archive(g);
     *ms = (long)(gw_clock_ms() - t0);
@@ -316,16 +622,13 @@ void gw_job_run(gw *g, int64_t id, long *ms)
         r.expected = (int)received;
         save_counts(&r, NULL);
     }
+    save_quirks(g, &r);
     if (atomic_load(&j->cancel))
         finish(g, id, "cancelled", "cancelled by a user", *ms, 0);
     else if (g->stopping)
         finish(g, id, "queued", "dqr stopped during the transfer; it runs again", *ms, 0);
-    else if (st != DQR_OK)
-        retry_or_fail(g, id, err.message, *ms);
-    else if (failed || m.failed)
-        finish(g, id, archived ? "partial" : "failed", *j->error ? j->error : "the PACS reported failed sub-operations",
-               *ms, 0);
     else
-        finish(g, id, "done", NULL, *ms, 0);
+        conclude(g, &r, st, &err, archived, failed, *ms);
+    pthread_mutex_destroy(&r.mu);
     gw_job_free(j);
 }

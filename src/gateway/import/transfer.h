@@ -5,7 +5,9 @@
 
 #include "gateway/internal.h"
 
-/* Run one claimed session to its end state; *ms gets the transfer time. */
-void gw_job_run(gw *g, int64_t id, long *ms);
+/* Run one claimed session to its end state, with at most threads
+ * associations to its PACS at once (the window's, shared with the PACS's
+ * other sessions: gw_pacs_slots); *ms gets the transfer time. */
+void gw_job_run(gw *g, int64_t id, int threads, long *ms);
 
 #endif

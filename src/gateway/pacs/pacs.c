@@ -49,6 +49,14 @@ static bool tls_check(const json_t *p, char *msg, size_t len)
     return true;
 }
 
+/* key is absent, or an integer from lo to hi */
+static bool int_in(const json_t *p, const char *key, int lo, int hi)
+{
+    const json_t *v = json_object_get(p, key);
+    return !v || json_is_null(v) ||
+           (json_is_integer(v) && json_integer_value(v) >= lo && json_integer_value(v) <= hi);
+}
+
 bool gw_pacs_check(const json_t *p, char *msg, size_t len)
 {
     static const char *const strings[] = {"label",    "aet",      "host",         "calling_aet", "protocol",
@@ -93,6 +101,12 @@ bool gw_pacs_check(const json_t *p, char *msg, size_t len)
         return fail(msg, len, "a dicomweb PACS needs 'url': its base address, http:// or https://");
     if (retr && strcmp(retr, "move") && strcmp(retr, "get"))
         return fail(msg, len, "'retrieve' is move (C-MOVE) or get (C-GET)");
+    if (!int_in(p, "retry_attempts", 0, 20))
+        return fail(msg, len, "'retry_attempts' is an integer from 0 to 20: how often a series still short after a "
+                              "C-MOVE is asked for again");
+    if (!int_in(p, "retry_backoff_seconds", 0, 3600))
+        return fail(msg, len, "'retry_backoff_seconds' is an integer from 0 to 3600: the first wait before asking "
+                              "again (doubling)");
     if (tz && !gw_timezone_valid(tz))
         return fail(msg, len, "'timezone' is not a time zone this machine knows (e.g. \"Europe/Berlin\", \"UTC\")");
     return tls_check(p, msg, len);
@@ -119,6 +133,8 @@ static int take_pacs(void *ctx, int n, const char *const *names, const store_val
         else if (strcmp(k, "username") == 0) snprintf(p->username, sizeof p->username, "%s", v);
         else if (strcmp(k, "receiver_aet") == 0) snprintf(p->receiver_aet, sizeof p->receiver_aet, "%s", v);
         else if (strcmp(k, "tls") == 0) p->tls = c[i].i != 0;
+        else if (strcmp(k, "retry_attempts") == 0) p->retry_attempts = (int)c[i].i;
+        else if (strcmp(k, "retry_backoff_seconds") == 0) p->retry_backoff_seconds = (int)c[i].i;
         else if (strcmp(k, "tls_cert") == 0) snprintf(p->tls_cert, sizeof p->tls_cert, "%s", v);
         else if (strcmp(k, "tls_key") == 0) snprintf(p->tls_key, sizeof p->tls_key, "%s", v);
         else if (strcmp(k, "tls_ca") == 0) snprintf(p->tls_ca, sizeof p->tls_ca, "%s", v);
@@ -131,8 +147,8 @@ dqr_status gw_pacs_load(gw *g, int64_t id, gw_pacs *p, dqr_error *err)
     memset(p, 0, sizeof *p);
     dqr_status st = store_exec(g->db,
                                "SELECT id, label, aet, host, port, calling_aet, queryable, storable, protocol, "
-                               "retrieve, url, timezone, username, receiver_aet, tls, tls_cert, tls_key, tls_ca "
-                               "FROM pacs WHERE id = ?",
+                               "retrieve, url, timezone, username, receiver_aet, tls, tls_cert, tls_key, tls_ca, "
+                               "retry_attempts, retry_backoff_seconds FROM pacs WHERE id = ?",
                                (store_val[]){STORE_I(id)}, 1, take_pacs, p, NULL, err);
     if (st == DQR_OK && !p->id)
         st = dqr_error_set(err, DQR_E_NOTFOUND, "no PACS %lld", (long long)id);

@@ -17,6 +17,7 @@ typedef struct gw_pacs {
     char receiver_aet[17]; /* C-MOVE destination: one of dqr's receivers ("" = the main one) */
     char tls_cert[512], tls_key[512], tls_ca[512]; /* DICOM TLS files on the dqr host ("" = none) */
     int port;
+    int retry_attempts, retry_backoff_seconds; /* series still short after a C-MOVE: asked again (doubling wait) */
     bool queryable, storable;
     bool tls; /* DICOM TLS on every association to it, verifying it against tls_ca or the system store */
 } gw_pacs;
