@@ -90,6 +90,7 @@ typedef struct gw_req {
     char argbuf[4][129];
     json_t *body;       /* the parsed JSON body, when the route wants one */
     const char *route;  /* the matched pattern, for the log (never the path itself) */
+    const char *rest;   /* what a pattern's final {*} matched (NULL: none) */
 } gw_req;
 
 /* ---- answering (reply.c) ---- */
@@ -279,7 +280,8 @@ int64_t gw_id(const char *s);
 typedef enum gw_access { GW_PUBLIC, GW_USER, GW_ADMIN } gw_access;
 typedef void (*gw_handler)(gw_req *r);
 typedef struct gw_route {
-    const char *method, *pattern; /* "{}" matches one path segment */
+    const char *method, *pattern; /* "{}" matches one path segment; a final "{*}" the rest,
+                                     and then the handler reads the body itself (not JSON) */
     gw_access access;
     gw_handler fn;
 } gw_route;
@@ -289,6 +291,7 @@ extern const gw_route gw_routes_auth[], gw_routes_users[], gw_routes_pacs[], gw_
     gw_routes_query[], gw_routes_ops[], gw_routes_imports[], gw_routes_archive[], gw_routes_send[],
     gw_routes_dryrun[], gw_routes_ui[];
 extern const gw_route gw_routes_audit[]; /* GET /api/v1/audit (api_audit.c) */
+extern const gw_route gw_routes_dicomweb[]; /* /dicom-web (archive/dicomweb.c) */
 /* Free the finished sends' records (at stop). */
 void gw_sends_free(gw *g);
 

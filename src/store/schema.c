@@ -180,6 +180,28 @@ static const char *const migrations[] = {
     /* 8: a project's pixel-cleaning rules (CTP DicomPixelAnonymizer
      * format), compiled on save like its script; NULL: none */
     "ALTER TABLE projects ADD COLUMN pixel_rules TEXT;",
+    /* 9: what the DICOMweb and DIMSE servers on the archive answer (QIDO-RS,
+     * C-FIND): the de-identified study, patient and instance attributes of
+     * each archived instance (values as the scripts left them; NULL for
+     * instances archived before this version, which those servers skip) */
+    "ALTER TABLE archive_instances ADD COLUMN study_uid TEXT;"
+    "ALTER TABLE archive_instances ADD COLUMN study_time TEXT;"
+    "ALTER TABLE archive_instances ADD COLUMN accession TEXT;"
+    "ALTER TABLE archive_instances ADD COLUMN study_id TEXT;"
+    "ALTER TABLE archive_instances ADD COLUMN study_description TEXT;"
+    "ALTER TABLE archive_instances ADD COLUMN patient_name TEXT;"
+    "ALTER TABLE archive_instances ADD COLUMN patient_id TEXT;"
+    "ALTER TABLE archive_instances ADD COLUMN patient_birth_date TEXT;"
+    "ALTER TABLE archive_instances ADD COLUMN patient_sex TEXT;"
+    "ALTER TABLE archive_instances ADD COLUMN sop_class_uid TEXT;"
+    "ALTER TABLE archive_instances ADD COLUMN instance_number TEXT;"
+    "ALTER TABLE archive_instances ADD COLUMN transfer_syntax TEXT;"
+    "ALTER TABLE archive_instances ADD COLUMN rows_n INTEGER;"
+    "ALTER TABLE archive_instances ADD COLUMN columns_n INTEGER;"
+    "ALTER TABLE archive_instances ADD COLUMN frames_n INTEGER;"
+    "ALTER TABLE archive_instances ADD COLUMN bits_allocated INTEGER;"
+    "CREATE INDEX archive_instances_study ON archive_instances(study_uid, series_uid);"
+    "CREATE INDEX archive_instances_sop ON archive_instances(sop_uid);",
 };
 
 const char *const *store_migrations(size_t *n)

@@ -46,10 +46,21 @@ struct http_request {
     size_t out_len;
     int fd; /* a file to send instead of out (-1: none) */
     uint64_t fd_size;
+    http_stream_fn stream; /* a streamed answer instead of out (NULL: none) */
+    void *stream_ctx;
+    void (*stream_done)(void *ctx);
 };
+
+static void drop_stream(http_request *r)
+{
+    if (r->stream && r->stream_done)
+        r->stream_done(r->stream_ctx);
+    r->stream = NULL, r->stream_ctx = NULL, r->stream_done = NULL;
+}
 
 static void request_free(http_request *r)
 {
+    drop_stream(r);
     if (r->fd >= 0)
         close(r->fd);
     for (int i = 0; i < r->nheaders; i++)
@@ -88,6 +99,16 @@ static void client_text(struct MHD_Connection *c, char *buf, size_t n)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr, buf, (socklen_t)n);
 }
 
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    http_request *r = cls;
+    long n = r->stream(r->stream_ctx, buf, max);
+    if (n == HTTP_STREAM_END)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    return n < 0 ? MHD_CONTENT_READER_END_WITH_ERROR : (ssize_t)n;
+}
+
 static enum MHD_Result send_answer(http_request *r)
 {
     if (!r->status) {
@@ -97,11 +118,14 @@ static enum MHD_Result send_answer(http_request *r)
         r->status = 500, r->ctype = "application/json";
     }
     struct MHD_Response *resp =
-        r->fd >= 0 ? MHD_create_response_from_fd64(r->fd_size, r->fd)
-                   : MHD_create_response_from_buffer(r->out_len, r->out, MHD_RESPMEM_MUST_FREE);
+        r->stream  ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256 * 1024, stream_read, r, NULL)
+        : r->fd >= 0 ? MHD_create_response_from_fd64(r->fd_size, r->fd)
+                     : MHD_create_response_from_buffer(r->out_len, r->out, MHD_RESPMEM_MUST_FREE);
     if (!resp)
         return MHD_NO;
-    if (r->fd >= 0)
+    if (r->stream)
+        ; /* the request (freed after the answer ends) keeps the stream's context */
+    else if (r->fd >= 0)
         r->fd = -1; /* owned (and closed) by the response now */
     else
         r->out = NULL;
@@ -339,6 +363,7 @@ void http_add_header(http_request *r, const char *name, const char *value)
 
 void http_respond(http_request *r, int status, const char *content_type, char *body, size_t len)
 {
+    drop_stream(r);
     free(r->out);
     if (r->fd >= 0)
         close(r->fd), r->fd = -1;
@@ -347,11 +372,42 @@ void http_respond(http_request *r, int status, const char *content_type, char *b
 
 void http_respond_file(http_request *r, int status, const char *content_type, int fd, uint64_t size)
 {
+    drop_stream(r);
     free(r->out);
     r->out = NULL, r->out_len = 0;
     if (r->fd >= 0)
         close(r->fd);
     r->status = status, r->ctype = content_type, r->fd = fd, r->fd_size = size;
+}
+
+void http_respond_stream(http_request *r, int status, const char *content_type, http_stream_fn fn, void *ctx,
+                         void (*done)(void *ctx))
+{
+    drop_stream(r);
+    free(r->out);
+    r->out = NULL, r->out_len = 0;
+    if (r->fd >= 0)
+        close(r->fd), r->fd = -1;
+    r->status = status, r->ctype = content_type;
+    r->stream = fn, r->stream_ctx = ctx, r->stream_done = done;
+}
+
+typedef struct arg_walk {
+    http_arg_fn fn;
+    void *ctx;
+} arg_walk;
+
+static enum MHD_Result each_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    arg_walk *w = cls;
+    return w->fn(w->ctx, key, value ? value : "") ? MHD_NO : MHD_YES;
+}
+
+void http_query_each(const http_request *r, http_arg_fn fn, void *ctx)
+{
+    arg_walk w = {fn, ctx};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, each_arg, &w);
 }
 
 int http_status(const http_request *r)

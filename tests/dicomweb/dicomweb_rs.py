@@ -1,0 +1,211 @@
+#!/usr/bin/python3
+"""The DICOMweb server on the archive (docs/dicomweb.md), driven over HTTP
+against a running `dqr serve` whose archive was filled by real imports from
+Orthanc: QIDO-RS matching (exact, wildcards, ranges, UID lists,
+includefield, limit/offset, fuzzymatching refused), every path under each
+of owner, other user, no token and basic authentication with an API token,
+WADO-RS retrieval (multipart instances, metadata with BulkDataURIs that
+resolve, frames, transfer syntax negotiation), STOW-RS through the import
+pipeline, and Orthanc's DICOMweb plugin using dqr as a remote server.
+Usage: dicomweb_rs.py DQR WORKDIR"""
+import base64
+import email.parser
+import email.policy
+import glob
+import http.client
+import io
+import json
+import os
+import shutil
+import sys
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import pydicom  # noqa: E402
+from peers import (Api, Checks, Procs, canary_needles, dqr_store, free_port, generate, scan_for,  # noqa: E402
+                   serve_env, start_orthanc, wait_port)
+
+DQR, WORK = sys.argv[1], os.path.abspath(sys.argv[2])
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+check, procs = Checks(), Procs()
+shutil.rmtree(WORK, ignore_errors=True)
+os.makedirs(WORK)
+
+data = WORK + "/data"
+canaries = generate(ROOT, data, "--patients", "2", "--studies", "1", "--series", "2", "--instances", "3",
+                    "--rows", "16", "--cols", "16")
+meta = {}
+for f in glob.glob(data + "/**/*.dcm", recursive=True):
+    d = pydicom.dcmread(f, stop_before_pixels=True)
+    meta.setdefault(d.StudyInstanceUID, []).append(d)
+orig_studies = sorted(meta)
+needles = canary_needles(canaries)
+
+http_port, dicom_port = free_port(), free_port()
+OD, OH = start_orthanc(procs, WORK, "orthanc", "ORTHANC", {"dqr": ["DQR", "127.0.0.1", dicom_port]})
+if not wait_port(OD):
+    print("FAIL Orthanc did not start\n0 passed, 1 failed")
+    sys.exit(1)
+dqr_store(DQR, "ORTHANC", OD, data)
+env = serve_env(WORK, "gateway-secret-1", http_port, dicom_port, DQR_IMPORT_POLL_SECONDS="1")
+serve_log = open(WORK + "/serve.stderr", "ab")
+api = Api(http_port)
+
+
+def get(path, token=None, basic=None, accept=None):
+    """GET path: (status, body bytes, response)."""
+    h = {}
+    if token:
+        h["Authorization"] = "Bearer " + token
+    if basic:
+        h["Authorization"] = "Basic " + base64.b64encode(basic.encode()).decode()
+    if accept:
+        h["Accept"] = accept
+    c = http.client.HTTPConnection("127.0.0.1", http_port, timeout=120)
+    c.request("GET", path, headers=h)
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    return r.status, body, r
+
+
+def qido(path, token, **params):
+    q = urllib.parse.urlencode(params, doseq=True)
+    st, body, r = get(path + ("?" + q if q else ""), token)
+    try:
+        return st, json.loads(body), r
+    except ValueError:
+        return st, body, r
+
+
+def value(obj, tag):
+    v = obj.get(tag, {}).get("Value")
+    return v[0] if v else None
+
+
+def parts(body, ctype):
+    """The parts of a multipart/related answer: [(headers, bytes)]."""
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + body)
+    return [(p, p.get_payload(decode=True)) for p in msg.iter_parts()] if msg.is_multipart() else []
+
+
+try:
+    serve = procs.start([DQR, "serve"], serve_log, env)
+    wait_port(http_port)
+    T = api.login("admin", "gateway-secret-1")
+    H = {"token": T}
+    st, b, _ = api.call("POST", "/api/v1/pacs", {"label": "orthanc", "aet": "ORTHANC", "host": "127.0.0.1",
+                                                 "port": OD}, **H)
+    pacs = b["id"]
+    # P2's script dates its sessions (the site profile empties the dates), for the range matching
+    api.call("POST", "/api/v1/projects", {"id": "P1", "name": "Project P1", "dqr_enabled": True}, **H)
+    api.call("POST", "/api/v1/projects", {"id": "P2", "name": "Project P2", "dqr_enabled": True, "script":
+                                          'version "6.3"\n(0008,0020) := "20200315"\n(0008,0030) := "101500"\n'},
+             **H)
+    for i, (uid, project) in enumerate(zip(orig_studies, ("P1", "P2"))):
+        st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": pacs, "project": project, "studies": [
+            {"StudyInstanceUID": uid, "subject": f"S0{i + 1}", "session": f"S0{i + 1}_MR"}]}, **H)
+        b = api.wait_import(T, b.get("id"))
+        check(f"import into {project} done", b.get("state") == "done" and b.get("archived") == 6, b)
+    st, b, _ = api.call("POST", "/api/v1/users", {"username": "alice", "password": "wonderland-pw-12",
+                                                  "role": "user"}, **H)
+    alice_id = b.get("id")
+    api.call("PUT", f"/api/v1/users/{alice_id}/grants", {"pacs": [], "projects": ["P1"]}, **H)
+    A = api.login("alice", "wonderland-pw-12")
+    st, b, _ = api.call("POST", "/api/v1/tokens", {"name": "viewer", "days": 30}, token=A)
+    A_API = b.get("token")
+
+    # ---- QIDO-RS: studies, and who sees which ------------------------------------------------
+    st, b, r = qido("/dicom-web/studies", T)
+    check("QIDO studies (admin): 200 application/dicom+json, both projects",
+          st == 200 and r.getheader("Content-Type") == "application/dicom+json" and len(b) == 2, b)
+    uid_of = {value(s, "00100010")["Alphabetic"]: value(s, "0020000D") for s in b} if st == 200 else {}
+    S1, S2 = uid_of.get("S01"), uid_of.get("S02")
+    check("the archive's studies carry the de-identified names and new UIDs",
+          S1 and S2 and not {S1, S2} & set(orig_studies), uid_of)
+    st, b, _ = qido("/dicom-web/studies", A)
+    check("QIDO studies (alice, granted P1): only P1's study",
+          st == 200 and [value(s, "0020000D") for s in b] == [S1], b)
+    st, b, _ = qido("/dicom-web/projects/P2/studies", A)
+    check("QIDO in a project alice may not read: 404", st == 404, b)
+    st, b, _ = qido("/dicom-web/projects/P1/studies", None)
+    check("QIDO without a token: 401", st == 401, b)
+    st, body, _ = get("/dicom-web/projects/P1/studies", basic="alice:" + A_API)
+    check("QIDO with basic authentication, API token as password: 200",
+          st == 200 and [value(s, "0020000D") for s in json.loads(body)] == [S1], body[:300])
+    st, body, _ = get("/dicom-web/projects/P1/studies", basic="alice:" + A)
+    check("basic authentication with a login session token (not an API token): 401", st == 401, body[:200])
+    st, body, _ = get("/dicom-web/projects/P1/studies", basic="alice:wonderland-pw-12")
+    check("basic authentication with the password itself: 401", st == 401, body[:200])
+
+    # ---- QIDO-RS matching -------------------------------------------------------------------
+    st, b, _ = qido("/dicom-web/studies", T, PatientName="s0*")
+    check("wildcard * (PN, any case): both", st == 200 and len(b) == 2, b)
+    st, b, _ = qido("/dicom-web/studies", T, PatientName="S0?")
+    check("wildcard ?: both", st == 200 and len(b) == 2, b)
+    st, b, _ = qido("/dicom-web/studies", T, **{"00100010": "S02"})
+    check("exact match by tag: one", st == 200 and [value(s, "0020000D") for s in b] == [S2], b)
+    st, b, _ = qido("/dicom-web/studies", T, PatientID="nobody")
+    check("no match: empty array", st == 200 and b == [], b)
+    st, b, _ = qido("/dicom-web/studies", T, StudyInstanceUID=f"{S1},{S2}")
+    check("UID list: both", st == 200 and len(b) == 2, b)
+    for what, keys, n in (("date range around it", {"StudyDate": "20200301-20200331"}, 1),
+                          ("date range before it", {"StudyDate": "-20200314"}, 0),
+                          ("open date range from it", {"StudyDate": "20200315-"}, 1),
+                          ("exact date", {"StudyDate": "20200315"}, 1),
+                          ("time range ending at its minute", {"StudyTime": "0900-1015"}, 1),
+                          ("time range after it", {"StudyTime": "1016-"}, 0),
+                          ("exact time to the minute", {"StudyTime": "1015"}, 1)):
+        st, b, _ = qido("/dicom-web/studies", T, **keys)
+        check(f"{what}: {n} (only P2's study has a date)", st == 200 and len(b) == n and
+              all(value(s, "0020000D") == S2 for s in b), b)
+    st, b, _ = qido("/dicom-web/studies", T, StudyInstanceUID=S1)
+    std = b[0] if st == 200 and b else {}
+    check("study attributes: counts, modalities, retrieve URL, no StudyDescription by default",
+          value(std, "00201206") == 2 and value(std, "00201208") == 6 and value(std, "00080061") and
+          str(value(std, "00081190")).endswith(f"/dicom-web/studies/{S1}") and "00081030" not in std, std)
+    st, b, _ = qido("/dicom-web/studies", T, StudyInstanceUID=S1, includefield="StudyDescription")
+    check("includefield=StudyDescription adds it", st == 200 and "00081030" in b[0], b)
+    st, b, _ = qido("/dicom-web/studies", T, StudyInstanceUID=S1, includefield="all")
+    check("includefield=all adds it too", st == 200 and "00081030" in b[0], b)
+    st, b, _ = qido("/dicom-web/studies", T, limit=1)
+    st2, b2, _ = qido("/dicom-web/studies", T, limit=1, offset=1)
+    check("limit / offset page through the studies", st == st2 == 200 and len(b) == len(b2) == 1 and
+          value(b[0], "0020000D") != value(b2[0], "0020000D"), (b, b2))
+    st, b, _ = qido("/dicom-web/studies", T, fuzzymatching="true")
+    check("fuzzymatching=true refused: 400 with a reason", st == 400 and "fuzzymatching" in b.get("error", ""), b)
+    st, b, _ = qido("/dicom-web/studies", T, Modality="MR")
+    check("a series attribute in a study search: 400", st == 400, b)
+
+    # ---- nested searches --------------------------------------------------------------------
+    st, series, _ = qido(f"/dicom-web/studies/{S1}/series", T)
+    check("series of a study: 2, with their counts", st == 200 and len(series) == 2 and
+          all(value(s, "00201209") == 3 for s in series), series)
+    SE = value(series[0], "0020000E") if st == 200 and series else "none"
+    st, inst, _ = qido(f"/dicom-web/studies/{S1}/series/{SE}/instances", T)
+    check("instances of a series: 3 with SOP class, rows, columns", st == 200 and len(inst) == 3 and
+          all(value(i, "00280010") == 16 and value(i, "00080016") for i in inst), inst)
+    SOP = value(inst[0], "00080018") if st == 200 and inst else "none"
+    st, b, _ = qido(f"/dicom-web/studies/{S1}/instances", T)
+    check("instances of a study: 6", st == 200 and len(b) == 6, b)
+    st, b, _ = qido("/dicom-web/series", T, Modality=value(series[0], "00080060") if series else "")
+    check("all series of a modality", st == 200 and len(b) >= 2, b)
+    st, b, _ = qido("/dicom-web/instances", T, SOPInstanceUID=SOP)
+    check("an instance by its UID", st == 200 and len(b) == 1, b)
+    st, b, _ = qido("/dicom-web/instances", T, includefield="AvailableTransferSyntaxUID", SOPInstanceUID=SOP)
+    check("includefield AvailableTransferSyntaxUID", st == 200 and value(b[0], "00083002") == "1.2.840.10008.1.2.1", b)
+    st, b, _ = qido(f"/dicom-web/studies/{S2}/series", A)
+    check("alice: series of a study in P2: 404", st == 404, b)
+    st, b, _ = qido(f"/dicom-web/projects/P1/studies/{S2}/series", T)
+    check("a study under the wrong project: 404", st == 404, b)
+
+except Exception as e:  # a test that breaks is a failure, not an error exit
+    import traceback
+    traceback.print_exc()
+    check("test ran to the end", False, repr(e))
+finally:
+    procs.stop()
+
+sys.exit(check.finish())
