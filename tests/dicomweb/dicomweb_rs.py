@@ -201,6 +201,75 @@ try:
     st, b, _ = qido(f"/dicom-web/projects/P1/studies/{S2}/series", T)
     check("a study under the wrong project: 404", st == 404, b)
 
+    # ---- WADO-RS: instances, series, studies ---------------------------------------------------
+    def retrieve(path, token, accept=None):
+        st, body, r = get(path, token, accept=accept)
+        ct = r.getheader("Content-Type") or ""
+        ds = [pydicom.dcmread(io.BytesIO(b)) for _, b in parts(body, ct)] if st == 200 else []
+        return st, ds, ct, body
+
+    st, ds, ct, body = retrieve(f"/dicom-web/studies/{S1}", T)
+    check("WADO study: multipart/related application/dicom, 6 instances of the study",
+          st == 200 and ct.startswith('multipart/related; type="application/dicom"') and len(ds) == 6 and
+          all(d.StudyInstanceUID == S1 for d in ds), (st, ct, body[:200]))
+    check("retrieved instances hold no canary", not [n for n in needles if n in body], "")
+    check("default transfer syntax: Explicit VR Little Endian",
+          all(d.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1" for d in ds), "")
+    st, ds, ct, _ = retrieve(f"/dicom-web/studies/{S1}/series/{SE}", T)
+    check("WADO series: its 3 instances", st == 200 and len(ds) == 3 and all(d.SeriesInstanceUID == SE for d in ds))
+    st, ds, ct, _ = retrieve(f"/dicom-web/studies/{S1}/series/{SE}/instances/{SOP}", T)
+    check("WADO instance: it alone, pixels readable", st == 200 and len(ds) == 1 and ds[0].SOPInstanceUID == SOP and
+          ds[0].pixel_array.shape == (16, 16))
+    st, ds, ct, _ = retrieve(f"/dicom-web/studies/{S1}", T,
+                             accept='multipart/related; type="application/dicom"; transfer-syntax=*')
+    check("transfer-syntax=*: as stored", st == 200 and len(ds) == 6, ct)
+    st, ds, ct, _ = retrieve(f"/dicom-web/studies/{S1}/series/{SE}/instances/{SOP}", T,
+                             accept='multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2')
+    check("transfer-syntax=Implicit VR LE: re-encoded", st == 200 and len(ds) == 1 and
+          ds[0].file_meta.TransferSyntaxUID == "1.2.840.10008.1.2", ct)
+    st, ds, ct, _ = retrieve(f"/dicom-web/studies/{S1}", T,
+                             accept='multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.50')
+    check("a compressed syntax the archive does not hold: 406", st == 406, ct)
+    st, ds, ct, _ = retrieve(f"/dicom-web/studies/{S1}", T, accept="image/png")
+    check("Accept of something else: 406", st == 406, ct)
+    for who, tok, code in (("alice, in P1", A, 200), ("no token", None, 401)):
+        st, ds, _, _ = retrieve(f"/dicom-web/projects/P1/studies/{S1}", tok)
+        check(f"WADO study as {who}: {code}", st == code, st)
+    st, body, _ = get(f"/dicom-web/studies/{S1}", basic="alice:" + A_API)
+    check("WADO with basic authentication (API token)", st == 200 and body.count(b"DICM") == 6, st)
+    for path in (f"/dicom-web/studies/{S2}", f"/dicom-web/studies/{S2}/metadata",
+                 f"/dicom-web/projects/P2/studies/{S2}"):
+        st, _, _, _ = retrieve(path, A)
+        check(f"alice: {path.replace(S2, 'S2')}: 404", st == 404, st)
+    st, _, _, _ = retrieve(f"/dicom-web/projects/P1/studies/{S2}", T)
+    check("a study retrieved under the wrong project: 404", st == 404)
+
+    # ---- metadata, bulk data, frames ----------------------------------------------------------
+    st, body, r = get(f"/dicom-web/studies/{S1}/metadata", T)
+    md = json.loads(body) if st == 200 else []
+    check("study metadata: 6 DICOM JSON objects", st == 200 and len(md) == 6 and
+          r.getheader("Content-Type") == "application/dicom+json", body[:300])
+    pix = [m for m in md if value(m, "00080018") == SOP]
+    uri = pix[0].get("7FE00010", {}).get("BulkDataURI", "") if pix else ""
+    check("Pixel Data as a BulkDataURI under the instance",
+          uri.endswith(f"/studies/{S1}/series/{SE}/instances/{SOP}/bulkdata/7FE00010"), uri)
+    st, body, r = get(urllib.parse.urlparse(uri).path, T)
+    bulk = parts(body, r.getheader("Content-Type") or "")
+    check("the BulkDataURI resolves: the 16x16x2 pixel bytes", st == 200 and len(bulk) == 1 and
+          len(bulk[0][1]) == 512, (st, body[:200]))
+    st, body, r = get(f"/dicom-web/studies/{S1}/series/{SE}/instances/{SOP}/metadata", T)
+    check("instance metadata: one object", st == 200 and len(json.loads(body)) == 1, body[:200])
+    st, body, r = get(f"/dicom-web/studies/{S1}/series/{SE}/instances/{SOP}/frames/1", T)
+    fr = parts(body, r.getheader("Content-Type") or "")
+    check("frame 1: multipart octet-stream of 512 bytes, the same as the bulk data",
+          st == 200 and len(fr) == 1 and bulk and fr[0][1] == bulk[0][1], (st, body[:200]))
+    st, body, r = get(f"/dicom-web/studies/{S1}/series/{SE}/instances/{SOP}/frames/2", T)
+    check("frame 2 of a single-frame instance: 404", st == 404, body[:200])
+    st, body, r = get(f"/dicom-web/studies/{S1}/series/{SE}/instances/{SOP}/frames/x", T)
+    check("a malformed frame list: 400", st == 400, body[:200])
+    st, body, r = get(f"/dicom-web/projects/P1/studies/{S1}/series/{SE}/instances/{SOP}/frames/1", None)
+    check("frames without a token: 401", st == 401, body[:200])
+
 except Exception as e:  # a test that breaks is a failure, not an error exit
     import traceback
     traceback.print_exc()

@@ -24,6 +24,47 @@ typedef struct gw_dw_target {
 /* A catalog query scoped to t and to what r's user may read. */
 gw_cq gw_dw_scope(const gw_req *r, const gw_dw_target *t, gw_cq_level level);
 
+/* One archived instance a retrieval names (from the catalog). */
+typedef struct gw_dw_item {
+    char *path; /* absolute */
+    char study[65], series[65], sop[65], ts[65];
+} gw_dw_item;
+/* The instances of t's scope that r's user may read, in series order, into
+ * a new array (*out, *n; free with gw_dw_items_free). DQR_E_NOTFOUND when
+ * there are none. */
+dqr_status gw_dw_items(gw_req *r, const gw_dw_target *t, gw_dw_item **out, size_t *n, dqr_error *err);
+void gw_dw_items_free(gw_dw_item *items, size_t n);
+
+/* The Accept header's choice for a media type (type "application/dicom",
+ * "application/octet-stream", ...): whether one of its ranges accepts it
+ * (directly, in multipart/related, or as * / *), and the transfer-syntax it
+ * asks for into ts[65] ("*": as stored; "" when not named). */
+bool gw_dw_accepts(const gw_req *r, const char *type, char ts[65]);
+
+/* Replace f's encapsulated (compressed) Pixel Data by its decoded frames,
+ * native, with the photometric interpretation they decode to; f's transfer
+ * syntax for writing is then Explicit VR Little Endian. Memory: one
+ * instance decoded. */
+dqr_status gw_dw_decompress(dcm_file *f, dqr_error *err);
+
+/* The frames and bulk data of one instance (wado_frames.c). */
+void gw_wado_frames(gw_req *r, const gw_dw_target *t, const gw_dw_item *it);
+void gw_wado_bulkdata(gw_req *r, const gw_dw_target *t, const gw_dw_item *it);
+
+/* A multipart/related answer held in memory: the parts so far. */
+typedef struct gw_dw_parts {
+    FILE *f;
+    char *text;
+    size_t len;
+    char boundary[40];
+    char ctype[160]; /* the answer's Content-Type */
+} gw_dw_parts;
+bool gw_dw_parts_open(gw_dw_parts *p, const char *type);
+/* A part of content type ctype with len bytes. */
+void gw_dw_part(gw_dw_parts *p, const char *ctype, const void *data, size_t len);
+/* Close the parts and answer 200 with them (the answer takes the memory). */
+void gw_dw_parts_send(gw_req *r, gw_dw_parts *p);
+
 /* The three services. Each answers r. */
 void gw_qido(gw_req *r, const gw_dw_target *t);
 void gw_wado(gw_req *r, const gw_dw_target *t);

@@ -1,8 +1,366 @@
-/* wado_rs.c — WADO-RS retrieval from the archive (PS3.18 10.4). */
+/* wado_rs.c — WADO-RS retrieval from the archive (PS3.18 10.4): studies,
+ * series and instances as multipart/related application/dicom, and their
+ * metadata as DICOM JSON.
+ *
+ * A study of any size is sent with bounded memory: the catalog gives the
+ * list of files, and libmicrohttpd pulls the answer through a callback that
+ * reads one file at a time (or holds one re-encoded instance when the
+ * client asks for another transfer syntax). */
+#include "dicom/fs.h"
 #include "gateway/archive/dicomweb.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define EXPLICIT_LE "1.2.840.10008.1.2.1"
+#define IMPLICIT_LE "1.2.840.10008.1.2"
+
+/* ---- the instances of a scope ---- */
+
+typedef struct collect {
+    gw *g;
+    gw_dw_item *items;
+    size_t n, cap;
+    bool nomem;
+} collect;
+
+static int add_item(void *ctx, const gw_cq_row *row)
+{
+    collect *c = ctx;
+    size_t na;
+    const gw_cq_attr *attrs = gw_cq_attrs(&na);
+    if (!row->path)
+        return 0;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 64;
+        gw_dw_item *more = realloc(c->items, cap * sizeof *more);
+        if (!more)
+            return c->nomem = true;
+        c->items = more, c->cap = cap;
+    }
+    gw_dw_item *it = &c->items[c->n];
+    memset(it, 0, sizeof *it);
+    for (size_t i = 0; i < na; i++) {
+        const char *v = row->value[i] ? row->value[i] : "";
+        char *dst = attrs[i].tag == DCM_TAG(0x0020, 0x000D)   ? it->study
+                    : attrs[i].tag == DCM_TAG(0x0020, 0x000E) ? it->series
+                    : attrs[i].tag == DCM_TAG(0x0008, 0x0018) ? it->sop
+                    : attrs[i].tag == DCM_TAG(0x0008, 0x3002) ? it->ts
+                                                              : NULL;
+        if (dst)
+            snprintf(dst, 65, "%s", v);
+    }
+    if (asprintf(&it->path, "%s/%s", c->g->cfg.data_dir, row->path) < 0)
+        return c->nomem = true;
+    c->n++;
+    return 0;
+}
+
+void gw_dw_items_free(gw_dw_item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(items[i].path);
+    free(items);
+}
+
+dqr_status gw_dw_items(gw_req *r, const gw_dw_target *t, gw_dw_item **out, size_t *n, dqr_error *err)
+{
+    gw_cq q = gw_dw_scope(r, t, GW_CQ_INSTANCE);
+    collect c = {.g = r->g};
+    dqr_status st = gw_cq_run(r->g, &q, add_item, &c, err);
+    if (st == DQR_OK && c.nomem)
+        st = dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+    if (st == DQR_OK && c.n == 0)
+        st = dqr_error_set(err, DQR_E_NOTFOUND, "no %s %s that you may read",
+                           t->instance ? "instance" : t->series ? "series" : "study",
+                           t->instance ? t->instance : t->series ? t->series : t->study);
+    if (st != DQR_OK) {
+        gw_dw_items_free(c.items, c.n);
+        return st;
+    }
+    *out = c.items, *n = c.n;
+    return DQR_OK;
+}
+
+/* ---- content negotiation ---- */
+
+/* The value of parameter name in one media range ("" when absent), unquoted. */
+static void param(const char *range, size_t len, const char *name, char *out, size_t cap)
+{
+    *out = '\0';
+    size_t nl = strlen(name);
+    for (const char *p = range; p < range + len; p++) {
+        if ((p == range || p[-1] == ';' || p[-1] == ' ') && strncasecmp(p, name, nl) == 0 && p[nl] == '=') {
+            const char *v = p + nl + 1;
+            bool quoted = *v == '"';
+            v += quoted;
+            size_t k = 0;
+            while (v + k < range + len && v[k] != (quoted ? '"' : ';') && !(!quoted && isspace((unsigned char)v[k])))
+                k++;
+            snprintf(out, cap, "%.*s", (int)k, v);
+            return;
+        }
+    }
+}
+
+bool gw_dw_accepts(const gw_req *r, const char *type, char ts[65])
+{
+    const char *h = http_header(r->http, "Accept");
+    *ts = '\0';
+    if (!h || !*h)
+        return true;
+    for (const char *range = h; *range;) {
+        range += strspn(range, " ,");
+        size_t len = strcspn(range, ",");
+        char media[128], inner[128];
+        snprintf(media, sizeof media, "%.*s", (int)strcspn(range, ";, "), range);
+        param(range, len, "type", inner, sizeof inner);
+        bool ok = strcmp(media, "*/*") == 0 || strcasecmp(media, type) == 0 ||
+                  (strcasecmp(media, "multipart/related") == 0 && (!*inner || strcasecmp(inner, type) == 0));
+        if (ok) {
+            param(range, len, "transfer-syntax", ts, 65);
+            return true;
+        }
+        range += len;
+    }
+    return false;
+}
+
+/* ---- the streamed answer ---- */
+
+typedef struct wado_stream {
+    gw *g;
+    gw_dw_item *items;
+    size_t n, next;
+    char want[65];        /* the transfer syntax asked for; "" as stored */
+    char boundary[40];
+    bool metadata;        /* DICOM JSON array instead of parts */
+    char base[512];
+    uint8_t *cur;         /* bytes to send before the file */
+    size_t cur_len, cur_off;
+    int fd;               /* the file being sent as it is, or -1 */
+    bool ended;
+    size_t sent, skipped;
+} wado_stream;
+
+static void stream_done(void *ctx)
+{
+    wado_stream *s = ctx;
+    if (s->fd >= 0)
+        close(s->fd);
+    if (s->skipped)
+        gw_log(s->g, "warn", "wado_skipped", "instances=%zu (unreadable archive files)", s->skipped);
+    free(s->cur);
+    gw_dw_items_free(s->items, s->n);
+    free(s);
+}
+
+/* Set cur to head followed by body (either may be empty). */
+static bool set_cur(wado_stream *s, const char *head, const uint8_t *body, size_t blen)
+{
+    size_t hl = strlen(head);
+    free(s->cur);
+    s->cur = malloc(hl + blen + 1);
+    if (!s->cur)
+        return false;
+    memcpy(s->cur, head, hl);
+    if (blen)
+        memcpy(s->cur + hl, body, blen);
+    s->cur_len = hl + blen, s->cur_off = 0;
+    return true;
+}
+
+/* The instance re-encoded in the transfer syntax asked for. */
+static uint8_t *reencode(const wado_stream *s, const gw_dw_item *it, size_t *len, dqr_error *err)
+{
+    dcm_file *f = dcm_file_open(it->path, err);
+    if (!f)
+        return NULL;
+    uint8_t *out = NULL;
+    bool compressed = strcmp(it->ts, EXPLICIT_LE) != 0 && strcmp(it->ts, IMPLICIT_LE) != 0 &&
+                      strcmp(it->ts, "1.2.840.10008.1.2.2") != 0 && strcmp(it->ts, "1.2.840.10008.1.2.1.99") != 0;
+    dcm_write_options o = {.transfer_syntax = s->want, .zero_preamble = true};
+    if ((!compressed || gw_dw_decompress(f, err) == DQR_OK) && dcm_file_encode(f, &o, &out, len, err) != DQR_OK)
+        out = NULL;
+    dcm_file_close(f);
+    return out;
+}
+
+static bool next_metadata(wado_stream *s, const gw_dw_item *it)
+{
+    dqr_error err = {0};
+    dcm_file *f = dcm_file_open(it->path, &err);
+    if (!f)
+        return false;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    bool ok = m && dcm_dump_json(dcm_file_dataset(f), m, 1024, &err) == DQR_OK;
+    if (m)
+        fclose(m);
+    dcm_file_close(f);
+    /* the relative bulk data names become URLs of this service */
+    char prefix[1024];
+    snprintf(prefix, sizeof prefix, "\"BulkDataURI\":\"%s/studies/%s/series/%s/instances/%s/", s->base, it->study,
+             it->series, it->sop);
+    FILE *o = NULL;
+    char *out = NULL;
+    size_t olen = 0;
+    if (ok && (o = open_memstream(&out, &olen))) {
+        fputs(s->sent ? "," : "[", o);
+        static const char rel[] = "\"BulkDataURI\":\"";
+        for (const char *p = text, *hit; p && *p; p = hit ? hit + sizeof rel - 1 : NULL) {
+            hit = strstr(p, rel);
+            fwrite(p, 1, hit ? (size_t)(hit - p) : strlen(p), o);
+            if (hit)
+                fputs(prefix, o);
+        }
+        fclose(o);
+    }
+    ok = ok && out && set_cur(s, out, NULL, 0);
+    free(text);
+    free(out);
+    return ok;
+}
+
+static bool next_instance(wado_stream *s, const gw_dw_item *it)
+{
+    char head[256];
+    bool as_stored = !*s->want || strcmp(s->want, it->ts) == 0;
+    snprintf(head, sizeof head, "\r\n--%s\r\nContent-Type: application/dicom; transfer-syntax=%s\r\n\r\n",
+             s->boundary, as_stored ? it->ts : s->want);
+    if (as_stored) {
+        s->fd = open(it->path, O_RDONLY | O_CLOEXEC);
+        return s->fd >= 0 && set_cur(s, head, NULL, 0);
+    }
+    dqr_error err = {0};
+    size_t len = 0;
+    uint8_t *data = reencode(s, it, &len, &err);
+    bool ok = data && set_cur(s, head, data, len);
+    if (!data)
+        gw_log(s->g, "warn", "wado_transcode", "to=%s from=%s error=%s", s->want, it->ts, err.message);
+    free(data);
+    return ok;
+}
+
+/* Prepare what comes next; false at the end. */
+static bool advance(wado_stream *s)
+{
+    while (s->next < s->n) {
+        const gw_dw_item *it = &s->items[s->next++];
+        if (s->metadata ? next_metadata(s, it) : next_instance(s, it)) {
+            s->sent++;
+            return true;
+        }
+        s->skipped++; /* a file gone since the catalog named it: the others still go */
+    }
+    if (s->ended)
+        return false;
+    s->ended = true;
+    char tail[64];
+    if (s->metadata)
+        snprintf(tail, sizeof tail, "%s", s->sent ? "]" : "[]");
+    else
+        snprintf(tail, sizeof tail, "\r\n--%s--\r\n", s->boundary);
+    return set_cur(s, tail, NULL, 0);
+}
+
+static long stream_read(void *ctx, char *buf, size_t max)
+{
+    wado_stream *s = ctx;
+    for (;;) {
+        if (s->cur_off < s->cur_len) {
+            size_t k = s->cur_len - s->cur_off < max ? s->cur_len - s->cur_off : max;
+            memcpy(buf, s->cur + s->cur_off, k);
+            s->cur_off += k;
+            return (long)k;
+        }
+        if (s->fd >= 0) {
+            ssize_t k = read(s->fd, buf, max);
+            if (k > 0)
+                return (long)k;
+            close(s->fd);
+            s->fd = -1;
+            if (k < 0)
+                return HTTP_STREAM_ERROR; /* a part already begun cannot be mended */
+            continue;
+        }
+        if (!advance(s))
+            return HTTP_STREAM_END;
+    }
+}
+
+/* Whether every instance can be sent in ts: as stored, or re-encoded to an
+ * uncompressed syntax (compressed ones decoded by src/pixel). */
+static bool can_send(const gw_dw_item *items, size_t n, const char *ts)
+{
+    if (!*ts || strcmp(ts, EXPLICIT_LE) == 0 || strcmp(ts, IMPLICIT_LE) == 0)
+        return true;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(items[i].ts, ts) != 0)
+            return false;
+    return true;
+}
+
+static void retrieve(gw_req *r, const gw_dw_target *t, gw_dw_item *items, size_t n, bool metadata)
+{
+    char ts[65];
+    if (!gw_dw_accepts(r, metadata ? "application/dicom+json" : "application/dicom", ts) &&
+        !(metadata && gw_dw_accepts(r, "application/json", ts))) {
+        gw_dw_items_free(items, n);
+        return (void)gw_fail(r, 406, "%s", metadata ? "metadata is sent as application/dicom+json"
+                                                    : "instances are sent as multipart/related; type=\"application/dicom\"");
+    }
+    if (!metadata && strcmp(ts, "*") != 0 && !*ts)
+        snprintf(ts, sizeof ts, "%s", EXPLICIT_LE); /* PS3.18 8.7.3.5.2: the default */
+    if (strcmp(ts, "*") == 0)
+        *ts = '\0';
+    if (!metadata && !can_send(items, n, ts)) {
+        gw_dw_items_free(items, n);
+        return (void)gw_fail(r, 406, "transfer syntax %s: this archive sends instances as stored "
+                                     "(transfer-syntax=*) or as Explicit or Implicit VR Little Endian", ts);
+    }
+    wado_stream *s = calloc(1, sizeof *s);
+    if (!s) {
+        gw_dw_items_free(items, n);
+        return (void)gw_fail(r, 500, "out of memory");
+    }
+    *s = (wado_stream){.g = r->g, .items = items, .n = n, .metadata = metadata, .fd = -1};
+    snprintf(s->want, sizeof s->want, "%s", ts);
+    snprintf(s->base, sizeof s->base, "%s", t->base);
+    unsigned char rnd[12];
+    randombytes_buf(rnd, sizeof rnd);
+    sodium_bin2hex(s->boundary, sizeof s->boundary, rnd, sizeof rnd);
+    char ctype[160];
+    if (metadata)
+        snprintf(ctype, sizeof ctype, "application/dicom+json");
+    else
+        snprintf(ctype, sizeof ctype, "multipart/related; type=\"application/dicom\"; boundary=%s", s->boundary);
+    http_add_header(r->http, "Content-Type", ctype);
+    http_respond_stream(r->http, 200, NULL, stream_read, s, stream_done);
+}
 
 void gw_wado(gw_req *r, const gw_dw_target *t)
 {
-    (void)t;
-    gw_fail(r, 501, "WADO-RS is not available yet");
+    const char *res = t->resource;
+    if (res && (strcmp(res, "rendered") == 0 || strcmp(res, "thumbnail") == 0))
+        return (void)gw_fail(r, 501, "rendered and thumbnail resources are not served yet");
+    gw_dw_item *items = NULL;
+    size_t n = 0;
+    dqr_error err = {0};
+    if (gw_dw_items(r, t, &items, &n, &err) != DQR_OK)
+        return gw_fail_err(r, &err);
+    if (res && (strcmp(res, "frames") == 0 || strcmp(res, "bulkdata") == 0)) {
+        strcmp(res, "frames") == 0 ? gw_wado_frames(r, t, &items[0]) : gw_wado_bulkdata(r, t, &items[0]);
+        gw_dw_items_free(items, n);
+        return;
+    }
+    retrieve(r, t, items, n, res && strcmp(res, "metadata") == 0);
 }
