@@ -463,7 +463,7 @@ static void history(gw_req *r)
     long long limit = lim ? atoll(lim) : 100;
     dqr_error err;
     json_t *a = gw_rows(r->g,
-                        "SELECT s.id, s.request_id, u.username AS user, s.queued AS at, s.pacs_id AS pacs, "
+                        "SELECT s.id, s.request_id, u.username AS user, s.queued AS at, s.kind, s.pacs_id AS pacs, "
                         "p.label AS pacs_label, s.project, s.subject, s.session, s.state, s.expected, s.received, "
                         "s.archived, s.rejected, s.failed, s.warned, s.bytes, s.ms, s.started, s.finished, s.error, "
                         "s.orig_enc IS NOT NULL AS has_identifiers FROM import_sessions s "

@@ -38,6 +38,11 @@ typedef struct gw_job {
     int pending;       /* instances handed to the pool, not yet through (same lock) */
     pthread_mutex_t dir_lock;
     char last_dir[4096]; /* the series folder made last: most instances need no mkdir */
+    /* called with each instance archived (de-identified), on the thread
+     * that processed it; STOW-RS lists what it stored. NULL: none */
+    void (*on_archived)(void *ctx, const dcm_dataset *ds);
+    void *on_archived_ctx;
+    bool any_study;    /* STOW-RS: each instance's own study is the session's */
     struct gw_job *next;
 } gw_job;
 

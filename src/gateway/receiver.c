@@ -147,6 +147,8 @@ static bool archive(gw *g, gw_job *j, dcm_file *f, int64_t *bytes)
         snprintf(j->error, sizeof j->error, "catalog: %.200s", err.message);
         return false;
     }
+    if (j->on_archived)
+        j->on_archived(j->on_archived_ctx, ds);
     return true;
 }
 
@@ -184,7 +186,7 @@ uint16_t gw_job_instance(gw *g, gw_job *j, const uint8_t *data, size_t len)
     dcm_dataset *ds = dcm_file_dataset(f);
     char study[65] = "";
     dcm_dataset_get_string(ds, DCM_TAG(0x0020, 0x000D), study, sizeof study);
-    if (strcmp(study, j->study_uid) != 0 || !in_series(j, ds)) { /* object-identifier: not what was asked */
+    if ((!j->any_study && strcmp(study, j->study_uid) != 0) || !in_series(j, ds)) { /* object-identifier */
         dcm_file_close(f);
         atomic_fetch_add(&j->rejected, 1);
         GW_COUNT(g, instances_rejected);

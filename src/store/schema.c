@@ -201,7 +201,10 @@ static const char *const migrations[] = {
     "ALTER TABLE archive_instances ADD COLUMN frames_n INTEGER;"
     "ALTER TABLE archive_instances ADD COLUMN bits_allocated INTEGER;"
     "CREATE INDEX archive_instances_study ON archive_instances(study_uid, series_uid);"
-    "CREATE INDEX archive_instances_sop ON archive_instances(sop_uid);",
+    "CREATE INDEX archive_instances_sop ON archive_instances(sop_uid);"
+    /* and where an import session's instances came from: 'pacs' (a
+     * retrieval the queue ran) or 'stow' (pushed by STOW-RS) */
+    "ALTER TABLE import_sessions ADD COLUMN kind TEXT NOT NULL DEFAULT 'pacs';",
 };
 
 const char *const *store_migrations(size_t *n)

@@ -26,6 +26,8 @@ struct http_server {
     http_handler_fn fn;
     void *ctx;
     size_t max_body;
+    char *large_prefix; /* paths allowed max_large_body */
+    size_t max_large_body;
     int port;
     char *pem_cert, *pem_key; /* libmicrohttpd keeps pointers to these while it runs */
     size_t pem_key_len;
@@ -155,7 +157,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*data_size) {
-        if (append_body(r, s->max_body, data, *data_size) < 0)
+        bool large = s->large_prefix && strncmp(r->path, s->large_prefix, strlen(s->large_prefix)) == 0;
+        if (append_body(r, large && s->max_large_body > s->max_body ? s->max_large_body : s->max_body, data,
+                        *data_size) < 0)
             return MHD_NO;
         *data_size = 0;
         return MHD_YES;
@@ -217,6 +221,7 @@ static void server_free(http_server *s)
         explicit_bzero(s->pem_key, s->pem_key_len);
     free(s->pem_key);
     free(s->pem_cert);
+    free(s->large_prefix);
     free(s);
 }
 
@@ -259,6 +264,12 @@ http_server *http_server_start(const http_config *cfg, http_handler_fn fn, void 
         return NULL;
     }
     s->fn = fn, s->ctx = ctx, s->max_body = cfg->max_body ? cfg->max_body : 1 << 20;
+    s->max_large_body = cfg->max_large_body;
+    if (cfg->large_prefix && !(s->large_prefix = strdup(cfg->large_prefix))) {
+        dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+        server_free(s);
+        return NULL;
+    }
     if (load_tls(s, cfg, err) != DQR_OK) {
         server_free(s);
         return NULL;

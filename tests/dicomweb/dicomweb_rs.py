@@ -270,6 +270,74 @@ try:
     st, body, r = get(f"/dicom-web/projects/P1/studies/{S1}/series/{SE}/instances/{SOP}/frames/1", None)
     check("frames without a token: 401", st == 401, body[:200])
 
+    # ---- STOW-RS: through the import pipeline -------------------------------------------------
+    def stow(path, token, files, ctype='multipart/related; type="application/dicom"; boundary=XyZ', extra=b""):
+        body = b"".join(b"--XyZ\r\nContent-Type: application/dicom\r\n\r\n" + open(f, "rb").read() + b"\r\n"
+                        for f in files) + extra + b"--XyZ--\r\n"
+        c = http.client.HTTPConnection("127.0.0.1", http_port, timeout=120)
+        h = {"Content-Type": ctype, "Accept": "application/dicom+json"}
+        if token:
+            h["Authorization"] = "Bearer " + token
+        c.request("POST", path, body=body, headers=h)
+        r = c.getresponse()
+        text = r.read()
+        c.close()
+        try:
+            return r.status, json.loads(text)
+        except ValueError:
+            return r.status, text
+
+    pushed = WORK + "/pushed"
+    canaries += generate(ROOT, pushed, "--patients", "1", "--studies", "1", "--series", "1", "--instances", "3",
+                         "--rows", "16", "--cols", "16", "--seed", "9")
+    needles = canary_needles(canaries)
+    push = sorted(glob.glob(pushed + "/**/*.dcm", recursive=True))
+    push_study = pydicom.dcmread(push[0], stop_before_pixels=True).StudyInstanceUID
+    st, b = stow("/dicom-web/projects/P1/studies?subject=S03&session=S03_STOW", A, push,
+                 extra=b"--XyZ\r\nContent-Type: application/dicom\r\n\r\nnot dicom at all\r\n")
+    ok_items = b.get("00081199", {}).get("Value", []) if isinstance(b, dict) else []
+    bad_items = b.get("00081198", {}).get("Value", []) if isinstance(b, dict) else []
+    check("STOW of 3 instances and a bad part (alice, P1): 202, 3 referenced, 1 failed with 0xC000",
+          st == 202 and len(ok_items) == 3 and len(bad_items) == 1 and value(bad_items[0], "00081197") == 0xC000, b)
+    urls = [value(i, "00081190") for i in ok_items]
+    check("each reference's RetrieveURL names the archive's new UIDs",
+          all(u and push_study not in u and "/dicom-web/projects/P1/studies/" in u for u in urls), urls)
+    st, b, _ = qido("/dicom-web/projects/P1/studies", A, PatientName="S03")
+    S3 = value(b[0], "0020000D") if st == 200 and len(b) == 1 else None
+    check("the pushed study is searchable under its de-identified labels", S3 and S3 != push_study and
+          value(b[0], "00100020") == "S03_STOW", b)
+    st, ds, ct, body = retrieve(f"/dicom-web/studies/{S3}", A)
+    check("the pushed study retrieves: 3 instances, none with a canary, PatientIdentityRemoved YES",
+          st == 200 and len(ds) == 3 and not [n for n in needles if n in body] and
+          all(d.PatientIdentityRemoved == "YES" for d in ds), (st, [n for n in needles if n in body]))
+    arch = glob.glob(WORK + "/var/archive/P1/S03/**/*.dcm", recursive=True)
+    check("the archive's files of the pushed study: 3, no canary in any byte",
+          len(arch) == 3 and not scan_for([WORK + "/var/archive/P1/S03"], needles), len(arch))
+    st, b, _ = api.call("GET", "/api/v1/history/imports", token=A)
+    hist = [x for x in (b.get("imports", []) if isinstance(b, dict) else []) if x.get("session") == "S03_STOW"]
+    check("the import history shows the STOW session (kind stow, done with 3 of 4 archived)",
+          hist and hist[0].get("kind") == "stow" and hist[0].get("archived") == 3 and hist[0].get("expected") == 4 and
+          hist[0].get("state") == "partial", b)
+    st, b = stow("/dicom-web/projects/P2/studies", A, push[:1])
+    check("STOW into a project alice may not use: 404", st == 404, b)
+    st, b = stow("/dicom-web/projects/P1/studies", None, push[:1])
+    check("STOW without a token: 401", st == 401, b)
+    st, b = stow("/dicom-web/projects/P1/studies", A, push[:1], ctype="application/json")
+    check("STOW of something else than multipart/related: 415", st == 415, b)
+    st, b = stow(f"/dicom-web/projects/P1/studies/{orig_studies[0]}", A, push[:1])
+    bad_items = b.get("00081198", {}).get("Value", []) if isinstance(b, dict) else []
+    check("STOW to a study path with an instance of another study: 409, 0xA900",
+          st == 409 and bad_items and value(bad_items[0], "00081197") == 0xA900, b)
+    st, b = stow("/dicom-web/projects/P1/studies?session=S03_STOW&subject=S04", A, push[:1])
+    check("STOW into a session of another subject: 409", st == 409, b)
+    st, b = stow("/dicom-web/studies", A, push[:1])
+    check("STOW without a project: 400", st == 400, b)
+
+    # ---- nothing identifying anywhere dqr writes -----------------------------------------------
+    hits = scan_for([WORK + "/var"], needles)
+    check("no canary under the data directory (catalog, WAL, logs, archive)", not hits, hits[:5])
+    check("no canary in dqr's standard error", not [n for n in needles if n in open(WORK + "/serve.stderr", "rb").read()])
+
 except Exception as e:  # a test that breaks is a failure, not an error exit
     import traceback
     traceback.print_exc()
