@@ -270,6 +270,29 @@ try:
     st, body, r = get(f"/dicom-web/projects/P1/studies/{S1}/series/{SE}/instances/{SOP}/frames/1", None)
     check("frames without a token: 401", st == 401, body[:200])
 
+    # ---- Orthanc's DICOMweb plugin with dqr in its DicomWeb.Servers (basic auth, API token) ------
+    _, OH2 = start_orthanc(procs, WORK, "viewer", "VIEWER", {}, {
+        "Plugins": ["/usr/share/orthanc/plugins/libOrthancDicomWeb.so"],
+        "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "Servers": {
+            "dqr": {"Url": f"http://127.0.0.1:{http_port}/dicom-web/", "Username": "alice", "Password": A_API}}}})
+    wait_port(OH2)
+    orthanc = Api(OH2)
+    for _ in range(50):  # the HTTP port opens before the plugin is ready
+        st, b, _ = orthanc.call("GET", "/dicom-web/servers")
+        if st == 200:
+            break
+        time.sleep(0.1)
+    st, b, _ = orthanc.call("POST", "/dicom-web/servers/dqr/qido", {"Uri": "/studies",
+                                                                    "Arguments": {"PatientName": "S0*"}})
+    check("Orthanc searches dqr (QIDO-RS through its plugin): alice's one study",
+          st == 200 and [x.get("0020000D", {}).get("Value") for x in b] == [S1], b)  # Orthanc's own JSON
+    st, b, _ = orthanc.call("POST", "/dicom-web/servers/dqr/retrieve", {"Resources": [{"Study": S1}]})
+    st2, found, _ = orthanc.call("POST", "/tools/find", {"Level": "Instance", "Query": {"StudyInstanceUID": S1}})
+    check("Orthanc retrieves the study from dqr (WADO-RS): 6 instances in Orthanc",
+          st == 200 and st2 == 200 and len(found) == 6, (st, b, found))
+    st, b, _ = orthanc.call("POST", "/dicom-web/servers/dqr/qido", {"Uri": f"/studies/{S2}/series"})
+    check("Orthanc (as alice) cannot list a study of P2", st != 200 or b == [], (st, b))
+
     # ---- STOW-RS: through the import pipeline -------------------------------------------------
     def stow(path, token, files, ctype='multipart/related; type="application/dicom"; boundary=XyZ', extra=b""):
         body = b"".join(b"--XyZ\r\nContent-Type: application/dicom\r\n\r\n" + open(f, "rb").read() + b"\r\n"
