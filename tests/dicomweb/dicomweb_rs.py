@@ -17,6 +17,7 @@ import io
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -269,6 +270,21 @@ try:
     check("a malformed frame list: 400", st == 400, body[:200])
     st, body, r = get(f"/dicom-web/projects/P1/studies/{S1}/series/{SE}/instances/{SOP}/frames/1", None)
     check("frames without a token: 401", st == 401, body[:200])
+
+    # ---- a node DICOMweb client (dicomweb-client, as OHIF uses it) -------------------------------
+    here = os.path.dirname(os.path.abspath(__file__))
+    if not os.path.isdir(here + "/node_modules/dicomweb-client"):  # make deps installs it; else here
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=here, check=True)
+    res = subprocess.run(["node", here + "/client.mjs", f"http://127.0.0.1:{http_port}/dicom-web/projects/P1", A],
+                         capture_output=True, text=True, timeout=120)
+    try:
+        js = json.loads(res.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        js = {"error": res.stdout + res.stderr}
+    check("dicomweb-client: QIDO studies, series, instances as alice in P1",
+          js.get("studies") == [S1] and len(js.get("series", [])) == 2 and len(js.get("instances", [])) == 3, js)
+    check("dicomweb-client: WADO study (6 Part 10 instances), series metadata (3), a frame (512 bytes)",
+          js.get("retrieved") == ["DICM"] * 6 and js.get("metadata") == 3 and js.get("frameBytes") == [512], js)
 
     # ---- Orthanc's DICOMweb plugin with dqr in its DicomWeb.Servers (basic auth, API token) ------
     _, OH2 = start_orthanc(procs, WORK, "viewer", "VIEWER", {}, {
