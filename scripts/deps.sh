@@ -17,7 +17,8 @@ build-essential cmake pkg-config
 zlib1g-dev libcmocka-dev
 libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev
 libpq-dev libsodium-dev libssl-dev libpcre2-dev libzip-dev libldap-dev
-libjpeg62-turbo-dev libcharls-dev libopenjp2-7-dev
+libjpeg62-turbo-dev libcharls-dev libopenjp2-7-dev libpng-dev
+libtesseract-dev tesseract-ocr-eng
 python3 ca-certificates
 "
 
@@ -27,7 +28,7 @@ python3 ca-certificates
 TEST_PKGS="
 git
 clang libclang-rt-14-dev
-python3-pydicom python3-numpy
+python3-pydicom python3-numpy python3-pil
 dcmtk libgdcm-tools dicom3tools
 orthanc orthanc-dicomweb postgresql
 slapd ldap-utils

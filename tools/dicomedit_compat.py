@@ -42,7 +42,7 @@ VARS = ["project=P1", "subject=S01", "session=S01_MR1", "modalityLabel=MR", "mod
 # (docs/dicomedit.md, "Functions"). The corpus holds no expected outputs, and
 # NRG's tests check values on their own test data, so no output is compared.
 KNOWN = [
-    (re.compile(r"\balterPixels\s*\["), "XNAT blanks pixel regions; dqr refuses alterPixels (never writes pixels untouched)"),
+    (re.compile(r"\balterPixels\s*\["), "dqr blanks the region in every frame as the file is written, r and b exclusive [unchecked against XNAT]; lossy sources are written Explicit VR LE (docs/pixel.md)"),
     (re.compile(r"\bgetURL\s*\["), "dqr refuses getURL (no fetching while de-identifying)"),
     (re.compile(r"\bmapUID\s*\[|\bmapReferencedUIDs\s*\["), "mapUID: dqr's map is keyed by the site secret (XNAT's is random per process)"),
     (re.compile(r"\blookup\s*\["), "lookup[] needs a table (--lookup); none is given here"),

@@ -17,6 +17,7 @@
 
 #include "dicom/dicom.h"
 #include "anon/pixel_rules.h" /* pixel-cleaning rules by signature (CTP format) */
+#include "pixel/pixel.h"
 
 typedef struct anon_script anon_script;
 typedef struct anon_profile anon_profile;
@@ -107,6 +108,31 @@ typedef enum anon_result {
 /* Apply every step to ds in order. On ANON_FAILED, ds is partly modified and
  * must not be written. */
 anon_result anon_session_apply(anon_session *s, dcm_dataset *ds, dqr_error *err);
+
+/* ---- pixels ------------------------------------------------------------ */
+
+/* The regions the scripts' alterPixels statements asked for during the last
+ * anon_session_apply (the dataset itself is not touched: the pixels are
+ * filled when the file is written, see anon_clean_pixels). Borrowed, valid
+ * until the next apply; NULL when there were none. */
+const px_edit *anon_session_pixel_edits(const anon_session *s);
+
+/* The record of pixels cleaned, or checked and found clean: Burned In
+ * Annotation (0028,0301) NO, and the code 113101 "Clean Pixel Data" (DCM)
+ * in Deidentification Method Code Sequence (0012,0064), added once. Only
+ * for a dataset whose pixels were cleaned or checked: never otherwise. */
+dqr_status anon_mark_pixels_clean(dcm_dataset *ds, dqr_error *err);
+
+/* Clean f's pixels as the pipeline does after the scripts: the regions of
+ * s's alterPixels (s may be NULL) and, for each of the nrules rule sets
+ * (entries may be NULL: the site's and the project's), those of its first
+ * signature that matches f's dataset (CTP fills with 0; r,g,b 0,0,0 on
+ * colour images) are attached to f (px_edit_attach: filled while f is
+ * written) and the dataset marked clean (anon_mark_pixels_clean). With no
+ * region inside the image, nothing changes. *regions (may be NULL) gets how
+ * many regions were attached. On failure f must not be written. */
+dqr_status anon_clean_pixels(dcm_file *f, const anon_session *s, const anon_pixel_rules *const *rules, size_t nrules,
+                             size_t *regions, dqr_error *err);
 
 /* ---- checks ------------------------------------------------------------ */
 

@@ -141,6 +141,7 @@ void anon_session_free(anon_session *s)
     for (size_t i = 0; i < s->nkept; i++)
         anon_script_free(s->kept[i]);
     free(s->kept);
+    px_edit_free(s->pixels);
     arena_free(&s->scratch);
     free(s);
 }
@@ -286,10 +287,14 @@ static dqr_status record(const anon_engine *e, dcm_dataset *ds, const record_bef
     return DQR_OK;
 }
 
+const px_edit *anon_session_pixel_edits(const anon_session *s) { return s->pixels; }
+
 anon_result anon_session_apply(anon_session *s, dcm_dataset *ds, dqr_error *err)
 {
     const anon_engine *e = s->eng;
     record_before before;
+    px_edit_free(s->pixels); /* the regions are the current instance's */
+    s->pixels = NULL;
     record_snapshot(ds, &before);
     anon_result r = ANON_OK;
     for (size_t i = 0; i < e->n && r == ANON_OK; i++) {

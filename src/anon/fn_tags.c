@@ -1,5 +1,5 @@
 /* fn_tags.c — functions that edit the dataset: set, delete, removeTags,
- * retainPrivateTags, blankValues, collectValues, reject, alterPixels. */
+ * retainPrivateTags, blankValues, collectValues, reject (alterPixels: fn_pixels.c). */
 #include "anon/interp.h"
 
 #include <stdlib.h>
@@ -287,25 +287,16 @@ static dqr_status fn_reject(anon_session *s, expr *const *args, size_t n, aval *
     return DQR_OK;
 }
 
-static dqr_status fn_alter_pixels(anon_session *s, expr *const *args, size_t n, aval *out)
-{
-    (void)args;
-    (void)n;
-    (void)out;
-    return rt_error(s, "alterPixels is unsupported in this version of dqr: pixel data is never "
-                       "changed (the instance is not written)");
-}
-
 const fn_entry anon_fn_tags[] = {
     {"set", fn_set}, {"delete", fn_delete}, {"removeTags", fn_remove_tags},
     {"retainPrivateTags", fn_retain_private}, {"blankValues", fn_blank_values},
-    {"collectValues", fn_collect_values}, {"reject", fn_reject}, {"alterPixels", fn_alter_pixels},
+    {"collectValues", fn_collect_values}, {"reject", fn_reject},
     {NULL, NULL},
 };
 
 anon_fn anon_find_function(const char *name)
 {
-    const fn_entry *tables[] = {anon_fn_string, anon_fn_uid, anon_fn_date, anon_fn_tags, anon_fn_de4};
+    const fn_entry *tables[] = {anon_fn_string, anon_fn_uid, anon_fn_date, anon_fn_tags, anon_fn_de4, anon_fn_pixels};
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
         for (const fn_entry *e = tables[t]; e->name; e++)
             if (strcmp(e->name, name) == 0)

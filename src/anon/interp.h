@@ -44,6 +44,7 @@ struct anon_session {
     int line, col;          /* statement being run, for messages */
     anon_script **kept;     /* compiled path strings, freed with the session */
     size_t nkept, capkept;
+    px_edit *pixels;        /* regions alterPixels asked for in the current apply, or NULL */
 };
 
 /* Keep a compiled helper script alive until the session ends. */
@@ -110,6 +111,7 @@ extern const fn_entry anon_fn_uid[];
 extern const fn_entry anon_fn_date[];
 extern const fn_entry anon_fn_tags[];
 extern const fn_entry anon_fn_de4[];
+extern const fn_entry anon_fn_pixels[];
 
 /* Helpers for functions: argument i as a string (paths read). */
 dqr_status arg_string(anon_session *s, expr *const *args, size_t n, size_t i, const char **out);

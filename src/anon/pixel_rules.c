@@ -741,3 +741,30 @@ anon_pixel_region anon_pixel_region_clip(anon_pixel_region region, int rows, int
     clip_axis(&region.top, &region.height, rows);
     return region;
 }
+
+dqr_status anon_pixel_rules_edit(const anon_pixel_rules *r, const dcm_dataset *ds, px_edit *e, size_t *added,
+                                 dqr_error *err)
+{
+    *added = 0;
+    anon_pixel_match m;
+    if (!r || !anon_pixel_rules_match(r, ds, &m) || m.nregions == 0)
+        return DQR_OK;
+    long rows, cols, spp = 1;
+    if (!dcm_dataset_get_int(ds, DCM_TAG(0x0028, 0x0010), &rows) ||
+        !dcm_dataset_get_int(ds, DCM_TAG(0x0028, 0x0011), &cols))
+        return dqr_error_set(err, DQR_E_PARSE, "pixel rules: signature %zu (line %d) matched an instance without Rows or "
+                             "Columns", m.index + 1, m.line);
+    dcm_dataset_get_int(ds, DCM_TAG(0x0028, 0x0002), &spp);
+    for (size_t i = 0; i < m.nregions; i++) {
+        anon_pixel_region c = anon_pixel_region_clip(m.regions[i], (int)rows, (int)cols);
+        if (c.width <= 0 || c.height <= 0)
+            continue; /* nothing of it inside this image */
+        px_region pr = {.left = c.left, .top = c.top, .right = (int64_t)c.left + c.width,
+                        .bottom = (int64_t)c.top + c.height, .frame = PX_ALL_FRAMES, .rgb = spp == 3};
+        dqr_status st = px_edit_add(e, &pr, err);
+        if (st)
+            return st;
+        ++*added;
+    }
+    return DQR_OK;
+}

@@ -69,4 +69,13 @@ bool anon_pixel_rules_match(const anon_pixel_rules *r, const dcm_dataset *ds, an
  * to the image (width/height 0 when nothing of it is inside). */
 anon_pixel_region anon_pixel_region_clip(anon_pixel_region region, int rows, int columns);
 
+struct px_edit;
+/* Match ds (as anon_pixel_rules_match) and add the regions of the signature
+ * it matches to e, clipped to ds's Rows x Columns, filled with 0 (0,0,0 on
+ * three-sample images) in every frame. *added gets how many (0 when nothing
+ * matched or the match lists no region). DQR_E_PARSE when ds lacks Rows or
+ * Columns and a signature matched. */
+dqr_status anon_pixel_rules_edit(const anon_pixel_rules *r, const dcm_dataset *ds, struct px_edit *e, size_t *added,
+                                 dqr_error *err);
+
 #endif

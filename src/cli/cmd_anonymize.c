@@ -150,6 +150,8 @@ static int process(job *j, anon_session *s, const char *in, const char *out, cha
         return DQR_EXIT_FAIL;
     }
     anon_result r = anon_session_apply(s, dcm_file_dataset(f), &err);
+    if (r == ANON_OK && steps_clean_pixels(&j->o->st, s, f, &err) != 0)
+        r = ANON_FAILED; /* pixels that cannot be cleaned are not written */
     int rc = DQR_EXIT_OK;
     if (r == ANON_REJECTED) {
         if (j->single)

@@ -67,6 +67,8 @@ static uint16_t deidentify(listener *l, const net_received *r)
     }
     anon_session *s = steps_session(&l->st);
     anon_result res = s ? anon_session_apply(s, dcm_file_dataset(f), &err) : ANON_FAILED;
+    if (res == ANON_OK && steps_clean_pixels(&l->st, s, f, &err) != 0)
+        res = ANON_FAILED; /* pixels that cannot be cleaned are not written */
     anon_session_free(s);
     uint16_t status = 0;
     char uid[65] = "", path[4096];
@@ -151,6 +153,8 @@ int cmd_listen(int argc, char **argv)
                                    "client certificates with --tls-ca");
     if (!rc && o.tls.enabled && !o.tls.cert)
         rc = cli_usage_error(self, "--tls needs --tls-cert FILE (and --tls-key FILE unless the key is in it)");
+    if (!rc && l.st.pixel_rules_path && !l.st.n)
+        rc = cli_usage_error(self, "--pixel-rules needs --script or --profile (pixels are cleaned in memory)");
     if (!rc && l.st.n && steps_build(&l.st) != 0)
         rc = DQR_EXIT_USAGE;
     struct stat sb;

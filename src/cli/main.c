@@ -31,7 +31,7 @@ static const dqr_command COMMANDS[] = {
     {"anonymize", "de-identify a file or a tree with DicomEdit scripts and Annex E profiles",
      "usage: dqr anonymize [--script FILE]... [--profile basic[,OPTION...]] [--var NAME=VALUE]...\n"
      "                     [--jobs N] [--uid-secret FILE] [--lookup FILE] [--safe-private FILE]\n"
-     "                     [--no-sync] [--quiet] IN OUT\n"
+     "                     [--pixel-rules FILE] [--no-sync] [--quiet] IN OUT\n"
      "\n"
      "IN and OUT are files, or folders done recursively (OUT mirrors IN's tree).\n"
      "Scripts and profiles apply in the order given. Output is written atomically,\n"
@@ -51,6 +51,10 @@ static const dqr_command COMMANDS[] = {
      "  --safe-private FILE  extra safe private attributes for retain-safe-private,\n"
      "                    one \"(gggg,xxEE) PRIVATE CREATOR\" a line, added to PS3.15\n"
      "                    Table E.3.10-1\n"
+     "  --pixel-rules FILE  pixel-cleaning rules in CTP's DicomPixelAnonymizer format:\n"
+     "                    the regions of the first signature an instance matches (after\n"
+     "                    the scripts) are blanked with 0, as alterPixels regions are,\n"
+     "                    and BurnedInAnnotation becomes NO (docs/pixel.md)\n"
      "  --no-sync         leave the output in the page cache: do not flush it to\n"
      "                    disk before returning (files are still written atomically)\n"
      "  --quiet           no progress line, no summary\n"
@@ -79,7 +83,8 @@ static const dqr_command COMMANDS[] = {
      "cannot be read, 2 a script or rules file does not parse or fails at run time.\n",
      cmd_lint},
     {"phi-scan", "report identifying values and canary strings left in files",
-     "usage: dqr phi-scan [--canaries FILE] [--ignore TAG]... PATH...\n"
+     "usage: dqr phi-scan [--canaries FILE] [--ignore TAG]... [--pixels [--frames N|all]\n"
+     "                    [--whitelist W,...] [--min-confidence C]] [--json] PATH...\n"
      "\n"
      "For every file under each PATH (folders recursively):\n"
      "- DICOM files: every Annex E attribute still holding a value that the Basic\n"
@@ -88,6 +93,15 @@ static const dqr_command COMMANDS[] = {
      "- any file: every line of the canaries FILE found in its raw bytes.\n"
      "  --ignore TAG   skip an attribute (keyword or gggg,eeee), e.g. the\n"
      "                 PatientName a relabel wrote on purpose\n"
+     "  --pixels       also read the words burned into each frame (OCR) and report\n"
+     "                 those not whitelisted: FILE: frame N: \"WORD\" at X,Y WxH confidence C\n"
+     "  --frames N     read N frames of a multi-frame (first, last, evenly between);\n"
+     "                 default all\n"
+     "  --whitelist W,...  more words that are not PHI (orientation markers, units,\n"
+     "                 screen labels and numbers of 1-3 digits are built in)\n"
+     "  --min-confidence C  ignore words read with less than C (0-100, default 10)\n"
+     "  --json         one JSON array: per DICOM file its attributes and frames with\n"
+     "                 words, boxes and confidences (not with --canaries)\n"
      "Exit: 0 nothing found, 1 something found (or a file failed), 2 usage.\n",
      cmd_phi_scan},
     {"echo", "C-ECHO a DICOM peer",
@@ -141,13 +155,15 @@ static const dqr_command COMMANDS[] = {
      "                  [--max-assocs N] [--timeout S] [--quiet]\n"
      "                  [--tls --tls-cert FILE --tls-key FILE [--tls-ca FILE]]\n"
      "                  [--script FILE]... [--profile SPEC] [--var NAME=VALUE]... [--uid-secret FILE]\n"
+     "                  [--pixel-rules FILE]\n"
      "\n"
      "Accept associations called AE (others are refused: called AE not recognized),\n"
      "from any calling AE, or only from the --allow-aet AEs if given (--accept-from\n"
      "is the same); answer C-ECHO; write each C-STORE\n"
      "atomically to DIR/<SOPInstanceUID>.dcm. With --script/--profile (as in\n"
      "dqr anonymize) every instance is de-identified in memory before anything is\n"
-     "written. Listens on 127.0.0.1 unless --bind says otherwise. Stops on\n"
+     "written; alterPixels regions and --pixel-rules FILE (CTP format, needs a\n"
+     "script or profile) are blanked as the file is written. Listens on 127.0.0.1 unless --bind says otherwise. Stops on\n"
      "SIGINT/SIGTERM, letting running associations finish. With --tls every\n"
      "association is DICOM TLS; --tls-ca makes client certificates required.\n",
      cmd_listen},

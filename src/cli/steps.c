@@ -24,6 +24,10 @@ int steps_take(const dqr_command *self, steps *s, int argc, char **argv, int *i)
         if (s->nvars == STEPS_MAX_VARS)
             return cli_usage_error(self, "at most %d variables", STEPS_MAX_VARS), -1;
         s->vars[s->nvars++] = val;
+    } else if (strcmp(a, "--pixel-rules") == 0) {
+        if (!val)
+            return cli_usage_error(self, "--pixel-rules needs a file"), -1;
+        s->pixel_rules_path = val;
     } else if (strcmp(a, "--uid-secret") == 0 || strcmp(a, "--lookup") == 0) {
         if (!val)
             return cli_usage_error(self, "%s needs a file", a), -1;
@@ -54,11 +58,19 @@ int steps_build(steps *s)
             anon_engine_add_profile(s->engine, s->profiles[i], &err);
         }
     }
+    if (!err.code && s->pixel_rules_path)
+        s->pixel_rules = anon_pixel_rules_load(s->pixel_rules_path, &err);
     if (err.code) {
         cli_error("%s", err.message);
         return -1;
     }
     return 0;
+}
+
+int steps_clean_pixels(const steps *s, const anon_session *ss, dcm_file *f, dqr_error *err)
+{
+    const anon_pixel_rules *rules[1] = {s->pixel_rules};
+    return anon_clean_pixels(f, ss, rules, 1, NULL, err) == DQR_OK ? 0 : -1;
 }
 
 static void print_echo(void *ctx, const char *line)
@@ -85,6 +97,7 @@ anon_session *steps_session(const steps *s)
 void steps_free(steps *s)
 {
     anon_engine_free(s->engine);
+    anon_pixel_rules_free(s->pixel_rules);
     for (size_t i = 0; i < s->n; i++) {
         anon_script_free(s->scripts[i]);
         anon_profile_free(s->profiles[i]);

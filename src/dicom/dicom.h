@@ -247,6 +247,42 @@ dqr_status dcm_file_write_cb(const dcm_file *f, const dcm_write_options *opts, d
 dqr_status dcm_file_encode(const dcm_file *f, const dcm_write_options *opts, uint8_t **out,
                            size_t *out_len, dqr_error *err);
 
+/* ---- Pixel Data produced while writing -------------------------------- */
+
+/* Produces frame index (0-based) of the Pixel Data to write: *data / *len
+ * the stored bytes of a native frame, or the one fragment of an
+ * encapsulated frame, borrowed until the next call. Frames are asked for in
+ * order; with offset_table set, twice (once to measure, once to write). */
+typedef dqr_status (*dcm_frame_fn)(void *ctx, uint32_t index, const uint8_t **data, size_t *len,
+                                   dqr_error *err);
+
+/* How the top-level Pixel Data of a file is written instead of its element
+ * (dcm_file_set_pixel_writer): frame by frame, so memory is one frame. */
+typedef struct dcm_pixel_writer {
+    bool encapsulated;   /* fragments (one per frame) in a sequence of items, else native bytes */
+    uint32_t frames;
+    dcm_vr vr;           /* native: OB or OW (encapsulated is always OB) */
+    uint64_t length;     /* native: the bytes of all frames (an odd total is padded with a zero) */
+    bool offset_table;   /* encapsulated: write a Basic Offset Table (else an empty one) */
+    dcm_frame_fn frame;
+    void *ctx;
+    void (*free_ctx)(void *ctx); /* called on ctx when f is closed or the writer replaced; may be NULL */
+} dcm_pixel_writer;
+
+/* From now on every write of f (dcm_file_write, _fd, _cb, dcm_file_encode)
+ * produces its top-level Pixel Data from w (copied) rather than from the
+ * element in the dataset, which stays as read (the producer may decode it).
+ * NULL removes a writer set before. The element must exist for the writer to
+ * be used. dcm_dataset_encode of the dataset alone does not see it. On
+ * failure (DQR_E_NOMEM) w->free_ctx has been called: the caller must not
+ * write f (it would carry the element's pixels). */
+dqr_status dcm_file_set_pixel_writer(dcm_file *f, const dcm_pixel_writer *w, dqr_error *err);
+
+/* Change the transfer syntax f is written in by default (when the write
+ * options name none), e.g. after its pixel data was re-encoded. Fails with
+ * DQR_E_USAGE for a UID longer than 64 characters. */
+dqr_status dcm_file_set_transfer_syntax(dcm_file *f, const char *ts, dqr_error *err);
+
 /* Encode a bare dataset in a transfer syntax into a new malloc'd buffer
  * (*out, *out_len); caller frees *out. For tests and the network layer. */
 dqr_status dcm_dataset_encode(const dcm_dataset *ds, const char *ts_uid, uint8_t **out,

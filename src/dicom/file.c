@@ -24,6 +24,7 @@ void dcm_file_close(dcm_file *f)
 {
     if (!f)
         return;
+    dcm_file_drop_pixel_writer(f); /* its context may read f's pixel data: before the datasets go */
     dcm_dataset_free(f->meta);
     dcm_dataset_free(f->ds);
     dcm_source_unref(f->src);

@@ -83,7 +83,11 @@ struct dcm_file {
     char ts[65];      /* transfer syntax read in */
     uint8_t preamble[128];
     bool has_preamble;
+    dcm_pixel_writer *pixel_writer; /* dcm_file_set_pixel_writer, or NULL */
 };
+
+/* Free f's pixel writer (its context too) and clear it (write.c). */
+void dcm_file_drop_pixel_writer(dcm_file *f);
 
 static inline uint16_t dcm_rd16(const uint8_t *p, bool be)
 {

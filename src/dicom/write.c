@@ -31,6 +31,8 @@ typedef struct sink {
     size_t len;
     dqr_error *err;
     dqr_status status;
+    const dcm_pixel_writer *pw; /* produces the Pixel Data of top (write_file), or NULL */
+    const dcm_dataset *top;
 } sink;
 
 typedef struct enc {
@@ -308,9 +310,90 @@ static uint32_t group_length(const dcm_dataset *ds, size_t i, enc e)
     return (uint32_t)total;
 }
 
+/* ---- Pixel Data from a producer --------------------------------------- */
+
+static void put_frame_pad(sink *s, const uint8_t *data, size_t len, bool pad)
+{
+    put(s, data, len);
+    if (pad)
+        put(s, "", 1);
+}
+
+/* The Basic Offset Table: each frame once through the producer to learn its
+ * fragment's length (memory: one frame). NULL with s->status set on failure. */
+static uint8_t *measure_offsets(sink *s, const dcm_pixel_writer *pw, bool be)
+{
+    uint8_t *bot = malloc(4u * (size_t)pw->frames + 1);
+    if (!bot) {
+        s->status = dqr_error_set(s->err, DQR_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    uint64_t at = 0;
+    for (uint32_t i = 0; i < pw->frames && !s->status; i++) {
+        const uint8_t *d;
+        size_t n;
+        if ((s->status = pw->frame(pw->ctx, i, &d, &n, s->err)))
+            break;
+        if (at > 0xFFFFFFFFu)
+            s->status = dqr_error_set(s->err, DQR_E_LIMIT, "frames beyond 4 GiB: no Basic Offset Table can point to them");
+        dcm_wr32(bot + 4u * i, (uint32_t)at, be);
+        at += 8u + n + (n & 1);
+    }
+    if (s->status) {
+        free(bot);
+        return NULL;
+    }
+    return bot;
+}
+
+static void put_produced_pixels(sink *s, const dcm_element *el, enc e)
+{
+    const dcm_pixel_writer *pw = s->pw;
+    dcm_element hdr = *el;
+    hdr.kind = pw->encapsulated ? DCM_KIND_ENCAP : DCM_KIND_BLOB;
+    hdr.vr = pw->encapsulated ? DCM_VR_OB : pw->vr;
+    hdr.blob.len = pw->encapsulated ? 0 : (uint32_t)(pw->length + (pw->length & 1));
+    if (!pw->encapsulated && pw->length + (pw->length & 1) >= DCM_UNDEFINED_LENGTH) {
+        s->status = dqr_error_set(s->err, DQR_E_LIMIT, "native Pixel Data of %llu bytes is too long",
+                                  (unsigned long long)pw->length);
+        return;
+    }
+    put_header(s, &hdr, pw->encapsulated ? DCM_UNDEFINED_LENGTH : hdr.blob.len, e);
+    if (pw->encapsulated) {
+        uint8_t *bot = pw->offset_table && pw->frames ? measure_offsets(s, pw, e.big_endian) : NULL;
+        if (s->status)
+            return;
+        put_tag_len(s, DCM_TAG_ITEM, bot ? 4u * pw->frames : 0, e.big_endian);
+        put(s, bot, bot ? 4u * pw->frames : 0);
+        free(bot);
+    }
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < pw->frames && !s->status; i++) {
+        const uint8_t *d;
+        size_t n;
+        if ((s->status = pw->frame(pw->ctx, i, &d, &n, s->err)))
+            return;
+        total += n;
+        if (pw->encapsulated)
+            put_tag_len(s, DCM_TAG_ITEM, (uint32_t)(n + (n & 1)), e.big_endian);
+        else if (total > pw->length)
+            s->status = dqr_error_set(s->err, DQR_E_USAGE, "the pixel producer gave more bytes than announced");
+        put_frame_pad(s, d, n, pw->encapsulated ? (n & 1) : (i + 1 == pw->frames && (total & 1)));
+    }
+    if (!s->status && !pw->encapsulated && total != pw->length)
+        s->status = dqr_error_set(s->err, DQR_E_USAGE, "the pixel producer gave %llu of %llu bytes",
+                                  (unsigned long long)total, (unsigned long long)pw->length);
+    if (pw->encapsulated)
+        put_tag_len(s, DCM_TAG_SEQ_DELIM, 0, e.big_endian);
+}
+
 static void put_element(sink *s, const dcm_dataset *ds, size_t i, enc e)
 {
     const dcm_element *el = &ds->els[i];
+    if (s->pw && ds == s->top && el->tag == DCM_TAG_PIXEL_DATA) {
+        put_produced_pixels(s, el, e);
+        return;
+    }
     switch (el->kind) {
     case DCM_KIND_BLOB:
         put_header(s, el, el->blob.len, e);
@@ -424,10 +507,11 @@ static dqr_status resolve_ts(const dcm_file *f, const char *ts, enc *e, bool *de
         return dqr_error_set(err, DQR_E_UNSUPPORTED, "unknown transfer syntax %s", ts);
     unsigned flags = t ? t->flags : (DCM_TS_EXPLICIT | DCM_TS_ENCAPSULATED);
     const dcm_element *px = dcm_dataset_get(f->ds, DCM_TAG_PIXEL_DATA);
-    if (px && has_encapsulated_pixels(f->ds) != !!(flags & DCM_TS_ENCAPSULATED))
+    bool encap = f->pixel_writer ? f->pixel_writer->encapsulated : has_encapsulated_pixels(f->ds);
+    if (px && encap != !!(flags & DCM_TS_ENCAPSULATED))
         return dqr_error_set(err, DQR_E_UNSUPPORTED,
-                             "cannot write %s pixel data as %s: dqr does not compress or decompress",
-                             has_encapsulated_pixels(f->ds) ? "compressed" : "native", ts);
+                             "cannot write %s pixel data as %s: dqr does not compress or decompress here",
+                             encap ? "compressed" : "native", ts);
     e->explicit_vr = flags & DCM_TS_EXPLICIT;
     e->big_endian = flags & DCM_TS_BIG_ENDIAN;
     *deflated = flags & DCM_TS_DEFLATED;
@@ -495,12 +579,12 @@ static dqr_status write_file(const dcm_file *f, sink *s, const dcm_write_options
     bool deflated = false;
     dqr_status st = resolve_ts(f, ts, &e, &deflated, err);
     if (st)
-        return st;
+        return s->status = st; /* the callers finish the sink and return its status */
     if (!opts->bare) {
         bool keep = opts->keep_meta && strcmp(ts, f->ts) == 0;
         dcm_dataset *meta = build_meta(f, ts, keep, err);
         if (!meta)
-            return err ? err->code : DQR_E_NOMEM;
+            return s->status = err ? err->code : DQR_E_NOMEM;
         static const uint8_t zeros[128];
         put(s, f->has_preamble && !opts->zero_preamble ? f->preamble : zeros, 128);
         put(s, "DICM", 4);
@@ -509,8 +593,41 @@ static dqr_status write_file(const dcm_file *f, sink *s, const dcm_write_options
     }
     if (deflated)
         sink_start_deflate(s);
+    s->pw = f->pixel_writer;
+    s->top = f->ds;
     put_dataset(s, f->ds, e);
     return s->status;
+}
+
+void dcm_file_drop_pixel_writer(dcm_file *f)
+{
+    if (f->pixel_writer && f->pixel_writer->free_ctx)
+        f->pixel_writer->free_ctx(f->pixel_writer->ctx);
+    free(f->pixel_writer);
+    f->pixel_writer = NULL;
+}
+
+dqr_status dcm_file_set_pixel_writer(dcm_file *f, const dcm_pixel_writer *w, dqr_error *err)
+{
+    dcm_file_drop_pixel_writer(f);
+    if (!w)
+        return DQR_OK;
+    f->pixel_writer = malloc(sizeof *f->pixel_writer);
+    if (!f->pixel_writer) {
+        if (w->free_ctx)
+            w->free_ctx(w->ctx);
+        return dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+    }
+    *f->pixel_writer = *w;
+    return DQR_OK;
+}
+
+dqr_status dcm_file_set_transfer_syntax(dcm_file *f, const char *ts, dqr_error *err)
+{
+    if (strlen(ts) >= sizeof f->ts)
+        return dqr_error_set(err, DQR_E_USAGE, "transfer syntax UID too long");
+    memmove(f->ts, ts, strlen(ts) + 1); /* ts may be f's own (dcm_file_transfer_syntax) */
+    return DQR_OK;
 }
 
 dqr_status dcm_file_write_fd(const dcm_file *f, int fd, const dcm_write_options *opts,

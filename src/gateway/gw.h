@@ -18,7 +18,7 @@ typedef struct gw_config {
     char *dicom_tls_cert, *dicom_tls_key, *dicom_tls_ca;
     char *audit_file, *audit_syslog; /* the audit trail (docs/audit.md) */
     char *safe_private_file; /* set: the default site step's Basic keeps safe private attributes (deid.c) */
-    char *pixel_rules_file;  /* site-wide pixel-cleaning rules (anon/pixel_rules.h); validated, not yet applied */
+    char *pixel_rules_file;  /* site-wide pixel-cleaning rules (anon/pixel_rules.h), applied after the project script */
     /* LDAP / Active Directory sign-in (ldap.c) */
     char *ldap_url, *ldap_ca_file, *ldap_bind_dn, *ldap_bind_password, *ldap_base_dn, *ldap_user_filter;
     char *ldap_group_attr, *ldap_group_filter, *ldap_admin_group, *ldap_phi_group, *ldap_project_groups;

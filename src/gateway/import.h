@@ -13,6 +13,7 @@
 #define DQR_GW_IMPORT_H
 
 #include "gateway/deid.h"
+#include "gateway/import/pixel_clean.h"
 #include "gateway/pacs.h"
 
 typedef struct gw_job {
@@ -23,6 +24,7 @@ typedef struct gw_job {
     uint16_t msgid;    /* our C-MOVE's message id (Move Originator Message ID) */
     char move_aet[17]; /* our calling AE in that C-MOVE (Move Originator AE) */
     gw_deid deid;         /* its session's variables persist across instances, as in XNAT */
+    gw_pixel_rules pixel_rules; /* the site's and the project's pixel-cleaning rules */
     pthread_mutex_t lock; /* one instance at a time through deid */
     atomic_int received, archived, rejected, failed, warned;
     atomic_llong bytes;

@@ -196,6 +196,8 @@ uint16_t gw_job_instance(gw *g, gw_job *j, const uint8_t *data, size_t len)
     keep_originals(g, j, ds);
     remap(j, ds);
     anon_result res = anon_session_apply(j->deid.as, ds, &err);
+    /* step 5b: the pixels, while the session's alterPixels regions are this instance's */
+    bool pixels_failed = res == ANON_OK && gw_pixel_clean(&j->pixel_rules, j->deid.as, f, &err) != DQR_OK;
     pthread_mutex_unlock(&j->lock);
     uint16_t status = 0;
     verify v = {0};
@@ -205,6 +207,9 @@ uint16_t gw_job_instance(gw *g, gw_job *j, const uint8_t *data, size_t len)
         GW_COUNT(g, instances_rejected);
     } else if (res == ANON_FAILED) {
         note_failure(j, "de-identification failed", &err);
+        status = 0xC000;
+    } else if (pixels_failed) { /* never archived with its pixels half-cleaned */
+        snprintf(j->error, sizeof j->error, "pixel cleaning failed: %.200s", err.message);
         status = 0xC000;
     } else if (phi_left(j, ds, &v) && strcmp(g->cfg.phi_policy, "refuse") == 0) {
         snprintf(j->error, sizeof j->error, "identifying data left after the scripts (%s): not archived", v.first);

@@ -41,7 +41,8 @@ gw_job *gw_job_load(gw *g, int64_t id, dqr_error *err)
                            : dqr_error_set(err, DQR_E_PARSE, "import session %lld has no sealed study", (long long)id);
     j->msgid = (uint16_t)(1 + id % 65000);
     json_decref(row);
-    if (st != DQR_OK || gw_deid_build(g, j->project, NULL, j->subject, j->session, &j->deid, err) != DQR_OK) {
+    if (st != DQR_OK || gw_deid_build(g, j->project, NULL, j->subject, j->session, &j->deid, err) != DQR_OK ||
+        gw_pixel_rules_load(g, j->project, &j->pixel_rules, err) != DQR_OK) {
         gw_job_free(j);
         return NULL;
     }
@@ -53,6 +54,7 @@ void gw_job_free(gw_job *j)
     if (!j)
         return;
     gw_deid_free(&j->deid);
+    gw_pixel_rules_free(&j->pixel_rules);
     json_decref(j->series);
     json_decref(j->overrides);
     free(j->orig_sealed);

@@ -15,7 +15,8 @@ typedef enum px_codec { PX_CODEC_NATIVE, PX_CODEC_RLE, PX_CODEC_JPEG, PX_CODEC_J
                        PX_CODEC_JPEG_LOSSLESS } px_codec;
 
 struct px_frames {
-    const dcm_element *pixels;
+    const dcm_dataset *ds;
+    const dcm_element *pixels; /* looked up again for each frame: the dataset may grow meanwhile */
     px_codec codec;
     px_info stored;      /* as the dataset describes the stored frames */
     px_info out;         /* as px_frame_next delivers them */
@@ -146,6 +147,7 @@ static dqr_status setup(px_frames *it, const dcm_file *f, dqr_error *err)
 {
     const dcm_dataset *ds = dcm_file_dataset(f);
     dqr_status st;
+    it->ds = ds;
     it->pixels = dcm_dataset_get(ds, DCM_TAG_PIXEL_DATA);
     if (!it->pixels)
         return dqr_error_set(err, DQR_E_NOTFOUND, "the dataset has no Pixel Data");
@@ -256,6 +258,9 @@ dqr_status px_frame_get(px_frames *it, uint32_t index, const uint8_t **data, dqr
 {
     if (index >= it->stored.frames)
         return dqr_error_set(err, DQR_E_NOTFOUND, "no frame %u of %u", index + 1, it->stored.frames);
+    /* elements added to the dataset since (the record of a pixel edit) may have moved it */
+    if (!(it->pixels = dcm_dataset_get(it->ds, DCM_TAG_PIXEL_DATA)))
+        return dqr_error_set(err, DQR_E_NOTFOUND, "the Pixel Data was removed from the dataset");
     dqr_status st = decode_frame(it, index, err);
     if (st) {
         dqr_error_prefix(err, "frame %u: ", index + 1);

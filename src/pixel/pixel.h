@@ -82,7 +82,8 @@ dqr_status px_info_read(const dcm_dataset *ds, px_info *info, dqr_error *err);
 typedef struct px_frames px_frames;
 
 /* An iterator over the frames of f's Pixel Data. f must stay open until
- * px_frames_close. Fails with DQR_E_NOTFOUND when there is no Pixel Data,
+ * px_frames_close; elements other than Pixel Data may be added to or
+ * removed from its dataset meanwhile. Fails with DQR_E_NOTFOUND when there is no Pixel Data,
  * DQR_E_UNSUPPORTED (naming the transfer syntax) for a syntax not decoded,
  * DQR_E_LIMIT for a frame larger than PX_MAX_FRAME_BYTES.
  * *out is freed with px_frames_close. */
@@ -159,5 +160,199 @@ dqr_status px_jpegls_encode(const px_info *info, const uint8_t *frame, uint8_t *
  * *out (even length, *out_len bytes; caller frees). */
 dqr_status px_j2k_encode(const px_info *info, const uint8_t *frame, uint8_t **out,
                          size_t *out_len, dqr_error *err);
+
+/* ---- rendering (render.c, png.c) --------------------------------------- */
+
+/* An 8-bit image to look at: width x height pixels, row by row, channels 1
+ * (grey) or 3 (RGB, interleaved). pixels is malloc'd; px_image_free. */
+typedef struct px_image {
+    uint32_t width, height;
+    uint16_t channels;
+    uint8_t *pixels;
+} px_image;
+
+/* What the dataset says about showing a monochrome frame: the Modality LUT
+ * (Rescale Slope, default 1, and Intercept, default 0) and the first Window
+ * Center / Width (has_window false when absent or width < 1). */
+typedef struct px_voi {
+    double slope, intercept;
+    bool has_window;
+    double center, width;
+} px_voi;
+
+/* How to render. A zeroed struct (or NULL) means: the dataset's window, else
+ * the frame's min..max, at full size. */
+typedef struct px_render_opts {
+    bool window;            /* use center/width below (in modality units) */
+    double center, width;   /* width >= 1 */
+    uint32_t max_size;      /* 0: full size; else the longer side is scaled
+                               down (area average) to at most this many pixels */
+} px_render_opts;
+
+/* Read the Modality LUT and window of ds (top-level attributes; functional
+ * groups of enhanced objects are not read). Never fails: absent values take
+ * their defaults. */
+void px_voi_read(const dcm_dataset *ds, px_voi *voi);
+
+/* Render a decoded frame (as px_frame_next gives it, described by info) to
+ * an 8-bit image in *out. Monochrome: slope/intercept from voi (NULL:
+ * identity), then the linear window of PS3.3 C.11.2.1.2.1 (opts, else voi,
+ * else the frame's min..max), MONOCHROME1 inverted; 1 channel. Colour:
+ * 3 channels, no window; samples above 8 bits shifted down, YBR_FULL
+ * converted to RGB, PALETTE COLOR expanded through pal (required then).
+ * Fills err and leaves *out empty on failure. Thread-safe. */
+dqr_status px_render(const px_info *info, const px_palette *pal, const px_voi *voi,
+                     const uint8_t *frame, const px_render_opts *opts, px_image *out,
+                     dqr_error *err);
+
+/* Decode frame index (0-based) of f and render it with the dataset's
+ * Modality LUT and window: px_frames_open + px_frame_get + px_voi_read +
+ * px_render in one call (for one-off previews; loop over px_frame_next and
+ * px_render for many frames of one file). */
+dqr_status px_render_file(const dcm_file *f, uint32_t index, const px_render_opts *opts,
+                          px_image *out, dqr_error *err);
+
+/* Free img's pixels and zero it. NULL is allowed. */
+void px_image_free(px_image *img);
+
+/* Encode img as an 8-bit PNG (grey or RGB), handing the bytes to fn in
+ * order. fn returning non-zero stops with DQR_E_IO. */
+dqr_status px_png_write(const px_image *img, dcm_write_fn fn, void *ctx, dqr_error *err);
+
+/* Encode img as PNG into a new malloc'd buffer (*out, *out_len; caller frees). */
+dqr_status px_png_encode(const px_image *img, uint8_t **out, size_t *out_len, dqr_error *err);
+
+/* ---- burned-in text (ocr.c, ocr_filter.c) ------------------------------ */
+
+/* One Tesseract engine with the English model loaded. Used by one thread at
+ * a time; keep one per worker thread (loading costs ~0.1-0.2 s). */
+typedef struct px_ocr px_ocr;
+
+/* A word read from a frame: text (UTF-8, malloc'd; it may be PHI: never
+ * log it), box in pixels of the rendered image, confidence 0-100. */
+typedef struct px_ocr_word {
+    char *text;
+    uint32_t left, top, width, height;
+    float confidence;
+} px_ocr_word;
+
+typedef struct px_ocr_words {
+    px_ocr_word *v;
+    size_t n;
+} px_ocr_words;
+
+/* The default of px_ocr_filter.min_confidence for dqr's settings and CLI:
+ * measured on the generated set (docs/benchmarks.md). */
+#define PX_OCR_MIN_CONFIDENCE 10.0f
+
+/* Which words are not PHI (see px_ocr_allowed). A zeroed filter keeps every
+ * word that has two or more characters and is not built-in. */
+typedef struct px_ocr_filter {
+    bool digits_ok;        /* numbers of 1-3 digits (sign, decimals, a unit) are not PHI */
+    float min_confidence;  /* words read with less confidence are noise */
+    const char *extra;     /* a site's own words, comma- or space-separated; NULL: none */
+} px_ocr_filter;
+
+/* Start an engine; datapath is the tessdata folder (NULL: Tesseract's
+ * default, /usr/share/tesseract-ocr/5/tessdata on Debian). DQR_E_NOTFOUND
+ * when the English model is missing. Free with px_ocr_free. */
+dqr_status px_ocr_new(const char *datapath, px_ocr **out, dqr_error *err);
+void px_ocr_free(px_ocr *o);
+
+/* Read the words of a rendered frame (px_render) into *out (freed with
+ * px_ocr_words_free, also on failure left empty). The frame is prepared for
+ * Tesseract first: brightest channel, light pages inverted, bright ink
+ * binarised, frames up to 1024 pixels upscaled 2x; boxes are given back in
+ * img's pixels. */
+dqr_status px_ocr_read(px_ocr *o, const px_image *img, px_ocr_words *out, dqr_error *err);
+void px_ocr_words_free(px_ocr_words *w);
+
+/* true when word is not PHI under f (NULL: the built-in list only): read
+ * below f->min_confidence, a single character or no letter/digit, a
+ * built-in orientation marker, unit or screen label, a word of f->extra, or
+ * (f->digits_ok) a short number. Case-insensitive, ignoring punctuation at
+ * the word's ends. */
+bool px_ocr_allowed(const px_ocr_word *word, const px_ocr_filter *f);
+
+/* Drop the allowed words from w in place (freeing their text); returns the
+ * number of suspect words left. */
+size_t px_ocr_keep_suspect(px_ocr_words *w, const px_ocr_filter *f);
+
+/* true when ds may carry burned-in text: Burned In Annotation is YES, or
+ * there is no Modality, or the Modality is one of the comma-separated list
+ * (e.g. "US,SC,OT,XA,ES,DX,CR,MG"). */
+bool px_ocr_at_risk(const dcm_dataset *ds, const char *modalities);
+
+/* The 0-based frames of a `frames`-frame instance to read when sampling
+ * `sample` of them (0 or >= frames: all; 1: the first; else the first, the
+ * last and evenly between, so 3 is first, middle, last). out holds `frames`
+ * entries; returns how many were written, ascending. */
+uint32_t px_ocr_sample_frames(uint32_t frames, uint32_t sample, uint32_t *out);
+
+/* Called once per frame read with its 0-based index and the suspect words
+ * left after the filter (borrowed; may be empty). Non-zero stops the scan. */
+typedef int (*px_ocr_frame_fn)(void *ctx, uint32_t frame, const px_ocr_words *suspect);
+
+/* Render (dataset window) and read the sampled frames of f with o, keep the
+ * words filt does not allow, and hand each frame to fn. Fails with the
+ * decoder's or Tesseract's error, prefixed "reading burned-in text: ". */
+dqr_status px_ocr_scan(px_ocr *o, const dcm_file *f, uint32_t sample, const px_ocr_filter *filt,
+                       px_ocr_frame_fn fn, void *ctx, dqr_error *err);
+
+/* ---- editing: regions filled while the file is written ----------------- */
+
+/* Every frame, in px_region.frame. */
+#define PX_ALL_FRAMES (-1)
+
+/* A rectangle to fill, in pixel coordinates of the image: columns left to
+ * right - 1 and rows top to bottom - 1 (right and bottom exclusive, as a
+ * java.awt.Rectangle(l, t, r - l, b - t) covers in DicomEdit and CTP; see
+ * docs/pixel.md). Parts outside the image are cut off. */
+typedef struct px_region {
+    int64_t left, top, right, bottom;
+    int64_t frame;      /* 0-based frame, or PX_ALL_FRAMES */
+    bool rgb;           /* value holds r, g, b (Samples per Pixel 3); else value[0] is the grey */
+    int32_t value[3];   /* stored sample values (a palette index for PALETTE COLOR) */
+} px_region;
+
+typedef struct px_edit px_edit;
+
+/* An empty list of regions (NULL when out of memory). Free with px_edit_free. */
+px_edit *px_edit_new(void);
+void px_edit_free(px_edit *e);
+
+/* Append a copy of r. DQR_E_USAGE for right < left or bottom < top. */
+dqr_status px_edit_add(px_edit *e, const px_region *r, dqr_error *err);
+
+size_t px_edit_count(const px_edit *e);
+/* The i-th region (borrowed), i < px_edit_count. */
+const px_region *px_edit_region(const px_edit *e, size_t i);
+
+/* Can e be applied to frames described by info? DQR_E_USAGE naming the
+ * region for a fill that does not fit: a value outside the range of Bits
+ * Stored / Pixel Representation, r,g,b on a single-sample image, r,g,b on a
+ * YBR_FULL image of more than 8 bits. */
+dqr_status px_edit_check(const px_edit *e, const px_info *info, dqr_error *err);
+
+/* Fill the regions of e that concern frame `index` into a decoded frame
+ * (layout of px_frame_next, described by info); returns how many pixels
+ * were written. On YBR_FULL frames an r,g,b fill is converted to YBR.
+ * Call px_edit_check first. */
+size_t px_edit_frame(const px_edit *e, const px_info *info, uint32_t index, uint8_t *frame);
+
+/* Arrange for every later write of f (dcm_file_write and the others) to
+ * produce its Pixel Data frame by frame with e's regions filled: decode ->
+ * fill -> encode, memory bounded by one frame. The output transfer syntax is
+ * f's own when it is lossless and dqr encodes it (native little endian,
+ * Deflated, RLE, JPEG-LS lossless, JPEG 2000 lossless-only), else Explicit
+ * VR Little Endian (big endian, JPEG Baseline / Extended / Lossless,
+ * JPEG-LS near-lossless, JPEG 2000); f's transfer syntax, Photometric
+ * Interpretation and Planar Configuration are set to what is written and
+ * any Extended Offset Table is dropped (a Basic Offset Table is written
+ * when the source had one). Lossy Image Compression is left as it is. e is
+ * copied. An empty e changes nothing. Fails before anything is written:
+ * DQR_E_NOTFOUND without Pixel Data, the decoder's status for a syntax not
+ * decoded, px_edit_check's. On failure f must not be written. */
+dqr_status px_edit_attach(dcm_file *f, const px_edit *e, dqr_error *err);
 
 #endif

@@ -39,4 +39,9 @@ dqr_status px_jpeg_lossless_decode(const px_info *info, const uint8_t *in, size_
 dqr_status px_palette_read(const dcm_dataset *ds, px_palette *pal, dqr_error *err);
 void px_palette_free(px_palette *pal);
 
+/* mask: w*h bytes, 1 = ink. Clears every 8-connected component that cannot
+ * be a character (taller than max_h, a filled blob, a speck); kept ink stays
+ * 1. stack: w*h entries of scratch (ocr_ink.c). */
+void px_ink_keep_text(uint8_t *mask, uint32_t w, uint32_t h, uint32_t max_h, uint32_t *stack);
+
 #endif

@@ -23,15 +23,6 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 
 # script (relative to the corpus) -> a substring of the error dqr gives.
 EXPECTED = {
-    # dqr never changes pixel data (docs/dicomedit.md)
-    "05_xnat_qa_site_pixel.das": "alterPixels is unsupported",
-    "07_xnat_qa_project_pixel.das": "alterPixels is unsupported",
-    "xnat-rest-tests/DE_6/alterPixelsBasic.das": "alterPixels is unsupported",
-    "xnat-rest-tests/DE_6/alterPixelsOverflow.das": "alterPixels is unsupported",
-    "xnat-rest-tests/DE_6/alterPixelsSimpleOverflow.das": "alterPixels is unsupported",
-    "xnat-rest-tests/DE_6/alterPixelsSimplistic.das": "alterPixels is unsupported",
-    "xnat-rest-tests/DE_6/alterPixelsXferSyntax.das": "alterPixels is unsupported",
-    "xnat-rest-tests/DE_6/ifElseAlterPixels.das": "alterPixels is unsupported",
     # dqr does not fetch URLs while de-identifying
     "xnat-rest-tests/DE_6/getURL.das": "getURL is not supported",
     # urlEncode is no DicomEdit 6 built-in: XNAT marks its DE 6 test an expected failure (DE-7)

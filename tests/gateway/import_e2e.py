@@ -217,7 +217,7 @@ try:
     api.call("POST", "/api/v1/projects", {"id": "REJ", "dqr_enabled": True,
                                           "script": 'version "6.3"\n(0008,0060) = "CT" ? reject[]\n'}, **H)
     api.call("POST", "/api/v1/projects", {"id": "ERR", "dqr_enabled": True, "script":
-                                          'version "6.3"\nalterPixels["rectangle", "l=0,t=0,r=10,b=10", "solid", "v=0"]\n'},
+                                          'version "6.3"\nalterPixels["circle", "l=0,t=0,r=10,b=10", "solid", "v=0"]\n'},
              **H)
     b = import_done(P_ORTH, [{"StudyInstanceUID": small_studies[0], "subject": "R01", "session": "R01_CT"}],
                     project="REJ")
