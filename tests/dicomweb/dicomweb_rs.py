@@ -271,6 +271,39 @@ try:
     st, body, r = get(f"/dicom-web/projects/P1/studies/{S1}/series/{SE}/instances/{SOP}/frames/1", None)
     check("frames without a token: 401", st == 401, body[:200])
 
+    # ---- rendered and thumbnail (src/pixel/render.c) -------------------------------------------
+    def png_size(b):
+        return (int.from_bytes(b[16:20], "big"), int.from_bytes(b[20:24], "big")) if b[:8] == b"\x89PNG\r\n\x1a\n" else None
+
+    inst_path = f"/dicom-web/studies/{S1}/series/{SE}/instances/{SOP}"
+    st, body, r = get(inst_path + "/rendered", T, accept="image/png")
+    check("rendered instance as PNG: 16x16", st == 200 and r.getheader("Content-Type") == "image/png" and
+          png_size(body) == (16, 16), (st, body[:40]))
+    st, body, r = get(inst_path + "/rendered", T)
+    check("rendered instance without Accept: JPEG", st == 200 and r.getheader("Content-Type") == "image/jpeg" and
+          body[:2] == b"\xff\xd8", (st, body[:40]))
+    st, body, r = get(inst_path + "/rendered?viewport=8,8&window=100,50", T, accept="image/png")
+    check("viewport 8,8 and a window: an 8x8 PNG", st == 200 and png_size(body) == (8, 8), (st, body[:60]))
+    st, body, r = get(inst_path + "/rendered?window=1,0", T, accept="image/png")
+    check("a window of width 0: 400", st == 400, body[:200])
+    st, body, r = get(inst_path + "/frames/1/rendered", T, accept="image/png")
+    check("rendered frame 1: one PNG", st == 200 and png_size(body) == (16, 16), (st, body[:40]))
+    for what, path, n in (("study", f"/dicom-web/studies/{S1}/rendered", 6),
+                          ("series", f"/dicom-web/studies/{S1}/series/{SE}/rendered", 3)):
+        st, body, r = get(path, T, accept="multipart/related; type=\"image/png\"")
+        imgs = parts(body, r.getheader("Content-Type") or "")
+        check(f"rendered {what}: multipart of {n} PNGs", st == 200 and len(imgs) == n and
+              all(png_size(b) == (16, 16) for _, b in imgs), (st, len(imgs), body[:100]))
+    for what, path in (("study", f"/dicom-web/studies/{S1}/thumbnail"),
+                       ("series", f"/dicom-web/studies/{S1}/series/{SE}/thumbnail"),
+                       ("instance", inst_path + "/thumbnail")):
+        st, body, r = get(path, T, accept="image/png")
+        check(f"thumbnail of the {what}: one PNG", st == 200 and png_size(body) == (16, 16), (st, body[:60]))
+    st, body, r = get(inst_path + "/rendered", T, accept="application/pdf")
+    check("rendered as something else than JPEG or PNG: 406", st == 406, body[:200])
+    st, body, r = get(f"/dicom-web/studies/{S2}/thumbnail", A, accept="image/png")
+    check("alice: a thumbnail of P2's study: 404", st == 404, body[:200])
+
     # ---- a node DICOMweb client (dicomweb-client, as OHIF uses it) -------------------------------
     here = os.path.dirname(os.path.abspath(__file__))
     if not os.path.isdir(here + "/node_modules/dicomweb-client"):  # make deps installs it; else here

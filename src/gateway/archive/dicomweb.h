@@ -65,6 +65,30 @@ void gw_dw_part(gw_dw_parts *p, const char *ctype, const void *data, size_t len)
 /* Close the parts and answer 200 with them (the answer takes the memory). */
 void gw_dw_parts_send(gw_req *r, gw_dw_parts *p);
 
+/* The 1-based frame numbers of list ("1,3,5") into out; 0 when malformed. */
+size_t gw_dw_frame_list(const char *list, uint32_t *out, size_t max);
+
+/* ---- rendered images (dicomweb_render.c) ---- */
+typedef struct gw_dw_view {
+    bool jpeg;             /* else PNG */
+    int quality;           /* JPEG, 1..100 */
+    bool window;           /* center/width given */
+    double center, width;
+    uint32_t vw, vh;       /* viewport; 0: none */
+    uint32_t max_size;     /* the longer side at most (thumbnails); 0: full size */
+} gw_dw_view;
+/* The Accept header and the window, viewport and quality parameters; false
+ * with why when they cannot be served. */
+bool gw_dw_view_parse(const gw_req *r, bool thumbnail, gw_dw_view *v, char *why, size_t n);
+/* Frame index (0-based) of the file at path rendered as v says: a new
+ * buffer of *len bytes (PNG or JPEG), NULL with err. */
+uint8_t *gw_dw_render(const char *path, uint32_t frame, const gw_dw_view *v, size_t *len, dqr_error *err);
+/* Answer a rendered or thumbnail resource (takes items). */
+void gw_wado_rendered(gw_req *r, const gw_dw_target *t, gw_dw_item *items, size_t n);
+/* Answer a multipart of every instance's first frame rendered, streamed
+ * (takes items). */
+void gw_dw_stream(gw_req *r, const gw_dw_target *t, gw_dw_item *items, size_t n, const gw_dw_view *v);
+
 /* The three services. Each answers r. */
 void gw_qido(gw_req *r, const gw_dw_target *t);
 void gw_wado(gw_req *r, const gw_dw_target *t);

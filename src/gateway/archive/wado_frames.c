@@ -90,8 +90,7 @@ dqr_status gw_dw_decompress(dcm_file *f, dqr_error *err)
 
 /* ---- frames ---- */
 
-/* The 1-based frame numbers of list ("1,3,5") into out; 0 when malformed. */
-static size_t frame_list(const char *list, uint32_t *out, size_t max)
+size_t gw_dw_frame_list(const char *list, uint32_t *out, size_t max)
 {
     size_t n = 0;
     for (const char *p = list; *p && n < max;) {
@@ -164,7 +163,7 @@ static void send_decoded_frames(gw_req *r, const dcm_file *f, const uint32_t *wa
 void gw_wado_frames(gw_req *r, const gw_dw_target *t, const gw_dw_item *it)
 {
     uint32_t want[256];
-    size_t n = t->ntail == 1 ? frame_list(t->tail[0], want, 256) : 0;
+    size_t n = t->ntail == 1 ? gw_dw_frame_list(t->tail[0], want, 256) : 0;
     if (!n)
         return (void)gw_fail(r, 400, "frames: a comma-separated list of frame numbers from 1");
     char ts[65];

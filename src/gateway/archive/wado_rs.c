@@ -142,6 +142,8 @@ typedef struct wado_stream {
     char want[65];        /* the transfer syntax asked for; "" as stored */
     char boundary[40];
     bool metadata;        /* DICOM JSON array instead of parts */
+    bool render;          /* each instance's first frame rendered as view says */
+    gw_dw_view view;
     char base[512];
     uint8_t *cur;         /* bytes to send before the file */
     size_t cur_len, cur_off;
@@ -250,12 +252,25 @@ static bool next_instance(wado_stream *s, const gw_dw_item *it)
     return ok;
 }
 
+static bool next_rendered(wado_stream *s, const gw_dw_item *it)
+{
+    dqr_error err = {0};
+    size_t len = 0;
+    uint8_t *img = gw_dw_render(it->path, 0, &s->view, &len, &err);
+    char head[160];
+    snprintf(head, sizeof head, "\r\n--%s\r\nContent-Type: %s\r\n\r\n", s->boundary,
+             s->view.jpeg ? "image/jpeg" : "image/png");
+    bool ok = img && set_cur(s, head, img, len);
+    free(img);
+    return ok; /* an instance without pixels (a report) is left out */
+}
+
 /* Prepare what comes next; false at the end. */
 static bool advance(wado_stream *s)
 {
     while (s->next < s->n) {
         const gw_dw_item *it = &s->items[s->next++];
-        if (s->metadata ? next_metadata(s, it) : next_instance(s, it)) {
+        if (s->metadata ? next_metadata(s, it) : s->render ? next_rendered(s, it) : next_instance(s, it)) {
             s->sent++;
             return true;
         }
@@ -309,6 +324,36 @@ static bool can_send(const gw_dw_item *items, size_t n, const char *ts)
     return true;
 }
 
+/* Answer 200 with the stream of items (takes them): DICOM parts in ts (""
+ * as stored), metadata, or rendered first frames when v is given. */
+static void start(gw_req *r, const gw_dw_target *t, gw_dw_item *items, size_t n, bool metadata, const char *ts,
+                  const gw_dw_view *v)
+{
+    wado_stream *s = calloc(1, sizeof *s);
+    if (!s) {
+        gw_dw_items_free(items, n);
+        return (void)gw_fail(r, 500, "out of memory");
+    }
+    *s = (wado_stream){.g = r->g, .items = items, .n = n, .metadata = metadata, .fd = -1, .render = v != NULL};
+    if (v)
+        s->view = *v;
+    snprintf(s->want, sizeof s->want, "%s", ts);
+    snprintf(s->base, sizeof s->base, "%s", t->base);
+    unsigned char rnd[12];
+    randombytes_buf(rnd, sizeof rnd);
+    sodium_bin2hex(s->boundary, sizeof s->boundary, rnd, sizeof rnd);
+    char ctype[160];
+    if (metadata)
+        snprintf(ctype, sizeof ctype, "application/dicom+json");
+    else if (v)
+        snprintf(ctype, sizeof ctype, "multipart/related; type=\"%s\"; boundary=%s", v->jpeg ? "image/jpeg" : "image/png",
+                 s->boundary);
+    else
+        snprintf(ctype, sizeof ctype, "multipart/related; type=\"application/dicom\"; boundary=%s", s->boundary);
+    http_add_header(r->http, "Content-Type", ctype);
+    http_respond_stream(r->http, 200, NULL, stream_read, s, stream_done);
+}
+
 static void retrieve(gw_req *r, const gw_dw_target *t, gw_dw_item *items, size_t n, bool metadata)
 {
     char ts[65];
@@ -327,36 +372,24 @@ static void retrieve(gw_req *r, const gw_dw_target *t, gw_dw_item *items, size_t
         return (void)gw_fail(r, 406, "transfer syntax %s: this archive sends instances as stored "
                                      "(transfer-syntax=*) or as Explicit or Implicit VR Little Endian", ts);
     }
-    wado_stream *s = calloc(1, sizeof *s);
-    if (!s) {
-        gw_dw_items_free(items, n);
-        return (void)gw_fail(r, 500, "out of memory");
-    }
-    *s = (wado_stream){.g = r->g, .items = items, .n = n, .metadata = metadata, .fd = -1};
-    snprintf(s->want, sizeof s->want, "%s", ts);
-    snprintf(s->base, sizeof s->base, "%s", t->base);
-    unsigned char rnd[12];
-    randombytes_buf(rnd, sizeof rnd);
-    sodium_bin2hex(s->boundary, sizeof s->boundary, rnd, sizeof rnd);
-    char ctype[160];
-    if (metadata)
-        snprintf(ctype, sizeof ctype, "application/dicom+json");
-    else
-        snprintf(ctype, sizeof ctype, "multipart/related; type=\"application/dicom\"; boundary=%s", s->boundary);
-    http_add_header(r->http, "Content-Type", ctype);
-    http_respond_stream(r->http, 200, NULL, stream_read, s, stream_done);
+    start(r, t, items, n, metadata, ts, NULL);
+}
+
+void gw_dw_stream(gw_req *r, const gw_dw_target *t, gw_dw_item *items, size_t n, const gw_dw_view *v)
+{
+    start(r, t, items, n, false, "", v);
 }
 
 void gw_wado(gw_req *r, const gw_dw_target *t)
 {
     const char *res = t->resource;
-    if (res && (strcmp(res, "rendered") == 0 || strcmp(res, "thumbnail") == 0))
-        return (void)gw_fail(r, 501, "rendered and thumbnail resources are not served yet");
     gw_dw_item *items = NULL;
     size_t n = 0;
     dqr_error err = {0};
     if (gw_dw_items(r, t, &items, &n, &err) != DQR_OK)
         return gw_fail_err(r, &err);
+    if (res && (strcmp(res, "rendered") == 0 || strcmp(res, "thumbnail") == 0))
+        return gw_wado_rendered(r, t, items, n);
     if (res && (strcmp(res, "frames") == 0 || strcmp(res, "bulkdata") == 0)) {
         strcmp(res, "frames") == 0 ? gw_wado_frames(r, t, &items[0]) : gw_wado_bulkdata(r, t, &items[0]);
         gw_dw_items_free(items, n);
