@@ -405,6 +405,36 @@ try:
     st, b = stow("/dicom-web/studies", A, push[:1])
     check("STOW without a project: 400", st == 400, b)
 
+    # ---- a compressed instance: transcoded to Explicit VR LE by default, as stored on request ------
+    from pydicom.uid import RLELossless  # noqa: E402
+    src = pydicom.dcmread(push[0])
+    src.SOPInstanceUID = src.SOPInstanceUID + ".9"
+    native = src.pixel_array.copy()
+    src.compress(RLELossless)
+    src.save_as(WORK + "/rle.dcm")
+    st, b = stow("/dicom-web/projects/P1/studies?subject=S05&session=S05_RLE", A, [WORK + "/rle.dcm"])
+    url = value(b.get("00081199", {}).get("Value", [{}])[0], "00081190") if st == 200 else None
+    rle_path = urllib.parse.urlparse(url).path if url else "/none"
+    st, ds, ct, _ = retrieve(rle_path, A)
+    check("an RLE instance, default Accept: sent as Explicit VR LE with the same pixels",
+          st == 200 and len(ds) == 1 and ds[0].file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1" and
+          (ds[0].pixel_array == native).all(), (st, ct))
+    st, ds, ct, _ = retrieve(rle_path, A, accept='multipart/related; type="application/dicom"; transfer-syntax=*')
+    check("the same with transfer-syntax=*: RLE as stored", st == 200 and len(ds) == 1 and
+          ds[0].file_meta.TransferSyntaxUID == RLELossless and (ds[0].pixel_array == native).all(), (st, ct))
+    st, body, r = get(rle_path + "/frames/1", A)
+    fr = parts(body, r.getheader("Content-Type") or "")
+    check("its frame 1 by default: native, the same samples", st == 200 and len(fr) == 1 and
+          fr[0][1] == native.astype("<u2" if native.dtype.itemsize == 2 else native.dtype).tobytes(), (st, body[:100]))
+    st, body, r = get(rle_path + "/frames/1", A,
+                      accept='multipart/related; type="application/octet-stream"; transfer-syntax=*')
+    fr = parts(body, r.getheader("Content-Type") or "")
+    check("its frame 1 with transfer-syntax=*: the stored RLE fragment", st == 200 and len(fr) == 1 and
+          RLELossless in str(fr[0][0].get("Content-Type")) and fr[0][1][:8] == b"\x02\0\0\0\x40\0\0\0",
+          (st, body[:200]))  # an RLE header: 2 segments (16-bit), the first at 64
+    st, body, r = get(rle_path + "/rendered", A, accept="image/png")
+    check("it renders (decoded by src/pixel)", st == 200 and png_size(body) == (16, 16), (st, body[:60]))
+
     # ---- nothing identifying anywhere dqr writes -----------------------------------------------
     hits = scan_for([WORK + "/var"], needles)
     check("no canary under the data directory (catalog, WAL, logs, archive)", not hits, hits[:5])

@@ -110,8 +110,9 @@ static bool send_stored_frames(gw_req *r, const dcm_file *f, const gw_dw_item *i
     const dcm_element *px = dcm_dataset_get(dcm_file_dataset(f), DCM_TAG_PIXEL_DATA);
     long frames = 1;
     dcm_dataset_get_int(dcm_file_dataset(f), DCM_TAG(0x0028, 0x0008), &frames);
+    /* fragment 0 is the Basic Offset Table */
     size_t nfrag = px && dcm_element_is_encapsulated(px) ? dcm_element_fragment_count(px) : 0;
-    if (!nfrag || (long)nfrag != frames)
+    if (nfrag < 2 || (long)nfrag - 1 != frames)
         return false; /* frames split over fragments: decoded instead */
     gw_dw_parts p;
     if (!gw_dw_parts_open(&p, "application/octet-stream"))
@@ -119,9 +120,9 @@ static bool send_stored_frames(gw_req *r, const dcm_file *f, const gw_dw_item *i
     char ctype[128];
     snprintf(ctype, sizeof ctype, "application/octet-stream; transfer-syntax=%s", it->ts);
     for (size_t i = 0; i < n; i++) {
-        uint32_t len = dcm_element_fragment_length(px, want[i] - 1);
+        uint32_t len = dcm_element_fragment_length(px, want[i]);
         uint8_t *buf = malloc(len ? len : 1);
-        if (!buf || dcm_element_read_fragment(px, want[i] - 1, 0, buf, len, NULL) != DQR_OK) {
+        if (!buf || dcm_element_read_fragment(px, want[i], 0, buf, len, NULL) != DQR_OK) {
             free(buf);
             fclose(p.f);
             free(p.text);
