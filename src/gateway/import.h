@@ -83,6 +83,9 @@ dqr_status gw_wado_retrieve(gw *g, gw_job *j, const gw_pacs *p, int *expected, d
 /* The per-instance pipeline for a Part 10 stream in memory: returns the
  * C-STORE status to answer. */
 uint16_t gw_job_instance(gw *g, gw_job *j, const uint8_t *data, size_t len);
+/* Every archive file written reaches the disk (syncfs of the archive's
+ * file system): before a session, or a STOW-RS request, says done. */
+void gw_sync_archive(gw *g);
 /* Add to the session's catalog counts what this node counted since the last
  * flush (increments: several nodes may count one session). */
 void gw_job_flush(gw *g, gw_job *j);

@@ -147,8 +147,7 @@ static gw_job *stow_job(gw *g, const new_session *n, dqr_error *err)
     snprintf(j->project, sizeof j->project, "%s", n->project);
     snprintf(j->subject, sizeof j->subject, "%s", n->subject);
     snprintf(j->session, sizeof j->session, "%s", n->label);
-    j->any_study = true;
-    j->foreign = true; /* each file synced: the answer says it is stored */
+    j->any_study = true; /* files are synced together before the answer (end_session) */
     if (gw_deid_build(g, j->project, NULL, j->subject, j->session, &j->deid, err) != DQR_OK) {
         gw_job_free(j);
         return NULL;
@@ -158,6 +157,7 @@ static gw_job *stow_job(gw *g, const new_session *n, dqr_error *err)
 
 static void end_session(gw *g, gw_job *j, size_t parts, double ms)
 {
+    gw_sync_archive(g); /* the answer says stored: on disk */
     gw_job_flush(g, j);
     int archived = atomic_load(&j->archived);
     const char *state = archived == (int)parts && parts ? "done" : archived ? "partial" : "failed";
