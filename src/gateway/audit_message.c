@@ -80,6 +80,8 @@ static const gw_audit_kind kinds[] = {
     {"phi_view_import_identifiers", E_PATIENT, T_NONE, 'R', 0, "import_session"},
     {"dry_run", E_ACCESS, T_NONE, 'R', 0, "project"},
     {"session_download", E_EXPORT, T_NONE, 'R', 0, "session"},
+    {"dicomweb_retrieve", E_EXPORT, T_NONE, 'R', 0, "study"},
+    {"dicomweb_store", E_IMPORT, T_NONE, 'C', 0, "import_session"},
     {"session_send", E_BEGIN, T_NONE, 'E', 0, "session"},
     {"session_delete", E_DELETED, T_NONE, 'D', 0, "session"},
     {"import_cancel", E_IMPORT, T_NONE, 'D', 0, "import_session"},
@@ -104,6 +106,7 @@ static const struct object_kind {
     {"query_history", "2", "24", "dqr query history id"},
     {"import_session", "2", "20", "dqr import session id"},
     {"session", "2", "3", "dqr session (project/session label)"},
+    {"study", "2", "3", "archived study (de-identified StudyInstanceUID, [project/]UID[/series UID])"},
     {"audit_log", "2", "13", "dqr audit log"},
     {"other", "4", NULL, "dqr object"},
 };

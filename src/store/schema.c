@@ -200,7 +200,7 @@ static const char *const migrations[] = {
     "ALTER TABLE archive_instances ADD COLUMN columns_n INTEGER;"
     "ALTER TABLE archive_instances ADD COLUMN frames_n INTEGER;"
     "ALTER TABLE archive_instances ADD COLUMN bits_allocated INTEGER;"
-    "CREATE INDEX archive_instances_study ON archive_instances(study_uid, series_uid);"
+    "CREATE INDEX archive_instances_study ON archive_instances(project, study_uid, series_uid);"
     "CREATE INDEX archive_instances_sop ON archive_instances(sop_uid);"
     /* and where an import session's instances came from: 'pacs' (a
      * retrieval the queue ran) or 'stow' (pushed by STOW-RS) */

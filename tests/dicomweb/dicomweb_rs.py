@@ -175,6 +175,14 @@ try:
     st2, b2, _ = qido("/dicom-web/studies", T, limit=1, offset=1)
     check("limit / offset page through the studies", st == st2 == 200 and len(b) == len(b2) == 1 and
           value(b[0], "0020000D") != value(b2[0], "0020000D"), (b, b2))
+    mod = value(std, "00080061") or "CT"
+    other = "MR" if mod != "MR" else "US"
+    for keys, n in (({"ModalitiesInStudy": mod}, 2), ({"ModalitiesInStudy": other}, 0),
+                    ({"ModalitiesInStudy": f"{other},{mod}"}, 2)):
+        st, b, _ = qido("/dicom-web/studies", T, **keys)
+        check(f"studies with {keys}: {n}", st == 200 and len(b) == n, b)
+    st, b, _ = qido("/dicom-web/series", T, ModalitiesInStudy=other)
+    check("series of studies with no such modality: none", st == 200 and b == [], b)
     st, b, _ = qido("/dicom-web/studies", T, fuzzymatching="true")
     check("fuzzymatching=true refused: 400 with a reason", st == 400 and "fuzzymatching" in b.get("error", ""), b)
     st, b, _ = qido("/dicom-web/studies", T, Modality="MR")
@@ -434,6 +442,16 @@ try:
           (st, body[:200]))  # an RLE header: 2 segments (16-bit), the first at 64
     st, body, r = get(rle_path + "/rendered", A, accept="image/png")
     check("it renders (decoded by src/pixel)", st == 200 and png_size(body) == (16, 16), (st, body[:60]))
+
+    # ---- the audit trail -------------------------------------------------------------------------
+    st, b, _ = api.call("GET", "/api/v1/audit?action=dicomweb_retrieve&limit=1000", token=T)
+    targets = [e.get("target") for e in b.get("events", [])] if st == 200 else []
+    check("whole-study retrievals are audited (Export), with the archive's UIDs",
+          f"P1/{S1}" in targets and S1 in targets and
+          all(e.get("event", {}).get("id") == "110106" for e in b.get("events", [])), targets[:5])
+    st, b, _ = api.call("GET", "/api/v1/audit?action=dicomweb_store&limit=1000", token=T)
+    check("STOW-RS requests are audited (Import)", st == 200 and len(b.get("events", [])) >= 2 and
+          all(e.get("event", {}).get("id") == "110107" for e in b["events"]), b)
 
     # ---- nothing identifying anywhere dqr writes -----------------------------------------------
     hits = scan_for([WORK + "/var"], needles)

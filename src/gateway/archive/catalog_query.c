@@ -80,11 +80,15 @@ typedef struct sqlb {
     FILE *f;
     char *text;
     size_t len;
+    char having[512]; /* study-level conditions on the group (ModalitiesInStudy) */
+    store_val hargs[8];
+    int nhargs;
     store_val args[MAX_ARGS];
     int nargs;
     char *owned[MAX_ARGS]; /* parameter strings made here (LIKE patterns, list items) */
     int nowned;
     bool overflow;
+    gw_cq_level level;
 } sqlb;
 
 static void arg_s(sqlb *b, const char *s)
@@ -171,12 +175,37 @@ static void match_range(sqlb *b, const char *col, const char *v, bool time)
     }
 }
 
+/* HAVING SUM(CASE WHEN a.modality IN (?, ...) THEN 1 ELSE 0 END) > 0 */
+static dqr_status having_modalities(sqlb *b, const char *v, dqr_error *err)
+{
+    char *copy = own(b, strdup(v));
+    if (!copy)
+        return dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+    size_t len = strlen(b->having);
+    len += (size_t)snprintf(b->having + len, sizeof b->having - len, "%sSUM(CASE WHEN a.modality IN (",
+                            len ? " AND " : " HAVING ");
+    int n = 0;
+    for (char *save = NULL, *t = strtok_r(copy, "\\,", &save); t && len < sizeof b->having - 8;
+         t = strtok_r(NULL, "\\,", &save)) {
+        if (b->nhargs == (int)(sizeof b->hargs / sizeof b->hargs[0]))
+            return dqr_error_set(err, DQR_E_USAGE, "ModalitiesInStudy: at most 8 modalities");
+        len += (size_t)snprintf(b->having + len, sizeof b->having - len, "%s?", n++ ? ", " : "");
+        b->hargs[b->nhargs++] = STORE_S(t);
+    }
+    if (!n)
+        return dqr_error_set(err, DQR_E_USAGE, "ModalitiesInStudy: an empty list");
+    snprintf(b->having + len, sizeof b->having - len, ") THEN 1 ELSE 0 END) > 0");
+    return DQR_OK;
+}
+
 static dqr_status match_one(sqlb *b, const gw_cq_match *m, dqr_error *err)
 {
     const gw_cq_attr *a = m->attr;
     const char *v = m->value;
     if (!v || !*v || strcmp(v, "*") == 0)
         return DQR_OK; /* universal matching */
+    if (a->tag == T(0008, 0061) && b->level == GW_CQ_STUDY) /* on the study's group: no subquery per row */
+        return having_modalities(b, v, err);
     if (a->tag == T(0008, 0061)) { /* ModalitiesInStudy: some series of one of these modalities */
         fputs(" AND EXISTS (SELECT 1 FROM archive_instances m WHERE m.project = a.project AND "
               "m.study_uid = a.study_uid",
@@ -252,12 +281,18 @@ static dqr_status where(sqlb *b, const gw_cq *q, dqr_error *err)
 
 static void group_order(sqlb *b, const gw_cq *q)
 {
-    static const char *const tail[] = {
-        " GROUP BY a.project, a.study_uid ORDER BY MIN(a.study_date), a.study_uid, a.project",
-        " GROUP BY a.project, a.study_uid, a.series_uid ORDER BY a.study_uid, a.series_uid, a.project",
+    static const char *const group[] = {" GROUP BY a.project, a.study_uid",
+                                        " GROUP BY a.project, a.study_uid, a.series_uid", ""};
+    static const char *const order[] = {
+        " ORDER BY MIN(a.study_date), a.study_uid, a.project",
+        " ORDER BY a.study_uid, a.series_uid, a.project",
         " ORDER BY a.study_uid, a.series_uid, a.sop_uid, a.project",
     };
-    fputs(tail[q->level], b->f);
+    fputs(group[q->level], b->f);
+    fputs(b->having, b->f);
+    for (int i = 0; i < b->nhargs && b->nargs < MAX_ARGS; i++)
+        b->args[b->nargs++] = b->hargs[i];
+    fputs(order[q->level], b->f);
     if (q->limit > 0 || q->offset > 0) {
         fputs(" LIMIT ? OFFSET ?", b->f);
         b->args[b->nargs++] = STORE_I(q->limit > 0 ? q->limit : INT64_MAX);
@@ -303,7 +338,7 @@ static int on_row(void *ctx, int n, const char *const *names, const store_val *c
 
 dqr_status gw_cq_run(gw *g, const gw_cq *q, gw_cq_row_fn fn, void *ctx, dqr_error *err)
 {
-    sqlb b = {0};
+    sqlb b = {.level = q->level};
     if (!(b.f = open_memstream(&b.text, &b.len)))
         return dqr_error_set(err, DQR_E_NOMEM, "out of memory");
     bool postgres = strcmp(store_backend(g->db), "postgresql") == 0;

@@ -247,6 +247,9 @@ void gw_stow(gw_req *r, const gw_dw_target *t)
     read = http_multipart_finish(&m) && read;
     end_session(r->g, j, s.parts, gw_clock_ms() - t0);
     gw_job_free(j);
+    char target[32];
+    snprintf(target, sizeof target, "%lld", (long long)ns.session);
+    gw_audit_req(r, "dicomweb_store", target);
     if (!read || !s.parts) {
         if (s.ok)
             fclose(s.ok);

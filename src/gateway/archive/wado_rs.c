@@ -372,6 +372,13 @@ static void retrieve(gw_req *r, const gw_dw_target *t, gw_dw_item *items, size_t
         return (void)gw_fail(r, 406, "transfer syntax %s: this archive sends instances as stored "
                                      "(transfer-syntax=*) or as Explicit or Implicit VR Little Endian", ts);
     }
+    char target[200];
+    snprintf(target, sizeof target, "%s%s%s%s%s", t->project ? t->project : "", t->project ? "/" : "", t->study,
+             t->series ? "/" : "", t->series ? t->series : "");
+    if (!metadata && !t->instance && gw_audit_req(r, "dicomweb_retrieve", target) != DQR_OK) {
+        gw_dw_items_free(items, n);
+        return (void)gw_fail(r, 500, "the audit log cannot be written, so no retrieval");
+    }
     start(r, t, items, n, metadata, ts, NULL);
 }
 
