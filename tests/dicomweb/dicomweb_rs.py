@@ -440,6 +440,11 @@ try:
     check("its frame 1 with transfer-syntax=*: the stored RLE fragment", st == 200 and len(fr) == 1 and
           RLELossless in str(fr[0][0].get("Content-Type")) and fr[0][1][:8] == b"\x02\0\0\0\x40\0\0\0",
           (st, body[:200]))  # an RLE header: 2 segments (16-bit), the first at 64
+    st, body, r = get(rle_path + "/frames/1", A, accept='multipart/related; type="image/dicom-rle"')
+    fr = parts(body, r.getheader("Content-Type") or "")
+    check("its frame 1 asked as image/dicom-rle: the stored fragment with that type",
+          st == 200 and len(fr) == 1 and str(fr[0][0].get("Content-Type")).startswith("image/dicom-rle") and
+          fr[0][1][:8] == b"\x02\0\0\0\x40\0\0\0", (st, body[:200]))
     st, body, r = get(rle_path + "/rendered", A, accept="image/png")
     check("it renders (decoded by src/pixel)", st == 200 and png_size(body) == (16, 16), (st, body[:60]))
 

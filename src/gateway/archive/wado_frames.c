@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ---- multipart answers held in memory (one instance's frames) ---- */
 
@@ -104,8 +105,25 @@ size_t gw_dw_frame_list(const char *list, uint32_t *out, size_t max)
     return n;
 }
 
-/* Frames sent as stored: one fragment per frame. */
-static bool send_stored_frames(gw_req *r, const dcm_file *f, const gw_dw_item *it, const uint32_t *want, size_t n)
+/* The media type of a frame of compressed syntax ts (PS3.18 8.7.3.3.2), or NULL. */
+static const char *frame_media(const char *ts)
+{
+    static const char *const map[][2] = {
+        {"1.2.840.10008.1.2.4.50", "image/jpeg"},  {"1.2.840.10008.1.2.4.51", "image/jpeg"},
+        {"1.2.840.10008.1.2.4.57", "image/jpeg"},  {"1.2.840.10008.1.2.4.70", "image/jpeg"},
+        {"1.2.840.10008.1.2.4.80", "image/jls"},   {"1.2.840.10008.1.2.4.81", "image/jls"},
+        {"1.2.840.10008.1.2.4.90", "image/jp2"},   {"1.2.840.10008.1.2.4.91", "image/jp2"},
+        {"1.2.840.10008.1.2.5", "image/dicom-rle"},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(map[i][0], ts) == 0)
+            return map[i][1];
+    return NULL;
+}
+
+/* Frames sent as stored (media: their part type): one fragment per frame. */
+static bool send_stored_frames(gw_req *r, const dcm_file *f, const gw_dw_item *it, const char *media,
+                               const uint32_t *want, size_t n)
 {
     const dcm_element *px = dcm_dataset_get(dcm_file_dataset(f), DCM_TAG_PIXEL_DATA);
     long frames = 1;
@@ -115,10 +133,10 @@ static bool send_stored_frames(gw_req *r, const dcm_file *f, const gw_dw_item *i
     if (nfrag < 2 || (long)nfrag - 1 != frames)
         return false; /* frames split over fragments: decoded instead */
     gw_dw_parts p;
-    if (!gw_dw_parts_open(&p, "application/octet-stream"))
+    if (!gw_dw_parts_open(&p, media))
         return false;
     char ctype[128];
-    snprintf(ctype, sizeof ctype, "application/octet-stream; transfer-syntax=%s", it->ts);
+    snprintf(ctype, sizeof ctype, "%s; transfer-syntax=%s", media, it->ts);
     for (size_t i = 0; i < n; i++) {
         uint32_t len = dcm_element_fragment_length(px, want[i]);
         uint8_t *buf = malloc(len ? len : 1);
@@ -168,7 +186,12 @@ void gw_wado_frames(gw_req *r, const gw_dw_target *t, const gw_dw_item *it)
     if (!n)
         return (void)gw_fail(r, 400, "frames: a comma-separated list of frame numbers from 1");
     char ts[65];
-    bool stored = gw_dw_accepts(r, "application/octet-stream", ts) && (strcmp(ts, "*") == 0 || strcmp(ts, it->ts) == 0);
+    /* as stored: octet-stream with transfer-syntax=* or the stored UID, or
+     * the stored syntax's own media type named in Accept (image/jls, ...) */
+    const char *media = frame_media(it->ts), *accept = http_header(r->http, "Accept");
+    bool by_media = media && accept && strcasestr(accept, media) && gw_dw_accepts(r, media, ts);
+    bool stored = by_media || (gw_dw_accepts(r, "application/octet-stream", ts) &&
+                               (strcmp(ts, "*") == 0 || strcmp(ts, it->ts) == 0));
     if (!stored && !gw_dw_accepts(r, "application/octet-stream", ts))
         return (void)gw_fail(r, 406, "frames are sent as multipart/related; type=\"application/octet-stream\"");
     dqr_error err = {0};
@@ -182,7 +205,7 @@ void gw_wado_frames(gw_req *r, const gw_dw_target *t, const gw_dw_item *it)
             dcm_file_close(f);
             return (void)gw_fail(r, 404, "instance %s has %ld frame(s), not %u", it->sop, frames, want[i]);
         }
-    if (!stored || !send_stored_frames(r, f, it, want, n))
+    if (!stored || !send_stored_frames(r, f, it, by_media ? media : "application/octet-stream", want, n))
         send_decoded_frames(r, f, want, n);
     dcm_file_close(f);
 }
