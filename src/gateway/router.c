@@ -77,6 +77,8 @@ static void route(gw_req *r)
     }
     if (rt->access != GW_PUBLIC && !gw_authenticate(r)) {
         http_add_header(r->http, "WWW-Authenticate", "Bearer realm=\"dqr\"");
+        if (r->rest) /* DICOMweb clients may know only basic authentication (an API token as password) */
+            http_add_header(r->http, "WWW-Authenticate", "Basic realm=\"dqr DICOMweb\"");
         gw_fail(r, 401, "log in first: send Authorization: Bearer TOKEN (POST /api/v1/login gives one)");
         return;
     }

@@ -131,8 +131,9 @@ try:
           st == 200 and [value(s, "0020000D") for s in b] == [S1], b)
     st, b, _ = qido("/dicom-web/projects/P2/studies", A)
     check("QIDO in a project alice may not read: 404", st == 404, b)
-    st, b, _ = qido("/dicom-web/projects/P1/studies", None)
-    check("QIDO without a token: 401", st == 401, b)
+    st, b, r = qido("/dicom-web/projects/P1/studies", None)
+    check("QIDO without a token: 401, offering bearer and basic authentication",
+          st == 401 and {h.split()[0] for h in r.headers.get_all("WWW-Authenticate")} == {"Bearer", "Basic"}, b)
     st, body, _ = get("/dicom-web/projects/P1/studies", basic="alice:" + A_API)
     check("QIDO with basic authentication, API token as password: 200",
           st == 200 and [value(s, "0020000D") for s in json.loads(body)] == [S1], body[:300])
@@ -311,6 +312,35 @@ try:
     check("rendered as something else than JPEG or PNG: 406", st == 406, body[:200])
     st, body, r = get(f"/dicom-web/studies/{S2}/thumbnail", A, accept="image/png")
     check("alice: a thumbnail of P2's study: 404", st == 404, body[:200])
+
+    # ---- every GET path x every kind of caller ---------------------------------------------------
+    st, b, _ = api.call("POST", "/api/v1/users", {"username": "bob", "password": "builder-pw-77", "role": "user"}, **H)
+    api.call("PUT", f"/api/v1/users/{b.get('id')}/grants", {"pacs": [], "projects": ["P2"]}, **H)
+    B = api.login("bob", "builder-pw-77")
+    study_p = f"/studies/{S1}"
+    series_p = f"{study_p}/series/{SE}"
+    inst_p = f"{series_p}/instances/{SOP}"
+    paths = ["/studies", "/series", "/instances", f"{study_p}/series", f"{study_p}/instances", f"{series_p}/instances",
+             study_p, series_p, inst_p, f"{study_p}/metadata", f"{series_p}/metadata", f"{inst_p}/metadata",
+             f"{inst_p}/frames/1", f"{inst_p}/bulkdata/7FE00010", f"{study_p}/rendered", f"{series_p}/rendered",
+             f"{inst_p}/rendered", f"{inst_p}/frames/1/rendered", f"{study_p}/thumbnail", f"{series_p}/thumbnail",
+             f"{inst_p}/thumbnail"]
+    searches = paths[:3]
+    callers = (("owner (alice, P1)", {"token": A}, 200), ("basic, alice's API token", {"basic": "alice:" + A_API}, 200),
+               ("other user (bob, P2)", {"token": B}, 404), ("no token", {}, 401))
+    wrong = []
+    for root in ("/dicom-web", "/dicom-web/projects/P1"):
+        for path in paths:
+            for who, auth, code in callers:
+                st, body, _ = get(root + path, **auth)
+                if code == 404 and path in searches and root == "/dicom-web":
+                    ok = st == 200 and S1.encode() not in body  # a search of all projects: bob's own only
+                else:
+                    ok = st == (404 if code == 404 else code)
+                if not ok:
+                    wrong.append(f"{root}{path.replace(S1, 'S1').replace(SE, 'SE').replace(SOP, 'SOP')} as {who}: {st}")
+    check(f"{2 * len(paths)} paths x {len(callers)} callers: 200 owner and basic, 404 (or nothing of P1) "
+          "for another user, 401 without a token", not wrong, wrong[:8])
 
     # ---- a node DICOMweb client (dicomweb-client, as OHIF uses it) -------------------------------
     here = os.path.dirname(os.path.abspath(__file__))
