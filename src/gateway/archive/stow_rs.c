@@ -243,7 +243,11 @@ void gw_stow(gw_req *r, const gw_dw_target *t)
     http_multipart m;
     http_multipart_init(&m, on_part, &s);
     m.max_part = (size_t)r->g->cfg.max_instance_bytes;
-    bool read = s.ok && s.failed && http_multipart_feed(&m, (const uint8_t *)body, len) == 0;
+    bool read = s.ok && s.failed;
+    /* in slices: the reader then holds about one part, and does not move the
+     * rest of a large body after each part */
+    for (size_t off = 0; read && off < len; off += 256 * 1024)
+        read = http_multipart_feed(&m, (const uint8_t *)body + off, len - off < 256 * 1024 ? len - off : 256 * 1024) == 0;
     read = http_multipart_finish(&m) && read;
     end_session(r->g, j, s.parts, gw_clock_ms() - t0);
     gw_job_free(j);
