@@ -73,9 +73,11 @@ try:
     check("the large study is imported", b.get("state") == "done" and b.get("archived") == len(files), b)
     # a fresh process: the import's own peak (instances held while received) says nothing of WADO
     procs.stop_one(serve)
+    http_port, dicom_port = free_port(), free_port()  # fresh ports: the old ones may be taken meanwhile
+    api = Api(http_port)
     serve = procs.start([DQR, "serve"], open(WORK + "/serve.stderr", "ab"),
                         serve_env(WORK, "gateway-secret-1", http_port, dicom_port))
-    wait_port(http_port)
+    check("dqr serve starts again", wait_port(http_port), "")
     st, res, _ = api.call("GET", "/dicom-web/studies?PatientName=S01", token=T)
     uid = res[0]["0020000D"]["Value"][0] if st == 200 and res else "none"
     st, series, _ = api.call("GET", f"/dicom-web/studies/{uid}/series", token=T)
