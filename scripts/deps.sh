@@ -73,14 +73,16 @@ if [ $with_tests -eq 1 ] && ! command -v npm >/dev/null 2>&1; then
     missing="$missing npm"
 fi
 
-# The browser tests' npm packages (tests/ui), installed from package-lock.json.
+# The npm packages of the browser tests (tests/ui) and of the DICOMweb
+# client test (tests/dicomweb), installed from their package-lock.json.
 npm_deps() {
     [ $with_tests -eq 1 ] || return 0
-    ui=$(dirname "$0")/../tests/ui
-    if [ ! -f "$ui/node_modules/.package-lock.json" ] || [ "$ui/package-lock.json" -nt "$ui/node_modules/.package-lock.json" ]; then
-        echo "deps: npm ci in tests/ui"
-        (cd "$ui" && npm ci --no-audit --no-fund --loglevel=error)
-    fi
+    for ui in "$(dirname "$0")/../tests/ui" "$(dirname "$0")/../tests/dicomweb"; do
+        if [ ! -f "$ui/node_modules/.package-lock.json" ] || [ "$ui/package-lock.json" -nt "$ui/node_modules/.package-lock.json" ]; then
+            echo "deps: npm ci in ${ui#*/../}"
+            (cd "$ui" && npm ci --no-audit --no-fund --loglevel=error)
+        fi
+    done
 }
 
 if [ -z "$missing" ]; then

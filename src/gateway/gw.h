@@ -34,7 +34,7 @@ typedef struct gw_config {
     int password_min_length, api_token_max_days, login_hash_concurrency;
     int login_max_failures, login_address_max_failures, login_window_seconds, login_lockout_seconds;
     int receiver_check_address, dicom_max_associations, dicom_max_per_address, dicom_assoc_timeout_s,
-        dicom_idle_timeout_s, max_instance_bytes;
+        dicom_idle_timeout_s, max_instance_bytes, stow_max_bytes;
 } gw_config;
 
 /* Fill cfg from the embedded defaults, then the JSON file at path (NULL for

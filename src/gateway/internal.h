@@ -104,6 +104,7 @@ typedef struct gw_req {
     char argbuf[4][129];
     json_t *body;       /* the parsed JSON body, when the route wants one */
     const char *route;  /* the matched pattern, for the log (never the path itself) */
+    const char *rest;   /* what a pattern's final {*} matched (NULL: none) */
 } gw_req;
 
 /* ---- answering (reply.c) ---- */
@@ -143,6 +144,16 @@ void gw_log(gw *g, const char *level, const char *event, const char *fmt, ...)
 
 /* Parse a positive integer id from a path segment; 0 when it is not one. */
 int64_t gw_id(const char *s);
+
+/* ---- routes: what an HTTP handler table holds (the tables: api/routes.h) ---- */
+typedef enum gw_access { GW_PUBLIC, GW_USER, GW_ADMIN } gw_access;
+typedef void (*gw_handler)(gw_req *r);
+typedef struct gw_route {
+    const char *method, *pattern; /* "{}" matches one path segment; a final "{*}" the rest,
+                                     and then the handler reads the body itself (not JSON) */
+    gw_access access;
+    gw_handler fn;
+} gw_route;
 
 /* ---- metrics (api_ops.c) ---- */
 #define GW_COUNT(g, field) atomic_fetch_add(&(g)->m.field, 1)

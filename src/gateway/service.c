@@ -169,6 +169,8 @@ gw *gw_start(const gw_config *cfg, dqr_error *err)
                           .max_connections = (unsigned)g->cfg.http_max_connections,
                           .max_per_address = (unsigned)g->cfg.http_max_per_address,
                           .timeout_s = (unsigned)g->cfg.http_timeout_s,
+                          .large_prefix = "/dicom-web/", /* STOW-RS bodies */
+                          .max_large_body = (size_t)g->cfg.stow_max_bytes,
                           .tls_cert = g->cfg.http_tls_cert, .tls_key = g->cfg.http_tls_key};
         if (!(g->http = http_server_start(&hc, gw_dispatch, g, err)))
             st = err->code;

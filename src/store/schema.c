@@ -235,6 +235,31 @@ static const char *const migrations[] = {
     "ALTER TABLE import_sessions ADD COLUMN retrieve_level TEXT;"
     "ALTER TABLE import_sessions ADD COLUMN missing_series TEXT;"
     "ALTER TABLE import_sessions ADD COLUMN notes TEXT;",
+    /* 13: what the DICOMweb and DIMSE servers on the archive answer (QIDO-RS,
+     * C-FIND): the de-identified study, patient and instance attributes of
+     * each archived instance (values as the scripts left them; NULL for
+     * instances archived before this version, which those servers skip) */
+    "ALTER TABLE archive_instances ADD COLUMN study_uid TEXT;"
+    "ALTER TABLE archive_instances ADD COLUMN study_time TEXT;"
+    "ALTER TABLE archive_instances ADD COLUMN accession TEXT;"
+    "ALTER TABLE archive_instances ADD COLUMN study_id TEXT;"
+    "ALTER TABLE archive_instances ADD COLUMN study_description TEXT;"
+    "ALTER TABLE archive_instances ADD COLUMN patient_name TEXT;"
+    "ALTER TABLE archive_instances ADD COLUMN patient_id TEXT;"
+    "ALTER TABLE archive_instances ADD COLUMN patient_birth_date TEXT;"
+    "ALTER TABLE archive_instances ADD COLUMN patient_sex TEXT;"
+    "ALTER TABLE archive_instances ADD COLUMN sop_class_uid TEXT;"
+    "ALTER TABLE archive_instances ADD COLUMN instance_number TEXT;"
+    "ALTER TABLE archive_instances ADD COLUMN transfer_syntax TEXT;"
+    "ALTER TABLE archive_instances ADD COLUMN rows_n INTEGER;"
+    "ALTER TABLE archive_instances ADD COLUMN columns_n INTEGER;"
+    "ALTER TABLE archive_instances ADD COLUMN frames_n INTEGER;"
+    "ALTER TABLE archive_instances ADD COLUMN bits_allocated INTEGER;"
+    "CREATE INDEX archive_instances_study ON archive_instances(project, study_uid, series_uid);"
+    "CREATE INDEX archive_instances_sop ON archive_instances(sop_uid);"
+    /* and where an import session's instances came from: 'pacs' (a
+     * retrieval the queue ran) or 'stow' (pushed by STOW-RS) */
+    "ALTER TABLE import_sessions ADD COLUMN kind TEXT NOT NULL DEFAULT 'pacs';",
 };
 
 const char *const *store_migrations(size_t *n)

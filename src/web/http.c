@@ -26,6 +26,8 @@ struct http_server {
     http_handler_fn fn;
     void *ctx;
     size_t max_body;
+    char *large_prefix; /* paths allowed max_large_body */
+    size_t max_large_body;
     int port;
     char *pem_cert, *pem_key; /* libmicrohttpd keeps pointers to these while it runs */
     size_t pem_key_len;
@@ -46,10 +48,21 @@ struct http_request {
     size_t out_len;
     int fd; /* a file to send instead of out (-1: none) */
     uint64_t fd_size;
+    http_stream_fn stream; /* a streamed answer instead of out (NULL: none) */
+    void *stream_ctx;
+    void (*stream_done)(void *ctx);
 };
+
+static void drop_stream(http_request *r)
+{
+    if (r->stream && r->stream_done)
+        r->stream_done(r->stream_ctx);
+    r->stream = NULL, r->stream_ctx = NULL, r->stream_done = NULL;
+}
 
 static void request_free(http_request *r)
 {
+    drop_stream(r);
     if (r->fd >= 0)
         close(r->fd);
     for (int i = 0; i < r->nheaders; i++)
@@ -88,6 +101,16 @@ static void client_text(struct MHD_Connection *c, char *buf, size_t n)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr, buf, (socklen_t)n);
 }
 
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    http_request *r = cls;
+    long n = r->stream(r->stream_ctx, buf, max);
+    if (n == HTTP_STREAM_END)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    return n < 0 ? MHD_CONTENT_READER_END_WITH_ERROR : (ssize_t)n;
+}
+
 static enum MHD_Result send_answer(http_request *r)
 {
     if (!r->status) {
@@ -97,11 +120,14 @@ static enum MHD_Result send_answer(http_request *r)
         r->status = 500, r->ctype = "application/json";
     }
     struct MHD_Response *resp =
-        r->fd >= 0 ? MHD_create_response_from_fd64(r->fd_size, r->fd)
-                   : MHD_create_response_from_buffer(r->out_len, r->out, MHD_RESPMEM_MUST_FREE);
+        r->stream  ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256 * 1024, stream_read, r, NULL)
+        : r->fd >= 0 ? MHD_create_response_from_fd64(r->fd_size, r->fd)
+                     : MHD_create_response_from_buffer(r->out_len, r->out, MHD_RESPMEM_MUST_FREE);
     if (!resp)
         return MHD_NO;
-    if (r->fd >= 0)
+    if (r->stream)
+        ; /* the request (freed after the answer ends) keeps the stream's context */
+    else if (r->fd >= 0)
         r->fd = -1; /* owned (and closed) by the response now */
     else
         r->out = NULL;
@@ -131,7 +157,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*data_size) {
-        if (append_body(r, s->max_body, data, *data_size) < 0)
+        bool large = s->large_prefix && strncmp(r->path, s->large_prefix, strlen(s->large_prefix)) == 0;
+        if (append_body(r, large && s->max_large_body > s->max_body ? s->max_large_body : s->max_body, data,
+                        *data_size) < 0)
             return MHD_NO;
         *data_size = 0;
         return MHD_YES;
@@ -193,6 +221,7 @@ static void server_free(http_server *s)
         explicit_bzero(s->pem_key, s->pem_key_len);
     free(s->pem_key);
     free(s->pem_cert);
+    free(s->large_prefix);
     free(s);
 }
 
@@ -235,6 +264,12 @@ http_server *http_server_start(const http_config *cfg, http_handler_fn fn, void 
         return NULL;
     }
     s->fn = fn, s->ctx = ctx, s->max_body = cfg->max_body ? cfg->max_body : 1 << 20;
+    s->max_large_body = cfg->max_large_body;
+    if (cfg->large_prefix && !(s->large_prefix = strdup(cfg->large_prefix))) {
+        dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+        server_free(s);
+        return NULL;
+    }
     if (load_tls(s, cfg, err) != DQR_OK) {
         server_free(s);
         return NULL;
@@ -339,6 +374,7 @@ void http_add_header(http_request *r, const char *name, const char *value)
 
 void http_respond(http_request *r, int status, const char *content_type, char *body, size_t len)
 {
+    drop_stream(r);
     free(r->out);
     if (r->fd >= 0)
         close(r->fd), r->fd = -1;
@@ -347,11 +383,42 @@ void http_respond(http_request *r, int status, const char *content_type, char *b
 
 void http_respond_file(http_request *r, int status, const char *content_type, int fd, uint64_t size)
 {
+    drop_stream(r);
     free(r->out);
     r->out = NULL, r->out_len = 0;
     if (r->fd >= 0)
         close(r->fd);
     r->status = status, r->ctype = content_type, r->fd = fd, r->fd_size = size;
+}
+
+void http_respond_stream(http_request *r, int status, const char *content_type, http_stream_fn fn, void *ctx,
+                         void (*done)(void *ctx))
+{
+    drop_stream(r);
+    free(r->out);
+    r->out = NULL, r->out_len = 0;
+    if (r->fd >= 0)
+        close(r->fd), r->fd = -1;
+    r->status = status, r->ctype = content_type;
+    r->stream = fn, r->stream_ctx = ctx, r->stream_done = done;
+}
+
+typedef struct arg_walk {
+    http_arg_fn fn;
+    void *ctx;
+} arg_walk;
+
+static enum MHD_Result each_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    arg_walk *w = cls;
+    return w->fn(w->ctx, key, value ? value : "") ? MHD_NO : MHD_YES;
+}
+
+void http_query_each(const http_request *r, http_arg_fn fn, void *ctx)
+{
+    arg_walk w = {fn, ctx};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, each_arg, &w);
 }
 
 int http_status(const http_request *r)

@@ -23,6 +23,8 @@ typedef struct http_config {
     size_t max_body;           /* bytes; larger bodies get 413; 0 = 1 MiB */
     unsigned timeout_s;        /* idle connection timeout; 0 = 60 */
     unsigned max_per_address;  /* connections from one client address; 0 = no limit */
+    const char *large_prefix;  /* requests whose path starts with this ... */
+    size_t max_large_body;     /* ... may send up to this many bytes (uploads); 0 = max_body */
     const char *tls_cert;      /* PEM certificate (chain) file: HTTPS only; NULL/"" = plain HTTP */
     const char *tls_key;       /* PEM private key file (needed with tls_cert; not world-readable) */
 } http_config;
@@ -61,6 +63,19 @@ void http_respond(http_request *r, int status, const char *content_type, char *b
 /* Answer with the contents of an open file (streamed, never held in
  * memory); takes ownership of fd. */
 void http_respond_file(http_request *r, int status, const char *content_type, int fd, uint64_t size);
+/* Streamed answers of unknown length (chunked): fn fills buf with up to
+ * max bytes and returns how many, HTTP_STREAM_END after the last, or
+ * HTTP_STREAM_ERROR to cut the connection. It runs on the connection's
+ * thread after the handler returned, so ctx must own what it needs;
+ * done(ctx) is called once when the answer ends (sent or not). */
+enum { HTTP_STREAM_END = -1, HTTP_STREAM_ERROR = -2 };
+typedef long (*http_stream_fn)(void *ctx, char *buf, size_t max);
+void http_respond_stream(http_request *r, int status, const char *content_type, http_stream_fn fn, void *ctx,
+                         void (*done)(void *ctx));
+/* Call fn(ctx, name, value) for each ?query argument, in order (a name
+ * may repeat); stops when fn returns non-zero. */
+typedef int (*http_arg_fn)(void *ctx, const char *name, const char *value);
+void http_query_each(const http_request *r, http_arg_fn fn, void *ctx);
 /* The status answered so far (0 before http_respond). */
 int http_status(const http_request *r);
 

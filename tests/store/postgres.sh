@@ -4,10 +4,11 @@
 # starts a throwaway PostgreSQL 15 cluster (Debian's postgresql package) on
 # a free localhost port, as the postgres user when run as root, then runs
 # rest_api.py, import_e2e.py, security/accounts.py, ops/backup.py (which
-# restores into dqr2), scp/archive_qr.py (the archive's Q/R SCP) and
-# registry/returning_patients.py with DQR_CATALOG pointing at it, and the
-# catalog upgrade test of test_store (DQR_TEST_PG_URL). The PHI scans of
-# those suites also read the cluster's files.
+# restores into dqr2), scp/archive_qr.py (the archive's Q/R SCP),
+# registry/returning_patients.py and dicomweb/dicomweb_rs.py with
+# DQR_CATALOG pointing at it, and the catalog upgrade test of test_store
+# (DQR_TEST_PG_URL). The PHI scans of those suites also read the cluster's
+# files.
 # Usage: postgres.sh DQR WORKDIR
 set -u
 dqr=$1 work=$2
@@ -42,7 +43,7 @@ ok "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on port $port"
 export DQR_CATALOG="postgresql://dqr@127.0.0.1:$port/dqr"
 export DQR_TEST_SCAN_ALSO="$pgdir/pg"
 for suite in gateway/rest_api.py gateway/import_e2e.py store/scale_out.py security/accounts.py ops/backup.py \
-    scp/archive_qr.py registry/returning_patients.py; do
+    scp/archive_qr.py registry/returning_patients.py dicomweb/dicomweb_rs.py; do
     name=$(basename "$suite" .py)
     # each suite gets a clean database
     (cd / && as_pg "$bin/psql" -q -h 127.0.0.1 -p "$port" -U dqr -d postgres -c "DROP DATABASE IF EXISTS dqr" \

@@ -16,9 +16,38 @@
 
 /* ---- tokens ---- */
 
+/* The password of "Authorization: Basic base64(user:password)" into out
+ * (DICOMweb clients that know only basic authentication send an API token
+ * as the password; the user name is not checked, the token names its
+ * user). False when h is no such header. */
+static bool basic_password(const char *h, char *out, size_t cap)
+{
+    if (!h || strncasecmp(h, "Basic ", 6) != 0)
+        return false;
+    const char *b64 = h + 6 + strspn(h + 6, " ");
+    char plain[512];
+    size_t n = 0;
+    if (sodium_base642bin((unsigned char *)plain, sizeof plain - 1, b64, strlen(b64), " ", &n, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0)
+        return false;
+    plain[n] = '\0';
+    const char *colon = strchr(plain, ':');
+    bool ok = colon && strlen(colon + 1) < cap;
+    if (ok)
+        snprintf(out, cap, "%s", colon + 1);
+    sodium_memzero(plain, sizeof plain);
+    return ok;
+}
+
 void gw_request_token_hash(gw_req *r, char hash[65])
 {
     const char *h = http_header(r->http, "Authorization");
+    char basic[256];
+    if (basic_password(h, basic, sizeof basic)) {
+        gw_token_hash(basic, hash);
+        sodium_memzero(basic, sizeof basic);
+        return;
+    }
     const char *tok = h && strncasecmp(h, "Bearer ", 7) == 0 ? h + 7 : "";
     gw_token_hash(tok + strspn(tok, " "), hash);
 }
@@ -113,21 +142,23 @@ static int take_user(void *ctx, int n, const char *const *names, const store_val
 bool gw_authenticate(gw_req *r)
 {
     const char *h = http_header(r->http, "Authorization");
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+    if (!h || (strncasecmp(h, "Bearer ", 7) != 0 && strncasecmp(h, "Basic ", 6) != 0))
         return false;
+    bool basic = strncasecmp(h, "Basic ", 6) == 0;
     char hash[65];
     gw_request_token_hash(r, hash);
     token_user t = {0};
     dqr_error err;
     int64_t now = time(NULL), oldest_api = now - (int64_t)r->g->cfg.api_token_max_days * 86400;
     /* api_token_max_days also ends API tokens made before it was set */
-    store_val args[] = {STORE_S(hash), STORE_I(now), STORE_I(r->g->cfg.api_token_max_days), STORE_I(oldest_api)};
+    store_val args[] = {STORE_S(hash), STORE_I(now), STORE_I(r->g->cfg.api_token_max_days), STORE_I(oldest_api),
+                        STORE_I(basic)}; /* basic: API tokens only */
     if (store_exec(r->g->db,
                    "SELECT u.id, u.username, u.role, u.phi, t.id, t.last_used"
                    " FROM tokens t JOIN users u ON u.id = t.user_id"
                    " WHERE t.token_hash = ? AND (t.expires = 0 OR t.expires > ?) AND u.disabled = 0"
-                   " AND (t.kind <> 'api' OR ? = 0 OR t.created > ?)",
-                   args, 4, take_user, &t, NULL, &err) != DQR_OK ||
+                   " AND (t.kind <> 'api' OR ? = 0 OR t.created > ?) AND (? = 0 OR t.kind = 'api')",
+                   args, 5, take_user, &t, NULL, &err) != DQR_OK ||
         !t.u.id)
         return false;
     if (now - t.last_used >= 60) /* at most one write a minute per token, not one per request */

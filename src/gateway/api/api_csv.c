@@ -10,6 +10,7 @@
  * records, and repeated session labels found with a hash set rather than by
  * comparing each study with all the earlier ones. */
 #include "gateway/import/archive.h"
+#include "gateway/import/sessions.h"
 #include "gateway/api/imports.h"
 #include "gateway/pacs/query.h"
 #include "gateway/import/job.h"

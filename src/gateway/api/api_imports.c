@@ -4,6 +4,7 @@
 #include "gateway/import/job.h"
 #include "gateway/import/scheduler.h"
 #include "gateway/api/imports.h"
+#include "gateway/import/sessions.h"
 #include "gateway/core/sealed.h"
 #include "gateway/accounts/accounts.h"
 #include "gateway/api/routes.h"
@@ -72,43 +73,9 @@ typedef struct new_import {
  * it already or an import that may still run (or be retried) asked for it.
  * Only a session whose import ended done is left to the archive's rows. */
 
-static int copy_text(void *ctx, int n, const char *const *names, const store_val *c)
-{
-    (void)names;
-    if (n > 0 && c[0].type == STORE_TEXT)
-        snprintf(ctx, 65, "%s", c[0].s);
-    return 1;
-}
-
-/* The subject other than subject that session already belongs to in
- * project, into owner[65]; false when none. */
-static bool session_owner(store *s, const char *project, const char *session, const char *subject, char owner[65])
-{
-    *owner = '\0';
-    store_exec(s,
-               "SELECT subject FROM archive_instances WHERE project = ? AND session = ? AND subject <> ? UNION ALL "
-               "SELECT subject FROM import_sessions WHERE project = ? AND session = ? AND subject <> ? "
-               "AND state <> 'done' LIMIT 1",
-               (store_val[]){STORE_S(project), STORE_S(session), STORE_S(subject), STORE_S(project), STORE_S(session),
-                             STORE_S(subject)},
-               6, copy_text, owner, NULL, NULL);
-    return *owner != '\0';
-}
-
 static const char *member_text(const json_t *studies, size_t i, const char *key)
 {
     return json_string_value(json_object_get(json_array_get(studies, i), key));
-}
-
-bool gw_session_taken(gw *g, const char *project, const json_t *study, char *msg, size_t len)
-{
-    const char *session = json_string_value(json_object_get(study, "session"));
-    const char *subject = json_string_value(json_object_get(study, "subject"));
-    char owner[65];
-    if (!session || !subject || !session_owner(g->db, project, session, subject, owner))
-        return false;
-    snprintf(msg, len, "session %s already belongs to subject %s in project %s", session, owner, project);
-    return true;
 }
 
 /* Answer 409 {"error", "session", "subject"} for studies[i]. */
@@ -162,7 +129,7 @@ static dqr_status insert_import(void *ctx, store *s, dqr_error *err)
             break;
         /* checked again here, inside the transaction: two requests at once
          * cannot both take one session for two subjects */
-        if (session_owner(s, n->project, json_string_value(json_object_get(v, "session")),
+        if (gw_session_owner(s, n->project, json_string_value(json_object_get(v, "session")),
                           json_string_value(json_object_get(v, "subject")), n->owner)) {
             n->conflict = i;
             return dqr_error_set(err, DQR_E_CONFLICT, "session %s already belongs to subject %s in project %s",
@@ -495,7 +462,7 @@ static void history(gw_req *r)
     long long limit = lim ? atoll(lim) : 100;
     dqr_error err;
     json_t *a = gw_rows(r->g,
-                        "SELECT s.id, s.request_id, u.username AS user, s.queued AS at, s.pacs_id AS pacs, "
+                        "SELECT s.id, s.request_id, u.username AS user, s.queued AS at, s.kind, s.pacs_id AS pacs, "
                         "p.label AS pacs_label, s.project, s.subject, s.session, s.state, s.expected, s.received, "
                         "s.archived, s.rejected, s.failed, s.warned, s.bytes, s.frames_checked, s.frames_masked, "
                         "s.frames_refused, s.ms, s.started, s.finished, s.error, "

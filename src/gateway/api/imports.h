@@ -9,10 +9,6 @@
 bool gw_import_target_ok(gw_req *r, int64_t pacs, const char *project);
 /* Check studies and queue them as one request; answers 201 or an error. */
 bool gw_import_queue(gw_req *r, int64_t pacs, const char *project, const json_t *studies, bool bulk);
-/* study's session is taken by another subject in the archive of project,
- * or by an import of project not yet done. The sentence goes to msg
- * ("session S01_MR1 already belongs to subject S01 in project P1"). */
-bool gw_session_taken(gw *g, const char *project, const json_t *study, char *msg, size_t len);
 /* A request with its sessions and summed counts (new reference), or NULL. */
 json_t *gw_import_json(gw *g, int64_t id);
 

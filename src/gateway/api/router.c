@@ -13,14 +13,19 @@ static const gw_route *const tables[] = {gw_routes_auth,  gw_routes_users,   gw_
                                          gw_routes_imports, gw_routes_archive, gw_routes_send,
                                          gw_routes_dryrun, gw_routes_ui,      gw_routes_audit,
                                          gw_routes_dicom_clients, gw_routes_quarantine, gw_routes_pixels,
-                                         gw_routes_quarantine_review, gw_routes_registry};
+                                         gw_routes_quarantine_review, gw_routes_registry, gw_routes_dicomweb};
 
 /* Match path against pattern, keeping the {} segments in r->arg. */
 static bool match(const char *pattern, const char *path, gw_req *r)
 {
     int n = 0;
     memset(r->arg, 0, sizeof r->arg); /* no argument of an earlier, failed match */
+    r->rest = NULL;
     while (*pattern && *path) {
+        if (strcmp(pattern, "{*}") == 0) { /* the rest of the path: the handler reads it */
+            r->rest = path;
+            return true;
+        }
         if (strncmp(pattern, "{}", 2) == 0) {
             size_t len = strcspn(path, "/");
             if (len == 0 || len >= sizeof r->argbuf[0] || n == 4)
@@ -77,6 +82,8 @@ static void route(gw_req *r)
     }
     if (rt->access != GW_PUBLIC && !gw_authenticate(r)) {
         http_add_header(r->http, "WWW-Authenticate", "Bearer realm=\"dqr\"");
+        if (r->rest) /* DICOMweb clients may know only basic authentication (an API token as password) */
+            http_add_header(r->http, "WWW-Authenticate", "Basic realm=\"dqr DICOMweb\"");
         gw_fail(r, 401, "log in first: send Authorization: Bearer TOKEN (POST /api/v1/login gives one)");
         return;
     }
@@ -86,7 +93,7 @@ static void route(gw_req *r)
         return;
     }
     r->route = rt->pattern;
-    if (parse_body(r))
+    if (r->rest || parse_body(r))
         rt->fn(r);
 }
 

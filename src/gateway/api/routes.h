@@ -6,13 +6,6 @@
 #include "gateway/internal.h"
 
 /* ---- routes ---- */
-typedef enum gw_access { GW_PUBLIC, GW_USER, GW_ADMIN } gw_access;
-typedef void (*gw_handler)(gw_req *r);
-typedef struct gw_route {
-    const char *method, *pattern; /* "{}" matches one path segment */
-    gw_access access;
-    gw_handler fn;
-} gw_route;
 
 /* Route tables, one per file (api_*.c), each ended by a {NULL} entry. */
 extern const gw_route gw_routes_auth[], gw_routes_users[], gw_routes_pacs[], gw_routes_projects[],
@@ -21,6 +14,7 @@ extern const gw_route gw_routes_auth[], gw_routes_users[], gw_routes_pacs[], gw_
 extern const gw_route gw_routes_audit[]; /* GET /api/v1/audit (api_audit.c) */
 extern const gw_route gw_routes_quarantine[]; /* GET /api/v1/quarantine (api/api_quarantine.c) */
 extern const gw_route gw_routes_registry[]; /* date shift, re-identification (api/api_registry.c) */
+extern const gw_route gw_routes_dicomweb[]; /* /dicom-web (archive/dicomweb.c) */
 extern const gw_route gw_routes_dicom_clients[]; /* /api/v1/dicom-clients (api/api_dicom_clients.c) */
 /* Free the finished sends' records (at stop). */
 void gw_sends_free(gw *g);

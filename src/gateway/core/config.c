@@ -62,6 +62,8 @@ static const key keys[] = {
      "seconds an association with a receiver may stay silent"},
     {"max_instance_bytes", K_INT, F(max_instance_bytes), "536870912", 65536, INT_MAX,
      "largest instance a receiver or a C-GET import holds in memory; a larger one is answered 0xA700"},
+    {"stow_max_bytes", K_INT, F(stow_max_bytes), "268435456", 65536, INT_MAX,
+     "largest STOW-RS request body (held in memory while its instances go through the pipeline); larger: 413"},
     {"unrequested", K_STR, F(unrequested), "refuse", 0, 0,
      "an instance no import asked for: refuse (C-STORE failure) or quarantine (kept sealed)"},
     {"phi_policy", K_STR, F(phi_policy), "warn", 0, 0,

@@ -55,6 +55,11 @@ typedef struct gw_job {
     atomic_llong last_arrival; /* gw_clock_ms of the last instance that came */
     char first_patient[65];    /* the first instance's PatientID (under lock; memory only) */
     atomic_bool mixed;         /* refused: an instance carried another PatientID (mixed_patient_policy) */
+    /* called with each instance archived (de-identified), on the thread
+     * that processed it; STOW-RS lists what it stored. NULL: none */
+    void (*on_archived)(void *ctx, const dcm_dataset *ds);
+    void *on_archived_ctx;
+    bool any_study;    /* STOW-RS: each instance's own study is the session's */
     struct gw_job *next;
 } gw_job;
 

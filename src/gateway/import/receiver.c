@@ -13,6 +13,7 @@
 #include "gateway/pacs/peers.h"
 #include "gateway/import/registry.h"
 #include "gateway/import/quirks.h"
+#include "gateway/import/index.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -126,13 +127,9 @@ static bool parent_ready(gw_job *j, const char *path)
 static bool archive(gw *g, gw_job *j, dcm_file *f, int64_t *bytes)
 {
     dcm_dataset *ds = dcm_file_dataset(f);
-    char series[65] = "", sop[65] = "", number[32] = "", desc[65] = "", modality[17] = "", date[17] = "";
+    char series[65] = "", sop[65] = "";
     dcm_dataset_get_string(ds, DCM_TAG(0x0020, 0x000E), series, sizeof series);
     dcm_dataset_get_string(ds, DCM_TAG(0x0008, 0x0018), sop, sizeof sop);
-    dcm_dataset_get_string(ds, DCM_TAG(0x0020, 0x0011), number, sizeof number);
-    dcm_dataset_get_string(ds, DCM_TAG(0x0008, 0x103E), desc, sizeof desc);
-    dcm_dataset_get_string(ds, DCM_TAG(0x0008, 0x0060), modality, sizeof modality);
-    dcm_dataset_get_string(ds, DCM_TAG(0x0008, 0x0020), date, sizeof date);
     char path[4096];
     if (!gw_archive_path(g, j->project, j->subject, j->session, series, sop, path, sizeof path)) {
         snprintf(j->error, sizeof j->error, "an instance has no usable SeriesInstanceUID or SOPInstanceUID");
@@ -152,21 +149,13 @@ static bool archive(gw *g, gw_job *j, dcm_file *f, int64_t *bytes)
     *bytes = stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
     char rel[4096];
     snprintf(rel, sizeof rel, "%s", path + strlen(g->cfg.data_dir) + 1);
-    if (store_exec(g->db,
-                   "INSERT INTO archive_instances(project, subject, session, series_uid, series_number, "
-                   "series_description, modality, study_date, sop_uid, path, bytes, import_session, updated) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(project, session, sop_uid) DO UPDATE SET "
-                   "subject = excluded.subject, series_uid = excluded.series_uid, series_number = excluded.series_number, "
-                   "series_description = excluded.series_description, modality = excluded.modality, "
-                   "study_date = excluded.study_date, path = excluded.path, bytes = excluded.bytes, "
-                   "import_session = excluded.import_session, updated = excluded.updated",
-                   (store_val[]){STORE_S(j->project), STORE_S(j->subject), STORE_S(j->session), STORE_S(series),
-                                 STORE_S(number), STORE_S(desc), STORE_S(modality), STORE_S(date), STORE_S(sop),
-                                 STORE_S(rel), STORE_I(*bytes), STORE_I(j->id), STORE_I(time(NULL))},
-                   13, NULL, NULL, NULL, &err) != DQR_OK) {
+    gw_archive_row where = {j->project, j->subject, j->session, rel, *bytes, j->id};
+    if (gw_archive_index(g, &where, f, &err) != DQR_OK) {
         snprintf(j->error, sizeof j->error, "catalog: %.200s", err.message);
         return false;
     }
+    if (j->on_archived)
+        j->on_archived(j->on_archived_ctx, ds);
     return true;
 }
 
@@ -204,7 +193,7 @@ uint16_t gw_job_instance(gw *g, gw_job *j, const uint8_t *data, size_t len)
     dcm_dataset *ds = dcm_file_dataset(f);
     char study[65] = "";
     dcm_dataset_get_string(ds, DCM_TAG(0x0020, 0x000D), study, sizeof study);
-    if (strcmp(study, j->study_uid) != 0 || !in_series(j, ds)) { /* object-identifier: not what was asked */
+    if ((!j->any_study && strcmp(study, j->study_uid) != 0) || !in_series(j, ds)) { /* object-identifier */
         dcm_file_close(f);
         atomic_fetch_add(&j->rejected, 1);
         GW_COUNT(g, instances_rejected);

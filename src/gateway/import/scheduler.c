@@ -290,8 +290,13 @@ dqr_status gw_import_start(gw *g, dqr_error *err)
     dqr_make_dirs(path, 0700);
     sweep(path);
     int64_t n = 0;
-    store_exec(g->db, "UPDATE import_sessions SET state = 'queued', updated = ? WHERE state = 'running'",
+    store_exec(g->db, "UPDATE import_sessions SET state = 'queued', updated = ? WHERE state = 'running' AND kind = 'pacs'",
                (store_val[]){STORE_I(time(NULL))}, 1, NULL, NULL, &n, NULL);
+    /* a STOW-RS request has no PACS to retrieve from again: its client saw it fail */
+    store_exec(g->db,
+               "UPDATE import_sessions SET state = 'failed', finished = ?, updated = ?, "
+               "error = 'dqr stopped during this STOW-RS request' WHERE state = 'running' AND kind = 'stow'",
+               (store_val[]){STORE_I(time(NULL)), STORE_I(time(NULL))}, 2, NULL, NULL, NULL, NULL);
     if (n)
         gw_log(g, "info", "requeued", "sessions=%lld (running when dqr last stopped)", (long long)n);
     if (!(g->pool = gw_pool_start(g, g->cfg.import_workers, gw_job_instance, err)))

@@ -497,7 +497,7 @@ static void unregister_job(gw *g, gw_job *j)
 }
 
 /* Written instances reach the disk before the session says done. */
-static void sync_archive(gw *g)
+void gw_sync_archive(gw *g)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/archive", g->cfg.data_dir);
@@ -605,7 +605,7 @@ void gw_job_run(gw *g, int64_t id, int threads, long *ms)
     dqr_status st = strcmp(p.protocol, "dicomweb") == 0 ? gw_wado_retrieve(g, j, &p, &r.expected, &err)
                                                         : retrieve(&r, &err);
     unregister_job(g, j);
-    sync_archive(g);
+    gw_sync_archive(g);
     *ms = (long)(gw_clock_ms() - t0);
     save_counts(&r, NULL);
     if (j->orig_sealed)

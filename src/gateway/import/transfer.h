@@ -10,4 +10,8 @@
  * other sessions: gw_pacs_slots); *ms gets the transfer time. */
 void gw_job_run(gw *g, int64_t id, int threads, long *ms);
 
+/* Every archive file written reaches the disk (syncfs of the archive's
+ * file system): before a session, or a STOW-RS request, says done. */
+void gw_sync_archive(gw *g);
+
 #endif
