@@ -32,3 +32,15 @@ bool gw_archive_path(const gw *g, const char *project, const char *subject, cons
                 : snprintf(out, cap, "%s/archive/%s/%s/%s/%s", g->cfg.data_dir, project, subject, session, series);
     return n > 0 && (size_t)n < cap;
 }
+
+const char *gw_archive_reason(const char *message)
+{
+    const char *end = NULL;
+    for (const char *p = message; (p = strstr(p, ".dcm")); p += 4)
+        end = p + 4;
+    if (!end)
+        return message;
+    if (strncmp(end, ".tmp.", 5) == 0)
+        end += 5 + strspn(end + 5, "0123456789abcdef");
+    return strncmp(end, ": ", 2) == 0 ? end + 2 : message;
+}

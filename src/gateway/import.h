@@ -90,6 +90,10 @@ bool gw_accept_peer(void *ctx, const char *calling_aet, const char *addr, char *
  * UID would escape the folder. */
 bool gw_archive_path(const gw *g, const char *project, const char *subject, const char *session, const char *series,
                      const char *sop, char *out, size_t cap);
+/* The reason in a failed archive write's message, after the file's paths
+ * ("write failed: No space left on device", "rename: Input/output error"):
+ * the paths are long and the session's error short. */
+const char *gw_archive_reason(const char *message);
 
 /* keyword is one of the six fields XNAT's remapping touches (PatientID,
  * PatientName, StudyID, AccessionNumber, StudyDate, PatientBirthDate): the

@@ -5,6 +5,7 @@
 #include "gateway/import.h"
 #include "gateway/sealed.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,16 +206,20 @@ static void unregister_job(gw *g, gw_job *j)
     pthread_mutex_unlock(&g->jobs_lock);
 }
 
-/* Written instances reach the disk before the session says done. */
-static void sync_archive(gw *g)
+/* Written instances reach the disk before the session says done: a sync
+ * that fails (EIO) fails the transfer, which then runs again. */
+static dqr_status sync_archive(gw *g, dqr_error *err)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/archive", g->cfg.data_dir);
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        syncfs(fd);
-        close(fd);
-    }
+    if (fd < 0)
+        return dqr_error_set(err, DQR_E_IO, "the archive folder cannot be opened to sync it: %s", strerror(errno));
+    dqr_status st = DQR_OK;
+    if (syncfs(fd) != 0)
+        st = dqr_error_set(err, DQR_E_IO, "the archive could not be synced to disk: %s", strerror(errno));
+    close(fd);
+    return st;
 }
 
 /* The end state and what to record. */
@@ -274,7 +279,8 @@ void gw_job_run(gw *g, int64_t id, long *ms)
     dqr_status st = strcmp(p.protocol, "dicomweb") == 0 ? gw_wado_retrieve(g, j, &p, &r.expected, &err)
                                                         : retrieve(&r, &p, &m, &err);
     unregister_job(g, j);
-    sync_archive(g);
+    if (st == DQR_OK)
+        st = sync_archive(g, &err);
     *ms = (long)(gw_clock_ms() - t0);
     save_counts(&r, NULL);
     if (j->orig_sealed)
