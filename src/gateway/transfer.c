@@ -232,6 +232,13 @@ static void finish(gw *g, int64_t id, const char *state, const char *error, long
                (store_val[]){STORE_S(state), STORE_S(error), STORE_I(ms), STORE_I(next_try), STORE_I(time(NULL)),
                              ended ? STORE_I(time(NULL)) : STORE_S(NULL), STORE_I(id)},
                7, NULL, NULL, NULL, NULL);
+    /* counts restart with each attempt: a last attempt that could not even
+     * connect would say 0 archived beside what earlier ones archived */
+    if (strcmp(state, "failed") == 0)
+        store_exec(g->db,
+                   "UPDATE import_sessions SET archived = (SELECT COUNT(*) FROM archive_instances a WHERE "
+                   "a.project = import_sessions.project AND a.session = import_sessions.session) WHERE id = ?",
+                   (store_val[]){STORE_I(id)}, 1, NULL, NULL, NULL, NULL);
     gw_log(g, strcmp(state, "failed") == 0 ? "warn" : "info", "import", "session=%lld state=%s ms=%ld", (long long)id,
            state, ms);
 }

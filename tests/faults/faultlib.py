@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
@@ -42,11 +43,13 @@ class Rig:
         self.studies = study_uids(studies)
         self.od, self.oh = start_orthanc(self.procs, self.work, "orthanc", "ORTHANC",
                                          {"dqr": ["DQR", "127.0.0.1", self.dicom]})
+        self.orthanc = self.procs.list[-1]
         if not wait_port(self.od):
             raise RuntimeError("Orthanc did not start")
         dqr_store(dqr, "ORTHANC", self.od, studies)
-        self.env = serve_env(self.work, PASSWORD, self.http, self.dicom, DQR_IMPORT_POLL_SECONDS="1",
-                             DQR_IMPORT_RETRY_SECONDS="1", DQR_IMPORT_MAX_ATTEMPTS="3", **(extra_env or {}))
+        settings = dict({"DQR_IMPORT_POLL_SECONDS": "1", "DQR_IMPORT_RETRY_SECONDS": "1",
+                         "DQR_IMPORT_MAX_ATTEMPTS": "3"}, **(extra_env or {}))
+        self.env = serve_env(self.work, PASSWORD, self.http, self.dicom, **settings)
         self.log = open(self.work + "/serve.stderr", "ab")
         self.api = Api(self.http)
         self.serve = None
@@ -74,6 +77,19 @@ class Rig:
             self.serve.send_signal(signal.SIGKILL)
             self.serve.wait()
             self.serve = None
+
+    def kill_orthanc(self):
+        self.orthanc.send_signal(signal.SIGKILL)
+        self.orthanc.wait()
+
+    def start_orthanc(self):
+        """Orthanc again on its storage and ports (after kill_orthanc)."""
+        self.orthanc = self.procs.start(["Orthanc", self.work + "/orthanc.json"], open(self.work + "/orthanc.log", "a"))
+        return wait_port(self.od)
+
+    def session(self, iid):
+        st, b, _ = self.call("GET", f"/api/v1/imports/{iid}")
+        return b if st == 200 else {}
 
     def call(self, method, path, body=None):
         return self.api.call(method, path, body, token=self.token)
@@ -111,3 +127,48 @@ class Rig:
 
     def close(self):
         self.procs.stop()
+
+
+class Postgres:
+    """A throwaway PostgreSQL cluster on a free port (Debian's packages), as
+    the postgres user when run as root; restart() stops it (immediate: as a
+    crash) and starts it again on the same port."""
+
+    def __init__(self, work):
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+        if not bins or not os.path.exists(bins[-1] + "/initdb"):
+            raise RuntimeError("PostgreSQL is not installed")
+        self.bin, self.port = bins[-1], free_port()
+        self.root = os.getuid() == 0
+        self.dir = tempfile.mkdtemp(prefix="dqr-faults-pg.") if self.root else work + "/pg"
+        if self.root:
+            shutil.chown(self.dir, "postgres")
+        self.run("initdb", "-D", self.dir + "/data", "-U", "dqr", "--auth=trust", "-E", "UTF8")
+        self.start()
+        self.run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "dqr", "dqr")
+        self.url = f"postgresql://dqr@127.0.0.1:{self.port}/dqr"
+
+    def run(self, tool, *args):
+        argv = [self.bin + "/" + tool, *args]
+        if self.root:
+            argv = ["runuser", "-u", "postgres", "--"] + argv
+        subprocess.run(argv, check=True, cwd="/", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def start(self):
+        self.run("pg_ctl", "-D", self.dir + "/data", "-l", self.dir + "/log", "-w", "-o",
+                 f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1", "start")
+
+    def stop(self, mode="fast"):
+        self.run("pg_ctl", "-D", self.dir + "/data", "-m", mode, "-w", "stop")
+
+    def restart(self):
+        self.stop("immediate")
+        self.start()
+
+    def close(self):
+        try:
+            self.stop()
+        except subprocess.CalledProcessError:
+            pass
+        if self.root:
+            shutil.rmtree(self.dir, ignore_errors=True)
