@@ -161,6 +161,13 @@ class Postgres:
     def stop(self, mode="fast"):
         self.run("pg_ctl", "-D", self.dir + "/data", "-m", mode, "-w", "stop")
 
+    def psql(self, sql, capture=False):
+        """sql run by psql on the database dqr (its output with capture)."""
+        argv = [self.bin + "/psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "dqr", "-d", "dqr", "-q", "-At",
+                "-v", "ON_ERROR_STOP=1"]
+        p = subprocess.run(argv, input=sql, text=True, check=True, cwd="/", capture_output=True)
+        return p.stdout if capture else None
+
     def restart(self):
         self.stop("immediate")
         self.start()
