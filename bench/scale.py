@@ -37,37 +37,52 @@ SESSION = ("INSERT INTO import_sessions(request_id, pacs_id, project, bulk, stud
            "VALUES (?,?,?,1,?,?,?,'done',?,?,?,?,?,?,?,?,100)")
 
 
+def numbered(sql):
+    out, k = "", 0
+    for ch in sql:
+        if ch == "?":
+            k += 1
+            out += f"${k}"
+        else:
+            out += ch
+    return out
+
+
+def literal(v):
+    return "NULL" if v is None else str(v) if isinstance(v, int) else "'" + str(v).replace("'", "''") + "'"
+
+
 class Catalog:
     """Writes into the catalog dqr serve uses, beside it."""
 
     def __init__(self, pg=None, path=None):
         self.pg, self.db = pg, sqlite3.connect(path, timeout=60) if path else None
 
-    def many(self, sql, rows):
+    def transactions(self, txs):
+        """Each tx a list of (sql, rows), committed on its own."""
         if self.db:
-            with self.db:
-                self.db.executemany(sql, rows)
+            for tx in txs:
+                with self.db:
+                    for sql, rows in tx:
+                        self.db.executemany(sql, rows)
             return
-        # PostgreSQL: the same statement, numbered, for every row in one transaction
-        text, k = "", 0
-        for ch in sql:
-            if ch == "?":
-                k += 1
-                text += f"${k}"
-            else:
-                text += ch
-        buf = io.StringIO()
-        buf.write("BEGIN;\nPREPARE s AS " + text + ";\n")
-        for r in rows:
-            buf.write("EXECUTE s(" + ",".join("NULL" if v is None else str(v) if isinstance(v, int)
-                                              else "'" + str(v).replace("'", "''") + "'" for v in r) + ");\n")
-        buf.write("COMMIT;\nDEALLOCATE s;\n")
+        # PostgreSQL: one psql for them all, each statement prepared once
+        names, buf = {}, io.StringIO()
+        for tx in txs:
+            for sql, _ in tx:
+                if sql not in names:
+                    names[sql] = f"s{len(names)}"
+                    buf.write(f"PREPARE {names[sql]} AS {numbered(sql)};\n")
+        for tx in txs:
+            buf.write("BEGIN;\n")
+            for sql, rows in tx:
+                for r in rows:
+                    buf.write(f"EXECUTE {names[sql]}(" + ",".join(literal(v) for v in r) + ");\n")
+            buf.write("COMMIT;\n")
         self.pg.psql(buf.getvalue())
 
-    def one(self, sql):
-        if self.db:
-            return self.db.execute(sql).fetchone()[0]
-        return self.pg.psql(sql, capture=True).strip()
+    def many(self, sql, rows):
+        self.transactions([[(sql, rows)]])
 
 
 def p95(samples):
@@ -87,18 +102,19 @@ def timed(rig, path, n=30):
 
 def fill(cat, first, last, now):
     """Sessions first..last-1 with their rows, one transaction each; rows/s."""
-    t0 = time.perf_counter()
+    txs = []
     for i in range(first, last):
         subject, session = f"S{i // 2:05d}", f"E{i:05d}"
-        cat.many(SESSION, [(1, 1, "P1", f"1.2.826.0.1.{i}", subject, session, now, now, now, now, PER, PER, PER,
-                            PER * 600)])
         rows = []
         for k in range(PER):
             series = f"2.25.{i}.{k % 2}"
             sop = f"2.25.{i}.{k % 2}.{k}"
             rows.append(("P1", subject, session, series, str(k % 2 + 1), "synthetic", "MR", "20200101", sop,
                          f"archive/P1/{subject}/{session}/{series}/{sop}.dcm", 600, i + 10, now))
-        cat.many(UPSERT, rows)
+        txs.append([(SESSION, [(1, 1, "P1", f"1.2.826.0.1.{i}", subject, session, now, now, now, now, PER, PER,
+                                PER, PER * 600)]), (UPSERT, rows)])
+    t0 = time.perf_counter()
+    cat.transactions(txs)
     return (last - first) * PER / (time.perf_counter() - t0)
 
 
