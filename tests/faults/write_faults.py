@@ -9,7 +9,6 @@ shim gone) a retry completes with nothing doubled.
 Usage: write_faults.py DQR SHIM WORKDIR"""
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from faultlib import Rig  # noqa: E402
@@ -29,8 +28,9 @@ def shim(op, after, err, match="/var/archive"):
 
 
 def temp_files():
-    return [f for f in rig.archive_files() if ".tmp." in f] + os.listdir(rig.data + "/tmp") \
-        if os.path.isdir(rig.data + "/tmp") else [f for f in rig.archive_files() if ".tmp." in f]
+    """Partial files in the archive, and anything left in data_dir/tmp."""
+    tmp = os.listdir(rig.data + "/tmp") if os.path.isdir(rig.data + "/tmp") else []
+    return [f for f in rig.archive_files() if ".tmp." in f] + tmp
 
 
 def session_errors(b):

@@ -206,7 +206,6 @@ static void series_entry(fsck_run *r, void *ctx, const char *rel, const char *na
 
 static void session_entry(fsck_run *r, void *ctx, const char *rel, const char *name, bool is_dir)
 {
-    (void)name;
     if (is_dir)
         list_dir(r, rel, series_entry, ctx);
     else if (is_temp(name))
