@@ -142,7 +142,7 @@ static bool archive(gw *g, gw_job *j, dcm_file *f, int64_t *bytes)
      * the row it already has) */
     bool existed = access(path, F_OK) == 0;
     if (!parent_ready(j, path) || dcm_file_write(f, path, &opts, &err) != DQR_OK) {
-        snprintf(j->error, sizeof j->error, "archive write of instance %s failed: %.160s", sop,
+        snprintf(j->error, sizeof j->error, "archive write of instance %.64s failed: %.150s", sop,
                  err.message[0] ? gw_archive_reason(err.message) : strerror(errno));
         return false;
     }
