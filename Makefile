@@ -45,7 +45,8 @@ test-asan:
 test-fuzz:
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DDQR_FUZZ=ON \
 	    -DDQR_FUZZ_SECONDS=$(FUZZ_SECONDS) $(WERROR) $(CMAKE_FLAGS)
-	cmake --build build-fuzz -j$(JOBS) --target fuzz_part10 fuzz_script fuzz_pdu fuzz_json fuzz_pixel_rules fuzz_pixel
+	cmake --build build-fuzz -j$(JOBS) --target fuzz_part10 fuzz_script fuzz_pdu fuzz_json fuzz_pixel_rules fuzz_pixel \
+	    fuzz_multipart fuzz_dimse fuzz_csv fuzz_config
 	cd build-fuzz && ctest --output-on-failure -L fuzz
 
 # Every build type with GCC and clang, warnings as errors, each in

@@ -221,6 +221,23 @@ static const dqr_command COMMANDS[] = {
      "holds tables or a key file exists, unless --force (which replaces\n"
      "them). Stop dqr serve first; its next start migrates an older catalog.\n",
      cmd_restore},
+    {"fsck", "check the archive's files against the catalog, and repair",
+     "usage: dqr fsck [--config FILE] [--deep] [--repair] [--json]\n"
+     "\n"
+     "Checks that every catalog row of the archive has its file with the\n"
+     "recorded size, every file of data_dir/archive has its row, and no\n"
+     "temporary file is left. Settings as for dqr serve.\n"
+     "\n"
+     "  --deep    also parse each file: it must hold the row's SOPInstanceUID\n"
+     "  --repair  remove temporary files, move files without a row to\n"
+     "            data_dir/lost+found, remove rows whose file is gone or wrong\n"
+     "            and queue their import session again (stop dqr serve first)\n"
+     "  --json    one JSON report on standard output\n"
+     "\n"
+     "Findings in a session that is running are listed, not counted. Exit 0\n"
+     "when nothing is wrong (or all was repaired), 1 otherwise, 2 on a usage\n"
+     "or settings error.\n",
+     cmd_fsck},
     {"version", "print the version", "usage: dqr version\n", cmd_version},
     {"help", "list commands, or show one command's help", "usage: dqr help [COMMAND]\n", cmd_help},
 };

@@ -489,6 +489,8 @@ dqr_status net_recv_command(net_assoc *a, uint8_t *pcid, dcm_dataset **cmd, dqr_
         if (mch & 2)
             break;
     }
+    if (!st && !b.failed && b.len == 0)
+        st = dqr_error_set(err, DQR_E_PARSE, "an empty command set");
     if (!st) {
         dcm_file *f = b.failed ? NULL : dcm_file_parse(b.p, b.len, err);
         if (!f) {

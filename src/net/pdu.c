@@ -6,7 +6,7 @@
 
 void bytes_put(bytes *b, const void *data, size_t n)
 {
-    if (b->failed)
+    if (b->failed || n == 0) /* an empty PDV fragment: nothing to add (b->p may still be NULL) */
         return;
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 1024;

@@ -28,6 +28,19 @@ static void *pg_open(const char *target, dqr_error *err)
     return c;
 }
 
+/* The server went away (restarted, crashed, a network cut): the statement
+ * that found out fails, as it must (it may have run or not; a transaction
+ * is lost), and the connection is made again so the next statement works
+ * once the server is back, instead of every later one failing. */
+static void reconnect_if_lost(PGconn *c)
+{
+    if (PQstatus(c) != CONNECTION_BAD)
+        return;
+    PQreset(c);
+    if (PQstatus(c) == CONNECTION_OK)
+        PQclear(PQexec(c, "SET client_min_messages = warning"));
+}
+
 static void pg_close(void *db)
 {
     PQfinish(db);
@@ -135,6 +148,7 @@ static dqr_status pg_exec(void *db, const char *sql, const store_val *args, int 
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         dqr_status s = fail(r, c, sql, err);
         PQclear(r);
+        reconnect_if_lost(c);
         return s;
     }
     if (fn && st == PGRES_TUPLES_OK)

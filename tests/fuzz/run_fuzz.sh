@@ -3,9 +3,11 @@
 # small DICOM files (the repo's seeds and pydicom's test files, if
 # installed); for script, the repo's DicomEdit scripts; for pdu, A-ASSOCIATE
 # bodies and a DIMSE command; for json, REST request bodies; for
-# pixel_rules, CTP pixel-cleaning rule files.
+# pixel_rules, CTP pixel-cleaning rule files; for multipart, dimse, csv
+# and config, the WADO-RS bodies, PACS answers to C-FIND/C-MOVE, bulk-import
+# CSVs and settings files in the folder of that name + -seeds.
 # Fails on any crash, leak, sanitizer report or timeout the fuzzer finds.
-# Usage: run_fuzz.sh FUZZER WORKDIR [SECONDS] [part10|script|pdu|json|pixel_rules]
+# Usage: run_fuzz.sh FUZZER WORKDIR [SECONDS] [part10|script|pdu|json|pixel_rules|multipart|dimse|csv|config]
 set -eu
 fuzzer=$1 work=$2 seconds=${3:-60} kind=${4:-part10}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,6 +17,7 @@ case $kind in
     pdu) cp "$here"/pdu-seeds/* "$work/corpus/" ;;
     json) cp "$here"/json-seeds/* "$work/corpus/" ;;
     pixel_rules) cp "$here"/pixel-rules-seeds/* "$work/corpus/" ;;
+    multipart | dimse | csv | config) cp "$here"/$kind-seeds/* "$work/corpus/" ;;
     *) cp "$here"/seeds/* "$work/corpus/" ;;
 esac
 # and what the long runs found (tools/fuzz_long.sh), by target name

@@ -72,12 +72,16 @@ static void session(gw_req *r)
         return;
     const char *label = r->arg[2] ? r->arg[2] : r->arg[1];
     dqr_error err;
+    /* no GROUP BY (a session has one subject): SQLite then takes the
+     * primary key (project, session) instead of reading the whole project
+     * through the subject index to save a sort */
     json_t *o = gw_row(r->g,
-                       "SELECT session AS label, subject, MIN(study_date) AS date, MIN(modality) AS modality, "
-                       "COUNT(*) AS instances, SUM(bytes) AS bytes, MAX(updated) AS updated FROM archive_instances "
-                       "WHERE project = ? AND session = ? GROUP BY session, subject",
+                       "SELECT MIN(session) AS label, MIN(subject) AS subject, MIN(study_date) AS date, "
+                       "MIN(modality) AS modality, COUNT(*) AS instances, SUM(bytes) AS bytes, MAX(updated) AS updated "
+                       "FROM archive_instances WHERE project = ? AND session = ?",
                        (store_val[]){STORE_S(r->arg[0]), STORE_S(label)}, 2, &err);
-    if (!o || (r->arg[2] && strcmp(json_string_value(json_object_get(o, "subject")), r->arg[1]) != 0)) {
+    const char *subject = json_string_value(json_object_get(o, "subject"));
+    if (!o || !subject || (r->arg[2] && strcmp(subject, r->arg[1]) != 0)) {
         json_decref(o);
         gw_fail(r, 404, "no session %s in project %s", label, r->arg[0]);
         return;

@@ -3,6 +3,7 @@
  * caller's grants, and the request handed to QIDO, WADO or STOW. */
 #include "gateway/archive/dicomweb.h"
 #include "gateway/accounts/accounts.h"
+#include "gateway/api/routes.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -161,10 +161,13 @@ static gw_job *stow_job(gw *g, const new_session *n, dqr_error *err)
 
 static void end_session(gw *g, gw_job *j, size_t parts, double ms)
 {
-    gw_sync_archive(g); /* the answer says stored: on disk */
+    dqr_error serr = {0};
+    bool synced = gw_sync_archive(g, &serr) == DQR_OK; /* the answer says stored: on disk */
     gw_job_flush(g, j);
     int archived = atomic_load(&j->archived);
-    const char *state = archived == (int)parts && parts ? "done" : archived ? "partial" : "failed";
+    const char *state = !synced ? "failed" : archived == (int)parts && parts ? "done" : archived ? "partial" : "failed";
+    if (!synced)
+        snprintf(j->error, sizeof j->error, "%.200s", serr.message);
     int64_t now = time(NULL);
     store_exec(g->db,
                "UPDATE import_sessions SET state = ?, expected = ?, finished = ?, updated = ?, ms = ?, "

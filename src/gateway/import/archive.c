@@ -53,3 +53,15 @@ int gw_archive_remove_row(void *ctx, int n, const char *const *names, const stor
     }
     return 0;
 }
+
+const char *gw_archive_reason(const char *message)
+{
+    const char *end = NULL;
+    for (const char *p = message; (p = strstr(p, ".dcm")); p += 4)
+        end = p + 4;
+    if (!end)
+        return message;
+    if (strncmp(end, ".tmp.", 5) == 0)
+        end += 5 + strspn(end + 5, "0123456789abcdef");
+    return strncmp(end, ": ", 2) == 0 ? end + 2 : message;
+}

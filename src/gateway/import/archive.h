@@ -17,4 +17,9 @@ bool gw_label_ok(const char *s);
  * (series, session, subject). */
 int gw_archive_remove_row(void *ctx, int n, const char *const *names, const store_val *c);
 
+/* The reason in a failed archive write's message, after the file's paths
+ * ("write failed: No space left on device", "rename: Input/output error"):
+ * the paths are long and the session's error short. */
+const char *gw_archive_reason(const char *message);
+
 #endif

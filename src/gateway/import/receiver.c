@@ -141,8 +141,13 @@ static bool archive(gw *g, gw_job *j, dcm_file *f, int64_t *bytes)
      * another node's session ends there, so each file is synced here. */
     dcm_write_options opts = {.zero_preamble = true, .no_sync = !j->foreign, .start_writeback = !j->foreign,
                               .file_mode = 0600};
+    /* a file that was not there before goes again if its row cannot be
+     * written, so no file is left without a row (one that was there keeps
+     * the row it already has) */
+    bool existed = access(path, F_OK) == 0;
     if (!parent_ready(j, path) || dcm_file_write(f, path, &opts, &err) != DQR_OK) {
-        snprintf(j->error, sizeof j->error, "archive write failed: %.200s", err.message[0] ? err.message : strerror(errno));
+        snprintf(j->error, sizeof j->error, "archive write of instance %.64s failed: %.150s", sop,
+                 err.message[0] ? gw_archive_reason(err.message) : strerror(errno));
         return false;
     }
     struct stat st;
@@ -152,6 +157,8 @@ static bool archive(gw *g, gw_job *j, dcm_file *f, int64_t *bytes)
     gw_archive_row where = {j->project, j->subject, j->session, rel, *bytes, j->id};
     if (gw_archive_index(g, &where, f, &err) != DQR_OK) {
         snprintf(j->error, sizeof j->error, "catalog: %.200s", err.message);
+        if (!existed)
+            unlink(path);
         return false;
     }
     if (j->on_archived)

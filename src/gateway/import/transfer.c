@@ -497,15 +497,18 @@ static void unregister_job(gw *g, gw_job *j)
 }
 
 /* Written instances reach the disk before the session says done. */
-void gw_sync_archive(gw *g)
+dqr_status gw_sync_archive(gw *g, dqr_error *err)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/archive", g->cfg.data_dir);
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        syncfs(fd);
-        close(fd);
-    }
+    if (fd < 0)
+        return dqr_error_set(err, DQR_E_IO, "the archive folder cannot be opened to sync it: %s", strerror(errno));
+    dqr_status st = DQR_OK;
+    if (syncfs(fd) != 0)
+        st = dqr_error_set(err, DQR_E_IO, "the archive could not be synced to disk: %s", strerror(errno));
+    close(fd);
+    return st;
 }
 
 /* The end state and what to record. */
@@ -518,6 +521,13 @@ static void finish(gw *g, int64_t id, const char *state, const char *error, long
                (store_val[]){STORE_S(state), STORE_S(error), STORE_I(ms), STORE_I(next_try), STORE_I(time(NULL)),
                              ended ? STORE_I(time(NULL)) : STORE_S(NULL), STORE_I(id)},
                7, NULL, NULL, NULL, NULL);
+    /* counts restart with each attempt: a last attempt that could not even
+     * connect would say 0 archived beside what earlier ones archived */
+    if (strcmp(state, "failed") == 0)
+        store_exec(g->db,
+                   "UPDATE import_sessions SET archived = (SELECT COUNT(*) FROM archive_instances a WHERE "
+                   "a.project = import_sessions.project AND a.session = import_sessions.session) WHERE id = ?",
+                   (store_val[]){STORE_I(id)}, 1, NULL, NULL, NULL, NULL);
     gw_log(g, strcmp(state, "failed") == 0 ? "warn" : "info", "import", "session=%lld state=%s ms=%ld", (long long)id,
            state, ms);
 }
@@ -605,7 +615,8 @@ void gw_job_run(gw *g, int64_t id, int threads, long *ms)
     dqr_status st = strcmp(p.protocol, "dicomweb") == 0 ? gw_wado_retrieve(g, j, &p, &r.expected, &err)
                                                         : retrieve(&r, &err);
     unregister_job(g, j);
-    gw_sync_archive(g);
+    if (st == DQR_OK)
+        st = gw_sync_archive(g, &err);
     *ms = (long)(gw_clock_ms() - t0);
     save_counts(&r, NULL);
     if (j->orig_sealed)

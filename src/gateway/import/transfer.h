@@ -11,7 +11,8 @@
 void gw_job_run(gw *g, int64_t id, int threads, long *ms);
 
 /* Every archive file written reaches the disk (syncfs of the archive's
- * file system): before a session, or a STOW-RS request, says done. */
-void gw_sync_archive(gw *g);
+ * file system): before a session, or a STOW-RS request, says done. A sync
+ * that fails (EIO) fails the transfer, which then runs again. */
+dqr_status gw_sync_archive(gw *g, dqr_error *err);
 
 #endif

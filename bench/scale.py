@@ -1,0 +1,174 @@
+#!/usr/bin/python3
+"""The archive's catalog as it grows (bench/scale.sh runs this): a `dqr serve`
+on SQLite or PostgreSQL whose catalog is filled, in ten slices, with
+INSTANCES synthetic instance rows in SESSIONS sessions (2 series each, two
+sessions per subject) and their import sessions (state done). Measured per
+slice: rows written per second (with the receiver's own upsert, one
+transaction per session), then the p95 of archive browsing (subjects, a
+subject's sessions, one session), the import list and history pages over
+the REST API. Before the fill and after it, a real import of one study of
+REAL instances from Orthanc through the whole receiver path, as dqr times
+it, and how long one scheduler pass takes over QUEUED waiting sessions.
+
+The shortcut: the filled rows have no files behind them (a million files
+would not fit this machine's budget); the real-path sample has. Usage:
+scale.py DQR WORK sqlite|postgres INSTANCES SESSIONS [REAL]"""
+import io
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "faults"))
+from faultlib import Postgres, Rig  # noqa: E402
+
+DQR, WORK, BACKEND = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
+INSTANCES, SESSIONS = int(sys.argv[4]), int(sys.argv[5])
+REAL = int(sys.argv[6]) if len(sys.argv) > 6 else 200
+PER = max(1, INSTANCES // SESSIONS)
+UPSERT = ("INSERT INTO archive_instances(project, subject, session, series_uid, series_number, series_description, "
+          "modality, study_date, sop_uid, path, bytes, import_session, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
+          "ON CONFLICT(project, session, sop_uid) DO UPDATE SET bytes = excluded.bytes, updated = excluded.updated")
+SESSION = ("INSERT INTO import_sessions(request_id, pacs_id, project, bulk, study_uid, subject, session, state, "
+           "queued, started, finished, updated, expected, received, archived, bytes, ms) "
+           "VALUES (?,?,?,1,?,?,?,'done',?,?,?,?,?,?,?,?,100)")
+
+
+def numbered(sql):
+    out, k = "", 0
+    for ch in sql:
+        if ch == "?":
+            k += 1
+            out += f"${k}"
+        else:
+            out += ch
+    return out
+
+
+def literal(v):
+    return "NULL" if v is None else str(v) if isinstance(v, int) else "'" + str(v).replace("'", "''") + "'"
+
+
+class Catalog:
+    """Writes into the catalog dqr serve uses, beside it."""
+
+    def __init__(self, pg=None, path=None):
+        self.pg, self.db = pg, sqlite3.connect(path, timeout=60) if path else None
+
+    def transactions(self, txs):
+        """Each tx a list of (sql, rows), committed on its own."""
+        if self.db:
+            for tx in txs:
+                with self.db:
+                    for sql, rows in tx:
+                        self.db.executemany(sql, rows)
+            return
+        # PostgreSQL: one psql for them all, each statement prepared once
+        names, buf = {}, io.StringIO()
+        for tx in txs:
+            for sql, _ in tx:
+                if sql not in names:
+                    names[sql] = f"s{len(names)}"
+                    buf.write(f"PREPARE {names[sql]} AS {numbered(sql)};\n")
+        for tx in txs:
+            buf.write("BEGIN;\n")
+            for sql, rows in tx:
+                for r in rows:
+                    buf.write(f"EXECUTE {names[sql]}(" + ",".join(literal(v) for v in r) + ");\n")
+            buf.write("COMMIT;\n")
+        self.pg.psql(buf.getvalue())
+
+    def many(self, sql, rows):
+        self.transactions([[(sql, rows)]])
+
+
+def p95(samples):
+    return statistics.quantiles(samples, n=20)[-1] if len(samples) >= 2 else samples[0]
+
+
+def timed(rig, path, n=30):
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        st, _, _ = rig.call("GET", path)
+        out.append((time.perf_counter() - t0) * 1000)
+        if st != 200:
+            raise RuntimeError(f"{path}: {st}")
+    return p95(out)
+
+
+def fill(cat, first, last, now):
+    """Sessions first..last-1 with their rows, one transaction each; rows/s."""
+    txs = []
+    for i in range(first, last):
+        subject, session = f"S{i // 2:05d}", f"E{i:05d}"
+        rows = []
+        for k in range(PER):
+            series = f"2.25.{i}.{k % 2}"
+            sop = f"2.25.{i}.{k % 2}.{k}"
+            rows.append(("P1", subject, session, series, str(k % 2 + 1), "synthetic", "MR", "20200101", sop,
+                         f"archive/P1/{subject}/{session}/{series}/{sop}.dcm", 600, i + 10, now))
+        txs.append([(SESSION, [(1, 1, "P1", f"1.2.826.0.1.{i}", subject, session, now, now, now, now, PER, PER,
+                                PER, PER * 600)]), (UPSERT, rows)])
+    t0 = time.perf_counter()
+    cat.transactions(txs)
+    return (last - first) * PER / (time.perf_counter() - t0)
+
+
+def real_import(rig, label):
+    """One study through Orthanc and the receiver: instances/s as dqr times it."""
+    (uid,) = rig.studies
+    iid = rig.request([uid], label)
+    b = rig.wait(iid, 300)
+    s = b["sessions"][0]
+    return s["archived"] / (s["ms"] / 1000) if s.get("ms") else 0, b["state"]
+
+
+def main():
+    os.makedirs(WORK, exist_ok=True)
+    pg = Postgres(WORK + "/pgwork") if BACKEND == "postgres" else None
+    extra = {"DQR_CATALOG": pg.url} if pg else {}
+    rig = Rig(DQR, WORK + "/rig", ["--patients", "1", "--studies", "1", "--series", "2", "--instances",
+                                   str(REAL // 2), "--rows", "16", "--cols", "16"], extra)
+    try:
+        rig.start()
+        rig.setup()
+        cat = Catalog(pg=pg) if pg else Catalog(path=rig.data + "/catalog.db")
+        now = int(time.time())
+        cat.many("INSERT INTO import_requests(user_id, pacs_id, project, bulk, created) VALUES (?,?,?,?,?)",
+                 [(1, 1, "P1", 1, now)])
+        first_real, state = real_import(rig, "REALA")
+        print(f"{BACKEND}: real path, empty archive: {first_real:.0f} instances/s ({state})", flush=True)
+        rates = []
+        print("slice  rows    rows/s  subjects_p95  sessions_p95  session_p95  imports_p95  history_p95 (ms)")
+        step = SESSIONS // 10
+        for sl in range(10):
+            rate = fill(cat, sl * step, (sl + 1) * step, now)
+            rates.append(rate)
+            subj = f"S{(sl * step) // 2:05d}"
+            m = [timed(rig, "/api/v1/projects/P1/subjects", 10),
+                 timed(rig, f"/api/v1/projects/P1/subjects/{subj}/sessions"),
+                 timed(rig, f"/api/v1/projects/P1/sessions/E{sl * step:05d}"),
+                 timed(rig, "/api/v1/imports?limit=50"),
+                 timed(rig, "/api/v1/history/imports?limit=50")]
+            print(f"{sl + 1:5d} {(sl + 1) * step * PER:8d} {rate:8.0f} " + " ".join(f"{x:12.1f}" for x in m),
+                  flush=True)
+        last_real, state = real_import(rig, "REALB")
+        print(f"{BACKEND}: real path, full archive: {last_real:.0f} instances/s ({state}); "
+              f"real-path ratio last/first {last_real / first_real:.2f}")
+        print(f"{BACKEND}: fill rate, last slice / first slice: {rates[-1] / rates[0]:.2f}")
+        rig.stop()
+        t0 = time.perf_counter()
+        p = subprocess.run([DQR, "fsck"], env=rig.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        print(f"{BACKEND}: dqr fsck over {INSTANCES} rows: {time.perf_counter() - t0:.1f} s (exit {p.returncode}; "
+              "the filled rows have no files, so it reports them missing)")
+    finally:
+        rig.close()
+        if pg:
+            pg.close()
+
+
+main()
