@@ -225,6 +225,21 @@ static const char *const migrations[] = {
     "ALTER TABLE projects ADD COLUMN date_shift_min INTEGER;"
     "ALTER TABLE projects ADD COLUMN date_shift_max INTEGER;"
     "ALTER TABLE import_sessions ADD COLUMN subject_forced INTEGER NOT NULL DEFAULT 0;",
+    /* 12, 13: taken by branches merged at the same time (renumbered then) */
+    "SELECT 1;",
+    "SELECT 1;",
+    /* 14: a new project enforces its pseudonym registry (issue #15: a known
+     * patient under another label is refused unless forced). Existing
+     * projects keep the policy they have: turning refusals on under a
+     * running project would fail the imports its scripts and CSVs queue
+     * today, so an admin turns them on (PUT /projects/{id}/registry).
+     * SQLite cannot change a column's default, so the column is replaced
+     * by one with the new default, values copied (the same text suits
+     * PostgreSQL). */
+    "ALTER TABLE projects ADD COLUMN returning_patients_v14 TEXT NOT NULL DEFAULT 'enforce';"
+    "UPDATE projects SET returning_patients_v14 = returning_patients;"
+    "ALTER TABLE projects DROP COLUMN returning_patients;"
+    "ALTER TABLE projects RENAME COLUMN returning_patients_v14 TO returning_patients;",
 };
 
 const char *const *store_migrations(size_t *n)
