@@ -2,9 +2,10 @@
 """Returning patients (docs/import.md, "Returning patients"): `dqr serve`
 against Orthanc holding three generated patients of two studies each. A
 patient imported once is proposed the same label by the query answers and
-the CSV preview; a new project enforces it (a different label is 409, at the request, and, when the
-request names no PatientID, at the receiver), 'propose' is a choice; two patients may not share a
-label; force works and is audited; the per-patient date shift is the same
+the CSV preview; a new project enforces it (a different label is 409 at
+the request, and, when the request names no PatientID, at the receiver),
+'propose' is an explicit choice; two patients may not share a label; force
+works and is audited; the per-patient date shift is the same
 for every study of a patient and differs between patients; the
 re-identification key is for admins with the phi permission only; and no
 planted PatientID reaches the data directory in clear.
