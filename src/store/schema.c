@@ -266,6 +266,18 @@ static const char *const migrations[] = {
      * over a second at 500,000 rows) */
     "DROP INDEX archive_instances_subject;"
     "CREATE INDEX archive_instances_subject ON archive_instances(project, subject, session);",
+    /* 15: a new project enforces its pseudonym registry (issue #15: a known
+     * patient under another label is refused unless forced). Existing
+     * projects keep the policy they have: turning refusals on under a
+     * running project would fail the imports its scripts and CSVs queue
+     * today, so an admin turns them on (PUT /projects/{id}/registry).
+     * SQLite cannot change a column's default, so the column is replaced
+     * by one with the new default, values copied (the same text suits
+     * PostgreSQL). */
+    "ALTER TABLE projects ADD COLUMN returning_patients_v15 TEXT NOT NULL DEFAULT 'enforce';"
+    "UPDATE projects SET returning_patients_v15 = returning_patients;"
+    "ALTER TABLE projects DROP COLUMN returning_patients;"
+    "ALTER TABLE projects RENAME COLUMN returning_patients_v15 TO returning_patients;",
 };
 
 const char *const *store_migrations(size_t *n)

@@ -43,6 +43,23 @@ for f in glob.glob(small + "/**/*.dcm", recursive=True) + glob.glob(big + "/**/*
 small_studies = sorted(u for u, ds in meta.items() if len(ds) < 100)
 big_study = [u for u, ds in meta.items() if len(ds) >= 100][0]
 needles = canary_needles(canaries)
+# Each patient has one subject label, as a project's pseudonym registry
+# enforces (docs/import.md, "Returning patients"): the small studies'
+# three patients are S01..S03 in the order of their first study; the big
+# study's generator (another seed) may give its patient the PatientID of
+# one of them: then it is that patient, returning (S20 otherwise).
+# Sessions stay one per study.
+first_of = {}
+for u in small_studies:
+    first_of.setdefault(meta[u][0].PatientID, u)
+label_of = {p: f"S0{i + 1}" for i, p in enumerate(sorted(first_of, key=first_of.get))}
+label_of.setdefault(meta[big_study][0].PatientID, "S20")
+
+
+def subj(uid):
+    """The subject label of the patient of study uid."""
+    return label_of[meta[uid][0].PatientID]
+
 
 http_port, dicom_port, dicom_port_b = free_port(), free_port(), free_port()
 OD, OH = start_orthanc(procs, WORK, "orthanc", "ORTHANC", {"dqr": ["DQR", "127.0.0.1", dicom_port]},
@@ -116,8 +133,8 @@ try:
     st, b, _ = api.call("POST", "/api/v1/query", {"pacs": P_ORTH, "level": "STUDY", "keys": {"PatientID": "*"}}, **H)
     found = {x["StudyInstanceUID"] for x in b.get("results", [])}
     check("query finds every study", st == 200 and found == set(small_studies) | {big_study}, b)
-    pick = [small_studies[0], small_studies[2], small_studies[4]]
-    studies = [{"StudyInstanceUID": u, "subject": f"S0{i + 1}", "session": f"S0{i + 1}_CT"} for i, u in enumerate(pick)]
+    pick = sorted(first_of.values())  # one study of each patient
+    studies = [{"StudyInstanceUID": u, "subject": subj(u), "session": f"{subj(u)}_CT"} for u in pick]
     st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": P_ORTH, "project": "P1", "studies": studies}, **H)
     check("import of 3 studies: 201 with id and state", st == 201 and b["id"] and
           b["state"] in ("queued", "running"), b)
@@ -152,11 +169,12 @@ try:
           len(archive_files("P1", "S01", "S01_CT")) == len(meta[pick[0]]) == s2["instances"], (b, s2))
 
     # ---- C-GET from DCMTK dcmqrscp ----------------------------------------------------------------
-    b = import_done(P_QR, [{"StudyInstanceUID": small_studies[1], "subject": "S04", "session": "S04_CT",
+    b = import_done(P_QR, [{"StudyInstanceUID": small_studies[1], "subject": subj(small_studies[1]),
+                            "session": "S04_CT",
                             "series": [meta[small_studies[1]][0].SeriesInstanceUID]}])
     one_series = [d for d in meta[small_studies[1]] if d.SeriesInstanceUID == meta[small_studies[1]][0].SeriesInstanceUID]
     check("C-GET from dcmqrscp, one chosen series", b.get("state") == "done" and
-          len(archive_files("P1", "S04", "S04_CT")) == len(one_series) == b["archived"], b)
+          len(archive_files("P1", subj(small_studies[1]), "S04_CT")) == len(one_series) == b["archived"], b)
 
     # ---- WADO-RS from Orthanc's DICOMweb plugin: a whole study, and one chosen series -----------------
     st, b, _ = api.call("POST", "/api/v1/pacs", {"label": "orthanc-web", "aet": "ORTHANC", "host": "127.0.0.1",
@@ -165,26 +183,29 @@ try:
     P_WEB = b["id"]
     one_series_uid = meta[small_studies[5]][0].SeriesInstanceUID
     st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": P_WEB, "project": "P1", "studies": [
-        {"StudyInstanceUID": small_studies[2], "subject": "W01", "session": "W01_CT"},
-        {"StudyInstanceUID": small_studies[5], "subject": "W02", "session": "W02_CT", "series": [one_series_uid]}]},
+        {"StudyInstanceUID": small_studies[2], "subject": subj(small_studies[2]), "session": "W01_CT"},
+        {"StudyInstanceUID": small_studies[5], "subject": subj(small_studies[5]), "session": "W02_CT",
+         "series": [one_series_uid]}]},
                         **H)
     b = api.wait_import(T, b.get("id"))
     n_series = len([d for d in meta[small_studies[5]] if d.SeriesInstanceUID == one_series_uid])
-    files = archive_files("P1", "W01", "W01_CT")
+    files = archive_files("P1", subj(small_studies[2]), "W01_CT")
     check("WADO-RS import: whole study and one series, de-identified", b.get("state") == "done" and
-          len(files) == len(meta[small_studies[2]]) and len(archive_files("P1", "W02", "W02_CT")) == n_series and
+          len(files) == len(meta[small_studies[2]]) and len(archive_files("P1", subj(small_studies[5]), "W02_CT")) == n_series and
           b["archived"] == b["expected"] == len(files) + n_series and
-          all(str(pydicom.dcmread(f).PatientName) == "W01" for f in files), b)
+          all(str(pydicom.dcmread(f).PatientName) == subj(small_studies[2]) for f in files), b)
 
     # ---- C-MOVE from dcmqrscp to a second receiver; a PACS naming a receiver dqr does not run ----------
     st, b, _ = api.call("POST", "/api/v1/pacs", {"label": "dcmqrscp-move", "aet": "DCMQRSCP", "host": "127.0.0.1",
                                                  "port": QR, "receiver_aet": "DQRB"}, **H)
-    b = import_done(b["id"], [{"StudyInstanceUID": small_studies[3], "subject": "S08", "session": "S08_CT"}])
+    b = import_done(b["id"], [{"StudyInstanceUID": small_studies[3], "subject": subj(small_studies[3]),
+                               "session": "S08_CT"}])
     check("C-MOVE from dcmqrscp to the second receiver (DQRB)", b.get("state") == "done" and
-          len(archive_files("P1", "S08", "S08_CT")) == len(meta[small_studies[3]]) == b["archived"], b)
+          len(archive_files("P1", subj(small_studies[3]), "S08_CT")) == len(meta[small_studies[3]]) == b["archived"], b)
     st, b, _ = api.call("POST", "/api/v1/pacs", {"label": "nowhere", "aet": "DCMQRSCP", "host": "127.0.0.1",
                                                  "port": QR, "receiver_aet": "NOSUCH"}, **H)
-    b = import_done(b["id"], [{"StudyInstanceUID": small_studies[3], "subject": "S08", "session": "S08_X"}])
+    b = import_done(b["id"], [{"StudyInstanceUID": small_studies[3], "subject": subj(small_studies[3]),
+                               "session": "S08_X"}])
     check("a receiver dqr does not run: failed, saying so", b.get("state") == "failed" and
           "NOSUCH" in (b.get("error") or ""), b)
 
@@ -192,9 +213,9 @@ try:
     big_pid = meta[big_study][0].PatientID
     pid = [meta[u][0].PatientID for u in small_studies if meta[u][0].PatientID != big_pid][0]  # has two studies
     csv = ("Patient ID,Study Date,Subject,Session\n"
-           f"{pid},,S05,S05_CT\n"
+           f"{pid},,{label_of[pid]},S05_CT\n"
            "NO-SUCH-PATIENT,,S06,S06_CT\n"
-           f"{pid},2020-01-01,S07,S07_CT\n")
+           f"{pid},2020-01-01,{label_of[pid]},S07_CT\n")
     st, b, _ = api.call("POST", "/api/v1/imports/csv/preview", {"pacs": P_ORTH, "project": "P1", "csv": csv}, **H)
     rows = {r["line"]: r for r in b.get("rows", [])}
     check("CSV preview: two matches get _1 and _2", st == 200 and
@@ -206,7 +227,7 @@ try:
     st, b, _ = api.call("POST", "/api/v1/imports/csv", {"pacs": P_ORTH, "project": "P1", "csv": csv}, **H)
     check("CSV with errors queues nothing: 400", st == 400 and b["errors"] == 2, b)
     st, b, _ = api.call("POST", "/api/v1/imports/csv", {"pacs": P_ORTH, "project": "P1",
-                                                        "csv": "Patient ID,Subject,Session\r\n" + f"{pid},S05,S05_CT\r\n"},
+                                                        "csv": "Patient ID,Subject,Session\r\n" + f"{pid},{label_of[pid]},S05_CT\r\n"},
                         **H)
     check("CSV import queued as bulk", st == 201 and b["bulk"] is True and len(b["sessions"]) == 2, b)
     b = api.wait_import(T, b.get("id"))
@@ -244,9 +265,9 @@ try:
     st, b, _ = api.call("PUT", f"/api/v1/pacs/{P_ORTH}/schedule", {"timezone": "UTC", "days": days}, **H)
     check("closing the window", st == 200, b)
     st, a, _ = api.call("POST", "/api/v1/imports", {"pacs": P_ORTH, "project": "P1", "studies": [
-        {"StudyInstanceUID": small_studies[5], "subject": "S10", "session": "S10_CT"}]}, **H)
+        {"StudyInstanceUID": small_studies[5], "subject": subj(small_studies[5]), "session": "S10_CT"}]}, **H)
     st, c, _ = api.call("POST", "/api/v1/imports", {"pacs": P_ORTH, "project": "P1", "studies": [
-        {"StudyInstanceUID": small_studies[1], "subject": "S11", "session": "S11_CT"}]}, **H)
+        {"StudyInstanceUID": small_studies[1], "subject": subj(small_studies[1]), "session": "S11_CT"}]}, **H)
     a = api.wait_import(T, a["id"], states=("waiting-window",), secs=10)
     check("outside the window: waiting-window with the next opening", a.get("state") == "waiting-window" and
           a["sessions"][0]["next_window"], a)
@@ -265,7 +286,7 @@ try:
 
     # ---- kill -9 mid-import, restart: completes, no duplicate, no partial file ---------------------------
     st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": P_ORTH, "project": "P1", "studies": [
-        {"StudyInstanceUID": big_study, "subject": "S20", "session": "S20_CT"}]}, **H)
+        {"StudyInstanceUID": big_study, "subject": subj(big_study), "session": "S20_CT"}]}, **H)
     big_id = b["id"]
     end, mid = time.time() + 60, None
     while time.time() < end:
@@ -278,7 +299,7 @@ try:
     check("killed mid-import", mid["state"] == "running" and 0 < mid["archived"] < len(meta[big_study]), mid)
     serve = start_serve()
     b = api.wait_import(T, big_id, secs=120)
-    files = archive_files("P1", "S20", "S20_CT")
+    files = archive_files("P1", subj(big_study), "S20_CT")
     st, s, _ = api.call("GET", "/api/v1/projects/P1/sessions/S20_CT", **H)
     tmp = glob.glob(WORK + "/var/archive/**/*.tmp.*", recursive=True)
     check("after restart: done, every instance once, no partial file", b.get("state") == "done" and
@@ -352,9 +373,11 @@ try:
 
     st, b, _ = api.call("DELETE", "/api/v1/projects/P1/sessions/S02_CT", token=bob)
     check("delete needs an admin: 403", st == 403, b)
+    others = [f for f in archive_files("P1", "S02") if "/S02_CT/" not in f]  # the subject's other sessions
     st, b, _ = api.call("DELETE", "/api/v1/projects/P1/sessions/S02_CT", **H)
-    check("admin deletes a session: files and index", st == 200 and not archive_files("P1", "S02") and
+    check("admin deletes a session: files and index", st == 200 and not archive_files("P1", "S02", "S02_CT") and
           api.call("GET", "/api/v1/projects/P1/sessions/S02_CT", **H)[0] == 404, b)
+    check("... and only that session: the subject's others stay", all(os.path.exists(f) for f in others), others)
 
     # ---- no canary anywhere under the data directory, in the log or on standard error --------------------------
     procs.stop_one(serve)

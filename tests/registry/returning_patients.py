@@ -2,9 +2,10 @@
 """Returning patients (docs/import.md, "Returning patients"): `dqr serve`
 against Orthanc holding three generated patients of two studies each. A
 patient imported once is proposed the same label by the query answers and
-the CSV preview; a different label is 409 (at the request, and, when the
-request names no PatientID, at the receiver); two patients may not share a
-label; force works and is audited; the per-patient date shift is the same
+the CSV preview; a new project enforces it (a different label is 409 at
+the request, and, when the request names no PatientID, at the receiver),
+'propose' is an explicit choice; two patients may not share a label; force
+works and is audited; the per-patient date shift is the same
 for every study of a patient and differs between patients; the
 re-identification key is for admins with the phi permission only; and no
 planted PatientID reaches the data directory in clear.
@@ -91,12 +92,11 @@ try:
     PACS = b["id"]
     api.call("POST", "/api/v1/projects", {"id": "P1", "dqr_enabled": True, "script": SCRIPT}, token=T)
     st, b, _ = api.call("GET", "/api/v1/projects/P1/registry", token=T)
-    check("a new project proposes known labels and shifts no date", st == 200 and b.get("returning_patients") ==
-          "propose" and b.get("date_shift") == "none", b)
-    st, b, _ = api.call("PUT", "/api/v1/projects/P1/registry", {"returning_patients": "enforce",
-                                                                "date_shift": "per_patient", "min_days": -3650,
+    check("a new project enforces known labels and shifts no date", st == 200 and b.get("returning_patients") ==
+          "enforce" and b.get("date_shift") == "none", b)
+    st, b, _ = api.call("PUT", "/api/v1/projects/P1/registry", {"date_shift": "per_patient", "min_days": -3650,
                                                                 "max_days": -1}, token=T)
-    check("enforced, with a per-patient date shift", st == 200 and b.get("returning_patients") == "enforce" and
+    check("still enforced, with a per-patient date shift", st == 200 and b.get("returning_patients") == "enforce" and
           b.get("date_shift") == "per_patient" and b.get("min_days") == -3650, b)
     st, b, _ = api.call("PUT", "/api/v1/projects/P1/registry", {"date_shift": "per_patient", "min_days": 5,
                                                                 "max_days": 1}, token=T)
@@ -159,8 +159,10 @@ try:
     check("CSV preview with force: flagged, not an error", st == 200 and b.get("errors") == 0 and
           "conflict" in b["rows"][0]["matches"][0], b)
 
-    # ---- a project that only proposes (the default) -----------------------------------
+    # ---- a project that only proposes (an explicit choice) ---------------------------
     api.call("POST", "/api/v1/projects", {"id": "P2", "dqr_enabled": True}, token=T)
+    st, b, _ = api.call("PUT", "/api/v1/projects/P2/registry", {"returning_patients": "propose"}, token=T)
+    check("'propose' chosen for P2", st == 200 and b.get("returning_patients") == "propose", b)
     st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": PACS, "project": "P2", "studies": [
         study(A[0], "X1", "X1_1", pids[0])]}, token=T)
     api.wait_import(T, b.get("id"))

@@ -265,8 +265,9 @@ def dicom_checks():
 
         st, b, _ = api.call("POST", "/api/v1/pacs", dict(good, label="tls-move", retrieve="move",
                                                          receiver_aet="DQRTLS"), token=tok)
+        # the same study again, so the same patient: its label (the project enforces its registry), another session
         st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": b.get("id"), "project": "P1", "studies": [
-            {"StudyInstanceUID": res[0]["StudyInstanceUID"], "subject": "S02", "session": "S02_MR1"}]}, token=tok)
+            {"StudyInstanceUID": res[0]["StudyInstanceUID"], "subject": "S01", "session": "S01_MR2"}]}, token=tok)
         b = api.wait_import(tok, b.get("id"))
         check("C-MOVE import: query over TLS, the PACS sends to the TLS receiver with its client certificate",
               b.get("state") == "done" and b.get("archived") == 3, b)

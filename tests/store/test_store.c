@@ -216,6 +216,34 @@ static void fill_typical(store *s, int version)
                " 5, 'sealed-orig')");
     exec_ok(s, "INSERT INTO archive_instances(project, subject, session, series_uid, sop_uid, path, bytes,"
                " import_session, updated) VALUES ('P1', 'S01', 'S01_MR1', '1.2.3.4', '1.2.3.4.5', 'a/b.dcm', 99, 1, 31)");
+    if (version >= 9)
+        exec_ok(s, "INSERT INTO dicom_clients(aet, host, port, created, updated) VALUES ('VIEWER', 'h', 11112, 1, 1);"
+                   "INSERT INTO dicom_client_projects(client_id, project) VALUES (1, 'P1')");
+    if (version >= 11)
+        exec_ok(s, "INSERT INTO subject_registry(project, patient_key, subject, orig_enc, created)"
+                   " VALUES ('P1', 'k1', 'S01', 'sealed', 32)");
+}
+
+/* Migration 14: a project the catalog held keeps its returning-patient
+ * policy ('propose', the default it was made under); a new one enforces
+ * its registry unless told otherwise. The column replaced on the way
+ * leaves the rows that point at projects in place, still cascading. */
+static void check_registry_policy(store *s, int version)
+{
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM projects WHERE id = 'P1' AND returning_patients = 'propose'"),
+                     1);
+    exec_ok(s, "INSERT INTO projects(id, name, created, updated) VALUES ('P9', 'Nine', 2, 2)");
+    exec_ok(s, "INSERT INTO projects(id, name, created, updated, returning_patients) VALUES ('P8', 'E', 2, 2, 'propose')");
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM projects WHERE id = 'P9' AND returning_patients = 'enforce'"),
+                     1);
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM projects WHERE id = 'P8' AND returning_patients = 'propose'"),
+                     1);
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM dicom_client_projects WHERE project = 'P1'"), version >= 9);
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM subject_registry WHERE project = 'P1' AND subject = 'S01'"),
+                     version >= 11);
+    exec_ok(s, "DELETE FROM projects WHERE id = 'P1'");
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM dicom_client_projects"), 0);
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM subject_registry"), 0);
 }
 
 /* The rows fill_typical wrote, read back through the current schema. */
@@ -269,6 +297,7 @@ static void upgrade_from_every_version(void (*url_of)(int k, char *url, size_t l
         assert_int_equal(store_schema_version(s), (int)n);
         assert_int_equal(one_int(s, "SELECT MAX(version) FROM schema_version"), (int64_t)n);
         check_typical(s, k);
+        check_registry_policy(s, k);
         store_close(s);
     }
 }

@@ -18,7 +18,8 @@
 void gw_registry_key(gw *g, const char *project, const char *issuer, const char *patient_id, char key[65]);
 
 /* Whether project refuses labels its registry disagrees with (its
- * returning_patients policy is 'enforce'; 'propose' only names them). */
+ * returning_patients policy is 'enforce', a new project's default since
+ * migration 15; 'propose' only names them). */
 bool gw_registry_enforced(gw *g, const char *project);
 
 /* Whether importing the patient of key under subject contradicts the
