@@ -2,7 +2,10 @@
  * SIGTERM or SIGINT, stop it cleanly; SIGHUP (`systemctl reload`) re-reads
  * the config file and applies what can change live (gw_reload). Everything the gateway creates is for
  * its own user only: umask 077 before anything is made, whatever umask the
- * service manager or shell passed on. */
+ * service manager or shell passed on. Debian's Tesseract uses OpenMP: with
+ * one engine per worker, OpenMP threads on top only compete for the cores,
+ * so OMP_THREAD_LIMIT=1 unless the environment says otherwise (before any
+ * thread, hence any OCR engine, starts: libgomp reads it once). */
 #include "cli/check_config.h"
 #include "cli/cli.h"
 #include "gateway/gw.h"
@@ -10,6 +13,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -35,6 +39,8 @@ int cmd_serve(int argc, char **argv)
         return DQR_EXIT_OK;
     }
     umask(077);
+    if (!getenv("OMP_THREAD_LIMIT"))
+        setenv("OMP_THREAD_LIMIT", "1", 0);
     gw_config cfg;
     dqr_error err = {0};
     if (gw_config_load(&cfg, config, &err) != DQR_OK) {
