@@ -95,12 +95,12 @@ int cmd_convert(int argc, char **argv)
     }
     dcm_write_options opts = {.transfer_syntax = ts, .keep_meta = true};
     dqr_status s = ts ? transcode(&f, ts, &err) : DQR_OK;
-    if (!s)
-        s = dcm_file_write(f, out, &opts, &err);
-    dcm_file_close(f);
-    if (s) {
+    if (s)
         cli_error("%s: %s", in, err.message);
+    else if ((s = dcm_file_write(f, out, &opts, &err)))
+        cli_error("%s", err.message); /* it names the file */
+    dcm_file_close(f);
+    if (s)
         return DQR_EXIT_FAIL;
-    }
     return DQR_EXIT_OK;
 }
