@@ -1,4 +1,4 @@
-/* cmd_convert.c — `dqr convert IN OUT [--ts SYNTAX]`: rewrite a file, in
+/* cmd_convert.c — `dqr convert IN OUT [--ts SYNTAX] [--no-sync]`: rewrite a file, in
  * another transfer syntax if asked. Between native syntaxes the codec
  * rewrites the elements; to or from a compressed one the pixels go through
  * the pixel edit engine with no region (px_transcode_attach: decoded and
@@ -69,8 +69,11 @@ int cmd_convert(int argc, char **argv)
 {
     const dqr_command *self = cli_find("convert");
     const char *in = NULL, *out = NULL, *ts = NULL;
+    bool no_sync = false;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--ts") == 0) {
+        if (strcmp(argv[i], "--no-sync") == 0) {
+            no_sync = true;
+        } else if (strcmp(argv[i], "--ts") == 0) {
             if (i + 1 >= argc)
                 return cli_usage_error(self, "--ts needs a value");
             if (!(ts = syntax_uid(argv[++i])))
@@ -93,7 +96,7 @@ int cmd_convert(int argc, char **argv)
         cli_error("%s", err.message);
         return DQR_EXIT_FAIL;
     }
-    dcm_write_options opts = {.transfer_syntax = ts, .keep_meta = true};
+    dcm_write_options opts = {.transfer_syntax = ts, .keep_meta = true, .no_sync = no_sync};
     dqr_status s = ts ? transcode(&f, ts, &err) : DQR_OK;
     if (s)
         cli_error("%s: %s", in, err.message);

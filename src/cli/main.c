@@ -20,7 +20,7 @@ static const dqr_command COMMANDS[] = {
      "still printed), 2 usage.\n",
      cmd_dump},
     {"convert", "rewrite a file, optionally in another transfer syntax",
-     "usage: dqr convert IN OUT [--ts SYNTAX]\n"
+     "usage: dqr convert IN OUT [--ts SYNTAX] [--no-sync]\n"
      "\n"
      "Read IN and write it to OUT atomically. SYNTAX is implicit, explicit,\n"
      "big, deflate, rle, jpeg-ls (lossless), j2k-lossless, jpeg-lossless\n"
@@ -30,6 +30,7 @@ static const dqr_command COMMANDS[] = {
      "frame; a lossy target (JPEG baseline, JPEG-LS near-lossless, JPEG 2000\n"
      "lossy) is refused. Lossy Image Compression is kept as it was. Large\n"
      "values are streamed, so memory stays flat whatever the file size.\n"
+     "--no-sync skips the fsync before the rename (still atomic, not durable).\n"
      "Exit: 0 written, 1 failed, 2 usage.\n",
      cmd_convert},
     {"anonymize", "de-identify a file or a tree with DicomEdit scripts and Annex E profiles",
