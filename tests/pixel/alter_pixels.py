@@ -264,7 +264,7 @@ try:
         raise SystemExit
     dqr_store(DQR, "ORTHANC", OD, gw_src)
     env = serve_env(WORK, "gateway-secret-1", http_port, dicom_port, DQR_IMPORT_POLL_SECONDS="1")
-    procs.start([DQR, "serve"], open(WORK + "/serve.log", "ab"), env)
+    sp = procs.start([DQR, "serve"], open(WORK + "/serve.log", "ab"), env)
     wait_port(http_port) and wait_port(dicom_port)
     api = Api(http_port)
     T = api.login("admin", "gateway-secret-1")
@@ -324,6 +324,20 @@ try:
     check("gateway: pixels that cannot be cleaned are not archived, and the import says why",
           b.get("state") == "failed" and b.get("archived") == 0 and "pixel cleaning: region 1: fill value 300" in (b.get("error") or "")
           and not glob.glob(WORK + "/var/archive/PXBAD/**/*.dcm", recursive=True), b)
+    # the same with the burned-in text check off: the failure shows when the archive write decodes the frames
+    procs.stop_one(sp)
+    sp = procs.start([DQR, "serve"], open(WORK + "/serve.log", "ab"), dict(env, DQR_OCR="off"))
+    wait_port(http_port) and wait_port(dicom_port)
+    T = api.login("admin", "gateway-secret-1")
+    st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": pacs, "project": "PX", "studies": [
+        {"StudyInstanceUID": study12, "subject": "S04", "session": "S04_US12"}]}, token=T)
+    b = api.wait_import(T, b.get("id"))
+    st, q, _ = api.call("GET", "/api/v1/quarantine", token=T)
+    rows = [x for x in q.get("quarantine", []) if x.get("session_label") == "S04_US12"] if st == 200 else []
+    check("ocr off: the 12-bit JPEG is quarantined by the archive write's failure, nothing left in the archive",
+          b.get("archived") == 0 and b.get("rejected") == 1 and len(rows) == 1 and
+          rows[0]["reason"].startswith("pixels could not be cleaned: ") and
+          not [f for f in glob.glob(WORK + "/var/archive/PX/S04/**/*", recursive=True) if os.path.isfile(f)], (b, rows))
 finally:
     procs.stop()
 sys.exit(check.finish())
