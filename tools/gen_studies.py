@@ -40,8 +40,11 @@ def uid(rng):
 class Canaries:
     """Makes canary strings and remembers where each was planted."""
 
-    def __init__(self):
-        self.n = 0
+    def __init__(self, seed=1):
+        # Sets made with different seeds are different patients: their
+        # canaries (PatientID among them) must differ too, or a pseudonym
+        # registry rightly takes them for one returning patient.
+        self.n = (seed - 1) * 100000
         self.rows = []
         self.scope = ()    # (patient, study, series): what a canary belongs to
         self.made = {}
@@ -179,7 +182,7 @@ def main():
     args = ap.parse_args()
     rng = random.Random(args.seed)
     block = bytes(rng.getrandbits(8) for _ in range(1 << 16)) * 16  # 1 MiB of noise
-    can = Canaries()
+    can = Canaries(args.seed)
     os.makedirs(args.out, exist_ok=True)
     nbytes = args.rows * args.cols * 2 * args.frames
     count = 0

@@ -123,16 +123,25 @@ const px_edit *anon_session_pixel_edits(const anon_session *s);
  * for a dataset whose pixels were cleaned or checked: never otherwise. */
 dqr_status anon_mark_pixels_clean(dcm_dataset *ds, dqr_error *err);
 
+/* Before the scripts: the regions of the first signature of each of the
+ * nrules rule sets (entries may be NULL: the site's and the project's) that
+ * matches ds as received (CTP's DicomPixelAnonymizer sits before its
+ * anonymizer: a script that removes Manufacturer must not disable a rule
+ * keyed on it), clipped to ds's Rows x Columns, filled with 0 (0,0,0 on
+ * colour images) in every frame. *matched gets a new px_edit (free it with
+ * px_edit_free), NULL when no rule set matched with a region. */
+dqr_status anon_pixel_rules_regions(const anon_pixel_rules *const *rules, size_t nrules, const dcm_dataset *ds,
+                                    px_edit **matched, dqr_error *err);
+
 /* Clean f's pixels as the pipeline does after the scripts: the regions of
- * s's alterPixels (s may be NULL) and, for each of the nrules rule sets
- * (entries may be NULL: the site's and the project's), those of its first
- * signature that matches f's dataset (CTP fills with 0; r,g,b 0,0,0 on
- * colour images) are attached to f (px_edit_attach: filled while f is
- * written) and the dataset marked clean (anon_mark_pixels_clean). With no
- * Pixel Data, or no region inside the image, nothing changes. *regions (may be NULL) gets how
- * many regions were attached. On failure f must not be written. */
-dqr_status anon_clean_pixels(dcm_file *f, const anon_session *s, const anon_pixel_rules *const *rules, size_t nrules,
-                             size_t *regions, dqr_error *err);
+ * s's alterPixels (s may be NULL) and the rules' regions matched before the
+ * scripts ran (anon_pixel_rules_regions; may be NULL) are attached to f
+ * (px_edit_attach: filled while f is written) and the dataset marked clean
+ * (anon_mark_pixels_clean). With no Pixel Data, or no region inside the
+ * image, nothing changes. *regions (may be NULL) gets how many regions were
+ * attached. On failure f must not be written. */
+dqr_status anon_clean_pixels(dcm_file *f, const anon_session *s, const px_edit *matched, size_t *regions,
+                             dqr_error *err);
 
 /* ---- checks ------------------------------------------------------------ */
 

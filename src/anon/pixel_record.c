@@ -61,16 +61,40 @@ static size_t regions_inside(const px_edit *e, const dcm_dataset *ds)
     return n;
 }
 
-dqr_status anon_clean_pixels(dcm_file *f, const anon_session *s, const anon_pixel_rules *const *rules, size_t nrules,
-                             size_t *regions, dqr_error *err)
+dqr_status anon_pixel_rules_regions(const anon_pixel_rules *const *rules, size_t nrules, const dcm_dataset *ds,
+                                    px_edit **matched, dqr_error *err)
+{
+    *matched = NULL;
+    bool any_rules = false;
+    for (size_t i = 0; i < nrules; i++)
+        any_rules |= rules[i] != NULL;
+    if (!any_rules || !dcm_dataset_get(ds, DCM_TAG_PIXEL_DATA))
+        return DQR_OK;
+    px_edit *e = px_edit_new();
+    if (!e)
+        return dqr_error_set(err, DQR_E_NOMEM, "out of memory");
+    dqr_status st = DQR_OK;
+    size_t added = 0;
+    for (size_t i = 0; i < nrules && !st; i++)
+        st = anon_pixel_rules_edit(rules[i], ds, e, &added, err);
+    if (st || px_edit_count(e) == 0) {
+        px_edit_free(e);
+        if (st)
+            dqr_error_prefix(err, "pixel cleaning: ");
+        return st;
+    }
+    *matched = e;
+    return DQR_OK;
+}
+
+dqr_status anon_clean_pixels(dcm_file *f, const anon_session *s, const px_edit *matched, size_t *regions,
+                             dqr_error *err)
 {
     if (regions)
         *regions = 0;
     const px_edit *script = s ? anon_session_pixel_edits(s) : NULL;
-    bool any_rules = false;
-    for (size_t i = 0; i < nrules; i++)
-        any_rules |= rules[i] != NULL;
-    if ((!any_rules && px_edit_count(script) == 0) || !dcm_dataset_get(dcm_file_dataset(f), DCM_TAG_PIXEL_DATA))
+    if ((px_edit_count(matched) == 0 && px_edit_count(script) == 0) ||
+        !dcm_dataset_get(dcm_file_dataset(f), DCM_TAG_PIXEL_DATA))
         return DQR_OK; /* nothing to clean (an SR, a PDF): nothing recorded */
     px_edit *e = px_edit_new();
     if (!e)
@@ -78,9 +102,8 @@ dqr_status anon_clean_pixels(dcm_file *f, const anon_session *s, const anon_pixe
     dqr_status st = DQR_OK;
     for (size_t i = 0; i < px_edit_count(script) && !st; i++)
         st = px_edit_add(e, px_edit_region(script, i), err);
-    size_t added = 0;
-    for (size_t i = 0; i < nrules && !st; i++)
-        st = anon_pixel_rules_edit(rules[i], dcm_file_dataset(f), e, &added, err);
+    for (size_t i = 0; i < px_edit_count(matched) && !st; i++)
+        st = px_edit_add(e, px_edit_region(matched, i), err);
     size_t n = st ? 0 : regions_inside(e, dcm_file_dataset(f));
     if (!st && n)
         st = px_edit_attach(f, e, err);

@@ -2,16 +2,48 @@
  * SIGTERM or SIGINT, stop it cleanly; SIGHUP (`systemctl reload`) re-reads
  * the config file and applies what can change live (gw_reload). Everything the gateway creates is for
  * its own user only: umask 077 before anything is made, whatever umask the
- * service manager or shell passed on. */
+ * service manager or shell passed on. Debian's Tesseract uses OpenMP: with
+ * one engine per worker, OpenMP threads on top only compete for the cores,
+ * so OMP_THREAD_LIMIT=1 unless the environment says otherwise. libgomp
+ * reads its environment once, when it is loaded (before main), so setting
+ * it is not enough: dqr serve runs itself again with it set. */
 #include "cli/check_config.h"
 #include "cli/cli.h"
 #include "gateway/gw.h"
 #include "web/client.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+/* Run this same command line again with OMP_THREAD_LIMIT=1 when it is not
+ * set; returns only when that cannot be done (the service then runs with
+ * OpenMP's default, which is slower, not wrong). */
+static void limit_openmp(void)
+{
+    if (getenv("OMP_THREAD_LIMIT"))
+        return;
+    static char line[65536];
+    char *args[256];
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, line, sizeof line - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0 || (size_t)n == sizeof line - 1)
+        return;
+    line[n] = '\0';
+    size_t k = 0;
+    for (char *p = line; p < line + n && k < sizeof args / sizeof *args - 1; p += strlen(p) + 1)
+        args[k++] = p;
+    args[k] = NULL;
+    if (setenv("OMP_THREAD_LIMIT", "1", 0) == 0)
+        execv("/proc/self/exe", args);
+    cli_error("serve: warning: cannot restart with OMP_THREAD_LIMIT=1; OCR engines may start extra threads");
+}
 
 int cmd_serve(int argc, char **argv)
 {
@@ -34,6 +66,7 @@ int cmd_serve(int argc, char **argv)
         gw_config_print_keys(stdout);
         return DQR_EXIT_OK;
     }
+    limit_openmp();
     umask(077);
     gw_config cfg;
     dqr_error err = {0};

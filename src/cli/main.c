@@ -20,12 +20,17 @@ static const dqr_command COMMANDS[] = {
      "still printed), 2 usage.\n",
      cmd_dump},
     {"convert", "rewrite a file, optionally in another transfer syntax",
-     "usage: dqr convert IN OUT [--ts SYNTAX]\n"
+     "usage: dqr convert IN OUT [--ts SYNTAX] [--no-sync]\n"
      "\n"
      "Read IN and write it to OUT atomically. SYNTAX is implicit, explicit,\n"
-     "big, deflate, or a transfer syntax UID; default: the one IN uses, in\n"
-     "which case OUT is byte-identical to IN's dataset. Large values are\n"
-     "streamed, so memory stays flat whatever the file size.\n"
+     "big, deflate, rle, jpeg-ls (lossless), j2k-lossless, jpeg-lossless\n"
+     "(process 14 SV1), or a transfer syntax UID; default: the one IN uses, in\n"
+     "which case OUT is byte-identical to IN's dataset. Compressed pixel data\n"
+     "is decoded for a native target and encoded for a lossless one, frame by\n"
+     "frame; a lossy target (JPEG baseline, JPEG-LS near-lossless, JPEG 2000\n"
+     "lossy) is refused. Lossy Image Compression is kept as it was. Large\n"
+     "values are streamed, so memory stays flat whatever the file size.\n"
+     "--no-sync skips the fsync before the rename (still atomic, not durable).\n"
      "Exit: 0 written, 1 failed, 2 usage.\n",
      cmd_convert},
     {"anonymize", "de-identify a file or a tree with DicomEdit scripts and Annex E profiles",

@@ -70,10 +70,16 @@ int steps_build(steps *s)
     return steps_ocr_start(s);
 }
 
-int steps_clean_pixels(const steps *s, const anon_session *ss, dcm_file *f, size_t *regions, dqr_error *err)
+int steps_match_pixels(const steps *s, const dcm_dataset *ds, px_edit **matched, dqr_error *err)
 {
     const anon_pixel_rules *rules[1] = {s->pixel_rules};
-    return anon_clean_pixels(f, ss, rules, 1, regions, err) == DQR_OK ? 0 : -1;
+    return anon_pixel_rules_regions(rules, 1, ds, matched, err) == DQR_OK ? 0 : -1;
+}
+
+int steps_clean_pixels(const anon_session *ss, const px_edit *matched, dcm_file *f, size_t *regions,
+                       dqr_error *err)
+{
+    return anon_clean_pixels(f, ss, matched, regions, err) == DQR_OK ? 0 : -1;
 }
 
 static void print_echo(void *ctx, const char *line)

@@ -35,11 +35,17 @@ int steps_build(steps *s);
 anon_session *steps_session(const steps *s);
 void steps_free(steps *s);
 
+/* BEFORE anon_session_apply (a script may remove what a signature tests,
+ * e.g. Manufacturer): the regions of the --pixel-rules signature ds as read
+ * matches, into *matched (NULL when none; px_edit_free it). 0, or -1 with
+ * err filled: the file must not be written. */
+int steps_match_pixels(const steps *s, const dcm_dataset *ds, px_edit **matched, dqr_error *err);
 /* After a successful anon_session_apply on f's dataset: the session's
- * alterPixels regions and the --pixel-rules match, attached to f to be
+ * alterPixels regions and those matched before, attached to f to be
  * filled when it is written, and the record (anon_clean_pixels). 0, or -1
  * with err filled: f must not be written. */
-int steps_clean_pixels(const steps *s, const anon_session *ss, dcm_file *f, size_t *regions, dqr_error *err);
+int steps_clean_pixels(const anon_session *ss, const px_edit *matched, dcm_file *f, size_t *regions,
+                       dqr_error *err);
 
 /* ---- the burned-in text check (ocr_step.c) ---- */
 

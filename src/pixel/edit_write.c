@@ -6,7 +6,8 @@
  *
  * Output syntax: the instance's own when it is lossless and dqr can encode
  * it, else Explicit VR Little Endian (a lossy source is not compressed a
- * second time; its Lossy Image Compression attributes stay true).
+ * second time; its Lossy Image Compression attributes stay true); or, for
+ * px_transcode_attach (dqr convert), the one asked for.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -165,7 +166,10 @@ static long stored_bits(const dcm_file *f)
     return alloc;
 }
 
-static dqr_status setup(producer *p, const dcm_file *f, const px_edit *e, const char **out_ts, dqr_error *err)
+/* target NULL: the source's syntax, or Explicit VR LE (see the top);
+ * else exactly target, or DQR_E_UNSUPPORTED. */
+static dqr_status setup(producer *p, const dcm_file *f, const px_edit *e, const char *target, const char **out_ts,
+                        dqr_error *err)
 {
     dqr_status st = px_frames_open(f, &p->it, err);
     if (st)
@@ -173,7 +177,11 @@ static dqr_status setup(producer *p, const dcm_file *f, const px_edit *e, const 
     p->out = *px_frames_info(p->it);
     if ((st = px_edit_check(e, &p->out, err)))
         return st;
-    p->codec = choose(dcm_file_transfer_syntax(f), &p->out, out_ts);
+    p->codec = choose(target ? target : dcm_file_transfer_syntax(f), &p->out, out_ts);
+    if (target && strcmp(*out_ts, target) != 0)
+        return dqr_error_set(err, DQR_E_UNSUPPORTED, "%u-bit %s %s samples cannot be written as %s", 
+                             (unsigned)p->out.bits_stored, p->out.is_signed ? "signed" : "unsigned",
+                             px_photometric_name(p->out.photometric), target);
     /* native to native keeps the planar configuration; a decoded frame is interleaved */
     px_info stored;
     bool native_in = !dcm_element_is_encapsulated(dcm_dataset_get(dcm_file_dataset(f), DCM_TAG_PIXEL_DATA));
@@ -203,15 +211,13 @@ static bool had_extended_offsets(const dcm_file *f)
     return dcm_dataset_get(dcm_file_dataset(f), DCM_TAG(0x7FE0, 0x0001)) != NULL;
 }
 
-dqr_status px_edit_attach(dcm_file *f, const px_edit *e, dqr_error *err)
+static dqr_status attach(dcm_file *f, const px_edit *e, const char *target, dqr_error *err)
 {
-    if (px_edit_count(e) == 0)
-        return DQR_OK;
     producer *p = calloc(1, sizeof *p);
     if (!p)
         return dqr_error_set(err, DQR_E_NOMEM, "out of memory");
     const char *out_ts = NULL;
-    dqr_status st = setup(p, f, e, &out_ts, err);
+    dqr_status st = setup(p, f, e, target, &out_ts, err);
     if (st) {
         producer_free(p);
         return st;
@@ -234,4 +240,17 @@ dqr_status px_edit_attach(dcm_file *f, const px_edit *e, dqr_error *err)
         return st;
     }
     return dcm_file_set_pixel_writer(f, &w, err);
+}
+
+dqr_status px_edit_attach(dcm_file *f, const px_edit *e, dqr_error *err)
+{
+    return px_edit_count(e) == 0 ? DQR_OK : attach(f, e, NULL, err);
+}
+
+dqr_status px_transcode_attach(dcm_file *f, const px_edit *e, const char *ts, dqr_error *err)
+{
+    const dcm_uid_entry *t = dcm_ts_lookup(ts);
+    if (!t || (t->flags & DCM_TS_BIG_ENDIAN))
+        return dqr_error_set(err, DQR_E_UNSUPPORTED, "pixel data cannot be written frame by frame as %s", ts);
+    return attach(f, e, ts, err);
 }

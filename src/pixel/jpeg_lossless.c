@@ -4,7 +4,8 @@
  * value 1).
  *
  * The frame is parsed marker by marker; each scan is Huffman decoded sample
- * by sample and predicted from its left, upper and upper-left neighbours,
+ * by sample (a 64-bit bit buffer refilled once a sample, codes up to 9 bits
+ * found by one table lookup, longer ones by the canonical code limits) and predicted from its left, upper and upper-left neighbours,
  * written straight into the output frame, so no other buffer is needed.
  * Components must not be subsampled (H = V = 1), as DICOM files have them.
  */
@@ -12,19 +13,22 @@
 
 #include "pixel/pixel_internal.h"
 
+#define LOOKAHEAD 9 /* bits of the Huffman lookup table: nearly all codes of a lossless table are shorter */
+
 typedef struct huff {
     bool defined;
     int32_t maxcode[18]; /* largest code of each length, -1 if none */
     int32_t valptr[17];  /* index in vals of the first code of each length */
     int32_t mincode[17];
     uint8_t vals[256];
+    uint16_t look[1 << LOOKAHEAD]; /* the next LOOKAHEAD bits -> length << 8 | value; 0: a longer code */
 } huff;
 
 typedef struct lj {
     const uint8_t *p;
     size_t len, pos;
-    uint32_t bits; /* bit buffer, most significant first */
-    int nbits;
+    uint64_t acc;  /* bit buffer, the next bit in bit 63 */
+    int nbits;     /* valid bits in acc */
     bool marker;   /* reached a marker: feed zeros */
     huff tables[4];
     unsigned precision, rows, cols, ncomp, restart;
@@ -32,6 +36,19 @@ typedef struct lj {
 } lj;
 
 static unsigned be16(const uint8_t *p) { return (unsigned)p[0] << 8 | p[1]; }
+
+/* The codes of up to LOOKAHEAD bits, found by one table read. */
+static void build_lookup(huff *h, const uint8_t *counts)
+{
+    memset(h->look, 0, sizeof h->look);
+    int32_t code = 0, k = 0;
+    for (int l = 1; l <= LOOKAHEAD; l++, code <<= 1)
+        for (int i = 0; i < counts[l - 1]; i++, code++, k++) {
+            int spare = LOOKAHEAD - l;
+            for (int32_t x = code << spare; x < (code + 1) << spare && x < (1 << LOOKAHEAD); x++)
+                h->look[x] = (uint16_t)(l << 8 | h->vals[k]);
+        }
+}
 
 static dqr_status read_dht(lj *j, const uint8_t *seg, size_t n, dqr_error *err)
 {
@@ -57,6 +74,9 @@ static dqr_status read_dht(lj *j, const uint8_t *seg, size_t n, dqr_error *err)
                 code <<= 1;
             }
             h->maxcode[17] = 0x7FFFFFFF;
+            if (code > (1 << 17)) /* more codes than the lengths hold: the lookup would overflow */
+                return dqr_error_set(err, DQR_E_PARSE, "JPEG lossless: bad Huffman table");
+            build_lookup(h, counts);
             h->defined = true;
         }
         i += 17 + total;
@@ -64,9 +84,11 @@ static dqr_status read_dht(lj *j, const uint8_t *seg, size_t n, dqr_error *err)
     return DQR_OK;
 }
 
-static unsigned bit(lj *j)
+/* Top the bit buffer up to at least 57 bits: bytes of entropy-coded data,
+ * FF 00 read as FF, and zeros once a marker is reached. */
+static void fill(lj *j)
 {
-    if (j->nbits == 0) {
+    while (j->nbits <= 56) {
         uint8_t b = 0;
         if (!j->marker && j->pos < j->len) {
             b = j->p[j->pos];
@@ -82,24 +104,35 @@ static unsigned bit(lj *j)
                 j->pos++;
             }
         }
-        j->bits = b;
-        j->nbits = 8;
+        j->acc |= (uint64_t)b << (56 - j->nbits);
+        j->nbits += 8;
     }
-    j->nbits--;
-    return (j->bits >> j->nbits) & 1u;
+}
+
+/* The next n (1..16) bits; the buffer holds at least 32 (fill per sample). */
+static uint32_t take(lj *j, int n)
+{
+    uint32_t v = (uint32_t)(j->acc >> (64 - n));
+    j->acc <<= n;
+    j->nbits -= n;
+    return v;
 }
 
 static int decode_huff(lj *j, const huff *h)
 {
-    int32_t code = (int32_t)bit(j);
-    int l = 1;
-    while (l <= 16 && code > h->maxcode[l]) {
-        code = (code << 1) | (int32_t)bit(j);
-        l++;
+    unsigned e = h->look[j->acc >> (64 - LOOKAHEAD)];
+    if (e) {
+        take(j, (int)(e >> 8));
+        return (int)(e & 0xFF);
     }
-    if (l > 16)
-        return -1;
-    return h->vals[h->valptr[l] + code - h->mincode[l]];
+    for (int l = LOOKAHEAD + 1; l <= 16; l++) {
+        int32_t code = (int32_t)(j->acc >> (64 - l));
+        if (code <= h->maxcode[l]) {
+            take(j, l);
+            return h->vals[(h->valptr[l] + code - h->mincode[l]) & 0xFF];
+        }
+    }
+    return -1;
 }
 
 /* The difference coded by category ssss (H.1.2.2, F.1.2.1). */
@@ -109,9 +142,7 @@ static int32_t read_diff(lj *j, int ssss)
         return 0;
     if (ssss == 16)
         return 32768;
-    int32_t v = 0;
-    for (int k = 0; k < ssss; k++)
-        v = (v << 1) | (int32_t)bit(j);
+    int32_t v = (int32_t)take(j, ssss);
     return v < (1 << (ssss - 1)) ? v - (1 << ssss) + 1 : v;
 }
 
@@ -119,6 +150,7 @@ static int32_t read_diff(lj *j, int ssss)
 static void restart(lj *j)
 {
     j->nbits = 0;
+    j->acc = 0;
     j->marker = false;
     while (j->pos + 1 < j->len && !(j->p[j->pos] == 0xFF && j->p[j->pos + 1] >= 0xD0 &&
                                     j->p[j->pos + 1] <= 0xD7))
@@ -175,6 +207,8 @@ static dqr_status decode_scan(lj *j, const scan *s, size_t unit, uint8_t *out, d
                     pred = predict(s->predictor, (int32_t)get(out, unit, left) >> s->pt,
                                    (int32_t)get(out, unit, up) >> s->pt,
                                    (int32_t)get(out, unit, up - j->ncomp * unit) >> s->pt);
+                if (j->nbits < 32)
+                    fill(j); /* a code and its difference: at most 32 bits */
                 int ssss = decode_huff(j, &j->tables[s->table[k]]);
                 if (ssss < 0 || ssss > 16)
                     return dqr_error_set(err, DQR_E_PARSE, "JPEG lossless: bad Huffman code at row %u", r);
@@ -279,6 +313,7 @@ dqr_status px_jpeg_lossless_decode(const px_info *info, const uint8_t *in, size_
             if (!(st = read_sos(&j, seg, n, &s, err))) {
                 j.pos = i;
                 j.nbits = 0;
+                j.acc = 0;
                 j.marker = false;
                 st = decode_scan(&j, &s, unit, out, err);
                 scans++;

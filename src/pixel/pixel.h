@@ -375,6 +375,16 @@ size_t px_edit_frame(const px_edit *e, const px_info *info, uint32_t index, uint
  * decoded, px_edit_check's. On failure f must not be written. */
 dqr_status px_edit_attach(dcm_file *f, const px_edit *e, dqr_error *err);
 
+/* As px_edit_attach, but written in transfer syntax ts whatever f's own:
+ * a native little-endian one (Implicit / Explicit VR LE, Deflated), or one
+ * of the lossless syntaxes dqr encodes (RLE, JPEG-LS lossless .80, JPEG 2000
+ * lossless .90, JPEG Lossless .70 / .57 as selection value 1). e may be
+ * empty or NULL (a plain transcode). DQR_E_UNSUPPORTED for any other
+ * syntax (lossy ones, big endian) or samples the encoder does not take
+ * (e.g. signed samples in JPEG-LS). Lossy Image Compression is left as it
+ * is: a lossy source stays marked lossy, a lossless one was not changed. */
+dqr_status px_transcode_attach(dcm_file *f, const px_edit *e, const char *ts, dqr_error *err);
+
 /* ---- masking burned-in text (ocr_scan.c) ----------------------------- */
 
 /* The black box over word w: 2 pixels wider on each side, on every frame

@@ -450,7 +450,8 @@ try:
     native = src.pixel_array.copy()
     src.compress(RLELossless)
     src.save_as(WORK + "/rle.dcm")
-    st, b = stow("/dicom-web/projects/P1/studies?subject=S05&session=S05_RLE", A, [WORK + "/rle.dcm"])
+    # a copy of the pushed S03 instance: the same patient, so the same subject (the registry refuses another)
+    st, b = stow("/dicom-web/projects/P1/studies?subject=S03&session=S03_RLE", A, [WORK + "/rle.dcm"])
     url = value(b.get("00081199", {}).get("Value", [{}])[0], "00081190") if st == 200 else None
     rle_path = urllib.parse.urlparse(url).path if url else "/none"
     st, ds, ct, _ = retrieve(rle_path, A)

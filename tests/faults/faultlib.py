@@ -21,11 +21,18 @@ PASSWORD = "gateway-secret-1"
 
 def study_uids(folder):
     """StudyInstanceUID -> instance count of the generated files (pydicom)."""
+    return {u: n for u, (n, _) in study_patients(folder).items()}
+
+
+def study_patients(folder):
+    """StudyInstanceUID -> (instance count, patient number) of the generated files."""
     import pydicom
-    out = {}
-    for f in glob.glob(folder + "/**/*.dcm", recursive=True):
-        u = pydicom.dcmread(f, stop_before_pixels=True).StudyInstanceUID
-        out[u] = out.get(u, 0) + 1
+    out, patients = {}, {}
+    for f in sorted(glob.glob(folder + "/**/*.dcm", recursive=True)):
+        ds = pydicom.dcmread(f, stop_before_pixels=True)
+        p = patients.setdefault(ds.PatientID, len(patients))
+        n, _ = out.get(ds.StudyInstanceUID, (0, p))
+        out[ds.StudyInstanceUID] = (n + 1, p)
     return out
 
 
@@ -40,7 +47,9 @@ class Rig:
         self.http, self.dicom = free_port(), free_port()
         studies = self.work + "/studies"
         generate(ROOT, studies, *gen_args)
-        self.studies = study_uids(studies)
+        found = study_patients(studies)
+        self.studies = {u: n for u, (n, _) in found.items()}
+        self.patient = {u: p for u, (_, p) in found.items()}  # one subject label per patient, as a site keeps
         self.od, self.oh = start_orthanc(self.procs, self.work, "orthanc", "ORTHANC",
                                          {"dqr": ["DQR", "127.0.0.1", self.dicom]})
         self.orthanc = self.procs.list[-1]
@@ -103,8 +112,9 @@ class Rig:
                                                "script": 'version "6.3"\n(0008,1030) := "P1 study"\n'})
 
     def request(self, uids, prefix="S"):
-        """POST /imports of the studies uids as sessions prefixN; the request id."""
-        studies = [{"StudyInstanceUID": u, "subject": f"{prefix}{i:03d}", "session": f"{prefix}{i:03d}_MR"}
+        """POST /imports of the studies uids as sessions prefixN_MR of subjects PT<patient> (a patient
+        keeps one label: the pseudonym registry refuses another); the request id."""
+        studies = [{"StudyInstanceUID": u, "subject": f"PT{self.patient[u]:03d}", "session": f"{prefix}{i:03d}_MR"}
                    for i, u in enumerate(uids)]
         st, b, _ = self.call("POST", "/api/v1/imports", {"pacs": self.pacs, "project": "P1", "studies": studies})
         if st != 201:

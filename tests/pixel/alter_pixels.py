@@ -8,7 +8,10 @@ source), the transfer syntax follows the rule (lossless kept, lossy written
 Explicit VR LE), BurnedInAnnotation NO and code 113101 recorded, and never
 recorded when nothing was cleaned. Then the gateway: a study stored in
 Orthanc, imported into a project whose script uses alterPixels, comes out of
-the archive cleaned. Usage: alter_pixels.py DQR WORKDIR"""
+the archive cleaned. The scripts remove Manufacturer, which the rules test:
+the rules match the instance as received (CTP's order), so the regions are
+still filled. A 12-bit JPEG, whose pixels cannot be cleaned, goes to the
+sealed quarantine, not to the archive, and cannot be released. Usage: alter_pixels.py DQR WORKDIR"""
 import glob
 import os
 import shutil
@@ -30,7 +33,7 @@ os.makedirs(WORK)
 ROWS, COLS, FRAMES = 96, 128, 3
 
 
-def make_us(path, rgb=False, study=None, rows=None, cols=None):
+def make_us(path, rgb=False, study=None, rows=None, cols=None, bits=8):
     """A US multi-frame instance with burned-in-looking content everywhere."""
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
@@ -47,10 +50,10 @@ def make_us(path, rgb=False, study=None, rows=None, cols=None):
     ds.PhotometricInterpretation = "RGB" if rgb else "MONOCHROME2"
     if rgb:
         ds.PlanarConfiguration = 0
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8 if bits == 8 else 16, bits, bits - 1, 0
     y, x = np.mgrid[0:rows, 0:cols]
     frames = [((x * 2 + y * 3 + 40 * f) % 200 + 30 + (x // 8 + y // 8) % 2 * 20) for f in range(FRAMES)]
-    a = np.stack(frames).astype(np.uint8)
+    a = np.stack(frames).astype(np.uint8 if bits == 8 else np.uint16)
     if rgb:
         a = np.stack([a, 255 - a, (a // 2 + 60).astype(np.uint8)], axis=-1)
     ds.PixelData = a.tobytes()
@@ -108,7 +111,8 @@ try:
     script = WORK + "/alter.das"
     open(script, "w").write('version "6.3"\n'
                             'alterPixels["rectangle", "l=10, t=5, r=60, b=20", "solid", "v=0"]\n'
-                            'alterPixels["rectangle", "left=100, top=80, right=200, bottom=200", "solid", "v=255"]\n')
+                            'alterPixels["rectangle", "left=100, top=80, right=200, bottom=200", "solid", "v=255"]\n'
+                            '-(0008,0070)\n')  # no Manufacturer after the script: the rules match before it
     # alterPixels' r and b are inside the rectangle (docs/pixel.md): as slices, r + 1 and b + 1
     boxes = [((10, 5, 61, 21), 0), ((100, 80, 201, 201), 255)]
 
@@ -175,13 +179,16 @@ try:
                            '(20,30,40,10) (-16,-8,16,8)\n')
     rule_boxes = [(20, 30, 60, 40), (COLS - 16, ROWS - 8, COLS, ROWS)]
     plain = WORK + "/plain.das"
-    open(plain, "w").write('version "6.3"\n(0010,0010) := "ANON"\n')
+    # the script removes Manufacturer, which the rule tests: the rules see the file as read (CTP's order)
+    open(plain, "w").write('version "6.3"\n(0010,0010) := "ANON"\n-(0008,0070)\n')
     for name, inp, reference, ts in (("native", src, ref, ELE), ("RLE", WORK + "/us_rle.dcm", ref, RLE),
                                      ("JPEG baseline", WORK + "/us_jpeg.dcm", ref_jpeg, ELE)):
         out = f"{WORK}/rules_{name}.dcm"
         r = run("anonymize", "--script", plain, "--pixel-rules", rules, inp, out)
         check(f"--pixel-rules {name}: exit 0", r.returncode == 0, r.stderr)
-        check_clean(f"--pixel-rules {name}", out, reference, rule_boxes, 0, ts)
+        ds = check_clean(f"--pixel-rules {name}", out, reference, rule_boxes, 0, ts)
+        check(f"--pixel-rules {name}: the script removed Manufacturer (the rule matched before it)",
+              ds is not None and "Manufacturer" not in ds)
 
     # nothing cleaned: nothing recorded, pixels as they were
     out = WORK + "/untouched.dcm"
@@ -257,7 +264,7 @@ try:
         raise SystemExit
     dqr_store(DQR, "ORTHANC", OD, gw_src)
     env = serve_env(WORK, "gateway-secret-1", http_port, dicom_port, DQR_IMPORT_POLL_SECONDS="1")
-    procs.start([DQR, "serve"], open(WORK + "/serve.log", "ab"), env)
+    sp = procs.start([DQR, "serve"], open(WORK + "/serve.log", "ab"), env)
     wait_port(http_port) and wait_port(dicom_port)
     api = Api(http_port)
     T = api.login("admin", "gateway-secret-1")
@@ -282,6 +289,33 @@ try:
               int(np.sum(a != want)) if a.shape == want.shape else a.shape)
         check("gateway: BurnedInAnnotation NO and 113101", ds.get("BurnedInAnnotation") == "NO" and
               ("113101", "DCM") in codes(ds), (ds.get("BurnedInAnnotation"), codes(ds)))
+    # pixels that cannot be cleaned (12-bit JPEG: no 12-bit libjpeg on Debian) go to the sealed quarantine
+    study12 = generate_uid()
+    os.makedirs(WORK + "/gw12")
+    make_us(WORK + "/us12_native.dcm", study=study12, bits=12)
+    subprocess.run(["dcmcjpeg", "+ee", WORK + "/us12_native.dcm", WORK + "/gw12/us12.dcm"], check=True)
+    check("the 12-bit source is JPEG Extended", pydicom.dcmread(WORK + "/gw12/us12.dcm").file_meta.TransferSyntaxUID
+          == "1.2.840.10008.1.2.4.51")
+    dqr_store(DQR, "ORTHANC", OD, WORK + "/gw12")
+    # the same patient as S01_US (make_us plants one PatientID): its subject label, a new session
+    st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": pacs, "project": "PX", "studies": [
+        {"StudyInstanceUID": study12, "subject": "S01", "session": "S01_US12"}]}, token=T)
+    b = api.wait_import(T, b.get("id"))
+    check("gateway: a 12-bit JPEG with rules to apply is not archived, it is quarantined",
+          b.get("archived") == 0 and b.get("rejected") == 1 and
+          not glob.glob(WORK + "/var/archive/PX/S01/S01_US12/**/*.dcm", recursive=True), b)
+    st, q, _ = api.call("GET", "/api/v1/quarantine", token=T)
+    rows = [x for x in q.get("quarantine", []) if x.get("session_label") == "S01_US12"] if st == 200 else []
+    check("GET /quarantine: the instance, reason 'pixels could not be cleaned: ...12-bit JPEG...'",
+          len(rows) == 1 and rows[0]["reason"].startswith("pixels could not be cleaned: ") and
+          "12-bit" in rows[0]["reason"], q)
+    check("the quarantined instance is sealed (no clear DICOM in the quarantine folder)",
+          glob.glob(WORK + "/var/quarantine/*.sealed") and
+          not any(b"DICM" in open(x, "rb").read(200) for x in glob.glob(WORK + "/var/quarantine/*")))
+    if rows:
+        st, b, _ = api.call("POST", f"/api/v1/quarantine/{rows[0]['id']}/release", {}, token=T)
+        check("its release is refused (its pixels would be archived uncleaned)", st == 409, (st, b))
+        check("still not in the archive", not glob.glob(WORK + "/var/archive/PX/S01/S01_US12/**/*.dcm", recursive=True))
     # a fill the image cannot take: the instance is not archived, the import says why
     st, b, _ = api.call("POST", "/api/v1/projects", {"id": "PXBAD", "dqr_enabled": True,
                                                      "script": open(big).read()}, token=T)
@@ -291,6 +325,20 @@ try:
     check("gateway: pixels that cannot be cleaned are not archived, and the import says why",
           b.get("state") == "failed" and b.get("archived") == 0 and "pixel cleaning: region 1: fill value 300" in (b.get("error") or "")
           and not glob.glob(WORK + "/var/archive/PXBAD/**/*.dcm", recursive=True), b)
+    # the same with the burned-in text check off: the failure shows when the archive write decodes the frames
+    procs.stop_one(sp)
+    sp = procs.start([DQR, "serve"], open(WORK + "/serve.log", "ab"), dict(env, DQR_OCR="off"))
+    wait_port(http_port) and wait_port(dicom_port)
+    T = api.login("admin", "gateway-secret-1")
+    st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": pacs, "project": "PX", "studies": [
+        {"StudyInstanceUID": study12, "subject": "S01", "session": "S01_US12B"}]}, token=T)
+    b = api.wait_import(T, b.get("id"))
+    st, q, _ = api.call("GET", "/api/v1/quarantine", token=T)
+    rows = [x for x in q.get("quarantine", []) if x.get("session_label") == "S01_US12B"] if st == 200 else []
+    check("ocr off: the 12-bit JPEG is quarantined by the archive write's failure, nothing left in the archive",
+          b.get("archived") == 0 and b.get("rejected") == 1 and len(rows) == 1 and
+          rows[0]["reason"].startswith("pixels could not be cleaned: ") and
+          not [f for f in glob.glob(WORK + "/var/archive/PX/S01/S01_US12B/**/*", recursive=True) if os.path.isfile(f)], (b, rows))
 finally:
     procs.stop()
 sys.exit(check.finish())

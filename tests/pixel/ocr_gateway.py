@@ -111,6 +111,17 @@ try:
     row = [x for x in h.get("imports", []) if x["session"] == "US_REFUSE"]
     check("history shows frames_checked / frames_refused", row and row[0]["frames_checked"] == 1 and
           row[0]["frames_refused"] == 1 and row[0]["frames_masked"] == 0, row)
+    # release: the boxes blacked out, archived into its session (the archive write the pipeline uses), indexed
+    st, b, _ = api.call("POST", f"/api/v1/quarantine/{rows[0]['id'] if rows else 1}/release", {}, **H)
+    files = archived("US_REFUSE")
+    check("release: 200, archived into US_REFUSE, the entry gone", st == 200 and b.get("session") == "US_REFUSE" and
+          len(files) == 1 and not api.call("GET", "/api/v1/quarantine", **H)[1].get("quarantine"), (st, b, files))
+    if files:
+        d = pydicom.dcmread(files[0])
+        check("released instance marked clean, mode 0600", d.get("BurnedInAnnotation") == "NO" and
+              os.stat(files[0]).st_mode & 0o777 == 0o600, (d.get("BurnedInAnnotation"), oct(os.stat(files[0]).st_mode)))
+        st, _, _ = api.call("GET", f"/api/v1/projects/P1/sessions/US_REFUSE/instances/{d.SOPInstanceUID}", **H)
+        check("released instance indexed in the catalog", st == 200, st)
     procs.stop_one(p)
 
     # ---- ocr_policy mask ---------------------------------------------------------------------

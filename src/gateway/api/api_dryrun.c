@@ -92,7 +92,7 @@ static json_t *preview(const dcm_file *f)
  * (the scripts' alterPixels, the site's and project's pixel rules) applied
  * as the archive write applies it, to a copy encoded in memory. null when
  * cleaning fails (the instance would not be archived: the answer says why). */
-static json_t *cleaned_preview(gw_req *r, const anon_session *as, dcm_file *f, json_t *o)
+static json_t *cleaned_preview(gw_req *r, const anon_session *as, const dcm_dataset *before, dcm_file *f, json_t *o)
 {
     gw_pixel_rules rules = {0};
     dqr_error err = {0};
@@ -100,14 +100,19 @@ static json_t *cleaned_preview(gw_req *r, const anon_session *as, dcm_file *f, j
     size_t len = 0;
     dcm_write_options wo = {.zero_preamble = true};
     size_t regions = 0;
-    if (gw_pixel_rules_load(r->g, r->arg[0], &rules, &err) != DQR_OK || gw_pixel_clean(&rules, as, f, &regions, &err) != DQR_OK ||
+    px_edit *matched = NULL; /* the rules match the sample as it was before the scripts */
+    if (gw_pixel_rules_load(r->g, r->arg[0], &rules, &err) != DQR_OK ||
+        gw_pixel_match(&rules, before, &matched, &err) != DQR_OK ||
+        gw_pixel_clean(matched, as, f, NULL, &regions, &err) != DQR_OK ||
         dcm_file_encode(f, &wo, &buf, &len, &err) != DQR_OK) {
         gw_pixel_rules_free(&rules);
+        px_edit_free(matched);
         free(buf);
         json_object_set_new(o, "pixel_error", json_string(err.message));
         return json_null();
     }
     gw_pixel_rules_free(&rules);
+    px_edit_free(matched);
     dcm_file *out = gw_parse_instance(r->g, buf, len, true, &err);
     json_t *v = out ? preview(out) : json_null();
     dcm_file_close(out);
@@ -155,7 +160,7 @@ static void dry_run(gw_req *r)
         json_object_set_new(o, "error", json_string(err.message));
     json_object_set_new(o, "changes", res == ANON_OK && before ? diff(before, dcm_file_dataset(f)) : json_array());
     /* after: what the archive would hold; a rejected sample has no after */
-    json_t *img_after = res == ANON_OK && !json_is_null(img_before) ? cleaned_preview(r, d.as, f, o) : json_null();
+    json_t *img_after = res == ANON_OK && before && !json_is_null(img_before) ? cleaned_preview(r, d.as, before, f, o) : json_null();
     json_object_set_new(o, "images", json_pack("{s:o,s:o}", "before", img_before, "after", img_after));
     dcm_dataset_free(before);
     gw_deid_free(&d);

@@ -10,10 +10,8 @@
  * verify step's mask policy's black box (px_ocr_black_box: 2 pixels wider,
  * every frame, black as the photometric interpretation means it).
  *
- * MERGE NOTE: archive_write() is receiver.c's archive step without a gw_job;
- * receiver.c may call it instead of keeping its own. */
+ * The write and the index row are the pipeline's own (gw_archive_write). */
 #include "anon/anon.h"
-#include "dicom/fs.h"
 #include "gateway/api/pixels.h"
 #include "gateway/import/job.h"
 #include "gateway/import/archive.h"
@@ -22,8 +20,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 
 typedef struct labels {
     char project[65], subject[65], session[65];
@@ -69,46 +65,15 @@ static px_edit *regions(const json_t *boxes, const px_info *info, dqr_error *err
     return e;
 }
 
-/* Write f into the archive of l and index it (de-identified values only). */
-static dqr_status archive_write(gw *g, const labels *l, int64_t import_session, dcm_file *f, dqr_error *err)
-{
-    dcm_dataset *ds = dcm_file_dataset(f);
-    char series[65] = "", sop[65] = "", number[32] = "", desc[65] = "", modality[17] = "", date[17] = "";
-    dcm_dataset_get_string(ds, DCM_TAG(0x0020, 0x000E), series, sizeof series);
-    dcm_dataset_get_string(ds, DCM_TAG(0x0008, 0x0018), sop, sizeof sop);
-    dcm_dataset_get_string(ds, DCM_TAG(0x0020, 0x0011), number, sizeof number);
-    dcm_dataset_get_string(ds, DCM_TAG(0x0008, 0x103E), desc, sizeof desc);
-    dcm_dataset_get_string(ds, DCM_TAG(0x0008, 0x0060), modality, sizeof modality);
-    dcm_dataset_get_string(ds, DCM_TAG(0x0008, 0x0020), date, sizeof date);
-    char path[4096];
-    if (!gw_archive_path(g, l->project, l->subject, l->session, series, sop, path, sizeof path))
-        return dqr_error_set(err, DQR_E_PARSE, "the instance has no usable SeriesInstanceUID or SOPInstanceUID");
-    dcm_write_options opts = {.zero_preamble = true, .file_mode = 0600};
-    if (dqr_make_parent_dirs(path, 0700) != 0)
-        return dqr_error_set(err, DQR_E_IO, "cannot make the archive folder of session %s", l->session);
-    dqr_status st = dcm_file_write(f, path, &opts, err);
-    if (st != DQR_OK)
-        return st;
-    struct stat sb;
-    int64_t bytes = stat(path, &sb) == 0 ? (int64_t)sb.st_size : 0;
-    return store_exec(g->db,
-                      "INSERT INTO archive_instances(project, subject, session, series_uid, series_number, "
-                      "series_description, modality, study_date, sop_uid, path, bytes, import_session, updated) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(project, session, sop_uid) DO UPDATE "
-                      "SET path = excluded.path, bytes = excluded.bytes, updated = excluded.updated",
-                      (store_val[]){STORE_S(l->project), STORE_S(l->subject), STORE_S(l->session), STORE_S(series),
-                                    STORE_S(number), STORE_S(desc), STORE_S(modality), STORE_S(date), STORE_S(sop),
-                                    STORE_S(path + strlen(g->cfg.data_dir) + 1), STORE_I(bytes),
-                                    STORE_I(import_session), STORE_I(time(NULL))},
-                      13, NULL, NULL, NULL, err);
-}
-
 dqr_status gw_quarantine_mask_archive(gw *g, int64_t import_session, dcm_file *f, const json_t *boxes,
                                       char session[65], dqr_error *err)
 {
     labels l;
     memset(&l, 0, sizeof l);
     session[0] = '\0';
+    if (json_array_size(boxes) == 0) /* an entry of the pixel-cleaning step, not of OCR: nothing to mask */
+        return dqr_error_set(err, DQR_E_CONFLICT, "the pixels of this instance could not be cleaned: it cannot be "
+                                                  "released, delete it");
     store_exec(g->db, "SELECT project, subject, session FROM import_sessions WHERE id = ?",
                (store_val[]){STORE_I(import_session)}, 1, read_labels, &l, NULL, NULL);
     if (!l.session[0])
@@ -122,8 +87,10 @@ dqr_status gw_quarantine_mask_archive(gw *g, int64_t import_session, dcm_file *f
     px_edit_free(e);
     if (st == DQR_OK)
         st = anon_mark_pixels_clean(dcm_file_dataset(f), err);
+    gw_archive_to to = {.project = l.project, .subject = l.subject, .session = l.session,
+                        .import_session = import_session};
     if (st == DQR_OK)
-        st = archive_write(g, &l, import_session, f, err);
+        st = gw_archive_write(g, &to, f, NULL, err);
     if (st == DQR_OK)
         snprintf(session, 65, "%s", l.session);
     return st;

@@ -2,12 +2,18 @@
  * DATA_DIR/archive/<project>/<subject>/<session>/<series>/<SOPInstanceUID>.dcm,
  * where <series> is the de-identified SeriesInstanceUID. Every name comes
  * from labels checked by gw_label_ok or UIDs of digits and dots, so no
- * value can climb out of the folder. */
+ * value can climb out of the folder. gw_archive_write is the one archive
+ * write: the pipeline's and a released quarantine entry's. */
 #include "gateway/import/archive.h"
+#include "gateway/import/index.h"
+#include "dicom/fs.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <time.h>
 
 bool gw_label_ok(const char *s)
 {
@@ -64,4 +70,43 @@ const char *gw_archive_reason(const char *message)
     if (strncmp(end, ".tmp.", 5) == 0)
         end += 5 + strspn(end + 5, "0123456789abcdef");
     return strncmp(end, ": ", 2) == 0 ? end + 2 : message;
+}
+
+dqr_status gw_archive_write(gw *g, const gw_archive_to *to, dcm_file *f, int64_t *bytes, dqr_error *err)
+{
+    dcm_dataset *ds = dcm_file_dataset(f);
+    char series[65] = "", sop[65] = "", path[4096];
+    dcm_dataset_get_string(ds, DCM_TAG(0x0020, 0x000E), series, sizeof series);
+    dcm_dataset_get_string(ds, DCM_TAG(0x0008, 0x0018), sop, sizeof sop);
+    if (!gw_archive_path(g, to->project, to->subject, to->session, series, sop, path, sizeof path))
+        return dqr_error_set(err, DQR_E_PARSE, "an instance has no usable SeriesInstanceUID or SOPInstanceUID");
+    dcm_dataset_remove(dcm_file_meta(f), DCM_TAG(0x0002, 0x0016)); /* the sender's AE */
+    dcm_write_options opts = {.zero_preamble = true, .no_sync = to->no_sync, .start_writeback = to->no_sync,
+                              .file_mode = 0600};
+    bool dir = to->dir_ready ? to->dir_ready(to->ctx, path) : dqr_make_parent_dirs(path, 0700) == 0;
+    if (!dir)
+        return dqr_error_set(err, DQR_E_IO, "cannot make the archive folder of session %s: %s", to->session,
+                             strerror(errno));
+    /* a file that was not there before goes again if its row cannot be
+     * written, so no file is left without a row (one that was there keeps
+     * the row it already has) */
+    bool existed = access(path, F_OK) == 0;
+    dqr_error werr = {0};
+    dqr_status st = dcm_file_write(f, path, &opts, &werr);
+    if (st)
+        return dqr_error_set(err, st, "archive write of instance %.64s failed: %.150s", sop,
+                             werr.message[0] ? gw_archive_reason(werr.message) : strerror(errno));
+    struct stat sb;
+    int64_t size = stat(path, &sb) == 0 ? (int64_t)sb.st_size : 0;
+    if (bytes)
+        *bytes = size;
+    gw_archive_row where = {to->project, to->subject, to->session, path + strlen(g->cfg.data_dir) + 1, size,
+                            to->import_session};
+    st = gw_archive_index(g, &where, f, err);
+    if (st) {
+        dqr_error_prefix(err, "catalog: ");
+        if (!existed)
+            unlink(path);
+    }
+    return st;
 }

@@ -9,6 +9,23 @@
 bool gw_archive_path(const gw *g, const char *project, const char *subject, const char *session, const char *series,
                      const char *sop, char *out, size_t cap);
 
+/* Where an instance goes and how it is written (gw_archive_write). */
+typedef struct gw_archive_to {
+    const char *project, *subject, *session;
+    int64_t import_session;
+    bool no_sync; /* a node's own sessions are synced as a whole when their transfer ends */
+    /* makes the instance's folder (e.g. once per series); NULL: dqr_make_parent_dirs */
+    bool (*dir_ready)(void *ctx, const char *path);
+    void *ctx;
+} gw_archive_to;
+
+/* The archive step (ARCHITECTURE.md step 7), for the pipeline and for a
+ * released quarantine entry: f written atomically (temp file + rename,
+ * mode 0600, without the sender's AE in its meta) at its place under `to`,
+ * and its index row, from de-identified values only. *bytes (may be NULL)
+ * gets the file's size. On failure err says why, without a DICOM value. */
+dqr_status gw_archive_write(gw *g, const gw_archive_to *to, dcm_file *f, int64_t *bytes, dqr_error *err);
+
 /* Labels: 1 to 64 letters, digits, _ or - (they become folder names). */
 bool gw_label_ok(const char *s);
 

@@ -108,8 +108,9 @@ static int phi_left(const gw_job *j, const dcm_dataset *ds, verify *v)
 }
 
 /* The instance's folder exists: made once per series, not per instance. */
-static bool parent_ready(gw_job *j, const char *path)
+static bool parent_ready(void *ctx, const char *path)
 {
+    gw_job *j = ctx;
     size_t n = (size_t)(strrchr(path, '/') - path);
     pthread_mutex_lock(&j->dir_lock);
     bool ok = strlen(j->last_dir) == n && strncmp(j->last_dir, path, n) == 0;
@@ -121,49 +122,17 @@ static bool parent_ready(gw_job *j, const char *path)
     return ok;
 }
 
-/* Step 7: atomic write (temp file + rename; the session is synced as a
- * whole when its transfer ends) and the index row, from de-identified
- * values only. */
-static bool archive(gw *g, gw_job *j, dcm_file *f, int64_t *bytes)
+/* Step 7 (archive.h). A node's own sessions are synced as a whole when
+ * their transfer ends; another node's session ends there, so each file is
+ * synced here. */
+static dqr_status archive(gw *g, gw_job *j, dcm_file *f, int64_t *bytes, dqr_error *err)
 {
-    dcm_dataset *ds = dcm_file_dataset(f);
-    char series[65] = "", sop[65] = "";
-    dcm_dataset_get_string(ds, DCM_TAG(0x0020, 0x000E), series, sizeof series);
-    dcm_dataset_get_string(ds, DCM_TAG(0x0008, 0x0018), sop, sizeof sop);
-    char path[4096];
-    if (!gw_archive_path(g, j->project, j->subject, j->session, series, sop, path, sizeof path)) {
-        snprintf(j->error, sizeof j->error, "an instance has no usable SeriesInstanceUID or SOPInstanceUID");
-        return false;
-    }
-    dqr_error err = {0};
-    dcm_dataset_remove(dcm_file_meta(f), DCM_TAG(0x0002, 0x0016)); /* the sender's AE */
-    /* A node's own sessions are synced as a whole when their transfer ends;
-     * another node's session ends there, so each file is synced here. */
-    dcm_write_options opts = {.zero_preamble = true, .no_sync = !j->foreign, .start_writeback = !j->foreign,
-                              .file_mode = 0600};
-    /* a file that was not there before goes again if its row cannot be
-     * written, so no file is left without a row (one that was there keeps
-     * the row it already has) */
-    bool existed = access(path, F_OK) == 0;
-    if (!parent_ready(j, path) || dcm_file_write(f, path, &opts, &err) != DQR_OK) {
-        snprintf(j->error, sizeof j->error, "archive write of instance %.64s failed: %.150s", sop,
-                 err.message[0] ? gw_archive_reason(err.message) : strerror(errno));
-        return false;
-    }
-    struct stat st;
-    *bytes = stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
-    char rel[4096];
-    snprintf(rel, sizeof rel, "%s", path + strlen(g->cfg.data_dir) + 1);
-    gw_archive_row where = {j->project, j->subject, j->session, rel, *bytes, j->id};
-    if (gw_archive_index(g, &where, f, &err) != DQR_OK) {
-        snprintf(j->error, sizeof j->error, "catalog: %.200s", err.message);
-        if (!existed)
-            unlink(path);
-        return false;
-    }
-    if (j->on_archived)
-        j->on_archived(j->on_archived_ctx, ds);
-    return true;
+    gw_archive_to to = {.project = j->project, .subject = j->subject, .session = j->session,
+                        .import_session = j->id, .no_sync = !j->foreign, .dir_ready = parent_ready, .ctx = j};
+    dqr_status st = gw_archive_write(g, &to, f, bytes, err);
+    if (st == DQR_OK && j->on_archived)
+        j->on_archived(j->on_archived_ctx, dcm_file_dataset(f));
+    return st;
 }
 
 static bool in_series(const gw_job *j, const dcm_dataset *ds)
@@ -176,6 +145,24 @@ static bool in_series(const gw_job *j, const dcm_dataset *ds)
     json_t *v;
     json_array_foreach(j->series, i, v) if (json_is_string(v) && strcmp(json_string_value(v), uid) == 0) return true;
     return false;
+}
+
+/* Pixels that could not be cleaned (err says why): the instance goes to
+ * the sealed quarantine, never to the archive. 0 (counted as rejected) once
+ * sealed, else a failure status. */
+static uint16_t unclean(gw *g, gw_job *j, dcm_file *f, const gw_pixel_undo *undo, const dqr_error *why)
+{
+    char name[25];
+    dqr_error err = {0};
+    if (!gw_pixel_unclean(why) ||
+        gw_pixel_quarantine(g, j->id, j->project, f, undo, why->message, name, &err) != DQR_OK) {
+        snprintf(j->error, sizeof j->error, "%.200s (not archived)", err.code ? err.message : why->message);
+        return 0xC000;
+    }
+    snprintf(j->error, sizeof j->error, "%s: quarantined for review, not archived", GW_PIXEL_UNCLEAN_REASON);
+    atomic_fetch_add(&j->rejected, 1);
+    GW_COUNT(g, instances_rejected);
+    return 0;
 }
 
 dcm_file *gw_parse_instance(const gw *g, const void *data, size_t len, bool borrow, dqr_error *err)
@@ -212,6 +199,9 @@ uint16_t gw_job_instance(gw *g, gw_job *j, const uint8_t *data, size_t len)
         GW_COUNT(g, instances_rejected);
         return 0xC000;
     }
+    /* step 5a: the pixel rules see the instance as received (a script may remove what they test) */
+    px_edit *matched = NULL;
+    bool pixels_failed = gw_pixel_match(&j->pixel_rules, ds, &matched, &err) != DQR_OK;
     pthread_mutex_lock(&j->lock);
     keep_originals(g, j, ds);
     gw_registry_session_start(g, j, ds); /* before remap: the registry knows the original patient */
@@ -220,8 +210,11 @@ uint16_t gw_job_instance(gw *g, gw_job *j, const uint8_t *data, size_t len)
     anon_result res = refused ? ANON_FAILED : anon_session_apply(j->deid.as, ds, &err);
     /* step 5b: the pixels, while the session's alterPixels regions are this instance's */
     size_t regions = 0;
-    bool pixels_failed = res == ANON_OK && gw_pixel_clean(&j->pixel_rules, j->deid.as, f, &regions, &err) != DQR_OK;
+    gw_pixel_undo undo = {0};
+    pixels_failed = pixels_failed ||
+                    (res == ANON_OK && gw_pixel_clean(matched, j->deid.as, f, &undo, &regions, &err) != DQR_OK);
     pthread_mutex_unlock(&j->lock);
+    px_edit_free(matched);
     uint16_t status = 0;
     verify v = {0};
     gw_pixel_verdict px = GW_PX_NOT_READ;
@@ -236,20 +229,27 @@ uint16_t gw_job_instance(gw *g, gw_job *j, const uint8_t *data, size_t len)
         note_failure(j, "de-identification failed", &err);
         status = 0xC000;
     } else if (pixels_failed) { /* never archived with its pixels half-cleaned */
-        snprintf(j->error, sizeof j->error, "%.200s (not archived)", err.message); /* "pixel cleaning: ..." */
-        status = 0xC000;
+        status = unclean(g, j, f, &undo, &err);
     } else if (phi_left(j, ds, &v) && strcmp(g->cfg.phi_policy, "refuse") == 0) {
         snprintf(j->error, sizeof j->error, "identifying data left after the scripts (%s): not archived", v.first);
         status = 0xC000;
     } else if (gw_pixel_verify(g, j, &f, regions > 0, &px, &err) != DQR_OK) { /* step 6b: burned-in text */
-        snprintf(j->error, sizeof j->error, "burned-in text check failed: %.200s", err.message);
-        status = 0xC000;
+        /* it reads the pixels as cleaned: a frame that does not decode cannot be cleaned either */
+        if (regions && gw_pixel_unclean(&err)) {
+            status = unclean(g, j, f, &undo, &err);
+        } else {
+            snprintf(j->error, sizeof j->error, "burned-in text check failed: %.200s", err.message);
+            status = 0xC000;
+        }
     } else if (px == GW_PX_QUARANTINED) {
         snprintf(j->error, sizeof j->error, "burned-in text found: quarantined for review, not archived");
         atomic_fetch_add(&j->rejected, 1);
         GW_COUNT(g, instances_rejected);
-    } else if (!archive(g, j, f, &bytes)) {
-        status = 0xA700;
+    } else if (archive(g, j, f, &bytes, &err) != DQR_OK) {
+        /* the frames are decoded as they are written: a codec failure shows here */
+        status = regions && gw_pixel_unclean(&err) ? unclean(g, j, f, &undo, &err) : 0xA700;
+        if (status == 0xA700)
+            snprintf(j->error, sizeof j->error, "%.250s", err.message);
     } else {
         if (v.findings) {
             atomic_fetch_add(&j->warned, 1);
