@@ -264,8 +264,8 @@ static const char *const migrations[] = {
      * only (project, subject), SQLite browsed a subject's sessions through
      * the primary key, reading every row of the project (bench/scale.sh:
      * over a second at 500,000 rows) */
-    "DROP INDEX archive_instances_subject;"
-    "CREATE INDEX archive_instances_subject ON archive_instances(project, subject, session);",
+    ("DROP INDEX archive_instances_subject;"
+     "CREATE INDEX archive_instances_subject ON archive_instances(project, subject, session);"),
     /* 15: a new project enforces its pseudonym registry (issue #15: a known
      * patient under another label is refused unless forced). Existing
      * projects keep the policy they have: turning refusals on under a
