@@ -211,6 +211,11 @@ static void test_errors(void **state)
     expect_error("{ Modality.matches(\"(US\") }", "bad regular expression");
     /* patterns that would make glibc's regcomp take gigabytes are refused */
     expect_error("{ Modality.matches(\"1[.]+++++\") }", "a quantifier on a quantifier");
+    /* found by fuzz_pixel_rules (30-minute run): a '[' inside a bracket
+     * made the scan miss where the bracket ends, and the '+' run after it
+     * took regcomp past 2 GB */
+    expect_error("{ Modality.matches(\"0[]a[]+++\") }", "a quantifier on a quantifier");
+    expect_error("{ Modality.matches(\"[[.a.]]+++\") }", "a quantifier on a quantifier");
     /* a '}' ends the signature (as in CTP), so only an unclosed {m,n} can occur */
     expect_error("{ Modality.matches(\"a{1000\") }", "at most two {m,n} repeats");
     assert_true(sig_matches("Modality.matches(\"U+[S-T]?\")"));
