@@ -4,7 +4,8 @@
 # then merge into that corpus only the inputs that add coverage (libFuzzer
 # -merge=1), so the CI smoke starts from what the long run found.
 # Usage: tools/fuzz_long.sh FUZZER_BINARY TARGET KIND SECONDS WORKDIR
-#   KIND as run_fuzz.sh takes it (part10, script, pdu, json, pixel_rules).
+#   KIND as run_fuzz.sh takes it (part10, script, pdu, json, pixel_rules,
+#   multipart, dimse, csv, config).
 # Prints the run's stats; exit 1 when the fuzzer found a crash (the
 # reproducer is in WORKDIR/artifacts).
 set -eu
@@ -17,6 +18,7 @@ case $kind in
     pdu) seeds=$here/tests/fuzz/pdu-seeds ;;
     json) seeds=$here/tests/fuzz/json-seeds ;;
     pixel_rules) seeds=$here/tests/fuzz/pixel-rules-seeds ;;
+    multipart | dimse | csv | config) seeds=$here/tests/fuzz/$kind-seeds ;;
     *) seeds=$here/tests/fuzz/seeds ;;
 esac
 [ -d "$seeds" ] && cp "$seeds"/* "$work/run/" 2>/dev/null || true
