@@ -173,7 +173,7 @@ static void keep_text_ink(px_ocr *o, uint32_t w, uint32_t h, const unsigned t[3]
     for (size_t i = 0; i < n; i++)
         mask[i] = o->bright[i] >= t[1];
     uint32_t max_h = h / 12 > 32 ? h / 12 : 32;
-    px_ink_keep_text(mask, o->bright, t[2], w, h, max_h, o->stack);
+    px_ink_keep_text(mask, o->bright, t[1], t[2], w, h, max_h, o->stack);
     memset(o->keep, 0, n);
     for (uint32_t y = 0; y < h; y++)
         for (uint32_t x = 0; x < w; x++) {

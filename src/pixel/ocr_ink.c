@@ -17,9 +17,16 @@
  * not a character, or its pixels at t2 cover much less than its own extent
  * (letters inside texture), its pixels at t2 are measured again as
  * components of their own and the text-like ones are kept at that level.
- * A plain letter keeps its low-level ink (its anti-aliased edges), and so
- * does texture with nothing at t2: the clean frames are read as before.
+ * A plain letter keeps its low-level ink (its anti-aliased edges).
+ *
+ * Two more tests keep clean CT frames clean: a component whose brightest
+ * pixel stays under halfway between the two levels is faint (the noise of
+ * soft tissue a window puts right at the low level, in small clusters that
+ * Tesseract reads as "md"; text is drawn at its screen's brightest level),
+ * and a solid one (most pixels inside, not on an edge) is a bone, not a
+ * letter made of strokes.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +38,7 @@ enum { INK = 1, SEEN = 2, KEPT = 3, HIGH = 4, HIGH_SEEN = 5, HIGH_KEPT = 6 };
 typedef struct comp {
     uint32_t x0, y0, x1, y1;
     size_t count;
+    uint8_t max; /* its brightest pixel */
     /* pixels at or above t2, and their extent */
     size_t count2;
     uint32_t hx0, hy0, hx1, hy1;
@@ -48,7 +56,7 @@ static comp flood(uint8_t *mask, const uint8_t *bright, unsigned t2, uint32_t w,
                   uint8_t from, uint8_t to, uint32_t *stack)
 {
     comp c = {(uint32_t)(start % w), (uint32_t)(start / w), (uint32_t)(start % w), (uint32_t)(start / w), 0,
-              0, UINT32_MAX, UINT32_MAX, 0, 0};
+              0, 0, UINT32_MAX, UINT32_MAX, 0, 0};
     size_t top = 0;
     stack[top++] = (uint32_t)start;
     mask[start] = to;
@@ -57,6 +65,7 @@ static comp flood(uint8_t *mask, const uint8_t *bright, unsigned t2, uint32_t w,
         c.count++;
         extend(&c.x0, &c.x1, x);
         extend(&c.y0, &c.y1, y);
+        c.max = bright[i] > c.max ? bright[i] : c.max;
         if (bright[i] >= t2) {
             c.count2++;
             extend(&c.hx0, &c.hx1, x);
@@ -107,9 +116,26 @@ static void relabel(uint8_t *mask, uint32_t w, const comp *c, uint8_t from, uint
                 mask[(size_t)y * w + x] = to;
 }
 
+/* Solid: more than 65 % of c's pixels (marked m) have all 8 neighbours in
+ * it. A letter is made of strokes a few pixels wide (a 4-pixel stroke: 50 %);
+ * bones of a CT window (discs, 69 % from 12 pixels across, and overlapping
+ * ones) are solid. */
+static bool solid(const uint8_t *mask, uint32_t w, uint32_t h, const comp *c, uint8_t m)
+{
+    size_t inner = 0;
+    for (uint32_t y = c->y0 + 1; y < c->y1 && y + 1 < h; y++)
+        for (uint32_t x = c->x0 + 1; x < c->x1 && x + 1 < w; x++) {
+            const uint8_t *p = mask + (size_t)y * w + x;
+            inner += p[0] == m && p[-1] == m && p[1] == m && p[-(ptrdiff_t)w - 1] == m && p[-(ptrdiff_t)w] == m &&
+                     p[-(ptrdiff_t)w + 1] == m && p[w - 1] == m && p[w] == m && p[w + 1] == m;
+        }
+    return inner * 100 > c->count * 65;
+}
+
 /* c (marked SEEN) is not kept at the low level: keep the text-like
- * components of its pixels >= t2. A filled disc (a bone in a CT window, 79 %
- * of its box) is no letter either, hence the stricter fill. */
+ * components of its pixels >= t2. What appears at t2 inside a dropped area
+ * is what a window saturates (bone inside soft tissue) as often as letters,
+ * so a filled disc (79 % of its box) or a solid shape is no letter here. */
 static void keep_high(uint8_t *mask, const uint8_t *bright, unsigned t2, uint32_t w, uint32_t h,
                       uint32_t max_h, const comp *c, uint32_t *stack)
 {
@@ -125,19 +151,21 @@ static void keep_high(uint8_t *mask, const uint8_t *bright, unsigned t2, uint32_
             if (mask[i] != HIGH)
                 continue;
             comp s = flood(mask, bright, t2, w, h, i, HIGH, HIGH_SEEN, stack);
-            relabel(mask, w, &s, HIGH_SEEN, text_like(&s, max_h, 70) ? HIGH_KEPT : 0);
+            bool letter = text_like(&s, max_h, 70) && !solid(mask, w, h, &s, HIGH_SEEN);
+            relabel(mask, w, &s, HIGH_SEEN, letter ? HIGH_KEPT : 0);
         }
 }
 
-void px_ink_keep_text(uint8_t *mask, const uint8_t *bright, unsigned t2, uint32_t w, uint32_t h,
+void px_ink_keep_text(uint8_t *mask, const uint8_t *bright, unsigned t1, unsigned t2, uint32_t w, uint32_t h,
                       uint32_t max_h, uint32_t *stack)
 {
+    unsigned faint = (t1 + t2) / 2;
     size_t n = (size_t)w * h;
     for (size_t i = 0; i < n; i++) {
         if (mask[i] != INK)
             continue;
         comp c = flood(mask, bright, t2, w, h, i, INK, SEEN, stack);
-        bool letter = text_like(&c, max_h, 85);
+        bool letter = text_like(&c, max_h, 85) && c.max >= faint && !solid(mask, w, h, &c, SEEN);
         if (letter && !mixed(&c))
             relabel(mask, w, &c, SEEN, KEPT); /* marks of a neighbour already kept are untouched */
         else if (c.count2)
