@@ -135,9 +135,11 @@ static bool solid(const uint8_t *mask, uint32_t w, uint32_t h, const comp *c, ui
 /* c (marked SEEN) is not kept at the low level: keep the text-like
  * components of its pixels >= t2. What appears at t2 inside a dropped area
  * is what a window saturates (bone inside soft tissue) as often as letters,
- * so a filled disc (79 % of its box) or a solid shape is no letter here. */
-static void keep_high(uint8_t *mask, const uint8_t *bright, unsigned t2, uint32_t w, uint32_t h,
-                      uint32_t max_h, const comp *c, uint32_t *stack)
+ * so a filled disc (79 % of its box) or a solid shape is no letter here, nor
+ * one faint at t2 (under halfway from t2 to the brightest: a bone whose
+ * level the window puts at t2, its noise a speckled disc). */
+static void keep_high(uint8_t *mask, const uint8_t *bright, unsigned t2, unsigned faint, uint32_t w,
+                      uint32_t h, uint32_t max_h, const comp *c, uint32_t *stack)
 {
     for (uint32_t y = c->y0; y <= c->y1; y++)
         for (uint32_t x = c->x0; x <= c->x1; x++) {
@@ -151,7 +153,7 @@ static void keep_high(uint8_t *mask, const uint8_t *bright, unsigned t2, uint32_
             if (mask[i] != HIGH)
                 continue;
             comp s = flood(mask, bright, t2, w, h, i, HIGH, HIGH_SEEN, stack);
-            bool letter = text_like(&s, max_h, 70) && !solid(mask, w, h, &s, HIGH_SEEN);
+            bool letter = text_like(&s, max_h, 70) && s.max >= faint && !solid(mask, w, h, &s, HIGH_SEEN);
             relabel(mask, w, &s, HIGH_SEEN, letter ? HIGH_KEPT : 0);
         }
 }
@@ -169,7 +171,7 @@ void px_ink_keep_text(uint8_t *mask, const uint8_t *bright, unsigned t1, unsigne
         if (letter && !mixed(&c))
             relabel(mask, w, &c, SEEN, KEPT); /* marks of a neighbour already kept are untouched */
         else if (c.count2)
-            keep_high(mask, bright, t2, w, h, max_h, &c, stack);
+            keep_high(mask, bright, t2, t2 + (t2 - t1) / 2, w, h, max_h, &c, stack);
         else
             relabel(mask, w, &c, SEEN, 0);
     }
