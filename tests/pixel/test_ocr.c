@@ -5,7 +5,10 @@
  * instances are at risk, and a frame with a word drawn by a crude built-in
  * bitmap font found at its box (the letters need not all be read right:
  * the box is what masking and refusing act on), also in grey over a bright
- * textured band that touches it (the case a single ink level drops). */
+ * textured band that touches it (the case a single ink level drops); and
+ * which ink px_ink_keep_text keeps: strokes, not bones (solid discs) nor the
+ * faint noise a CT window puts at the ink level, letters inside a bright
+ * texture at the higher level. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +18,7 @@
 #include <string.h>
 
 #include "pixel/pixel.h"
+#include "pixel/pixel_internal.h"
 
 static bool allowed(const char *text, const px_ocr_filter *f)
 {
@@ -143,6 +147,60 @@ static bool found_at(const px_ocr_words *w)
     return false;
 }
 
+enum { KW = 120, KH = 60 };
+
+static void fill_box(uint8_t *img, uint32_t x0, uint32_t y0, uint32_t x1, uint32_t y1, uint8_t v)
+{
+    for (uint32_t y = y0; y < y1; y++)
+        for (uint32_t x = x0; x < x1; x++)
+            img[y * KW + x] = v;
+}
+
+/* px_ink_keep_text on bright with levels t1, t2: the level kept at (x, y). */
+static uint8_t kept_at(const uint8_t *bright, unsigned t1, unsigned t2, uint32_t x, uint32_t y)
+{
+    static uint8_t mask[KW * KH];
+    static uint32_t stack[KW * KH];
+    for (size_t i = 0; i < KW * KH; i++)
+        mask[i] = bright[i] >= t1;
+    px_ink_keep_text(mask, bright, t1, t2, KW, KH, 32, stack);
+    return mask[y * KW + x];
+}
+
+static void test_keep_ink(void **state)
+{
+    (void)state;
+    static uint8_t img[KW * KH];
+    /* an "H" of 3-pixel strokes at the brightest level is a letter */
+    memset(img, 0, sizeof img);
+    fill_box(img, 10, 10, 13, 30, 255);
+    fill_box(img, 20, 10, 23, 30, 255);
+    fill_box(img, 13, 19, 20, 22, 255);
+    assert_int_equal(kept_at(img, 127, 191, 11, 15), 1);
+    /* a filled disc 15 pixels across (79 % of its box: not a blob) is a bone */
+    memset(img, 0, sizeof img);
+    for (int y = 0; y < KH; y++)
+        for (int x = 0; x < KW; x++)
+            if ((x - 60) * (x - 60) + (y - 30) * (y - 30) <= 49)
+                img[y * KW + x] = 255;
+    assert_int_equal(kept_at(img, 127, 191, 60, 30), 0);
+    /* the same "H" at the ink level only (noise of soft tissue): faint */
+    memset(img, 0, sizeof img);
+    fill_box(img, 10, 10, 13, 30, 140);
+    fill_box(img, 20, 10, 23, 30, 140);
+    fill_box(img, 13, 19, 20, 22, 140);
+    assert_int_equal(kept_at(img, 127, 191, 11, 15), 0);
+    /* a grey "H" (190) inside a bright texture band (100-140, taller than a
+     * letter): the texture goes, the letter stays at the higher level */
+    for (size_t i = 0; i < sizeof img; i++)
+        img[i] = (uint8_t)(i / KW >= 5 && i / KW < 55 ? 100 + (i * 7919) % 41 : 0);
+    fill_box(img, 10, 10, 13, 30, 190);
+    fill_box(img, 20, 10, 23, 30, 190);
+    fill_box(img, 13, 19, 20, 22, 190);
+    assert_int_equal(kept_at(img, 96, 143, 11, 15), 2);
+    assert_int_equal(kept_at(img, 96, 143, 80, 40), 0);
+}
+
 static void test_read_drawn_text(void **state)
 {
     (void)state;
@@ -185,7 +243,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_whitelist),    cmocka_unit_test(test_keep_suspect),
         cmocka_unit_test(test_sample_frames), cmocka_unit_test(test_at_risk),
-        cmocka_unit_test(test_read_drawn_text),
+        cmocka_unit_test(test_keep_ink),      cmocka_unit_test(test_read_drawn_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
