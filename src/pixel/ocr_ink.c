@@ -23,10 +23,9 @@
  * pixel stays under halfway between the two levels is faint (the noise of
  * soft tissue a window puts right at the low level, in small clusters that
  * Tesseract reads as "md"; text is drawn at its screen's brightest level),
- * and a solid one (most pixels inside, not on an edge) is a bone, not a
- * letter made of strokes.
+ * and a solid one (thick for its size) is a bone, not a letter made of
+ * strokes.
  */
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,20 +115,47 @@ static void relabel(uint8_t *mask, uint32_t w, const comp *c, uint8_t from, uint
                 mask[(size_t)y * w + x] = to;
 }
 
-/* Solid: more than 65 % of c's pixels (marked m) have all 8 neighbours in
- * it. A letter is made of strokes a few pixels wide (a 4-pixel stroke: 50 %);
- * bones of a CT window (discs, 69 % from 12 pixels across, and overlapping
- * ones) are solid. */
-static bool solid(const uint8_t *mask, uint32_t w, uint32_t h, const comp *c, uint8_t m)
+static uint32_t min4(uint32_t a, uint32_t b, uint32_t c, uint32_t d)
 {
-    size_t inner = 0;
-    for (uint32_t y = c->y0 + 1; y < c->y1 && y + 1 < h; y++)
-        for (uint32_t x = c->x0 + 1; x < c->x1 && x + 1 < w; x++) {
-            const uint8_t *p = mask + (size_t)y * w + x;
-            inner += p[0] == m && p[-1] == m && p[1] == m && p[-(ptrdiff_t)w - 1] == m && p[-(ptrdiff_t)w] == m &&
-                     p[-(ptrdiff_t)w + 1] == m && p[w - 1] == m && p[w] == m && p[w + 1] == m;
+    a = a < b ? a : b;
+    c = c < d ? c : d;
+    return a < c ? a : c;
+}
+
+/* The depth of c (marked m): the largest distance from one of its pixels to
+ * the outside, in thirds of a pixel (chamfer 3-4, close to the Euclidean
+ * distance: a disc of radius r is 3r deep), two passes over its box with d
+ * (box-sized). */
+static uint32_t depth(const uint8_t *mask, uint32_t w, const comp *c, uint8_t m, uint32_t *d)
+{
+    uint32_t bw = c->x1 - c->x0 + 1, bh = c->y1 - c->y0 + 1, deepest = 0;
+#define D(x, y) ((x) < bw && (y) < bh ? d[(size_t)(y) * bw + (x)] : 0u)
+    for (uint32_t y = 0; y < bh; y++)
+        for (uint32_t x = 0; x < bw; x++)
+            d[(size_t)y * bw + x] = mask[(size_t)(c->y0 + y) * w + c->x0 + x] != m ? 0
+                                    : min4(D(x - 1, y) + 3, D(x - 1, y - 1) + 4, D(x, y - 1) + 3, D(x + 1, y - 1) + 4);
+    for (uint32_t y = bh; y-- > 0;)
+        for (uint32_t x = bw; x-- > 0;) {
+            uint32_t *v = &d[(size_t)y * bw + x];
+            if (!*v)
+                continue;
+            uint32_t n = min4(D(x + 1, y) + 3, D(x + 1, y + 1) + 4, D(x, y + 1) + 3, D(x - 1, y + 1) + 4);
+            *v = n < *v ? n : *v;
+            deepest = *v > deepest ? *v : deepest;
         }
-    return inner * 100 > c->count * 65;
+#undef D
+    return deepest;
+}
+
+/* Solid: c is deeper than 0.4 of its smaller side. A letter is made of
+ * strokes at most about a fifth of its height wide (deep half that, a bit
+ * more at a junction), whatever its size; a bone of a CT window is a disc
+ * (or overlapping discs), deep half its side. Small components (under 6
+ * pixels a side: a dot, a dash) are not judged. stack: scratch, free here. */
+static bool solid(const uint8_t *mask, uint32_t w, const comp *c, uint8_t m, uint32_t *stack)
+{
+    uint32_t cw = c->x1 - c->x0 + 1, ch = c->y1 - c->y0 + 1, side = cw < ch ? cw : ch;
+    return side >= 6 && 5 * depth(mask, w, c, m, stack) > 6 * side; /* depth/3 > 0.4 side */
 }
 
 /* c (marked SEEN) is not kept at the low level: keep the text-like
@@ -153,7 +179,7 @@ static void keep_high(uint8_t *mask, const uint8_t *bright, unsigned t2, unsigne
             if (mask[i] != HIGH)
                 continue;
             comp s = flood(mask, bright, t2, w, h, i, HIGH, HIGH_SEEN, stack);
-            bool letter = text_like(&s, max_h, 70) && s.max >= faint && !solid(mask, w, h, &s, HIGH_SEEN);
+            bool letter = text_like(&s, max_h, 70) && s.max >= faint && !solid(mask, w, &s, HIGH_SEEN, stack);
             relabel(mask, w, &s, HIGH_SEEN, letter ? HIGH_KEPT : 0);
         }
 }
@@ -167,7 +193,7 @@ void px_ink_keep_text(uint8_t *mask, const uint8_t *bright, unsigned t1, unsigne
         if (mask[i] != INK)
             continue;
         comp c = flood(mask, bright, t2, w, h, i, INK, SEEN, stack);
-        bool letter = text_like(&c, max_h, 85) && c.max >= faint && !solid(mask, w, h, &c, SEEN);
+        bool letter = text_like(&c, max_h, 85) && c.max >= faint && !solid(mask, w, &c, SEEN, stack);
         if (letter && !mixed(&c))
             relabel(mask, w, &c, SEEN, KEPT); /* marks of a neighbour already kept are untouched */
         else if (c.count2)

@@ -177,6 +177,12 @@ static void test_keep_ink(void **state)
     fill_box(img, 20, 10, 23, 30, 255);
     fill_box(img, 13, 19, 20, 22, 255);
     assert_int_equal(kept_at(img, 127, 191, 11, 15), 1);
+    /* so is a large one of 7-pixel strokes (most pixels inside them) */
+    memset(img, 0, sizeof img);
+    fill_box(img, 10, 10, 17, 40, 255);
+    fill_box(img, 30, 10, 37, 40, 255);
+    fill_box(img, 17, 22, 30, 29, 255);
+    assert_int_equal(kept_at(img, 127, 191, 12, 15), 1);
     /* a filled disc 15 pixels across (79 % of its box: not a blob) is a bone */
     memset(img, 0, sizeof img);
     for (int y = 0; y < KH; y++)
