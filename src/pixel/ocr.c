@@ -8,7 +8,8 @@
  * light page (a scanned document) is inverted so its text is the bright
  * part, everything at or above a fraction of the brightest level becomes
  * black ink on white (the anatomy's speckle and soft tissue drop out, which
- * is also what keeps clean CT/MR frames from producing words), and small
+ * is also what keeps clean CT/MR frames from producing words; letters over a
+ * bright texture are cut out at a second, higher level: ocr_ink.c), and small
  * frames are upscaled. Page segmentation is "sparse text": annotations are
  * scattered words, not paragraphs.
  *
@@ -212,7 +213,8 @@ static bool prepare(px_ocr *o, const px_image *img, unsigned scale)
     keep_text_ink(o, w, h, t);
     for (uint32_t y = 0; y < sh; y++)
         for (uint32_t x = 0; x < sw; x++) {
-            bool ink = sample_at(o, w, h, x, y, scale) >= t[o->keep[(size_t)(y / scale) * w + x / scale]];
+            uint8_t level = o->keep[(size_t)(y / scale) * w + x / scale];
+            bool ink = level && sample_at(o, w, h, x, y, scale) >= t[level];
             o->page[(size_t)y * sw + x] = ink ? 0 : 255;
         }
     return true;
