@@ -8,7 +8,8 @@
  * light page (a scanned document) is inverted so its text is the bright
  * part, everything at or above a fraction of the brightest level becomes
  * black ink on white (the anatomy's speckle and soft tissue drop out, which
- * is also what keeps clean CT/MR frames from producing words), and small
+ * is also what keeps clean CT/MR frames from producing words; letters over a
+ * bright texture are cut out at a second, higher level: ocr_ink.c), and small
  * frames are upscaled. Page segmentation is "sparse text": annotations are
  * scattered words, not paragraphs.
  *
@@ -100,11 +101,13 @@ static uint8_t brightness(const px_image *img, size_t i)
     return m > p[2] ? m : p[2];
 }
 
-/* The ink threshold: half the brightest level present (its 99.9th
+/* The ink thresholds: t[1] is half the brightest level present (its 99.9th
  * percentile, so a few hot pixels do not set it), never below 96. Half, not
  * more: the anti-aliased strokes of a small font only reach part of the
- * text's level, and must stay joined. */
-static unsigned ink_threshold(const unsigned hist[256], size_t n, bool inverted)
+ * text's level, and must stay joined. t[2], halfway from there to the
+ * brightest, separates text from a bright textured area it is drawn over
+ * (ocr_ink.c). */
+static void ink_thresholds(const unsigned hist[256], size_t n, bool inverted, unsigned t[3])
 {
     size_t above = 0, cut = n / 1000;
     unsigned peak = 255;
@@ -115,8 +118,9 @@ static unsigned ink_threshold(const unsigned hist[256], size_t n, bool inverted)
             break;
         }
     }
-    unsigned t = peak / 2;
-    return t < 96 ? 96 : t;
+    t[0] = 256; /* not ink */
+    t[1] = peak / 2 < 96 ? 96 : peak / 2;
+    t[2] = (t[1] + (peak > t[1] ? peak : t[1]) + 1) / 2;
 }
 
 /* o->bright at (x, y) of the scaled page, bilinear between pixels:
@@ -160,23 +164,28 @@ static bool reserve(px_ocr *o, size_t n, size_t page)
     return true;
 }
 
-/* Mark in o->keep the thresholded ink that can be text, grown by one pixel
- * so the anti-aliased edge of a kept stroke survives the upscale. */
-static void keep_text_ink(px_ocr *o, uint32_t w, uint32_t h, unsigned t)
+/* Mark in o->keep the thresholded ink that can be text, with the level it
+ * is ink at (1 or 2, an index of t), grown by one pixel so the
+ * anti-aliased edge of a kept stroke survives the upscale. */
+static void keep_text_ink(px_ocr *o, uint32_t w, uint32_t h, const unsigned t[3])
 {
     size_t n = (size_t)w * h;
     uint8_t *mask = o->page; /* the page is free until the scaled image is drawn */
     for (size_t i = 0; i < n; i++)
-        mask[i] = o->bright[i] >= t;
+        mask[i] = o->bright[i] >= t[1];
     uint32_t max_h = h / 12 > 32 ? h / 12 : 32;
-    px_ink_keep_text(mask, w, h, max_h, o->stack);
+    px_ink_keep_text(mask, o->bright, t[1], t[2], w, h, max_h, o->stack);
     memset(o->keep, 0, n);
     for (uint32_t y = 0; y < h; y++)
         for (uint32_t x = 0; x < w; x++) {
-            if (!mask[(size_t)y * w + x])
+            uint8_t level = mask[(size_t)y * w + x];
+            if (!level)
                 continue;
             for (uint32_t yy = y ? y - 1 : 0; yy <= y + 1 && yy < h; yy++)
-                memset(o->keep + (size_t)yy * w + (x ? x - 1 : 0), 1, (x ? 2u : 1u) + (x + 1 < w));
+                for (uint32_t xx = x ? x - 1 : 0; xx <= x + 1 && xx < w; xx++) {
+                    uint8_t *k = o->keep + (size_t)yy * w + xx;
+                    *k = *k > level ? *k : level;
+                }
         }
 }
 
@@ -199,11 +208,13 @@ static bool prepare(px_ocr *o, const px_image *img, unsigned scale)
     if (inverted)
         for (size_t i = 0; i < n; i++)
             o->bright[i] = (uint8_t)(255 - o->bright[i]);
-    unsigned t = ink_threshold(hist, n, inverted);
+    unsigned t[3];
+    ink_thresholds(hist, n, inverted, t);
     keep_text_ink(o, w, h, t);
     for (uint32_t y = 0; y < sh; y++)
         for (uint32_t x = 0; x < sw; x++) {
-            bool ink = o->keep[(size_t)(y / scale) * w + x / scale] && sample_at(o, w, h, x, y, scale) >= t;
+            uint8_t level = o->keep[(size_t)(y / scale) * w + x / scale];
+            bool ink = level && sample_at(o, w, h, x, y, scale) >= t[level];
             o->page[(size_t)y * sw + x] = ink ? 0 : 255;
         }
     return true;

@@ -39,9 +39,13 @@ dqr_status px_jpeg_lossless_decode(const px_info *info, const uint8_t *in, size_
 dqr_status px_palette_read(const dcm_dataset *ds, px_palette *pal, dqr_error *err);
 void px_palette_free(px_palette *pal);
 
-/* mask: w*h bytes, 1 = ink. Clears every 8-connected component that cannot
- * be a character (taller than max_h, a filled blob, a speck); kept ink stays
- * 1. stack: w*h entries of scratch (ocr_ink.c). */
-void px_ink_keep_text(uint8_t *mask, uint32_t w, uint32_t h, uint32_t max_h, uint32_t *stack);
+/* mask: w*h bytes, 1 = ink (bright >= t1). Clears every 8-connected
+ * component that cannot be a character (taller than max_h, a filled blob or
+ * solid shape, a speck, faint); kept ink stays 1. A component that is no
+ * character, or letters inside texture, is sorted again at t2 (> t1): its
+ * text-like parts there become 2, ink at t2 only.
+ * stack: w*h entries of scratch (ocr_ink.c). */
+void px_ink_keep_text(uint8_t *mask, const uint8_t *bright, unsigned t1, unsigned t2, uint32_t w, uint32_t h,
+                      uint32_t max_h, uint32_t *stack);
 
 #endif

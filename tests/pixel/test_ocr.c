@@ -4,7 +4,11 @@
  * size and confidence), the frames sampled from a multi-frame, which
  * instances are at risk, and a frame with a word drawn by a crude built-in
  * bitmap font found at its box (the letters need not all be read right:
- * the box is what masking and refusing act on). */
+ * the box is what masking and refusing act on), also in grey over a bright
+ * textured band that touches it (the case a single ink level drops); and
+ * which ink px_ink_keep_text keeps: strokes, not bones (solid discs) nor the
+ * faint noise a CT window puts at the ink level, letters inside a bright
+ * texture at the higher level. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +18,7 @@
 #include <string.h>
 
 #include "pixel/pixel.h"
+#include "pixel/pixel_internal.h"
 
 static bool allowed(const char *text, const px_ocr_filter *f)
 {
@@ -114,8 +119,8 @@ static const struct glyph {
     {'H', {0x11, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11}}, {'R', {0x1E, 0x11, 0x11, 0x1E, 0x14, 0x12, 0x11}},
 };
 
-/* Draw text at x, y in white, each font pixel as a 3x3 block. */
-static void draw(uint8_t *img, uint32_t w, uint32_t x, uint32_t y, const char *text)
+/* Draw text at x, y in grey level v, each font pixel as a 3x3 block. */
+static void draw_in(uint8_t *img, uint32_t w, uint32_t x, uint32_t y, const char *text, uint8_t v)
 {
     for (; *text; text++, x += 18)
         for (size_t g = 0; g < sizeof font / sizeof *font; g++)
@@ -124,7 +129,82 @@ static void draw(uint8_t *img, uint32_t w, uint32_t x, uint32_t y, const char *t
                     for (int c = 0; c < 5; c++)
                         if (font[g].rows[r] & (0x10 >> c))
                             for (int k = 0; k < 9; k++)
-                                img[(size_t)(y + 3 * r + k / 3) * w + x + 3 * c + k % 3] = 255;
+                                img[(size_t)(y + 3 * r + k / 3) * w + x + 3 * c + k % 3] = v;
+}
+
+static void draw(uint8_t *img, uint32_t w, uint32_t x, uint32_t y, const char *text)
+{
+    draw_in(img, w, x, y, text, 255);
+}
+
+/* The word of draw() read at its box in w. */
+static bool found_at(const px_ocr_words *w)
+{
+    for (size_t i = 0; i < w->n; i++)
+        if (strlen(w->v[i].text) >= 8 && !px_ocr_allowed(&w->v[i], NULL) && w->v[i].left >= 15 &&
+            w->v[i].left <= 25 && w->v[i].top >= 35 && w->v[i].top <= 45 && w->v[i].width > 150)
+            return true;
+    return false;
+}
+
+enum { KW = 120, KH = 60 };
+
+static void fill_box(uint8_t *img, uint32_t x0, uint32_t y0, uint32_t x1, uint32_t y1, uint8_t v)
+{
+    for (uint32_t y = y0; y < y1; y++)
+        for (uint32_t x = x0; x < x1; x++)
+            img[y * KW + x] = v;
+}
+
+/* px_ink_keep_text on bright with levels t1, t2: the level kept at (x, y). */
+static uint8_t kept_at(const uint8_t *bright, unsigned t1, unsigned t2, uint32_t x, uint32_t y)
+{
+    static uint8_t mask[KW * KH];
+    static uint32_t stack[KW * KH];
+    for (size_t i = 0; i < KW * KH; i++)
+        mask[i] = bright[i] >= t1;
+    px_ink_keep_text(mask, bright, t1, t2, KW, KH, 32, stack);
+    return mask[y * KW + x];
+}
+
+static void test_keep_ink(void **state)
+{
+    (void)state;
+    static uint8_t img[KW * KH];
+    /* an "H" of 3-pixel strokes at the brightest level is a letter */
+    memset(img, 0, sizeof img);
+    fill_box(img, 10, 10, 13, 30, 255);
+    fill_box(img, 20, 10, 23, 30, 255);
+    fill_box(img, 13, 19, 20, 22, 255);
+    assert_int_equal(kept_at(img, 127, 191, 11, 15), 1);
+    /* so is a large one of 7-pixel strokes (most pixels inside them) */
+    memset(img, 0, sizeof img);
+    fill_box(img, 10, 10, 17, 40, 255);
+    fill_box(img, 30, 10, 37, 40, 255);
+    fill_box(img, 17, 22, 30, 29, 255);
+    assert_int_equal(kept_at(img, 127, 191, 12, 15), 1);
+    /* a filled disc 15 pixels across (79 % of its box: not a blob) is a bone */
+    memset(img, 0, sizeof img);
+    for (int y = 0; y < KH; y++)
+        for (int x = 0; x < KW; x++)
+            if ((x - 60) * (x - 60) + (y - 30) * (y - 30) <= 49)
+                img[y * KW + x] = 255;
+    assert_int_equal(kept_at(img, 127, 191, 60, 30), 0);
+    /* the same "H" at the ink level only (noise of soft tissue): faint */
+    memset(img, 0, sizeof img);
+    fill_box(img, 10, 10, 13, 30, 140);
+    fill_box(img, 20, 10, 23, 30, 140);
+    fill_box(img, 13, 19, 20, 22, 140);
+    assert_int_equal(kept_at(img, 127, 191, 11, 15), 0);
+    /* a grey "H" (190) inside a bright texture band (100-140, taller than a
+     * letter): the texture goes, the letter stays at the higher level */
+    for (size_t i = 0; i < sizeof img; i++)
+        img[i] = (uint8_t)(i / KW >= 5 && i / KW < 55 ? 100 + (i * 7919) % 41 : 0);
+    fill_box(img, 10, 10, 13, 30, 190);
+    fill_box(img, 20, 10, 23, 30, 190);
+    fill_box(img, 13, 19, 20, 22, 190);
+    assert_int_equal(kept_at(img, 96, 143, 11, 15), 2);
+    assert_int_equal(kept_at(img, 96, 143, 80, 40), 0);
 }
 
 static void test_read_drawn_text(void **state)
@@ -141,13 +221,19 @@ static void test_read_drawn_text(void **state)
     draw(img.pixels, img.width, 20, 40, "QUILFEATHER");
     px_ocr_words w;
     assert_int_equal(px_ocr_read(o, &img, &w, &err), DQR_OK);
-    bool found = false;
-    for (size_t i = 0; i < w.n; i++)
-        if (strlen(w.v[i].text) >= 8 && !px_ocr_allowed(&w.v[i], NULL) && w.v[i].left >= 15 && w.v[i].left <= 25 && w.v[i].top >= 35 &&
-            w.v[i].top <= 45 && w.v[i].width > 150)
-            found = true;
-    if (!found)
+    if (!found_at(&w))
         fail_msg("the drawn word was not read at its box (%zu words, first \"%s\")", w.n, w.n ? w.v[0].text : "");
+    px_ocr_words_free(&w);
+    /* grey text (190) over a bright textured band (90-140, 60 rows: taller
+     * than a letter) that touches it: at half the text's level the band is
+     * ink and the word part of it */
+    for (size_t i = 0; i < (size_t)img.width * img.height; i++)
+        img.pixels[i] = (uint8_t)(i / img.width >= 30 && i / img.width < 90 ? 90 + (i * 7919) % 51 : (i * 7919) % 61);
+    draw_in(img.pixels, img.width, 20, 40, "QUILFEATHER", 190);
+    assert_int_equal(px_ocr_read(o, &img, &w, &err), DQR_OK);
+    if (!found_at(&w))
+        fail_msg("the word over a bright band was not read at its box (%zu words, first \"%s\")", w.n,
+                 w.n ? w.v[0].text : "");
     px_ocr_words_free(&w);
     /* an empty (black) frame has no words */
     memset(img.pixels, 0, (size_t)img.width * img.height);
@@ -163,7 +249,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_whitelist),    cmocka_unit_test(test_keep_suspect),
         cmocka_unit_test(test_sample_frames), cmocka_unit_test(test_at_risk),
-        cmocka_unit_test(test_read_drawn_text),
+        cmocka_unit_test(test_keep_ink),      cmocka_unit_test(test_read_drawn_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
