@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Rendering frames to PNG over HTTP: dqr's frame and thumbnail routes vs
+"""Rendering frames to PNG over HTTP: dqr's WADO-RS rendered and thumbnail
+resources (what the web UI's viewer asks) vs
 Orthanc's /preview and /rendered on the same CT instances, in one run.
 Generates N CT instances (tools/gen_studies.py, 512x512 16-bit), stores them
 in Orthanc, imports them into dqr, then asks each server for every
@@ -64,15 +65,19 @@ try:
     auth = {"Authorization": "Bearer " + T}
     base = "/api/v1/projects/B/sessions/S1_CT"
     series = json.loads(get(http_port, base, auth))["series"][0]
-    sops = [i["sop_uid"] for i in json.loads(get(http_port, f"{base}/series/{series['uid']}/instances", auth))["instances"]]
+    insts = json.loads(get(http_port, f"{base}/series/{series['uid']}/instances", auth))["instances"]
+    sops = [i["sop_uid"] for i in insts]
+    png = dict(auth, Accept="image/png")
+    rendered = [f"/dicom-web/projects/B/studies/{i['study_uid']}/series/{i['series_uid']}/instances/{i['sop_uid']}"
+                "/frames/1/rendered" for i in insts]
     orth = json.loads(get(OH, "/instances"))
     assert len(sops) == len(orth) == N, (len(sops), len(orth))
     rows = [
         ("dqr instance JSON (no pixels: the HTTP, login and header cost)", timed(http_port, [f"{base}/instances/{s}" for s in sops], auth)),
         ("Orthanc `/instances/{id}` JSON", timed(OH, [f"/instances/{o}" for o in orth])),
-        ("dqr `frames/1.png` (full size, dataset window)", timed(http_port, [f"{base}/instances/{s}/frames/1.png" for s in sops], auth)),
+        ("dqr WADO-RS `frames/1/rendered` PNG (full size, dataset window)", timed(http_port, rendered, png)),
         ("Orthanc `/instances/{id}/preview` (full size)", timed(OH, [f"/instances/{o}/preview" for o in orth])),
-        ("dqr series `thumbnail.png` (128 px) x N", timed(http_port, [series["thumbnail"]] * N, auth)),
+        ("dqr WADO-RS series `thumbnail` PNG (128 px) x N", timed(http_port, [series["thumbnail"]] * N, png)),
         ("Orthanc `/instances/{id}/frames/0/rendered?width=128&height=128`",
          timed(OH, [f"/instances/{o}/frames/0/rendered?width=128&height=128" for o in orth])),
     ]

@@ -41,13 +41,16 @@ class ApiError extends Error {
   constructor(status, body, expired) { super(body && body.error ? body.error : "the server answered " + status); this.status = status; this.body = body; this.expired = expired; }
 }
 
+// path: under /api/v1, or a /dicom-web/ path (the same bearer token works
+// there). raw: answer the Response itself; a string is the Accept header.
 export async function api(method, path, body, raw) {
   const headers = {};
   if (state.token) headers.Authorization = "Bearer " + state.token;
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (typeof raw === "string") headers.Accept = raw;
   let res;
   try {
-    res = await fetch("/api/v1" + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    res = await fetch((path.startsWith("/dicom-web/") ? "" : "/api/v1") + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (e) {
     throw new ApiError(0, { error: "dqr cannot be reached. Check that it is running, then try again." });
   }

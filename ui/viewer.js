@@ -1,18 +1,19 @@
 // dqr web UI: looking at images — series thumbnails, the frame viewer, the
-// quarantine review, and the dry run's before/after pictures. Images come
-// from the API as PNG (docs/api.md, "Images") fetched with the token and
-// shown through blob: URLs; nothing is kept beyond the page.
+// quarantine review, and the dry run's before/after pictures. The archive's
+// images come from WADO-RS (/dicom-web: .../thumbnail, .../frames/{n}/rendered,
+// docs/dicomweb.md), the quarantine's from the API, all as PNG fetched with
+// the token and shown through blob: URLs; nothing is kept beyond the page.
 import { api, guarded, h, show, banner, state } from "./app.js";
 
 // ---- images behind the Authorization header ---------------------------------
 const thumbs = new Map(); // thumbnail path → blob: URL, for the page's life
 
 async function blobUrl(path) {
-  const res = await api("GET", path.replace(/^\/api\/v1/, ""), undefined, true);
+  const res = await api("GET", path.replace(/^\/api\/v1/, ""), undefined, "image/png");
   return URL.createObjectURL(await res.blob());
 }
 
-// An <img> that loads path (an /api/v1 URL) once it is in the page.
+// An <img> that loads path (an /api/v1 or /dicom-web URL) once it is in the page.
 export function authImage(path, alt, cls) {
   const img = h("img", { alt, class: cls || null });
   const cached = thumbs.get(path);
@@ -38,7 +39,7 @@ export async function viewerPage(parts) {
   const base = `/projects/${encodeURIComponent(project)}/sessions/${encodeURIComponent(session)}`;
   const r = await guarded(() => api("GET", `${base}/series/${encodeURIComponent(series)}/instances`));
   if (!r) return;
-  const frames = r.instances.flatMap((inst) => Array.from({ length: inst.frames }, (_, f) => ({ inst, n: f + 1 })));
+  const frames = r.instances.filter((inst) => inst.study_uid && inst.series_uid).flatMap((inst) => Array.from({ length: inst.frames }, (_, f) => ({ inst, n: f + 1 })));
   const st = { idx: 0, win: null, preset: "default", seq: 0, busy: false, again: false };
   const cache = new Map();
   const img = h("img", { id: "viewer-image", alt: "", draggable: "false" });
@@ -54,10 +55,12 @@ export async function viewerPage(parts) {
   } }, h("option", { value: "default" }, "From the dataset"),
   r.presets.map((p) => h("option", { value: p.name }, `${p.label} (${p.center}/${p.width})`)));
 
+  // WADO-RS rendered: a preset or a drag is window=centre,width
   function url() {
     const { inst, n } = frames[st.idx];
-    const w = st.win ? `?wc=${Math.round(st.win.center)}&ww=${Math.max(1, Math.round(st.win.width))}` : "";
-    return `${base}/instances/${encodeURIComponent(inst.sop_uid)}/frames/${n}.png${w}`;
+    const w = st.win ? `?window=${Math.round(st.win.center)},${Math.max(1, Math.round(st.win.width))}` : "";
+    return `/dicom-web/projects/${encodeURIComponent(project)}/studies/${encodeURIComponent(inst.study_uid)}` +
+      `/series/${encodeURIComponent(inst.series_uid)}/instances/${encodeURIComponent(inst.sop_uid)}/frames/${n}/rendered${w}`;
   }
   // One request at a time; a change made meanwhile is drawn when it ends.
   async function draw() {
@@ -72,7 +75,7 @@ export async function viewerPage(parts) {
     if (st.busy) { st.again = true; return; }
     st.busy = true;
     try {
-      const u = await blobUrl("/api/v1" + key);
+      const u = await blobUrl(key);
       if (cache.size > 300) { const [k, old] = cache.entries().next().value; URL.revokeObjectURL(old); cache.delete(k); }
       cache.set(key, u);
       if (key === url()) showImage(u);

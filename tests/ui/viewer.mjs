@@ -1,7 +1,9 @@
 // viewer.mjs — the web UI's images in Debian's headless Chromium (driven by
 // playwright-core): series thumbnails, the frame viewer (keys, wheel,
 // slider, presets, drag), the dry run's before/after pictures and the
-// quarantine review. One "ok"/"FAIL" line per step; the named screenshots
+// quarantine review. The archive's images must come from WADO-RS
+// (/dicom-web .../thumbnail and .../frames/{n}/rendered): the page's
+// requests are recorded and checked. One "ok"/"FAIL" line per step; the named screenshots
 // are the ones docs/user-guide.md shows. Usage: node viewer.mjs CONFIG.json
 // (written by viewer_e2e.py)
 import { readFileSync } from "node:fs";
@@ -78,6 +80,10 @@ const context = await browser.newContext({ viewport: { width: 1280, height: 900 
 const page = await context.newPage();
 page.on("dialog", async (d) => await d.accept());
 page.on("pageerror", (e) => result("no script error in the page", false, e.message));
+const requested = []; // the paths of every image the page asked for
+page.on("request", (q) => { const u = new URL(q.url()); if (!u.pathname.startsWith("/ui")) requested.push(u.pathname + u.search); });
+const images = (re) => requested.filter((u) => re.test(u));
+const oldRoutes = /^\/api\/v1\/projects\/.*(thumbnail\.png|\/frames\/)/;
 const archive = `${cfg.base}/#/archive/${cfg.project}/${cfg.subject}/${cfg.session}`;
 
 try {
@@ -92,6 +98,10 @@ try {
     await axe(page, "the session page");
     return sizes.every(([w, h]) => w > 0 && h > 0 && w <= 128) ? true : JSON.stringify(sizes);
   }, "archive-thumbnails");
+  await step(page, "the thumbnails come from WADO-RS (/dicom-web .../thumbnail)", async () => {
+    const dw = images(new RegExp(`^/dicom-web/projects/${cfg.project}/studies/[0-9.]+/series/[0-9.]+/thumbnail$`));
+    return new Set(dw).size === 2 && !images(oldRoutes).length ? true : JSON.stringify(requested.slice(-8));
+  });
 
   let first, second;
   await step(page, "a thumbnail opens the viewer on frame 1", async () => {
@@ -132,6 +142,13 @@ try {
     const lung = await shows(page, 1);
     return lung !== before ? true : "same image under the lung window";
   }, "viewer-lung");
+  await step(page, "the viewer's frames come from WADO-RS rendered, a preset as window=c,w", async () => {
+    const frame = new RegExp(`^/dicom-web/projects/${cfg.project}/studies/[0-9.]+/series/${cfg.series.replace(/\./g, "\\.")}` +
+      "/instances/[0-9.]+/frames/1/rendered");
+    const plain = images(new RegExp(frame.source + "$")), lung = images(new RegExp(frame.source + "\\?window=-600,1500$"));
+    return plain.length >= 1 && lung.length === 1 && images(/\/rendered/).length >= cfg.slices && !images(oldRoutes).length
+      ? true : JSON.stringify(requested.slice(-8));
+  });
   await step(page, "dragging over the image changes the window", async () => {
     const before = await pixelsOf(page, "#viewer-image");
     const box = await page.locator(".viewer-stage").boundingBox();

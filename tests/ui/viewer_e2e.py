@@ -2,8 +2,9 @@
 """Looking at images: the REST image routes and the web UI's thumbnails,
 frame viewer, quarantine review and dry-run pictures. Makes a small CT
 study (a phantom that changes from slice to slice, and a multi-frame
-instance), imports it from Orthanc into project P1, checks the PNG routes
-and their permissions over REST, then runs viewer.mjs in Debian's headless
+instance), imports it from Orthanc into project P1, checks the viewer's
+JSON routes and the WADO-RS images they point to (/dicom-web rendered and
+thumbnail) with their permissions over REST, then runs viewer.mjs in Debian's headless
 Chromium (screenshots for docs/user-guide.md into SCREENSHOT_DIR).
 Usage: viewer_e2e.py DQR WORKDIR [SCREENSHOT_DIR]"""
 import base64
@@ -214,13 +215,15 @@ try:
     base = "/api/v1/projects/P1/sessions/S01_CT1"
     _, sess, _ = api.call("GET", base, token=A)
     series = {int(s["number"]): s for s in sess.get("series", [])}
-    check("each series of the session links its thumbnail",
-          len(series) == 2 and all(s.get("thumbnail", "").endswith("/thumbnail.png") for s in series.values()),
-          json.dumps(sess)[:400])
+    dw = "/dicom-web/projects/P1/studies/"
+    check("each series of the session links its WADO-RS thumbnail",
+          len(series) == 2 and all((s.get("thumbnail") or "") == f"{dw}{s.get('study_uid')}/series/{s['uid']}/thumbnail"
+                                   for s in series.values()), json.dumps(sess)[:400])
     for k in (1, 2):  # without the links, the checks below fail instead of stopping here
-        series.setdefault(k, {"uid": "none"}).setdefault("thumbnail", f"{base}/series/none/thumbnail.png")
+        series.setdefault(k, {"uid": "none"}).setdefault("thumbnail", f"{dw}none/series/none/thumbnail")
+    PNG = {"Accept": "image/png"}
     t0 = time.time()
-    st, thumb, resp = api.call("GET", series[1]["thumbnail"], token=A, binary=True)
+    st, thumb, resp = api.call("GET", series[1]["thumbnail"], token=A, binary=True, headers=PNG)
     thumb_ms = (time.time() - t0) * 1000
     check("a thumbnail is a PNG of at most 128 pixels a side",
           st == 200 and resp.getheader("Content-Type") == "image/png" and png_size(thumb) is not None
@@ -228,7 +231,7 @@ try:
     times = []
     for _ in range(20):
         t0 = time.time()
-        api.call("GET", series[1]["thumbnail"], token=A, binary=True)
+        api.call("GET", series[1]["thumbnail"], token=A, binary=True, headers=PNG)
         times.append((time.time() - t0) * 1000)
     print(f"thumbnail of a {SIZE}x{SIZE} CT series: first {thumb_ms:.1f} ms, median {sorted(times)[10]:.1f} ms "
           "over 20 requests (uncached)")
@@ -243,35 +246,48 @@ try:
           [i.get("number") for i in cts.get("instances", [])] == list(range(1, SLICES + 1)), json.dumps(cts)[:300])
     check("the instance JSON carries the frame count", inst.get("frames") == FRAMES and inst.get("rows") == SIZE,
           json.dumps(lst)[:300])
+    check("the instance JSON carries the study and series UIDs /dicom-web names it by",
+          inst.get("series_uid") == mf_uid and inst.get("study_uid") == series[2].get("study_uid")
+          and inst.get("study_uid") not in (None, study), json.dumps(lst)[:300])
     st, one, _ = api.call("GET", f"{base}/instances/{mf_sop}", token=A)
     check("one instance's JSON: frames, window, presets",
           st == 200 and one.get("frames") == FRAMES and one.get("window", {}).get("center") == 40
+          and one.get("study_uid") == inst.get("study_uid") and one.get("series_uid") == mf_uid
           and {p["name"] for p in one.get("presets", [])} >= {"soft-tissue", "lung", "bone", "brain"}, json.dumps(one)[:300])
-    fr = f"{base}/instances/{mf_sop}/frames"
-    pngs = [api.call("GET", f"{fr}/{n}.png", token=A, binary=True) for n in (1, 2)]
+    presets = {p["name"]: f"?window={p['center']:g},{p['width']:g}" for p in one.get("presets", [])}
+    presets.setdefault("soft-tissue", "?window=x"), presets.setdefault("lung", "?window=x")
+    fr = f"{dw}{inst.get('study_uid')}/series/{mf_uid}/instances/{mf_sop}/frames"
+
+    def rendered(n, q="", token=A):
+        return api.call("GET", f"{fr}/{n}/rendered{q}", token=token, binary=True, headers=PNG)
+    pngs = [rendered(n) for n in (1, 2)]
     check("frames render as full-size PNG", all(p[0] == 200 and png_size(p[1]) == (SIZE, SIZE) for p in pngs),
           [(p[0], p[1][:200]) for p in pngs])
     check("frames differ from each other", pngs[0][1] != pngs[1][1])
-    soft = api.call("GET", f"{fr}/1.png?preset=soft-tissue", token=A, binary=True)[1]
-    lung = api.call("GET", f"{fr}/1.png?preset=lung", token=A, binary=True)[1]
-    given = api.call("GET", f"{fr}/1.png?wc=-600&ww=1500", token=A, binary=True)[1]
+    soft = rendered(1, presets["soft-tissue"])[1]
+    lung = rendered(1, presets["lung"])[1]
+    given = rendered(1, "?window=-600,1500")[1]
     check("the dataset's window (40/400) is soft tissue's", pngs[0][1] == soft)
-    check("a preset changes the image, and equals the same window given as numbers", soft != lung and lung == given)
+    check("a preset (as window=c,w) changes the image, and equals the same window given as numbers",
+          soft != lung and lung == given and presets["lung"] == "?window=-600,1500", presets)
     # PS3.3 C.11.2.1.2.1: air (-1000 HU) under the lung window -600/1500
     want = round(((-1000 - (-600 - 0.5)) / (1500 - 1) + 0.5) * 255)
-    air, tissue = png_pixels(lung)[0], png_pixels(soft)
+    rendered_ok = bool(png_size(lung) and png_size(soft))  # else the checks below fail instead of stopping here
+    air, tissue = (png_pixels(lung)[0], png_pixels(soft)) if rendered_ok else (-1, b"\1")
     check("the lung window puts air where the linear window says", abs(air - want) <= 1, (air, want))
     check("the soft tissue window: air black, bone white", tissue[0] == 0 and max(tissue) == 255, (tissue[0], max(tissue)))
-    for path, want, what in ((f"{fr}/{FRAMES + 1}.png", 404, "a frame past the last"), (f"{fr}/0.png", 400, "frame 0"),
-                             (f"{fr}/1.png?preset=liver", 400, "an unknown preset"),
-                             (f"{fr}/1.png?wc=40", 400, "a centre without width")):
-        st = api.call("GET", path, token=A, binary=True)[0]
+    for n, q, want, what in ((FRAMES + 1, "", 404, "a frame past the last"), (0, "", 400, "frame 0"),
+                             (1, "?window=40", 400, "a centre without width")):
+        st = rendered(n, q)[0]
         check(f"{what} answers {want}", st == want, st)
-    for path in (series[1]["thumbnail"], f"{fr}/1.png", f"{base}/instances/{mf_sop}",
+    for old in (f"{base}/series/{mf_uid}/thumbnail.png", f"{base}/instances/{mf_sop}/frames/1.png"):
+        st = api.call("GET", old, token=A, binary=True)[0]
+        check(f"the old /api/v1 PNG route is gone (one render path): {old.split('S01_CT1')[1]}", st == 404, st)
+    for path in (series[1]["thumbnail"], f"{fr}/1/rendered", f"{base}/instances/{mf_sop}",
                  f"{base}/series/{mf_uid}/instances"):
-        st = api.call("GET", path, token=B, binary=True)[0]
-        check(f"a user without the project is refused: {path.split('S01_CT1')[1]}", st in (403, 404), st)
-    check("images need a login", api.call("GET", f"{fr}/1.png", binary=True)[0] == 401)
+        st = api.call("GET", path, token=B, binary=True, headers=PNG)[0]
+        check(f"a user without the project is refused: {path[-40:]}", st in (403, 404), st)
+    check("images need a login", api.call("GET", f"{fr}/1/rendered", binary=True, headers=PNG)[0] == 401)
 
     # the quarantine review: administrators with the phi permission only
     api.call("POST", "/api/v1/users", {"username": "carol", "password": "second-admin-pw-9", "role": "admin"}, token=T)
@@ -309,7 +325,7 @@ try:
     db = sqlite3.connect(WORK + "/var/catalog.db")
     rows = [r[0] for r in db.execute("SELECT path FROM archive_instances WHERE series_uid = ?", (mf_uid,))]
     db.close()
-    shown = api.call("GET", series[2]["thumbnail"], token=A, binary=True)[1]
+    shown = api.call("GET", series[2]["thumbnail"], token=A, binary=True, headers=PNG)[1]
     check("the multi-frame series' thumbnail shows the phantom", png_size(shown) and len(set(png_pixels(shown))) > 2)
     if rows:
         arch = pydicom.dcmread(WORK + "/var/" + rows[0])
@@ -317,7 +333,7 @@ try:
         kept = open(WORK + "/var/" + rows[0], "rb").read()
         arch.PixelData = bytes(len(arch.PixelData))
         arch.save_as(WORK + "/var/" + rows[0])
-    blank = api.call("GET", series[2]["thumbnail"], token=A, binary=True)[1]
+    blank = api.call("GET", series[2]["thumbnail"], token=A, binary=True, headers=PNG)[1]
     if rows:  # put the archived file back for the browser
         open(WORK + "/var/" + rows[0], "wb").write(kept)
     check("the thumbnail is made from the archived file", bool(rows) and png_size(blank) and len(set(png_pixels(blank))) == 1,

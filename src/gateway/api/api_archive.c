@@ -52,13 +52,14 @@ static void sessions(gw_req *r)
       : gw_fail_err(r, &err);
 }
 
-/* Each series row gets the URL of its thumbnail (api_pixels.c). */
-static json_t *with_thumbnails(json_t *series, const char *project, const char *session)
+/* Each series row gets the URL of its WADO-RS thumbnail (api_pixels.c). */
+static json_t *with_thumbnails(json_t *series, const char *project)
 {
     size_t i;
     json_t *s;
     json_array_foreach (series, i, s) {
-        char *url = gw_thumbnail_url(project, session, json_string_value(json_object_get(s, "uid")));
+        char *url = gw_thumbnail_url(project, json_string_value(json_object_get(s, "study_uid")),
+                                     json_string_value(json_object_get(s, "uid")));
         json_object_set_new(s, "thumbnail", url ? json_string(url) : json_null());
         free(url);
     }
@@ -87,13 +88,13 @@ static void session(gw_req *r)
         return;
     }
     json_t *series = gw_rows(r->g,
-                             "SELECT series_uid AS uid, series_number AS number, series_description AS description, "
-                             "modality, COUNT(*) AS instances, SUM(bytes) AS bytes FROM archive_instances "
+                             "SELECT series_uid AS uid, MAX(study_uid) AS study_uid, series_number AS number, "
+                             "series_description AS description, modality, COUNT(*) AS instances, SUM(bytes) AS bytes FROM archive_instances "
                              "WHERE project = ? AND session = ? GROUP BY series_uid, series_number, series_description, "
                              "modality ORDER BY series_number, series_uid",
                              (store_val[]){STORE_S(r->arg[0]), STORE_S(label)}, 2, &err);
     json_object_set_new(o, "project", json_string(r->arg[0]));
-    json_object_set_new(o, "series", series ? with_thumbnails(series, r->arg[0], label) : json_array());
+    json_object_set_new(o, "series", series ? with_thumbnails(series, r->arg[0]) : json_array());
     gw_reply(r, 200, o);
 }
 

@@ -1,24 +1,23 @@
-/* api_pixels.c — looking at the archive's images: a thumbnail per series,
- * one frame of an instance as PNG with a window/level, and the instances of
- * a series with their frame counts (what the web UI's viewer scrolls).
+/* api_pixels.c — what the web UI's viewer reads about the archive's images:
+ * the instances of a series with their frame counts, size, window and the
+ * study and series UIDs that name them under /dicom-web, and the named
+ * window presets; and the thumbnail URL each series row of the archive
+ * browser carries.
  *
- * Every image here is rendered from the ARCHIVED file, which the pipeline
- * de-identified and pixel-cleaned: a thumbnail shows no pixel the archive
- * does not hold. Images are rendered in memory for each request and never
- * written to disk. Thumbnails are not cached: a 128-pixel thumbnail of a
- * 512 x 512 CT renders in a few milliseconds (docs/benchmarks.md), less than
- * a cache's bookkeeping would be worth. Permissions are the archive's: the
- * project must be granted (gw_archive_project_visible). */
+ * The images themselves are WADO-RS's (archive/dicomweb_render.c): the
+ * viewer asks .../frames/{n}/rendered?window=c,w and the series rows link
+ * .../thumbnail, so there is one render path for the UI and for DICOMweb
+ * clients. They are rendered from the ARCHIVED file, which the pipeline
+ * de-identified and pixel-cleaned. Permissions are the archive's: the
+ * project must be granted (gw_archive_project_visible here, the same
+ * grant on /dicom-web). */
 #include "gateway/api/pixels.h"
-#include "gateway/api/render.h"
 #include "gateway/api/routes.h"
 #include "gateway/accounts/accounts.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum { THUMBNAIL_MAX = 128 };
 
 /* The named windows the viewer offers (centre, width in rescaled units,
  * Hounsfield for CT); "default" is the dataset's own window. */
@@ -32,128 +31,41 @@ static const struct preset {
     {"brain", "CT brain", 40, 80},
 };
 
-static int first_text(void *ctx, int n, const char *const *names, const store_val *c)
+/* An instance's catalog row: its archived file and study and series UIDs. */
+typedef struct archived_row {
+    char path[4096], study[65], series[65];
+} archived_row;
+
+static int first_row(void *ctx, int n, const char *const *names, const store_val *c)
 {
     (void)names;
-    if (n > 0 && c[0].s)
-        snprintf(ctx, 4096, "%s", c[0].s);
+    archived_row *a = ctx;
+    if (n >= 3 && c[0].s) {
+        snprintf(a->path, sizeof a->path, "%s", c[0].s);
+        snprintf(a->study, sizeof a->study, "%s", c[1].s ? c[1].s : "");
+        snprintf(a->series, sizeof a->series, "%s", c[2].s ? c[2].s : "");
+    }
     return 1;
 }
 
-/* The archived file the query's first row names (its path column), opened;
- * NULL after answering 404 (what) or 500. */
-static dcm_file *open_archived(gw_req *r, const char *sql, const store_val *args, int nargs, const char *what)
+/* The archived file of instance arg[2] of session arg[1] of project arg[0]
+ * (its row into *a), opened; NULL after answering 404 or 500. */
+static dcm_file *open_instance(gw_req *r, archived_row *a)
 {
-    char rel[4096] = "", full[4200];
+    char full[4200];
     dqr_error err = {0};
-    store_exec(r->g->db, sql, args, nargs, first_text, rel, NULL, NULL);
-    if (!rel[0]) {
-        gw_fail(r, 404, "no %s in session %s of project %s", what, r->arg[1], r->arg[0]);
+    store_exec(r->g->db,
+               "SELECT path, study_uid, series_uid FROM archive_instances WHERE project = ? AND session = ? AND sop_uid = ?",
+               (store_val[]){STORE_S(r->arg[0]), STORE_S(r->arg[1]), STORE_S(r->arg[2])}, 3, first_row, a, NULL, NULL);
+    if (!a->path[0]) {
+        gw_fail(r, 404, "no instance in session %s of project %s", r->arg[1], r->arg[0]);
         return NULL;
     }
-    snprintf(full, sizeof full, "%s/%s", r->g->cfg.data_dir, rel);
+    snprintf(full, sizeof full, "%s/%s", r->g->cfg.data_dir, a->path);
     dcm_file *f = dcm_file_open(full, &err);
     if (!f)
-        gw_fail(r, 500, "the archived file of this %s cannot be read: %s", what, err.message);
+        gw_fail(r, 500, "the archived file of this instance cannot be read: %s", err.message);
     return f;
-}
-
-/* Answer a rendered PNG (or the error that kept it from being made). */
-static void reply_png(gw_req *r, dqr_status st, uint8_t *png, size_t len, const dqr_error *err)
-{
-    if (st != DQR_OK) {
-        free(png);
-        gw_fail(r, st == DQR_E_NOTFOUND ? 404 : st == DQR_E_UNSUPPORTED ? 415 : 500, "%s", err->message);
-        return;
-    }
-    http_respond(r->http, 200, "image/png", (char *)png, len);
-}
-
-static void thumbnail(gw_req *r)
-{
-    if (!gw_archive_project_visible(r))
-        return;
-    /* the middle instance of the series in catalog order */
-    int64_t n = 0;
-    store_val args[] = {STORE_S(r->arg[0]), STORE_S(r->arg[1]), STORE_S(r->arg[2]), STORE_I(0)};
-    store_int(r->g->db, "SELECT COUNT(*) FROM archive_instances WHERE project = ? AND session = ? AND series_uid = ?", args,
-              3, &n, NULL);
-    args[3] = STORE_I(n / 2);
-    dcm_file *f = open_archived(r,
-                                "SELECT path FROM archive_instances WHERE project = ? AND session = ? AND series_uid = ? "
-                                "ORDER BY path LIMIT 1 OFFSET ?",
-                                args, 4, "series");
-    if (!f)
-        return;
-    uint8_t *png = NULL;
-    size_t len = 0;
-    dqr_error err = {0};
-    gw_render_opts o = {.frame = 0, .max_size = THUMBNAIL_MAX};
-    dqr_status st = gw_render_png(f, &o, &png, &len, &err);
-    dcm_file_close(f);
-    reply_png(r, st, png, len, &err);
-}
-
-/* The window the request asks for: ?preset=NAME, or ?wc=&ww=, else the
- * dataset's (o untouched). False after answering 400. */
-static bool requested_window(gw_req *r, gw_render_opts *o)
-{
-    const char *preset = http_query(r->http, "preset"), *wc = http_query(r->http, "wc"),
-               *ww = http_query(r->http, "ww");
-    if (preset && strcmp(preset, "default") != 0) {
-        for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
-            if (strcmp(preset, presets[i].name) == 0) {
-                o->window = true, o->center = presets[i].center, o->width = presets[i].width;
-                return true;
-            }
-        return gw_fail(r, 400, "no window preset named %s (soft-tissue, lung, bone, brain, default)", preset);
-    }
-    if (!wc && !ww)
-        return true;
-    char *e1 = NULL, *e2 = NULL;
-    double c = wc ? strtod(wc, &e1) : 0, w = ww ? strtod(ww, &e2) : 0;
-    if (!wc || !ww || *e1 || *e2 || !(w >= 1) || c != c)
-        return gw_fail(r, 400, "give both wc (window centre) and ww (window width, at least 1) as numbers");
-    o->window = true, o->center = c, o->width = w;
-    return true;
-}
-
-/* The frame number of a "N.png" (or "N") segment: 1-based, as DICOMweb counts. */
-static bool frame_number(gw_req *r, uint32_t *n)
-{
-    char *end = NULL;
-    unsigned long v = strtoul(r->arg[3], &end, 10);
-    if (end == r->arg[3] || (*end && strcmp(end, ".png") != 0) || v < 1 || v > UINT32_MAX)
-        return gw_fail(r, 400, "frames are numbered from 1: ask for frames/1.png");
-    *n = (uint32_t)v;
-    return true;
-}
-
-static void frame(gw_req *r)
-{
-    uint32_t n = 0;
-    gw_render_opts o = {0};
-    if (!gw_archive_project_visible(r) || !frame_number(r, &n) || !requested_window(r, &o))
-        return;
-    dcm_file *f = open_archived(r, "SELECT path FROM archive_instances WHERE project = ? AND session = ? AND sop_uid = ?",
-                                (store_val[]){STORE_S(r->arg[0]), STORE_S(r->arg[1]), STORE_S(r->arg[2])}, 3,
-                                "instance");
-    if (!f)
-        return;
-    long frames = 1;
-    dcm_dataset_get_int(dcm_file_dataset(f), DCM_TAG(0x0028, 0x0008), &frames);
-    if (n > (frames > 1 ? (uint32_t)frames : 1u)) {
-        dcm_file_close(f);
-        gw_fail(r, 404, "this instance has %ld frame%s, not %u", frames > 1 ? frames : 1, frames > 1 ? "s" : "", n);
-        return;
-    }
-    uint8_t *png = NULL;
-    size_t len = 0;
-    dqr_error err = {0};
-    o.frame = n - 1;
-    dqr_status st = gw_render_png(f, &o, &png, &len, &err);
-    dcm_file_close(f);
-    reply_png(r, st, png, len, &err);
 }
 
 /* A decimal string attribute (first value) as a JSON number, or null. */
@@ -166,15 +78,24 @@ static json_t *ds_number(const dcm_dataset *ds, uint32_t tag)
     return end != buf ? json_real(v) : json_null();
 }
 
-/* What the viewer needs of one instance: size, frame count, the dataset's window. */
-static json_t *instance_json(const char *sop, const dcm_dataset *ds)
+/* A catalog UID as JSON: null where the catalog lacks it (instances
+ * archived before migration 13, which /dicom-web does not serve). */
+static json_t *uid_json(const char *uid)
+{
+    return uid && *uid ? json_string(uid) : json_null();
+}
+
+/* What the viewer needs of one instance: its UIDs, size, frame count, the
+ * dataset's window. */
+static json_t *instance_json(const char *sop, const char *study, const char *series, const dcm_dataset *ds)
 {
     long rows = 0, cols = 0, frames = 1, number = 0;
     dcm_dataset_get_int(ds, DCM_TAG(0x0028, 0x0010), &rows);
     dcm_dataset_get_int(ds, DCM_TAG(0x0028, 0x0011), &cols);
     dcm_dataset_get_int(ds, DCM_TAG(0x0028, 0x0008), &frames);
     bool has_number = dcm_dataset_get_int(ds, DCM_TAG(0x0020, 0x0013), &number);
-    return json_pack("{s:s,s:o,s:I,s:I,s:I,s:{s:o,s:o}}", "sop_uid", sop, "number",
+    return json_pack("{s:s,s:o,s:o,s:o,s:I,s:I,s:I,s:{s:o,s:o}}", "sop_uid", sop, "study_uid", uid_json(study),
+                     "series_uid", uid_json(series), "number",
                      has_number ? json_integer(number) : json_null(), "frames", (json_int_t)(frames > 1 ? frames : 1),
                      "rows", (json_int_t)rows, "columns", (json_int_t)cols, "window", "center",
                      ds_number(ds, DCM_TAG(0x0028, 0x1050)), "width", ds_number(ds, DCM_TAG(0x0028, 0x1051)));
@@ -193,12 +114,11 @@ static void instance(gw_req *r)
 {
     if (!gw_archive_project_visible(r))
         return;
-    dcm_file *f = open_archived(r, "SELECT path FROM archive_instances WHERE project = ? AND session = ? AND sop_uid = ?",
-                                (store_val[]){STORE_S(r->arg[0]), STORE_S(r->arg[1]), STORE_S(r->arg[2])}, 3,
-                                "instance");
+    archived_row a = {0};
+    dcm_file *f = open_instance(r, &a);
     if (!f)
         return;
-    json_t *o = instance_json(r->arg[2], dcm_file_dataset(f));
+    json_t *o = instance_json(r->arg[2], a.study, a.series, dcm_file_dataset(f));
     dcm_file_close(f);
     json_object_set_new(o, "presets", presets_json());
     gw_reply(r, 200, o);
@@ -214,12 +134,12 @@ static int list_one(void *ctx, int n, const char *const *names, const store_val 
     (void)names;
     listing *l = ctx;
     char full[4200];
-    if (n < 2 || !c[0].s || !c[1].s)
+    if (n < 4 || !c[0].s || !c[1].s)
         return 0;
     snprintf(full, sizeof full, "%s/%s", l->r->g->cfg.data_dir, c[0].s);
     dcm_file *f = dcm_file_open(full, NULL); /* pixel data stays on disk: a header read */
     if (f)
-        json_array_append_new(l->a, instance_json(c[1].s, dcm_file_dataset(f)));
+        json_array_append_new(l->a, instance_json(c[1].s, c[2].s, c[3].s, dcm_file_dataset(f)));
     dcm_file_close(f);
     return 0;
 }
@@ -257,7 +177,7 @@ static void series_instances(gw_req *r)
         return;
     listing l = {r, json_array()};
     store_exec(r->g->db,
-               "SELECT path, sop_uid FROM archive_instances WHERE project = ? AND session = ? AND series_uid = ? "
+               "SELECT path, sop_uid, study_uid, series_uid FROM archive_instances WHERE project = ? AND session = ? AND series_uid = ? "
                "ORDER BY sop_uid",
                (store_val[]){STORE_S(r->arg[0]), STORE_S(r->arg[1]), STORE_S(r->arg[2])}, 3, list_one, &l, NULL, NULL);
     if (json_array_size(l.a) == 0) {
@@ -269,18 +189,18 @@ static void series_instances(gw_req *r)
                                r->arg[2], "instances", sorted(l.a), "presets", presets_json()));
 }
 
-char *gw_thumbnail_url(const char *project, const char *session, const char *series_uid)
+char *gw_thumbnail_url(const char *project, const char *study_uid, const char *series_uid)
 {
     char buf[600];
-    int n = snprintf(buf, sizeof buf, "/api/v1/projects/%s/sessions/%s/series/%s/thumbnail.png", project, session,
+    if (!study_uid || !*study_uid || !series_uid || !*series_uid)
+        return NULL;
+    int n = snprintf(buf, sizeof buf, "/dicom-web/projects/%s/studies/%s/series/%s/thumbnail", project, study_uid,
                      series_uid);
     return n > 0 && (size_t)n < sizeof buf ? strdup(buf) : NULL;
 }
 
 const gw_route gw_routes_pixels[] = {
-    {"GET", "/api/v1/projects/{}/sessions/{}/series/{}/thumbnail.png", GW_USER, thumbnail},
     {"GET", "/api/v1/projects/{}/sessions/{}/series/{}/instances", GW_USER, series_instances},
     {"GET", "/api/v1/projects/{}/sessions/{}/instances/{}", GW_USER, instance},
-    {"GET", "/api/v1/projects/{}/sessions/{}/instances/{}/frames/{}", GW_USER, frame},
     {NULL, NULL, GW_PUBLIC, NULL},
 };

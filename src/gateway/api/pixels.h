@@ -7,7 +7,7 @@
 #include "gateway/internal.h"
 #include "gateway/api/routes.h"
 
-/* Thumbnails, frames as PNG, the instances of a series, the quarantine review. */
+/* The instances of a series and one instance, as JSON for the viewer. */
 extern const gw_route gw_routes_pixels[];
 
 /* Reviewing refused frames: GET frame.png, POST release, DELETE
@@ -23,8 +23,10 @@ dqr_status gw_quarantine_mask_archive(gw *g, int64_t import_session, dcm_file *f
                                       char session[65], dqr_error *err);
 
 
-/* The URL path of the thumbnail of series uid in project/session, for the
- * series listings: a new string (caller frees), NULL when out of memory. */
-char *gw_thumbnail_url(const char *project, const char *session, const char *series_uid);
+/* The URL path of the WADO-RS thumbnail of series series_uid of study
+ * study_uid in project, for the series listings: a new string (caller
+ * frees); NULL when out of memory or a UID is missing (an instance archived
+ * before the catalog kept study UIDs). */
+char *gw_thumbnail_url(const char *project, const char *study_uid, const char *series_uid);
 
 #endif
