@@ -91,26 +91,17 @@ bool gw_scp_accept(void *ctx, const char *calling_aet, const char *addr, char *w
 
 /* ---- the identifier as a catalog query ---------------------------------- */
 
-static const gw_cq_level LEVELS[] = {GW_CQ_PATIENT, GW_CQ_STUDY, GW_CQ_SERIES, GW_CQ_INSTANCE};
+/* QueryRetrieveLevel's values, in gw_cq_level's order. */
+static const char *const LEVEL_NAMES[] = {"PATIENT", "STUDY", "SERIES", "IMAGE"};
 
 static bool level_of(const net_qr_request *q, gw_cq_level *out)
 {
     char v[17] = "";
     dcm_dataset_get_string(q->identifier, DCM_TAG(0x0008, 0x0052), v, sizeof v);
-    static const char *const names[] = {"PATIENT", "STUDY", "SERIES", "IMAGE"};
-    for (int i = q->patient_root ? 0 : 1; i < 4; i++)
-        if (strcmp(v, names[i]) == 0)
-            return *out = LEVELS[i], true;
+    for (int i = q->patient_root ? GW_CQ_PATIENT : GW_CQ_STUDY; i <= GW_CQ_INSTANCE; i++)
+        if (strcmp(v, LEVEL_NAMES[i]) == 0)
+            return *out = (gw_cq_level)i, true;
     return false;
-}
-
-/* The level as the identifier names it (a response echoes it). */
-static const char *level_name(const net_qr_request *q)
-{
-    gw_cq_level lv = GW_CQ_STUDY;
-    level_of(q, &lv);
-    static const char *const names[] = {"PATIENT", "STUDY", "SERIES", "IMAGE"};
-    return names[lv];
 }
 
 /* An element's whole value as text (all its values, backslash-separated),
@@ -195,6 +186,7 @@ static uint16_t requestor(gw *g, const net_qr_request *q, client *k)
 typedef struct finding {
     gw *g;
     const net_qr_request *q;
+    gw_cq_level level;
     net_emit_fn emit;
     void *emit_ctx;
     long matches;
@@ -228,7 +220,7 @@ static dcm_dataset *response(const finding *f, const gw_cq_row *row)
         if (tag == DCM_TAG_SPECIFIC_CHARSET)
             continue;
         if (tag == DCM_TAG(0x0008, 0x0052))
-            ok = set_value(out, tag, DCM_VR_CS, level_name(f->q));
+            ok = set_value(out, tag, DCM_VR_CS, LEVEL_NAMES[f->level]);
         else if (dcm_element_is_sequence(k))
             ok = dcm_dataset_set_sequence(out, tag, NULL) != NULL;
         else if (tag == DCM_TAG(0x0008, 0x0054))
@@ -263,6 +255,7 @@ uint16_t gw_scp_find(void *ctx, const net_qr_request *q, net_emit_fn emit, void 
     client k;
     uint16_t st = requestor(g, q, &k);
     finding f = {.g = g, .q = q, .emit = emit, .emit_ctx = emit_ctx};
+    level_of(q, &f.level); /* echoed in each response; a bad level is refused by walk */
     if (!st)
         st = walk(g, q, k.id, k.id, false, found, &f);
     if (!st && f.nomem)
