@@ -82,6 +82,10 @@ struct gw {
     pthread_cond_t purge_wake;
     pthread_t purge_thread;
     bool purge_started, purge_stop;
+    /* the backfill of catalog rows indexed before migration 13 (import/reindex.c) */
+    pthread_t reindex_thread;
+    bool reindex_started;
+    atomic_bool reindex_stop;
     /* idle Tesseract engines of the burned-in text check (import/pixel_verify.c) */
     pthread_mutex_t ocr_lock;
     struct px_ocr *ocr_idle[16];

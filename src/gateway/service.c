@@ -1,6 +1,7 @@
 /* service.c — starting and stopping the gateway. */
 #include "gateway/archive/scp.h"
 #include "gateway/import/pixel_verify.h"
+#include "gateway/import/reindex.h"
 #include "gateway/import/scheduler.h"
 #include "gateway/core/sealed.h"
 #include "gateway/accounts/accounts.h"
@@ -164,6 +165,8 @@ gw *gw_start(const gw_config *cfg, dqr_error *err)
         st = gw_import_start(g, err); /* the receivers, with the archive's Q/R SCP */
     if (st == DQR_OK)
         st = start_purge(g, err);
+    if (st == DQR_OK)
+        st = gw_reindex_start(g, err); /* rows from before migration 13: QIDO-RS and C-FIND need their columns */
     if (st == DQR_OK) {
         http_config hc = {.addr = g->cfg.http_addr, .port = g->cfg.http_port,
                           .max_connections = (unsigned)g->cfg.http_max_connections,
@@ -208,6 +211,7 @@ void gw_stop(gw *g)
     http_server_stop(g->http); /* no new requests; running ones finish */
     gw_import_stop(g);         /* running transfers end and requeue */
     stop_purge(g);
+    gw_reindex_stop(g);
     if (g->http) {
         gw_log(g, "info", "stop", "requests=%lld", (long long)g->m.http_requests);
         gw_audit(g, 0, "application_stop", g->cfg.aet);

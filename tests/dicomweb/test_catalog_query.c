@@ -1,6 +1,8 @@
-/* test_catalog_query.c — the archive's study / series / instance searches
- * (src/gateway/archive/catalog_query.c) on a catalog of known rows: each
- * case is a level, matching keys and the UIDs expected, in order. */
+/* test_catalog_query.c — the archive's patient / study / series / instance
+ * searches (src/gateway/archive/catalog_query.c, the one matcher of QIDO-RS
+ * and the C-FIND SCP) on a catalog of known rows: each case is a level, an
+ * asker (a user, an administrator or a DICOM client and a C-MOVE
+ * destination), matching keys and the UIDs (PatientIDs) expected, in order. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -60,12 +62,12 @@ static int setup(void **state)
         const char *const *r = ROWS[i];
         assert_int_equal(store_exec(g.db,
                                     "INSERT INTO archive_instances(project, subject, session, series_uid, sop_uid, "
-                                    "study_uid, study_date, study_time, patient_name, modality, path, bytes, updated) "
-                                    "VALUES (?, 'S', ?, ?, ?, ?, ?, ?, ?, ?, 'x', 1, 0)",
+                                    "study_uid, study_date, study_time, patient_name, patient_id, modality, path, bytes, "
+                                    "updated) VALUES (?, 'S', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'x', 1, 0)",
                                     (store_val[]){STORE_S(r[0]), STORE_S(r[1]), STORE_S(r[2]), STORE_S(r[3]),
                                                   STORE_S(r[1]), STORE_S(r[4]), STORE_S(r[5]), STORE_S(r[6]),
-                                                  STORE_S(r[7])},
-                                    9, NULL, NULL, NULL, &err),
+                                                  STORE_S(r[6]), STORE_S(r[7])},
+                                    10, NULL, NULL, NULL, &err),
                          DQR_OK);
     }
     assert_int_equal(store_exec(g.db, "INSERT INTO users(id, username, pw_hash, role, created) VALUES (7, 'u', 'x', 'user', 0)",
@@ -74,6 +76,14 @@ static int setup(void **state)
     assert_int_equal(store_exec(g.db, "INSERT INTO grants(user_id, kind, target) VALUES (7, 'project', 'P2')", NULL, 0,
                                 NULL, NULL, NULL, &err),
                      DQR_OK);
+    static const char *const more[] = { /* DICOM clients 3 (P1) and 4 (P2) */
+        "INSERT INTO projects(id, name, created, updated) VALUES ('P1', 'P1', 0, 0), ('P2', 'P2', 0, 0)",
+        "INSERT INTO dicom_clients(id, aet, host, port, created, updated) VALUES (3, 'C3', 'h', 1, 0, 0), "
+        "(4, 'C4', 'h', 1, 0, 0)",
+        "INSERT INTO dicom_client_projects(client_id, project) VALUES (3, 'P1'), (4, 'P2')",
+    };
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
+        assert_int_equal(store_exec(g.db, more[i], NULL, 0, NULL, NULL, NULL, &err), DQR_OK);
     *state = &g;
     return 0;
 }
@@ -94,38 +104,47 @@ typedef struct qcase {
     const char *what;
     gw_cq_level level;
     bool admin;
+    int64_t client, dest; /* a DICOM client asks (and a C-MOVE's destination receives) */
     const char *keys[4][2]; /* keyword, value */
     const char *expect;     /* the UIDs of the level, space-separated, in order */
 } qcase;
 
 static const qcase CASES[] = {
-    {"every study", GW_CQ_STUDY, true, {{NULL}}, "2.1 1.1 1.2"},
-    {"a user sees its granted project only", GW_CQ_STUDY, false, {{NULL}}, "2.1"},
-    {"PN wildcard, any case", GW_CQ_STUDY, true, {{"PatientName", "doe*"}}, "1.1"},
-    {"PN with ?", GW_CQ_STUDY, true, {{"PatientName", "?OE^JANE"}}, "1.2"},
-    {"% and _ are no wildcards", GW_CQ_STUDY, true, {{"PatientName", "S%_1"}}, "2.1"},
-    {"% literal does not match others", GW_CQ_STUDY, true, {{"PatientName", "S%"}}, ""},
-    {"date range", GW_CQ_STUDY, true, {{"StudyDate", "20200101-20201231"}}, "1.1"},
-    {"open date range; empty dates in none", GW_CQ_STUDY, true, {{"StudyDate", "-20251231"}}, "1.1 1.2"},
-    {"time range ending at a minute", GW_CQ_STUDY, true, {{"StudyTime", "2300-2359"}}, "1.2"},
-    {"exact time to the minute", GW_CQ_STUDY, true, {{"StudyTime", "1015"}}, "1.1"},
-    {"UID list with commas", GW_CQ_STUDY, true, {{"StudyInstanceUID", "1.2,2.1"}}, "2.1 1.2"},
-    {"UID list with backslashes", GW_CQ_STUDY, true, {{"StudyInstanceUID", "1.1\\1.2"}}, "1.1 1.2"},
-    {"ModalitiesInStudy", GW_CQ_STUDY, true, {{"ModalitiesInStudy", "MR"}}, "1.1"},
-    {"ModalitiesInStudy list", GW_CQ_STUDY, true, {{"ModalitiesInStudy", "US,MR"}}, "1.1 1.2"},
-    {"series of a modality", GW_CQ_SERIES, true, {{"Modality", "CT"}}, "1.1.1 2.1.1"},
-    {"series of studies with MR", GW_CQ_SERIES, true, {{"ModalitiesInStudy", "MR"}}, "1.1.1 1.1.2"},
-    {"instances of a study", GW_CQ_INSTANCE, true, {{"StudyInstanceUID", "1.1"}}, "1.1.1.1 1.1.1.2 1.1.2.1"},
-    {"universal * matches all", GW_CQ_STUDY, true, {{"PatientName", "*"}}, "2.1 1.1 1.2"},
+    {"every study", GW_CQ_STUDY, true, 0, 0, {{NULL}}, "2.1 1.1 1.2"},
+    {"a user sees its granted project only", GW_CQ_STUDY, false, 0, 0, {{NULL}}, "2.1"},
+    {"every patient, once per project and PatientID", GW_CQ_PATIENT, true, 0, 0, {{NULL}}, "DOE^JOHN ROE^JANE S%_1"},
+    {"a patient by name", GW_CQ_PATIENT, true, 0, 0, {{"PatientName", "doe*"}}, "DOE^JOHN"},
+    {"a patient's studies (Patient Root)", GW_CQ_STUDY, true, 0, 0, {{"PatientID", "ROE^JANE"}}, "1.2"},
+    {"a DICOM client sees its projects only", GW_CQ_STUDY, false, 3, 0, {{NULL}}, "1.1 1.2"},
+    {"a client's patients", GW_CQ_PATIENT, false, 4, 0, {{NULL}}, "S%_1"},
+    {"a client, even by UID, never another project", GW_CQ_STUDY, false, 3, 0, {{"StudyInstanceUID", "2.1"}}, ""},
+    {"a C-MOVE: what both client and destination see", GW_CQ_INSTANCE, false, 3, 4, {{NULL}}, ""},
+    {"a C-MOVE to a destination of the same project", GW_CQ_INSTANCE, false, 4, 4, {{NULL}}, "2.1.1.1"},
+    {"PN wildcard, any case", GW_CQ_STUDY, true, 0, 0, {{"PatientName", "doe*"}}, "1.1"},
+    {"PN with ?", GW_CQ_STUDY, true, 0, 0, {{"PatientName", "?OE^JANE"}}, "1.2"},
+    {"% and _ are no wildcards", GW_CQ_STUDY, true, 0, 0, {{"PatientName", "S%_1"}}, "2.1"},
+    {"% literal does not match others", GW_CQ_STUDY, true, 0, 0, {{"PatientName", "S%"}}, ""},
+    {"date range", GW_CQ_STUDY, true, 0, 0, {{"StudyDate", "20200101-20201231"}}, "1.1"},
+    {"open date range; empty dates in none", GW_CQ_STUDY, true, 0, 0, {{"StudyDate", "-20251231"}}, "1.1 1.2"},
+    {"time range ending at a minute", GW_CQ_STUDY, true, 0, 0, {{"StudyTime", "2300-2359"}}, "1.2"},
+    {"exact time to the minute", GW_CQ_STUDY, true, 0, 0, {{"StudyTime", "1015"}}, "1.1"},
+    {"UID list with commas", GW_CQ_STUDY, true, 0, 0, {{"StudyInstanceUID", "1.2,2.1"}}, "2.1 1.2"},
+    {"UID list with backslashes", GW_CQ_STUDY, true, 0, 0, {{"StudyInstanceUID", "1.1\\1.2"}}, "1.1 1.2"},
+    {"ModalitiesInStudy", GW_CQ_STUDY, true, 0, 0, {{"ModalitiesInStudy", "MR"}}, "1.1"},
+    {"ModalitiesInStudy list", GW_CQ_STUDY, true, 0, 0, {{"ModalitiesInStudy", "US,MR"}}, "1.1 1.2"},
+    {"series of a modality", GW_CQ_SERIES, true, 0, 0, {{"Modality", "CT"}}, "1.1.1 2.1.1"},
+    {"series of studies with MR", GW_CQ_SERIES, true, 0, 0, {{"ModalitiesInStudy", "MR"}}, "1.1.1 1.1.2"},
+    {"instances of a study", GW_CQ_INSTANCE, true, 0, 0, {{"StudyInstanceUID", "1.1"}}, "1.1.1.1 1.1.1.2 1.1.2.1"},
+    {"universal * matches all", GW_CQ_STUDY, true, 0, 0, {{"PatientName", "*"}}, "2.1 1.1 1.2"},
 };
 
 static void test_cases(void **state)
 {
     gw *g = *state;
-    static const uint32_t uid_tag[] = {DCM_TAG(0x0020, 0x000D), DCM_TAG(0x0020, 0x000E), DCM_TAG(0x0008, 0x0018)};
+    static const uint32_t uid_tag[] = {DCM_TAG(0x0010, 0x0020), DCM_TAG(0x0020, 0x000D), DCM_TAG(0x0020, 0x000E), DCM_TAG(0x0008, 0x0018)};
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
         const qcase *c = &CASES[i];
-        gw_cq q = {.level = c->level, .admin = c->admin, .user = 7};
+        gw_cq q = {.level = c->level, .admin = c->admin, .user = 7, .client = c->client, .dest = c->dest};
         for (size_t k = 0; k < 4 && c->keys[k][0]; k++) {
             uint32_t tag = 0;
             size_t n;
@@ -164,6 +183,25 @@ static int counts(void *ctx, const gw_cq_row *row)
     return 0;
 }
 
+static int patient_counts(void *ctx, const gw_cq_row *row)
+{
+    char *out = ctx;
+    snprintf(out, 64, "%s %s %s %s", row->value[index_of(DCM_TAG(0x0020, 0x1200))],
+             row->value[index_of(DCM_TAG(0x0020, 0x1202))], row->value[index_of(DCM_TAG(0x0020, 0x1204))],
+             row->value[index_of(DCM_TAG(0x0020, 0x000D))] ? "study" : "no study");
+    return 0;
+}
+
+static void test_patient_values(void **state)
+{
+    gw *g = *state;
+    gw_cq q = {.level = GW_CQ_PATIENT, .admin = true, .nmatch = 1};
+    q.match[0] = (gw_cq_match){gw_cq_attr_of(DCM_TAG(0x0010, 0x0020)), "DOE^JOHN"};
+    char out[64] = "";
+    assert_int_equal(gw_cq_run(g, &q, patient_counts, out, NULL), DQR_OK);
+    assert_string_equal(out, "1 2 3 no study"); /* studies, series, instances; no study attribute */
+}
+
 static void test_study_values(void **state)
 {
     gw *g = *state;
@@ -179,6 +217,7 @@ int main(void)
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_counts_and_paging),
         cmocka_unit_test(test_study_values),
+        cmocka_unit_test(test_patient_values),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

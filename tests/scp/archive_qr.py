@@ -7,11 +7,14 @@ Orthanc itself); a client registered for project A never sees project B;
 a move destination that is not a registered client is refused; an
 unknown AE is refused at association. Orthanc is also the PACS the two
 studies are imported from, so one AE is both an import source and a Q/R
-client. Usage: archive_qr.py DQR WORKDIR"""
+client. A catalog whose query columns are empty (rows from before
+migration 13) is filled again from the archived files at the next start,
+and C-FIND and QIDO-RS see its instances again. Usage: archive_qr.py DQR WORKDIR"""
 import glob
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -75,9 +78,14 @@ def orthanc(method, path, body=None):
         return json.loads(r.read() or b"null")
 
 
-try:
-    procs.start([DQR, "serve"], open(WORK + "/serve.log", "ab"), env)
+def start_dqr():
+    p = procs.start([DQR, "serve"], open(WORK + "/serve.log", "ab"), env)
     wait_port(http_port) and wait_port(dicom_port)
+    return p
+
+
+try:
+    serve = start_dqr()
     T = api.login("admin", "gateway-secret-1")
     H = {"token": T}
     st, b, _ = api.call("POST", "/api/v1/pacs", {"label": "orthanc", "aet": "ORTHANC", "host": "127.0.0.1",
@@ -159,6 +167,36 @@ try:
     rc, out, r = find("-P", "IMAGE", ["PatientID=SA_CT", f"StudyInstanceUID={uid_a}",
                                       f"SeriesInstanceUID={series_a[1]}", "SOPInstanceUID"])
     check("findscu Patient Root IMAGE", len(r) == 3, out[-400:])
+
+    # ---- backfill: rows indexed before migration 13 have no query columns --------------------------
+    procs.stop_one(serve)
+    cols = ("study_uid", "study_time", "accession", "study_id", "study_description", "patient_name", "patient_id",
+            "patient_birth_date", "patient_sex", "sop_class_uid", "instance_number", "rows_n", "columns_n",
+            "frames_n", "bits_allocated", "transfer_syntax")
+    db = sqlite3.connect(WORK + "/var/catalog.db")
+    db.execute("UPDATE archive_instances SET " + ", ".join(c + " = NULL" for c in cols))
+    db.commit()
+    db.close()
+    serve = start_dqr()
+    T = api.login("admin", "gateway-secret-1")
+    H = {"token": T}
+    left = 12
+    for _ in range(100):
+        db = sqlite3.connect(WORK + "/var/catalog.db")
+        left = db.execute("SELECT COUNT(*) FROM archive_instances WHERE study_uid IS NULL").fetchone()[0]
+        db.close()
+        if left == 0:
+            break
+        time.sleep(0.2)
+    time.sleep(0.3)  # the pass logs its counts once done
+    log = open(WORK + "/var/logs/dqr.log").read() if os.path.exists(WORK + "/var/logs/dqr.log") else ""
+    check("the backfill fills every emptied row at start, and logs its counts", left == 0 and
+          "filled=12 unreadable=0" in log, [left] + [x for x in log.splitlines() if "reindex" in x][-2:])
+    rc, out, r = find("-S", "STUDY", ["StudyInstanceUID", "PatientID", "NumberOfStudyRelatedInstances"])
+    check("after the backfill C-FIND sees the study again, with its counts", [x.StudyInstanceUID for x in r] ==
+          [uid_a] and int(r[0].NumberOfStudyRelatedInstances) == 6 and r[0].PatientID == "SA_CT", out[-400:])
+    st, b, _ = api.call("GET", f"/dicom-web/projects/PA/studies?StudyInstanceUID={uid_a}", **H)
+    check("after the backfill QIDO-RS sees it too", st == 200 and len(b) == 1, str(b)[:300])
 
     # ---- permissions --------------------------------------------------------------------------
     rc, out, r = find("-S", "STUDY", ["StudyInstanceUID"], aet="QRB")

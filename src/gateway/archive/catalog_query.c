@@ -13,10 +13,13 @@
 
 /* Computed attributes have no column: their SQL is in computed_sql. */
 static const gw_cq_attr ATTRS[] = {
-    {"PatientName", T(0010, 0010), "PN", GW_CQ_STUDY, "patient_name", true},
-    {"PatientID", T(0010, 0020), "LO", GW_CQ_STUDY, "patient_id", true},
-    {"PatientBirthDate", T(0010, 0030), "DA", GW_CQ_STUDY, "patient_birth_date", true},
-    {"PatientSex", T(0010, 0040), "CS", GW_CQ_STUDY, "patient_sex", true},
+    {"PatientName", T(0010, 0010), "PN", GW_CQ_PATIENT, "patient_name", true},
+    {"PatientID", T(0010, 0020), "LO", GW_CQ_PATIENT, "patient_id", true},
+    {"PatientBirthDate", T(0010, 0030), "DA", GW_CQ_PATIENT, "patient_birth_date", true},
+    {"PatientSex", T(0010, 0040), "CS", GW_CQ_PATIENT, "patient_sex", true},
+    {"NumberOfPatientRelatedStudies", T(0020, 1200), "IS", GW_CQ_PATIENT, NULL, false},
+    {"NumberOfPatientRelatedSeries", T(0020, 1202), "IS", GW_CQ_PATIENT, NULL, false},
+    {"NumberOfPatientRelatedInstances", T(0020, 1204), "IS", GW_CQ_PATIENT, NULL, false},
     {"StudyInstanceUID", T(0020, 000D), "UI", GW_CQ_STUDY, "study_uid", true},
     {"StudyDate", T(0008, 0020), "DA", GW_CQ_STUDY, "study_date", true},
     {"StudyTime", T(0008, 0030), "TM", GW_CQ_STUDY, "study_time", true},
@@ -65,7 +68,10 @@ static const char *computed_sql(const gw_cq_attr *a, gw_cq_level level, bool pos
     switch (a->tag) {
     case T(0008, 0061): /* a list: ',' becomes '\' when read */
         return postgres ? "string_agg(DISTINCT a.modality, ',')" : "group_concat(DISTINCT a.modality)";
+    case T(0020, 1200): return "COUNT(DISTINCT a.study_uid)";
+    case T(0020, 1202): /* series UIDs are unique across studies */
     case T(0020, 1206): return "COUNT(DISTINCT a.series_uid)";
+    case T(0020, 1204):
     case T(0020, 1208):
     case T(0020, 1209): return "COUNT(*)";
     default: return "NULL"; /* not kept by the archive: returned empty */
@@ -258,7 +264,13 @@ static void select_list(sqlb *b, gw_cq_level level, bool postgres)
 static dqr_status where(sqlb *b, const gw_cq *q, dqr_error *err)
 {
     fputs(" FROM archive_instances a WHERE a.study_uid IS NOT NULL", b->f);
-    if (!q->admin) { /* never another project, whatever the caller checked */
+    if (q->client) { /* a DICOM client: its projects, and those of a C-MOVE's destination */
+        fputs(" AND a.project IN (SELECT project FROM dicom_client_projects WHERE client_id = ?)"
+              " AND a.project IN (SELECT project FROM dicom_client_projects WHERE client_id = ?)",
+              b->f);
+        b->args[b->nargs++] = STORE_I(q->client);
+        b->args[b->nargs++] = STORE_I(q->dest ? q->dest : q->client);
+    } else if (!q->admin) { /* never another project, whatever the caller checked */
         fputs(" AND a.project IN (SELECT target FROM grants WHERE kind = 'project' AND user_id = ?)", b->f);
         b->args[b->nargs++] = STORE_I(q->user);
     }
@@ -281,9 +293,10 @@ static dqr_status where(sqlb *b, const gw_cq *q, dqr_error *err)
 
 static void group_order(sqlb *b, const gw_cq *q)
 {
-    static const char *const group[] = {" GROUP BY a.project, a.study_uid",
+    static const char *const group[] = {" GROUP BY a.project, a.patient_id", " GROUP BY a.project, a.study_uid",
                                         " GROUP BY a.project, a.study_uid, a.series_uid", ""};
     static const char *const order[] = {
+        " ORDER BY a.project, a.patient_id",
         " ORDER BY MIN(a.study_date), a.study_uid, a.project",
         " ORDER BY a.study_uid, a.series_uid, a.project",
         " ORDER BY a.study_uid, a.series_uid, a.sop_uid, a.project",

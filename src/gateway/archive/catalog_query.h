@@ -14,7 +14,8 @@
 #include "dicom/dicom.h"
 #include "gateway/internal.h"
 
-typedef enum gw_cq_level { GW_CQ_STUDY, GW_CQ_SERIES, GW_CQ_INSTANCE } gw_cq_level;
+/* PATIENT: C-FIND's Patient Root only (one row per project and PatientID). */
+typedef enum gw_cq_level { GW_CQ_PATIENT, GW_CQ_STUDY, GW_CQ_SERIES, GW_CQ_INSTANCE } gw_cq_level;
 
 /* One attribute the archive can answer. */
 typedef struct gw_cq_attr {
@@ -40,6 +41,8 @@ typedef struct gw_cq {
     const char *project;       /* one project; NULL: every project the asker may read */
     int64_t user;              /* the asker (its project grants apply) ... */
     bool admin;                /* ... unless an administrator: every project */
+    int64_t client, dest;      /* non-zero: a DICOM client asks (scp.c) and, for a C-MOVE, a destination
+                                * receives: the projects of both, in place of user's grants */
     const char *study, *series, *instance; /* scope: the nested path's UIDs, or NULL */
     gw_cq_match match[GW_CQ_MAX_MATCH];
     size_t nmatch;

@@ -6,16 +6,16 @@
  * a registered client sees only the instances of its projects, and any
  * other AE is refused at association time.
  *
- * The catalog (archive_instances) gives the candidates at the level asked,
- * grouped (one row per patient, study, series or instance of the client's
- * projects, the StudyInstanceUID-free index narrowed by SeriesInstanceUID
- * when the identifier names one); the attributes matched and returned are
- * read from one de-identified file that stands for each candidate, plus the
- * counts and modalities the catalog knows. A C-MOVE goes to a registered
+ * The identifier is matched by the catalog (catalog_query.c, the matcher
+ * QIDO-RS uses too): one row per patient, study, series or instance of the
+ * client's projects, no file read; a return key the catalog does not hold
+ * is returned empty (docs/conformance-statement.md). A C-MOVE or C-GET
+ * reads only the files it sends. A C-MOVE goes to a registered
  * DICOM client only, and sends only what both the requestor and the
  * destination may see. Nothing is identifying: the archive holds
  * de-identified instances only. */
 #include "gateway/archive/scp.h"
+#include "gateway/archive/catalog_query.h"
 #include "gateway/import/receiver.h"
 #include "gateway/pacs/peers.h"
 #include "gateway/accounts/audit.h"
@@ -89,171 +89,85 @@ bool gw_scp_accept(void *ctx, const char *calling_aet, const char *addr, char *w
     return gw_accept_peer(ctx, calling_aet, addr, why, cap); /* refuses, and reports it */
 }
 
-/* ---- candidates ---------------------------------------------------------- */
+/* ---- the identifier as a catalog query ---------------------------------- */
 
-typedef enum level { L_PATIENT, L_STUDY, L_SERIES, L_IMAGE, L_BAD } level;
+/* QueryRetrieveLevel's values, in gw_cq_level's order. */
+static const char *const LEVEL_NAMES[] = {"PATIENT", "STUDY", "SERIES", "IMAGE"};
 
-static level level_of(const net_qr_request *q)
+static bool level_of(const net_qr_request *q, gw_cq_level *out)
 {
     char v[17] = "";
     dcm_dataset_get_string(q->identifier, DCM_TAG(0x0008, 0x0052), v, sizeof v);
-    static const char *const names[] = {"PATIENT", "STUDY", "SERIES", "IMAGE"};
-    for (int i = q->patient_root ? 0 : 1; i < 4; i++)
-        if (strcmp(v, names[i]) == 0)
-            return (level)i;
-    return L_BAD;
+    for (int i = q->patient_root ? GW_CQ_PATIENT : GW_CQ_STUDY; i <= GW_CQ_INSTANCE; i++)
+        if (strcmp(v, LEVEL_NAMES[i]) == 0)
+            return *out = (gw_cq_level)i, true;
+    return false;
 }
 
-/* One patient, study, series or instance of the archive. */
-typedef struct cand {
-    char *path, *project, *subject, *session, *series;
-    int64_t n1, n2; /* patient: studies, instances; study: series, instances; series: instances */
-} cand;
-
-typedef struct cands {
-    cand *v;
-    size_t n, cap;
-    bool failed;
-} cands;
-
-static char *dup_col(const store_val *c) { return strdup(c->s ? c->s : ""); }
-
-static int take_cand(void *ctx, int n, const char *const *names, const store_val *c)
+/* An element's whole value as text (all its values, backslash-separated),
+ * padding cut: a UID list keeps its backslashes. */
+static char *value_text(const dcm_element *k, char *buf, size_t cap)
 {
-    (void)names;
-    cands *l = ctx;
-    if (n < 7)
-        return 1;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 64;
-        cand *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return l->failed = true;
-        l->v = v, l->cap = cap;
+    const uint8_t *b = dcm_element_bytes(k);
+    size_t n = b ? (size_t)dcm_element_length(k) : 0;
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(buf, b ? (const char *)b : "", n);
+    while (n && (buf[n - 1] == ' ' || buf[n - 1] == '\0'))
+        n--;
+    buf[n] = '\0';
+    size_t lead = dcm_element_vr(k) == DCM_VR_UI ? 0 : strspn(buf, " ");
+    memmove(buf, buf + lead, n - lead + 1);
+    return buf;
+}
+
+/* The identifier's matching keys (PS3.4 C.2.2.2) as the catalog's. A key
+ * the catalog does not hold, or of a level below the one asked, matches
+ * universally; a count cannot be matched on and is only returned. */
+typedef struct query {
+    gw_cq q;
+    char values[GW_CQ_MAX_MATCH][1024];
+} query;
+
+static uint16_t query_of(const net_qr_request *q, int64_t client, int64_t dest, gw_cq_level lv, query *out)
+{
+    out->q = (gw_cq){.level = lv, .client = client, .dest = dest};
+    for (size_t i = 0; i < dcm_dataset_count(q->identifier); i++) {
+        const dcm_element *k = dcm_dataset_at(q->identifier, i);
+        const gw_cq_attr *a = gw_cq_attr_of(dcm_element_tag(k));
+        if (!a || a->level > lv || dcm_element_is_sequence(k) || (!a->column && a->tag != DCM_TAG(0x0008, 0x0061)))
+            continue;
+        if (out->q.nmatch == GW_CQ_MAX_MATCH)
+            return 0xA900; /* more keys than the archive matches on */
+        char *v = out->values[out->q.nmatch];
+        value_text(k, v, sizeof out->values[0]);
+        if (*v && strcmp(v, "*") != 0)
+            out->q.match[out->q.nmatch++] = (gw_cq_match){a, v};
     }
-    cand *k = &l->v[l->n++];
-    *k = (cand){dup_col(&c[0]), dup_col(&c[1]), dup_col(&c[2]), dup_col(&c[3]), dup_col(&c[4]), c[5].i, c[6].i};
-    return (l->failed = !k->path || !k->project || !k->subject || !k->session || !k->series);
-}
-
-static void cands_free(cands *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->v[i].path), free(l->v[i].project), free(l->v[i].subject), free(l->v[i].session), free(l->v[i].series);
-    free(l->v);
-}
-
-#define VISIBLE                                                                                                      \
-    "project IN (SELECT project FROM dicom_client_projects WHERE client_id = ?) AND "                               \
-    "project IN (SELECT project FROM dicom_client_projects WHERE client_id = ?)"
-
-/* A patient is what the files' PatientID says, which the project's labels
- * decide (by default the session label: a subject's sessions are then
- * distinct patients), so the patient level walks the studies and a C-FIND
- * answers each (project, PatientID) once. */
-#define STUDIES_SQL                                                                                                  \
-    "SELECT MIN(path), project, MIN(subject), session, '', COUNT(DISTINCT series_uid), COUNT(*) FROM "            \
-    "archive_instances WHERE " VISIBLE "%s GROUP BY project, session ORDER BY project, session"
-
-static const char *const LEVEL_SQL[] = {
-    STUDIES_SQL, /* patients: by study, answered once per PatientID */
-    STUDIES_SQL,
-    "SELECT MIN(path), project, MIN(subject), session, series_uid, COUNT(*), 0 FROM archive_instances WHERE "
-    VISIBLE "%s GROUP BY project, session, series_uid ORDER BY project, session, MIN(series_number), series_uid",
-    "SELECT path, project, subject, session, series_uid, 0, 0 FROM archive_instances WHERE " VISIBLE
-    "%s ORDER BY project, session, series_uid, path",
-};
-
-/* The candidates at lv that client (and dest) may see, narrowed by a
- * single SeriesInstanceUID key below the study level. */
-static dqr_status candidates(gw *g, level lv, const dcm_dataset *id, int64_t client, int64_t dest, cands *out,
-                             dqr_error *err)
-{
-    char series[65] = "", sql[700];
-    if (lv >= L_SERIES)
-        dcm_dataset_get_string(id, DCM_TAG(0x0020, 0x000E), series, sizeof series);
-    bool one = *series && !strpbrk(series, "\\*?");
-    snprintf(sql, sizeof sql, LEVEL_SQL[lv], one ? " AND series_uid = ?" : "");
-    store_val args[3] = {STORE_I(client), STORE_I(dest), STORE_S(series)};
-    dqr_status st = store_exec(g->db, sql, args, one ? 3 : 2, take_cand, out, NULL, err);
-    if (!st && out->failed)
-        st = dqr_error_set(err, DQR_E_NOMEM, "out of memory");
-    return st;
-}
-
-static void set_count(dcm_dataset *ds, uint32_t tag, int64_t n)
-{
-    char v[24];
-    snprintf(v, sizeof v, "%lld", (long long)n);
-    dcm_dataset_set_string(ds, tag, DCM_VR_IS, v, NULL);
-}
-
-typedef struct modalities {
-    char list[128];
-} modalities;
-
-static int take_modality(void *ctx, int n, const char *const *names, const store_val *c)
-{
-    (void)names;
-    modalities *m = ctx;
-    if (n >= 1 && c[0].s && *c[0].s && strlen(m->list) + strlen(c[0].s) + 2 < sizeof m->list)
-        snprintf(m->list + strlen(m->list), sizeof m->list - strlen(m->list), "%s%s", *m->list ? "\\" : "", c[0].s);
     return 0;
 }
 
-/* What the catalog knows beyond the file: counts, modalities, where and
- * how the instance is available. */
-static void add_derived(gw *g, level lv, const cand *c, const dcm_dataset *id, dcm_dataset *ds)
+/* Run the identifier at lv; fn once per row. The status of a request
+ * whose level or catalog failed, else 0. */
+static uint16_t walk(gw *g, const net_qr_request *q, int64_t client, int64_t dest, bool instances, gw_cq_row_fn fn,
+                     void *ctx)
 {
-    if (lv == L_STUDY) {
-        set_count(ds, DCM_TAG(0x0020, 0x1206), c->n1);
-        set_count(ds, DCM_TAG(0x0020, 0x1208), c->n2);
-        if (dcm_dataset_get(id, DCM_TAG(0x0008, 0x0061))) {
-            modalities m = {""};
-            store_exec(g->db,
-                       "SELECT DISTINCT modality FROM archive_instances WHERE project = ? AND session = ? ORDER BY 1",
-                       (store_val[]){STORE_S(c->project), STORE_S(c->session)}, 2, take_modality, &m, NULL, NULL);
-            dcm_dataset_set_string(ds, DCM_TAG(0x0008, 0x0061), DCM_VR_CS, m.list, NULL);
-        }
-    } else if (lv == L_SERIES) {
-        set_count(ds, DCM_TAG(0x0020, 0x1209), c->n1);
-    }
-    dcm_dataset_set_string(ds, DCM_TAG(0x0008, 0x0054), DCM_VR_AE, g->cfg.aet, NULL);
-    dcm_dataset_set_string(ds, DCM_TAG(0x0008, 0x0056), DCM_VR_CS, "ONLINE", NULL);
-}
-
-/* Called for each candidate whose file matches the identifier; non-zero stops. */
-typedef int (*match_fn)(void *ctx, const cand *c, const dcm_dataset *have);
-
-/* The status of a request whose level, client or catalog failed, else 0
- * after handing every match to fn. */
-static uint16_t walk(gw *g, const net_qr_request *q, int64_t client, int64_t dest, match_fn fn, void *ctx)
-{
-    level lv = level_of(q);
-    if (lv == L_BAD)
+    gw_cq_level lv;
+    if (!level_of(q, &lv))
         return 0xA900; /* identifier does not match SOP class: no such level in this model */
-    cands l = {0};
+    query *k = malloc(sizeof *k);
+    if (!k)
+        return 0xA700;
+    uint16_t st = query_of(q, client, dest, lv, k);
+    if (instances)
+        k->q.level = GW_CQ_INSTANCE; /* a retrieve sends every instance below what matched */
     dqr_error err = {0};
-    if (candidates(g, lv, q->identifier, client, dest, &l, &err)) {
-        gw_log(g, "error", "scp", "catalog: %s", err.message);
-        cands_free(&l);
-        return 0xC001;
+    if (!st && gw_cq_run(g, &k->q, fn, ctx, &err)) {
+        gw_log(g, "warn", "scp", "catalog: %s", err.message);
+        st = err.code == DQR_E_USAGE ? 0xA900 : 0xC001;
     }
-    int stop = 0;
-    for (size_t i = 0; i < l.n && !stop; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", g->cfg.data_dir, l.v[i].path);
-        dcm_file *f = dcm_file_open(path, NULL);
-        if (!f)
-            continue; /* gone since the catalog was read: not a match */
-        dcm_dataset *ds = dcm_file_dataset(f);
-        add_derived(g, lv, &l.v[i], q->identifier, ds);
-        if (gw_scp_matches(q->identifier, ds))
-            stop = fn(ctx, &l.v[i], ds);
-        dcm_file_close(f);
-    }
-    cands_free(&l);
-    return 0;
+    free(k);
+    return st;
 }
 
 /* The calling AE as a client, or the status that refuses it. */
@@ -270,42 +184,63 @@ static uint16_t requestor(gw *g, const net_qr_request *q, client *k)
 /* ---- C-FIND -------------------------------------------------------------- */
 
 typedef struct finding {
+    gw *g;
     const net_qr_request *q;
-    bool patients;     /* patient level: each (project, PatientID) once */
-    char **seen_keys;  /* the patients answered: "project\\PatientID" */
-    size_t nseen;
+    gw_cq_level level;
     net_emit_fn emit;
     void *emit_ctx;
     long matches;
     bool nomem;
 } finding;
 
-/* True the first time a (project, PatientID) is met. */
-static bool first_patient(finding *f, const cand *c, const dcm_dataset *have)
+/* One returned value in the key's VR: US from its decimal text. */
+static bool set_value(dcm_dataset *out, uint32_t tag, dcm_vr vr, const char *v)
 {
-    char id[80] = "", key[200];
-    dcm_dataset_get_string(have, DCM_TAG(0x0010, 0x0020), id, sizeof id);
-    snprintf(key, sizeof key, "%s\\%s", c->project, id);
-    for (size_t i = 0; i < f->nseen; i++)
-        if (strcmp(f->seen_keys[i], key) == 0)
-            return false;
-    char **v = realloc(f->seen_keys, (f->nseen + 1) * sizeof *v);
-    if (!v || !(v[f->nseen] = strdup(key))) {
-        f->seen_keys = v ? v : f->seen_keys;
-        f->nomem = true;
-        return false;
+    if (vr == DCM_VR_US && v && *v) {
+        unsigned long n = strtoul(v, NULL, 10);
+        uint8_t le[2] = {(uint8_t)(n & 0xFF), (uint8_t)(n >> 8 & 0xFF)};
+        return dcm_dataset_set_bytes(out, tag, vr, le, 2, NULL) != NULL;
     }
-    f->seen_keys = v;
-    f->nseen++;
-    return true;
+    return dcm_dataset_set_string(out, tag, vr, v ? v : "", NULL) != NULL;
 }
 
-static int found(void *ctx, const cand *c, const dcm_dataset *have)
+/* The response to the identifier from one catalog row: each key with the
+ * catalog's value, empty when the catalog has none (or it is a sequence). */
+static dcm_dataset *response(const finding *f, const gw_cq_row *row)
+{
+    dcm_dataset *out = dcm_dataset_new();
+    size_t nattrs;
+    const gw_cq_attr *attrs = gw_cq_attrs(&nattrs);
+    bool ok = out != NULL;
+    for (size_t i = 0; ok && i < dcm_dataset_count(f->q->identifier); i++) {
+        const dcm_element *k = dcm_dataset_at(f->q->identifier, i);
+        uint32_t tag = dcm_element_tag(k);
+        const gw_cq_attr *a = gw_cq_attr_of(tag);
+        const char *v = a ? row->value[a - attrs] : NULL;
+        if (tag == DCM_TAG_SPECIFIC_CHARSET)
+            continue;
+        if (tag == DCM_TAG(0x0008, 0x0052))
+            ok = set_value(out, tag, DCM_VR_CS, LEVEL_NAMES[f->level]);
+        else if (dcm_element_is_sequence(k))
+            ok = dcm_dataset_set_sequence(out, tag, NULL) != NULL;
+        else if (tag == DCM_TAG(0x0008, 0x0054))
+            ok = set_value(out, tag, DCM_VR_AE, f->g->cfg.aet);
+        else if (tag == DCM_TAG(0x0008, 0x0056))
+            ok = set_value(out, tag, DCM_VR_CS, "ONLINE");
+        else
+            ok = set_value(out, tag, dcm_element_vr(k), v);
+    }
+    if (!ok) {
+        dcm_dataset_free(out);
+        return NULL;
+    }
+    return out;
+}
+
+static int found(void *ctx, const gw_cq_row *row)
 {
     finding *f = ctx;
-    if (f->patients && !first_patient(f, c, have))
-        return f->nomem;
-    dcm_dataset *rsp = gw_scp_response(f->q->identifier, have);
+    dcm_dataset *rsp = response(f, row);
     if (!rsp)
         return f->nomem = true;
     f->matches++;
@@ -319,12 +254,10 @@ uint16_t gw_scp_find(void *ctx, const net_qr_request *q, net_emit_fn emit, void 
     gw *g = ctx;
     client k;
     uint16_t st = requestor(g, q, &k);
-    finding f = {.q = q, .patients = level_of(q) == L_PATIENT, .emit = emit, .emit_ctx = emit_ctx};
+    finding f = {.g = g, .q = q, .emit = emit, .emit_ctx = emit_ctx};
+    level_of(q, &f.level); /* echoed in each response; a bad level is refused by walk */
     if (!st)
-        st = walk(g, q, k.id, k.id, found, &f);
-    for (size_t i = 0; i < f.nseen; i++)
-        free(f.seen_keys[i]);
-    free(f.seen_keys);
+        st = walk(g, q, k.id, k.id, false, found, &f);
     if (!st && f.nomem)
         st = 0xA700;
     gw_log(g, "info", "scp_find", "client=%lld status=0x%04X matches=%ld", (long long)k.id, st, f.matches);
@@ -335,37 +268,17 @@ uint16_t gw_scp_find(void *ctx, const net_qr_request *q, net_emit_fn emit, void 
 
 typedef struct gathering {
     gw *g;
-    level lv;
     net_retrieve *out;
     bool nomem;
 } gathering;
 
-static int take_path(void *ctx, int n, const char *const *names, const store_val *c)
+/* Every instance below what matched: the instance rows of the same keys. */
+static int gather(void *ctx, const gw_cq_row *row)
 {
-    (void)names;
     gathering *w = ctx;
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", w->g->cfg.data_dir, n ? c[0].s : "");
+    snprintf(path, sizeof path, "%s/%s", w->g->cfg.data_dir, row->path ? row->path : "");
     return (w->nomem = !net_retrieve_add(w->out, path));
-}
-
-/* Every instance below a matching candidate. */
-static int gather(void *ctx, const cand *c, const dcm_dataset *have)
-{
-    (void)have;
-    gathering *w = ctx;
-    if (w->lv == L_IMAGE) {
-        store_val one = STORE_S(c->path);
-        return take_path(w, 1, NULL, &one);
-    }
-    static const char *const sql[] = {
-        "SELECT path FROM archive_instances WHERE project = ? AND session = ? ORDER BY series_uid, path",
-        "SELECT path FROM archive_instances WHERE project = ? AND session = ? ORDER BY series_uid, path",
-        "SELECT path FROM archive_instances WHERE project = ? AND session = ? AND series_uid = ? ORDER BY path",
-    };
-    store_val args[3] = {STORE_S(c->project), STORE_S(c->session), STORE_S(c->series)};
-    store_exec(w->g->db, sql[w->lv], args, w->lv == L_SERIES ? 3 : 2, take_path, w, NULL, NULL);
-    return w->nomem;
 }
 
 /* A C-MOVE's destination: a registered DICOM client. */
@@ -395,9 +308,9 @@ uint16_t gw_scp_retrieve(void *ctx, const net_qr_request *q, net_retrieve *out)
                net_log_escape(dest, sizeof dest, q->move_dest, true));
         st = 0xA801; /* Refused: Move Destination unknown */
     }
-    gathering w = {g, level_of(q), out, false};
+    gathering w = {g, out, false};
     if (!st)
-        st = walk(g, q, k.id, d.id, gather, &w);
+        st = walk(g, q, k.id, d.id, true, gather, &w);
     if (!st && w.nomem)
         st = 0xA702;
     gw_log(g, "info", *q->move_dest ? "scp_move" : "scp_get", "client=%lld destination=%lld status=0x%04X instances=%zu",
