@@ -62,6 +62,8 @@ class Canaries:
             value = f"DQRCANARY-{kind}-{self.n:05d}"
             if len(value) > maxlen:  # SH and friends: 16 characters
                 value = f"DQRC-{kind[:4]}-{self.n:05d}"
+            if len(value) > maxlen:  # a later seed's larger numbers
+                value = f"DQRC{kind[:4]}{self.n}"
             assert len(value) <= maxlen, value
             self.made[key] = value
         self.rows.append({"canary": value, "attribute": keyword, "file": path})

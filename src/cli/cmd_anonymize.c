@@ -150,19 +150,11 @@ static int process(job *j, anon_session *s, const char *in, const char *out, cha
         atomic_fetch_add(&j->failed, 1);
         return DQR_EXIT_FAIL;
     }
-    px_edit *matched = NULL; /* the pixel rules see the file as read, before the scripts */
-    anon_result r = steps_match_pixels(&j->o->st, dcm_file_dataset(f), &matched, &err) != 0
-                        ? ANON_FAILED
-                        : anon_session_apply(s, dcm_file_dataset(f), &err);
-    size_t regions = 0, words = 0;
+    size_t words = 0;
     unsigned frames = 0;
-    if (r == ANON_OK && steps_clean_pixels(s, matched, f, &regions, &err) != 0)
-        r = ANON_FAILED; /* pixels that cannot be cleaned are not written */
-    px_edit_free(matched);
-    int px = r == ANON_OK ? steps_check_pixels(&j->o->st, &f, regions > 0, &frames, &words, &err) : 0;
-    if (px < 0)
-        r = ANON_FAILED;
-    else if (words)
+    int px = 0;
+    anon_result r = steps_run(&j->o->st, s, &f, &px, &frames, &words, &err);
+    if (px >= 0 && words)
         cli_error("%s%s: burned-in text: %zu word%s in %u frame%s%s", px ? "" : "warning: ", in, words,
                   words == 1 ? "" : "s", frames, frames == 1 ? "" : "s",
                   px ? " (not written)" : strcmp(j->o->st.ocr_policy ? j->o->st.ocr_policy : "", "mask") ? "" : " masked");

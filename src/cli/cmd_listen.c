@@ -66,19 +66,11 @@ static uint16_t deidentify(listener *l, const net_received *r)
         return 0xC000;
     }
     anon_session *s = steps_session(&l->st);
-    px_edit *matched = NULL; /* the pixel rules see the instance as received, before the scripts */
-    anon_result res = !s || steps_match_pixels(&l->st, dcm_file_dataset(f), &matched, &err) != 0
-                          ? ANON_FAILED
-                          : anon_session_apply(s, dcm_file_dataset(f), &err);
-    size_t regions = 0, words = 0;
+    size_t words = 0;
     unsigned frames = 0;
-    if (res == ANON_OK && steps_clean_pixels(s, matched, f, &regions, &err) != 0)
-        res = ANON_FAILED; /* pixels that cannot be cleaned are not written */
-    px_edit_free(matched);
+    int px = 0;
+    anon_result res = steps_run(&l->st, s, &f, &px, &frames, &words, &err);
     anon_session_free(s);
-    int px = res == ANON_OK ? steps_check_pixels(&l->st, &f, regions > 0, &frames, &words, &err) : 0;
-    if (px < 0)
-        res = ANON_FAILED;
     uint16_t status = 0;
     char uid[65] = "", path[4096];
     if (words) {

@@ -115,3 +115,18 @@ void steps_free(steps *s)
     }
     memset(s, 0, sizeof *s);
 }
+
+anon_result steps_run(const steps *st, anon_session *s, dcm_file **f, int *px, unsigned *frames, size_t *words,
+                      dqr_error *err)
+{
+    px_edit *matched = NULL; /* the pixel rules see the file as read, before the scripts */
+    anon_result r = !s || steps_match_pixels(st, dcm_file_dataset(*f), &matched, err) != 0
+                        ? ANON_FAILED
+                        : anon_session_apply(s, dcm_file_dataset(*f), err);
+    size_t regions = 0;
+    if (r == ANON_OK && steps_clean_pixels(s, matched, *f, &regions, err) != 0)
+        r = ANON_FAILED; /* pixels that cannot be cleaned are not written */
+    px_edit_free(matched);
+    *px = r == ANON_OK ? steps_check_pixels(st, f, regions > 0, frames, words, err) : 0;
+    return *px < 0 ? ANON_FAILED : r;
+}

@@ -65,4 +65,13 @@ void steps_ocr_free(steps *s);
 int steps_check_pixels(const steps *s, dcm_file **f, bool cleaned, unsigned *frames, size_t *words,
                        dqr_error *err);
 
+/* One file through the steps, as dqr anonymize and dqr listen run them:
+ * the pixel rules matched on the file as read, the scripts (session s;
+ * NULL fails), the regions filled, then the burned-in text check. *px is
+ * steps_check_pixels' answer (0 when it did not run: a script failed or
+ * rejected), *frames / *words its counts; ANON_FAILED with err on any
+ * failure, including pixels that cannot be cleaned. */
+anon_result steps_run(const steps *st, anon_session *s, dcm_file **f, int *px, unsigned *frames, size_t *words,
+                      dqr_error *err);
+
 #endif

@@ -126,6 +126,10 @@ void gw_fail_err(gw_req *r, const dqr_error *err);
 /* The body's member key, as the type wanted; NULL / default when absent. A
  * member present with the wrong type makes the reply 400 and sets *bad. */
 const char *gw_body_str(gw_req *r, const char *key, bool *bad);
+/* Copy the body's members into base, each one of the names in editable
+ * (NULL-terminated); else answer 400 "unknown WHAT field 'KEY'" and return
+ * false. */
+bool gw_body_merge(gw_req *r, json_t *base, const char *const *editable, const char *what);
 /* Rows of a query as a JSON array of objects (column names as keys; the
  * columns listed in bools become true/false). */
 json_t *gw_rows(gw *g, const char *sql, const store_val *args, int nargs, dqr_error *err);

@@ -150,19 +150,8 @@ static dqr_status write_client(void *ctx, store *s, dqr_error *err)
 /* Merge the body into base (a new or the stored client), check, save. */
 static void save(gw_req *r, json_t *base, int64_t id)
 {
-    const char *key;
-    json_t *v;
-    json_object_foreach(r->body, key, v)
-    {
-        bool known = false;
-        for (const char *const *k = editable; *k && !known; k++)
-            known = strcmp(*k, key) == 0;
-        if (!known) {
-            gw_fail(r, 400, "unknown DICOM client field '%s'", key);
-            return;
-        }
-        json_object_set(base, key, v);
-    }
+    if (!gw_body_merge(r, base, editable, "DICOM client"))
+        return;
     char msg[256];
     if (!check(r->g, base, msg, sizeof msg)) {
         gw_fail(r, 400, "%s", msg);

@@ -146,19 +146,8 @@ static bool tls_files_readable(const json_t *base, char *msg, size_t len)
 /* Merge the body into base (a new or the stored PACS), check, and save. */
 static void save(gw_req *r, json_t *base, int64_t id)
 {
-    const char *key;
-    json_t *v;
-    json_object_foreach(r->body, key, v)
-    {
-        bool known = false;
-        for (const char *const *k = editable; *k && !known; k++)
-            known = strcmp(*k, key) == 0;
-        if (!known) {
-            gw_fail(r, 400, "unknown PACS field '%s'", key);
-            return;
-        }
-        json_object_set(base, key, v);
-    }
+    if (!gw_body_merge(r, base, editable, "PACS"))
+        return;
     char msg[256];
     if (!gw_pacs_check(base, msg, sizeof msg) || !tls_files_readable(base, msg, sizeof msg)) {
         gw_fail(r, 400, "%s", msg);

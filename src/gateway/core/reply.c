@@ -162,3 +162,19 @@ int64_t gw_id(const char *s)
     long long v = strtoll(s, &end, 10);
     return *s && !*end && v > 0 ? v : 0;
 }
+
+bool gw_body_merge(gw_req *r, json_t *base, const char *const *editable, const char *what)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(r->body, key, v)
+    {
+        bool known = false;
+        for (const char *const *k = editable; *k && !known; k++)
+            known = strcmp(*k, key) == 0;
+        if (!known)
+            return gw_fail(r, 400, "unknown %s field '%s'", what, key);
+        json_object_set(base, key, v);
+    }
+    return true;
+}

@@ -126,3 +126,15 @@ bool gw_quarantine_seal(gw *g, const uint8_t *data, size_t len, char name[25])
     free(sealed);
     return ok;
 }
+
+dqr_status gw_quarantine_seal_file(gw *g, const dcm_file *f, char name[25], dqr_error *err)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    dqr_status st = dcm_file_encode(f, NULL, &buf, &len, err);
+    if (st)
+        return st;
+    bool sealed = gw_quarantine_seal(g, buf, len, name);
+    free(buf);
+    return sealed ? DQR_OK : dqr_error_set(err, DQR_E_IO, "the quarantine could not be written");
+}

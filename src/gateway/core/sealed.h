@@ -5,6 +5,7 @@
 #ifndef DQR_GW_SEALED_H
 #define DQR_GW_SEALED_H
 
+#include "dicom/dicom.h"
 #include "gateway/internal.h"
 
 /* The lookup key of a StudyInstanceUID into key[65]. */
@@ -23,5 +24,8 @@ dqr_status gw_study_seal_clear(gw *g, dqr_error *err);
 /* Seal len bytes with the vault into DATA_DIR/quarantine/NAME.sealed (a new
  * random NAME, 24 hex digits, in name); false when it cannot be written. */
 bool gw_quarantine_seal(gw *g, const uint8_t *data, size_t len, char name[25]);
+
+/* gw_quarantine_seal of f as a Part 10 stream. */
+dqr_status gw_quarantine_seal_file(gw *g, const dcm_file *f, char name[25], dqr_error *err);
 
 #endif

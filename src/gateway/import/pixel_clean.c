@@ -85,17 +85,11 @@ static dqr_status restore(dcm_file *f, const gw_pixel_undo *u, dqr_error *err)
 dqr_status gw_pixel_quarantine(gw *g, int64_t session, const char *project, dcm_file *f, const gw_pixel_undo *undo,
                                const char *why, char name[25], dqr_error *err)
 {
-    uint8_t *buf = NULL;
-    size_t len = 0;
     dqr_status st = restore(f, undo, err);
     if (!st)
-        st = dcm_file_encode(f, NULL, &buf, &len, err);
+        st = gw_quarantine_seal_file(g, f, name, err);
     if (st)
         return st;
-    bool sealed = gw_quarantine_seal(g, buf, len, name);
-    free(buf);
-    if (!sealed)
-        return dqr_error_set(err, DQR_E_IO, "the quarantine could not be written");
     char reason[300];
     snprintf(reason, sizeof reason, "%s: %.250s", GW_PIXEL_UNCLEAN_REASON, why);
     st = store_exec(g->db,

@@ -130,16 +130,10 @@ static dqr_status scan(gw *g, const dcm_file *f, px_edit *mask, found *fd, dqr_e
  * with words. */
 static dqr_status quarantine(gw *g, gw_job *j, const dcm_file *f, const found *fd, dqr_error *err)
 {
-    uint8_t *buf;
-    size_t len;
     char name[25];
-    dqr_status st = dcm_file_encode(f, NULL, &buf, &len, err);
+    dqr_status st = gw_quarantine_seal_file(g, f, name, err);
     if (st)
         return st;
-    bool sealed = gw_quarantine_seal(g, buf, len, name);
-    free(buf);
-    if (!sealed)
-        return dqr_error_set(err, DQR_E_IO, "the quarantine could not be written");
     size_t i;
     json_t *fr;
     json_array_foreach(fd->frames, i, fr)
