@@ -141,6 +141,11 @@ try:
     st, b, _ = api.call("PUT", f"/api/v1/pacs/{ids['DROPPER']}", {"retry_attempts": 99}, **H)
     check("retry_attempts out of range: 400", st == 400 and "retry_attempts" in b.get("error", ""), b)
     api.call("POST", "/api/v1/projects", {"id": "P1", "name": "Quirks", "dqr_enabled": True}, **H)
+    # one generated set is served by every misbehaving peer, under a subject per case: the same
+    # patients under many labels, which the pseudonym registry refuses by default (it has its own
+    # suite, tests/registry); here it only names the known label
+    st, b, _ = api.call("PUT", "/api/v1/projects/P1/registry", {"returning_patients": "propose"}, **H)
+    check("P1's registry set to propose", st == 200, (st, b))
 
     # 1. early C-MOVE success: Orthanc answers before its C-STOREs; dqr waits for the C-FIND's count
     b, s = import_one(T, ids["ORTHANC"], B, "O01", "O01_CT")
