@@ -169,34 +169,37 @@ try:
     check("findscu Patient Root IMAGE", len(r) == 3, out[-400:])
 
     # ---- backfill: rows indexed before migration 13 have no query columns --------------------------
-    procs.stop_one(serve)
-    cols = ("study_uid", "study_time", "accession", "study_id", "study_description", "patient_name", "patient_id",
-            "patient_birth_date", "patient_sex", "sop_class_uid", "instance_number", "rows_n", "columns_n",
-            "frames_n", "bits_allocated", "transfer_syntax")
-    db = sqlite3.connect(WORK + "/var/catalog.db")
-    db.execute("UPDATE archive_instances SET " + ", ".join(c + " = NULL" for c in cols))
-    db.commit()
-    db.close()
-    serve = start_dqr()
-    T = api.login("admin", "gateway-secret-1")
-    H = {"token": T}
-    left = 12
-    for _ in range(100):
+    # (the rows are emptied with sqlite3: on PostgreSQL, store_postgres, the same code runs through
+    # the store layer, so this part runs on SQLite only)
+    if not os.environ.get("DQR_CATALOG", "").startswith("postgres"):
+        procs.stop_one(serve)
+        cols = ("study_uid", "study_time", "accession", "study_id", "study_description", "patient_name", "patient_id",
+                "patient_birth_date", "patient_sex", "sop_class_uid", "instance_number", "rows_n", "columns_n",
+                "frames_n", "bits_allocated", "transfer_syntax")
         db = sqlite3.connect(WORK + "/var/catalog.db")
-        left = db.execute("SELECT COUNT(*) FROM archive_instances WHERE study_uid IS NULL").fetchone()[0]
+        db.execute("UPDATE archive_instances SET " + ", ".join(c + " = NULL" for c in cols))
+        db.commit()
         db.close()
-        if left == 0:
-            break
-        time.sleep(0.2)
-    time.sleep(0.3)  # the pass logs its counts once done
-    log = open(WORK + "/var/logs/dqr.log").read() if os.path.exists(WORK + "/var/logs/dqr.log") else ""
-    check("the backfill fills every emptied row at start, and logs its counts", left == 0 and
-          "filled=12 unreadable=0" in log, [left] + [x for x in log.splitlines() if "reindex" in x][-2:])
-    rc, out, r = find("-S", "STUDY", ["StudyInstanceUID", "PatientID", "NumberOfStudyRelatedInstances"])
-    check("after the backfill C-FIND sees the study again, with its counts", [x.StudyInstanceUID for x in r] ==
-          [uid_a] and int(r[0].NumberOfStudyRelatedInstances) == 6 and r[0].PatientID == "SA_CT", out[-400:])
-    st, b, _ = api.call("GET", f"/dicom-web/projects/PA/studies?StudyInstanceUID={uid_a}", **H)
-    check("after the backfill QIDO-RS sees it too", st == 200 and len(b) == 1, str(b)[:300])
+        serve = start_dqr()
+        T = api.login("admin", "gateway-secret-1")
+        H = {"token": T}
+        left = 12
+        for _ in range(100):
+            db = sqlite3.connect(WORK + "/var/catalog.db")
+            left = db.execute("SELECT COUNT(*) FROM archive_instances WHERE study_uid IS NULL").fetchone()[0]
+            db.close()
+            if left == 0:
+                break
+            time.sleep(0.2)
+        time.sleep(0.3)  # the pass logs its counts once done
+        log = open(WORK + "/var/logs/dqr.log").read() if os.path.exists(WORK + "/var/logs/dqr.log") else ""
+        check("the backfill fills every emptied row at start, and logs its counts", left == 0 and
+              "filled=12 unreadable=0" in log, [left] + [x for x in log.splitlines() if "reindex" in x][-2:])
+        rc, out, r = find("-S", "STUDY", ["StudyInstanceUID", "PatientID", "NumberOfStudyRelatedInstances"])
+        check("after the backfill C-FIND sees the study again, with its counts", [x.StudyInstanceUID for x in r] ==
+              [uid_a] and int(r[0].NumberOfStudyRelatedInstances) == 6 and r[0].PatientID == "SA_CT", out[-400:])
+        st, b, _ = api.call("GET", f"/dicom-web/projects/PA/studies?StudyInstanceUID={uid_a}", **H)
+        check("after the backfill QIDO-RS sees it too", st == 200 and len(b) == 1, str(b)[:300])
 
     # ---- permissions --------------------------------------------------------------------------
     rc, out, r = find("-S", "STUDY", ["StudyInstanceUID"], aet="QRB")
