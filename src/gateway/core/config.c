@@ -107,7 +107,8 @@ static const key keys[] = {
     {"safe_private_file", K_STR, F(safe_private_file), "", 0, 0,
      "site file of extra safe private attributes; set, the built-in Basic profile runs with retain-safe-private"},
     {"pixel_rules_file", K_STR, F(pixel_rules_file), "", 0, 0,
-     "site-wide pixel-cleaning rules (CTP DicomPixelAnonymizer format); checked at start, not yet applied"},
+     "site-wide pixel-cleaning rules (CTP DicomPixelAnonymizer format), matched on each instance as received, "
+     "regions filled after the project script"},
     {"log_file", K_STR, F(log_file), "", 0, 0, "log file; \"-\" for standard error only (empty: DATA_DIR/logs/dqr.log)"},
     {"audit_file", K_STR, F(audit_file), "", 0, 0,
      "append-only audit log, one DICOM audit message per line (empty: DATA_DIR/logs/audit.log)"},

@@ -13,7 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include <time.h>
 
 bool gw_label_ok(const char *s)
 {

@@ -13,7 +13,6 @@
 #include "gateway/pacs/peers.h"
 #include "gateway/import/registry.h"
 #include "gateway/import/quirks.h"
-#include "gateway/import/index.h"
 
 #include <errno.h>
 #include <sodium.h>
