@@ -489,6 +489,16 @@ static void put_dataset(sink *s, const dcm_dataset *ds, enc e)
         put_element(s, ds, i, e);
 }
 
+/* The top-level dataset without group 0002: meta elements found after the
+ * meta group (a malformed input) would otherwise be read back as part of it,
+ * and a stray Transfer Syntax UID there would contradict the one written. */
+static void put_body(sink *s, const dcm_dataset *ds, enc e)
+{
+    for (size_t i = 0; i < ds->n && !s->status; i++)
+        if (DCM_GROUP(ds->els[i].tag) != 0x0002)
+            put_element(s, ds, i, e);
+}
+
 /* ---- sinks and files --------------------------------------------------- */
 
 static dqr_status sink_init(sink *s, int fd, dqr_error *err)
@@ -649,7 +659,7 @@ static dqr_status write_file(const dcm_file *f, sink *s, const dcm_write_options
     /* the Extended Offset Table comes before the Pixel Data: measure the frames first */
     if (s->pw && s->pw->encapsulated && s->pw->extended_offsets && !(s->lens = measure_frames(s, s->pw)))
         return s->status;
-    put_dataset(s, f->ds, e);
+    put_body(s, f->ds, e);
     free(s->lens);
     s->lens = NULL;
     return s->status;

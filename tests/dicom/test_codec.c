@@ -367,6 +367,28 @@ static void test_group_length_recomputed(void **state)
     dcm_dataset_free(ds);
 }
 
+/* A group 0002 element in the dataset (a malformed input's meta cut short)
+ * is not written after the meta: read back it would join the meta, and its
+ * Transfer Syntax UID would contradict the one the file is written in. */
+static void test_stray_meta_not_written(void **state)
+{
+    (void)state;
+    dqr_error err = {0};
+    dcm_dataset *ds = sample();
+    assert_non_null(dcm_dataset_set_string(ds, DCM_TAG_TRANSFER_SYNTAX, DCM_VR_UI, "1.2.840.10008.1.2.5", &err));
+    size_t len;
+    uint8_t *out = encode(ds, DCM_TS_EXPLICIT_LE, &len);
+    dcm_file *f = dcm_file_parse(out, len, &err);
+    assert_non_null(f);
+    char ts[65];
+    assert_string_equal(dcm_dataset_get_string(dcm_file_meta(f), DCM_TAG_TRANSFER_SYNTAX, ts, sizeof ts),
+                        DCM_TS_EXPLICIT_LE);
+    assert_null(dcm_dataset_get(dcm_file_dataset(f), DCM_TAG_TRANSFER_SYNTAX));
+    check_sample(dcm_file_dataset(f));
+    dcm_file_close(f);
+    free(out);
+}
+
 static void test_private_blocks(void **state)
 {
     (void)state;
@@ -562,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_bare_dataset_guess),
         cmocka_unit_test(test_edit_and_copy),
         cmocka_unit_test(test_group_length_recomputed),
+        cmocka_unit_test(test_stray_meta_not_written),
         cmocka_unit_test(test_private_blocks),
         cmocka_unit_test(test_parse_borrowed),
         cmocka_unit_test(test_descending_tags_parse_fast),
