@@ -3,7 +3,7 @@
 # `make check` with `make deps-test` (that, plus the test peers and tools).
 
 JOBS ?= $(shell nproc)
-FUZZ_SECONDS ?= 60
+FUZZ_SECONDS ?= 120
 CMAKE_FLAGS ?=
 # The project's own builds fail on any warning; a plain cmake build does not.
 WERROR = -DDQR_WERROR=ON

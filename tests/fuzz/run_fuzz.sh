@@ -7,9 +7,10 @@
 # and config, the WADO-RS bodies, PACS answers to C-FIND/C-MOVE, bulk-import
 # CSVs and settings files in the folder of that name + -seeds.
 # Fails on any crash, leak, sanitizer report or timeout the fuzzer finds.
-# The mutations follow a fixed seed (FUZZ_SEED, default 1), so a CI run
-# is repeatable: the same code and seeds explore the same inputs, and a
-# failure is the code's, not the dice's. tools/fuzz_long.sh explores with
+# The mutations follow a fixed seed (FUZZ_SEED, default 1) for a fixed
+# number of inputs (FUZZ_RUNS, default 50000; SECONDS is only a cap), so a
+# CI run is repeatable on any machine: the same code and seeds explore the
+# same inputs, and a failure is the code's, not the dice's or the clock's. tools/fuzz_long.sh explores with
 # random seeds for hours; what it finds is committed under corpus/.
 # Usage: run_fuzz.sh FUZZER WORKDIR [SECONDS] [part10|script|pdu|json|pixel_rules|multipart|dimse|csv|config]
 set -eu
@@ -36,11 +37,11 @@ done
 echo "fuzz: $(ls "$work/corpus" | wc -l) seeds, ${seconds}s"
 max_len=65536
 [ "$kind" = part10 ] || max_len=4096
-"$fuzzer" -seed="${FUZZ_SEED:-1}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=$max_len \
+"$fuzzer" -seed="${FUZZ_SEED:-1}" -runs="${FUZZ_RUNS:-50000}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=$max_len \
     -artifact_prefix="$work/artifacts/" -print_final_stats=1 "$work/corpus" 2>"$work/fuzz.log" || {
     tail -40 "$work/fuzz.log"
     echo "fuzz: FAILED, reproducer in $work/artifacts/"
     exit 1
 }
 grep -E "stat::number_of_executed_units|cov:" "$work/fuzz.log" | tail -2
-echo "fuzz: no crash in ${seconds}s"
+echo "fuzz: no crash (seed ${FUZZ_SEED:-1}, at most ${FUZZ_RUNS:-50000} inputs or ${seconds}s)"
