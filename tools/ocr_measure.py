@@ -44,6 +44,7 @@ def main():
     ap.add_argument("work")
     for k, d in (("us", 250), ("sc", 200), ("ct", 150), ("mr", 150), ("frames", 3), ("seed", 1)):
         ap.add_argument("--" + k, type=int, default=d)
+    ap.add_argument("--dim", type=float, default=0.0, help="fraction of burned files with grey text (burned_in.py)")
     ap.add_argument("--min-recall", type=float, default=0.0)
     ap.add_argument("--max-fp", type=float, default=1.0)
     ap.add_argument("--min-confidence", help="passed to phi-scan (default: its own)")
@@ -52,7 +53,8 @@ def main():
     out = os.path.join(a.work, "set")
     if not (a.reuse and os.path.exists(os.path.join(out, "manifest.json"))):
         subprocess.run([sys.executable, GEN, out, "--us", str(a.us), "--sc", str(a.sc), "--ct", str(a.ct),
-                        "--mr", str(a.mr), "--frames", str(a.frames), "--seed", str(a.seed)], check=True)
+                        "--mr", str(a.mr), "--frames", str(a.frames), "--seed", str(a.seed), "--dim", str(a.dim)],
+                       check=True)
     man = json.load(open(os.path.join(out, "manifest.json")))
     files = [e["file"] for e in man["burned"] + man["clean"]]
     env = dict(os.environ, OMP_THREAD_LIMIT="1")
@@ -81,9 +83,10 @@ def main():
             planted += 1
             hit += ok
             exact += any(w["text"].strip(".,:;") == p["text"] for w in words)
-            s = by_syntax.setdefault(e["syntax"], [0, 0])
-            s[0] += ok
-            s[1] += 1
+            for key in (e["syntax"], "grey text" if e.get("dim") else "bright text"):
+                s = by_syntax.setdefault(key, [0, 0])
+                s[0] += ok
+                s[1] += 1
             if not ok:
                 missed.append(f'{os.path.basename(e["file"])} frame {p["frame"]} "{p["text"]}" {p["box"]}')
     fp = [e["file"] for e in man["clean"] if any(report.get(e["file"], {}).values())]

@@ -39,6 +39,7 @@ struct px_ocr {
     size_t page_cap;
     uint8_t *bright;    /* brightness of the light-text image, frame size */
     uint8_t *keep;      /* ink that can be text, dilated by one pixel */
+    uint8_t *keep_dim;  /* the same at the level of grey text, when there is some */
     uint32_t *stack;    /* component flood fill */
     size_t frame_cap;
 };
@@ -77,6 +78,7 @@ void px_ocr_free(px_ocr *o)
     free(o->page);
     free(o->bright);
     free(o->keep);
+    free(o->keep_dim);
     free(o->stack);
     free(o);
 }
@@ -155,7 +157,9 @@ static bool reserve(px_ocr *o, size_t n, size_t page)
         uint8_t *b = realloc(o->bright, n), *k = b ? realloc(o->keep, n) : NULL;
         o->bright = b ? b : o->bright;
         o->keep = k ? k : o->keep;
-        uint32_t *st = k ? realloc(o->stack, n * sizeof *st) : NULL;
+        uint8_t *kd = k ? realloc(o->keep_dim, n) : NULL;
+        o->keep_dim = kd ? kd : o->keep_dim;
+        uint32_t *st = kd ? realloc(o->stack, n * sizeof *st) : NULL;
         if (!st)
             return false;
         o->stack = st;
@@ -164,29 +168,76 @@ static bool reserve(px_ocr *o, size_t n, size_t page)
     return true;
 }
 
-/* Mark in o->keep the thresholded ink that can be text, with the level it
- * is ink at (1 or 2, an index of t), grown by one pixel so the
- * anti-aliased edge of a kept stroke survives the upscale. */
-static void keep_text_ink(px_ocr *o, uint32_t w, uint32_t h, const unsigned t[3])
+/* Mark in keep the ink at thresholds t[base + 1], t[base + 2] that can be
+ * text, with the level it is ink at (base + 1 or base + 2, an index of t),
+ * grown by one pixel so the anti-aliased edge of a kept stroke survives the
+ * upscale. */
+static void keep_text_ink(px_ocr *o, uint8_t *keep, uint32_t w, uint32_t h, const unsigned *t, uint8_t base)
 {
     size_t n = (size_t)w * h;
     uint8_t *mask = o->page; /* the page is free until the scaled image is drawn */
     for (size_t i = 0; i < n; i++)
-        mask[i] = o->bright[i] >= t[1];
+        mask[i] = o->bright[i] >= t[base + 1];
     uint32_t max_h = h / 12 > 32 ? h / 12 : 32;
-    px_ink_keep_text(mask, o->bright, t[1], t[2], w, h, max_h, o->stack);
-    memset(o->keep, 0, n);
+    px_ink_keep_text(mask, o->bright, t[base + 1], t[base + 2], w, h, max_h, o->stack);
+    memset(keep, 0, n);
     for (uint32_t y = 0; y < h; y++)
         for (uint32_t x = 0; x < w; x++) {
             uint8_t level = mask[(size_t)y * w + x];
             if (!level)
                 continue;
+            level += base;
             for (uint32_t yy = y ? y - 1 : 0; yy <= y + 1 && yy < h; yy++)
                 for (uint32_t xx = x ? x - 1 : 0; xx <= x + 1 && xx < w; xx++) {
-                    uint8_t *k = o->keep + (size_t)yy * w + xx;
+                    uint8_t *k = keep + (size_t)yy * w + xx;
                     *k = *k > level ? *k : level;
                 }
         }
+}
+
+/* Grey text beside something white (a scanner's scale, a logo): at half
+ * the brightest level it is no ink, or faint ink dropped as soft-tissue
+ * noise. Text is drawn in one colour, so its level stands out of the
+ * histogram as a narrow peak, which tissue, speckle and a window's ramp do
+ * not make: the count at v against the levels 2-4 away (a lossless
+ * syntax keeps the one level), or the sum of the five levels around v
+ * against the levels 6-9 away (a lossy one spreads it). The strongest such peak under the faint level (where
+ * the first pass does not read) with enough pixels for a few words; 0 when
+ * none. */
+static unsigned grey_text_level(const unsigned hist[256], size_t n, bool inverted, const unsigned t[3])
+{
+    unsigned faint = (t[1] + t[2]) / 2, best = 0;
+    double best_ratio = 0;
+#define H(v) ((double)hist[inverted ? 255 - (v) : (v)])
+    for (unsigned v = 48; v < faint && v + 9 < 256; v++) {
+        double local = H(v - 2) + H(v - 1) + H(v) + H(v + 1) + H(v + 2), side = 0, near = 0;
+        for (unsigned d = 6; d <= 9; d++)
+            side += H(v - d) + H(v + d);
+        for (unsigned d = 2; d <= 4; d++)
+            near += H(v - d) + H(v + d);
+        side *= 5.0 / 8.0;
+        near /= 6.0;
+        /* one exact level (lossless), or five (lossy) */
+        double wide = local / (side + 30), narrow = H(v) / (near + 6);
+        double ratio = wide > narrow ? wide : narrow, excess = wide > narrow ? local - side : H(v) - near;
+        if (excess * 4000 >= (double)n && ratio > (wide > narrow ? 1.7 : 2.5) && ratio > best_ratio) {
+            best_ratio = ratio;
+            best = v;
+        }
+    }
+#undef H
+    return best;
+}
+
+/* The ink kept at the grey text's level, where the first pass kept none. */
+static void add_grey_text(px_ocr *o, uint32_t w, uint32_t h, unsigned *t, unsigned level)
+{
+    t[3] = level / 2 < 40 ? 40 : level / 2;
+    t[4] = (t[3] + level + 1) / 2;
+    keep_text_ink(o, o->keep_dim, w, h, t, 2);
+    for (size_t i = 0, n = (size_t)w * h; i < n; i++)
+        if (!o->keep[i])
+            o->keep[i] = o->keep_dim[i];
 }
 
 /* img → black-on-white ink at scale x in o->page; false when out of memory. */
@@ -208,9 +259,12 @@ static bool prepare(px_ocr *o, const px_image *img, unsigned scale)
     if (inverted)
         for (size_t i = 0; i < n; i++)
             o->bright[i] = (uint8_t)(255 - o->bright[i]);
-    unsigned t[3];
+    unsigned t[5];
     ink_thresholds(hist, n, inverted, t);
-    keep_text_ink(o, w, h, t);
+    keep_text_ink(o, o->keep, w, h, t, 0);
+    unsigned grey = grey_text_level(hist, n, inverted, t);
+    if (grey)
+        add_grey_text(o, w, h, t, grey);
     for (uint32_t y = 0; y < sh; y++)
         for (uint32_t x = 0; x < sw; x++) {
             uint8_t level = o->keep[(size_t)(y / scale) * w + x / scale];

@@ -112,8 +112,25 @@ def speckle_sector(rng, w, h):
     return img.astype(np.uint8)
 
 
-def annotate(rng, img, rgb, light, planted, clean_notes=True):
-    """Burn PHI lines and clean notes into a PIL image; planted gets the boxes."""
+def dim_colour(grey, rgb):
+    return (grey, grey, grey) if rgb else grey
+
+
+def white_scale(draw, w, h, rgb):
+    """A scanner's depth scale at full white (ticks down the right edge, a
+    small solid logo): the frame's brightest pixels are not the text's."""
+    white = dim_colour(255, rgb)
+    for k in range(12):
+        y = 60 + k * 30
+        draw.line([(w - 14, y), (w - 4 - (6 if k % 5 == 0 else 0), y)], fill=white, width=2)
+    draw.line([(w - 4, 60), (w - 4, 60 + 11 * 30)], fill=white, width=2)
+    draw.rectangle([w - 30, h - 24, w - 8, h - 8], fill=white)
+
+
+def annotate(rng, img, rgb, light, planted, clean_notes=True, dim=None):
+    """Burn PHI lines and clean notes into a PIL image; planted gets the boxes.
+    dim: a grey level for the text, drawn beside a white scale (None: the
+    usual bright text)."""
     draw = ImageDraw.Draw(img)
     w, h = img.size
     size = rng.randint(11, 20)
@@ -121,6 +138,9 @@ def annotate(rng, img, rgb, light, planted, clean_notes=True):
     x = rng.randint(4, 40) if rng.random() < 0.6 else max(4, w - 360 - rng.randint(0, 30))
     y = rng.randint(4, 30)
     fill = text_colour(rng, rgb, light)
+    if dim is not None:
+        fill = dim_colour(dim, rgb)
+        white_scale(draw, w, h, rgb)
     for label, words in phi_lines(rng):
         for b in draw_line(draw, x, y, label, words, font, fill):
             bl, bt, bw, bh = b["box"]
@@ -133,7 +153,7 @@ def annotate(rng, img, rgb, light, planted, clean_notes=True):
             draw.text((w - 110, h - 100 + 22 * k), note, font=small, fill=fill)
 
 
-def us_frames(rng, frames):
+def us_frames(rng, frames, dim=None):
     """Frames of one ultrasound: new speckle each frame, the same burned-in
     annotation on all of them, as a scanner draws it."""
     rgb = rng.random() < 0.5
@@ -143,13 +163,13 @@ def us_frames(rng, frames):
         bg = Image.fromarray(speckle_sector(rng, 640, 480))
         img = bg.convert("RGB") if rgb else bg
         boxes = []
-        annotate(random.Random(ann_seed), img, rgb, True, boxes)
+        annotate(random.Random(ann_seed), img, rgb, True, boxes, dim=dim)
         planted += [dict(b, frame=f + 1) for b in boxes]
         out.append(img)
     return out, planted, rgb
 
 
-def sc_frame(rng):
+def sc_frame(rng, dim=None):
     rgb = rng.random() < 0.5
     light_page = rng.random() < 0.4
     w, h = rng.choice([(512, 512), (800, 600), (1024, 768)])
@@ -163,7 +183,8 @@ def sc_frame(rng):
     img = Image.fromarray(arr)
     img = img.convert("RGB") if rgb else img
     planted = []
-    annotate(rng, img, rgb, not light_page, planted, clean_notes=not light_page)
+    annotate(rng, img, rgb, not light_page, planted, clean_notes=not light_page,
+             dim=None if light_page else dim)
     return [img], [dict(b, frame=1) for b in planted], rgb
 
 
@@ -266,6 +287,9 @@ def main():
     ap.add_argument("--frames", type=int, default=1, help="frames of every 5th ultrasound")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--syntaxes", default=",".join(SYNTAXES), help="cycled through, comma-separated")
+    ap.add_argument("--dim", type=float, default=0.0,
+                    help="fraction of the burned files whose text is grey (40-70 %% of white) beside a white "
+                         "scale; the others are drawn as without it (the same images for the same seed)")
     a = ap.parse_args()
     syntaxes = a.syntaxes.split(",")
     rng = random.Random(a.seed)
@@ -275,13 +299,15 @@ def main():
         us = k < a.us
         syntax = syntaxes[k % len(syntaxes)]
         nframes = a.frames if us and k % 5 == 4 else 1
-        frames, planted, rgb = us_frames(rng, nframes) if us else sc_frame(rng)
+        # which files are dim and how grey: from k alone, so --dim leaves the main random stream as it was
+        dim = random.Random(a.seed * 7919 + k).randint(102, 178) if int((k + 1) * a.dim) > int(k * a.dim) else None
+        frames, planted, rgb = us_frames(rng, nframes, dim) if us else sc_frame(rng, dim)
         ds = base_dataset(rng, (US_MF_SOP if nframes > 1 else US_SOP) if us else SC_SOP, "US" if us else "OT")
         ds.BurnedInAnnotation = "YES"
         pixel_module(ds, frames, rgb)
         path = os.path.join(a.out, f"{'us' if us else 'sc'}{k:04d}.dcm")
         save(ds, path, syntax, frames, rgb)
-        man["burned"].append({"file": path, "syntax": syntax, "frames": nframes, "phi": planted})
+        man["burned"].append({"file": path, "syntax": syntax, "frames": nframes, "phi": planted, "dim": dim})
     for k in range(a.ct + a.mr):
         ct = k < a.ct
         ds = base_dataset(rng, CT_SOP if ct else MR_SOP, "CT" if ct else "MR")
