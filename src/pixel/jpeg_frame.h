@@ -121,31 +121,36 @@ static dqr_status check_header(const px_info *info, const struct jpeg_decompress
     return DQR_OK;
 }
 
-/* One decoded row of n samples to the frame's little-endian containers. */
-static void store_row(uint8_t *out, const JSAMPLE *row, size_t n)
-{
 #if BITS_IN_JSAMPLE == 8
-    memcpy(out, row, n);
-#else
-    for (size_t i = 0; i < n; i++) {
-        unsigned v = (unsigned)GETJSAMPLE(row[i]);
-        out[2 * i] = (uint8_t)v;
-        out[2 * i + 1] = (uint8_t)(v >> 8);
+/* 8-bit samples are the frame's bytes: libjpeg writes the rows in place. */
+static void read_rows(const px_info *info, struct jpeg_decompress_struct *c, uint8_t *out)
+{
+    size_t n = (size_t)info->columns * info->samples;
+    while (c->output_scanline < c->output_height) {
+        JSAMPROW row = out + (size_t)c->output_scanline * n;
+        if (jpeg_read_scanlines(c, &row, 1) != 1)
+            break; /* cannot happen with a memory source; never loop on it */
     }
-#endif
 }
-
+#else
+/* Wider samples (JSAMPLE a short) go through a row buffer the IJG memory
+ * manager frees, to the frame's 16-bit little-endian containers. */
 static void read_rows(const px_info *info, struct jpeg_decompress_struct *c, uint8_t *out)
 {
     size_t n = (size_t)info->columns * info->samples;
     JSAMPARRAY buf = (*c->mem->alloc_sarray)((j_common_ptr)c, JPOOL_IMAGE, (JDIMENSION)n, 1);
     while (c->output_scanline < c->output_height) {
-        uint8_t *row = out + (size_t)c->output_scanline * n * PX_JPEG_SAMPLE_BYTES;
+        uint8_t *row = out + (size_t)c->output_scanline * n * 2;
         if (jpeg_read_scanlines(c, buf, 1) != 1)
-            break; /* cannot happen with a memory source; never loop on it */
-        store_row(row, buf[0], n);
+            break;
+        for (size_t i = 0; i < n; i++) {
+            unsigned v = (unsigned)GETJSAMPLE(buf[0][i]);
+            row[2 * i] = (uint8_t)v;
+            row[2 * i + 1] = (uint8_t)(v >> 8);
+        }
     }
 }
+#endif
 
 static dqr_status jpeg_frame_decode(const px_info *info, const uint8_t *in, size_t len, uint8_t *out,
                                     px_photometric *photometric, dqr_error *err)
