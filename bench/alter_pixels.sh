@@ -83,7 +83,8 @@ else
     rm -rf "$out_root" && mkdir -p "$out_root"
     where="DISK ($out_root): /dev/shm has ${shm_kb:-no} KB free for ${data_kb} KB of output; runs include writeback"
 fi
-trap 'rm -rf "$out_root"' EXIT INT TERM
+trap 'rm -rf "$out_root"' EXIT
+trap 'exit 1' INT TERM
 out=$out_root/out
 echo "bench: $(find "$data" -name '*.dcm' | wc -l) files, $(du -sh "$data" | cut -f1); output on $where"
 
