@@ -19,8 +19,9 @@ For every file with Pixel Data:
 
 pydicom's files hold one JPEG Lossless image (8-bit RGB) and one JPEG-LS
 image, so DCMTK's dcmcjpeg / dcmcjpls also make variants of its native
-files (16-bit signed and unsigned, every predictor, multi-frame colour) in
-WORKDIR/generated, which are checked the same way.
+files (16-bit signed and unsigned, every predictor, multi-frame colour;
+12-bit JPEG Extended grey and colour) in WORKDIR/generated, which are
+checked the same way.
 
 Every file that decodes equal is also encoded by px_rle_encode (px_decode
 --rle) and the result decoded by pydicom's own RLE handler, which must give
@@ -216,6 +217,10 @@ GENERATED = [("MR_small_sv%d.dcm" % sv, "MR_small.dcm", ["dcmcjpeg", "+el", "+sv
     ("CT_small_sv1.dcm", "CT_small.dcm", ["dcmcjpeg", "+e1"]),
     ("SC_rgb_2frame_sv5.dcm", "SC_rgb_rle_2frame.dcm", ["dcmcjpeg", "+el", "+sv", "5"]),
     ("SC_rgb_16bit_sv1.dcm", "SC_rgb_rle_16bit.dcm", ["dcmcjpeg", "+e1"]),
+    # 12-bit JPEG Extended (DCMTK scales 16-bit samples to 12; +bt makes 8-bit colour 12-bit)
+    ("CT_small_e12.dcm", "CT_small.dcm", ["dcmcjpeg", "+ee"]),
+    ("MR_small_e12.dcm", "MR_small.dcm", ["dcmcjpeg", "+ee"]),
+    ("SC_rgb_e12.dcm", "SC_rgb_rle.dcm", ["dcmcjpeg", "+ee", "+bt"]),
     ("CT_small_jls.dcm", "CT_small.dcm", ["dcmcjpls", "+el"]),
     ("SC_rgb_2frame_jls_near.dcm", "SC_rgb_rle_2frame.dcm", ["dcmcjpls", "+en", "+md", "2"]),
     ("SC_rgb_2frame_jls_line.dcm", "SC_rgb_rle_2frame.dcm", ["dcmcjpls", "+el", "+il"]),
