@@ -4,9 +4,18 @@
 #   dqr anonymize --script (alterPixels, the pixels filled as each file is written),
 #   the same with --jobs 1 (one core, like the Python script),
 #   a pydicom script doing it the way CTP's DicomPixelAnonymizer does it
-#     (read the file, take the pixels, blank the rectangles, put them back, write),
-# in one run with hyperfine (the output folder removed before each run). Neither
-# syncs its output (dqr with --no-sync). Usage: bench/alter_pixels.sh [N_FILES] [WORKDIR]
+#     (read the file, take the pixels, blank the rectangles, put them back, write).
+# Neither syncs its output (dqr with --no-sync). What each writes goes to a
+# tmpfs (a folder under /dev/shm made here, removed at the end) so that the
+# tools are measured, not the disk: written to disk, each run left ~300 MB of
+# dirty page cache whose writeback throttled the next run (13.8x, then 3.1x a
+# minute later). Before the rounds, sync (what the data generation wrote);
+# no cache is dropped. The three commands alternate over ROUNDS rounds (after
+# one warm-up round), the output folder emptied before each command; the
+# medians, each round's ratio and the load average are printed and written to
+# WORKDIR/alter_pixels.md. If /dev/shm is missing or too small, the output goes
+# under WORKDIR and the report says so.
+# Usage: bench/alter_pixels.sh [N_FILES] [WORKDIR]   (ROUNDS=7 by default)
 set -eu
 n=${1:-1000}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -63,10 +72,78 @@ for name in sorted(os.listdir(src)):
     ds.save_as(os.path.join(dst, name))
 PY
 head -c 32 /dev/urandom >"$work/secret" && chmod 600 "$work/secret"
-out=$work/alter-out
-echo "bench: $(find "$data" -name '*.dcm' | wc -l) files, $(du -sh "$data" | cut -f1)"
-hyperfine --warmup 1 --runs 3 --prepare "rm -rf $out" --export-markdown "$work/alter_pixels.md" \
-    -n "dqr anonymize (alterPixels)" "$dqr anonymize -q --no-sync --uid-secret $work/secret --script $work/alter.das $data $out" \
-    -n "dqr anonymize --jobs 1 (alterPixels)" "$dqr anonymize -q --no-sync --jobs 1 --uid-secret $work/secret --script $work/alter.das $data $out" \
-    -n "pydicom region blanking (CTP-style)" "/usr/bin/python3 $work/blank.py $data $out"
-cat "$work/alter_pixels.md"
+rounds=${ROUNDS:-7}
+data_kb=$(du -sk "$data" | cut -f1)
+shm_kb=$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 { print $4 }')
+if [ -n "$shm_kb" ] && [ "$shm_kb" -gt $((data_kb * 2)) ]; then
+    out_root=$(mktemp -d /dev/shm/dqr-alter-bench.XXXXXX)
+    where="tmpfs ($out_root)"
+else
+    out_root=$work/alter-out-root
+    rm -rf "$out_root" && mkdir -p "$out_root"
+    where="DISK ($out_root): /dev/shm has ${shm_kb:-no} KB free for ${data_kb} KB of output; runs include writeback"
+fi
+trap 'rm -rf "$out_root"' EXIT
+trap 'exit 1' INT TERM
+out=$out_root/out
+echo "bench: $(find "$data" -name '*.dcm' | wc -l) files, $(du -sh "$data" | cut -f1); output on $where"
+
+# name|command, in the order they alternate
+cmds="dqr anonymize (alterPixels, 2 workers)|$dqr anonymize -q --no-sync --uid-secret $work/secret --script $work/alter.das $data $out
+dqr anonymize --jobs 1 (alterPixels)|$dqr anonymize -q --no-sync --jobs 1 --uid-secret $work/secret --script $work/alter.das $data $out
+pydicom region blanking (CTP-style)|/usr/bin/python3 $work/blank.py $data $out"
+
+# run_one COMMAND: seconds it took, the output folder emptied before
+run_one() {
+    rm -rf "$out"
+    t0=$(date +%s%N)
+    sh -c "$1" </dev/null >/dev/null || { echo "bench: failed: $1" >&2; exit 1; }
+    t1=$(date +%s%N)
+    echo "$t0 $t1" | awk '{ printf "%.3f", ($2 - $1) / 1e9 }'
+}
+
+sync
+times=$work/alter_pixels.times
+: >"$times"
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+r=0
+while [ $r -le "$rounds" ]; do # round 0 is the warm-up, not recorded
+    i=0
+    while IFS='|' read -r name cmd; do # a here-document: the loop runs in this shell
+        i=$((i + 1))
+        s=$(run_one "$cmd") || exit 1
+        [ $r -eq 0 ] || echo "$r $i $s" >>"$times"
+    done <<EOF
+$cmds
+EOF
+    [ $r -eq 0 ] || echo "round $r: $(awk -v r=$r '$1 == r { printf "%s ", $3 }' "$times")s (load $(cut -d' ' -f1 /proc/loadavg))"
+    r=$((r + 1))
+done
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# medians per command, and per round pydicom / dqr, median of those
+report=$work/alter_pixels.md
+{
+    echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $rounds rounds after a warm-up, output on $where;"
+    echo "load average $load_start at the start, $load_end at the end."
+    echo
+    echo "| command | median | min | max |"
+    echo "|---|---:|---:|---:|"
+    i=0
+    echo "$cmds" | while IFS='|' read -r name cmd; do
+        i=$((i + 1))
+        awk -v i=$i '$2 == i { print $3 }' "$times" | sort -n | awk -v name="$name" '
+            { v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+                                 printf "| %s | %.3f s | %.3f s | %.3f s |\n", name, m, v[1], v[NR] }'
+    done
+    echo
+    for d in 1 2; do
+        awk -v d=$d '{ t[$1, $2] = $3; if ($1 > n) n = $1 }
+            END { for (r = 1; r <= n; r++) print t[r, 3] / t[r, d] }' "$times" | sort -n | awk -v d=$d '
+            { v[NR] = $1; all = all sprintf("%.1f ", $1) }
+            END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+                  printf "pydicom / %s, per round (sorted): %s-> median **%.1fx**\n\n",
+                         d == 1 ? "dqr (2 workers)" : "dqr --jobs 1", all, m }'
+    done
+} >"$report"
+cat "$report"

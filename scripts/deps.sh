@@ -17,7 +17,7 @@ build-essential cmake pkg-config
 zlib1g-dev libcmocka-dev
 libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev
 libpq-dev libsodium-dev libssl-dev libpcre2-dev libzip-dev libldap-dev
-libjpeg62-turbo-dev libcharls-dev libopenjp2-7-dev libpng-dev
+libjpeg62-turbo-dev libgdcm-dev libcharls-dev libopenjp2-7-dev libpng-dev
 libtesseract-dev tesseract-ocr-eng
 python3 ca-certificates
 "

@@ -21,6 +21,11 @@ void px_native_fix_words(const px_info *stored, uint8_t *buf, size_t n);
 dqr_status px_jpeg_decode(const px_info *info, const uint8_t *in, size_t len, uint8_t *out,
                           px_photometric *photometric, dqr_error *err);
 
+/* One 12-bit JPEG frame (extended or progressive DCT) into out, in 16-bit
+ * containers; px_jpeg_decode hands such frames here (jpeg12.c). */
+dqr_status px_jpeg12_decode(const px_info *info, const uint8_t *in, size_t len, uint8_t *out,
+                            px_photometric *photometric, dqr_error *err);
+
 /* One JPEG-LS frame of len bytes into out. */
 dqr_status px_jpegls_decode(const px_info *info, const uint8_t *in, size_t len, uint8_t *out,
                             dqr_error *err);

@@ -16,7 +16,7 @@ TEST_ONLY='^(chromium|orthanc|postgresql|dcmtk|clang|libclang|nodejs|npm|hyperfi
 # What the build needs (the libraries CMakeLists.txt links, the generator's python3).
 BUILD_NEED="build-essential cmake pkg-config python3 ca-certificates zlib1g-dev libjansson-dev
 libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev libsodium-dev libssl-dev
-libpcre2-dev libzip-dev libldap-dev libjpeg62-turbo-dev libcharls-dev libopenjp2-7-dev"
+libpcre2-dev libzip-dev libldap-dev libjpeg62-turbo-dev libgdcm-dev libcharls-dev libopenjp2-7-dev"
 TEST_NEED="chromium nodejs orthanc orthanc-dicomweb postgresql dcmtk clang hyperfine slapd ldap-utils
 debhelper lintian fakeroot dpkg-dev debootstrap python3-pydicom"
 

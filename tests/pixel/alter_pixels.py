@@ -10,8 +10,12 @@ recorded when nothing was cleaned. Then the gateway: a study stored in
 Orthanc, imported into a project whose script uses alterPixels, comes out of
 the archive cleaned. The scripts remove Manufacturer, which the rules test:
 the rules match the instance as received (CTP's order), so the regions are
-still filled. A 12-bit JPEG, whose pixels cannot be cleaned, goes to the
-sealed quarantine, not to the archive, and cannot be released. Usage: alter_pixels.py DQR WORKDIR"""
+still filled. A 12-bit JPEG Extended (dcmcjpeg +ee) is cleaned like an
+8-bit one: written Explicit VR LE, Lossy Image Compression kept, the rest as
+dcmdjpeg decodes it, by `dqr anonymize` and through the gateway. A JPEG whose
+frames contradict its dataset, so that its pixels cannot be cleaned, goes to
+the sealed quarantine, not to the archive, and cannot be released.
+Usage: alter_pixels.py DQR WORKDIR"""
 import glob
 import os
 import shutil
@@ -27,6 +31,7 @@ from peers import Api, Checks, Procs, dqr_store, free_port, serve_env, start_ort
 
 DQR, WORK = sys.argv[1], os.path.abspath(sys.argv[2])
 ELE, RLE, JPEG, JLL = "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.5", "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.70"
+JPEG_EXT = "1.2.840.10008.1.2.4.51"
 check, procs = Checks(), Procs()
 shutil.rmtree(WORK, ignore_errors=True)
 os.makedirs(WORK)
@@ -142,6 +147,21 @@ try:
     if ds is not None:
         check("JPEG baseline: Lossy Image Compression stays 01 (it was lossy-compressed once)",
               ds.get("LossyImageCompression") == "01", ds.get("LossyImageCompression"))
+
+    # 12-bit JPEG Extended (dcmcjpeg +ee): decoded by GDCM's 12-bit IJG build, cleaned, written Explicit VR LE
+    make_us(WORK + "/us12_native.dcm", bits=12)
+    subprocess.run(["dcmcjpeg", "+ee", WORK + "/us12_native.dcm", WORK + "/us12_jpeg.dcm"], check=True)
+    check("the 12-bit source is JPEG Extended, 12 bits stored",
+          pydicom.dcmread(WORK + "/us12_jpeg.dcm").file_meta.TransferSyntaxUID == JPEG_EXT and
+          pydicom.dcmread(WORK + "/us12_jpeg.dcm").BitsStored == 12)
+    ref12 = dcmtk_pixels(WORK + "/us12_jpeg.dcm")
+    check("the 12-bit JPEG is lossy (else this test proves nothing about it)",
+          not np.array_equal(ref12, pixels(WORK + "/us12_native.dcm")))
+    ds = clean_with_script("JPEG Extended 12-bit", WORK + "/us12_jpeg.dcm", ref12, ELE)
+    if ds is not None:
+        check("JPEG Extended 12-bit: Lossy Image Compression 01, Bits Allocated 16, Bits Stored 12",
+              ds.get("LossyImageCompression") == "01" and ds.BitsAllocated == 16 and ds.BitsStored == 12,
+              (ds.get("LossyImageCompression"), ds.BitsAllocated, ds.BitsStored))
 
     # frames larger than the writer's 256 KiB buffer (640x480) go out directly: same result
     make_us(WORK + "/us_big.dcm", rows=480, cols=640)
@@ -289,33 +309,55 @@ try:
               int(np.sum(a != want)) if a.shape == want.shape else a.shape)
         check("gateway: BurnedInAnnotation NO and 113101", ds.get("BurnedInAnnotation") == "NO" and
               ("113101", "DCM") in codes(ds), (ds.get("BurnedInAnnotation"), codes(ds)))
-    # pixels that cannot be cleaned (12-bit JPEG: no 12-bit libjpeg on Debian) go to the sealed quarantine
-    study12 = generate_uid()
+    # a 12-bit JPEG Extended through the gateway: cleaned and archived in Explicit VR LE
+    study12, studybad = generate_uid(), generate_uid()
     os.makedirs(WORK + "/gw12")
-    make_us(WORK + "/us12_native.dcm", study=study12, bits=12)
-    subprocess.run(["dcmcjpeg", "+ee", WORK + "/us12_native.dcm", WORK + "/gw12/us12.dcm"], check=True)
-    check("the 12-bit source is JPEG Extended", pydicom.dcmread(WORK + "/gw12/us12.dcm").file_meta.TransferSyntaxUID
-          == "1.2.840.10008.1.2.4.51")
+    make_us(WORK + "/gw12_native.dcm", study=study12, bits=12)
+    subprocess.run(["dcmcjpeg", "+ee", WORK + "/gw12_native.dcm", WORK + "/gw12/us12.dcm"], check=True)
+    ref12 = dcmtk_pixels(WORK + "/gw12/us12.dcm")
     dqr_store(DQR, "ORTHANC", OD, WORK + "/gw12")
     # the same patient as S01_US (make_us plants one PatientID): its subject label, a new session
     st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": pacs, "project": "PX", "studies": [
         {"StudyInstanceUID": study12, "subject": "S01", "session": "S01_US12"}]}, token=T)
     b = api.wait_import(T, b.get("id"))
-    check("gateway: a 12-bit JPEG with rules to apply is not archived, it is quarantined",
+    check("gateway: a 12-bit JPEG with rules to apply is archived", b.get("archived") == 1, b)
+    files = glob.glob(WORK + "/var/archive/PX/S01/S01_US12/**/*.dcm", recursive=True)
+    if check("the archive holds the 12-bit instance", len(files) == 1, files):
+        ds = pydicom.dcmread(files[0])
+        a, want = ds.pixel_array, ref12.copy()
+        for (l, t, rr, bb), v in boxes + [(x, 0) for x in rule_boxes]:
+            want[:, t:bb, l:rr] = v
+        check("gateway 12-bit: regions filled, the rest as dcmdjpeg decodes the source", np.array_equal(a, want),
+              int(np.sum(a != want)) if a.shape == want.shape else a.shape)
+        check("gateway 12-bit: Explicit VR LE, Lossy Image Compression 01, BurnedInAnnotation NO",
+              ds.file_meta.TransferSyntaxUID == ELE and ds.get("LossyImageCompression") == "01" and
+              ds.get("BurnedInAnnotation") == "NO", (ds.file_meta.TransferSyntaxUID, ds.get("LossyImageCompression")))
+    # pixels that cannot be cleaned (a JPEG of 96 rows in a dataset that says 95) go to the sealed quarantine
+    os.makedirs(WORK + "/gwbad")
+    bad = pydicom.dcmread(WORK + "/gw12/us12.dcm")
+    bad.StudyInstanceUID, bad.SeriesInstanceUID = studybad, generate_uid()
+    bad.SOPInstanceUID = bad.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    bad.Rows = ROWS - 1
+    bad.save_as(WORK + "/gwbad/bad.dcm")
+    dqr_store(DQR, "ORTHANC", OD, WORK + "/gwbad")
+    st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": pacs, "project": "PX", "studies": [
+        {"StudyInstanceUID": studybad, "subject": "S01", "session": "S01_BAD"}]}, token=T)
+    b = api.wait_import(T, b.get("id"))
+    check("gateway: a JPEG that contradicts its dataset, with rules to apply, is not archived, it is quarantined",
           b.get("archived") == 0 and b.get("rejected") == 1 and
-          not glob.glob(WORK + "/var/archive/PX/S01/S01_US12/**/*.dcm", recursive=True), b)
+          not glob.glob(WORK + "/var/archive/PX/S01/S01_BAD/**/*.dcm", recursive=True), b)
     st, q, _ = api.call("GET", "/api/v1/quarantine", token=T)
-    rows = [x for x in q.get("quarantine", []) if x.get("session_label") == "S01_US12"] if st == 200 else []
-    check("GET /quarantine: the instance, reason 'pixels could not be cleaned: ...12-bit JPEG...'",
+    rows = [x for x in q.get("quarantine", []) if x.get("session_label") == "S01_BAD"] if st == 200 else []
+    check("GET /quarantine: the instance, reason 'pixels could not be cleaned: ...the dataset says...'",
           len(rows) == 1 and rows[0]["reason"].startswith("pixels could not be cleaned: ") and
-          "12-bit" in rows[0]["reason"], q)
+          "the dataset says" in rows[0]["reason"], q)
     check("the quarantined instance is sealed (no clear DICOM in the quarantine folder)",
           glob.glob(WORK + "/var/quarantine/*.sealed") and
           not any(b"DICM" in open(x, "rb").read(200) for x in glob.glob(WORK + "/var/quarantine/*")))
     if rows:
         st, b, _ = api.call("POST", f"/api/v1/quarantine/{rows[0]['id']}/release", {}, token=T)
         check("its release is refused (its pixels would be archived uncleaned)", st == 409, (st, b))
-        check("still not in the archive", not glob.glob(WORK + "/var/archive/PX/S01/S01_US12/**/*.dcm", recursive=True))
+        check("still not in the archive", not glob.glob(WORK + "/var/archive/PX/S01/S01_BAD/**/*.dcm", recursive=True))
     # a fill the image cannot take: the instance is not archived, the import says why
     st, b, _ = api.call("POST", "/api/v1/projects", {"id": "PXBAD", "dqr_enabled": True,
                                                      "script": open(big).read()}, token=T)
@@ -331,14 +373,14 @@ try:
     wait_port(http_port) and wait_port(dicom_port)
     T = api.login("admin", "gateway-secret-1")
     st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": pacs, "project": "PX", "studies": [
-        {"StudyInstanceUID": study12, "subject": "S01", "session": "S01_US12B"}]}, token=T)
+        {"StudyInstanceUID": studybad, "subject": "S01", "session": "S01_BADB"}]}, token=T)
     b = api.wait_import(T, b.get("id"))
     st, q, _ = api.call("GET", "/api/v1/quarantine", token=T)
-    rows = [x for x in q.get("quarantine", []) if x.get("session_label") == "S01_US12B"] if st == 200 else []
-    check("ocr off: the 12-bit JPEG is quarantined by the archive write's failure, nothing left in the archive",
+    rows = [x for x in q.get("quarantine", []) if x.get("session_label") == "S01_BADB"] if st == 200 else []
+    check("ocr off: the contradicting JPEG is quarantined by the archive write's failure, nothing left in the archive",
           b.get("archived") == 0 and b.get("rejected") == 1 and len(rows) == 1 and
           rows[0]["reason"].startswith("pixels could not be cleaned: ") and
-          not [f for f in glob.glob(WORK + "/var/archive/PX/S01/S01_US12B/**/*", recursive=True) if os.path.isfile(f)], (b, rows))
+          not [f for f in glob.glob(WORK + "/var/archive/PX/S01/S01_BADB/**/*", recursive=True) if os.path.isfile(f)], (b, rows))
 finally:
     procs.stop()
 sys.exit(check.finish())

@@ -13,12 +13,15 @@ For every file with Pixel Data:
     to Bits Stored, sign-extended), colour converted to RGB where one side
     did and the other did not (lossy YBR: within 2 of each other);
   * px_decode exit 3 (unsupported transfer syntax or layout) is counted,
-    not failed; any other failure where a reference exists fails.
+    not failed, except for what dqr must decode (must_decode: 12-bit JPEG
+    Extended, decoded with GDCM's 12-bit IJG build); any other failure
+    where a reference exists fails.
 
 pydicom's files hold one JPEG Lossless image (8-bit RGB) and one JPEG-LS
 image, so DCMTK's dcmcjpeg / dcmcjpls also make variants of its native
-files (16-bit signed and unsigned, every predictor, multi-frame colour) in
-WORKDIR/generated, which are checked the same way.
+files (16-bit signed and unsigned, every predictor, multi-frame colour;
+12-bit JPEG Extended grey and colour) in WORKDIR/generated, which are
+checked the same way.
 
 Every file that decodes equal is also encoded by px_rle_encode (px_decode
 --rle) and the result decoded by pydicom's own RLE handler, which must give
@@ -52,7 +55,16 @@ KNOWN = {
     "SC_rgb_jpeg_lossy_gdcm.dcm": "labelled RGB but a 4:2:0 subsampled JPEG, so YCbCr: dqr converts "
                                   "it (clean primaries), DCMTK and GDCM keep it as RGB",
 }
-counts = {"rle re-encoded equal": 0, "equal": 0, "differ": 0, "unsupported": 0, "no reference": 0}
+counts = {"rle re-encoded equal": 0, "equal": 0, "12-bit JPEG equal": 0, "differ": 0, "unsupported": 0,
+          "no reference": 0}
+
+
+def must_decode(ds):
+    """JPEG Extended with more than 8 bits: no reference pydicom handler on
+    Debian decodes it (Pillow is 8-bit), dcmdjpeg does; dqr must too, so
+    'unsupported' here is a failure, not a count."""
+    ts = str(ds.file_meta.get('TransferSyntaxUID', ''))
+    return ts == "1.2.840.10008.1.2.4.51" and int(ds.get("BitsStored", 8)) > 8
 
 
 def converted(path, ts, work):
@@ -161,6 +173,9 @@ def check(px_decode, work, path):
     if rc == 4:
         return None, ""
     if rc == 3:
+        if must_decode(ds):
+            counts["differ"] += 1
+            return False, "dqr must decode this 12-bit JPEG, says unsupported: " + got
         counts["unsupported"] += 1
         return True, "unsupported: " + got
     ref = reference(path, ds, work)
@@ -179,12 +194,16 @@ def check(px_decode, work, path):
         return False, f"shape {arr.shape} where the reference has {want.shape}"
     if (pi == "RGB") != (want_pi == "RGB") and arr.shape[3] == 3:
         arr, want = to_rgb(arr, pi), to_rgb(want, want_pi)
-    tolerance = 2 if str(ds.file_meta.get('TransferSyntaxUID', '')) in LOSSY else 0
+    # 12-bit: dcmdjpeg runs the same IJG 6b code as dqr, so nothing may differ
+    lossy = str(ds.file_meta.get('TransferSyntaxUID', '')) in LOSSY and not must_decode(ds)
+    tolerance = 2 if lossy else 0
     worst = int(np.abs(arr - want).max()) if arr.size else 0
     if worst > tolerance:
         counts["differ"] += 1
         return False, f"samples differ by up to {worst} ({pi} vs {want_pi})"
     counts["equal"] += 1
+    if must_decode(ds):
+        counts["12-bit JPEG equal"] += 1
     if arr.shape[3] == 1 or pi in ("RGB", "YBR_FULL"):
         ok, msg = rle_reencoded(px_decode, path, ds, arr, pi)
         if not ok:
@@ -198,6 +217,10 @@ GENERATED = [("MR_small_sv%d.dcm" % sv, "MR_small.dcm", ["dcmcjpeg", "+el", "+sv
     ("CT_small_sv1.dcm", "CT_small.dcm", ["dcmcjpeg", "+e1"]),
     ("SC_rgb_2frame_sv5.dcm", "SC_rgb_rle_2frame.dcm", ["dcmcjpeg", "+el", "+sv", "5"]),
     ("SC_rgb_16bit_sv1.dcm", "SC_rgb_rle_16bit.dcm", ["dcmcjpeg", "+e1"]),
+    # 12-bit JPEG Extended (DCMTK scales 16-bit samples to 12; +bt makes 8-bit colour 12-bit)
+    ("CT_small_e12.dcm", "CT_small.dcm", ["dcmcjpeg", "+ee"]),
+    ("MR_small_e12.dcm", "MR_small.dcm", ["dcmcjpeg", "+ee"]),
+    ("SC_rgb_e12.dcm", "SC_rgb_rle.dcm", ["dcmcjpeg", "+ee", "+bt"]),
     ("CT_small_jls.dcm", "CT_small.dcm", ["dcmcjpls", "+el"]),
     ("SC_rgb_2frame_jls_near.dcm", "SC_rgb_rle_2frame.dcm", ["dcmcjpls", "+en", "+md", "2"]),
     ("SC_rgb_2frame_jls_line.dcm", "SC_rgb_rle_2frame.dcm", ["dcmcjpls", "+el", "+il"]),

@@ -1,8 +1,8 @@
 /* test_pixel.c — unit tests of the pixel layer: RLE encode/decode round
  * trips and a hand-made RLE frame, YBR conversions, palette expansion,
  * planar configuration, YBR_FULL_422, signed 12-bit samples, multi-frame
- * iteration, JPEG-LS and JPEG 2000 lossless round trips and the error for a transfer
- * syntax not decoded. */
+ * iteration, JPEG-LS and JPEG 2000 lossless round trips, the error for a transfer
+ * syntax not decoded, and which JPEG frames go to the 12-bit decoder. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -327,6 +327,43 @@ static void test_unsupported_syntax_named(void **state)
     dcm_file_close(f);
 }
 
+/* A JPEG of an SOF segment alone (8x8, one component) of the given marker
+ * and precision, then EOI. */
+static size_t sof_only(uint8_t *b, uint8_t marker, uint8_t precision)
+{
+    const uint8_t j[] = {0xFF, 0xD8, 0xFF, marker, 0x00, 0x0B, precision, 0x00, 0x08, 0x00, 0x08,
+                         0x01, 0x01, 0x11, 0x00, 0xFF, 0xD9};
+    memcpy(b, j, sizeof j);
+    return sizeof j;
+}
+
+/* 12-bit extended frames reach the 12-bit IJG build (it reads the 12-bit
+ * frame header, then reports the missing scan through its error manager,
+ * where libjpeg-turbo would refuse the precision); 12-bit lossless (SOF3)
+ * and baseline (SOF0, which allows 8 bits only) are refused by name. */
+static void test_jpeg_12_bit_routed(void **state)
+{
+    (void)state;
+    uint8_t j[32], out[8 * 8 * 2];
+    px_info info = image(8, 8, 1, 16, PX_MONOCHROME2);
+    info.bits_stored = 12, info.high_bit = 11;
+    px_photometric pi = PX_MONOCHROME2;
+    dqr_error err = {0};
+    size_t n = sof_only(j, 0xC1, 12);
+    assert_int_equal(px_jpeg_decode(&info, j, n, out, &pi, &err), DQR_E_PARSE);
+    assert_non_null(strstr(err.message, "JPEG: "));
+    assert_null(strstr(err.message, "precision"));
+    n = sof_only(j, 0xC2, 12);
+    assert_int_equal(px_jpeg_decode(&info, j, n, out, &pi, &err), DQR_E_PARSE);
+    assert_null(strstr(err.message, "precision"));
+    n = sof_only(j, 0xC3, 12);
+    assert_int_equal(px_jpeg_decode(&info, j, n, out, &pi, &err), DQR_E_UNSUPPORTED);
+    assert_non_null(strstr(err.message, "12-bit JPEG (SOF marker 0xC3) cannot be decoded"));
+    n = sof_only(j, 0xC0, 12);
+    assert_int_equal(px_jpeg_decode(&info, j, n, out, &pi, &err), DQR_E_UNSUPPORTED);
+    assert_non_null(strstr(err.message, "(SOF marker 0xC0)"));
+}
+
 /* Append explicit VR LE element bytes: tag, VR, 16-bit length, value. */
 static size_t put_el(uint8_t *b, size_t at, uint16_t g, uint16_t e, const char *vr, const void *v,
                      uint16_t len)
@@ -384,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_ybr_full_422_expands),
         cmocka_unit_test(test_multi_frame_one_at_a_time),
         cmocka_unit_test(test_unsupported_syntax_named),
+        cmocka_unit_test(test_jpeg_12_bit_routed),
         cmocka_unit_test(test_huge_frame_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
