@@ -52,6 +52,7 @@ struct gw {
     char *boot_password;
     gw_auth *auth;
     time_t started;
+    char node[160]; /* this node's name in the catalog (import/nodes.c) */
     uint8_t uid_secret[32];
     /* import (import.h) */
     pthread_mutex_t jobs_lock; /* jobs, rt, nworkers, stopping */

@@ -278,6 +278,12 @@ static const char *const migrations[] = {
     "UPDATE projects SET returning_patients_v15 = returning_patients;"
     "ALTER TABLE projects DROP COLUMN returning_patients;"
     "ALTER TABLE projects RENAME COLUMN returning_patients_v15 TO returning_patients;",
+    /* 16: several nodes on one catalog (docs/import.md): each node's last
+     * heartbeat, and the node running each session, so that a node starting
+     * again queues only its own interrupted sessions (and those of nodes gone
+     * silent), and a PACS's window counts every node's transfers */
+    "CREATE TABLE nodes (name TEXT PRIMARY KEY, seen INTEGER NOT NULL);"
+    "ALTER TABLE import_sessions ADD COLUMN node TEXT;",
 };
 
 const char *const *store_migrations(size_t *n)

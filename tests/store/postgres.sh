@@ -42,7 +42,7 @@ done
 ok "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on port $port"
 export DQR_CATALOG="postgresql://dqr@127.0.0.1:$port/dqr"
 export DQR_TEST_SCAN_ALSO="$pgdir/pg"
-for suite in gateway/rest_api.py gateway/import_e2e.py store/scale_out.py security/accounts.py ops/backup.py \
+for suite in gateway/rest_api.py gateway/import_e2e.py store/scale_out.py store/nodes_shared.py security/accounts.py ops/backup.py \
     scp/archive_qr.py registry/returning_patients.py dicomweb/dicomweb_rs.py; do
     name=$(basename "$suite" .py)
     # each suite gets a clean database

@@ -107,7 +107,7 @@ static int on_part(void *ctx, const char *headers, size_t hlen, const uint8_t *b
 
 typedef struct new_session {
     int64_t user, request, session;
-    const char *project, *subject;
+    const char *project, *subject, *node;
     char label[65];
 } new_session;
 
@@ -126,10 +126,11 @@ static dqr_status insert_session(void *ctx, store *db, dqr_error *err)
     if (st == DQR_OK)
         st = store_exec(db,
                         "INSERT INTO import_sessions(request_id, pacs_id, project, bulk, study_uid, subject, session, "
-                        "state, kind, queued, started, updated) VALUES (?, 0, ?, 0, '', ?, ?, 'running', 'stow', ?, ?, ?)",
+                        "state, kind, node, queued, started, updated) "
+                        "VALUES (?, 0, ?, 0, '', ?, ?, 'running', 'stow', ?, ?, ?, ?)",
                         (store_val[]){STORE_I(n->request), STORE_S(n->project), STORE_S(n->subject), STORE_S(n->label),
-                                      STORE_I(now), STORE_I(now), STORE_I(now)},
-                        7, NULL, NULL, NULL, err);
+                                      STORE_S(n->node), STORE_I(now), STORE_I(now), STORE_I(now)},
+                        8, NULL, NULL, NULL, err);
     if (st == DQR_OK)
         st = store_int(db, "SELECT id FROM import_sessions WHERE request_id = ?", (store_val[]){STORE_I(n->request)}, 1,
                        &n->session, err);
@@ -231,7 +232,7 @@ void gw_stow(gw_req *r, const gw_dw_target *t)
         return;
     double t0 = gw_clock_ms();
     dqr_error err = {0};
-    new_session ns = {.user = r->user.id, .project = t->project, .subject = subject};
+    new_session ns = {.user = r->user.id, .project = t->project, .subject = subject, .node = r->g->node};
     snprintf(ns.label, sizeof ns.label, "%s", label ? label : "");
     if (store_tx(r->g->db, insert_session, &ns, &err) != DQR_OK)
         return gw_fail_err(r, &err);

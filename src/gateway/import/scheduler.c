@@ -10,6 +10,7 @@
 #include "gateway/pacs/runtime.h"
 #include "gateway/import/job.h"
 #include "gateway/import/listeners.h"
+#include "gateway/import/nodes.h"
 #include "gateway/import/pool.h"
 #include "gateway/import/receiver.h"
 #include "gateway/import/transfer.h"
@@ -88,11 +89,11 @@ static int64_t claim(gw *g, int64_t pacs, time_t now)
                   (store_val[]){STORE_I(pacs), STORE_I(now)}, 2, &id, NULL) != DQR_OK)
         return 0;
     store_exec(g->db,
-               "UPDATE import_sessions SET state = 'running', started = ?, updated = ?, attempts = attempts + 1, "
-               "next_window = NULL, received = 0, archived = 0, rejected = 0, failed = 0, warned = 0, bytes = 0, "
-               "frames_checked = 0, frames_masked = 0, frames_refused = 0 "
+               "UPDATE import_sessions SET state = 'running', node = ?, started = ?, updated = ?, "
+               "attempts = attempts + 1, next_window = NULL, received = 0, archived = 0, rejected = 0, failed = 0, "
+               "warned = 0, bytes = 0, frames_checked = 0, frames_masked = 0, frames_refused = 0 "
                "WHERE id = ? AND state = 'queued'",
-               (store_val[]){STORE_I(now), STORE_I(now), STORE_I(id)}, 3, NULL, NULL, &n, NULL);
+               (store_val[]){STORE_S(g->node), STORE_I(now), STORE_I(now), STORE_I(id)}, 4, NULL, NULL, &n, NULL);
     return n == 1 ? id : 0;
 }
 
@@ -202,11 +203,13 @@ static void tick_pacs(gw *g, int64_t pacs, time_t now)
                "UPDATE import_sessions SET state = 'queued', next_window = NULL, updated = ? "
                "WHERE pacs_id = ? AND state = 'waiting-window'",
                (store_val[]){STORE_I(now), STORE_I(pacs)}, 2, NULL, NULL, NULL, NULL);
+    /* what other nodes on this catalog run holds the PACS's associations too */
+    int64_t elsewhere = gw_node_running_elsewhere(g, pacs, now);
     for (;;) {
         pthread_mutex_lock(&g->jobs_lock);
         gw_pacs_rt *rt = gw_pacs_runtime(g, pacs);
         /* a session's series may take several associations: count those, not sessions */
-        bool room = rt && rt->assocs < iv->threads && now >= rt->busy_until && !g->stopping;
+        bool room = rt && rt->assocs + elsewhere < iv->threads && now >= rt->busy_until && !g->stopping;
         pthread_mutex_unlock(&g->jobs_lock);
         int64_t id = room ? claim(g, pacs, now) : 0;
         char why[200];
@@ -223,6 +226,10 @@ static void tick_pacs(gw *g, int64_t pacs, time_t now)
 static void tick(gw *g)
 {
     time_t now = time(NULL);
+    gw_node_beat(g, now);
+    int64_t back = gw_node_requeue(g, now, false);
+    if (back)
+        gw_log(g, "info", "requeued", "sessions=%lld (their node stopped answering)", (long long)back);
     gw_foreign_sweep(g, false);
     if (!g->cfg.import_scheduler)
         return; /* a receiver-only node: other nodes claim the queue */
@@ -255,9 +262,11 @@ static void *scheduler(void *p)
     return NULL;
 }
 
-/* Remove what a crash left: temporary archive files. */
-static void sweep(const char *dir)
+/* Remove what a crash left: temporary archive files, those at least
+ * min_age seconds old (another live node may be writing the newer ones). */
+static void sweep(const char *dir, time_t min_age)
 {
+    time_t now = time(NULL);
     DIR *d = opendir(dir);
     if (!d)
         return;
@@ -271,8 +280,8 @@ static void sweep(const char *dir)
         if (lstat(path, &st) != 0)
             continue;
         if (S_ISDIR(st.st_mode))
-            sweep(path);
-        else if (strstr(e->d_name, ".dcm.tmp."))
+            sweep(path, min_age);
+        else if (strstr(e->d_name, ".dcm.tmp.") && now - st.st_mtime >= min_age)
             unlink(path);
     }
     closedir(d);
@@ -288,15 +297,13 @@ dqr_status gw_import_start(gw *g, dqr_error *err)
     char path[4096];
     snprintf(path, sizeof path, "%s/archive", g->cfg.data_dir);
     dqr_make_dirs(path, 0700);
-    sweep(path);
-    int64_t n = 0;
-    store_exec(g->db, "UPDATE import_sessions SET state = 'queued', updated = ? WHERE state = 'running' AND kind = 'pacs'",
-               (store_val[]){STORE_I(time(NULL))}, 1, NULL, NULL, &n, NULL);
+    gw_node_name(g);
+    time_t now = time(NULL);
+    /* alone on the catalog, every temporary file is a crash's; else only old ones */
+    sweep(path, gw_node_others_alive(g, now) ? 600 : 0);
+    gw_node_beat(g, now);
     /* a STOW-RS request has no PACS to retrieve from again: its client saw it fail */
-    store_exec(g->db,
-               "UPDATE import_sessions SET state = 'failed', finished = ?, updated = ?, "
-               "error = 'dqr stopped during this STOW-RS request' WHERE state = 'running' AND kind = 'stow'",
-               (store_val[]){STORE_I(time(NULL)), STORE_I(time(NULL))}, 2, NULL, NULL, NULL, NULL);
+    int64_t n = gw_node_requeue(g, now, true);
     if (n)
         gw_log(g, "info", "requeued", "sessions=%lld (running when dqr last stopped)", (long long)n);
     if (!(g->pool = gw_pool_start(g, g->cfg.import_workers, gw_job_instance, err)))

@@ -1,0 +1,73 @@
+/* nodes.c — the nodes sharing a catalog (nodes.h): a heartbeat row per
+ * node, and each running session marked with the node that claimed it. */
+#include "gateway/import/nodes.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int gw_node_dead_after(const gw *g)
+{
+    int t = 10 * g->cfg.import_poll_seconds;
+    return t < 60 ? 60 : t;
+}
+
+void gw_node_name(gw *g)
+{
+    char host[64] = "localhost";
+    if (gethostname(host, sizeof host - 1) != 0)
+        strcpy(host, "localhost");
+    host[sizeof host - 1] = '\0';
+    if (g->cfg.http_port && g->cfg.dicom_port)
+        snprintf(g->node, sizeof g->node, "%s:%d:%d", host, g->cfg.http_port, g->cfg.dicom_port);
+    else
+        snprintf(g->node, sizeof g->node, "%s:%d:%d:pid%ld", host, g->cfg.http_port, g->cfg.dicom_port,
+                 (long)getpid());
+}
+
+void gw_node_beat(gw *g, time_t now)
+{
+    store_exec(g->db, "INSERT INTO nodes(name, seen) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET seen = excluded.seen",
+               (store_val[]){STORE_S(g->node), STORE_I(now)}, 2, NULL, NULL, NULL, NULL);
+}
+
+bool gw_node_others_alive(gw *g, time_t now)
+{
+    int64_t n = 0;
+    store_int(g->db, "SELECT COUNT(*) FROM nodes WHERE name <> ? AND seen >= ?",
+              (store_val[]){STORE_S(g->node), STORE_I(now - gw_node_dead_after(g))}, 2, &n, NULL);
+    return n > 0;
+}
+
+/* The running sessions to take back: of nodes gone silent, and at start this
+ * node's own and unmarked ones. Parameters: at start (0/1), this node, at
+ * start again, the oldest heartbeat of a live node. */
+#define TAKEN_BACK                                                                                                \
+    "state = 'running' AND ((node IS NULL AND ? = 1) OR (node = ? AND ? = 1) OR "                                 \
+    "(node IS NOT NULL AND node NOT IN (SELECT name FROM nodes WHERE seen >= ?)))"
+
+int64_t gw_node_requeue(gw *g, time_t now, bool at_start)
+{
+    int64_t n = 0;
+    time_t alive = now - gw_node_dead_after(g);
+    store_val a[] = {STORE_I(now), STORE_I(at_start), STORE_S(g->node), STORE_I(at_start), STORE_I(alive)};
+    store_exec(g->db, "UPDATE import_sessions SET state = 'queued', node = NULL, updated = ? WHERE kind = 'pacs' AND "
+               TAKEN_BACK, a, 5, NULL, NULL, &n, NULL);
+    store_val b[] = {STORE_I(now), STORE_I(now), STORE_I(at_start), STORE_S(g->node), STORE_I(at_start),
+                     STORE_I(alive)};
+    store_exec(g->db,
+               "UPDATE import_sessions SET state = 'failed', finished = ?, updated = ?, "
+               "error = 'dqr stopped during this STOW-RS request' WHERE kind = 'stow' AND " TAKEN_BACK,
+               b, 6, NULL, NULL, NULL, NULL);
+    return n;
+}
+
+int64_t gw_node_running_elsewhere(gw *g, int64_t pacs, time_t now)
+{
+    int64_t n = 0;
+    store_int(g->db,
+              "SELECT COUNT(*) FROM import_sessions WHERE pacs_id = ? AND state = 'running' AND node <> ? AND "
+              "node IN (SELECT name FROM nodes WHERE seen >= ?)",
+              (store_val[]){STORE_I(pacs), STORE_S(g->node), STORE_I(now - gw_node_dead_after(g))}, 3, &n, NULL);
+    return n;
+}

@@ -1,0 +1,136 @@
+#!/usr/bin/python3
+"""Two `dqr serve` nodes that both run the queue, on one PostgreSQL catalog
+and one data directory, each receiving what it moves (its own AE title;
+Orthanc knows both):
+1. the PACS's window (threads 1) holds for both nodes together: never two
+   of its sessions running at once, though each node alone would start one;
+2. a node that starts again takes back only its own interrupted sessions:
+   node B restarted while node A runs a session leaves it alone (A finishes
+   it once, attempts 1, no instance archived twice), where B used to queue
+   it again at start.
+Run by postgres.sh with DQR_CATALOG set. Usage: nodes_shared.py DQR WORKDIR"""
+import glob
+import json
+import os
+import shutil
+import sys
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from peers import Api, Checks, Procs, dqr_store, free_port, generate, start_orthanc, wait_port  # noqa: E402
+
+DQR, WORK = sys.argv[1], os.path.abspath(sys.argv[2])
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PW = "gateway-secret-1"
+check, procs = Checks(), Procs()
+if not os.environ.get("DQR_CATALOG", "").startswith("postgresql:"):
+    print("FAIL nodes_shared.py needs DQR_CATALOG=postgresql://... (postgres.sh sets it)\n0 passed, 1 failed")
+    sys.exit(1)
+shutil.rmtree(WORK, ignore_errors=True)
+os.makedirs(WORK)
+generate(ROOT, WORK + "/small", "--patients", "4", "--studies", "1", "--series", "2", "--instances", "6",
+         "--rows", "16", "--cols", "16")
+generate(ROOT, WORK + "/big", "--patients", "1", "--studies", "1", "--series", "4", "--instances", "150",
+         "--rows", "32", "--cols", "32", "--seed", "2")
+
+
+def studies_of(folder):
+    import pydicom
+    out = {}
+    for f in glob.glob(folder + "/**/*.dcm", recursive=True):
+        d = pydicom.dcmread(f, stop_before_pixels=True)
+        out.setdefault(d.StudyInstanceUID, [d.PatientID, 0])[1] += 1
+    return out
+
+
+small, big = studies_of(WORK + "/small"), studies_of(WORK + "/big")
+http_a, http_b, rx_a, rx_b = free_port(), free_port(), free_port(), free_port()
+OD, OH = start_orthanc(procs, WORK, "orthanc", "ORTHANC", {"dqr": ["DQR", "127.0.0.1", rx_a],
+                                                          "dqrb": ["DQRB", "127.0.0.1", rx_b]})
+wait_port(OD)
+dqr_store(DQR, "ORTHANC", OD, WORK + "/small")
+dqr_store(DQR, "ORTHANC", OD, WORK + "/big")
+common = dict(os.environ, DQR_DATA_DIR=WORK + "/var", DQR_VAULT_KEY_FILE=WORK + "/keys/vault.key",
+              DQR_UID_SECRET_FILE=WORK + "/keys/uid-secret", DQR_ADMIN_PASSWORD=PW, HOME=WORK + "/home",
+              DQR_IMPORT_POLL_SECONDS="1")
+env_a = dict(common, DQR_HTTP_PORT=str(http_a), DQR_DICOM_PORT=str(rx_a), DQR_AET="DQR")
+env_b = dict(common, DQR_HTTP_PORT=str(http_b), DQR_DICOM_PORT=str(rx_b), DQR_AET="DQRB")
+
+
+def start(env, log):
+    p = procs.start([DQR, "serve"], open(WORK + "/" + log, "a"), env)
+    wait_port(int(env["DQR_HTTP_PORT"]))
+    wait_port(int(env["DQR_DICOM_PORT"]))
+    return p
+
+
+def sessions(api, token, iid):
+    return api.call("GET", f"/api/v1/imports/{iid}", token=token)[1].get("sessions", [])
+
+
+def request(api, token, pacs, uids, prefix, subjects):
+    st, r, _ = api.call("POST", "/api/v1/imports", {"pacs": pacs, "project": "P1", "studies": [
+        {"StudyInstanceUID": u, "subject": subjects[u], "session": f"{prefix}{i}_CT"} for i, u in enumerate(uids)]},
+        token=token)
+    check(f"import {prefix} queued", st == 201, r)
+    return r.get("id")
+
+
+try:
+    node_a = start(env_a, "a.stderr")
+    node_b = start(env_b, "b.stderr")
+    a, b = Api(http_a), Api(http_b)
+    T = a.login("admin", PW)
+    st, p, _ = a.call("POST", "/api/v1/pacs", {"label": "orthanc", "aet": "ORTHANC", "host": "127.0.0.1", "port": OD},
+                      token=T)
+    pacs = p["id"]
+    a.call("POST", "/api/v1/projects", {"id": "P1", "dqr_enabled": True}, token=T)
+    subjects = {u: f"PT{i}" for i, u in enumerate(sorted(small) + sorted(big))}
+
+    # 1. one window for both nodes
+    iid = request(a, T, pacs, sorted(small), "W", subjects)
+    most, end, state = 0, time.time() + 120, ""
+    while time.time() < end:
+        s = sessions(b, T, iid)
+        most = max(most, sum(1 for x in s if x.get("state") == "running"))
+        if s and all(x.get("state") in ("done", "partial", "failed") for x in s):
+            state = "ended"
+            break
+        time.sleep(0.05)
+    s = sessions(a, T, iid)
+    check("the window's one thread held across both nodes: never two sessions running at once", most == 1, most)
+    check("every session of the window test done, each instance once",
+          state == "ended" and all(x.get("state") == "done" and x.get("archived") == small[x_uid][1]
+                                   for x, x_uid in zip(sorted(s, key=lambda x: x["session"]), sorted(small))), s)
+    logs = [open(WORK + n).read() for n in ("/a.stderr", "/b.stderr")]
+    ran = [sum(1 for line in log.splitlines() if "event=import " in line and "state=done" in line) for log in logs]
+    check("the nodes ran the four sessions between them, each once", ran[0] + ran[1] == 4, ran)
+
+    # 2. node B starts again while node A runs a session
+    procs.stop_one(node_b)
+    procs.list.remove(node_b)
+    iid = request(a, T, pacs, sorted(big), "R", subjects)
+    end, running = time.time() + 60, False
+    while time.time() < end and not running:
+        running = any(x.get("state") == "running" for x in sessions(a, T, iid))
+        time.sleep(0.02)
+    check("node A runs the big session", running)
+    before = open(WORK + "/b.stderr").read()
+    node_b = start(env_b, "b.stderr")
+    time.sleep(0.5)
+    s = sessions(a, T, iid)
+    restarted_while_running = any(x.get("state") == "running" for x in s)
+    r = a.wait_import(T, iid, secs=180)
+    after = open(WORK + "/b.stderr").read()[len(before):]
+    check("node B, starting again, queued nothing of node A's", "event=requeued" not in after, after[-300:])
+    x = (r.get("sessions") or [{}])[0]
+    total = sum(n for _, n in big.values())
+    check("node B started while node A's session was running (the case under test)", restarted_while_running, s)
+    check("node A's session done once: attempts 1, every instance counted once",
+          x.get("state") == "done" and x.get("attempts") == 1 and x.get("archived") == total, x)
+    files = glob.glob(WORK + "/var/archive/P1/PT4/**/*.dcm", recursive=True)
+    check("the shared archive holds each of its instances once", len(files) == total, len(files))
+finally:
+    procs.stop()
+sys.exit(check.finish())
