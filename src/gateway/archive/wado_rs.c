@@ -42,6 +42,8 @@ typedef struct wado_stream {
     uint8_t *cur;         /* bytes to send before the file */
     size_t cur_len, cur_off;
     int fd;               /* the file being sent as it is, or -1 */
+    int dirfd;            /* the directory of the last file opened or counted, or -1 ... */
+    char dir[512];        /* ... and its path: a series' files are reached without walking their whole paths */
     uint64_t *sizes;      /* with a Content-Length: each file's size as counted (NULL: chunked) */
     uint64_t left;        /* bytes of fd still to send */
     bool ended, failed;
@@ -53,6 +55,8 @@ static void stream_done(void *ctx)
     wado_stream *s = ctx;
     if (s->fd >= 0)
         close(s->fd);
+    if (s->dirfd >= 0)
+        close(s->dirfd);
     if (s->skipped)
         gw_log(s->g, "warn", "wado_skipped", "instances=%zu (unreadable archive files)", s->skipped);
     free(s->cur);
@@ -142,13 +146,48 @@ static size_t part_head(const wado_stream *s, const gw_dw_item *it, char head[25
     return n > 0 ? (size_t)n : 0;
 }
 
+/* The directory of path as an fd (kept open while the files are in it)
+ * and the file's name in it; -1 when it cannot be opened. */
+static int in_dir(wado_stream *s, const char *path, const char **name)
+{
+    const char *slash = strrchr(path, '/');
+    size_t len = slash ? (size_t)(slash - path) : 0;
+    *name = slash ? slash + 1 : path;
+    if (!slash || len >= sizeof s->dir)
+        return AT_FDCWD; /* the whole path, walked as before */
+    if (s->dirfd >= 0 && strlen(s->dir) == len && memcmp(s->dir, path, len) == 0)
+        return s->dirfd;
+    if (s->dirfd >= 0)
+        close(s->dirfd);
+    memcpy(s->dir, path, len);
+    s->dir[len] = '\0';
+    s->dirfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (s->dirfd < 0)
+        *s->dir = '\0';
+    return s->dirfd >= 0 ? s->dirfd : AT_FDCWD;
+}
+
+static int open_in_dir(wado_stream *s, const char *path)
+{
+    const char *name;
+    int dir = in_dir(s, path, &name);
+    return openat(dir, dir == AT_FDCWD ? path : name, O_RDONLY | O_CLOEXEC);
+}
+
+static int stat_in_dir(wado_stream *s, const char *path, struct stat *st)
+{
+    const char *name;
+    int dir = in_dir(s, path, &name);
+    return fstatat(dir, dir == AT_FDCWD ? path : name, st, 0);
+}
+
 /* Open the file of item i to send as stored. With a Content-Length it must
  * still have the size counted (archive files are never rewritten in place:
  * a different size is another file, and the length is already sent). */
 static bool open_stored(wado_stream *s, const gw_dw_item *it, size_t i)
 {
     struct stat st;
-    s->fd = open(it->path, O_RDONLY | O_CLOEXEC);
+    s->fd = open_in_dir(s, it->path);
     if (s->fd >= 0 && fstat(s->fd, &st) == 0 && (!s->sizes || (uint64_t)st.st_size == s->sizes[i])) {
         s->left = (uint64_t)st.st_size;
         return true;
@@ -277,7 +316,7 @@ static uint64_t stored_length(wado_stream *s)
     for (size_t i = 0; i < s->n; i++) {
         struct stat st;
         char head[256];
-        if (stat(s->items[i].path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (stat_in_dir(s, s->items[i].path, &st) != 0 || !S_ISREG(st.st_mode)) {
             free(s->items[i].path);
             s->skipped++;
             continue;
@@ -313,7 +352,8 @@ static void start(gw_req *r, const gw_dw_target *t, gw_dw_item *items, size_t n,
         gw_dw_items_free(items, n);
         return (void)gw_fail(r, 500, "out of memory");
     }
-    *s = (wado_stream){.g = r->g, .items = items, .n = n, .metadata = metadata, .fd = -1, .render = v != NULL};
+    *s = (wado_stream){.g = r->g, .items = items, .n = n, .metadata = metadata, .fd = -1, .dirfd = -1,
+                       .render = v != NULL};
     if (v)
         s->view = *v;
     snprintf(s->want, sizeof s->want, "%s", ts);
