@@ -147,38 +147,40 @@ static size_t part_head(const wado_stream *s, const gw_dw_item *it, char head[25
 }
 
 /* The directory of path as an fd (kept open while the files are in it)
- * and the file's name in it; -1 when it cannot be opened. */
+ * and the file's name in it; AT_FDCWD (then name is the whole path) when
+ * the directory cannot be opened. */
 static int in_dir(wado_stream *s, const char *path, const char **name)
 {
     const char *slash = strrchr(path, '/');
     size_t len = slash ? (size_t)(slash - path) : 0;
-    *name = slash ? slash + 1 : path;
+    *name = path; /* the whole path, walked as before */
     if (!slash || len >= sizeof s->dir)
-        return AT_FDCWD; /* the whole path, walked as before */
-    if (s->dirfd >= 0 && strlen(s->dir) == len && memcmp(s->dir, path, len) == 0)
-        return s->dirfd;
-    if (s->dirfd >= 0)
-        close(s->dirfd);
-    memcpy(s->dir, path, len);
-    s->dir[len] = '\0';
-    s->dirfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        return AT_FDCWD;
+    if (s->dirfd < 0 || strlen(s->dir) != len || memcmp(s->dir, path, len) != 0) {
+        if (s->dirfd >= 0)
+            close(s->dirfd);
+        memcpy(s->dir, path, len);
+        s->dir[len] = '\0';
+        s->dirfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    }
     if (s->dirfd < 0)
-        *s->dir = '\0';
-    return s->dirfd >= 0 ? s->dirfd : AT_FDCWD;
+        return AT_FDCWD;
+    *name = slash + 1;
+    return s->dirfd;
 }
 
 static int open_in_dir(wado_stream *s, const char *path)
 {
     const char *name;
     int dir = in_dir(s, path, &name);
-    return openat(dir, dir == AT_FDCWD ? path : name, O_RDONLY | O_CLOEXEC);
+    return openat(dir, name, O_RDONLY | O_CLOEXEC);
 }
 
 static int stat_in_dir(wado_stream *s, const char *path, struct stat *st)
 {
     const char *name;
     int dir = in_dir(s, path, &name);
-    return fstatat(dir, dir == AT_FDCWD ? path : name, st, 0);
+    return fstatat(dir, name, st, 0);
 }
 
 /* Open the file of item i to send as stored. With a Content-Length it must
@@ -306,8 +308,10 @@ static long stream_read(void *ctx, char *buf, size_t max)
  * rendered, re-encoded, or out of memory): it goes chunked. */
 static uint64_t stored_length(wado_stream *s)
 {
+    if (s->metadata || s->render)
+        return HTTP_SIZE_UNKNOWN;
     for (size_t i = 0; i < s->n; i++)
-        if (s->metadata || s->render || !as_stored(s, &s->items[i]))
+        if (!as_stored(s, &s->items[i]))
             return HTTP_SIZE_UNKNOWN;
     if (!(s->sizes = malloc((s->n ? s->n : 1) * sizeof *s->sizes)))
         return HTTP_SIZE_UNKNOWN;
