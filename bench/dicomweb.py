@@ -8,7 +8,7 @@ one run on localhost (bench/dicomweb.sh runs it under nice):
    --profile basic` (the same de-identification, one association);
 2. WADO-RS retrieval of that whole study from dqr vs from Orthanc (which
    holds the same study, stored by C-STORE), as stored (transfer-syntax=*),
-   by curl, 5 runs alternating, medians;
+   by curl, 9 runs alternating, medians;
 3. QIDO-RS study searches on a catalog of STUDIES studies (dqr: synthetic
    rows inserted into the catalog; Orthanc: small instances uploaded through
    its REST API): p50 / p95 of 50 searches of each kind.
@@ -145,7 +145,7 @@ try:
     acc = {"Accept": 'multipart/related; type="application/dicom"; transfer-syntax=*'}
     times = {"dqr": [], "orthanc": []}
     sizes = {}
-    for _ in range(5):
+    for _ in range(9):
         t, st1, n1 = curl(http_port, f"/dicom-web/studies/{dqr_study}", dict(AUTH, **acc))
         times["dqr"].append(t)
         sizes["dqr"] = (st1, n1)
@@ -156,6 +156,7 @@ try:
     rows.append(("WADO-RS study, dqr (transfer-syntax=*)", wado_dqr, f"{sizes['dqr'][1] >> 20} MiB, {sizes['dqr'][0]}"))
     rows.append(("WADO-RS study, Orthanc DICOMweb plugin", wado_orthanc,
                  f"{sizes['orthanc'][1] >> 20} MiB, {sizes['orthanc'][0]}"))
+    ratios = [f"WADO-RS study {wado_dqr / wado_orthanc:.2f}x"]
 
     # ---- 3. QIDO-RS on many studies ----------------------------------------------------------
     db = sqlite3.connect(WORK + "/var/catalog.db", timeout=30)
@@ -201,9 +202,12 @@ try:
             lat["orthanc"].append(t)
         for who in ("dqr", "orthanc"):
             rows.append((f"QIDO {what}, {who}: p50", pct(lat[who], 50), f"p95 {pct(lat[who], 95) * 1000:.1f} ms"))
+        ratios.append(f"QIDO {what} p50 {pct(lat['dqr'], 50) / pct(lat['orthanc'], 50):.2f}x "
+                      f"p95 {pct(lat['dqr'], 95) / pct(lat['orthanc'], 95):.2f}x")
 finally:
     procs.stop()
 
 print(f"\n| what | seconds | note |\n|---|---:|---|")
 for what, t, note in rows:
     print(f"| {what} | {t:.4f} | {note} |")
+print(f"\ndqr / Orthanc: {'; '.join(ratios)}; load average {os.getloadavg()[0]:.2f}")

@@ -20,6 +20,11 @@
 #include <unistd.h>
 
 enum { MAX_HEADERS = 16, MAX_PEM = 1 << 20, MAX_OPTIONS = 12 };
+/* The block a streamed answer of known length is read into and sent from,
+ * per connection: bigger blocks mean fewer reads, sends and polls (a
+ * chunked answer is read into the connection's own buffer instead, which
+ * libmicrohttpd keeps to its memory limit). */
+enum { STREAM_BLOCK = 1 << 20 };
 
 struct http_server {
     struct MHD_Daemon *d;
@@ -49,6 +54,7 @@ struct http_request {
     int fd; /* a file to send instead of out (-1: none) */
     uint64_t fd_size;
     http_stream_fn stream; /* a streamed answer instead of out (NULL: none) */
+    uint64_t stream_size;  /* its length, or HTTP_SIZE_UNKNOWN */
     void *stream_ctx;
     void (*stream_done)(void *ctx);
 };
@@ -120,7 +126,9 @@ static enum MHD_Result send_answer(http_request *r)
         r->status = 500, r->ctype = "application/json";
     }
     struct MHD_Response *resp =
-        r->stream  ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256 * 1024, stream_read, r, NULL)
+        r->stream  ? MHD_create_response_from_callback(r->stream_size == HTTP_SIZE_UNKNOWN ? MHD_SIZE_UNKNOWN
+                                                                                       : r->stream_size,
+                                                      STREAM_BLOCK, stream_read, r, NULL)
         : r->fd >= 0 ? MHD_create_response_from_fd64(r->fd_size, r->fd)
                      : MHD_create_response_from_buffer(r->out_len, r->out, MHD_RESPMEM_MUST_FREE);
     if (!resp)
@@ -391,8 +399,8 @@ void http_respond_file(http_request *r, int status, const char *content_type, in
     r->status = status, r->ctype = content_type, r->fd = fd, r->fd_size = size;
 }
 
-void http_respond_stream(http_request *r, int status, const char *content_type, http_stream_fn fn, void *ctx,
-                         void (*done)(void *ctx))
+void http_respond_stream(http_request *r, int status, const char *content_type, uint64_t size, http_stream_fn fn,
+                         void *ctx, void (*done)(void *ctx))
 {
     drop_stream(r);
     free(r->out);
@@ -400,7 +408,7 @@ void http_respond_stream(http_request *r, int status, const char *content_type, 
     if (r->fd >= 0)
         close(r->fd), r->fd = -1;
     r->status = status, r->ctype = content_type;
-    r->stream = fn, r->stream_ctx = ctx, r->stream_done = done;
+    r->stream = fn, r->stream_ctx = ctx, r->stream_done = done, r->stream_size = size;
 }
 
 typedef struct arg_walk {

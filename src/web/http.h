@@ -63,15 +63,19 @@ void http_respond(http_request *r, int status, const char *content_type, char *b
 /* Answer with the contents of an open file (streamed, never held in
  * memory); takes ownership of fd. */
 void http_respond_file(http_request *r, int status, const char *content_type, int fd, uint64_t size);
-/* Streamed answers of unknown length (chunked): fn fills buf with up to
- * max bytes and returns how many, HTTP_STREAM_END after the last, or
- * HTTP_STREAM_ERROR to cut the connection. It runs on the connection's
- * thread after the handler returned, so ctx must own what it needs;
- * done(ctx) is called once when the answer ends (sent or not). */
+/* Streamed answers: fn fills buf with up to max bytes and returns how
+ * many, HTTP_STREAM_END after the last, or HTTP_STREAM_ERROR to cut the
+ * connection. It runs on the connection's thread after the handler
+ * returned, so ctx must own what it needs; done(ctx) is called once when
+ * the answer ends (sent or not). size is the whole body's length, sent as
+ * Content-Length (then fn is asked for larger blocks, straight into the
+ * buffer that is sent, and must give exactly size bytes), or
+ * HTTP_SIZE_UNKNOWN: chunked. */
 enum { HTTP_STREAM_END = -1, HTTP_STREAM_ERROR = -2 };
+#define HTTP_SIZE_UNKNOWN UINT64_MAX
 typedef long (*http_stream_fn)(void *ctx, char *buf, size_t max);
-void http_respond_stream(http_request *r, int status, const char *content_type, http_stream_fn fn, void *ctx,
-                         void (*done)(void *ctx));
+void http_respond_stream(http_request *r, int status, const char *content_type, uint64_t size, http_stream_fn fn,
+                         void *ctx, void (*done)(void *ctx));
 /* Call fn(ctx, name, value) for each ?query argument, in order (a name
  * may repeat); stops when fn returns non-zero. */
 typedef int (*http_arg_fn)(void *ctx, const char *name, const char *value);

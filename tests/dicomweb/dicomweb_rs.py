@@ -233,6 +233,29 @@ try:
     st, ds, ct, _ = retrieve(f"/dicom-web/studies/{S1}", T,
                              accept='multipart/related; type="application/dicom"; transfer-syntax=*')
     check("transfer-syntax=*: as stored", st == 200 and len(ds) == 6, ct)
+    # as stored, the answer's length is known first: a Content-Length, exact, not chunked
+    star = 'multipart/related; type="application/dicom"; transfer-syntax=*'
+    st, body, r = get(f"/dicom-web/studies/{S1}", T, accept=star)
+    check("as stored: a Content-Length that is the body's length, not chunked",
+          st == 200 and r.getheader("Content-Length") == str(len(body)) and not r.getheader("Transfer-Encoding"),
+          (st, r.getheader("Content-Length"), len(body), r.getheader("Transfer-Encoding")))
+    st, body, r = get(f"/dicom-web/studies/{S1}/series/{SE}/instances/{SOP}", T,
+                      accept='multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2')
+    check("re-encoded: chunked (its length is not known first)",
+          st == 200 and r.getheader("Transfer-Encoding") == "chunked" and not r.getheader("Content-Length"),
+          (st, r.getheader("Transfer-Encoding"), r.getheader("Content-Length")))
+    s1_files = sorted(glob.glob(WORK + "/var/archive/P1/S01/**/*.dcm", recursive=True))
+    if s1_files:
+        os.rename(s1_files[0], s1_files[0] + ".away")
+    try:
+        st, ds, ct, body = retrieve(f"/dicom-web/studies/{S1}", T, accept=star)
+    except http.client.IncompleteRead as e:  # a Content-Length counting the missing file
+        st, ds, ct, body = 0, [], repr(e), b""
+    finally:
+        if s1_files:
+            os.rename(s1_files[0] + ".away", s1_files[0])
+    check("a file gone from the archive: left out of the counted answer, the 5 others whole",
+          len(s1_files) == 6 and st == 200 and len(ds) == 5, (len(s1_files), st, len(ds), ct))
     st, ds, ct, _ = retrieve(f"/dicom-web/studies/{S1}/series/{SE}/instances/{SOP}", T,
                              accept='multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2')
     check("transfer-syntax=Implicit VR LE: re-encoded", st == 200 and len(ds) == 1 and

@@ -138,22 +138,28 @@ static const qcase CASES[] = {
     {"universal * matches all", GW_CQ_STUDY, true, 0, 0, {{"PatientName", "*"}}, "2.1 1.1 1.2"},
 };
 
+static gw_cq case_query(const qcase *c)
+{
+    gw_cq q = {.level = c->level, .admin = c->admin, .user = 7, .client = c->client, .dest = c->dest};
+    for (size_t k = 0; k < 4 && c->keys[k][0]; k++) {
+        uint32_t tag = 0;
+        size_t n;
+        const gw_cq_attr *a = gw_cq_attrs(&n);
+        for (size_t j = 0; j < n; j++)
+            if (strcmp(a[j].keyword, c->keys[k][0]) == 0)
+                tag = a[j].tag;
+        q.match[q.nmatch++] = (gw_cq_match){gw_cq_attr_of(tag), c->keys[k][1]};
+    }
+    return q;
+}
+
 static void test_cases(void **state)
 {
     gw *g = *state;
     static const uint32_t uid_tag[] = {DCM_TAG(0x0010, 0x0020), DCM_TAG(0x0020, 0x000D), DCM_TAG(0x0020, 0x000E), DCM_TAG(0x0008, 0x0018)};
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
         const qcase *c = &CASES[i];
-        gw_cq q = {.level = c->level, .admin = c->admin, .user = 7, .client = c->client, .dest = c->dest};
-        for (size_t k = 0; k < 4 && c->keys[k][0]; k++) {
-            uint32_t tag = 0;
-            size_t n;
-            const gw_cq_attr *a = gw_cq_attrs(&n);
-            for (size_t j = 0; j < n; j++)
-                if (strcmp(a[j].keyword, c->keys[k][0]) == 0)
-                    tag = a[j].tag;
-            q.match[q.nmatch++] = (gw_cq_match){gw_cq_attr_of(tag), c->keys[k][1]};
-        }
+        gw_cq q = case_query(c);
         found f = {.uid_index = index_of(uid_tag[c->level])};
         dqr_error err = {0};
         assert_int_equal(gw_cq_run(g, &q, keep, &f, &err), DQR_OK);
@@ -173,6 +179,56 @@ static void test_counts_and_paging(void **state)
     assert_int_equal(gw_cq_run(g, &q, keep, &f, NULL), DQR_OK);
     assert_int_equal(f.n, 1);
     assert_string_equal(f.uids[0], "1.1"); /* the second by date: undated 2.1 sorts first */
+}
+
+/* Each study row as "uid:modalities:series:instances", space-separated. */
+static int study_rows(void *ctx, const gw_cq_row *row)
+{
+    char *out = ctx;
+    const char *v[4];
+    static const uint32_t tags[] = {DCM_TAG(0x0020, 0x000D), DCM_TAG(0x0008, 0x0061), DCM_TAG(0x0020, 0x1206),
+                                    DCM_TAG(0x0020, 0x1208)};
+    for (size_t i = 0; i < 4; i++)
+        v[i] = row->value[index_of(tags[i])] ? row->value[index_of(tags[i])] : "-";
+    size_t len = strlen(out);
+    snprintf(out + len, 512 - len, "%s%s:%s:%s:%s", len ? " " : "", v[0], v[1], v[2], v[3]);
+    return 0;
+}
+
+static void study_page(gw *g, const qcase *c, int64_t limit, int64_t offset, char out[512])
+{
+    gw_cq q = case_query(c);
+    q.limit = limit, q.offset = offset;
+    *out = '\0';
+    dqr_error err = {0};
+    assert_int_equal(gw_cq_run(g, &q, study_rows, out, &err), DQR_OK);
+}
+
+/* A study search with a limit picks its page of studies first and
+ * aggregates only those: each page must be the same rows, with the same
+ * values, as that slice of the search without a limit. */
+static void test_pages_are_slices(void **state)
+{
+    gw *g = *state;
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+        const qcase *c = &CASES[i];
+        if (c->level != GW_CQ_STUDY)
+            continue;
+        char all[512], page[512], want[512] = "";
+        study_page(g, c, 0, 0, all);
+        size_t n = 0;
+        for (char *save = NULL, *t = strtok_r(strcpy(want, all), " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+            study_page(g, c, 1, (int64_t)n++, page);
+            if (strcmp(page, t) != 0)
+                fail_msg("%s: row %zu of a page of 1 is '%s', of the whole search '%s'", c->what, n - 1, page, t);
+        }
+        study_page(g, c, 1, (int64_t)n, page);
+        if (*page)
+            fail_msg("%s: a page past the end holds '%s'", c->what, page);
+        study_page(g, c, 100, 0, page);
+        if (strcmp(page, all) != 0)
+            fail_msg("%s: a page of 100 is '%s', the whole search '%s'", c->what, page, all);
+    }
 }
 
 static int counts(void *ctx, const gw_cq_row *row)
@@ -216,6 +272,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_counts_and_paging),
+        cmocka_unit_test(test_pages_are_slices),
         cmocka_unit_test(test_study_values),
         cmocka_unit_test(test_patient_values),
     };

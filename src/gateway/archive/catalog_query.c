@@ -2,7 +2,9 @@
  * (catalog_query.h). One table says which catalog column holds which DICOM
  * attribute; the matching keys become a WHERE clause with ? parameters (no
  * value is ever spliced into SQL), the study and series levels are GROUP BYs
- * of the instance rows. */
+ * of the instance rows. A page of studies (a limit) is chosen first from
+ * the keys alone, and only its studies are aggregated: the whole catalog's
+ * rows are not grouped with every attribute to keep a hundred of them. */
 #include "gateway/archive/catalog_query.h"
 
 #include <stdio.h>
@@ -80,7 +82,7 @@ static const char *computed_sql(const gw_cq_attr *a, gw_cq_level level, bool pos
 
 /* ---- the query text and its parameters ---- */
 
-enum { MAX_ARGS = 256 };
+enum { MAX_ARGS = 512 }; /* a paged search uses its matching keys twice */
 
 typedef struct sqlb {
     FILE *f;
@@ -261,9 +263,10 @@ static void select_list(sqlb *b, gw_cq_level level, bool postgres)
     }
 }
 
-static dqr_status where(sqlb *b, const gw_cq *q, dqr_error *err)
+/* The rows the search runs on: the matching instances (from: their FROM). */
+static dqr_status where(sqlb *b, const gw_cq *q, const char *from, dqr_error *err)
 {
-    fputs(" FROM archive_instances a WHERE a.study_uid IS NOT NULL", b->f);
+    fprintf(b->f, " FROM %s WHERE a.study_uid IS NOT NULL", from);
     if (q->client) { /* a DICOM client: its projects, and those of a C-MOVE's destination */
         fputs(" AND a.project IN (SELECT project FROM dicom_client_projects WHERE client_id = ?)"
               " AND a.project IN (SELECT project FROM dicom_client_projects WHERE client_id = ?)",
@@ -291,7 +294,9 @@ static dqr_status where(sqlb *b, const gw_cq *q, dqr_error *err)
     return DQR_OK;
 }
 
-static void group_order(sqlb *b, const gw_cq *q)
+/* GROUP BY, then (for the page, or a search not paged) HAVING and LIMIT,
+ * then ORDER BY: the same order for the page and its rows. */
+static void group_order(sqlb *b, const gw_cq *q, bool page)
 {
     static const char *const group[] = {" GROUP BY a.project, a.patient_id", " GROUP BY a.project, a.study_uid",
                                         " GROUP BY a.project, a.study_uid, a.series_uid", ""};
@@ -302,11 +307,13 @@ static void group_order(sqlb *b, const gw_cq *q)
         " ORDER BY a.study_uid, a.series_uid, a.sop_uid, a.project",
     };
     fputs(group[q->level], b->f);
-    fputs(b->having, b->f);
-    for (int i = 0; i < b->nhargs && b->nargs < MAX_ARGS; i++)
-        b->args[b->nargs++] = b->hargs[i];
+    if (page) {
+        fputs(b->having, b->f);
+        for (int i = 0; i < b->nhargs && b->nargs < MAX_ARGS; i++)
+            b->args[b->nargs++] = b->hargs[i];
+    }
     fputs(order[q->level], b->f);
-    if (q->limit > 0 || q->offset > 0) {
+    if (page && (q->limit > 0 || q->offset > 0)) {
         fputs(" LIMIT ? OFFSET ?", b->f);
         b->args[b->nargs++] = STORE_I(q->limit > 0 ? q->limit : INT64_MAX);
         b->args[b->nargs++] = STORE_I(q->offset > 0 ? q->offset : 0);
@@ -355,9 +362,20 @@ dqr_status gw_cq_run(gw *g, const gw_cq *q, gw_cq_row_fn fn, void *ctx, dqr_erro
     if (!(b.f = open_memstream(&b.text, &b.len)))
         return dqr_error_set(err, DQR_E_NOMEM, "out of memory");
     bool postgres = strcmp(store_backend(g->db), "postgresql") == 0;
+    dqr_status st = DQR_OK;
+    bool paged = q->level == GW_CQ_STUDY && q->limit > 0;
+    if (paged) { /* the page's studies, in the search's order, from the study index */
+        fputs("WITH page AS (SELECT a.project AS p, a.study_uid AS s", b.f);
+        st = where(&b, q, "archive_instances a", err);
+        group_order(&b, q, true);
+        fputs(") ", b.f);
+        b.having[0] = '\0', b.nhargs = 0; /* the page's group conditions, not the rows' */
+    }
     select_list(&b, q->level, postgres);
-    dqr_status st = where(&b, q, err);
-    group_order(&b, q);
+    if (st == DQR_OK) /* a study's values from its matching instances, as without the page */
+        st = where(&b, q, paged ? "page JOIN archive_instances a ON a.project = page.p AND a.study_uid = page.s"
+                                : "archive_instances a", err);
+    group_order(&b, q, !paged);
     fclose(b.f);
     if (st == DQR_OK && (b.overflow || !b.text))
         st = dqr_error_set(err, DQR_E_USAGE, "too many matching values in one search");

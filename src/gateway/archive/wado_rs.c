@@ -5,7 +5,10 @@
  * A study of any size is sent with bounded memory: the catalog gives the
  * list of files, and libmicrohttpd pulls the answer through a callback that
  * reads one file at a time (or holds one re-encoded instance when the
- * client asks for another transfer syntax). */
+ * client asks for another transfer syntax). Instances sent as stored have
+ * a length known before the first byte (the files' sizes and the part
+ * headers), so that answer carries a Content-Length and is read in large
+ * blocks straight into the buffer that is sent; the others are chunked. */
 #include "dicom/fs.h"
 #include "gateway/archive/dicomweb.h"
 #include "gateway/accounts/audit.h"
@@ -18,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define EXPLICIT_LE "1.2.840.10008.1.2.1"
@@ -38,7 +42,11 @@ typedef struct wado_stream {
     uint8_t *cur;         /* bytes to send before the file */
     size_t cur_len, cur_off;
     int fd;               /* the file being sent as it is, or -1 */
-    bool ended;
+    int dirfd;            /* the directory of the last file opened or counted, or -1 ... */
+    char dir[512];        /* ... and its path: a series' files are reached without walking their whole paths */
+    uint64_t *sizes;      /* with a Content-Length: each file's size as counted (NULL: chunked) */
+    uint64_t left;        /* bytes of fd still to send */
+    bool ended, failed;
     size_t sent, skipped;
 } wado_stream;
 
@@ -47,9 +55,12 @@ static void stream_done(void *ctx)
     wado_stream *s = ctx;
     if (s->fd >= 0)
         close(s->fd);
+    if (s->dirfd >= 0)
+        close(s->dirfd);
     if (s->skipped)
         gw_log(s->g, "warn", "wado_skipped", "instances=%zu (unreadable archive files)", s->skipped);
     free(s->cur);
+    free(s->sizes);
     gw_dw_items_free(s->items, s->n);
     free(s);
 }
@@ -122,16 +133,80 @@ static bool next_metadata(wado_stream *s, const gw_dw_item *it)
     return ok;
 }
 
-static bool next_instance(wado_stream *s, const gw_dw_item *it)
+static bool as_stored(const wado_stream *s, const gw_dw_item *it)
+{
+    return !*s->want || strcmp(s->want, it->ts) == 0;
+}
+
+/* One part's header; its length. */
+static size_t part_head(const wado_stream *s, const gw_dw_item *it, char head[256])
+{
+    int n = snprintf(head, 256, "\r\n--%s\r\nContent-Type: application/dicom; transfer-syntax=%s\r\n\r\n",
+                     s->boundary, as_stored(s, it) ? it->ts : s->want);
+    return n > 0 ? (size_t)n : 0;
+}
+
+/* The directory of path as an fd (kept open while the files are in it)
+ * and the file's name in it; AT_FDCWD (then name is the whole path) when
+ * the directory cannot be opened. */
+static int in_dir(wado_stream *s, const char *path, const char **name)
+{
+    const char *slash = strrchr(path, '/');
+    size_t len = slash ? (size_t)(slash - path) : 0;
+    *name = path; /* the whole path, walked as before */
+    if (!slash || len >= sizeof s->dir)
+        return AT_FDCWD;
+    if (s->dirfd < 0 || strlen(s->dir) != len || memcmp(s->dir, path, len) != 0) {
+        if (s->dirfd >= 0)
+            close(s->dirfd);
+        memcpy(s->dir, path, len);
+        s->dir[len] = '\0';
+        s->dirfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    }
+    if (s->dirfd < 0)
+        return AT_FDCWD;
+    *name = slash + 1;
+    return s->dirfd;
+}
+
+static int open_in_dir(wado_stream *s, const char *path)
+{
+    const char *name;
+    int dir = in_dir(s, path, &name);
+    return openat(dir, name, O_RDONLY | O_CLOEXEC);
+}
+
+static int stat_in_dir(wado_stream *s, const char *path, struct stat *st)
+{
+    const char *name;
+    int dir = in_dir(s, path, &name);
+    return fstatat(dir, name, st, 0);
+}
+
+/* Open the file of item i to send as stored. With a Content-Length it must
+ * still have the size counted (archive files are never rewritten in place:
+ * a different size is another file, and the length is already sent). */
+static bool open_stored(wado_stream *s, const gw_dw_item *it, size_t i)
+{
+    struct stat st;
+    s->fd = open_in_dir(s, it->path);
+    if (s->fd >= 0 && fstat(s->fd, &st) == 0 && (!s->sizes || (uint64_t)st.st_size == s->sizes[i])) {
+        s->left = (uint64_t)st.st_size;
+        return true;
+    }
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+    s->failed = s->sizes != NULL;
+    return false;
+}
+
+static bool next_instance(wado_stream *s, const gw_dw_item *it, size_t i)
 {
     char head[256];
-    bool as_stored = !*s->want || strcmp(s->want, it->ts) == 0;
-    snprintf(head, sizeof head, "\r\n--%s\r\nContent-Type: application/dicom; transfer-syntax=%s\r\n\r\n",
-             s->boundary, as_stored ? it->ts : s->want);
-    if (as_stored) {
-        s->fd = open(it->path, O_RDONLY | O_CLOEXEC);
-        return s->fd >= 0 && set_cur(s, head, NULL, 0);
-    }
+    part_head(s, it, head);
+    if (as_stored(s, it))
+        return open_stored(s, it, i) && set_cur(s, head, NULL, 0);
     dqr_error err = {0};
     size_t len = 0;
     uint8_t *data = reencode(s, it, &len, &err);
@@ -155,51 +230,108 @@ static bool next_rendered(wado_stream *s, const gw_dw_item *it)
     return ok; /* an instance without pixels (a report) is left out */
 }
 
+/* What ends the answer; its length. */
+static size_t end_text(const wado_stream *s, char tail[64])
+{
+    int n = s->metadata ? snprintf(tail, 64, "%s", s->sent ? "]" : "[]")
+                        : snprintf(tail, 64, "\r\n--%s--\r\n", s->boundary);
+    return n > 0 ? (size_t)n : 0;
+}
+
 /* Prepare what comes next; false at the end. */
 static bool advance(wado_stream *s)
 {
     while (s->next < s->n) {
-        const gw_dw_item *it = &s->items[s->next++];
-        if (s->metadata ? next_metadata(s, it) : s->render ? next_rendered(s, it) : next_instance(s, it)) {
+        size_t i = s->next++;
+        const gw_dw_item *it = &s->items[i];
+        if (s->metadata ? next_metadata(s, it) : s->render ? next_rendered(s, it) : next_instance(s, it, i)) {
             s->sent++;
             return true;
         }
+        if (s->failed)
+            return false;
         s->skipped++; /* a file gone since the catalog named it: the others still go */
     }
     if (s->ended)
         return false;
     s->ended = true;
     char tail[64];
-    if (s->metadata)
-        snprintf(tail, sizeof tail, "%s", s->sent ? "]" : "[]");
-    else
-        snprintf(tail, sizeof tail, "\r\n--%s--\r\n", s->boundary);
+    end_text(s, tail);
     return set_cur(s, tail, NULL, 0);
 }
 
+/* The next bytes of the answer into buf (at most max): part of cur or of
+ * the file; 0 when both are done. */
+static long step(wado_stream *s, char *buf, size_t max)
+{
+    if (s->cur_off < s->cur_len) {
+        size_t k = s->cur_len - s->cur_off < max ? s->cur_len - s->cur_off : max;
+        memcpy(buf, s->cur + s->cur_off, k);
+        s->cur_off += k;
+        return (long)k;
+    }
+    if (s->fd < 0)
+        return 0;
+    ssize_t k = s->left ? read(s->fd, buf, s->left < max ? (size_t)s->left : max) : 0;
+    if (k > 0) {
+        s->left -= (uint64_t)k;
+        return (long)k;
+    }
+    close(s->fd);
+    s->fd = -1;
+    /* a part already begun cannot be mended; nor a file shorter than its counted size */
+    s->failed = k < 0 || (s->sizes && s->left);
+    return 0;
+}
+
+/* Fill buf across parts: one send per block, not one per part header. */
 static long stream_read(void *ctx, char *buf, size_t max)
 {
     wado_stream *s = ctx;
-    for (;;) {
-        if (s->cur_off < s->cur_len) {
-            size_t k = s->cur_len - s->cur_off < max ? s->cur_len - s->cur_off : max;
-            memcpy(buf, s->cur + s->cur_off, k);
-            s->cur_off += k;
-            return (long)k;
-        }
-        if (s->fd >= 0) {
-            ssize_t k = read(s->fd, buf, max);
-            if (k > 0)
-                return (long)k;
-            close(s->fd);
-            s->fd = -1;
-            if (k < 0)
-                return HTTP_STREAM_ERROR; /* a part already begun cannot be mended */
+    size_t got = 0;
+    while (got < max && !s->failed) {
+        long k = step(s, buf + got, max - got);
+        if (k > 0)
+            got += (size_t)k;
+        else if (!s->failed && !advance(s) && !s->failed) /* step gives 0 once the part is all sent */
+            return got ? (long)got : HTTP_STREAM_END;
+    }
+    if (s->failed && !got)
+        gw_log(s->g, "warn", "wado_cut", "instances=%zu (an archive file changed or failed while sent)", s->sent);
+    return got ? (long)got : HTTP_STREAM_ERROR;
+}
+
+/* The length of an answer of instances all sent as stored, from the files'
+ * sizes (kept in s->sizes, checked again when each is opened) and the part
+ * headers; a file that cannot be read now is left out, as the chunked
+ * answer would skip it. HTTP_SIZE_UNKNOWN for any other answer (metadata,
+ * rendered, re-encoded, or out of memory): it goes chunked. */
+static uint64_t stored_length(wado_stream *s)
+{
+    if (s->metadata || s->render)
+        return HTTP_SIZE_UNKNOWN;
+    for (size_t i = 0; i < s->n; i++)
+        if (!as_stored(s, &s->items[i]))
+            return HTTP_SIZE_UNKNOWN;
+    if (!(s->sizes = malloc((s->n ? s->n : 1) * sizeof *s->sizes)))
+        return HTTP_SIZE_UNKNOWN;
+    uint64_t total = 0;
+    size_t kept = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        struct stat st;
+        char head[256];
+        if (stat_in_dir(s, s->items[i].path, &st) != 0 || !S_ISREG(st.st_mode)) {
+            free(s->items[i].path);
+            s->skipped++;
             continue;
         }
-        if (!advance(s))
-            return HTTP_STREAM_END;
+        s->items[kept] = s->items[i];
+        s->sizes[kept++] = (uint64_t)st.st_size;
+        total += part_head(s, &s->items[i], head) + (uint64_t)st.st_size;
     }
+    s->n = kept;
+    char tail[64];
+    return total + end_text(s, tail);
 }
 
 /* Whether every instance can be sent in ts: as stored, or re-encoded to an
@@ -224,7 +356,8 @@ static void start(gw_req *r, const gw_dw_target *t, gw_dw_item *items, size_t n,
         gw_dw_items_free(items, n);
         return (void)gw_fail(r, 500, "out of memory");
     }
-    *s = (wado_stream){.g = r->g, .items = items, .n = n, .metadata = metadata, .fd = -1, .render = v != NULL};
+    *s = (wado_stream){.g = r->g, .items = items, .n = n, .metadata = metadata, .fd = -1, .dirfd = -1,
+                       .render = v != NULL};
     if (v)
         s->view = *v;
     snprintf(s->want, sizeof s->want, "%s", ts);
@@ -241,7 +374,7 @@ static void start(gw_req *r, const gw_dw_target *t, gw_dw_item *items, size_t n,
     else
         snprintf(ctype, sizeof ctype, "multipart/related; type=\"application/dicom\"; boundary=%s", s->boundary);
     http_add_header(r->http, "Content-Type", ctype);
-    http_respond_stream(r->http, 200, NULL, stream_read, s, stream_done);
+    http_respond_stream(r->http, 200, NULL, stored_length(s), stream_read, s, stream_done);
 }
 
 void gw_dw_retrieve(gw_req *r, const gw_dw_target *t, gw_dw_item *items, size_t n, bool metadata)
