@@ -78,6 +78,12 @@ def fill(port):
     return bad
 
 
+def cpu(proc):
+    """CPU seconds (user + system) proc has used so far."""
+    f = open(f"/proc/{proc.pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def csv_of(kind, n):
     step = max(1, STUDIES // n)
     picks = [(k * step) % STUDIES for k in range(n)]
@@ -112,7 +118,8 @@ def main():
         bad = fill(oh)
         print(f"fill: {STUDIES} studies into Orthanc in {time.time() - t0:.1f} s ({len(bad)} refused)", flush=True)
         env = serve_env(WORK, PW, http_port, dicom_port)
-        procs.start([DQR, "serve"], open(WORK + "/serve.log", "wb"), env)
+        orthanc = procs.list[0]
+        serve = procs.start([DQR, "serve"], open(WORK + "/serve.log", "wb"), env)
         wait_port(http_port, 60)
         api = Api(http_port)
         T = api.login("admin", PW)
@@ -122,9 +129,11 @@ def main():
                                                      "port": od}, **H)
         pacs = b["id"]
         threads = int(os.environ.get("THREADS", "4"))
-        api.call("PUT", f"/api/v1/pacs/{pacs}/schedule", {"timezone": "UTC", "days": {
+        st, b, _ = api.call("PUT", f"/api/v1/pacs/{pacs}/schedule", {"timezone": "UTC", "days": {
             d: [{"start": "00:00", "end": "24:00", "threads": threads, "utilization": 100}]
             for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}, **H)
+        if st != 200:
+            sys.exit(f"bench: the schedule was refused: {st} {b}")
         print(f"orthanc {os.popen('Orthanc --version').readline().strip()}; dqr "
               f"{os.popen(DQR + ' --version').readline().strip()}; window threads {threads}", flush=True)
         for rnd in range(ROUNDS):
@@ -132,12 +141,13 @@ def main():
                 for kind in ("accession", "patient+date"):
                     text, picks = csv_of(kind, n)
                     up = os.getloadavg()[0]
-                    t0 = time.time()
+                    t0, c0 = time.time(), (cpu(orthanc), cpu(serve))
                     st, body, _ = api.call("POST", "/api/v1/imports/csv/preview",
                                            {"pacs": pacs, "project": "P1", "csv": text}, **H)
                     dt = time.time() - t0
+                    co, cd = cpu(orthanc) - c0[0], cpu(serve) - c0[1]
                     print(f"round {rnd + 1} {kind:12s} rows {n:6d}: {dt:7.2f} s {n / dt:8.0f} rows/s "
-                          f"load {up:.2f} {'right' if st == 200 and right(body, picks) else 'WRONG ' + str(st)}",
+                          f"load {up:.2f} cpu orthanc {co:.1f} s dqr {cd:.1f} s {'right' if st == 200 and right(body, picks) else 'WRONG ' + str(st)}",
                           flush=True)
     finally:
         procs.stop()
