@@ -13,8 +13,10 @@
  *   --lose-series NUM   never sends the series whose SeriesNumber is NUM;
  *   --store-delay-ms D  waits D ms before each C-STORE.
  * It counts its incoming associations open at once and writes, after each
- * new one, "max N\nmoves LEVEL,LEVEL...\n" to --stats FILE (for the parallel
- * retrieve test: the most associations dqr ever had open to it).
+ * new one, "max N\nassocs N\nfinds N\nmoves LEVEL,LEVEL...\n" to --stats
+ * FILE (for the parallel retrieve and CSV preview tests: the most
+ * associations dqr ever had open to it, how many it opened, the C-FINDs
+ * asked).
  * Usage: quirky_scp --port P --aet AET --dir DIR --dest AET=HOST:PORT [flags]
  * Test code: one process, a thread per association, listens on 127.0.0.1. */
 #include "dicom/dict.h"
@@ -44,7 +46,7 @@ static struct {
     int port, dest_port, drop_after, store_delay_ms;
     bool early, no_sop_class, no_counts, refuse_study, refuse_series;
     char lose_series[16];
-    atomic_int stores;
+    atomic_int stores, finds;
     atomic_bool dropped;
     pthread_mutex_t lock;
     char moves[4096];
@@ -97,7 +99,8 @@ static void write_stats(void)
     snprintf(tmp, sizeof tmp, "%s.tmp", S.stats);
     FILE *f = fopen(tmp, "w");
     if (f) {
-        fprintf(f, "max %d\nmoves %s\n", most_open(), S.moves);
+        fprintf(f, "max %d\nassocs %d\nfinds %d\nmoves %s\n", most_open(), S.nspans, atomic_load(&S.finds),
+                S.moves);
         fclose(f);
         rename(tmp, S.stats);
     }
@@ -520,6 +523,8 @@ static dqr_status handle(net_assoc *a, uint8_t pcid, const dcm_dataset *cmd)
     query q;
     read_query(dcm_file_dataset(f), &q);
     dcm_file_close(f);
+    if (field == NET_C_FIND_RQ)
+        atomic_fetch_add(&S.finds, 1);
     return field == NET_C_FIND_RQ ? handle_find(a, pcid, msgid, cls, &q) : handle_move(a, pcid, msgid, cls, &q);
 }
 
