@@ -278,6 +278,12 @@ static const char *const migrations[] = {
     "UPDATE projects SET returning_patients_v15 = returning_patients;"
     "ALTER TABLE projects DROP COLUMN returning_patients;"
     "ALTER TABLE projects RENAME COLUMN returning_patients_v15 TO returning_patients;",
+    /* 16: per PACS, how a whole session that failed (the PACS did not
+     * answer, the association broke) is tried again: the transfers tried
+     * before it fails and the first wait (doubling). NULL: the global
+     * import_max_attempts and import_retry_seconds */
+    "ALTER TABLE pacs ADD COLUMN session_attempts INTEGER;"
+    "ALTER TABLE pacs ADD COLUMN session_retry_seconds INTEGER;",
 };
 
 const char *const *store_migrations(size_t *n)
