@@ -6,6 +6,9 @@ each (8x8 CT, made here with pydicom from one template) POSTed to Orthanc's
 /instances over 8 keep-alive connections at once; the fill is timed too.
 Prints one line per run: rows, seconds, rows/s, and whether every row
 matched exactly its own study, in the CSV's order.
+With PEER=quirky, the peer is the project's quirky_scp (QUIRKY: its path)
+over the same studies as files instead: what dqr does when the PACS answers
+at once. KEEP=1 keeps the peer's studies from an earlier run.
 Usage: csv_preview.py DQR WORKDIR STUDIES ROWS[,ROWS...] ROUNDS"""
 import http.client
 import io
@@ -24,6 +27,7 @@ from peers import Api, Procs, free_port, serve_env, start_orthanc, wait_port  # 
 
 DQR, WORK, STUDIES = sys.argv[1], os.path.abspath(sys.argv[2]), int(sys.argv[3])
 ROWS, ROUNDS = [int(x) for x in sys.argv[4].split(",")], int(sys.argv[5])
+PEER, QUIRKY = os.environ.get("PEER", "orthanc"), os.environ.get("QUIRKY", "")
 PW = "gateway-secret-1"
 CT = "1.2.840.10008.5.1.4.1.1.2"
 
@@ -105,27 +109,64 @@ def right(body, picks):
     return True
 
 
-def main():
-    shutil.rmtree(WORK, ignore_errors=True)
-    os.makedirs(WORK)
-    procs = Procs()
-    try:
-        http_port, dicom_port = free_port(), free_port()
-        od, oh = start_orthanc(procs, WORK, "orthanc", "ORTHANC", {"dqr": ["DQR", "127.0.0.1", dicom_port]},
-                               {"StorageCompression": False, "DicomThreadsCount": 8})
-        wait_port(oh, 60) and wait_port(od, 60)
+def start_filled_orthanc(procs, dicom_port, keep, filled):
+    od, oh = start_orthanc(procs, WORK, "orthanc", "ORTHANC", {"dqr": ["DQR", "127.0.0.1", dicom_port]},
+                           dict({"StorageCompression": False, "DicomThreadsCount": 8},
+                                **json.loads(os.environ.get("ORTHANC_CONFIG", "{}"))))
+    peer = procs.list[-1]
+    wait_port(oh, 60) and wait_port(od, 60)
+    if keep:
+        print(f"fill: {STUDIES} studies kept from an earlier run", flush=True)
+    else:
         t0 = time.time()
         bad = fill(oh)
         print(f"fill: {STUDIES} studies into Orthanc in {time.time() - t0:.1f} s ({len(bad)} refused)", flush=True)
+        open(filled, "w").close()
+    return peer, "ORTHANC", od
+
+
+def start_quirky(procs, dicom_port, keep, filled):
+    """The project's test SCP (tests/net/quirky_scp.c) over the same studies as files: it matches in memory,
+    so the time is dqr's and the network's rather than a PACS's index."""
+    files = WORK + "/orthanc-db/files"
+    if not keep:
+        t0 = time.time()
+        os.makedirs(files, exist_ok=True)
+        for i in range(STUDIES):
+            open(f"{files}/{i}.dcm", "wb").write(instance(i))
+        open(filled, "w").close()
+        print(f"fill: {STUDIES} studies written as files in {time.time() - t0:.1f} s", flush=True)
+    port = free_port()
+    peer = procs.start([QUIRKY, "--port", str(port), "--aet", "QUIRKY", "--dir", files, "--dest",
+                        f"DQR=127.0.0.1:{dicom_port}"], open(WORK + "/quirky.log", "w"))
+    wait_port(port, 60)
+    return peer, "QUIRKY", port
+
+
+def main():
+    # KEEP=1 keeps an Orthanc filled by an earlier run with the same STUDIES (its storage and index)
+    filled = f"{WORK}/filled-{PEER}-{STUDIES}"
+    keep = os.environ.get("KEEP") == "1" and os.path.exists(filled)
+    for name in os.listdir(WORK) if os.path.isdir(WORK) else []:
+        if not (keep and name in ("orthanc-db", os.path.basename(filled))):
+            shutil.rmtree(os.path.join(WORK, name), ignore_errors=True) if os.path.isdir(
+                os.path.join(WORK, name)) else os.remove(os.path.join(WORK, name))
+    os.makedirs(WORK, exist_ok=True)
+    procs = Procs()
+    try:
+        http_port, dicom_port = free_port(), free_port()
+        if PEER == "quirky":
+            peer, aet, od = start_quirky(procs, dicom_port, keep, filled)
+        else:
+            peer, aet, od = start_filled_orthanc(procs, dicom_port, keep, filled)
         env = serve_env(WORK, PW, http_port, dicom_port)
-        orthanc = procs.list[0]
         serve = procs.start([DQR, "serve"], open(WORK + "/serve.log", "wb"), env)
         wait_port(http_port, 60)
         api = Api(http_port)
         T = api.login("admin", PW)
         H = {"token": T}
         api.call("POST", "/api/v1/projects", {"id": "P1", "name": "Bench", "dqr_enabled": True}, **H)
-        st, b, _ = api.call("POST", "/api/v1/pacs", {"label": "orthanc", "aet": "ORTHANC", "host": "127.0.0.1",
+        st, b, _ = api.call("POST", "/api/v1/pacs", {"label": "peer", "aet": aet, "host": "127.0.0.1",
                                                      "port": od}, **H)
         pacs = b["id"]
         threads = int(os.environ.get("THREADS", "4"))
@@ -134,20 +175,20 @@ def main():
             for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}, **H)
         if st != 200:
             sys.exit(f"bench: the schedule was refused: {st} {b}")
-        print(f"orthanc {os.popen('Orthanc --version').readline().strip()}; dqr "
+        print(f"peer {PEER}, orthanc {os.popen('Orthanc --version').readline().strip()}; dqr "
               f"{os.popen(DQR + ' --version').readline().strip()}; window threads {threads}", flush=True)
         for rnd in range(ROUNDS):
             for n in ROWS:
                 for kind in ("accession", "patient+date"):
                     text, picks = csv_of(kind, n)
                     up = os.getloadavg()[0]
-                    t0, c0 = time.time(), (cpu(orthanc), cpu(serve))
+                    t0, c0 = time.time(), (cpu(peer), cpu(serve))
                     st, body, _ = api.call("POST", "/api/v1/imports/csv/preview",
                                            {"pacs": pacs, "project": "P1", "csv": text}, **H)
                     dt = time.time() - t0
-                    co, cd = cpu(orthanc) - c0[0], cpu(serve) - c0[1]
+                    co, cd = cpu(peer) - c0[0], cpu(serve) - c0[1]
                     print(f"round {rnd + 1} {kind:12s} rows {n:6d}: {dt:7.2f} s {n / dt:8.0f} rows/s "
-                          f"load {up:.2f} cpu orthanc {co:.1f} s dqr {cd:.1f} s {'right' if st == 200 and right(body, picks) else 'WRONG ' + str(st)}",
+                          f"load {up:.2f} cpu peer {co:.1f} s dqr {cd:.1f} s {'right' if st == 200 and right(body, picks) else 'WRONG ' + str(st)}",
                           flush=True)
     finally:
         procs.stop()

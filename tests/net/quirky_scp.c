@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 typedef struct inst {
-    char path[1024], study[65], series[65], sop[65], cls[65], pid[65], acc[65], num[16], mod[16];
+    char path[1024], study[65], series[65], sop[65], cls[65], pid[65], acc[65], num[16], mod[16], date[17];
 } inst;
 
 static struct {
@@ -143,6 +143,7 @@ static void load_dir(const char *dir)
         get(ds, 0x0008, 0x0016, x->cls, sizeof x->cls);
         get(ds, 0x0010, 0x0020, x->pid, sizeof x->pid);
         get(ds, 0x0008, 0x0050, x->acc, sizeof x->acc);
+        get(ds, 0x0008, 0x0020, x->date, sizeof x->date);
         get(ds, 0x0020, 0x0011, x->num, sizeof x->num);
         get(ds, 0x0008, 0x0060, x->mod, sizeof x->mod);
         dcm_file_close(f);
@@ -154,7 +155,7 @@ static void load_dir(const char *dir)
 /* ---- matching ---------------------------------------------------------- */
 
 typedef struct query {
-    char level[16], study[65], series[65], pid[65], acc[65];
+    char level[16], study[65], series[65], pid[65], acc[65], date[17]; /* StudyDate: one date, no range */
     char sop[65 * 1024]; /* IMAGE level: one UID or a backslash list */
 } query;
 
@@ -179,7 +180,7 @@ static bool list_ok(const char *want, const char *have)
 static bool matches(const query *q, const inst *x)
 {
     return key_ok(q->study, x->study) && key_ok(q->series, x->series) && list_ok(q->sop, x->sop) &&
-           key_ok(q->pid, x->pid) && key_ok(q->acc, x->acc);
+           key_ok(q->pid, x->pid) && key_ok(q->acc, x->acc) && key_ok(q->date, x->date);
 }
 
 static void read_query(const dcm_dataset *id, query *q)
@@ -197,6 +198,7 @@ static void read_query(const dcm_dataset *id, query *q)
     q->sop[n] = '\0';
     get(id, 0x0010, 0x0020, q->pid, sizeof q->pid);
     get(id, 0x0008, 0x0050, q->acc, sizeof q->acc);
+    get(id, 0x0008, 0x0020, q->date, sizeof q->date);
 }
 
 /* The first instance of each distinct key at the level (study, series or instance). */
