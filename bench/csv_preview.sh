@@ -9,7 +9,7 @@
 #   bench/csv_preview.sh [STUDIES] [ROWS[,ROWS...]] [ROUNDS] [WORKDIR]
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
-studies=${1:-10000} rows=${2:-2000,10000} rounds=${3:-2} work=${4:-$root/bench/out/csv_preview}
+studies=${1:-10000} rows=${2:-10000} rounds=${3:-1} work=${4:-$root/bench/out/csv_preview}
 dqr=${DQR:-$root/build/dqr}
 export QUIRKY=${QUIRKY:-$root/build/tests/quirky_scp}
 [ -x "$dqr" ] || { echo "bench: build first (make build)" >&2; exit 1; }
