@@ -467,6 +467,17 @@ async function queuePage() {
 }
 
 // ---- histories ---------------------------------------------------------------
+// What the history knows of how a session was retrieved (docs/api.md): the
+// level that worked, the series that never came, and what dqr did about
+// the PACS's quirks. Empty for sessions that needed none of it.
+function retrievalNotes(r) {
+  const missing = (r.missing_series || []).map((m) => `series ${m.series_number} (${m.modality}) ${m.arrived} of ${m.expected}`);
+  return h("div", { class: "retrieval" },
+    r.retrieve_level ? h("div", {}, `Level ${r.retrieve_level}`) : "",
+    missing.length ? h("div", { class: "error" }, `Missing: ${missing.join(", ")}`) : "",
+    r.notes ? h("div", { class: "muted" }, r.notes) : "");
+}
+
 async function historyPage() {
   const [q, i] = await Promise.all([guarded(() => api("GET", "/history/queries?limit=500")), guarded(() => api("GET", "/history/imports?limit=500"))]);
   if (!q || !i) return;
@@ -486,6 +497,7 @@ async function historyPage() {
            { key: "project", label: "Project" }, { key: "subject", label: "Subject" },
            { key: "session", label: "Session", render: (r) => r.archived > 0 && r.project && r.subject && r.session ? h("a", { href: `#/archive/${encodeURIComponent(r.project)}/${encodeURIComponent(r.subject)}/${encodeURIComponent(r.session)}` }, r.session) : r.session || "" },
            { key: "state", label: "State" }, { key: "archived", label: "Archived" }, { key: "failed", label: "Failed" }, { key: "ms", label: "ms" },
+           { key: "retrieve_level", label: "Retrieval", render: retrievalNotes },
            { key: "_i", label: "Original identifiers", nosort: true, render: (r) => r.has_identifiers ? reveal((x) => `/history/imports/${x.id}/identifiers`, "identifiers")(r) : "" }],
       i.imports, { sort: "at" }));
 }

@@ -284,6 +284,12 @@ static const char *const migrations[] = {
      * silent), and a PACS's window counts every node's transfers */
     "CREATE TABLE nodes (name TEXT PRIMARY KEY, seen INTEGER NOT NULL);"
     "ALTER TABLE import_sessions ADD COLUMN node TEXT;",
+    /* 17: per PACS, how a whole session that failed (the PACS did not
+     * answer, the association broke) is tried again: the transfers tried
+     * before it fails and the first wait (doubling). NULL: the global
+     * import_max_attempts and import_retry_seconds */
+    "ALTER TABLE pacs ADD COLUMN session_attempts INTEGER;"
+    "ALTER TABLE pacs ADD COLUMN session_retry_seconds INTEGER;",
 };
 
 const char *const *store_migrations(size_t *n)

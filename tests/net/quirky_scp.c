@@ -13,8 +13,10 @@
  *   --lose-series NUM   never sends the series whose SeriesNumber is NUM;
  *   --store-delay-ms D  waits D ms before each C-STORE.
  * It counts its incoming associations open at once and writes, after each
- * new one, "max N\nmoves LEVEL,LEVEL...\n" to --stats FILE (for the parallel
- * retrieve test: the most associations dqr ever had open to it).
+ * new one, "max N\nassocs N\nfinds N\nmoves LEVEL,LEVEL...\n" to --stats
+ * FILE (for the parallel retrieve and CSV preview tests: the most
+ * associations dqr ever had open to it, how many it opened, the C-FINDs
+ * asked).
  * Usage: quirky_scp --port P --aet AET --dir DIR --dest AET=HOST:PORT [flags]
  * Test code: one process, a thread per association, listens on 127.0.0.1. */
 #include "dicom/dict.h"
@@ -34,7 +36,7 @@
 #include <unistd.h>
 
 typedef struct inst {
-    char path[1024], study[65], series[65], sop[65], cls[65], pid[65], acc[65], num[16], mod[16];
+    char path[1024], study[65], series[65], sop[65], cls[65], pid[65], acc[65], num[16], mod[16], date[17];
 } inst;
 
 static struct {
@@ -44,7 +46,7 @@ static struct {
     int port, dest_port, drop_after, store_delay_ms;
     bool early, no_sop_class, no_counts, refuse_study, refuse_series;
     char lose_series[16];
-    atomic_int stores;
+    atomic_int stores, finds;
     atomic_bool dropped;
     pthread_mutex_t lock;
     char moves[4096];
@@ -97,7 +99,8 @@ static void write_stats(void)
     snprintf(tmp, sizeof tmp, "%s.tmp", S.stats);
     FILE *f = fopen(tmp, "w");
     if (f) {
-        fprintf(f, "max %d\nmoves %s\n", most_open(), S.moves);
+        fprintf(f, "max %d\nassocs %d\nfinds %d\nmoves %s\n", most_open(), S.nspans, atomic_load(&S.finds),
+                S.moves);
         fclose(f);
         rename(tmp, S.stats);
     }
@@ -140,6 +143,7 @@ static void load_dir(const char *dir)
         get(ds, 0x0008, 0x0016, x->cls, sizeof x->cls);
         get(ds, 0x0010, 0x0020, x->pid, sizeof x->pid);
         get(ds, 0x0008, 0x0050, x->acc, sizeof x->acc);
+        get(ds, 0x0008, 0x0020, x->date, sizeof x->date);
         get(ds, 0x0020, 0x0011, x->num, sizeof x->num);
         get(ds, 0x0008, 0x0060, x->mod, sizeof x->mod);
         dcm_file_close(f);
@@ -151,7 +155,7 @@ static void load_dir(const char *dir)
 /* ---- matching ---------------------------------------------------------- */
 
 typedef struct query {
-    char level[16], study[65], series[65], pid[65], acc[65];
+    char level[16], study[65], series[65], pid[65], acc[65], date[17]; /* StudyDate: one date, no range */
     char sop[65 * 1024]; /* IMAGE level: one UID or a backslash list */
 } query;
 
@@ -176,7 +180,7 @@ static bool list_ok(const char *want, const char *have)
 static bool matches(const query *q, const inst *x)
 {
     return key_ok(q->study, x->study) && key_ok(q->series, x->series) && list_ok(q->sop, x->sop) &&
-           key_ok(q->pid, x->pid) && key_ok(q->acc, x->acc);
+           key_ok(q->pid, x->pid) && key_ok(q->acc, x->acc) && key_ok(q->date, x->date);
 }
 
 static void read_query(const dcm_dataset *id, query *q)
@@ -194,6 +198,7 @@ static void read_query(const dcm_dataset *id, query *q)
     q->sop[n] = '\0';
     get(id, 0x0010, 0x0020, q->pid, sizeof q->pid);
     get(id, 0x0008, 0x0050, q->acc, sizeof q->acc);
+    get(id, 0x0008, 0x0020, q->date, sizeof q->date);
 }
 
 /* The first instance of each distinct key at the level (study, series or instance). */
@@ -520,6 +525,8 @@ static dqr_status handle(net_assoc *a, uint8_t pcid, const dcm_dataset *cmd)
     query q;
     read_query(dcm_file_dataset(f), &q);
     dcm_file_close(f);
+    if (field == NET_C_FIND_RQ)
+        atomic_fetch_add(&S.finds, 1);
     return field == NET_C_FIND_RQ ? handle_find(a, pcid, msgid, cls, &q) : handle_move(a, pcid, msgid, cls, &q);
 }
 

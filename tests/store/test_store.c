@@ -230,9 +230,11 @@ static void fill_typical(store *s, int version)
  * leaves the rows that point at projects in place, still cascading. */
 static void check_registry_policy(store *s, int version)
 {
-    /* made at 15 or later, P1 got the new default */
-    assert_int_equal(one_int(s, version < 15 ? "SELECT COUNT(*) FROM projects WHERE id = 'P1' AND returning_patients = 'propose'"
-                                             : "SELECT COUNT(*) FROM projects WHERE id = 'P1' AND returning_patients = 'enforce'"),
+    /* a project made at version 15 or later was made under the new default */
+    assert_int_equal(one_int(s, version < 15 ? "SELECT COUNT(*) FROM projects WHERE id = 'P1' AND returning_patients = "
+                                               "'propose'"
+                                             : "SELECT COUNT(*) FROM projects WHERE id = 'P1' AND returning_patients = "
+                                               "'enforce'"),
                      1);
     exec_ok(s, "INSERT INTO projects(id, name, created, updated) VALUES ('P9', 'Nine', 2, 2)");
     exec_ok(s, "INSERT INTO projects(id, name, created, updated, returning_patients) VALUES ('P8', 'E', 2, 2, 'propose')");

@@ -218,6 +218,14 @@ try {
     await page.getByRole("button", { name: "Save", exact: true }).click();
     await page.locator("#banner", { hasText: "'tls_ca': dqr cannot read /nonexistent/pacs-ca.crt" }).waitFor({ timeout: 5000 });
   });
+  await step(page, "history: the retrieval level that worked and what dqr did about the PACS", async () => {
+    await page.goto(cfg.base + "/#/history");
+    await page.getByRole("heading", { name: "Imports" }).waitFor();
+    const row = page.getByRole("row", { name: /QK01_CT/ });
+    const t = await row.textContent({ timeout: 5000 });
+    const hdr = await page.getByRole("columnheader", { name: "Retrieval" }).count();
+    return hdr === 1 && t.includes("Level SERIES") && /refused the STUDY-level C-MOVE/.test(t) || `header ${hdr}: ${t}`;
+  });
   await step(page, "admin: project script with lint errors and a dry run", async () => {
     await page.goto(cfg.base + "/#/admin/projects/P1");
     const area = page.getByLabel("Project P1: DicomEdit script");

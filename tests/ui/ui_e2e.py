@@ -2,7 +2,10 @@
 """Browser tests of the web UI: starts Orthanc (loaded with generated
 studies, one patient named like an XSS attack) and `dqr serve`, sets up
 users, PACS and a project over the REST API, then runs browser.mjs in
-Debian's headless Chromium (playwright-core) and reports its steps.
+Debian's headless Chromium (playwright-core) and reports its steps. A
+session imported from the project's quirky_scp (QUIRKY_SCP in the
+environment), which refuses STUDY-level C-MOVE, shows in the history the
+level that worked and what dqr did about it.
 Usage: ui_e2e.py DQR WORKDIR [SCREENSHOT_DIR]"""
 import glob
 import json
@@ -43,7 +46,10 @@ dates = sorted({d.StudyDate for d in ds.values()})
 http_port, dicom_port = free_port(), free_port()
 OD, _ = start_orthanc(procs, WORK, "orthanc", "ORTHANC", {"dqr": ["DQR", "127.0.0.1", dicom_port]})
 OD2, _ = start_orthanc(procs, WORK, "other", "OTHER", {"dqr": ["DQR", "127.0.0.1", dicom_port]})
-wait_port(OD) and wait_port(OD2)
+QP = free_port()
+procs.start([os.environ["QUIRKY_SCP"], "--port", str(QP), "--aet", "QUIRKY", "--dir", studies, "--dest",
+             f"DQR=127.0.0.1:{dicom_port}", "--refuse-study-level"], open(WORK + "/quirky.log", "w"))
+wait_port(OD) and wait_port(OD2) and wait_port(QP)
 dqr_store(DQR, "ORTHANC", OD, studies)
 env = serve_env(WORK, "gateway-secret-1", http_port, dicom_port, DQR_IMPORT_POLL_SECONDS="1")
 try:
@@ -58,6 +64,15 @@ try:
     p3 = api.call("POST", "/api/v1/pacs", {"label": "Down PACS", "aet": "DOWN", "host": "127.0.0.1", "port": free_port()},
                   token=T)[1]["id"]
     api.call("POST", "/api/v1/projects", {"id": "P1", "name": "Brain study", "dqr_enabled": True}, token=T)
+    # a session whose PACS refused the STUDY level: the history says so
+    pq = api.call("POST", "/api/v1/pacs", {"label": "Quirky PACS", "aet": "QUIRKY", "host": "127.0.0.1", "port": QP},
+                  token=T)[1]["id"]
+    quirky_study = sorted({d.StudyInstanceUID for d in ds.values()})[0]
+    b = api.call("POST", "/api/v1/imports", {"pacs": pq, "project": "P1", "studies": [
+        {"StudyInstanceUID": quirky_study, "subject": "QK01", "session": "QK01_CT"}]}, token=T)[1]
+    b = api.wait_import(T, b.get("id"))
+    check("the quirky PACS's session was imported at SERIES level", b.get("state") == "done" and
+          (b.get("sessions") or [{}])[0].get("retrieve_level") == "SERIES", b)
     for u in ("alice", "bob"):
         api.call("POST", "/api/v1/users", {"username": u, "password": {"alice": "wonderland-42x", "bob": "builder-pw-77"}[u], "role": "user"}, token=T)
     api.call("PUT", "/api/v1/users/2/grants", {"pacs": [p1, p2, p3], "projects": ["P1"]}, token=T)

@@ -2,7 +2,8 @@
  * names search columns (Accession Number, Study Date, Patient ID, Last Name,
  * First Name, DOB, Modality: any subset, any order, at least one) and
  * relabel columns (Subject, Session). Each row is resolved by a STUDY-level
- * query; a row matching several studies gets sessions LABEL_1, LABEL_2, ...;
+ * query (the rows' queries asked at once, over several associations each
+ * asking many: gw_query_batch); a row matching several studies gets sessions LABEL_1, LABEL_2, ...;
  * a row matching none, or malformed, is reported with its line number.
  * Nothing is queued while any row has an error.
  *
@@ -175,30 +176,34 @@ static void row_error(resolved *out, int line, const char *msg)
     out->errors++;
 }
 
-/* Resolve one data row: query, then labels for each match (and what the
- * registry of returning patients says of them). */
-static void resolve_row(gw_req *r, const gw_pacs *p, const char *project, const char *const *v, int line,
-                        resolved *out)
+/* One data row between reading and resolving: its values, and its query
+ * keys or why it has none. */
+typedef struct pending {
+    int line;
+    const char *v[C_COUNT];
+    json_t *keys; /* NULL: msg says what is wrong with the row */
+    char msg[300];
+} pending;
+
+static void row_check(pending *row)
+{
+    const char *const *v = row->v;
+    if (!gw_label_ok(v[C_SUBJECT]))
+        snprintf(row->msg, sizeof row->msg, "Subject '%.64s' must be 1 to 64 letters, digits, _ or -", v[C_SUBJECT]);
+    else
+        row->keys = row_keys(v, row->msg, sizeof row->msg);
+}
+
+/* Labels for each match of one row's query (and what the registry of
+ * returning patients says of them). */
+static void resolve_row(gw_req *r, const char *project, const pending *row, gw_query_job *job, resolved *out)
 {
     char msg[300];
-    if (!gw_label_ok(v[C_SUBJECT])) {
-        snprintf(msg, sizeof msg, "Subject '%.64s' must be 1 to 64 letters, digits, _ or -", v[C_SUBJECT]);
-        row_error(out, line, msg);
-        return;
-    }
-    json_t *keys = row_keys(v, msg, sizeof msg);
-    if (!keys) {
-        row_error(out, line, msg);
-        return;
-    }
-    gw_query_result qr;
-    dqr_error err = {0};
-    long ms;
-    dqr_status st = gw_query_recorded(r->g, r->user.id, p, "STUDY", keys, 100, &qr, &ms, &err);
-    json_decref(keys);
-    if (st != DQR_OK || json_array_size(qr.results) == 0) {
-        snprintf(msg, sizeof msg, "%.299s", st ? err.message : "no study matches this row");
-        row_error(out, line, msg);
+    const char *const *v = row->v;
+    gw_query_result qr = job->result;
+    if (job->status != DQR_OK || json_array_size(qr.results) == 0) {
+        snprintf(msg, sizeof msg, "%.299s", job->status ? job->err.message : "no study matches this row");
+        row_error(out, row->line, msg);
         json_decref(qr.results);
         return;
     }
@@ -221,12 +226,61 @@ static void resolve_row(gw_req *r, const gw_pacs *p, const char *project, const 
         json_array_append_new(out->studies, study);
     }
     json_decref(qr.results);
-    json_t *row = json_pack("{s:i,s:o}", "line", line, "matches", matches);
+    json_t *row_out = json_pack("{s:i,s:o}", "line", row->line, "matches", matches);
     if (qr.truncated)
-        json_object_set_new(row, "warning", json_string(qr.message));
+        json_object_set_new(row_out, "warning", json_string(qr.message));
     if (conflict)
-        json_object_set_new(row, "error", json_string(conflict)), out->errors++;
-    json_array_append_new(out->rows, row);
+        json_object_set_new(row_out, "error", json_string(conflict)), out->errors++;
+    json_array_append_new(out->rows, row_out);
+}
+
+/* The data rows of records (blank ones left out) under the header's map. */
+static pending *read_rows(const json_t *records, const int *map, size_t ncol, size_t *count)
+{
+    size_t total = json_array_size(records), k = 0;
+    pending *rows = calloc(total ? total : 1, sizeof *rows);
+    for (size_t n = 1; rows && n < total; n++) {
+        json_t *rec = json_array_get(records, n), *fields = json_object_get(rec, "fields");
+        pending *row = &rows[k];
+        row->line = (int)json_integer_value(json_object_get(rec, "line"));
+        for (int c = 0; c < C_COUNT; c++)
+            row->v[c] = "";
+        bool blank = true;
+        for (size_t i = 0; i < json_array_size(fields) && i < ncol; i++) {
+            row->v[map[i]] = json_string_value(json_array_get(fields, i));
+            blank = blank && !*row->v[map[i]];
+        }
+        if (blank)
+            continue;
+        k++;
+        if (json_array_size(fields) != ncol)
+            snprintf(row->msg, sizeof row->msg, "this row has a different number of columns than the header");
+        else
+            row_check(row);
+    }
+    *count = k;
+    return rows;
+}
+
+/* Every row with keys asked at once (gw_query_batch), then each resolved
+ * in the file's order. */
+static void resolve_rows(gw_req *r, const gw_pacs *p, const char *project, pending *rows, size_t n, resolved *out)
+{
+    gw_query_job *jobs = calloc(n ? n : 1, sizeof *jobs);
+    size_t q = 0;
+    for (size_t i = 0; jobs && i < n; i++)
+        if (rows[i].keys)
+            jobs[q++].keys = rows[i].keys;
+    if (jobs)
+        gw_query_batch(r->g, r->user.id, p, "STUDY", jobs, q, 100);
+    for (size_t i = 0, k = 0; i < n; i++) {
+        if (!rows[i].keys || !jobs)
+            row_error(out, rows[i].line, rows[i].keys ? "out of memory" : rows[i].msg);
+        else
+            resolve_row(r, project, &rows[i], &jobs[k++], out);
+        json_decref(rows[i].keys);
+    }
+    free(jobs);
 }
 
 /* Parse and resolve the body's CSV; false after answering an error. */
@@ -264,22 +318,13 @@ static bool resolve(gw_req *r, int64_t *pacs_id, const char **project, resolved 
         return gw_fail(r, 400, "line 1: the header needs a Subject column and at least one search column");
     }
     *out = (resolved){json_array(), json_array(), 0};
-    for (size_t n = 1; n < json_array_size(records); n++) {
-        json_t *rec = json_array_get(records, n), *fields = json_object_get(rec, "fields");
-        int at = (int)json_integer_value(json_object_get(rec, "line"));
-        const char *v[C_COUNT];
-        for (int k = 0; k < C_COUNT; k++)
-            v[k] = "";
-        bool blank = true;
-        for (size_t i = 0; i < json_array_size(fields) && i < ncol; i++) {
-            v[map[i]] = json_string_value(json_array_get(fields, i));
-            blank = blank && !*v[map[i]];
-        }
-        if (json_array_size(fields) != ncol && !blank)
-            row_error(out, at, "this row has a different number of columns than the header");
-        else if (!blank)
-            resolve_row(r, &p, *project, v, at, out);
-    }
+    size_t nrows = 0;
+    pending *rows = read_rows(records, map, ncol, &nrows);
+    if (rows)
+        resolve_rows(r, &p, *project, rows, nrows, out);
+    else
+        row_error(out, 0, "out of memory");
+    free(rows);
     json_decref(records);
     /* session labels must be unique in the whole file, and not another
      * subject's already (one query per row; repeats found by hashing) */

@@ -12,13 +12,15 @@
 #define PACS_COLS                                                                                                    \
     "id, label, aet, host, port, calling_aet, queryable, storable, default_qr, default_store, protocol, url, "       \
     "username, password_enc IS NOT NULL AS has_password, retrieve, receiver_aet, timezone, tls, tls_cert, "      \
-    "tls_key, tls_ca, retry_attempts, retry_backoff_seconds, created, updated"
+    "tls_key, tls_ca, retry_attempts, retry_backoff_seconds, session_attempts, session_retry_seconds, created, "  \
+    "updated"
 
 static const char *const editable[] = {"label",    "aet",      "host",          "port",     "calling_aet",
                                        "queryable", "storable", "default_qr",    "default_store", "protocol",
                                        "url",      "username", "password",      "retrieve", "timezone",
                                        "schedule", "receiver_aet", "tls", "tls_cert", "tls_key", "tls_ca",
-                                       "retry_attempts", "retry_backoff_seconds", NULL};
+                                       "retry_attempts", "retry_backoff_seconds", "session_attempts",
+                                       "session_retry_seconds", NULL};
 
 static json_t *load_json(gw *g, int64_t id, dqr_error *err)
 {
@@ -118,6 +120,18 @@ static dqr_status write_pacs(void *ctx, store *s, dqr_error *err)
                                       json_is_integer(rb) ? STORE_I(json_integer_value(rb)) : STORE_S(NULL),
                                       STORE_I(w->id)},
                         3, NULL, NULL, NULL, err);
+    /* a whole session's retry policy: given (a number, or null for the global settings) or left as it is */
+    const char *const session_keys[] = {"session_attempts", "session_retry_seconds"};
+    for (int k = 0; k < 2 && st == DQR_OK; k++) {
+        const json_t *v = json_object_get(p, session_keys[k]);
+        char sql[96];
+        snprintf(sql, sizeof sql, "UPDATE pacs SET %s = ? WHERE id = ?", session_keys[k]);
+        if (v)
+            st = store_exec(s, sql,
+                            (store_val[]){json_is_integer(v) ? STORE_I(json_integer_value(v)) : STORE_S(NULL),
+                                          STORE_I(w->id)},
+                            2, NULL, NULL, NULL, err);
+    }
     /* at most one default query/retrieve PACS and one default storage PACS */
     if (st == DQR_OK && flag(p, "default_qr"))
         st = store_exec(s, "UPDATE pacs SET default_qr = 0 WHERE id <> ?", (store_val[]){STORE_I(w->id)}, 1, NULL,

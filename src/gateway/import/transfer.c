@@ -532,19 +532,24 @@ static void finish(gw *g, int64_t id, const char *state, const char *error, long
            state, ms);
 }
 
-/* A transfer that failed: again later with a doubling wait, or failed. */
-static void retry_or_fail(gw *g, int64_t id, const char *why, long ms)
+/* A transfer that failed: again later with a doubling wait, or failed.
+ * The PACS's session_attempts and session_retry_seconds when set (a PACS
+ * known to be down for maintenance for hours, or one to give up on soon),
+ * else the global import_max_attempts and import_retry_seconds. */
+static void retry_or_fail(gw *g, const gw_pacs *p, int64_t id, const char *why, long ms)
 {
     int64_t attempts = 0;
     store_int(g->db, "SELECT attempts FROM import_sessions WHERE id = ?", (store_val[]){STORE_I(id)}, 1, &attempts,
               NULL);
-    if (attempts >= g->cfg.import_max_attempts) {
+    int max = p->session_attempts > 0 ? p->session_attempts : g->cfg.import_max_attempts;
+    int first = p->session_retry_seconds > 0 ? p->session_retry_seconds : g->cfg.import_retry_seconds;
+    if (attempts >= max) {
         char msg[400];
         snprintf(msg, sizeof msg, "gave up after %lld attempts: %.300s", (long long)attempts, why);
         finish(g, id, "failed", msg, ms, 0);
         return;
     }
-    int64_t wait = (int64_t)g->cfg.import_retry_seconds << (attempts > 10 ? 10 : attempts - 1);
+    int64_t wait = (int64_t)first << (attempts > 10 ? 10 : attempts < 1 ? 0 : attempts - 1);
     finish(g, id, "queued", why, ms, time(NULL) + wait);
 }
 
@@ -578,9 +583,9 @@ static void conclude(gw *g, run *r, dqr_status st, const dqr_error *err, int64_t
         if (archived)
             finish(g, j->id, "partial", msg, ms, 0);
         else
-            retry_or_fail(g, j->id, st != DQR_OK ? err->message : msg, ms);
+            retry_or_fail(g, r->p, j->id, st != DQR_OK ? err->message : msg, ms);
     } else if (st != DQR_OK)
-        retry_or_fail(g, j->id, err->message, ms);
+        retry_or_fail(g, r->p, j->id, err->message, ms);
     else if (failed || r->failed)
         finish(g, j->id, archived ? "partial" : "failed",
                *j->error ? j->error : "the PACS reported failed sub-operations", ms, 0);

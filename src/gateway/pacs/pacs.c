@@ -107,6 +107,12 @@ bool gw_pacs_check(const json_t *p, char *msg, size_t len)
     if (!int_in(p, "retry_backoff_seconds", 0, 3600))
         return fail(msg, len, "'retry_backoff_seconds' is an integer from 0 to 3600: the first wait before asking "
                               "again (doubling)");
+    if (!int_in(p, "session_attempts", 1, 100))
+        return fail(msg, len, "'session_attempts' is null or an integer from 1 to 100: transfers tried before a "
+                              "session of this PACS fails (null: import_max_attempts)");
+    if (!int_in(p, "session_retry_seconds", 1, 86400))
+        return fail(msg, len, "'session_retry_seconds' is null or an integer from 1 to 86400: the first wait before a "
+                              "failed session of this PACS is tried again, doubling (null: import_retry_seconds)");
     if (tz && !gw_timezone_valid(tz))
         return fail(msg, len, "'timezone' is not a time zone this machine knows (e.g. \"Europe/Berlin\", \"UTC\")");
     return tls_check(p, msg, len);
@@ -135,6 +141,9 @@ static int take_pacs(void *ctx, int n, const char *const *names, const store_val
         else if (strcmp(k, "tls") == 0) p->tls = c[i].i != 0;
         else if (strcmp(k, "retry_attempts") == 0) p->retry_attempts = (int)c[i].i;
         else if (strcmp(k, "retry_backoff_seconds") == 0) p->retry_backoff_seconds = (int)c[i].i;
+        else if (strcmp(k, "session_attempts") == 0) p->session_attempts = c[i].type == STORE_NULL ? 0 : (int)c[i].i;
+        else if (strcmp(k, "session_retry_seconds") == 0)
+            p->session_retry_seconds = c[i].type == STORE_NULL ? 0 : (int)c[i].i;
         else if (strcmp(k, "tls_cert") == 0) snprintf(p->tls_cert, sizeof p->tls_cert, "%s", v);
         else if (strcmp(k, "tls_key") == 0) snprintf(p->tls_key, sizeof p->tls_key, "%s", v);
         else if (strcmp(k, "tls_ca") == 0) snprintf(p->tls_ca, sizeof p->tls_ca, "%s", v);
@@ -148,7 +157,8 @@ dqr_status gw_pacs_load(gw *g, int64_t id, gw_pacs *p, dqr_error *err)
     dqr_status st = store_exec(g->db,
                                "SELECT id, label, aet, host, port, calling_aet, queryable, storable, protocol, "
                                "retrieve, url, timezone, username, receiver_aet, tls, tls_cert, tls_key, tls_ca, "
-                               "retry_attempts, retry_backoff_seconds FROM pacs WHERE id = ?",
+                               "retry_attempts, retry_backoff_seconds, session_attempts, session_retry_seconds FROM pacs "
+                               "WHERE id = ?",
                                (store_val[]){STORE_I(id)}, 1, take_pacs, p, NULL, err);
     if (st == DQR_OK && !p->id)
         st = dqr_error_set(err, DQR_E_NOTFOUND, "no PACS %lld", (long long)id);

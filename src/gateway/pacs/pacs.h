@@ -18,6 +18,7 @@ typedef struct gw_pacs {
     char tls_cert[512], tls_key[512], tls_ca[512]; /* DICOM TLS files on the dqr host ("" = none) */
     int port;
     int retry_attempts, retry_backoff_seconds; /* series still short after a C-MOVE: asked again (doubling wait) */
+    int session_attempts, session_retry_seconds; /* a whole session that failed: tries, first wait; 0 = global */
     bool queryable, storable;
     bool tls; /* DICOM TLS on every association to it, verifying it against tls_ca or the system store */
 } gw_pacs;

@@ -43,30 +43,12 @@ static int on_match(void *ctx, const dcm_dataset *ds)
     return 0;
 }
 
-dqr_status gw_query_run(gw *g, const gw_pacs *p, const char *level, const json_t *keys, size_t max,
-                        gw_query_result *out, dqr_error *err)
+/* The answer's final status as a result (truncated, with why) or an error. */
+static dqr_status interpret(const gw_pacs *p, collect *c, gw_query_result *out, dqr_error *err)
 {
-    memset(out, 0, sizeof *out);
-    if (strcmp(p->protocol, "dicomweb") == 0)
-        return gw_qido_run(g, p, level, keys, max, out, err);
-    dcm_dataset *id = gw_query_identifier(level, keys, err);
-    if (!id)
-        return err->code;
-    const char *model = strcmp(level, "PATIENT") == 0 ? NET_PATIENT_ROOT_FIND : NET_STUDY_ROOT_FIND;
-    collect c = {json_array(), max, false};
-    net_assoc *a = gw_pacs_connect(g, p, model, false, err);
-    dqr_status st = a ? net_find(a, model, id, on_match, &c, &out->status, err) : err->code;
-    if (st == DQR_OK)
-        net_release(a, NULL);
-    net_assoc_free(a);
-    dcm_dataset_free(id);
-    if (st != DQR_OK) {
-        json_decref(c.results);
-        return st;
-    }
-    out->results = c.results;
-    size_t n = json_array_size(c.results);
-    if (c.cancelled) {
+    out->results = c->results;
+    size_t n = json_array_size(c->results);
+    if (c->cancelled) {
         out->truncated = true;
         snprintf(out->message, sizeof out->message,
                  "showing the first %zu results (dqr's query_max_results); narrow the search to see the rest", n);
@@ -77,7 +59,7 @@ dqr_status gw_query_run(gw *g, const gw_pacs *p, const char *level, const json_t
                  "search",
                  n, out->status, net_status_str(out->status));
     } else if (out->status != 0) {
-        json_decref(c.results);
+        json_decref(c->results);
         out->results = NULL;
         return dqr_error_set(err, DQR_E_IO, "PACS %s refused the query: 0x%04X %s", p->label, out->status,
                              net_status_str(out->status));
@@ -85,9 +67,54 @@ dqr_status gw_query_run(gw *g, const gw_pacs *p, const char *level, const json_t
     return DQR_OK;
 }
 
-/* The history row of one query: qr NULL when it failed (err says why). */
-static void history_add(gw *g, int64_t user, const gw_pacs *p, const char *level, const json_t *keys,
-                        const gw_query_result *qr, long ms, const dqr_error *err)
+static const char *find_model(const char *level)
+{
+    return strcmp(level, "PATIENT") == 0 ? NET_PATIENT_ROOT_FIND : NET_STUDY_ROOT_FIND;
+}
+
+dqr_status gw_query_on(net_assoc *a, const gw_pacs *p, const char *level, const json_t *keys, size_t max,
+                       gw_query_result *out, dqr_error *err)
+{
+    memset(out, 0, sizeof *out);
+    dcm_dataset *id = gw_query_identifier(level, keys, err);
+    if (!id)
+        return err->code;
+    collect c = {json_array(), max, false};
+    dqr_status st = net_find(a, find_model(level), id, on_match, &c, &out->status, err);
+    dcm_dataset_free(id);
+    if (st != DQR_OK) {
+        json_decref(c.results);
+        out->lost = true;
+        return st;
+    }
+    return interpret(p, &c, out, err);
+}
+
+net_assoc *gw_query_connect(gw *g, const gw_pacs *p, const char *level, dqr_error *err)
+{
+    return gw_pacs_connect(g, p, find_model(level), false, err);
+}
+
+dqr_status gw_query_run(gw *g, const gw_pacs *p, const char *level, const json_t *keys, size_t max,
+                        gw_query_result *out, dqr_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (strcmp(p->protocol, "dicomweb") == 0)
+        return gw_qido_run(g, p, level, keys, max, out, err);
+    dcm_dataset *id = gw_query_identifier(level, keys, err);
+    if (!id) /* a bad key is said before any connection */
+        return err->code;
+    dcm_dataset_free(id);
+    net_assoc *a = gw_query_connect(g, p, level, err);
+    dqr_status st = a ? gw_query_on(a, p, level, keys, max, out, err) : err->code;
+    if (a && !out->lost)
+        net_release(a, NULL);
+    net_assoc_free(a);
+    return st;
+}
+
+void gw_query_record(gw *g, int64_t user, const gw_pacs *p, const char *level, const json_t *keys,
+                     const gw_query_result *qr, long ms, const dqr_error *err)
 {
     char *text = keys ? json_dumps(keys, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
     char *sealed = text ? store_vault_seal(g->vault, text, strlen(text)) : NULL;
@@ -109,6 +136,6 @@ dqr_status gw_query_recorded(gw *g, int64_t user, const gw_pacs *p, const char *
     double t0 = gw_clock_ms();
     dqr_status st = gw_query_run(g, p, level, keys, max, out, err);
     *ms = (long)(gw_clock_ms() - t0);
-    history_add(g, user, p, level, keys, st == DQR_OK ? out : NULL, *ms, st == DQR_OK ? NULL : err);
+    gw_query_record(g, user, p, level, keys, st == DQR_OK ? out : NULL, *ms, st == DQR_OK ? NULL : err);
     return st;
 }

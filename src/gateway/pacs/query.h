@@ -19,6 +19,7 @@ typedef struct gw_query_result {
     bool truncated;    /* fewer results than the PACS has */
     char message[256]; /* why, when truncated */
     uint16_t status;   /* final C-FIND status */
+    bool lost;         /* the association is not fit for another query (it failed, or a C-CANCEL was sent) */
 } gw_query_result;
 
 /* Level index: 0 PATIENT, 1 STUDY, 2 SERIES, -1 other. */
@@ -34,9 +35,40 @@ const char *gw_query_key(int level, const char *key);
 dqr_status gw_query_run(gw *g, const gw_pacs *p, const char *level, const json_t *keys, size_t max,
                         gw_query_result *out, dqr_error *err);
 
+/* The association gw_query_on asks level's queries on (C-FIND model). */
+net_assoc *gw_query_connect(gw *g, const gw_pacs *p, const char *level, dqr_error *err);
+
+/* One C-FIND on a (DIMSE PACS only), so that many queries can share one
+ * association; out->lost says when a must not be asked again. */
+dqr_status gw_query_on(net_assoc *a, const gw_pacs *p, const char *level, const json_t *keys, size_t max,
+                       gw_query_result *out, dqr_error *err);
+
+/* The query history's row of one query for user: qr NULL when it failed
+ * (err says why). Counts in clear, the keys sealed. */
+void gw_query_record(gw *g, int64_t user, const gw_pacs *p, const char *level, const json_t *keys,
+                     const gw_query_result *qr, long ms, const dqr_error *err);
+
 /* gw_query_run for user, recorded in the query history (counts in clear,
  * the keys sealed) whether it succeeds or not; *ms gets its duration. */
 dqr_status gw_query_recorded(gw *g, int64_t user, const gw_pacs *p, const char *level, const json_t *keys, size_t max,
                              gw_query_result *out, long *ms, dqr_error *err);
+
+/* One query of a batch: keys in (borrowed), the rest out. Zero it first. */
+typedef struct gw_query_job {
+    const json_t *keys;
+    gw_query_result result; /* result.results owned by the caller after the batch */
+    dqr_status status;
+    dqr_error err;
+    long ms;
+} gw_query_job;
+
+/* The n queries of jobs at level on p for user, each recorded as
+ * gw_query_recorded does, at most max results each: over as many
+ * associations at once as p's window has threads now (shared with p's
+ * running imports; one when they hold them all), each asking many queries
+ * in turn. Once a connection fails, the queries not yet asked fail with
+ * its reason. Returns when all are answered. */
+void gw_query_batch(gw *g, int64_t user, const gw_pacs *p, const char *level, gw_query_job *jobs, size_t n,
+                    size_t max);
 
 #endif
