@@ -169,17 +169,18 @@ static bool reserve(px_ocr *o, size_t n, size_t page)
 }
 
 /* Mark in keep the ink at thresholds t[base + 1], t[base + 2] that can be
- * text, with the level it is ink at (base + 1 or base + 2, an index of t),
- * grown by one pixel so the anti-aliased edge of a kept stroke survives the
- * upscale. */
-static void keep_text_ink(px_ocr *o, uint8_t *keep, uint32_t w, uint32_t h, const unsigned *t, uint8_t base)
+ * text (none of its components brighter than ceiling), with the level it is
+ * ink at (base + 1 or base + 2, an index of t), grown by one pixel so the
+ * anti-aliased edge of a kept stroke survives the upscale. */
+static void keep_text_ink(px_ocr *o, uint8_t *keep, uint32_t w, uint32_t h, const unsigned *t, uint8_t base,
+                          unsigned ceiling)
 {
     size_t n = (size_t)w * h;
     uint8_t *mask = o->page; /* the page is free until the scaled image is drawn */
     for (size_t i = 0; i < n; i++)
         mask[i] = o->bright[i] >= t[base + 1];
     uint32_t max_h = h / 12 > 32 ? h / 12 : 32;
-    px_ink_keep_text(mask, o->bright, t[base + 1], t[base + 2], w, h, max_h, o->stack);
+    px_ink_keep_text_under(mask, o->bright, t[base + 1], t[base + 2], ceiling, w, h, max_h, o->stack);
     memset(keep, 0, n);
     for (uint32_t y = 0; y < h; y++)
         for (uint32_t x = 0; x < w; x++) {
@@ -234,7 +235,9 @@ static void add_grey_text(px_ocr *o, uint32_t w, uint32_t h, unsigned *t, unsign
 {
     t[3] = level / 2 < 40 ? 40 : level / 2;
     t[4] = (t[3] + level + 1) / 2;
-    keep_text_ink(o, o->keep_dim, w, h, t, 2);
+    /* speckle and tissue brighter than the text are no text of that grey */
+    unsigned ceiling = level + level / 8 + 6;
+    keep_text_ink(o, o->keep_dim, w, h, t, 2, ceiling > 255 ? 255 : ceiling);
     for (size_t i = 0, n = (size_t)w * h; i < n; i++)
         if (!o->keep[i])
             o->keep[i] = o->keep_dim[i];
@@ -261,7 +264,7 @@ static bool prepare(px_ocr *o, const px_image *img, unsigned scale)
             o->bright[i] = (uint8_t)(255 - o->bright[i]);
     unsigned t[5];
     ink_thresholds(hist, n, inverted, t);
-    keep_text_ink(o, o->keep, w, h, t, 0);
+    keep_text_ink(o, o->keep, w, h, t, 0, 255);
     unsigned grey = grey_text_level(hist, n, inverted, t);
     if (grey)
         add_grey_text(o, w, h, t, grey);

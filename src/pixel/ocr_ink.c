@@ -164,8 +164,8 @@ static bool solid(const uint8_t *mask, uint32_t w, const comp *c, uint8_t m, uin
  * so a filled disc (79 % of its box) or a solid shape is no letter here, nor
  * one faint at t2 (under halfway from t2 to the brightest: a bone whose
  * level the window puts at t2, its noise a speckled disc). */
-static void keep_high(uint8_t *mask, const uint8_t *bright, unsigned t2, unsigned faint, uint32_t w,
-                      uint32_t h, uint32_t max_h, const comp *c, uint32_t *stack)
+static void keep_high(uint8_t *mask, const uint8_t *bright, unsigned t2, unsigned faint, unsigned ceiling,
+                      uint32_t w, uint32_t h, uint32_t max_h, const comp *c, uint32_t *stack)
 {
     for (uint32_t y = c->y0; y <= c->y1; y++)
         for (uint32_t x = c->x0; x <= c->x1; x++) {
@@ -179,7 +179,8 @@ static void keep_high(uint8_t *mask, const uint8_t *bright, unsigned t2, unsigne
             if (mask[i] != HIGH)
                 continue;
             comp s = flood(mask, bright, t2, w, h, i, HIGH, HIGH_SEEN, stack);
-            bool letter = text_like(&s, max_h, 70) && s.max >= faint && !solid(mask, w, &s, HIGH_SEEN, stack);
+            bool letter = text_like(&s, max_h, 70) && s.max >= faint && s.max <= ceiling &&
+                          !solid(mask, w, &s, HIGH_SEEN, stack);
             relabel(mask, w, &s, HIGH_SEEN, letter ? HIGH_KEPT : 0);
         }
 }
@@ -187,17 +188,24 @@ static void keep_high(uint8_t *mask, const uint8_t *bright, unsigned t2, unsigne
 void px_ink_keep_text(uint8_t *mask, const uint8_t *bright, unsigned t1, unsigned t2, uint32_t w, uint32_t h,
                       uint32_t max_h, uint32_t *stack)
 {
+    px_ink_keep_text_under(mask, bright, t1, t2, 255, w, h, max_h, stack);
+}
+
+void px_ink_keep_text_under(uint8_t *mask, const uint8_t *bright, unsigned t1, unsigned t2, unsigned ceiling,
+                            uint32_t w, uint32_t h, uint32_t max_h, uint32_t *stack)
+{
     unsigned faint = (t1 + t2) / 2;
     size_t n = (size_t)w * h;
     for (size_t i = 0; i < n; i++) {
         if (mask[i] != INK)
             continue;
         comp c = flood(mask, bright, t2, w, h, i, INK, SEEN, stack);
-        bool letter = text_like(&c, max_h, 85) && c.max >= faint && !solid(mask, w, &c, SEEN, stack);
+        bool letter = text_like(&c, max_h, 85) && c.max >= faint && c.max <= ceiling &&
+                      !solid(mask, w, &c, SEEN, stack);
         if (letter && !mixed(&c))
             relabel(mask, w, &c, SEEN, KEPT); /* marks of a neighbour already kept are untouched */
         else if (c.count2)
-            keep_high(mask, bright, t2, t2 + (t2 - t1) / 2, w, h, max_h, &c, stack);
+            keep_high(mask, bright, t2, t2 + (t2 - t1) / 2, ceiling, w, h, max_h, &c, stack);
         else
             relabel(mask, w, &c, SEEN, 0);
     }

@@ -53,4 +53,9 @@ void px_palette_free(px_palette *pal);
 void px_ink_keep_text(uint8_t *mask, const uint8_t *bright, unsigned t1, unsigned t2, uint32_t w, uint32_t h,
                       uint32_t max_h, uint32_t *stack);
 
+/* The same for text drawn at one grey level: a component with a pixel
+ * brighter than ceiling is no such text (speckle, anatomy) and is cleared. */
+void px_ink_keep_text_under(uint8_t *mask, const uint8_t *bright, unsigned t1, unsigned t2, unsigned ceiling,
+                            uint32_t w, uint32_t h, uint32_t max_h, uint32_t *stack);
+
 #endif
