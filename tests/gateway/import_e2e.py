@@ -155,6 +155,20 @@ try:
     check("archive: exactly the instances, relabelled, de-identified, project script last", ok)
     st, b, _ = api.call("GET", "/api/v1/projects/P1/subjects", **H)
     check("browse subjects", st == 200 and [x["label"] for x in b["subjects"]] == ["S01", "S02", "S03"], b)
+
+    def subjects_agree(when):
+        """The subject list (from the per-session summary) sums what each
+        subject's sessions (read from the instance rows) say."""
+        st, b, _ = api.call("GET", "/api/v1/projects/P1/subjects", **H)
+        bad = []
+        for x in b.get("subjects", []):
+            ses = api.call("GET", "/api/v1/projects/P1/subjects/%s/sessions" % x["label"], **H)[1]["sessions"]
+            want = (len(ses), sum(y["instances"] for y in ses), sum(y["bytes"] for y in ses),
+                    max(y["updated"] for y in ses))
+            if (x["sessions"], x["instances"], x["bytes"], x["updated"]) != want:
+                bad.append((x, want))
+        check("subject list agrees with the sessions " + when, st == 200 and b["subjects"] and not bad, (b, bad))
+    subjects_agree("after the imports")
     st, b, _ = api.call("GET", "/api/v1/projects/P1/subjects/S01/sessions", **H)
     check("browse sessions", st == 200 and b["sessions"][0]["label"] == "S01_CT" and
           b["sessions"][0]["instances"] == len(meta[pick[0]]), b)
@@ -167,6 +181,7 @@ try:
     st2, s2, _ = api.call("GET", "/api/v1/projects/P1/sessions/S01_CT", **H)
     check("re-import: same files, same count", b.get("state") == "done" and
           len(archive_files("P1", "S01", "S01_CT")) == len(meta[pick[0]]) == s2["instances"], (b, s2))
+    subjects_agree("after a re-import")
 
     # ---- C-GET from DCMTK dcmqrscp ----------------------------------------------------------------
     b = import_done(P_QR, [{"StudyInstanceUID": small_studies[1], "subject": subj(small_studies[1]),
@@ -378,6 +393,7 @@ try:
     check("admin deletes a session: files and index", st == 200 and not archive_files("P1", "S02", "S02_CT") and
           api.call("GET", "/api/v1/projects/P1/sessions/S02_CT", **H)[0] == 404, b)
     check("... and only that session: the subject's others stay", all(os.path.exists(f) for f in others), others)
+    subjects_agree("after a session's delete")
 
     # ---- no canary anywhere under the data directory, in the log or on standard error --------------------------
     procs.stop_one(serve)

@@ -2,6 +2,7 @@
  * conflicts, transactions, reopening) and the PHI vault. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -230,7 +231,9 @@ static void fill_typical(store *s, int version)
  * leaves the rows that point at projects in place, still cascading. */
 static void check_registry_policy(store *s, int version)
 {
-    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM projects WHERE id = 'P1' AND returning_patients = 'propose'"),
+    /* made at version 15 or later, P1 got the new default */
+    assert_int_equal(one_int(s, version < 15 ? "SELECT COUNT(*) FROM projects WHERE id = 'P1' AND returning_patients = 'propose'"
+                                             : "SELECT COUNT(*) FROM projects WHERE id = 'P1' AND returning_patients = 'enforce'"),
                      1);
     exec_ok(s, "INSERT INTO projects(id, name, created, updated) VALUES ('P9', 'Nine', 2, 2)");
     exec_ok(s, "INSERT INTO projects(id, name, created, updated, returning_patients) VALUES ('P8', 'E', 2, 2, 'propose')");
@@ -265,6 +268,10 @@ static void check_typical(store *s, int version)
     assert_int_equal(one_int(s, "SELECT archived FROM import_sessions WHERE request_id = 1 AND orig_enc = 'sealed-orig'"),
                      5);
     assert_int_equal(one_int(s, "SELECT bytes FROM archive_instances WHERE sop_uid = '1.2.3.4.5'"), 99);
+    /* migration 16 summed the rows already archived */
+    assert_int_equal(one_int(s, "SELECT instances * 1000 + bytes FROM archive_sessions WHERE project = 'P1' AND"
+                                " subject = 'S01' AND session = 'S01_MR1' AND updated = 31"),
+                     1099);
     /* ids continue above the old ones, and foreign keys still cascade */
     exec_ok(s, "INSERT INTO users(username, pw_hash, role, created) VALUES ('carol', 'h3', 'user', 40)");
     assert_int_equal(one_int(s, "SELECT id FROM users WHERE username = 'carol'"), 3);
@@ -375,6 +382,113 @@ static void test_exec_rows_conflict_changes(void **state)
     store_close(s);
 }
 
+/* Every cell of every row, ints printed, into a growing text. */
+static int cells(void *ctx, int n, const char *const *names, const store_val *cols)
+{
+    (void)names;
+    char *out = ctx;
+    for (int i = 0; i < n; i++) {
+        size_t k = strlen(out);
+        if (cols[i].type == STORE_INT)
+            snprintf(out + k, 8192 - k, "%lld,", (long long)cols[i].i);
+        else
+            snprintf(out + k, 8192 - k, "%s,", cols[i].type == STORE_TEXT ? cols[i].s : "null");
+    }
+    strncat(out, ";", 8191 - strlen(out));
+    return 0;
+}
+
+/* The subject list from the summary equals the GROUP BY over the rows. */
+static void same_subjects(store *s, bool with_updated)
+{
+    char a[8192] = "", b[8192] = "";
+    dqr_error err = {0};
+    char q1[400], q2[400];
+    snprintf(q1, sizeof q1, "SELECT subject, COUNT(DISTINCT session), COUNT(*), SUM(bytes)%s FROM archive_instances"
+                            " WHERE project = 'P' GROUP BY subject ORDER BY subject", with_updated ? ", MAX(updated)" : "");
+    snprintf(q2, sizeof q2, "SELECT subject, COUNT(*), SUM(instances), SUM(bytes)%s FROM archive_sessions"
+                            " WHERE project = 'P' GROUP BY subject ORDER BY subject", with_updated ? ", MAX(updated)" : "");
+    assert_int_equal(store_exec(s, q1, NULL, 0, cells, a, NULL, &err), DQR_OK);
+    assert_int_equal(store_exec(s, q2, NULL, 0, cells, b, NULL, &err), DQR_OK);
+    assert_string_equal(a, b);
+}
+
+/* The receiver's upsert (gateway/import/index.c), reduced to the columns
+ * the summary reads. */
+static void upsert(store *s, const char *subject, int session, int sop, int bytes, int updated)
+{
+    char ses[32], uid[32];
+    snprintf(ses, sizeof ses, "ses%d", session);
+    snprintf(uid, sizeof uid, "1.2.%d", sop);
+    dqr_error err = {0};
+    assert_int_equal(store_exec(s,
+                                "INSERT INTO archive_instances(project, subject, session, series_uid, sop_uid, path,"
+                                " bytes, updated) VALUES ('P', ?, ?, '1.2', ?, 'p', ?, ?)"
+                                " ON CONFLICT(project, session, sop_uid) DO UPDATE SET subject = excluded.subject,"
+                                " bytes = excluded.bytes, updated = excluded.updated",
+                                (store_val[]){STORE_S(subject), STORE_S(ses), STORE_S(uid), STORE_I(bytes),
+                                              STORE_I(updated)},
+                                5, NULL, NULL, NULL, &err),
+                     DQR_OK);
+}
+
+/* Migration 16's summary follows inserts, replacing upserts, a row moved
+ * to another subject, size corrections and deletes of one row or of a
+ * whole session (a fixed pseudo-random sequence). */
+static void summary_follows_writes(store *s)
+{
+    static const char *const subj[] = {"S1", "S2", "S3"};
+    unsigned x = 12345;
+#define NEXT(m) ((x = x * 1103515245u + 12345u) >> 16) % (m)
+    for (int step = 1; step <= 600; step++) {
+        int ses = (int)NEXT(6), sop = (int)NEXT(40);
+        upsert(s, subj[ses / 2], ses, sop, (int)NEXT(1000) + 1, step);
+        if (step % 50 == 0)
+            upsert(s, subj[(ses / 2 + 1) % 3], ses, sop, 7, step); /* the same instance, another subject */
+    }
+    same_subjects(s, true);
+    char sql[200];
+    for (int round = 0; round < 40; round++) {
+        int ses = (int)NEXT(6), sop = (int)NEXT(40);
+        snprintf(sql, sizeof sql, "DELETE FROM archive_instances WHERE session = 'ses%d' AND sop_uid = '1.2.%d'", ses,
+                 sop);
+        exec_ok(s, sql);
+        snprintf(sql, sizeof sql, "UPDATE archive_instances SET bytes = bytes + 5 WHERE session = 'ses%d'",
+                 (int)NEXT(6));
+        exec_ok(s, sql);
+        same_subjects(s, false);
+    }
+    exec_ok(s, "DELETE FROM archive_instances WHERE session = 'ses3'");
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM archive_sessions WHERE session = 'ses3'"), 0);
+    same_subjects(s, false);
+    exec_ok(s, "DELETE FROM archive_instances");
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM archive_sessions"), 0);
+#undef NEXT
+}
+
+static void test_archive_summary(void **state)
+{
+    (void)state;
+    store *s = open_in("summary.db");
+    assert_non_null(s);
+    summary_follows_writes(s);
+    store_close(s);
+}
+
+static void test_archive_summary_pg(void **state)
+{
+    (void)state;
+    if (!getenv("DQR_TEST_PG_URL") || !*getenv("DQR_TEST_PG_URL"))
+        skip();
+    char url[512];
+    pg_url(0, url, sizeof url);
+    dqr_error err = {0};
+    store *s = store_open(url, &err);
+    assert_non_null(s);
+    summary_follows_writes(s);
+    store_close(s);
+}
+
 static dqr_status insert_then_fail(void *ctx, store *s, dqr_error *err)
 {
     (void)ctx;
@@ -454,7 +568,8 @@ int main(void)
         cmocka_unit_test(test_transactions),          cmocka_unit_test(test_postgres_unreachable),
         cmocka_unit_test(test_vault),                 cmocka_unit_test(test_ids_never_reused),
         cmocka_unit_test(test_migration_4_rekeys_old_catalog), cmocka_unit_test(test_upgrade_from_every_version),
-        cmocka_unit_test(test_upgrade_from_every_version_pg),
+        cmocka_unit_test(test_upgrade_from_every_version_pg), cmocka_unit_test(test_archive_summary),
+        cmocka_unit_test(test_archive_summary_pg),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
