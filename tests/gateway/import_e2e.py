@@ -142,6 +142,16 @@ try:
     expected = sum(len(meta[u]) for u in pick)
     check("C-MOVE import done: expected = received = archived",
           b.get("state") == "done" and b["expected"] == b["received"] == b["archived"] == expected, b)
+    # the list carries each request's summary and its first sessions; the rest are paged
+    full = b
+    st, lst, _ = api.call("GET", "/api/v1/imports?limit=5&sessions=1", **H)
+    mine = [x for x in lst.get("imports", []) if x["id"] == full["id"]]
+    check("list: the request's summary and sums, its first session only",
+          st == 200 and mine and mine[0]["sessions_total"] == 3 and mine[0]["sessions"] == full["sessions"][:1] and
+          all(mine[0][k] == full[k] for k in ("state", "expected", "received", "archived", "bytes")), lst)
+    st, pg, _ = api.call("GET", "/api/v1/imports/%d/sessions?limit=2&offset=1" % full["id"], **H)
+    check("a request's sessions paged", st == 200 and pg["total"] == 3 and pg["sessions"] == full["sessions"][1:3],
+          pg)
     ok = True
     for s in studies:
         files = archive_files("P1", s["subject"], s["session"])
@@ -354,6 +364,8 @@ try:
     check("users see their own import history", st == 200 and b["imports"] == [], b)
     st, b, _ = api.call("GET", f"/api/v1/imports/{big_id}", token=bob)
     check("another user's import: 404", st == 404, b)
+    st, b, _ = api.call("GET", f"/api/v1/imports/{big_id}/sessions", token=bob)
+    check("another user's import's sessions: 404", st == 404, b)
     st, data, r = api.call("GET", "/api/v1/projects/P1/sessions/S01_CT/download", binary=True, **H)
     names = zipfile.ZipFile(io.BytesIO(data)).namelist() if st == 200 else []
     check("download a session as a zip", st == 200 and r.getheader("Content-Type") == "application/zip" and
