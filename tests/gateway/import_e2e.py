@@ -303,6 +303,16 @@ try:
     time.sleep(1.5)
     check("still waiting while the window is closed",
           api.call("GET", f"/api/v1/imports/{a['id']}", **H)[1]["state"] == "waiting-window")
+    # a new schedule moves the opening: the waiting sessions are told (the scheduler writes them only then)
+    told = a["sessions"][0]["next_window"]
+    later = {week[(time.gmtime().tm_wday + 5) % 7]: [{"start": "00:00", "end": "24:00"}]}
+    st, b, _ = api.call("PUT", f"/api/v1/pacs/{P_ORTH}/schedule", {"timezone": "UTC", "days": later}, **H)
+    t_end, now_told = time.time() + 10, told
+    while time.time() < t_end and now_told == told:
+        time.sleep(0.3)
+        now_told = api.call("GET", f"/api/v1/imports/{a['id']}", **H)[1]["sessions"][0]["next_window"]
+    check("a new schedule: the waiting session's next opening follows", st == 200 and now_told and now_told > told,
+          (told, now_told))
     st, b, _ = api.call("PUT", f"/api/v1/pacs/{P_ORTH}/schedule", {"timezone": "UTC", "days": {
         d: [{"start": "00:00", "end": "24:00", "threads": 2}] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}},
                         **H)
