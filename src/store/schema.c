@@ -362,7 +362,11 @@ static const char *const migrations[] = {
     " END $$;"
     "CREATE TRIGGER archive_sessions_track AFTER INSERT OR UPDATE OR DELETE ON archive_instances"
     " FOR EACH ROW EXECUTE PROCEDURE archive_sessions_track();"
-    "{{end}}",
+    "{{end}}"
+    /* and the scheduler's question, which PACS have a session ready to
+     * start, answered by one seek per PACS instead of reading every queued
+     * session (10,000 waiting for a retry: a pass of 6-8 ms on PostgreSQL) */
+    "CREATE INDEX import_sessions_ready ON import_sessions(pacs_id, state, next_try);",
 };
 
 const char *const *store_migrations(size_t *n)

@@ -258,9 +258,11 @@ static void tick(gw *g)
     if (!g->cfg.import_scheduler)
         return; /* a receiver-only node: other nodes claim the queue */
     int64_t list[64] = {0};
+    /* per PACS one seek in import_sessions_ready (migration 16), not a
+     * DISTINCT over every waiting session */
     store_exec(g->db,
-               "SELECT DISTINCT pacs_id FROM import_sessions WHERE state IN ('queued', 'waiting-window') "
-               "AND next_try <= ?",
+               "SELECT p.id FROM pacs p WHERE EXISTS (SELECT 1 FROM import_sessions s WHERE s.pacs_id = p.id AND "
+               "s.state IN ('queued', 'waiting-window') AND s.next_try <= ?) ORDER BY p.id",
                (store_val[]){STORE_I(now)}, 1, collect_pacs, list, NULL, NULL);
     for (int64_t i = 1; i <= list[0]; i++)
         tick_pacs(g, list[i], now);
