@@ -202,6 +202,13 @@ def main():
                  timed(rig, "/api/v1/history/imports?limit=50")]
             print(f"{sl + 1:5d} {(sl + 1) * step * PER:8d} {rate:8.0f} " + " ".join(f"{x:12.1f}" for x in m),
                   flush=True)
+        full = []
+        for _ in range(30):
+            t0 = time.perf_counter()
+            st, b, _ = rig.call("GET", "/api/v1/projects/P1/subjects")
+            full.append((time.perf_counter() - t0) * 1000)
+        print(f"{BACKEND}: the subject list at full size ({len(b['subjects'])} subjects): median "
+              f"{statistics.median(full):.1f} ms, p95 {p95(full):.1f} ms (30 requests)", flush=True)
         last_real, state = real_import(rig, "REALB")
         print(f"{BACKEND}: real path, full archive: {last_real:.0f} instances/s ({state}); "
               f"real-path ratio last/first {last_real / first_real:.2f}")
