@@ -3,6 +3,38 @@
  * marked _enc are sealed by the vault (vault.h) and never hold clear PHI. */
 #include "store/schema.h"
 
+/* Migration 16's per-request totals of import_sessions: its counters,
+ * as column lists for the triggers that keep them. */
+#define RT_COLS "expected, received, archived, rejected, failed, warned, bytes, frames_checked, frames_masked, frames_refused"
+#define RT_VALS(r)                                                                                                 \
+    r ".expected, " r ".received, " r ".archived, " r ".rejected, " r ".failed, " r ".warned, " r ".bytes, " r  \
+      ".frames_checked, " r ".frames_masked, " r ".frames_refused"
+#define RT_ONE(c, op, r) c " = " c " " op " " r "." c
+#define RT_SET(op, r)                                                                                              \
+    RT_ONE("expected", op, r) ", " RT_ONE("received", op, r) ", " RT_ONE("archived", op, r) ", "                \
+    RT_ONE("rejected", op, r) ", " RT_ONE("failed", op, r) ", " RT_ONE("warned", op, r) ", "                     \
+    RT_ONE("bytes", op, r) ", " RT_ONE("frames_checked", op, r) ", " RT_ONE("frames_masked", op, r) ", "         \
+    RT_ONE("frames_refused", op, r)
+/* a session's counters taken out of its request's totals (a state left
+ * with none is dropped), or added in */
+#define RT_TAKE                                                                                                    \
+    " UPDATE import_request_totals SET sessions = sessions - 1, " RT_SET("-", "OLD")                              \
+    " WHERE request_id = OLD.request_id AND state = OLD.state;"                                                    \
+    " DELETE FROM import_request_totals WHERE request_id = OLD.request_id AND state = OLD.state AND sessions <= 0;"
+#define RT_PUT(alias, t)                                                                                           \
+    " INSERT INTO import_request_totals" alias "(request_id, state, sessions, " RT_COLS ")"                       \
+    " VALUES (NEW.request_id, NEW.state, 1, " RT_VALS("NEW") ")"                                                   \
+    " ON CONFLICT (request_id, state) DO UPDATE SET sessions = " t "sessions + 1, " RT_EXCL(t) ";"
+/* t: the existing row's qualifier, "" on SQLite (no alias in a trigger's
+ * INSERT), "t." on PostgreSQL */
+#define RT_EXCL(t)                                                                                                 \
+    "expected = " t "expected + excluded.expected, received = " t "received + excluded.received, "                \
+    "archived = " t "archived + excluded.archived, rejected = " t "rejected + excluded.rejected, "                \
+    "failed = " t "failed + excluded.failed, warned = " t "warned + excluded.warned, "                             \
+    "bytes = " t "bytes + excluded.bytes, frames_checked = " t "frames_checked + excluded.frames_checked, "        \
+    "frames_masked = " t "frames_masked + excluded.frames_masked, "                                               \
+    "frames_refused = " t "frames_refused + excluded.frames_refused"
+
 static const char *const migrations[] = {
     /* 1: users, permissions, PACS registry, projects, settings, query history */
     "CREATE TABLE users ("
@@ -366,7 +398,38 @@ static const char *const migrations[] = {
     /* and the scheduler's question, which PACS have a session ready to
      * start, answered by one seek per PACS instead of reading every queued
      * session (10,000 waiting for a retry: a pass of 6-8 ms on PostgreSQL) */
-    "CREATE INDEX import_sessions_ready ON import_sessions(pacs_id, state, next_try);",
+    "CREATE INDEX import_sessions_ready ON import_sessions(pacs_id, state, next_try);"
+    /* and the import list (GET /imports) without a pass over each request's
+     * sessions (a CSV import has 10,000): per request and session state,
+     * how many sessions and their summed counters, kept by triggers on
+     * import_sessions like archive_sessions; a request's first error found
+     * through a partial index of the sessions that have one */
+    "CREATE TABLE import_request_totals ("
+    " request_id INTEGER NOT NULL, state TEXT NOT NULL, sessions INTEGER NOT NULL,"
+    " expected INTEGER NOT NULL, received INTEGER NOT NULL, archived INTEGER NOT NULL, rejected INTEGER NOT NULL,"
+    " failed INTEGER NOT NULL, warned INTEGER NOT NULL, bytes INTEGER NOT NULL, frames_checked INTEGER NOT NULL,"
+    " frames_masked INTEGER NOT NULL, frames_refused INTEGER NOT NULL, PRIMARY KEY (request_id, state));"
+    "INSERT INTO import_request_totals(request_id, state, sessions, " RT_COLS ")"
+    " SELECT request_id, state, COUNT(*), SUM(expected), SUM(received), SUM(archived), SUM(rejected), SUM(failed),"
+    " SUM(warned), SUM(bytes), SUM(frames_checked), SUM(frames_masked), SUM(frames_refused) FROM import_sessions"
+    " GROUP BY request_id, state;"
+    "CREATE INDEX import_sessions_errors ON import_sessions(request_id, id) WHERE error IS NOT NULL;"
+    "{{only:sqlite}}"
+    "CREATE TRIGGER import_request_totals_insert AFTER INSERT ON import_sessions BEGIN" RT_PUT("", "") " END;"
+    "CREATE TRIGGER import_request_totals_delete AFTER DELETE ON import_sessions BEGIN" RT_TAKE " END;"
+    "CREATE TRIGGER import_request_totals_update AFTER UPDATE OF request_id, state, " RT_COLS
+    " ON import_sessions BEGIN" RT_TAKE RT_PUT("", "") " END;"
+    "{{end}}"
+    "{{only:postgresql}}"
+    "CREATE FUNCTION import_request_totals_track() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  IF TG_OP <> 'INSERT' THEN" RT_TAKE " END IF;"
+    "  IF TG_OP <> 'DELETE' THEN" RT_PUT(" AS t", "t.") " END IF;"
+    "  RETURN NULL;"
+    " END $$;"
+    "CREATE TRIGGER import_request_totals_track AFTER INSERT OR DELETE OR UPDATE OF request_id, state, " RT_COLS
+    " ON import_sessions FOR EACH ROW EXECUTE PROCEDURE import_request_totals_track();"
+    "{{end}}",
 };
 
 const char *const *store_migrations(size_t *n)

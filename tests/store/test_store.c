@@ -466,12 +466,77 @@ static void summary_follows_writes(store *s)
 #undef NEXT
 }
 
+/* A request's totals per state (migration 16) equal the GROUP BY over its
+ * sessions. */
+static void same_totals(store *s)
+{
+    char a[8192] = "", b[8192] = "";
+    dqr_error err = {0};
+    assert_int_equal(store_exec(s,
+                                "SELECT request_id, state, COUNT(*), SUM(expected), SUM(received), SUM(archived),"
+                                " SUM(rejected), SUM(failed), SUM(warned), SUM(bytes), SUM(frames_checked),"
+                                " SUM(frames_masked), SUM(frames_refused) FROM import_sessions"
+                                " GROUP BY request_id, state ORDER BY request_id, state",
+                                NULL, 0, cells, a, NULL, &err),
+                     DQR_OK);
+    assert_int_equal(store_exec(s,
+                                "SELECT request_id, state, sessions, expected, received, archived, rejected, failed,"
+                                " warned, bytes, frames_checked, frames_masked, frames_refused"
+                                " FROM import_request_totals ORDER BY request_id, state",
+                                NULL, 0, cells, b, NULL, &err),
+                     DQR_OK);
+    assert_string_equal(a, b);
+}
+
+/* The totals follow new sessions, state changes (as the scheduler, a
+ * transfer's counters, cancel and retry make them), other columns'
+ * updates, deleted sessions and a deleted request (cascading). */
+static void totals_follow_writes(store *s)
+{
+    static const char *const states[] = {"queued", "running", "done", "partial", "failed", "cancelled"};
+    exec_ok(s, "INSERT INTO import_requests(user_id, pacs_id, project, created) VALUES (1, 1, 'P', 1), (1, 1, 'P', 2)");
+    unsigned x = 777;
+#define NEXT(m) ((x = x * 1103515245u + 12345u) >> 16) % (m)
+    char sql[400];
+    for (int i = 0; i < 60; i++) {
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO import_sessions(request_id, pacs_id, project, study_uid, subject, session, state, queued,"
+                 " updated, expected) SELECT MIN(id) + %d, 1, 'P', '', 'S', 'E%d', 'queued', 1, 1, %d FROM import_requests",
+                 i % 2, i, (int)NEXT(100));
+        exec_ok(s, sql);
+    }
+    same_totals(s);
+    for (int round = 0; round < 80; round++) {
+        int id = (int)NEXT(60) + 1, st = (int)NEXT(6), rec = (int)NEXT(50), arc = (int)NEXT(50);
+        int bytes = (int)NEXT(9999), fc = (int)NEXT(5), err = (int)NEXT(4);
+        snprintf(sql, sizeof sql,
+                 "UPDATE import_sessions SET state = '%s', received = received + %d, archived = %d, bytes = %d,"
+                 " frames_checked = %d, error = CASE WHEN %d = 0 THEN 'boom' ELSE NULL END WHERE id = %d",
+                 states[st], rec, arc, bytes, fc, err, id);
+        exec_ok(s, sql);
+        exec_ok(s, "UPDATE import_sessions SET updated = updated + 1"); /* no counter: totals untouched */
+        if (round % 20 == 19) {
+            snprintf(sql, sizeof sql, "DELETE FROM import_sessions WHERE id = %d", (int)NEXT(60) + 1);
+            exec_ok(s, sql);
+        }
+        same_totals(s);
+    }
+    exec_ok(s, "UPDATE import_sessions SET state = 'queued', failed = 0 WHERE state IN ('failed', 'partial')");
+    same_totals(s);
+    exec_ok(s, "DELETE FROM import_requests WHERE id = (SELECT MIN(id) FROM import_requests)");
+    same_totals(s);
+    exec_ok(s, "DELETE FROM import_requests");
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM import_request_totals"), 0);
+#undef NEXT
+}
+
 static void test_archive_summary(void **state)
 {
     (void)state;
     store *s = open_in("summary.db");
     assert_non_null(s);
     summary_follows_writes(s);
+    totals_follow_writes(s);
     store_close(s);
 }
 
@@ -486,6 +551,7 @@ static void test_archive_summary_pg(void **state)
     store *s = store_open(url, &err);
     assert_non_null(s);
     summary_follows_writes(s);
+    totals_follow_writes(s);
     store_close(s);
 }
 

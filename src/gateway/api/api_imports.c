@@ -287,9 +287,10 @@ static void open_missing(json_t *rows)
     }
 }
 
-/* The request with its counts, state, first error and number of sessions
- * summed by the catalog: one pass over its sessions, none of them read
- * out (a CSV import has 10,000). */
+/* The request with its counts, state, first error and number of sessions,
+ * from its totals per state (import_request_totals, kept by triggers:
+ * migration 16) and the partial index of sessions with an error, so not
+ * one of its sessions is read (a CSV import has 10,000). */
 static json_t *request_summary(gw *g, int64_t id)
 {
     json_t *o = gw_row(g,
@@ -298,23 +299,23 @@ static json_t *request_summary(gw *g, int64_t id)
                        "LEFT JOIN pacs p ON p.id = r.pacs_id WHERE r.id = ?",
                        (store_val[]){STORE_I(id)}, 1, NULL);
     json_t *c = o ? gw_row(g,
-                           "SELECT COUNT(*) AS sessions_total, COALESCE(SUM(expected), 0) AS expected, "
+                           "SELECT COALESCE(SUM(sessions), 0) AS sessions_total, COALESCE(SUM(expected), 0) AS expected, "
                            "COALESCE(SUM(received), 0) AS received, COALESCE(SUM(archived), 0) AS archived, "
                            "COALESCE(SUM(rejected), 0) AS rejected, COALESCE(SUM(failed), 0) AS failed, "
                            "COALESCE(SUM(warned), 0) AS warned, COALESCE(SUM(bytes), 0) AS bytes, "
                            "COALESCE(SUM(frames_checked), 0) AS frames_checked, "
                            "COALESCE(SUM(frames_masked), 0) AS frames_masked, "
                            "COALESCE(SUM(frames_refused), 0) AS frames_refused, "
-                           "SUM(CASE WHEN state = 'running' THEN 1 ELSE 0 END) AS n0, "
-                           "SUM(CASE WHEN state = 'queued' THEN 1 ELSE 0 END) AS n1, "
-                           "SUM(CASE WHEN state = 'waiting-window' THEN 1 ELSE 0 END) AS n2, "
-                           "SUM(CASE WHEN state = 'done' THEN 1 ELSE 0 END) AS n3, "
-                           "SUM(CASE WHEN state = 'partial' THEN 1 ELSE 0 END) AS n4, "
-                           "SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END) AS n5, "
-                           "SUM(CASE WHEN state = 'cancelled' THEN 1 ELSE 0 END) AS n6, "
-                           "MIN(CASE WHEN error IS NOT NULL THEN id END) AS first_error "
-                           "FROM import_sessions WHERE request_id = ?",
-                           (store_val[]){STORE_I(id)}, 1, NULL)
+                           "SUM(CASE WHEN state = 'running' THEN sessions ELSE 0 END) AS n0, "
+                           "SUM(CASE WHEN state = 'queued' THEN sessions ELSE 0 END) AS n1, "
+                           "SUM(CASE WHEN state = 'waiting-window' THEN sessions ELSE 0 END) AS n2, "
+                           "SUM(CASE WHEN state = 'done' THEN sessions ELSE 0 END) AS n3, "
+                           "SUM(CASE WHEN state = 'partial' THEN sessions ELSE 0 END) AS n4, "
+                           "SUM(CASE WHEN state = 'failed' THEN sessions ELSE 0 END) AS n5, "
+                           "SUM(CASE WHEN state = 'cancelled' THEN sessions ELSE 0 END) AS n6, "
+                           "(SELECT MIN(id) FROM import_sessions WHERE request_id = ? AND error IS NOT NULL) "
+                           "AS first_error FROM import_request_totals WHERE request_id = ?",
+                           (store_val[]){STORE_I(id), STORE_I(id)}, 2, NULL)
                 : NULL;
     if (!c) {
         json_decref(o);
