@@ -15,6 +15,15 @@
     RT_ONE("rejected", op, r) ", " RT_ONE("failed", op, r) ", " RT_ONE("warned", op, r) ", "                     \
     RT_ONE("bytes", op, r) ", " RT_ONE("frames_checked", op, r) ", " RT_ONE("frames_masked", op, r) ", "         \
     RT_ONE("frames_refused", op, r)
+#define RT_LESS(c) c " = t." c " - d." c
+#define RT_LESS_D                                                                                                  \
+    RT_LESS("expected") ", " RT_LESS("received") ", " RT_LESS("archived") ", " RT_LESS("rejected") ", "           \
+    RT_LESS("failed") ", " RT_LESS("warned") ", " RT_LESS("bytes") ", " RT_LESS("frames_checked") ", "           \
+    RT_LESS("frames_masked") ", " RT_LESS("frames_refused")
+#define RT_SUMS                                                                                                    \
+    "SUM(expected) AS expected, SUM(received) AS received, SUM(archived) AS archived, SUM(rejected) AS rejected, " \
+    "SUM(failed) AS failed, SUM(warned) AS warned, SUM(bytes) AS bytes, SUM(frames_checked) AS frames_checked, "   \
+    "SUM(frames_masked) AS frames_masked, SUM(frames_refused) AS frames_refused"
 /* a session's counters taken out of its request's totals (a state left
  * with none is dropped), or added in */
 #define RT_TAKE                                                                                                    \
@@ -420,15 +429,41 @@ static const char *const migrations[] = {
     "CREATE TRIGGER import_request_totals_update AFTER UPDATE OF request_id, state, " RT_COLS
     " ON import_sessions BEGIN" RT_TAKE RT_PUT("", "") " END;"
     "{{end}}"
+    /* PostgreSQL: once per statement over its transition tables, grouped:
+     * row by row, 10,000 sessions changing state in one statement updated
+     * the same totals row 10,000 times in one transaction, each update
+     * walking the versions before it (3.4 s) */
     "{{only:postgresql}}"
     "CREATE FUNCTION import_request_totals_track() RETURNS trigger LANGUAGE plpgsql AS $$"
     " BEGIN"
-    "  IF TG_OP <> 'INSERT' THEN" RT_TAKE " END IF;"
-    "  IF TG_OP <> 'DELETE' THEN" RT_PUT(" AS t", "t.") " END IF;"
+    /* a statement that changed no session (the scheduler's, mostly): done;
+     * each test in its own IF, as a trigger sees only its own tables */
+    "  IF TG_OP = 'DELETE' THEN"
+    "   IF NOT EXISTS (SELECT 1 FROM rt_old) THEN RETURN NULL; END IF;"
+    "  ELSIF NOT EXISTS (SELECT 1 FROM rt_new) THEN"
+    "   RETURN NULL;"
+    "  END IF;"
+    "  IF TG_OP <> 'INSERT' THEN"
+    "   UPDATE import_request_totals t SET sessions = t.sessions - d.sessions, " RT_LESS_D
+    "    FROM (SELECT request_id, state, COUNT(*) AS sessions, " RT_SUMS " FROM rt_old GROUP BY request_id, state) d"
+    "    WHERE t.request_id = d.request_id AND t.state = d.state;"
+    "   DELETE FROM import_request_totals t USING (SELECT DISTINCT request_id, state FROM rt_old) d"
+    "    WHERE t.request_id = d.request_id AND t.state = d.state AND t.sessions <= 0;"
+    "  END IF;"
+    "  IF TG_OP <> 'DELETE' THEN"
+    "   INSERT INTO import_request_totals AS t(request_id, state, sessions, " RT_COLS ")"
+    "    SELECT request_id, state, COUNT(*), " RT_SUMS " FROM rt_new GROUP BY request_id, state"
+    "    ON CONFLICT (request_id, state) DO UPDATE SET sessions = t.sessions + excluded.sessions, " RT_EXCL("t.") ";"
+    "  END IF;"
     "  RETURN NULL;"
     " END $$;"
-    "CREATE TRIGGER import_request_totals_track AFTER INSERT OR DELETE OR UPDATE OF request_id, state, " RT_COLS
-    " ON import_sessions FOR EACH ROW EXECUTE PROCEDURE import_request_totals_track();"
+    "CREATE TRIGGER import_request_totals_insert AFTER INSERT ON import_sessions REFERENCING NEW TABLE AS rt_new"
+    " FOR EACH STATEMENT EXECUTE PROCEDURE import_request_totals_track();"
+    "CREATE TRIGGER import_request_totals_delete AFTER DELETE ON import_sessions REFERENCING OLD TABLE AS rt_old"
+    " FOR EACH STATEMENT EXECUTE PROCEDURE import_request_totals_track();"
+    "CREATE TRIGGER import_request_totals_update AFTER UPDATE ON import_sessions"
+    " REFERENCING OLD TABLE AS rt_old NEW TABLE AS rt_new"
+    " FOR EACH STATEMENT EXECUTE PROCEDURE import_request_totals_track();"
     "{{end}}",
 };
 
