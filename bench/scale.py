@@ -8,7 +8,8 @@ transaction per session), then the p95 of archive browsing (subjects, a
 subject's sessions, one session), the import list and history pages over
 the REST API. Before the fill and after it, a real import of one study of
 REAL instances from Orthanc through the whole receiver path, as dqr times
-it, and how long one scheduler pass takes over QUEUED waiting sessions.
+it; then how long one scheduler pass takes over QUEUED (10,000; env
+QUEUED) waiting sessions, from /metrics.
 
 The shortcut: the filled rows have no files behind them (a million files
 would not fit this machine's budget); the real-path sample has. Usage:
@@ -28,6 +29,7 @@ from faultlib import Postgres, Rig  # noqa: E402
 DQR, WORK, BACKEND = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
 INSTANCES, SESSIONS = int(sys.argv[4]), int(sys.argv[5])
 REAL = int(sys.argv[6]) if len(sys.argv) > 6 else 200
+QUEUED = int(os.environ.get("QUEUED", "10000"))
 PER = max(1, INSTANCES // SESSIONS)
 UPSERT = ("INSERT INTO archive_instances(project, subject, session, series_uid, series_number, series_description, "
           "modality, study_date, sop_uid, path, bytes, import_session, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
@@ -118,6 +120,50 @@ def fill(cat, first, last, now):
     return (last - first) * PER / (time.perf_counter() - t0)
 
 
+def metric(rig, name):
+    st, text, _ = rig.call("GET", "/metrics")
+    for line in text.splitlines() if st == 200 else []:
+        if line.startswith(name + " "):
+            return int(line.split()[1])
+    raise RuntimeError(f"/metrics has no {name}")
+
+
+def tick_times(rig, n=20, secs=60):
+    """The next n scheduler passes' times (ms), read from /metrics as they happen."""
+    out, seen, t_end = [], metric(rig, "dqr_scheduler_ticks_total"), time.time() + secs
+    while len(out) < n and time.time() < t_end:
+        ticks = metric(rig, "dqr_scheduler_ticks_total")
+        if ticks != seen:
+            out.append(metric(rig, "dqr_scheduler_tick_microseconds") / 1000)
+            seen = ticks
+        time.sleep(0.05)
+    return out
+
+
+def queue_ticks(rig, cat, now):
+    """QUEUED sessions waiting in the queue, the scheduler's pass times: (a)
+    for a PACS outside its availability window, (b) for a PACS whose
+    sessions wait for their retry (next_try later). Printed as median, p95
+    and the first pass (the one that marks them waiting)."""
+    for case, schedule, next_try in (("outside its window", {"timezone": "UTC", "days": {}}, 0),
+                                     ("waiting for a retry", None, now + 86400)):
+        st, b, _ = rig.call("POST", "/api/v1/pacs", {"label": f"q{next_try}", "aet": "NOWHERE", "host": "127.0.0.1",
+                                                     "port": 9})
+        pacs = b["id"]
+        if schedule is not None:
+            st, b, _ = rig.call("PUT", f"/api/v1/pacs/{pacs}/schedule", schedule)
+            if st != 200:
+                raise RuntimeError(f"schedule refused: {st} {b}")
+        cat.many("INSERT INTO import_sessions(request_id, pacs_id, project, bulk, study_uid, subject, session, state, "
+                 "next_try, queued, updated) VALUES (?,?,?,1,'',?,?,'queued',?,?,?)",
+                 [(1, pacs, "P1", f"Q{i // 2:05d}", f"Q{pacs}_{i:05d}", next_try, now, now) for i in range(QUEUED)])
+        t = tick_times(rig)
+        rest = sorted(t[1:])
+        print(f"{BACKEND}: scheduler pass, {QUEUED} sessions queued {case}: median {statistics.median(rest):.1f} ms, "
+              f"p95 {p95(rest):.1f} ms, first {t[0]:.1f} ms ({len(t)} passes)", flush=True)
+        cat.many("UPDATE import_sessions SET state = 'cancelled' WHERE pacs_id = ?", [(pacs,)])
+
+
 def real_import(rig, label):
     """One study through Orthanc and the receiver: instances/s as dqr times it."""
     (uid,) = rig.studies
@@ -156,10 +202,18 @@ def main():
                  timed(rig, "/api/v1/history/imports?limit=50")]
             print(f"{sl + 1:5d} {(sl + 1) * step * PER:8d} {rate:8.0f} " + " ".join(f"{x:12.1f}" for x in m),
                   flush=True)
+        full = []
+        for _ in range(30):
+            t0 = time.perf_counter()
+            st, b, _ = rig.call("GET", "/api/v1/projects/P1/subjects")
+            full.append((time.perf_counter() - t0) * 1000)
+        print(f"{BACKEND}: the subject list at full size ({len(b['subjects'])} subjects): median "
+              f"{statistics.median(full):.1f} ms, p95 {p95(full):.1f} ms (30 requests)", flush=True)
         last_real, state = real_import(rig, "REALB")
         print(f"{BACKEND}: real path, full archive: {last_real:.0f} instances/s ({state}); "
               f"real-path ratio last/first {last_real / first_real:.2f}")
         print(f"{BACKEND}: fill rate, last slice / first slice: {rates[-1] / rates[0]:.2f}")
+        queue_ticks(rig, cat, now)
         rig.stop()
         t0 = time.perf_counter()
         p = subprocess.run([DQR, "fsck"], env=rig.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

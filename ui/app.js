@@ -440,10 +440,22 @@ async function csvPage() {
 async function queuePage() {
   const all = h("input", { type: "checkbox" });
   const list = h("div", { "aria-live": "polite" });
+  // The list carries each request's first sessions; a request whose rows
+  // were asked for keeps that many across the polls, paged from its own
+  // endpoint (a CSV import may have 10,000 sessions).
+  const shown = new Map();
   async function load() {
-    const r = await guarded(() => api("GET", "/imports?limit=100" + (all.checked ? "" : "&mine=1")));
+    const r = await guarded(() => api("GET", "/imports?limit=100&sessions=20" + (all.checked ? "" : "&mine=1")));
     if (!r) return;
     if (!r.imports.length) return list.replaceChildren(h("p", {}, "No imports yet."));
+    await Promise.all(r.imports.filter((imp) => (shown.get(imp.id) || 0) > imp.sessions.length).map(async (imp) => {
+      const p = await guarded(() => api("GET", `/imports/${imp.id}/sessions?limit=${Math.min(shown.get(imp.id), 1000)}`));
+      if (p) imp.sessions = p.sessions;
+    }));
+    const more = (imp) => imp.sessions_total > imp.sessions.length
+      ? h("button", { class: "secondary", onclick: () => { shown.set(imp.id, imp.sessions.length + 100); load(); } },
+          `Show more sessions (${imp.sessions.length} of ${imp.sessions_total})`)
+      : "";
     list.replaceChildren(...r.imports.map((imp) => {
       const done = imp.archived + imp.rejected + imp.failed;
       return h("div", { class: "card", "data-import": imp.id },
@@ -457,7 +469,8 @@ async function queuePage() {
         imp.error ? h("p", { class: "error" }, imp.error) : "",
         h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {}, ["Subject", "Session", "State", "Archived", "Attempts", "Next window"].map((t) => h("th", { scope: "col" }, t)))),
           h("tbody", {}, imp.sessions.map((s) => h("tr", {}, h("td", {}, s.subject), h("td", {}, s.archived > 0 ? h("a", { href: `#/archive/${encodeURIComponent(imp.project)}/${encodeURIComponent(s.subject)}/${encodeURIComponent(s.session)}`, title: "Its series and thumbnails" }, s.session) : s.session), h("td", { class: "state state-" + s.state }, s.state),
-            h("td", {}, `${s.archived} / ${s.expected}`), h("td", {}, s.attempts), h("td", {}, s.state === "waiting-window" ? when(s.next_window) || "none this week" : "")))))));
+            h("td", {}, `${s.archived} / ${s.expected}`), h("td", {}, s.attempts), h("td", {}, s.state === "waiting-window" ? when(s.next_window) || "none this week" : "")))))),
+        more(imp));
     }));
   }
   all.addEventListener("change", load);

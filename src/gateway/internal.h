@@ -23,6 +23,7 @@ typedef struct gw_metrics {
     atomic_llong queries, query_errors, query_results, pings;
     atomic_llong instances_received, instances_archived, instances_rejected, instances_failed, unrequested;
     atomic_llong instances_refused_foreign; /* for a running import, from another PACS */
+    atomic_llong sched_ticks, sched_tick_us, sched_tick_max_us; /* the scheduler's passes, last and longest */
 } gw_metrics;
 
 typedef struct gw_qcache gw_qcache; /* query results kept for paging (qcache.c) */
@@ -38,6 +39,7 @@ typedef struct gw_pacs_rt {
     int running;       /* transfers now */
     int assocs;        /* associations of those transfers open now (at most the window's threads) */
     time_t busy_until; /* utilization pause: no new transfer before this */
+    char next_window[32]; /* what its waiting sessions were last told (scheduler.c); "" unknown */
 } gw_pacs_rt;
 
 struct gw {

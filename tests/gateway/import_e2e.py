@@ -142,6 +142,16 @@ try:
     expected = sum(len(meta[u]) for u in pick)
     check("C-MOVE import done: expected = received = archived",
           b.get("state") == "done" and b["expected"] == b["received"] == b["archived"] == expected, b)
+    # the list carries each request's summary and its first sessions; the rest are paged
+    full = b
+    st, lst, _ = api.call("GET", "/api/v1/imports?limit=5&sessions=1", **H)
+    mine = [x for x in lst.get("imports", []) if x["id"] == full["id"]]
+    check("list: the request's summary and sums, its first session only",
+          st == 200 and mine and mine[0]["sessions_total"] == 3 and mine[0]["sessions"] == full["sessions"][:1] and
+          all(mine[0][k] == full[k] for k in ("state", "expected", "received", "archived", "bytes")), lst)
+    st, pg, _ = api.call("GET", "/api/v1/imports/%d/sessions?limit=2&offset=1" % full["id"], **H)
+    check("a request's sessions paged", st == 200 and pg["total"] == 3 and pg["sessions"] == full["sessions"][1:3],
+          pg)
     ok = True
     for s in studies:
         files = archive_files("P1", s["subject"], s["session"])
@@ -155,6 +165,20 @@ try:
     check("archive: exactly the instances, relabelled, de-identified, project script last", ok)
     st, b, _ = api.call("GET", "/api/v1/projects/P1/subjects", **H)
     check("browse subjects", st == 200 and [x["label"] for x in b["subjects"]] == ["S01", "S02", "S03"], b)
+
+    def subjects_agree(when):
+        """The subject list (from the per-session summary) sums what each
+        subject's sessions (read from the instance rows) say."""
+        st, b, _ = api.call("GET", "/api/v1/projects/P1/subjects", **H)
+        bad = []
+        for x in b.get("subjects", []):
+            ses = api.call("GET", "/api/v1/projects/P1/subjects/%s/sessions" % x["label"], **H)[1]["sessions"]
+            want = (len(ses), sum(y["instances"] for y in ses), sum(y["bytes"] for y in ses),
+                    max(y["updated"] for y in ses))
+            if (x["sessions"], x["instances"], x["bytes"], x["updated"]) != want:
+                bad.append((x, want))
+        check("subject list agrees with the sessions " + when, st == 200 and b["subjects"] and not bad, (b, bad))
+    subjects_agree("after the imports")
     st, b, _ = api.call("GET", "/api/v1/projects/P1/subjects/S01/sessions", **H)
     check("browse sessions", st == 200 and b["sessions"][0]["label"] == "S01_CT" and
           b["sessions"][0]["instances"] == len(meta[pick[0]]), b)
@@ -167,6 +191,7 @@ try:
     st2, s2, _ = api.call("GET", "/api/v1/projects/P1/sessions/S01_CT", **H)
     check("re-import: same files, same count", b.get("state") == "done" and
           len(archive_files("P1", "S01", "S01_CT")) == len(meta[pick[0]]) == s2["instances"], (b, s2))
+    subjects_agree("after a re-import")
 
     # ---- C-GET from DCMTK dcmqrscp ----------------------------------------------------------------
     b = import_done(P_QR, [{"StudyInstanceUID": small_studies[1], "subject": subj(small_studies[1]),
@@ -278,6 +303,16 @@ try:
     time.sleep(1.5)
     check("still waiting while the window is closed",
           api.call("GET", f"/api/v1/imports/{a['id']}", **H)[1]["state"] == "waiting-window")
+    # a new schedule moves the opening: the waiting sessions are told (the scheduler writes them only then)
+    told = a["sessions"][0]["next_window"]
+    later = {week[(time.gmtime().tm_wday + 5) % 7]: [{"start": "00:00", "end": "24:00"}]}
+    st, b, _ = api.call("PUT", f"/api/v1/pacs/{P_ORTH}/schedule", {"timezone": "UTC", "days": later}, **H)
+    t_end, now_told = time.time() + 10, told
+    while time.time() < t_end and now_told == told:
+        time.sleep(0.3)
+        now_told = api.call("GET", f"/api/v1/imports/{a['id']}", **H)[1]["sessions"][0]["next_window"]
+    check("a new schedule: the waiting session's next opening follows", st == 200 and now_told and now_told > told,
+          (told, now_told))
     st, b, _ = api.call("PUT", f"/api/v1/pacs/{P_ORTH}/schedule", {"timezone": "UTC", "days": {
         d: [{"start": "00:00", "end": "24:00", "threads": 2}] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}},
                         **H)
@@ -339,6 +374,8 @@ try:
     check("users see their own import history", st == 200 and b["imports"] == [], b)
     st, b, _ = api.call("GET", f"/api/v1/imports/{big_id}", token=bob)
     check("another user's import: 404", st == 404, b)
+    st, b, _ = api.call("GET", f"/api/v1/imports/{big_id}/sessions", token=bob)
+    check("another user's import's sessions: 404", st == 404, b)
     st, data, r = api.call("GET", "/api/v1/projects/P1/sessions/S01_CT/download", binary=True, **H)
     names = zipfile.ZipFile(io.BytesIO(data)).namelist() if st == 200 else []
     check("download a session as a zip", st == 200 and r.getheader("Content-Type") == "application/zip" and
@@ -378,6 +415,7 @@ try:
     check("admin deletes a session: files and index", st == 200 and not archive_files("P1", "S02", "S02_CT") and
           api.call("GET", "/api/v1/projects/P1/sessions/S02_CT", **H)[0] == 404, b)
     check("... and only that session: the subject's others stay", all(os.path.exists(f) for f in others), others)
+    subjects_agree("after a session's delete")
 
     # ---- no canary anywhere under the data directory, in the log or on standard error --------------------------
     procs.stop_one(serve)

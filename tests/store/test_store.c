@@ -2,6 +2,7 @@
  * conflicts, transactions, reopening) and the PHI vault. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -269,6 +270,10 @@ static void check_typical(store *s, int version)
     assert_int_equal(one_int(s, "SELECT archived FROM import_sessions WHERE request_id = 1 AND orig_enc = 'sealed-orig'"),
                      5);
     assert_int_equal(one_int(s, "SELECT bytes FROM archive_instances WHERE sop_uid = '1.2.3.4.5'"), 99);
+    /* migration 16 summed the rows already archived */
+    assert_int_equal(one_int(s, "SELECT instances * 1000 + bytes FROM archive_sessions WHERE project = 'P1' AND"
+                                " subject = 'S01' AND session = 'S01_MR1' AND updated = 31"),
+                     1099);
     /* ids continue above the old ones, and foreign keys still cascade */
     exec_ok(s, "INSERT INTO users(username, pw_hash, role, created) VALUES ('carol', 'h3', 'user', 40)");
     assert_int_equal(one_int(s, "SELECT id FROM users WHERE username = 'carol'"), 3);
@@ -379,6 +384,179 @@ static void test_exec_rows_conflict_changes(void **state)
     store_close(s);
 }
 
+/* Every cell of every row, ints printed, into a growing text. */
+static int cells(void *ctx, int n, const char *const *names, const store_val *cols)
+{
+    (void)names;
+    char *out = ctx;
+    for (int i = 0; i < n; i++) {
+        size_t k = strlen(out);
+        if (cols[i].type == STORE_INT)
+            snprintf(out + k, 8192 - k, "%lld,", (long long)cols[i].i);
+        else
+            snprintf(out + k, 8192 - k, "%s,", cols[i].type == STORE_TEXT ? cols[i].s : "null");
+    }
+    strncat(out, ";", 8191 - strlen(out));
+    return 0;
+}
+
+/* The subject list from the summary equals the GROUP BY over the rows. */
+static void same_subjects(store *s, bool with_updated)
+{
+    char a[8192] = "", b[8192] = "";
+    dqr_error err = {0};
+    char q1[400], q2[400];
+    snprintf(q1, sizeof q1, "SELECT subject, COUNT(DISTINCT session), COUNT(*), SUM(bytes)%s FROM archive_instances"
+                            " WHERE project = 'P' GROUP BY subject ORDER BY subject", with_updated ? ", MAX(updated)" : "");
+    snprintf(q2, sizeof q2, "SELECT subject, COUNT(*), SUM(instances), SUM(bytes)%s FROM archive_sessions"
+                            " WHERE project = 'P' GROUP BY subject ORDER BY subject", with_updated ? ", MAX(updated)" : "");
+    assert_int_equal(store_exec(s, q1, NULL, 0, cells, a, NULL, &err), DQR_OK);
+    assert_int_equal(store_exec(s, q2, NULL, 0, cells, b, NULL, &err), DQR_OK);
+    assert_string_equal(a, b);
+}
+
+/* The receiver's upsert (gateway/import/index.c), reduced to the columns
+ * the summary reads. */
+static void upsert(store *s, const char *subject, int session, int sop, int bytes, int updated)
+{
+    char ses[32], uid[32];
+    snprintf(ses, sizeof ses, "ses%d", session);
+    snprintf(uid, sizeof uid, "1.2.%d", sop);
+    dqr_error err = {0};
+    assert_int_equal(store_exec(s,
+                                "INSERT INTO archive_instances(project, subject, session, series_uid, sop_uid, path,"
+                                " bytes, updated) VALUES ('P', ?, ?, '1.2', ?, 'p', ?, ?)"
+                                " ON CONFLICT(project, session, sop_uid) DO UPDATE SET subject = excluded.subject,"
+                                " bytes = excluded.bytes, updated = excluded.updated",
+                                (store_val[]){STORE_S(subject), STORE_S(ses), STORE_S(uid), STORE_I(bytes),
+                                              STORE_I(updated)},
+                                5, NULL, NULL, NULL, &err),
+                     DQR_OK);
+}
+
+/* Migration 16's summary follows inserts, replacing upserts, a row moved
+ * to another subject, size corrections and deletes of one row or of a
+ * whole session (a fixed pseudo-random sequence). */
+static void summary_follows_writes(store *s)
+{
+    static const char *const subj[] = {"S1", "S2", "S3"};
+    unsigned x = 12345;
+#define NEXT(m) ((x = x * 1103515245u + 12345u) >> 16) % (m)
+    for (int step = 1; step <= 600; step++) {
+        int ses = (int)NEXT(6), sop = (int)NEXT(40);
+        upsert(s, subj[ses / 2], ses, sop, (int)NEXT(1000) + 1, step);
+        if (step % 50 == 0)
+            upsert(s, subj[(ses / 2 + 1) % 3], ses, sop, 7, step); /* the same instance, another subject */
+    }
+    same_subjects(s, true);
+    char sql[200];
+    for (int round = 0; round < 40; round++) {
+        int ses = (int)NEXT(6), sop = (int)NEXT(40);
+        snprintf(sql, sizeof sql, "DELETE FROM archive_instances WHERE session = 'ses%d' AND sop_uid = '1.2.%d'", ses,
+                 sop);
+        exec_ok(s, sql);
+        snprintf(sql, sizeof sql, "UPDATE archive_instances SET bytes = bytes + 5 WHERE session = 'ses%d'",
+                 (int)NEXT(6));
+        exec_ok(s, sql);
+        same_subjects(s, false);
+    }
+    exec_ok(s, "DELETE FROM archive_instances WHERE session = 'ses3'");
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM archive_sessions WHERE session = 'ses3'"), 0);
+    same_subjects(s, false);
+    exec_ok(s, "DELETE FROM archive_instances");
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM archive_sessions"), 0);
+#undef NEXT
+}
+
+/* A request's totals per state (migration 16) equal the GROUP BY over its
+ * sessions. */
+static void same_totals(store *s)
+{
+    char a[8192] = "", b[8192] = "";
+    dqr_error err = {0};
+    assert_int_equal(store_exec(s,
+                                "SELECT request_id, state, COUNT(*), SUM(expected), SUM(received), SUM(archived),"
+                                " SUM(rejected), SUM(failed), SUM(warned), SUM(bytes), SUM(frames_checked),"
+                                " SUM(frames_masked), SUM(frames_refused) FROM import_sessions"
+                                " GROUP BY request_id, state ORDER BY request_id, state",
+                                NULL, 0, cells, a, NULL, &err),
+                     DQR_OK);
+    assert_int_equal(store_exec(s,
+                                "SELECT request_id, state, sessions, expected, received, archived, rejected, failed,"
+                                " warned, bytes, frames_checked, frames_masked, frames_refused"
+                                " FROM import_request_totals ORDER BY request_id, state",
+                                NULL, 0, cells, b, NULL, &err),
+                     DQR_OK);
+    assert_string_equal(a, b);
+}
+
+/* The totals follow new sessions, state changes (as the scheduler, a
+ * transfer's counters, cancel and retry make them), other columns'
+ * updates, deleted sessions and a deleted request (cascading). */
+static void totals_follow_writes(store *s)
+{
+    static const char *const states[] = {"queued", "running", "done", "partial", "failed", "cancelled"};
+    exec_ok(s, "INSERT INTO import_requests(user_id, pacs_id, project, created) VALUES (1, 1, 'P', 1), (1, 1, 'P', 2)");
+    unsigned x = 777;
+#define NEXT(m) ((x = x * 1103515245u + 12345u) >> 16) % (m)
+    char sql[400];
+    for (int i = 0; i < 60; i++) {
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO import_sessions(request_id, pacs_id, project, study_uid, subject, session, state, queued,"
+                 " updated, expected) SELECT MIN(id) + %d, 1, 'P', '', 'S', 'E%d', 'queued', 1, 1, %d FROM import_requests",
+                 i % 2, i, (int)NEXT(100));
+        exec_ok(s, sql);
+    }
+    same_totals(s);
+    for (int round = 0; round < 80; round++) {
+        int id = (int)NEXT(60) + 1, st = (int)NEXT(6), rec = (int)NEXT(50), arc = (int)NEXT(50);
+        int bytes = (int)NEXT(9999), fc = (int)NEXT(5), err = (int)NEXT(4);
+        snprintf(sql, sizeof sql,
+                 "UPDATE import_sessions SET state = '%s', received = received + %d, archived = %d, bytes = %d,"
+                 " frames_checked = %d, error = CASE WHEN %d = 0 THEN 'boom' ELSE NULL END WHERE id = %d",
+                 states[st], rec, arc, bytes, fc, err, id);
+        exec_ok(s, sql);
+        exec_ok(s, "UPDATE import_sessions SET updated = updated + 1"); /* no counter: totals untouched */
+        if (round % 20 == 19) {
+            snprintf(sql, sizeof sql, "DELETE FROM import_sessions WHERE id = %d", (int)NEXT(60) + 1);
+            exec_ok(s, sql);
+        }
+        same_totals(s);
+    }
+    exec_ok(s, "UPDATE import_sessions SET state = 'queued', failed = 0 WHERE state IN ('failed', 'partial')");
+    same_totals(s);
+    exec_ok(s, "DELETE FROM import_requests WHERE id = (SELECT MIN(id) FROM import_requests)");
+    same_totals(s);
+    exec_ok(s, "DELETE FROM import_requests");
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM import_request_totals"), 0);
+#undef NEXT
+}
+
+static void test_archive_summary(void **state)
+{
+    (void)state;
+    store *s = open_in("summary.db");
+    assert_non_null(s);
+    summary_follows_writes(s);
+    totals_follow_writes(s);
+    store_close(s);
+}
+
+static void test_archive_summary_pg(void **state)
+{
+    (void)state;
+    if (!getenv("DQR_TEST_PG_URL") || !*getenv("DQR_TEST_PG_URL"))
+        skip();
+    char url[512];
+    pg_url(0, url, sizeof url);
+    dqr_error err = {0};
+    store *s = store_open(url, &err);
+    assert_non_null(s);
+    summary_follows_writes(s);
+    totals_follow_writes(s);
+    store_close(s);
+}
+
 static dqr_status insert_then_fail(void *ctx, store *s, dqr_error *err)
 {
     (void)ctx;
@@ -458,7 +636,8 @@ int main(void)
         cmocka_unit_test(test_transactions),          cmocka_unit_test(test_postgres_unreachable),
         cmocka_unit_test(test_vault),                 cmocka_unit_test(test_ids_never_reused),
         cmocka_unit_test(test_migration_4_rekeys_old_catalog), cmocka_unit_test(test_upgrade_from_every_version),
-        cmocka_unit_test(test_upgrade_from_every_version_pg),
+        cmocka_unit_test(test_upgrade_from_every_version_pg), cmocka_unit_test(test_archive_summary),
+        cmocka_unit_test(test_archive_summary_pg),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -11,6 +11,7 @@
 #include "gateway/import/registry.h"
 
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 static bool uid_text_ok(const char *s)
@@ -243,28 +244,19 @@ static void import_create(gw_req *r)
 
 /* ---- reading requests ---------------------------------------------------- */
 
-static const char *aggregate(json_t *sessions)
+/* The request's state from how many of its sessions are in each state
+ * (running, queued, waiting-window, done, partial, failed, cancelled). */
+static const char *aggregate(const int64_t n[7], int64_t total)
 {
-    int n[8] = {0};
     static const char *const states[] = {"running", "queued", "waiting-window", "done", "partial", "failed", "cancelled"};
-    size_t i;
-    json_t *s;
-    json_array_foreach(sessions, i, s)
-    {
-        const char *st = json_string_value(json_object_get(s, "state"));
-        for (int k = 0; k < 7; k++)
-            if (st && strcmp(st, states[k]) == 0)
-                n[k]++;
-    }
-    size_t total = json_array_size(sessions);
     for (int k = 0; k < 3; k++)
         if (n[k])
             return states[k];
-    if ((size_t)n[3] == total)
+    if (n[3] == total)
         return "done";
-    if ((size_t)n[6] == total)
+    if (n[6] == total)
         return "cancelled";
-    if ((size_t)n[5] == total)
+    if (n[5] == total)
         return "failed";
     return "partial";
 }
@@ -295,48 +287,92 @@ static void open_missing(json_t *rows)
     }
 }
 
-json_t *gw_import_json(gw *g, int64_t id)
+/* The request with its counts, state, first error and number of sessions,
+ * from its totals per state (import_request_totals, kept by triggers:
+ * migration 18) and the partial index of sessions with an error, so not
+ * one of its sessions is read (a CSV import has 10,000). */
+static json_t *request_summary(gw *g, int64_t id)
 {
     json_t *o = gw_row(g,
                        "SELECT r.id, r.created, u.username AS user, r.pacs_id AS pacs, p.label AS pacs_label, "
                        "r.project, r.bulk FROM import_requests r LEFT JOIN users u ON u.id = r.user_id "
                        "LEFT JOIN pacs p ON p.id = r.pacs_id WHERE r.id = ?",
                        (store_val[]){STORE_I(id)}, 1, NULL);
-    json_t *s = o ? gw_rows(g,
-                            "SELECT id, study_enc, subject, session, state, attempts, expected, "
-                            "received, archived, rejected, failed, warned, bytes, frames_checked, frames_masked, frames_refused, "
-                            "ms, queued, started, finished, "
-                            "next_window, error, retrieve_level, missing_series, notes FROM import_sessions "
-                            "WHERE request_id = ? ORDER BY id",
-                            (store_val[]){STORE_I(id)}, 1, NULL)
-                  : NULL;
-    if (!s) {
+    json_t *c = o ? gw_row(g,
+                           "SELECT COALESCE(SUM(sessions), 0) AS sessions_total, COALESCE(SUM(expected), 0) AS expected, "
+                           "COALESCE(SUM(received), 0) AS received, COALESCE(SUM(archived), 0) AS archived, "
+                           "COALESCE(SUM(rejected), 0) AS rejected, COALESCE(SUM(failed), 0) AS failed, "
+                           "COALESCE(SUM(warned), 0) AS warned, COALESCE(SUM(bytes), 0) AS bytes, "
+                           "COALESCE(SUM(frames_checked), 0) AS frames_checked, "
+                           "COALESCE(SUM(frames_masked), 0) AS frames_masked, "
+                           "COALESCE(SUM(frames_refused), 0) AS frames_refused, "
+                           "SUM(CASE WHEN state = 'running' THEN sessions ELSE 0 END) AS n0, "
+                           "SUM(CASE WHEN state = 'queued' THEN sessions ELSE 0 END) AS n1, "
+                           "SUM(CASE WHEN state = 'waiting-window' THEN sessions ELSE 0 END) AS n2, "
+                           "SUM(CASE WHEN state = 'done' THEN sessions ELSE 0 END) AS n3, "
+                           "SUM(CASE WHEN state = 'partial' THEN sessions ELSE 0 END) AS n4, "
+                           "SUM(CASE WHEN state = 'failed' THEN sessions ELSE 0 END) AS n5, "
+                           "SUM(CASE WHEN state = 'cancelled' THEN sessions ELSE 0 END) AS n6, "
+                           "(SELECT MIN(id) FROM import_sessions WHERE request_id = ? AND error IS NOT NULL) "
+                           "AS first_error FROM import_request_totals WHERE request_id = ?",
+                           (store_val[]){STORE_I(id), STORE_I(id)}, 2, NULL)
+                : NULL;
+    if (!c) {
         json_decref(o);
         return NULL;
     }
-    static const char *const counts[] = {"expected",       "received",      "archived",       "rejected", "failed",
-                                         "warned",         "bytes",         "frames_checked", "frames_masked",
-                                         "frames_refused", NULL};
-    for (const char *const *c = counts; *c; c++) {
-        json_int_t sum = 0;
-        size_t i;
-        json_t *x;
-        json_array_foreach(s, i, x) sum += json_integer_value(json_object_get(x, *c));
-        json_object_set_new(o, *c, json_integer(sum));
+    int64_t n[7];
+    for (int k = 0; k < 7; k++) {
+        char key[4] = {'n', (char)('0' + k), '\0'};
+        n[k] = json_integer_value(json_object_get(c, key));
+        json_object_del(c, key);
     }
-    json_object_set_new(o, "state", json_string(aggregate(s)));
+    json_object_set_new(o, "state", json_string(aggregate(n, json_integer_value(json_object_get(c, "sessions_total")))));
+    int64_t first = json_integer_value(json_object_get(c, "first_error"));
+    json_object_del(c, "first_error");
+    json_object_update(o, c);
+    json_decref(c);
+    json_t *e = first ? gw_row(g, "SELECT error FROM import_sessions WHERE id = ?", (store_val[]){STORE_I(first)}, 1,
+                               NULL)
+                      : NULL;
+    if (e && json_is_string(json_object_get(e, "error")))
+        json_object_set(o, "error", json_object_get(e, "error"));
+    json_decref(e);
+    return o;
+}
+
+/* Sessions offset .. offset+limit-1 of the request, in order of id. */
+static json_t *request_sessions(gw *g, int64_t id, int64_t limit, int64_t offset)
+{
+    json_t *s = gw_rows(g,
+                        "SELECT id, study_enc, subject, session, state, attempts, expected, "
+                        "received, archived, rejected, failed, warned, bytes, frames_checked, frames_masked, frames_refused, "
+                        "ms, queued, started, finished, "
+                        "next_window, error, retrieve_level, missing_series, notes FROM import_sessions "
+                        "WHERE request_id = ? ORDER BY id LIMIT ? OFFSET ?",
+                        (store_val[]){STORE_I(id), STORE_I(limit), STORE_I(offset)}, 3, NULL);
     size_t i;
     json_t *x;
     json_array_foreach(s, i, x) open_study(g, x);
     open_missing(s);
-    json_array_foreach(s, i, x)
-    {
-        json_t *e = json_object_get(x, "error");
-        if (json_is_string(e) && !json_object_get(o, "error"))
-            json_object_set(o, "error", e);
+    return s;
+}
+
+/* The request with at most max of its sessions (from the first). */
+static json_t *request_json(gw *g, int64_t id, int64_t max)
+{
+    json_t *o = request_summary(g, id), *s = o ? request_sessions(g, id, max, 0) : NULL;
+    if (!s) {
+        json_decref(o);
+        return NULL;
     }
     json_object_set_new(o, "sessions", s);
     return o;
+}
+
+json_t *gw_import_json(gw *g, int64_t id)
+{
+    return request_json(g, id, INT64_MAX);
 }
 
 /* The request, if the caller may see it (its owner or an admin). */
@@ -368,10 +404,22 @@ static int take_id(void *ctx, int n, const char *const *names, const store_val *
     return 0;
 }
 
+/* A query parameter as a number within [lo, hi], else dflt. */
+static int64_t query_number(gw_req *r, const char *name, int64_t dflt, int64_t lo, int64_t hi)
+{
+    const char *v = http_query(r->http, name);
+    long long n = v ? atoll(v) : dflt;
+    return v && n >= lo && n <= hi ? n : dflt;
+}
+
+/* Each request with its summary and only its first sessions (?sessions=,
+ * default 20): the rest are paged from GET /imports/{id}/sessions, so one
+ * request of 10,000 sessions does not make the list slow. */
 static void import_list(gw_req *r)
 {
     const char *mine = http_query(r->http, "mine"), *lim = http_query(r->http, "limit");
     int64_t only = r->user.admin && !(mine && strcmp(mine, "0")) ? 0 : r->user.id;
+    int64_t per = query_number(r, "sessions", 20, 0, 1000);
     long long limit = lim ? atoll(lim) : 100;
     json_t *ids = json_array(), *list = json_array();
     store_exec(r->g->db, "SELECT id FROM import_requests WHERE (? = 0 OR user_id = ?) ORDER BY id DESC LIMIT ?",
@@ -381,12 +429,29 @@ static void import_list(gw_req *r)
     json_t *v;
     json_array_foreach(ids, i, v)
     {
-        json_t *o = gw_import_json(r->g, json_integer_value(v));
+        json_t *o = request_json(r->g, json_integer_value(v), per);
         if (o)
             json_array_append_new(list, o);
     }
     json_decref(ids);
     gw_reply(r, 200, json_pack("{s:o}", "imports", list));
+}
+
+/* GET /imports/{id}/sessions?limit=&offset=: a page of the request's sessions. */
+static void import_sessions(gw_req *r)
+{
+    int64_t id = visible_request(r);
+    if (!id)
+        return;
+    int64_t limit = query_number(r, "limit", 100, 1, 1000), offset = query_number(r, "offset", 0, 0, INT64_MAX);
+    int64_t total = 0;
+    json_t *s = store_int(r->g->db, "SELECT COUNT(*) FROM import_sessions WHERE request_id = ?",
+                          (store_val[]){STORE_I(id)}, 1, &total, NULL) == DQR_OK
+                    ? request_sessions(r->g, id, limit, offset)
+                    : NULL;
+    s ? gw_reply(r, 200, json_pack("{s:I,s:I,s:I,s:I,s:o}", "id", (json_int_t)id, "total", (json_int_t)total, "offset",
+                                   (json_int_t)offset, "limit", (json_int_t)limit, "sessions", s))
+      : gw_fail(r, 500, "cannot read the sessions of import %lld", (long long)id);
 }
 
 static int cancel_running(void *ctx, int n, const char *const *names, const store_val *c)
@@ -494,6 +559,7 @@ const gw_route gw_routes_imports[] = {
     {"POST", "/api/v1/imports/csv/preview", GW_USER, gw_csv_preview},
     {"POST", "/api/v1/imports/csv", GW_USER, gw_csv_import},
     {"GET", "/api/v1/imports/{}", GW_USER, import_get},
+    {"GET", "/api/v1/imports/{}/sessions", GW_USER, import_sessions},
     {"POST", "/api/v1/imports/{}/cancel", GW_USER, import_cancel},
     {"POST", "/api/v1/imports/{}/retry", GW_USER, import_retry},
     {"GET", "/api/v1/queue", GW_USER, queue},

@@ -13,6 +13,7 @@
  *   corrected in the row.
  * Findings in a running session are only reported. */
 #include "gateway/import/fsck_int.h"
+#include "gateway/import/index.h"
 #include "dicom/dicom.h"
 #include "dicom/fs.h"
 
@@ -76,6 +77,7 @@ static bool drop_row(fsck_run *r, fsck_session *s, const fsck_row *row)
                    (store_val[]){STORE_S(s->project), STORE_S(s->session), STORE_S(row->sop)}, 3, NULL, NULL, &n,
                    NULL) != DQR_OK || n == 0)
         return false;
+    gw_archive_summary_refresh(r->db, s->project, s->session, NULL); /* its counts follow by trigger */
     s->lost++;
     if (row->import_session)
         s->requeue = row->import_session;

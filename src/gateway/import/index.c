@@ -53,3 +53,12 @@ dqr_status gw_archive_index(gw *g, const gw_archive_row *w, dcm_file *f, dqr_err
         "bytes = excluded.bytes, import_session = excluded.import_session, updated = excluded.updated",
         args, n, NULL, NULL, NULL, err);
 }
+
+dqr_status gw_archive_summary_refresh(store *db, const char *project, const char *session, dqr_error *err)
+{
+    return store_exec(db,
+                      "UPDATE archive_sessions SET updated = COALESCE((SELECT MAX(a.updated) FROM archive_instances a "
+                      "WHERE a.project = archive_sessions.project AND a.session = archive_sessions.session AND "
+                      "a.subject = archive_sessions.subject), updated) WHERE project = ? AND session = ?",
+                      (store_val[]){STORE_S(project), STORE_S(session)}, 2, NULL, NULL, NULL, err);
+}

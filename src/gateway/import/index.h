@@ -17,4 +17,9 @@ typedef struct gw_archive_row {
  * de-identified dataset of f. */
 dqr_status gw_archive_index(gw *g, const gw_archive_row *where, dcm_file *f, dqr_error *err);
 
+/* After deleting some of a session's instance rows: its summary row
+ * (archive_sessions) gets the latest update time of the rows left; the
+ * triggers keep the counts, not that. */
+dqr_status gw_archive_summary_refresh(store *db, const char *project, const char *session, dqr_error *err);
+
 #endif

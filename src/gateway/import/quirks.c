@@ -3,8 +3,10 @@
  * of what is still short (quirks.h; docs/import.md "PACS that misbehave"). */
 #include "gateway/import/quirks.h"
 #include "gateway/import/archive.h"
+#include "gateway/import/index.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -295,10 +297,29 @@ void gw_missing_text(const gw_job *j, char *out, size_t cap)
         out[n - 1] = '\0';
 }
 
+typedef struct labels {
+    char project[128], session[128];
+} labels;
+
+static int take_labels(void *ctx, int n, const char *const *names, const store_val *c)
+{
+    (void)names;
+    labels *l = ctx;
+    if (n == 2 && c[0].s && c[1].s)
+        snprintf(l->project, sizeof l->project, "%s", c[0].s), snprintf(l->session, sizeof l->session, "%s", c[1].s);
+    return 1;
+}
+
 void gw_job_discard(gw *g, int64_t id)
 {
     store_exec(g->db, "SELECT path FROM archive_instances WHERE import_session = ?", (store_val[]){STORE_I(id)}, 1,
                gw_archive_remove_row, g->cfg.data_dir, NULL, NULL);
     store_exec(g->db, "DELETE FROM archive_instances WHERE import_session = ?", (store_val[]){STORE_I(id)}, 1, NULL,
                NULL, NULL, NULL);
+    /* rows of the session's earlier imports may be left: its summary's latest update follows them */
+    labels l = {"", ""};
+    store_exec(g->db, "SELECT project, session FROM import_sessions WHERE id = ?", (store_val[]){STORE_I(id)}, 1,
+               take_labels, &l, NULL, NULL);
+    if (*l.session)
+        gw_archive_summary_refresh(g->db, l.project, l.session, NULL);
 }
