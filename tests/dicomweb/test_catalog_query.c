@@ -267,6 +267,30 @@ static void test_study_values(void **state)
     assert_string_equal(out, "CT\\MR 2 3"); /* modalities, series, instances */
 }
 
+/* The first instance's path, SOP Instance UID and Patient's Name. */
+static int first_instance(void *ctx, const gw_cq_row *row)
+{
+    char *out = ctx;
+    const char *sop = row->value[index_of(DCM_TAG(0x0008, 0x0018))], *pn = row->value[index_of(DCM_TAG(0x0010, 0x0010))];
+    snprintf(out, 128, "%s %s %s", row->path ? "path" : "no path", sop ? sop : "-", pn ? pn : "-");
+    return 1;
+}
+
+/* Only the wanted attributes are read (what WADO-RS needs of 1,000
+ * instances), the rows and the path as without. */
+static void test_wanted_attributes(void **state)
+{
+    gw *g = *state;
+    static const uint32_t want[] = {DCM_TAG(0x0008, 0x0018)};
+    gw_cq q = {.level = GW_CQ_INSTANCE, .admin = true, .study = "1.1"};
+    char all[128] = "", some[128] = "";
+    assert_int_equal(gw_cq_run(g, &q, first_instance, all, NULL), DQR_OK);
+    q.want = want, q.nwant = 1;
+    assert_int_equal(gw_cq_run(g, &q, first_instance, some, NULL), DQR_OK);
+    assert_string_equal(all, "path 1.1.1.1 DOE^JOHN");
+    assert_string_equal(some, "path 1.1.1.1 -");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +299,7 @@ int main(void)
         cmocka_unit_test(test_pages_are_slices),
         cmocka_unit_test(test_study_values),
         cmocka_unit_test(test_patient_values),
+        cmocka_unit_test(test_wanted_attributes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

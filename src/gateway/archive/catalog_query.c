@@ -247,14 +247,23 @@ static dqr_status match_one(sqlb *b, const gw_cq_match *m, dqr_error *err)
     return DQR_OK;
 }
 
-static void select_list(sqlb *b, gw_cq_level level, bool postgres)
+static bool wanted(const gw_cq *q, uint32_t tag)
 {
+    for (size_t i = 0; q->want && i < q->nwant; i++)
+        if (q->want[i] == tag)
+            return true;
+    return !q->want;
+}
+
+static void select_list(sqlb *b, const gw_cq *q, bool postgres)
+{
+    gw_cq_level level = q->level;
     bool grouped = level != GW_CQ_INSTANCE;
     fputs(grouped ? "SELECT a.project, NULL" : "SELECT a.project, a.path", b->f);
     for (size_t i = 0; i < NATTRS; i++) {
         const gw_cq_attr *a = &ATTRS[i];
         const char *sql = a->column ? NULL : computed_sql(a, level, postgres);
-        if (a->level > level || (!a->column && !sql))
+        if (a->level > level || (!a->column && !sql) || !wanted(q, a->tag))
             fputs(", NULL", b->f);
         else if (!a->column)
             fprintf(b->f, ", %s", sql);
@@ -371,7 +380,7 @@ dqr_status gw_cq_run(gw *g, const gw_cq *q, gw_cq_row_fn fn, void *ctx, dqr_erro
         fputs(") ", b.f);
         b.having[0] = '\0', b.nhargs = 0; /* the page's group conditions, not the rows' */
     }
-    select_list(&b, q->level, postgres);
+    select_list(&b, q, postgres);
     if (st == DQR_OK) /* a study's values from its matching instances, as without the page */
         st = where(&b, q, paged ? "page JOIN archive_instances a ON a.project = page.p AND a.study_uid = page.s"
                                 : "archive_instances a", err);

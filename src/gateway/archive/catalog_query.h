@@ -47,6 +47,8 @@ typedef struct gw_cq {
     gw_cq_match match[GW_CQ_MAX_MATCH];
     size_t nmatch;
     int64_t limit, offset;     /* limit 0: no limit */
+    const uint32_t *want;      /* only these attributes' values are read (the others NULL); NULL: all */
+    size_t nwant;
 } gw_cq;
 
 /* One result row: its project and the value of each attribute of the table

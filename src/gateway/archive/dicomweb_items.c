@@ -67,6 +67,10 @@ void gw_dw_items_free(gw_dw_item *items, size_t n)
 dqr_status gw_dw_items(gw_req *r, const gw_dw_target *t, gw_dw_item **out, size_t *n, dqr_error *err)
 {
     gw_cq q = gw_dw_scope(r, t, GW_CQ_INSTANCE);
+    /* what retrieving needs, not the ~30 attributes of a search (1,000 instances: ~7 -> ~1 ms) */
+    static const uint32_t need[] = {DCM_TAG(0x0020, 0x000D), DCM_TAG(0x0020, 0x000E), DCM_TAG(0x0008, 0x0018),
+                                    DCM_TAG(0x0008, 0x3002)};
+    q.want = need, q.nwant = sizeof need / sizeof need[0];
     collect c = {.g = r->g};
     dqr_status st = gw_cq_run(r->g, &q, add_item, &c, err);
     if (st == DQR_OK && c.nomem)
