@@ -71,6 +71,29 @@ const char *gw_archive_reason(const char *message)
     return strncmp(end, ": ", 2) == 0 ? end + 2 : message;
 }
 
+/* After the row's write failed: whether the catalog has it all the same. A
+ * connection lost at the commit leaves the outcome unknown (PostgreSQL
+ * restarted: the row may be in), and deleting the file under a committed
+ * row would lose the instance. Asked again for up to ten seconds while the
+ * catalog does not answer; false when it has no such row or never answers. */
+static bool row_written(gw *g, const gw_archive_row *w, const char *sop)
+{
+    for (int i = 0; i < 50; i++) {
+        int64_t one = 0;
+        dqr_error err = {0};
+        dqr_status st = store_int(g->db, "SELECT 1 FROM archive_instances WHERE project = ? AND session = ? AND "
+                                         "sop_uid = ? AND path = ?",
+                                  (store_val[]){STORE_S(w->project), STORE_S(w->session), STORE_S(sop), STORE_S(w->path)},
+                                  4, &one, &err);
+        if (st == DQR_OK)
+            return one == 1;
+        if (st == DQR_E_NOTFOUND)
+            return false;
+        usleep(200 * 1000);
+    }
+    return false;
+}
+
 dqr_status gw_archive_write(gw *g, const gw_archive_to *to, dcm_file *f, int64_t *bytes, dqr_error *err)
 {
     dcm_dataset *ds = dcm_file_dataset(f);
@@ -102,6 +125,11 @@ dqr_status gw_archive_write(gw *g, const gw_archive_to *to, dcm_file *f, int64_t
     gw_archive_row where = {to->project, to->subject, to->session, path + strlen(g->cfg.data_dir) + 1, size,
                             to->import_session};
     st = gw_archive_index(g, &where, f, err);
+    if (st && !existed && row_written(g, &where, sop)) {
+        gw_log(g, "info", "archive_row_kept", "session=%lld (the catalog had the row its connection lost)",
+               (long long)to->import_session);
+        return DQR_OK;
+    }
     if (st) {
         dqr_error_prefix(err, "catalog: ");
         if (!existed)

@@ -515,15 +515,27 @@ dqr_status gw_sync_archive(gw *g, dqr_error *err)
 static void finish(gw *g, int64_t id, const char *state, const char *error, long ms, int64_t next_try)
 {
     bool ended = strcmp(state, "queued") != 0; /* done, partial, failed, cancelled */
-    store_exec(g->db,
-               "UPDATE import_sessions SET state = ?, error = ?, ms = ?, next_try = ?, updated = ?, finished = ? "
-               "WHERE id = ?",
-               (store_val[]){STORE_S(state), STORE_S(error), STORE_I(ms), STORE_I(next_try), STORE_I(time(NULL)),
-                             ended ? STORE_I(time(NULL)) : STORE_S(NULL), STORE_I(id)},
-               7, NULL, NULL, NULL, NULL);
-    /* counts restart with each attempt: a last attempt that could not even
-     * connect would say 0 archived beside what earlier ones archived */
-    if (strcmp(state, "failed") == 0)
+    /* The session's end must reach the catalog: lost (PostgreSQL restarting),
+     * the session would stay running with nobody running it. Asked again
+     * for up to ten seconds. */
+    dqr_status st = DQR_E_IO;
+    for (int i = 0; i < 50 && st != DQR_OK; i++) {
+        if (i)
+            usleep(200 * 1000);
+        st = store_exec(g->db,
+                        "UPDATE import_sessions SET state = ?, error = ?, ms = ?, next_try = ?, updated = ?, finished = ? "
+                        "WHERE id = ?",
+                        (store_val[]){STORE_S(state), STORE_S(error), STORE_I(ms), STORE_I(next_try),
+                                      STORE_I(time(NULL)), ended ? STORE_I(time(NULL)) : STORE_S(NULL), STORE_I(id)},
+                        7, NULL, NULL, NULL, NULL);
+    }
+    if (st != DQR_OK)
+        gw_log(g, "error", "import_end_lost", "session=%lld state=%s (the catalog did not answer)", (long long)id, state);
+    /* what the archive holds for the session, counted: counts restart with
+     * each attempt (a last attempt that could not even connect would say 0
+     * archived beside what earlier ones archived), and increments written
+     * while the catalog was away are lost */
+    if (ended)
         store_exec(g->db,
                    "UPDATE import_sessions SET archived = (SELECT COUNT(*) FROM archive_instances a WHERE "
                    "a.project = import_sessions.project AND a.session = import_sessions.session) WHERE id = ?",
