@@ -45,7 +45,10 @@ static void next_window(const gw_schedule *s, time_t now, int wd, int minute, ch
             int start = s->day[day][k].start;
             if (d == 0 && start <= minute)
                 continue;
-            gw_iso_time(now + ((int64_t)d * 1440 + start - minute) * 60, out);
+            /* from the start of this minute: an opening is on a minute, and
+             * the same opening must give the same text on every pass (the
+             * waiting sessions are written only when it changes) */
+            gw_iso_time(now - now % 60 + ((int64_t)d * 1440 + start - minute) * 60, out);
             return;
         }
     }
