@@ -13,8 +13,11 @@ from faultlib import Rig  # noqa: E402
 from peers import Checks  # noqa: E402
 
 check = Checks()
-rig = Rig(sys.argv[1], sys.argv[2], ["--patients", "1", "--studies", "1", "--series", "3", "--instances", "150",
-                                     "--rows", "32", "--cols", "32"], {"DQR_IMPORT_MAX_ATTEMPTS": "2"})
+# large enough that the C-MOVE is still running when Orthanc is killed: 450
+# instances of 32x32 were all moved in under a second on a quiet machine,
+# before the kill (1,800 of 128x128, 58 MiB, take a few seconds)
+rig = Rig(sys.argv[1], sys.argv[2], ["--patients", "1", "--studies", "1", "--series", "3", "--instances", "600",
+                                     "--rows", "128", "--cols", "128"], {"DQR_IMPORT_MAX_ATTEMPTS": "2"})
 try:
     rig.start()
     rig.setup()
