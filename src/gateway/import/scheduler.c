@@ -24,17 +24,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static bool load_schedule(gw *g, int64_t pacs, gw_schedule *s)
-{
-    json_t *row = gw_row(g, "SELECT timezone, schedule FROM pacs WHERE id = ?", (store_val[]){STORE_I(pacs)}, 1, NULL);
-    if (!row)
-        return false;
-    gw_schedule_stored(json_string_value(json_object_get(row, "schedule")),
-                       json_string_value(json_object_get(row, "timezone")), s);
-    json_decref(row);
-    return true;
-}
-
 /* When the next interval opens, as ISO UTC text ("" if never). */
 static void next_window(const gw_schedule *s, time_t now, int wd, int minute, char out[32])
 {
@@ -219,9 +208,9 @@ static void tick_pacs(gw *g, int64_t pacs, time_t now)
 {
     gw_schedule s;
     int wd = 0, minute = 0;
-    if (!load_schedule(g, pacs, &s) || !gw_tz_local(s.timezone, now, &wd, &minute))
+    const gw_interval *iv;
+    if (!gw_pacs_window(g, pacs, now, &s, &wd, &minute, &iv))
         return;
-    const gw_interval *iv = gw_schedule_at(&s, wd, minute);
     if (!iv) {
         char next[32];
         next_window(&s, now, wd, minute, next);

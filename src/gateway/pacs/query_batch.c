@@ -5,8 +5,6 @@
  * its own slot, so the caller reads them in its own order. */
 #include "gateway/pacs/query.h"
 #include "gateway/pacs/runtime.h"
-#include "gateway/pacs/schedule.h"
-#include "gateway/pacs/tz.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -29,12 +27,10 @@ typedef struct batch {
  * is still allowed then, one association at a time). */
 static int window_threads(gw *g, const gw_pacs *p)
 {
-    json_t *row = gw_row(g, "SELECT schedule FROM pacs WHERE id = ?", (store_val[]){STORE_I(p->id)}, 1, NULL);
     gw_schedule s;
-    gw_schedule_stored(json_string_value(json_object_get(row, "schedule")), p->timezone, &s);
-    json_decref(row);
     int wd = 0, minute = 0;
-    const gw_interval *iv = gw_tz_local(s.timezone, time(NULL), &wd, &minute) ? gw_schedule_at(&s, wd, minute) : NULL;
+    const gw_interval *iv;
+    gw_pacs_window(g, p->id, time(NULL), &s, &wd, &minute, &iv);
     return iv ? iv->threads : 1;
 }
 

@@ -3,6 +3,7 @@
  * hold, so that all of a PACS's sessions together stay within its
  * window's threads. */
 #include "gateway/pacs/runtime.h"
+#include "gateway/pacs/tz.h"
 
 gw_pacs_rt *gw_pacs_runtime(gw *g, int64_t pacs)
 {
@@ -33,4 +34,20 @@ void gw_pacs_slots_give(gw *g, int64_t pacs, int n)
     if (rt)
         rt->assocs -= n;
     pthread_mutex_unlock(&g->jobs_lock);
+}
+
+bool gw_pacs_window(gw *g, int64_t pacs, time_t now, gw_schedule *s, int *wd, int *minute,
+                    const gw_interval **open)
+{
+    *open = NULL;
+    json_t *row = gw_row(g, "SELECT timezone, schedule FROM pacs WHERE id = ?", (store_val[]){STORE_I(pacs)}, 1, NULL);
+    if (!row)
+        return false;
+    gw_schedule_stored(json_string_value(json_object_get(row, "schedule")),
+                       json_string_value(json_object_get(row, "timezone")), s);
+    json_decref(row);
+    if (!gw_tz_local(s->timezone, now, wd, minute))
+        return false;
+    *open = gw_schedule_at(s, *wd, *minute);
+    return true;
 }
