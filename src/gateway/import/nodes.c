@@ -6,6 +6,14 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Nodes share a PostgreSQL catalog only (docs/import.md): on SQLite the
+ * node is alone, and the heartbeat and the lookups for other nodes are
+ * left out of every scheduler pass. */
+static bool shared(const gw *g)
+{
+    return strcmp(store_backend(g->db), "sqlite") != 0;
+}
+
 int gw_node_dead_after(const gw *g)
 {
     int t = 10 * g->cfg.import_poll_seconds;
@@ -27,6 +35,8 @@ void gw_node_name(gw *g)
 
 void gw_node_beat(gw *g, time_t now)
 {
+    if (!shared(g))
+        return;
     store_exec(g->db, "INSERT INTO nodes(name, seen) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET seen = excluded.seen",
                (store_val[]){STORE_S(g->node), STORE_I(now)}, 2, NULL, NULL, NULL, NULL);
 }
@@ -34,6 +44,8 @@ void gw_node_beat(gw *g, time_t now)
 bool gw_node_others_alive(gw *g, time_t now)
 {
     int64_t n = 0;
+    if (!shared(g))
+        return false;
     store_int(g->db, "SELECT COUNT(*) FROM nodes WHERE name <> ? AND seen >= ?",
               (store_val[]){STORE_S(g->node), STORE_I(now - gw_node_dead_after(g))}, 2, &n, NULL);
     return n > 0;
@@ -49,6 +61,8 @@ bool gw_node_others_alive(gw *g, time_t now)
 int64_t gw_node_requeue(gw *g, time_t now, bool at_start)
 {
     int64_t n = 0;
+    if (!shared(g) && !at_start)
+        return 0; /* alone: its sessions are its own, taken back at start (no heartbeat: all of them) */
     time_t alive = now - gw_node_dead_after(g);
     store_val a[] = {STORE_I(now), STORE_I(at_start), STORE_S(g->node), STORE_I(at_start), STORE_I(alive)};
     store_exec(g->db, "UPDATE import_sessions SET state = 'queued', node = NULL, updated = ? WHERE kind = 'pacs' AND "
@@ -65,6 +79,8 @@ int64_t gw_node_requeue(gw *g, time_t now, bool at_start)
 int64_t gw_node_running_elsewhere(gw *g, int64_t pacs, time_t now)
 {
     int64_t n = 0;
+    if (!shared(g))
+        return 0;
     store_int(g->db,
               "SELECT COUNT(*) FROM import_sessions WHERE pacs_id = ? AND state = 'running' AND node <> ? AND "
               "node IN (SELECT name FROM nodes WHERE seen >= ?)",
