@@ -16,6 +16,7 @@
 #include "gateway/internal.h"
 #include "gateway/pacs/pacs.h"
 #include "gateway/pacs/query.h"
+#include "gateway/pacs/query_lists.h"
 #include "gateway/pacs/schedule.h"
 #include "gateway/pacs/tz.h"
 #include "gateway/accounts/audit.h"
@@ -252,6 +253,99 @@ static void test_query_identifier(void **state)
     assert_non_null(dcm_dataset_get(id, DCM_TAG(0x0020, 0x1209))); /* NumberOfSeriesRelatedInstances */
     dcm_dataset_free(id);
     json_decref(keys);
+}
+
+/* Value lists: which searches are combined, the lists they make, and each
+ * answer back to the searches whose values it carries (query_lists.h). */
+static void test_query_lists(void **state)
+{
+    (void)state;
+    const char *keys[] = {
+        "{\"AccessionNumber\": \"A1\"}",                       /* 0: list of accessions */
+        "{\"AccessionNumber\": \"A2 \"}",                      /* 1 */
+        "{\"AccessionNumber\": \"A1\"}",                       /* 2: the same value again */
+        "{\"AccessionNumber\": \"A*\"}",                       /* 3: a wildcard: alone */
+        "{\"PatientID\": \"P1\", \"StudyDate\": \"20200101\"}", /* 4: list of patients x dates */
+        "{\"PatientID\": \"P2\", \"StudyDate\": \"20200202\"}", /* 5 */
+        "{\"PatientID\": \"P3\", \"StudyDate\": \"20200101-20200301\"}", /* 6: a range: alone */
+        "{\"PatientName\": \"DOE^J\"}",                        /* 7: not a list key: alone */
+        "{\"PatientBirthDate\": \"19700101\"}",                /* 8: the only one of its keys: alone */
+    };
+    enum { N = sizeof keys / sizeof keys[0] };
+    gw_query_job jobs[N] = {0};
+    for (size_t i = 0; i < N; i++)
+        jobs[i].keys = js(keys[i]);
+    size_t nl = 0;
+    gw_query_list *l = gw_query_lists(jobs, N, &nl);
+    assert_int_equal(nl, 2);
+    assert_int_equal(l[0].n, 3);
+    assert_int_equal(l[0].members[0], 0);
+    assert_int_equal(l[0].members[2], 2);
+    assert_string_equal(json_string_value(json_object_get(l[0].job.keys, "AccessionNumber")), "A1\\A2 ");
+    assert_int_equal(l[1].n, 2);
+    assert_string_equal(json_string_value(json_object_get(l[1].job.keys, "PatientID")), "P1\\P2");
+    assert_string_equal(json_string_value(json_object_get(l[1].job.keys, "StudyDate")), "20200101\\20200202");
+
+    /* the PACS's answers: padded, a third study of A1, one of another accession, and the cross product's
+     * P1 on P2's date, which belongs to no row */
+    l[0].job.result.results = js("[{\"AccessionNumber\": \"A1\", \"StudyInstanceUID\": \"1.1\"},"
+                                 " {\"AccessionNumber\": \"A2\", \"StudyInstanceUID\": \"1.2\"},"
+                                 " {\"AccessionNumber\": \" A1 \", \"StudyInstanceUID\": \"1.3\"},"
+                                 " {\"AccessionNumber\": \"A12\", \"StudyInstanceUID\": \"1.4\"}]");
+    l[1].job.result.results = js("[{\"PatientID\": \"P1\", \"StudyDate\": \"20200101\", \"StudyInstanceUID\": \"2.1\"},"
+                                 " {\"PatientID\": \"P1\", \"StudyDate\": \"20200202\", \"StudyInstanceUID\": \"2.2\"},"
+                                 " {\"PatientID\": \"P2\", \"StudyInstanceUID\": \"2.3\"}]");
+    gw_query_lists_share(&l[0], jobs, 100);
+    gw_query_lists_share(&l[1], jobs, 100);
+    assert_int_equal(json_array_size(jobs[0].result.results), 2); /* 1.1 and 1.3, not A12's */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(jobs[0].result.results, 1),
+                                                          "StudyInstanceUID")), "1.3");
+    assert_int_equal(json_array_size(jobs[1].result.results), 1);
+    assert_int_equal(json_array_size(jobs[2].result.results), 2);
+    assert_int_equal(json_array_size(jobs[4].result.results), 1); /* 2.1 only */
+    assert_null(jobs[5].result.results);                          /* no StudyDate in its answer: asked alone */
+    for (size_t i = 3; i < N; i++)
+        if (i != 4)
+            assert_null(jobs[i].result.results);
+    gw_query_lists_free(l, nl);
+
+    /* cut short by the PACS, failed, or more than max for a search: nothing shared */
+    for (int mode = 0; mode < 3; mode++) {
+        for (size_t i = 0; i < N; i++)
+            json_decref(jobs[i].result.results), jobs[i].result.results = NULL;
+        l = gw_query_lists(jobs, 3, &nl);
+        assert_int_equal(nl, 1);
+        l[0].job.result.results = js("[{\"AccessionNumber\": \"A1\"}, {\"AccessionNumber\": \"A1\"},"
+                                     " {\"AccessionNumber\": \"A2\"}]");
+        l[0].job.result.truncated = mode == 0;
+        l[0].job.status = mode == 1 ? DQR_E_IO : DQR_OK;
+        gw_query_lists_share(&l[0], jobs, mode == 2 ? 1 : 100);
+        assert_null(jobs[0].result.results);
+        if (mode == 2)
+            assert_int_equal(json_array_size(jobs[1].result.results), 1);
+        else
+            assert_null(jobs[1].result.results);
+        gw_query_lists_free(l, nl);
+    }
+
+    /* more than a list holds: several lists */
+    gw_query_job many[GW_QUERY_LIST_ROWS + 3] = {0};
+    for (size_t i = 0; i < GW_QUERY_LIST_ROWS + 3; i++) {
+        char k[64];
+        snprintf(k, sizeof k, "{\"AccessionNumber\": \"B%zu\"}", i);
+        many[i].keys = js(k);
+    }
+    l = gw_query_lists(many, GW_QUERY_LIST_ROWS + 3, &nl);
+    assert_int_equal(nl, 2);
+    assert_int_equal(l[0].n, GW_QUERY_LIST_ROWS);
+    assert_int_equal(l[1].n, 3);
+    gw_query_lists_free(l, nl);
+    for (size_t i = 0; i < GW_QUERY_LIST_ROWS + 3; i++)
+        json_decref((json_t *)many[i].keys);
+    for (size_t i = 0; i < N; i++) {
+        json_decref((json_t *)jobs[i].keys);
+        json_decref(jobs[i].result.results);
+    }
 }
 
 static void test_receivers(void **state)
@@ -591,7 +685,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_layers), cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_schedule),      cmocka_unit_test(test_pacs_check), cmocka_unit_test(test_quirks),
-        cmocka_unit_test(test_query_identifier), cmocka_unit_test(test_receivers),
+        cmocka_unit_test(test_query_identifier), cmocka_unit_test(test_query_lists), cmocka_unit_test(test_receivers),
         cmocka_unit_test(test_csv_records),   cmocka_unit_test(test_csv_linear),
         cmocka_unit_test(test_csv_repeated_sessions),   cmocka_unit_test(test_time_zones),
         cmocka_unit_test(test_multipart),

@@ -12,6 +12,10 @@
  *                       C-STOREs, once in the process's life;
  *   --lose-series NUM   never sends the series whose SeriesNumber is NUM;
  *   --store-delay-ms D  waits D ms before each C-STORE.
+ *   --list-matching     matches a list of PatientIDs, AccessionNumbers or
+ *                       StudyDates value by value, as Orthanc does (the
+ *                       standard asks it only for UIDs); without, a list
+ *                       is one literal value that matches nothing.
  * It counts its incoming associations open at once and writes, after each
  * new one, "max N\nassocs N\nfinds N\nmoves LEVEL,LEVEL...\n" to --stats
  * FILE (for the parallel retrieve and CSV preview tests: the most
@@ -44,7 +48,7 @@ static struct {
     size_t n;
     char aet[17], dest_aet[17], dest_host[64], stats[1024];
     int port, dest_port, drop_after, store_delay_ms;
-    bool early, no_sop_class, no_counts, refuse_study, refuse_series;
+    bool early, no_sop_class, no_counts, refuse_study, refuse_series, lists;
     char lose_series[16];
     atomic_int stores, finds;
     atomic_bool dropped;
@@ -155,8 +159,10 @@ static void load_dir(const char *dir)
 /* ---- matching ---------------------------------------------------------- */
 
 typedef struct query {
-    char level[16], study[65], series[65], pid[65], acc[65], date[17]; /* StudyDate: one date, no range */
+    char level[16], study[65], series[65];
     char sop[65 * 1024]; /* IMAGE level: one UID or a backslash list */
+    /* one value (StudyDate: no range), or with --list-matching a backslash list */
+    char pid[65 * 256], acc[17 * 256], date[9 * 256];
 } query;
 
 static bool key_ok(const char *want, const char *have)
@@ -177,10 +183,31 @@ static bool list_ok(const char *want, const char *have)
     return !*want;
 }
 
+/* With --list-matching a list of patients, accessions or dates matches
+ * each of its values (as Orthanc does); without, the list is one value. */
+static bool value_ok(const char *want, const char *have)
+{
+    return S.lists && *want && strcmp(want, "*") != 0 ? list_ok(want, have) : key_ok(want, have);
+}
+
 static bool matches(const query *q, const inst *x)
 {
     return key_ok(q->study, x->study) && key_ok(q->series, x->series) && list_ok(q->sop, x->sop) &&
-           key_ok(q->pid, x->pid) && key_ok(q->acc, x->acc) && key_ok(q->date, x->date);
+           value_ok(q->pid, x->pid) && value_ok(q->acc, x->acc) && value_ok(q->date, x->date);
+}
+
+/* The whole value of a string element (every value, backslashes and all),
+ * trailing padding removed; empty when absent or too long. */
+static void get_all(const dcm_dataset *id, uint16_t g, uint16_t e, char *out, size_t cap)
+{
+    const dcm_element *el = dcm_dataset_get(id, DCM_TAG(g, e));
+    size_t n = el ? (size_t)dcm_element_length(el) : 0;
+    const uint8_t *b = el ? dcm_element_bytes(el) : NULL;
+    n = b && n < cap ? n : 0;
+    memcpy(out, b ? (const char *)b : "", n);
+    while (n && (out[n - 1] == ' ' || out[n - 1] == '\0'))
+        n--;
+    out[n] = '\0';
 }
 
 static void read_query(const dcm_dataset *id, query *q)
@@ -188,17 +215,10 @@ static void read_query(const dcm_dataset *id, query *q)
     get(id, 0x0008, 0x0052, q->level, sizeof q->level);
     get(id, 0x0020, 0x000D, q->study, sizeof q->study);
     get(id, 0x0020, 0x000E, q->series, sizeof q->series);
-    const dcm_element *el = dcm_dataset_get(id, DCM_TAG(0x0008, 0x0018));
-    size_t n = el ? (size_t)dcm_element_length(el) : 0;
-    const uint8_t *b = el ? dcm_element_bytes(el) : NULL;
-    n = b && n < sizeof q->sop ? n : 0;
-    memcpy(q->sop, b ? (const char *)b : "", n);
-    while (n && (q->sop[n - 1] == ' ' || q->sop[n - 1] == '\0'))
-        n--;
-    q->sop[n] = '\0';
-    get(id, 0x0010, 0x0020, q->pid, sizeof q->pid);
-    get(id, 0x0008, 0x0050, q->acc, sizeof q->acc);
-    get(id, 0x0008, 0x0020, q->date, sizeof q->date);
+    get_all(id, 0x0008, 0x0018, q->sop, sizeof q->sop);
+    get_all(id, 0x0010, 0x0020, q->pid, sizeof q->pid);
+    get_all(id, 0x0008, 0x0050, q->acc, sizeof q->acc);
+    get_all(id, 0x0008, 0x0020, q->date, sizeof q->date);
 }
 
 /* The first instance of each distinct key at the level (study, series or instance). */
@@ -564,7 +584,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: quirky_scp --port P --aet AET --dir DIR --dest AET=HOST:PORT [--stats FILE]\n"
                     "  [--early-success] [--no-sop-class] [--no-counts] [--refuse-study-level]\n"
-                    "  [--refuse-series-level] [--drop-after N] [--lose-series NUM] [--store-delay-ms D]\n");
+                    "  [--refuse-series-level] [--list-matching] [--drop-after N] [--lose-series NUM] [--store-delay-ms D]\n");
     return 2;
 }
 
@@ -583,6 +603,8 @@ int main(int argc, char **argv)
             S.refuse_study = true;
         else if (!strcmp(o, "--refuse-series-level"))
             S.refuse_series = true;
+        else if (!strcmp(o, "--list-matching"))
+            S.lists = true;
         else if (++i >= argc)
             return usage();
         else if (!strcmp(o, "--port"))

@@ -7,7 +7,12 @@ match nothing and malformed rows reported at their line; the answer must be
 the same with the PACS window's threads at 1 and at 4; and at the peer, no
 more associations open at once than the window's threads, several used when
 it allows several, and far fewer associations than rows (many C-FINDs on
-one association). Usage: csv_preview.py DQR QUIRKY_SCP WORKDIR"""
+one association). The rows are asked as value lists first
+(src/gateway/pacs/query_lists.c): against a PACS that matches lists
+(Orthanc, quirky_scp --list-matching) far fewer C-FINDs than rows; against
+one that reads a list as one literal value (quirky_scp) or stops at a
+result limit (Orthanc with LimitFindResults) every row is still right.
+Usage: csv_preview.py DQR QUIRKY_SCP WORKDIR"""
 import glob
 import os
 import shutil
@@ -51,14 +56,20 @@ CSV = "\n".join(rows) + "\n"
 
 http_port, dicom_port = free_port(), free_port()
 OD, OH = start_orthanc(procs, WORK, "orthanc", "ORTHANC", {"dqr": ["DQR", "127.0.0.1", dicom_port]})
-QP = free_port()
-procs.start([QUIRKY, "--port", str(QP), "--aet", "QUIRKY", "--dir", data, "--dest", f"DQR=127.0.0.1:{dicom_port}",
-             "--stats", WORK + "/quirky.stats"], open(WORK + "/quirky.log", "w"))
+# a PACS with its own result limit, under the size of one value list
+LD, LH = start_orthanc(procs, WORK, "orthanc-limited", "LIMITED", {"dqr": ["DQR", "127.0.0.1", dicom_port]},
+                       {"LimitFindResults": 40})
+PEERS = {"ORTHANC": OD, "LIMITED": LD}
+for aet, flags in (("QUIRKY", []), ("LISTS", ["--list-matching"])):
+    PEERS[aet] = free_port()
+    procs.start([QUIRKY, "--port", str(PEERS[aet]), "--aet", aet, "--dir", data, "--dest",
+                 f"DQR=127.0.0.1:{dicom_port}", "--stats", f"{WORK}/{aet}.stats"] + flags,
+                open(f"{WORK}/{aet}.log", "w"))
 
 
-def stats():
+def stats(aet="QUIRKY"):
     out = {}
-    for line in open(WORK + "/quirky.stats"):
+    for line in open(f"{WORK}/{aet}.stats"):
         k, _, v = line.strip().partition(" ")
         out[k] = v
     return out
@@ -85,9 +96,10 @@ def right(body):
 
 
 try:
-    if not wait_port(OD) or not wait_port(QP):
+    if not all(wait_port(port) for port in PEERS.values()):
         raise SystemExit("FAIL peers did not start\n0 passed, 1 failed")
     dqr_store(DQR, "ORTHANC", OD, data)
+    dqr_store(DQR, "LIMITED", LD, data)
     env = serve_env(WORK, PW, http_port, dicom_port)
     procs.start([DQR, "serve"], open(WORK + "/serve.log", "wb"), env)
     wait_port(http_port)
@@ -96,7 +108,7 @@ try:
     H = {"token": T}
     api.call("POST", "/api/v1/projects", {"id": "P1", "name": "CSV", "dqr_enabled": True}, **H)
     ids = {}
-    for aet, port in (("ORTHANC", OD), ("QUIRKY", QP)):
+    for aet, port in PEERS.items():
         st, b, _ = api.call("POST", "/api/v1/pacs", {"label": aet.lower(), "aet": aet, "host": "127.0.0.1",
                                                      "port": port}, **H)
         ids[aet] = b.get("id")
@@ -108,7 +120,8 @@ try:
         return api.call("POST", "/api/v1/imports/csv/preview", {"pacs": ids[aet], "project": "P1", "csv": CSV}, **H)
 
     answers = {}
-    for aet in ("ORTHANC", "QUIRKY"):
+    for aet in PEERS:
+        finds = 0
         for threads in (1, 4):
             st, body, _ = preview(aet, threads)
             answers[aet, threads] = body
@@ -116,6 +129,11 @@ try:
             check(f"{aet.lower()} threads={threads}: all {N + 2} rows right, in the file's order "
                   f"(errors {body.get('errors') if st == 200 else '?'})",
                   not wrong and body.get("errors") == 2 and body.get("sessions") == N, wrong[:3])
+            if aet == "LISTS":
+                asked, finds = int(stats(aet).get("finds", 0)) - finds, int(stats(aet).get("finds", 0))
+                print(f"lists threads={threads}: {asked} C-FINDs for {N + 1} rows")
+                check(f"lists threads={threads}: the rows asked as value lists ({asked} C-FINDs for {N + 1} rows)",
+                      0 < asked <= 10, asked)
             if aet == "QUIRKY":
                 s = stats()
                 most, assocs, finds = int(s.get("max", 0)), int(s.get("assocs", 0)), int(s.get("finds", 0))
@@ -127,9 +145,10 @@ try:
     s = stats()
     check(f"quirky: many C-FINDs on one association ({s.get('assocs')} associations for {s.get('finds')} C-FINDs)",
           int(s.get("finds", 0)) >= 2 * (N + 1) and int(s.get("assocs", 0)) <= 2 * 4, s)
-    check("the same answer from Orthanc and quirky_scp but for the PACS's own attributes",
-          [[m.get("StudyInstanceUID") for m in r["matches"]] for r in answers["ORTHANC", 4]["rows"]] ==
-          [[m.get("StudyInstanceUID") for m in r["matches"]] for r in answers["QUIRKY", 4]["rows"]])
+    for aet in ("LIMITED", "QUIRKY", "LISTS"):
+        check(f"the same answer from Orthanc and {aet.lower()} but for the PACS's own attributes",
+              [[m.get("StudyInstanceUID") for m in r["matches"]] for r in answers["ORTHANC", 4]["rows"]] ==
+              [[m.get("StudyInstanceUID") for m in r["matches"]] for r in answers[aet, 4]["rows"]])
 finally:
     procs.stop()
 sys.exit(check.finish())
