@@ -478,6 +478,20 @@ static const char *const migrations[] = {
     " REFERENCING OLD TABLE AS rt_old NEW TABLE AS rt_new"
     " FOR EACH STATEMENT EXECUTE PROCEDURE import_request_totals_track();"
     "{{end}}",
+    /* 19: the archive's query text is UTF-8 since this version (it was the
+     * instance's own bytes, Latin-1 for most): rows with anything but
+     * printable ASCII in a text column are indexed again from their files
+     * by the start's backfill (import/reindex.c), which converts them */
+    "UPDATE archive_instances SET study_uid = NULL WHERE study_uid IS NOT NULL AND ("
+    "{{only:sqlite}}"
+    " series_description GLOB '*[^ -~]*' OR study_description GLOB '*[^ -~]*' OR patient_name GLOB '*[^ -~]*'"
+    " OR patient_id GLOB '*[^ -~]*' OR accession GLOB '*[^ -~]*' OR study_id GLOB '*[^ -~]*'"
+    "{{end}}"
+    "{{only:postgresql}}"
+    " series_description ~ '[^ -~]' OR study_description ~ '[^ -~]' OR patient_name ~ '[^ -~]'"
+    " OR patient_id ~ '[^ -~]' OR accession ~ '[^ -~]' OR study_id ~ '[^ -~]'"
+    "{{end}}"
+    ");",
 };
 
 const char *const *store_migrations(size_t *n)

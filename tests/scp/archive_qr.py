@@ -9,7 +9,10 @@ unknown AE is refused at association. Orthanc is also the PACS the two
 studies are imported from, so one AE is both an import source and a Q/R
 client. A catalog whose query columns are empty (rows from before
 migration 13) is filled again from the archived files at the next start,
-and C-FIND and QIDO-RS see its instances again. Usage: archive_qr.py DQR WORKDIR"""
+and C-FIND and QIDO-RS see its instances again. Text is answered in UTF-8
+from a Latin-1 archive (ISO_IR 192 in C-FIND answers, JSON in QIDO-RS),
+keys match in either character set, and a catalog from before migration 19
+(Latin-1 bytes) is indexed again in UTF-8. Usage: archive_qr.py DQR WORKDIR"""
 import glob
 import json
 import os
@@ -26,6 +29,8 @@ from peers import (Api, Checks, Procs, dqr_store, free_port, generate, serve_env
                    wait_port)
 
 DQR, WORK = sys.argv[1], os.path.abspath(sys.argv[2])
+DESC = "Schädel über"  # written by project A's script into Latin-1 (ISO_IR 100) instances
+UTF8_MIGRATION = 19  # src/store/schema.c: the catalog's text in UTF-8
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 check, procs = Checks(), Procs()
 shutil.rmtree(WORK, ignore_errors=True)
@@ -59,7 +64,7 @@ def dcmtk(tool, *args, aet="QRCLIENT", out=None):
         shutil.rmtree(out, ignore_errors=True)
         os.makedirs(out)
     argv = [tool, "-aet", aet, "-aec", "DQR"] + list(args) + ["127.0.0.1", str(dicom_port)]
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=out or WORK)
+    p = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=120, cwd=out or WORK)
     files = sorted(glob.glob((out or WORK) + "/*")) if out else []
     return p.returncode, p.stdout + p.stderr, [pydicom.dcmread(f) for f in files]
 
@@ -93,7 +98,8 @@ try:
     pacs = b["id"]
     for pid in ("PA", "PB"):  # a study date kept in A (the default profile empties it), for range matching
         api.call("POST", "/api/v1/projects", {"id": pid, "name": pid, "dqr_enabled": True, "script":
-                                              'version "6.3"\n(0008,0020) := "20200115"\n' if pid == "PA" else ""},
+                                              'version "6.3"\n(0008,0020) := "20200115"\n'
+                                              f'(0008,1030) := "{DESC}"\n' if pid == "PA" else ""},
                  **H)
     for pid, uid, subj in (("PA", study_a, "SA"), ("PB", study_b, "SB")):
         st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": pacs, "project": pid, "studies": [
@@ -168,6 +174,25 @@ try:
                                       f"SeriesInstanceUID={series_a[1]}", "SOPInstanceUID"])
     check("findscu Patient Root IMAGE", len(r) == 3, out[-400:])
 
+    # ---- character sets: the archive is Latin-1, the catalog UTF-8 ----------------------------------
+    check("the archived files hold the script's text in their own character set (ISO_IR 100)",
+          all(d.StudyDescription == DESC and d.SpecificCharacterSet == "ISO_IR 100" for d in arch["PA"]),
+          [(d.get("SpecificCharacterSet"), d.get("StudyDescription")) for d in arch["PA"][:1]])
+    rc, out, r = find("-S", "STUDY", ["StudyInstanceUID", "StudyDescription"])
+    check("C-FIND answers non-ASCII text in UTF-8 and says ISO_IR 192", len(r) == 1 and
+          r[0].get("SpecificCharacterSet") == "ISO_IR 192" and r[0].StudyDescription == DESC, out[-400:])
+    rc, out, r = find("-S", "STUDY", ["StudyInstanceUID", "PatientID"])
+    check("an answer of ASCII text names no character set", len(r) == 1 and "SpecificCharacterSet" not in r[0],
+          out[-300:])
+    for cs, enc in (("ISO_IR 100", "latin-1"), ("ISO_IR 192", "utf-8")):
+        rc, out, r = find("-S", "STUDY", [f"SpecificCharacterSet={cs}", "StudyInstanceUID",
+                                          ("StudyDescription=Schädel*").encode(enc)])
+        check(f"a key in {cs} matches the catalog's text", [x.StudyInstanceUID for x in r] == [uid_a], out[-300:])
+    st, b, _ = api.call("GET", f"/dicom-web/projects/PA/studies?StudyInstanceUID={uid_a}"
+                               "&includefield=StudyDescription", **H)
+    got = (((b or [{}])[0].get("00081030") or {}).get("Value") or [None])[0] if st == 200 else None
+    check("QIDO-RS returns the text in its JSON", got == DESC, str(b)[:300])
+
     # ---- backfill: rows indexed before migration 13 have no query columns --------------------------
     # (the rows are emptied with sqlite3: on PostgreSQL, store_postgres, the same code runs through
     # the store layer, so this part runs on SQLite only)
@@ -200,6 +225,28 @@ try:
               [uid_a] and int(r[0].NumberOfStudyRelatedInstances) == 6 and r[0].PatientID == "SA_CT", out[-400:])
         st, b, _ = api.call("GET", f"/dicom-web/projects/PA/studies?StudyInstanceUID={uid_a}", **H)
         check("after the backfill QIDO-RS sees it too", st == 200 and len(b) == 1, str(b)[:300])
+
+        # a catalog from before the UTF-8 migration holds the files' Latin-1 bytes
+        procs.stop_one(serve)
+        db = sqlite3.connect(WORK + "/var/catalog.db")
+        db.execute("UPDATE archive_instances SET study_description = CAST(? AS TEXT) WHERE project = 'PA'",
+                   (DESC.encode("latin-1"),))
+        db.execute("DELETE FROM schema_version WHERE version >= ?", (UTF8_MIGRATION,))
+        db.commit()
+        db.close()
+        serve = start_dqr()
+        T = api.login("admin", "gateway-secret-1")
+        H = {"token": T}
+        got = None
+        for _ in range(100):
+            st, b, _ = api.call("GET", f"/dicom-web/projects/PA/studies?StudyInstanceUID={uid_a}"
+                                       "&includefield=StudyDescription", **H)
+            got = (((b or [{}])[0].get("00081030") or {}).get("Value") or [None])[0] if st == 200 and b else None
+            if got == DESC:
+                break
+            time.sleep(0.2)
+        check(f"migration {UTF8_MIGRATION}: Latin-1 catalog text is indexed again, in UTF-8, at start", got == DESC,
+              [got])
 
     # ---- permissions --------------------------------------------------------------------------
     rc, out, r = find("-S", "STUDY", ["StudyInstanceUID"], aet="QRB")

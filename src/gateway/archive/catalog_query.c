@@ -397,3 +397,11 @@ dqr_status gw_cq_run(gw *g, const gw_cq *q, gw_cq_row_fn fn, void *ctx, dqr_erro
         free(b.owned[i]);
     return st;
 }
+
+bool gw_cq_ascii(const char *v)
+{
+    for (const char *c = v; c && *c; c++)
+        if ((unsigned char)*c >= 0x80)
+            return false;
+    return true;
+}

@@ -65,6 +65,10 @@ typedef int (*gw_cq_row_fn)(void *ctx, const gw_cq_row *row);
 const gw_cq_attr *gw_cq_attrs(size_t *n);
 /* The attribute of tag, or NULL when the archive does not know it. */
 const gw_cq_attr *gw_cq_attr_of(uint32_t tag);
+
+/* Whether a catalog value (UTF-8, or NULL) is plain ASCII: an answer
+ * holding one that is not says ISO_IR 192. */
+bool gw_cq_ascii(const char *v);
 /* Run q: fn once per row, ordered by study date, then UIDs. DQR_E_USAGE
  * for a malformed key (a range on a non-date, a bad UID list), the
  * catalog's error otherwise. Thread-safe. */

@@ -131,13 +131,12 @@ static int on_row(void *ctx, const gw_cq_row *row)
             uid[2] = v;
         if (!included(o->p, &attrs[i]))
             continue;
-        for (const char *c = v; c && *c && !utf8; c++)
-            utf8 = (unsigned char)*c >= 0x80;
+        utf8 = utf8 || !gw_cq_ascii(v);
         dcm_vr vr = dcm_vr_from_chars(attrs[i].vr[0], attrs[i].vr[1]);
         if (!dcm_dataset_set_text(ds, attrs[i].tag, vr, v ? v : "", NULL, NULL))
             dcm_dataset_set_text(ds, attrs[i].tag, vr, "", NULL, NULL); /* a value not of its VR: left empty */
     }
-    if (utf8) /* the archive keeps values as the scripts wrote them; non-ASCII ones are UTF-8 */
+    if (utf8) /* the catalog's text is UTF-8 (import/index.c) */
         dcm_dataset_set_text(ds, DCM_TAG(0x0008, 0x0005), DCM_VR_CS, "ISO_IR 192", NULL, NULL);
     dcm_dataset_set_text(ds, DCM_TAG(0x0008, 0x0056), DCM_VR_CS, "ONLINE", NULL, NULL);
     retrieve_url(o, row, uid, ds);

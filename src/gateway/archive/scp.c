@@ -104,20 +104,24 @@ static bool level_of(const net_qr_request *q, gw_cq_level *out)
     return false;
 }
 
-/* An element's whole value as text (all its values, backslash-separated),
- * padding cut: a UID list keeps its backslashes. */
-static char *value_text(const dcm_element *k, char *buf, size_t cap)
+/* An element's whole value as UTF-8 text (all its values,
+ * backslash-separated), padding cut: a UID list keeps its backslashes. The
+ * catalog holds UTF-8 (import/index.c), so a key in any of the client's
+ * character sets matches it. */
+static char *value_text(const dcm_element *k, const dcm_charset *cs, char *buf, size_t cap)
 {
-    const uint8_t *b = dcm_element_bytes(k);
-    size_t n = b ? (size_t)dcm_element_length(k) : 0;
+    char *t = dcm_element_text(k, cs);
+    const char *s = t ? t : "";
+    if (dcm_element_vr(k) != DCM_VR_UI)
+        s += strspn(s, " ");
+    size_t n = strlen(s);
     if (n >= cap)
         n = cap - 1;
-    memcpy(buf, b ? (const char *)b : "", n);
+    memcpy(buf, s, n);
     while (n && (buf[n - 1] == ' ' || buf[n - 1] == '\0'))
         n--;
     buf[n] = '\0';
-    size_t lead = dcm_element_vr(k) == DCM_VR_UI ? 0 : strspn(buf, " ");
-    memmove(buf, buf + lead, n - lead + 1);
+    free(t);
     return buf;
 }
 
@@ -132,19 +136,25 @@ typedef struct query {
 static uint16_t query_of(const net_qr_request *q, int64_t client, int64_t dest, gw_cq_level lv, query *out)
 {
     out->q = (gw_cq){.level = lv, .client = client, .dest = dest};
-    for (size_t i = 0; i < dcm_dataset_count(q->identifier); i++) {
+    dcm_charset *owned = NULL;
+    const dcm_charset *cs = dcm_dataset_charset(q->identifier, NULL, &owned, NULL);
+    uint16_t status = 0;
+    for (size_t i = 0; i < dcm_dataset_count(q->identifier) && !status; i++) {
         const dcm_element *k = dcm_dataset_at(q->identifier, i);
         const gw_cq_attr *a = gw_cq_attr_of(dcm_element_tag(k));
         if (!a || a->level > lv || dcm_element_is_sequence(k) || (!a->column && a->tag != DCM_TAG(0x0008, 0x0061)))
             continue;
-        if (out->q.nmatch == GW_CQ_MAX_MATCH)
-            return 0xA900; /* more keys than the archive matches on */
+        if (out->q.nmatch == GW_CQ_MAX_MATCH) {
+            status = 0xA900; /* more keys than the archive matches on */
+            break;
+        }
         char *v = out->values[out->q.nmatch];
-        value_text(k, v, sizeof out->values[0]);
+        value_text(k, cs, v, sizeof out->values[0]);
         if (*v && strcmp(v, "*") != 0)
             out->q.match[out->q.nmatch++] = (gw_cq_match){a, v};
     }
-    return 0;
+    dcm_charset_free(owned);
+    return status;
 }
 
 /* Run the identifier at lv; fn once per row. The status of a request
@@ -211,7 +221,7 @@ static dcm_dataset *response(const finding *f, const gw_cq_row *row)
     dcm_dataset *out = dcm_dataset_new();
     size_t nattrs;
     const gw_cq_attr *attrs = gw_cq_attrs(&nattrs);
-    bool ok = out != NULL;
+    bool ok = out != NULL, utf8 = false;
     for (size_t i = 0; ok && i < dcm_dataset_count(f->q->identifier); i++) {
         const dcm_element *k = dcm_dataset_at(f->q->identifier, i);
         uint32_t tag = dcm_element_tag(k);
@@ -227,9 +237,13 @@ static dcm_dataset *response(const finding *f, const gw_cq_row *row)
             ok = set_value(out, tag, DCM_VR_AE, f->g->cfg.aet);
         else if (tag == DCM_TAG(0x0008, 0x0056))
             ok = set_value(out, tag, DCM_VR_CS, "ONLINE");
-        else
+        else {
             ok = set_value(out, tag, dcm_element_vr(k), v);
+            utf8 = utf8 || !gw_cq_ascii(v);
+        }
     }
+    if (ok && utf8) /* the catalog's text is UTF-8 */
+        ok = set_value(out, DCM_TAG_SPECIFIC_CHARSET, DCM_VR_CS, "ISO_IR 192");
     if (!ok) {
         dcm_dataset_free(out);
         return NULL;
