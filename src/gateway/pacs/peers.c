@@ -9,8 +9,10 @@
  * The registry lives in the catalog, where the REST API changes it; it is
  * read again at most once a second, when an association or an instance
  * asks, so a PACS added through the API is accepted within a second. Host
- * names are resolved at most once a minute (a slow DNS must not delay
- * every association). */
+ * names are resolved at most once a minute, only when addresses are
+ * checked, and outside the registry's lock by the association that needs
+ * them: a slow DNS delays the PACS whose name it is slow to answer, never
+ * the others' associations and instances. */
 #include "gateway/internal.h"
 #include "gateway/pacs/peers.h"
 #include "net/net.h"
@@ -73,22 +75,68 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The IPv4 addresses of host (a literal needs no lookup). */
-static void resolve(peer *p, int64_t now)
+/* One host name's lookup, made without the lock. */
+typedef struct lookup {
+    char host[256];
+    uint32_t addr[MAX_ADDRS];
+    int naddr;
+} lookup;
+
+/* A literal IPv4 address as p's only address, at once; false for a name. */
+static bool literal(peer *p, int64_t now)
 {
     struct in_addr a;
-    p->naddr = 0;
-    p->resolved_ms = now;
-    if (inet_pton(AF_INET, p->host, &a) == 1) {
-        p->addr[p->naddr++] = a.s_addr;
-        return;
-    }
+    if (inet_pton(AF_INET, p->host, &a) != 1)
+        return false;
+    p->addr[0] = a.s_addr, p->naddr = 1, p->resolved_ms = now;
+    return true;
+}
+
+/* The IPv4 addresses of l->host (none when it does not resolve). */
+static void resolve(lookup *l)
+{
     struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
-    if (getaddrinfo(p->host, NULL, &hints, &res) != 0)
+    l->naddr = 0;
+    if (getaddrinfo(l->host, NULL, &hints, &res) != 0)
         return; /* unresolvable: no address matches */
-    for (struct addrinfo *ai = res; ai && p->naddr < MAX_ADDRS; ai = ai->ai_next)
-        p->addr[p->naddr++] = ((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr.s_addr;
+    for (struct addrinfo *ai = res; ai && l->naddr < MAX_ADDRS; ai = ai->ai_next)
+        l->addr[l->naddr++] = ((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr.s_addr;
     freeaddrinfo(res);
+}
+
+static bool fresh(const peer *p, int64_t now)
+{
+    return p->resolved_ms && now - p->resolved_ms < RESOLVE_MS;
+}
+
+/* The distinct host names of aet's peers not resolved in the last minute
+ * (under the lock), at most max. */
+static size_t stale_hosts(const gw_peers *ps, const char *aet, int64_t now, lookup *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ps->n && n < max; i++) {
+        const peer *p = &ps->list[i];
+        bool seen = false;
+        for (size_t k = 0; k < n && !seen; k++)
+            seen = strcmp(out[k].host, p->host) == 0;
+        if (!seen && strcmp(p->aet, aet) == 0 && !fresh(p, now))
+            snprintf(out[n++].host, sizeof out[0].host, "%s", p->host);
+    }
+    return n;
+}
+
+/* The lookups' addresses to every peer of that host (under the lock: the
+ * list may have been read again meanwhile). */
+static void keep_lookups(gw_peers *ps, const lookup *l, size_t n, int64_t now)
+{
+    for (size_t i = 0; i < ps->n; i++)
+        for (size_t k = 0; k < n; k++) {
+            peer *p = &ps->list[i];
+            if (strcmp(p->host, l[k].host) != 0)
+                continue;
+            memcpy(p->addr, l[k].addr, sizeof p->addr);
+            p->naddr = l[k].naddr, p->resolved_ms = now;
+        }
 }
 
 typedef struct loading {
@@ -118,7 +166,8 @@ static int take_row(void *ctx, int n, const char *const *names, const store_val 
 }
 
 /* Read the registry again (under the lock); the old list is kept when the
- * catalog cannot be read. Addresses of unchanged hosts are carried over. */
+ * catalog cannot be read. Addresses of unchanged hosts are carried over;
+ * names are looked up later, when an association needs them. */
 static void reload(gw *g, gw_peers *ps, int64_t now)
 {
     loading l = {0};
@@ -129,14 +178,14 @@ static void reload(gw *g, gw_peers *ps, int64_t now)
     }
     for (size_t i = 0; i < l.n; i++) {
         peer *p = &l.list[i];
+        if (literal(p, now))
+            continue;
         for (size_t k = 0; k < ps->n && !p->resolved_ms; k++)
-            if (strcmp(ps->list[k].host, p->host) == 0 && now - ps->list[k].resolved_ms < RESOLVE_MS) {
+            if (strcmp(ps->list[k].host, p->host) == 0 && fresh(&ps->list[k], now)) {
                 memcpy(p->addr, ps->list[k].addr, sizeof p->addr);
                 p->naddr = ps->list[k].naddr;
                 p->resolved_ms = ps->list[k].resolved_ms;
             }
-        if (!p->resolved_ms)
-            resolve(p, now);
     }
     free(ps->list);
     ps->list = l.list;
@@ -164,6 +213,15 @@ size_t gw_peers_match(gw *g, const char *calling_aet, const char *addr, int64_t 
     int64_t now = now_ms();
     if (!ps->loaded_ms || now - ps->loaded_ms >= RELOAD_MS)
         reload(g, ps, now);
+    lookup looks[4];
+    size_t nl = check ? stale_hosts(ps, calling_aet, now, looks, 4) : 0;
+    if (nl) {
+        pthread_mutex_unlock(&ps->lock);
+        for (size_t i = 0; i < nl; i++)
+            resolve(&looks[i]);
+        pthread_mutex_lock(&ps->lock);
+        keep_lookups(ps, looks, nl, now);
+    }
     for (size_t i = 0; i < ps->n; i++) {
         const peer *p = &ps->list[i];
         if (strcmp(p->aet, calling_aet) != 0)
