@@ -4,7 +4,9 @@ the catalog's sizes (docs/dicomweb.md): an archive file whose size no
 longer matches its catalog row (changed, or gone, after it was archived)
 must cut the answer (a short body, the connection closed), never send a
 body of the announced length with wrong bytes in it, and log the file
-under the archive (no PHI) with a pointer to `dqr fsck`.
+under the archive (no PHI) with a pointer to `dqr fsck`. Such an answer's
+socket gets the send buffer of http_send_buffer_kib (docs/configuration.md),
+as `ss` shows it.
 Usage: wado_size.py DQR WORKDIR"""
 import glob
 import http.client
@@ -12,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
@@ -51,6 +54,17 @@ def retrieve(path, token):
     return r.status, int(r.getheader("Content-Length", "-1")), n, body, whole
 
 
+def send_buffers(token, path):
+    """GET path as stored on a connection kept open: the server's socket send buffer(s) as `ss -tm` shows them."""
+    c = http.client.HTTPConnection("127.0.0.1", http_port, timeout=60)
+    c.request("GET", path, headers={"Authorization": "Bearer " + token, "Accept": ACCEPT})
+    c.getresponse().read()
+    out = subprocess.run(["ss", "-tmnH", "state", "established", f"sport = :{http_port}"], capture_output=True,
+                         text=True).stdout
+    c.close()
+    return [int(x) for x in re.findall(r"\btb(\d+)", out)]
+
+
 def log_text():
     try:
         return open(LOG, "rb").read()
@@ -81,6 +95,8 @@ try:
     st, length, n, good, whole = retrieve(study, T)
     check("the intact study comes whole, of its Content-Length", st == 200 and whole and n == length > 0,
           (st, length, n, whole))
+    tb = send_buffers(T, study)
+    check("its socket has the send buffer of http_send_buffer_kib (512 KiB, doubled by Linux)", tb == [1 << 20], tb)
     archived = sorted(glob.glob(WORK + "/var/archive/**/*.dcm", recursive=True))
     check("the archive holds the files", len(archived) == len(files), archived)
 
