@@ -5,6 +5,8 @@
 # studies. Runs under nice -n 10.
 # Usage: bench/dicomweb.sh [N_INSTANCES] [STUDIES] [ORTHANC_STUDIES] [WORKDIR]
 #        (defaults: 1000, 10000, 10000, bench/out)
+# ONLY=wado: the WADO-RS part alone; DQR_BASE=PATH: another build of dqr
+# measured in the same rounds (old/new); ROUNDS=N: WADO-RS runs (default 9).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 dqr=${DQR:-$root/build/dqr}

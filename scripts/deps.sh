@@ -32,7 +32,7 @@ python3-pydicom python3-numpy python3-pil
 dcmtk libgdcm-tools dicom3tools
 orthanc orthanc-dicomweb postgresql
 slapd ldap-utils
-hyperfine time procps openssl curl
+hyperfine time procps openssl curl iproute2
 chromium nodejs
 debhelper lintian fakeroot dpkg-dev debootstrap
 "

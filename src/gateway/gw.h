@@ -26,7 +26,7 @@ typedef struct gw_config {
     char *ldap_group_attr, *ldap_group_filter, *ldap_admin_group, *ldap_phi_group, *ldap_project_groups;
     char *ldap_pacs_groups;
     int ldap_starttls, ldap_timeout_s;
-    int http_port, http_max_connections, http_max_per_address, http_timeout_s, dicom_port;
+    int http_port, http_max_connections, http_max_per_address, http_timeout_s, http_send_buffer_kib, dicom_port;
     int query_max_results, query_timeout, session_hours, history_retention_days;
     int history_purge_seconds; /* how often the retention purge runs (service.c) */
     int import_poll_seconds, import_retry_seconds, import_max_attempts, import_workers, import_scheduler;

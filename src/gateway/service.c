@@ -172,6 +172,7 @@ gw *gw_start(const gw_config *cfg, dqr_error *err)
                           .max_connections = (unsigned)g->cfg.http_max_connections,
                           .max_per_address = (unsigned)g->cfg.http_max_per_address,
                           .timeout_s = (unsigned)g->cfg.http_timeout_s,
+                          .stream_send_buffer = (unsigned)g->cfg.http_send_buffer_kib * 1024u,
                           .large_prefix = "/dicom-web/", /* STOW-RS bodies */
                           .max_large_body = (size_t)g->cfg.stow_max_bytes,
                           .tls_cert = g->cfg.http_tls_cert, .tls_key = g->cfg.http_tls_key};

@@ -23,6 +23,7 @@ typedef struct http_config {
     size_t max_body;           /* bytes; larger bodies get 413; 0 = 1 MiB */
     unsigned timeout_s;        /* idle connection timeout; 0 = 60 */
     unsigned max_per_address;  /* connections from one client address; 0 = no limit */
+    unsigned stream_send_buffer; /* SO_SNDBUF (bytes) of a streamed answer of known length; 0 = the kernel's */
     const char *large_prefix;  /* requests whose path starts with this ... */
     size_t max_large_body;     /* ... may send up to this many bytes (uploads); 0 = max_body */
     const char *tls_cert;      /* PEM certificate (chain) file: HTTPS only; NULL/"" = plain HTTP */

@@ -259,7 +259,7 @@ static void select_list(sqlb *b, const gw_cq *q, bool postgres)
 {
     gw_cq_level level = q->level;
     bool grouped = level != GW_CQ_INSTANCE;
-    fputs(grouped ? "SELECT a.project, NULL" : "SELECT a.project, a.path", b->f);
+    fputs(grouped ? "SELECT a.project, NULL, NULL" : "SELECT a.project, a.path, a.bytes", b->f);
     for (size_t i = 0; i < NATTRS; i++) {
         const gw_cq_attr *a = &ATTRS[i];
         const char *sql = a->column ? NULL : computed_sql(a, level, postgres);
@@ -341,12 +341,12 @@ static int on_row(void *ctx, int n, const char *const *names, const store_val *c
 {
     (void)names;
     runctx *rc = ctx;
-    if (n != (int)NATTRS + 2)
+    if (n != (int)NATTRS + 3)
         return 1;
     char nums[NATTRS][24], lists[NATTRS][128];
     const char *value[NATTRS];
     for (size_t i = 0; i < NATTRS; i++) {
-        const store_val *v = &c[i + 2];
+        const store_val *v = &c[i + 3];
         value[i] = NULL;
         if (v->type == STORE_INT) {
             snprintf(nums[i], sizeof nums[i], "%lld", (long long)v->i);
@@ -361,7 +361,7 @@ static int on_row(void *ctx, int n, const char *const *names, const store_val *c
             }
         }
     }
-    gw_cq_row row = {c[0].s, c[1].type == STORE_TEXT ? c[1].s : NULL, value};
+    gw_cq_row row = {c[0].s, c[1].type == STORE_TEXT ? c[1].s : NULL, c[2].type == STORE_INT ? c[2].i : -1, value};
     return rc->fn(rc->ctx, &row);
 }
 

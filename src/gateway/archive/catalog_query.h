@@ -53,9 +53,11 @@ typedef struct gw_cq {
 
 /* One result row: its project and the value of each attribute of the table
  * (indexed as gw_cq_attrs gives them; NULL when empty or of a deeper level).
- * path: the archive file (relative to data_dir) at instance level, else NULL. */
+ * path: the archive file (relative to data_dir) at instance level, else
+ * NULL; bytes: its size as archived (the catalog's), else -1. */
 typedef struct gw_cq_row {
     const char *project, *path;
+    int64_t bytes;
     const char *const *value;
 } gw_cq_row;
 /* Return non-zero to stop. */

@@ -26,7 +26,8 @@ gw_cq gw_dw_scope(const gw_req *r, const gw_dw_target *t, gw_cq_level level);
 
 /* One archived instance a retrieval names (from the catalog). */
 typedef struct gw_dw_item {
-    char *path; /* absolute */
+    char *path;    /* absolute */
+    int64_t bytes; /* the file's size as the catalog has it (-1: not known) */
     char study[65], series[65], sop[65], ts[65];
 } gw_dw_item;
 /* The instances of t's scope that r's user may read, in series order, into

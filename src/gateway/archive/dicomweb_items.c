@@ -41,6 +41,7 @@ static int add_item(void *ctx, const gw_cq_row *row)
     }
     gw_dw_item *it = &c->items[c->n];
     memset(it, 0, sizeof *it);
+    it->bytes = row->bytes;
     for (size_t i = 0; i < na; i++) {
         const char *v = row->value[i] ? row->value[i] : "";
         char *dst = attrs[i].tag == DCM_TAG(0x0020, 0x000D)   ? it->study

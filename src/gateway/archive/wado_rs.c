@@ -6,9 +6,11 @@
  * list of files, and libmicrohttpd pulls the answer through a callback that
  * reads one file at a time (or holds one re-encoded instance when the
  * client asks for another transfer syntax). Instances sent as stored have
- * a length known before the first byte (the files' sizes and the part
- * headers), so that answer carries a Content-Length and is read in large
- * blocks straight into the buffer that is sent; the others are chunked. */
+ * a length known before the first byte (the files' sizes as the catalog
+ * has them, and the part headers), so that answer carries a Content-Length
+ * and is read in large blocks straight into the buffer that is sent; the
+ * others are chunked. No file is touched before the first byte: each is
+ * checked against the catalog's size when it is opened to be sent. */
 #include "dicom/fs.h"
 #include "gateway/archive/dicomweb.h"
 #include "gateway/accounts/audit.h"
@@ -42,9 +44,9 @@ typedef struct wado_stream {
     uint8_t *cur;         /* bytes to send before the file */
     size_t cur_len, cur_off;
     int fd;               /* the file being sent as it is, or -1 */
-    int dirfd;            /* the directory of the last file opened or counted, or -1 ... */
+    int dirfd;            /* the directory of the last file opened, or -1 ... */
     char dir[512];        /* ... and its path: a series' files are reached without walking their whole paths */
-    uint64_t *sizes;      /* with a Content-Length: each file's size as counted (NULL: chunked) */
+    bool counted;         /* a Content-Length was sent: each file must have the catalog's size */
     uint64_t left;        /* bytes of fd still to send */
     bool ended, failed;
     size_t sent, skipped;
@@ -60,7 +62,6 @@ static void stream_done(void *ctx)
     if (s->skipped)
         gw_log(s->g, "warn", "wado_skipped", "instances=%zu (unreadable archive files)", s->skipped);
     free(s->cur);
-    free(s->sizes);
     gw_dw_items_free(s->items, s->n);
     free(s);
 }
@@ -176,37 +177,46 @@ static int open_in_dir(wado_stream *s, const char *path)
     return openat(dir, name, O_RDONLY | O_CLOEXEC);
 }
 
-static int stat_in_dir(wado_stream *s, const char *path, struct stat *st)
+/* The file's path under the archive (what the catalog and `dqr fsck` name:
+ * de-identified labels, no PHI). */
+static const char *under_archive(const wado_stream *s, const gw_dw_item *it)
 {
-    const char *name;
-    int dir = in_dir(s, path, &name);
-    return fstatat(dir, name, st, 0);
+    size_t dl = strlen(s->g->cfg.data_dir);
+    return strncmp(it->path, s->g->cfg.data_dir, dl) == 0 && it->path[dl] == '/' ? it->path + dl + 1 : it->path;
 }
 
-/* Open the file of item i to send as stored. With a Content-Length it must
- * still have the size counted (archive files are never rewritten in place:
- * a different size is another file, and the length is already sent). */
-static bool open_stored(wado_stream *s, const gw_dw_item *it, size_t i)
+/* Open the file of it to send as stored. With a Content-Length it must
+ * have the catalog's size (archive files are never rewritten in place: a
+ * different size is a damaged archive, and the length is already sent),
+ * else the answer is cut: a short body, never a wrong one. */
+static bool open_stored(wado_stream *s, const gw_dw_item *it)
 {
     struct stat st;
     s->fd = open_in_dir(s, it->path);
-    if (s->fd >= 0 && fstat(s->fd, &st) == 0 && (!s->sizes || (uint64_t)st.st_size == s->sizes[i])) {
+    bool ok = s->fd >= 0 && fstat(s->fd, &st) == 0;
+    if (ok && (!s->counted || (uint64_t)st.st_size == (uint64_t)it->bytes)) {
         s->left = (uint64_t)st.st_size;
         return true;
     }
+    if (s->counted && ok)
+        gw_log(s->g, "error", "wado_size_mismatch", "file=%s bytes=%lld catalog=%lld (answer cut; run dqr fsck)",
+               under_archive(s, it), (long long)st.st_size, (long long)it->bytes);
+    else if (s->counted)
+        gw_log(s->g, "error", "wado_missing", "file=%s error=%s (answer cut; run dqr fsck)", under_archive(s, it),
+               strerror(errno));
     if (s->fd >= 0)
         close(s->fd);
     s->fd = -1;
-    s->failed = s->sizes != NULL;
+    s->failed = s->counted;
     return false;
 }
 
-static bool next_instance(wado_stream *s, const gw_dw_item *it, size_t i)
+static bool next_instance(wado_stream *s, const gw_dw_item *it)
 {
     char head[256];
     part_head(s, it, head);
     if (as_stored(s, it))
-        return open_stored(s, it, i) && set_cur(s, head, NULL, 0);
+        return open_stored(s, it) && set_cur(s, head, NULL, 0);
     dqr_error err = {0};
     size_t len = 0;
     uint8_t *data = reencode(s, it, &len, &err);
@@ -242,9 +252,8 @@ static size_t end_text(const wado_stream *s, char tail[64])
 static bool advance(wado_stream *s)
 {
     while (s->next < s->n) {
-        size_t i = s->next++;
-        const gw_dw_item *it = &s->items[i];
-        if (s->metadata ? next_metadata(s, it) : s->render ? next_rendered(s, it) : next_instance(s, it, i)) {
+        const gw_dw_item *it = &s->items[s->next++];
+        if (s->metadata ? next_metadata(s, it) : s->render ? next_rendered(s, it) : next_instance(s, it)) {
             s->sent++;
             return true;
         }
@@ -280,7 +289,7 @@ static long step(wado_stream *s, char *buf, size_t max)
     close(s->fd);
     s->fd = -1;
     /* a part already begun cannot be mended; nor a file shorter than its counted size */
-    s->failed = k < 0 || (s->sizes && s->left);
+    s->failed = k < 0 || (s->counted && s->left);
     return 0;
 }
 
@@ -301,36 +310,24 @@ static long stream_read(void *ctx, char *buf, size_t max)
     return got ? (long)got : HTTP_STREAM_ERROR;
 }
 
-/* The length of an answer of instances all sent as stored, from the files'
- * sizes (kept in s->sizes, checked again when each is opened) and the part
- * headers; a file that cannot be read now is left out, as the chunked
- * answer would skip it. HTTP_SIZE_UNKNOWN for any other answer (metadata,
- * rendered, re-encoded, or out of memory): it goes chunked. */
+/* The length of an answer of instances all sent as stored, from the
+ * catalog's sizes (each file is checked against them when it is opened,
+ * not stat'ed here: no walk of every path before the first byte) and the
+ * part headers. HTTP_SIZE_UNKNOWN for any other answer (metadata,
+ * rendered, re-encoded, a size not known): it goes chunked. */
 static uint64_t stored_length(wado_stream *s)
 {
     if (s->metadata || s->render)
         return HTTP_SIZE_UNKNOWN;
-    for (size_t i = 0; i < s->n; i++)
-        if (!as_stored(s, &s->items[i]))
-            return HTTP_SIZE_UNKNOWN;
-    if (!(s->sizes = malloc((s->n ? s->n : 1) * sizeof *s->sizes)))
-        return HTTP_SIZE_UNKNOWN;
     uint64_t total = 0;
-    size_t kept = 0;
     for (size_t i = 0; i < s->n; i++) {
-        struct stat st;
         char head[256];
-        if (stat_in_dir(s, s->items[i].path, &st) != 0 || !S_ISREG(st.st_mode)) {
-            free(s->items[i].path);
-            s->skipped++;
-            continue;
-        }
-        s->items[kept] = s->items[i];
-        s->sizes[kept++] = (uint64_t)st.st_size;
-        total += part_head(s, &s->items[i], head) + (uint64_t)st.st_size;
+        if (!as_stored(s, &s->items[i]) || s->items[i].bytes < 0)
+            return HTTP_SIZE_UNKNOWN;
+        total += part_head(s, &s->items[i], head) + (uint64_t)s->items[i].bytes;
     }
-    s->n = kept;
     char tail[64];
+    s->counted = true;
     return total + end_text(s, tail);
 }
 

@@ -35,6 +35,8 @@ static const key keys[] = {
      "simultaneous HTTP connections from one client address (0: no limit; behind a proxy it is the proxy's)"},
     {"http_timeout_s", K_INT, F(http_timeout_s), "15", 1, 3600,
      "seconds an HTTP connection may stay idle or half-sent before it is closed"},
+    {"http_send_buffer_kib", K_INT, F(http_send_buffer_kib), "512", 0, 65536,
+     "socket send buffer (KiB) of a long streamed answer (WADO-RS as stored); 0: the kernel's autotuning"},
     {"http_tls_cert", K_STR, F(http_tls_cert), "", 0, 0,
      "PEM certificate (chain) of the HTTP port; with http_tls_key the port speaks HTTPS only"},
     {"http_tls_key", K_STR, F(http_tls_key), "", 0, 0,
