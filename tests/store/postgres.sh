@@ -6,8 +6,8 @@
 # rest_api.py, import_e2e.py, security/accounts.py, ops/backup.py (which
 # restores into dqr2), scp/archive_qr.py (the archive's Q/R SCP),
 # registry/returning_patients.py and dicomweb/dicomweb_rs.py with
-# DQR_CATALOG pointing at it, and the catalog upgrade test of test_store
-# (DQR_TEST_PG_URL). The PHI scans of those suites also read the cluster's
+# DQR_CATALOG pointing at it, and the catalog upgrade and summary tests of
+# test_store (DQR_TEST_PG_URL). The PHI scans of those suites also read the cluster's
 # files.
 # Usage: postgres.sh DQR WORKDIR
 set -u
@@ -66,6 +66,13 @@ if [ -x "$units" ]; then
     else
         tail -5 "$work/test_store.out" >"$work/err"
         bad "catalog upgrades from every schema version on PostgreSQL"
+    fi
+    # the archive summary's triggers (migration 19: statement-level deletes)
+    if grep -q "OK \] test_archive_summary_pg" "$work/test_store.out"; then
+        ok "archive and import summaries follow single and bulk writes on PostgreSQL"
+    else
+        grep -A3 "test_archive_summary_pg" "$work/test_store.out" | head -8 >"$work/err"
+        bad "archive and import summaries follow single and bulk writes on PostgreSQL"
     fi
 fi
 finish
