@@ -30,9 +30,7 @@ COLS = "project, subject, session, series_uid, series_number, series_description
 
 
 def psql(pg, db, sql):
-    argv = [pg.bin + "/psql", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "dqr", "-d", db, "-q", "-At", "-v",
-            "ON_ERROR_STOP=1"]
-    return subprocess.run(argv, input=sql, text=True, check=True, cwd="/", capture_output=True).stdout
+    return pg.psql(f"\\connect {db}\n" + sql, capture=True)
 
 
 def migrate(pg, dqr, db):
