@@ -14,12 +14,13 @@ QUEUED) waiting sessions, from /metrics.
 The fill rate per slice follows the machine's load as much as the
 catalog's size (last/first slice ratios of 0.67 to 1.16 over five runs), so
 after the fill a paired probe measures it again: PROBE_ROUNDS rounds (env,
-default 5) alternate a probe of PROBE_SESSIONS sessions (env, default 50
-on PostgreSQL, 300 on SQLite) of the fill's size, written by the fill's own statements, into a second,
-EMPTY catalog (a second database on the same PostgreSQL cluster; a second
-SQLite file beside the first, copied from the catalog before any archive
-row) and into the full one, the probe's rows removed after each: the
-medians of each and the ratio full/empty, which the load moves alike.
+default 5) alternate a probe of PROBE_SESSIONS sessions (env, default 50 on
+PostgreSQL, 300 on SQLite) of the fill's size, written by the fill's own
+statements, into a second, EMPTY catalog (a second database on the same
+PostgreSQL cluster, or a second SQLite file, copied from the catalog
+before any archive row, with a second `dqr serve` on it) and into the full
+one, the probe's rows removed after each: the medians of each and the
+ratio full/empty, which the load moves alike.
 
 The shortcut: the filled rows have no files behind them (a million files
 would not fit this machine's budget); the real-path sample has. Usage:
@@ -34,7 +35,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "faults"))
-from faultlib import Postgres, Rig  # noqa: E402
+from faultlib import Postgres, Rig, free_port, wait_port  # noqa: E402
 
 DQR, WORK, BACKEND = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
 INSTANCES, SESSIONS = int(sys.argv[4]), int(sys.argv[5])
@@ -137,20 +138,29 @@ def fill(cat, first, last, now):
 
 def empty_twin(rig, pg):
     """A second catalog: the first one's schema and setup rows, copied now,
-    before any archive row."""
+    before any archive row, with a `dqr serve` of its own on it (its
+    scheduler reads it as the first one's does)."""
+    twin = WORK + "/twin"
+    env = dict(rig.env, DQR_DATA_DIR=twin + "/var", DQR_HTTP_PORT=str(free_port()), DQR_DICOM_PORT=str(free_port()))
     if pg:
         dump = subprocess.run([pg.bin + "/pg_dump", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "dqr", "dqr"],
                               check=True, capture_output=True, text=True, cwd="/").stdout
         pg.psql("CREATE DATABASE probe;")
         pg.psql("\\connect probe\n" + dump)
-        return Catalog(pg=pg, dbname="probe")
-    path = WORK + "/probe.db"
-    src, dst = sqlite3.connect(rig.data + "/catalog.db"), sqlite3.connect(path)
-    src.backup(dst)
-    dst.execute("PRAGMA journal_mode=WAL")
-    src.close()
-    dst.close()
-    return Catalog(path=path)
+        env["DQR_CATALOG"] = pg.url.rsplit("/", 1)[0] + "/probe"
+        cat = Catalog(pg=pg, dbname="probe")
+    else:
+        os.makedirs(twin + "/var", mode=0o700)
+        src, dst = sqlite3.connect(rig.data + "/catalog.db"), sqlite3.connect(twin + "/var/catalog.db")
+        src.backup(dst)
+        dst.execute("PRAGMA journal_mode=WAL")
+        src.close()
+        dst.close()
+        cat = Catalog(path=twin + "/var/catalog.db")
+    rig.procs.start([DQR, "serve"], open(twin + ".log", "ab"), env)
+    if not wait_port(int(env["DQR_HTTP_PORT"])):
+        raise RuntimeError(f"the empty catalog's dqr serve did not start (see {twin}.log)")
+    return cat
 
 
 def probe(cat, first, now):
