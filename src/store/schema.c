@@ -482,12 +482,12 @@ static const char *const migrations[] = {
      * once per statement over its transition table, grouped by session, as
      * import_request_totals is: row by row, one DELETE of a 100,000-instance
      * session (api_archive.c) updated its summary row 100,000 times in one
-     * transaction, each update walking the versions before it (249 s; 1,000
-     * rows: 45 ms). Inserts and updates keep the row trigger: dqr writes
-     * them one row a statement (the receiver's upsert, STOW-RS, fsck), where
-     * statement triggers cost the upsert a quarter of its rate (bench/
-     * session_delete.sh; a bulk INSERT or UPDATE of 100,000 rows of one
-     * session still takes 100 s). Each change is an UPDATE of the summary
+     * transaction, each update walking the versions before it (150-250 s;
+     * 1,000 rows: 34 ms, now 7; bench/session_delete.sh). Inserts and
+     * updates keep the row trigger: dqr writes them one row a statement
+     * (the receiver's upsert, STOW-RS, fsck), where statement triggers cost
+     * the upsert 13 % of its rate (a bulk INSERT or UPDATE of 100,000 rows
+     * of one session still takes about 100 s). Each change is an UPDATE of the summary
      * row in place, which waits for and then reads another node's concurrent
      * change to it (no lost update); a session left empty is dropped, and
      * its latest update is still set by the deleter. SQLite keeps its row
