@@ -487,10 +487,10 @@ static const char *const migrations[] = {
      * updates keep the row trigger: dqr writes them one row a statement
      * (the receiver's upsert, STOW-RS, fsck), where statement triggers cost
      * the upsert 13 % of its rate (a bulk INSERT or UPDATE of 100,000 rows
-     * of one session still takes about 100 s). Each change is an UPDATE of the summary
-     * row in place, which waits for and then reads another node's concurrent
-     * change to it (no lost update); a session left empty is dropped, and
-     * its latest update is still set by the deleter. SQLite keeps its row
+     * of one session still takes about 100 s). Each change is an UPDATE of
+     * the summary row in place, which waits for and then reads another
+     * node's concurrent change to it (no lost update); a session left empty
+     * is dropped, and its latest update is still set by the deleter. SQLite keeps its row
      * triggers (it has no statement triggers). */
     "{{only:postgresql}}"
     "CREATE FUNCTION archive_sessions_take() RETURNS trigger LANGUAGE plpgsql AS $$"
