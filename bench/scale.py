@@ -11,6 +11,17 @@ REAL instances from Orthanc through the whole receiver path, as dqr times
 it; then how long one scheduler pass takes over QUEUED (10,000; env
 QUEUED) waiting sessions, from /metrics.
 
+The fill rate per slice follows the machine's load as much as the
+catalog's size (last/first slice ratios of 0.67 to 1.16 over five runs), so
+after the fill a paired probe measures it again: PROBE_ROUNDS rounds (env,
+default 5) alternate a probe of PROBE_SESSIONS sessions (env, default 50 on
+PostgreSQL, 300 on SQLite) of the fill's size, written by the fill's own
+statements, into a second, EMPTY catalog (a second database on the same
+PostgreSQL cluster, or a second SQLite file, copied from the catalog
+before any archive row, with a second `dqr serve` on it) and into the full
+one, the probe's rows removed after each: the medians of each and the
+ratio full/empty, which the load moves alike.
+
 The shortcut: the filled rows have no files behind them (a million files
 would not fit this machine's budget); the real-path sample has. Usage:
 scale.py DQR WORK sqlite|postgres INSTANCES SESSIONS [REAL]"""
@@ -24,12 +35,16 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "faults"))
-from faultlib import Postgres, Rig  # noqa: E402
+from faultlib import Postgres, Rig, free_port, wait_port  # noqa: E402
 
 DQR, WORK, BACKEND = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
 INSTANCES, SESSIONS = int(sys.argv[4]), int(sys.argv[5])
 REAL = int(sys.argv[6]) if len(sys.argv) > 6 else 200
 QUEUED = int(os.environ.get("QUEUED", "10000"))
+PROBE_ROUNDS = int(os.environ.get("PROBE_ROUNDS", "5"))
+# a probe long enough (about half a second here) that a burst of load
+# does not decide it
+PROBE_SESSIONS = int(os.environ.get("PROBE_SESSIONS", "50" if BACKEND == "postgres" else "300"))
 PER = max(1, INSTANCES // SESSIONS)
 UPSERT = ("INSERT INTO archive_instances(project, subject, session, series_uid, series_number, series_description, "
           "modality, study_date, sop_uid, path, bytes, import_session, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
@@ -57,8 +72,8 @@ def literal(v):
 class Catalog:
     """Writes into the catalog dqr serve uses, beside it."""
 
-    def __init__(self, pg=None, path=None):
-        self.pg, self.db = pg, sqlite3.connect(path, timeout=60) if path else None
+    def __init__(self, pg=None, path=None, dbname="dqr"):
+        self.pg, self.db, self.dbname = pg, sqlite3.connect(path, timeout=60) if path else None, dbname
 
     def transactions(self, txs):
         """Each tx a list of (sql, rows), committed on its own."""
@@ -70,6 +85,7 @@ class Catalog:
             return
         # PostgreSQL: one psql for them all, each statement prepared once
         names, buf = {}, io.StringIO()
+        buf.write(f"\\connect {self.dbname}\n")
         for tx in txs:
             for sql, _ in tx:
                 if sql not in names:
@@ -82,6 +98,13 @@ class Catalog:
                     buf.write(f"EXECUTE {names[sql]}(" + ",".join(literal(v) for v in r) + ");\n")
             buf.write("COMMIT;\n")
         self.pg.psql(buf.getvalue())
+
+    def analyze(self):
+        """PostgreSQL: statistics for the planner, as autovacuum gave the
+        full catalog during the fill and never the copied one (its probes
+        ran 10 % slower for that). SQLite has none unless asked, so none."""
+        if self.pg:
+            self.pg.psql(f"\\connect {self.dbname}\nANALYZE;")
 
     def many(self, sql, rows):
         self.transactions([[(sql, rows)]])
@@ -118,6 +141,61 @@ def fill(cat, first, last, now):
     t0 = time.perf_counter()
     cat.transactions(txs)
     return (last - first) * PER / (time.perf_counter() - t0)
+
+
+def empty_twin(rig, pg):
+    """A second catalog: the first one's schema and setup rows, copied now,
+    before any archive row, with a `dqr serve` of its own on it (its
+    scheduler reads it as the first one's does)."""
+    twin = WORK + "/twin"
+    env = dict(rig.env, DQR_DATA_DIR=twin + "/var", DQR_HTTP_PORT=str(free_port()), DQR_DICOM_PORT=str(free_port()))
+    if pg:
+        dump = subprocess.run([pg.bin + "/pg_dump", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "dqr", "dqr"],
+                              check=True, capture_output=True, text=True, cwd="/").stdout
+        pg.psql("CREATE DATABASE probe;")
+        pg.psql("\\connect probe\n" + dump)
+        env["DQR_CATALOG"] = pg.url.rsplit("/", 1)[0] + "/probe"
+        cat = Catalog(pg=pg, dbname="probe")
+    else:
+        os.makedirs(twin + "/var", mode=0o700)
+        src, dst = sqlite3.connect(rig.data + "/catalog.db"), sqlite3.connect(twin + "/var/catalog.db")
+        src.backup(dst)
+        dst.execute("PRAGMA journal_mode=WAL")
+        src.close()
+        dst.close()
+        cat = Catalog(path=twin + "/var/catalog.db")
+    rig.procs.start([DQR, "serve"], open(twin + ".log", "ab"), env)
+    if not wait_port(int(env["DQR_HTTP_PORT"])):
+        raise RuntimeError(f"the empty catalog's dqr serve did not start (see {twin}.log)")
+    return cat
+
+
+def probe(cat, first, now):
+    """PROBE_SESSIONS sessions written as fill() writes them, then removed: rows/s."""
+    rate = fill(cat, first, first + PROBE_SESSIONS, now)
+    names = [(f"E{i:05d}",) for i in range(first, first + PROBE_SESSIONS)]
+    cat.transactions([[("DELETE FROM archive_instances WHERE project = 'P1' AND session = ?", names),
+                       ("DELETE FROM import_sessions WHERE project = 'P1' AND session = ?", names)]])
+    return rate
+
+
+def paired_probe(full, empty, now):
+    """PROBE_ROUNDS rounds, alternating which catalog goes first: the medians
+    (rows/s) into the empty and the full one, and the ratio full/empty."""
+    for cat in (full, empty):
+        cat.analyze()
+    rates = {"empty": [], "full": []}
+    for r in range(PROBE_ROUNDS):
+        first = SESSIONS + 10 + r * PROBE_SESSIONS
+        order = (("empty", empty), ("full", full)) if r % 2 == 0 else (("full", full), ("empty", empty))
+        for name, cat in order:
+            rates[name].append(probe(cat, first, now))
+    e, f = statistics.median(rates["empty"]), statistics.median(rates["full"])
+    ratios = [a / b for a, b in zip(rates["full"], rates["empty"])]
+    print(f"{BACKEND}: paired probe, {PROBE_ROUNDS} rounds alternating, {PROBE_SESSIONS} sessions x {PER} rows: "
+          f"empty catalog {e:.0f} rows/s, full catalog ({SESSIONS * PER} rows) {f:.0f} rows/s (medians), "
+          f"full/empty {f / e:.2f} (per round: {', '.join(f'{x:.2f}' for x in ratios)}, their median "
+          f"{statistics.median(ratios):.2f}; load {os.getloadavg()[0]:.2f})", flush=True)
 
 
 def metric(rig, name):
@@ -186,6 +264,7 @@ def main():
         now = int(time.time())
         cat.many("INSERT INTO import_requests(user_id, pacs_id, project, bulk, created) VALUES (?,?,?,?,?)",
                  [(1, 1, "P1", 1, now)])
+        empty = empty_twin(rig, pg)
         first_real, state = real_import(rig, "REALA")
         print(f"{BACKEND}: real path, empty archive: {first_real:.0f} instances/s ({state})", flush=True)
         rates = []
@@ -202,6 +281,8 @@ def main():
                  timed(rig, "/api/v1/history/imports?limit=50")]
             print(f"{sl + 1:5d} {(sl + 1) * step * PER:8d} {rate:8.0f} " + " ".join(f"{x:12.1f}" for x in m),
                   flush=True)
+        print(f"{BACKEND}: fill rate, last slice / first slice: {rates[-1] / rates[0]:.2f}", flush=True)
+        paired_probe(cat, empty, now)
         full = []
         for _ in range(30):
             t0 = time.perf_counter()
@@ -212,7 +293,6 @@ def main():
         last_real, state = real_import(rig, "REALB")
         print(f"{BACKEND}: real path, full archive: {last_real:.0f} instances/s ({state}); "
               f"real-path ratio last/first {last_real / first_real:.2f}")
-        print(f"{BACKEND}: fill rate, last slice / first slice: {rates[-1] / rates[0]:.2f}")
         queue_ticks(rig, cat, now)
         rig.stop()
         t0 = time.perf_counter()

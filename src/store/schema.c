@@ -478,7 +478,39 @@ static const char *const migrations[] = {
     " REFERENCING OLD TABLE AS rt_old NEW TABLE AS rt_new"
     " FOR EACH STATEMENT EXECUTE PROCEDURE import_request_totals_track();"
     "{{end}}",
-    /* 19: the archive's query text is UTF-8 since this version (it was the
+    /* 19: PostgreSQL: migration 18's archive_sessions lowered by a delete
+     * once per statement over its transition table, grouped by session, as
+     * import_request_totals is: row by row, one DELETE of a 100,000-instance
+     * session (api_archive.c) updated its summary row 100,000 times in one
+     * transaction, each update walking the versions before it (150-250 s;
+     * 1,000 rows: 34 ms, now 7; bench/session_delete.sh). Inserts and
+     * updates keep the row trigger: dqr writes them one row a statement
+     * (the receiver's upsert, STOW-RS, fsck), where statement triggers cost
+     * the upsert 13 % of its rate (a bulk INSERT or UPDATE of 100,000 rows
+     * of one session still takes about 100 s). Each change is an UPDATE of
+     * the summary row in place, which waits for and then reads another
+     * node's concurrent change to it (no lost update); a session left empty
+     * is dropped, and its latest update is still set by the deleter. SQLite keeps its row
+     * triggers (it has no statement triggers). */
+    "{{only:postgresql}}"
+    "CREATE FUNCTION archive_sessions_take() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  IF NOT EXISTS (SELECT 1 FROM as_old) THEN RETURN NULL; END IF;"
+    "  UPDATE archive_sessions s SET instances = s.instances - d.n, bytes = s.bytes - d.b"
+    "   FROM (SELECT project, subject, session, COUNT(*) AS n, SUM(bytes) AS b FROM as_old"
+    "    GROUP BY project, subject, session) d"
+    "   WHERE s.project = d.project AND s.subject = d.subject AND s.session = d.session;"
+    "  DELETE FROM archive_sessions s USING (SELECT DISTINCT project, subject, session FROM as_old) d"
+    "   WHERE s.project = d.project AND s.subject = d.subject AND s.session = d.session AND s.instances <= 0;"
+    "  RETURN NULL;"
+    " END $$;"
+    "DROP TRIGGER archive_sessions_track ON archive_instances;"
+    "CREATE TRIGGER archive_sessions_track AFTER INSERT OR UPDATE ON archive_instances"
+    " FOR EACH ROW EXECUTE PROCEDURE archive_sessions_track();"
+    "CREATE TRIGGER archive_sessions_delete AFTER DELETE ON archive_instances REFERENCING OLD TABLE AS as_old"
+    " FOR EACH STATEMENT EXECUTE PROCEDURE archive_sessions_take();"
+    "{{end}}",
+    /* 20: the archive's query text is UTF-8 since this version (it was the
      * instance's own bytes, Latin-1 for most): rows with anything but
      * printable ASCII in a text column are indexed again from their files
      * by the start's backfill (import/reindex.c), which converts them */

@@ -11,7 +11,7 @@ client. A catalog whose query columns are empty (rows from before
 migration 13) is filled again from the archived files at the next start,
 and C-FIND and QIDO-RS see its instances again. Text is answered in UTF-8
 from a Latin-1 archive (ISO_IR 192 in C-FIND answers, JSON in QIDO-RS),
-keys match in either character set, and a catalog from before migration 19
+keys match in either character set, and a catalog from before migration 20
 (Latin-1 bytes) is indexed again in UTF-8. Usage: archive_qr.py DQR WORKDIR"""
 import glob
 import json
@@ -30,7 +30,7 @@ from peers import (Api, Checks, Procs, dqr_store, free_port, generate, serve_env
 
 DQR, WORK = sys.argv[1], os.path.abspath(sys.argv[2])
 DESC = "Schädel über"  # written by project A's script into Latin-1 (ISO_IR 100) instances
-UTF8_MIGRATION = 19  # src/store/schema.c: the catalog's text in UTF-8
+UTF8_MIGRATION = 20  # src/store/schema.c: the catalog's text in UTF-8
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 check, procs = Checks(), Procs()
 shutil.rmtree(WORK, ignore_errors=True)

@@ -3,11 +3,12 @@
 # two nodes sharing it (scale_out.py):
 # starts a throwaway PostgreSQL 15 cluster (Debian's postgresql package) on
 # a free localhost port, as the postgres user when run as root, then runs
-# rest_api.py, import_e2e.py, security/accounts.py, ops/backup.py (which
+# rest_api.py, import_e2e.py, nodes_shared.py, summary_concurrent.py
+# (archive_sessions under concurrent writers), security/accounts.py, ops/backup.py (which
 # restores into dqr2), scp/archive_qr.py (the archive's Q/R SCP),
 # registry/returning_patients.py and dicomweb/dicomweb_rs.py with
-# DQR_CATALOG pointing at it, and the catalog upgrade test of test_store
-# (DQR_TEST_PG_URL). The PHI scans of those suites also read the cluster's
+# DQR_CATALOG pointing at it, and the catalog upgrade and summary tests of
+# test_store (DQR_TEST_PG_URL). The PHI scans of those suites also read the cluster's
 # files.
 # Usage: postgres.sh DQR WORKDIR
 set -u
@@ -42,7 +43,8 @@ done
 ok "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on port $port"
 export DQR_CATALOG="postgresql://dqr@127.0.0.1:$port/dqr"
 export DQR_TEST_SCAN_ALSO="$pgdir/pg"
-for suite in gateway/rest_api.py gateway/import_e2e.py store/scale_out.py store/nodes_shared.py security/accounts.py ops/backup.py \
+for suite in gateway/rest_api.py gateway/import_e2e.py store/scale_out.py store/nodes_shared.py store/summary_concurrent.py \
+    security/accounts.py ops/backup.py \
     scp/archive_qr.py registry/returning_patients.py dicomweb/dicomweb_rs.py; do
     name=$(basename "$suite" .py)
     # each suite gets a clean database
@@ -66,6 +68,13 @@ if [ -x "$units" ]; then
     else
         tail -5 "$work/test_store.out" >"$work/err"
         bad "catalog upgrades from every schema version on PostgreSQL"
+    fi
+    # the archive summary's triggers (migration 19: statement-level deletes)
+    if grep -q "OK \] test_archive_summary_pg" "$work/test_store.out"; then
+        ok "archive and import summaries follow single and bulk writes on PostgreSQL"
+    else
+        grep -A3 "test_archive_summary_pg" "$work/test_store.out" | head -8 >"$work/err"
+        bad "archive and import summaries follow single and bulk writes on PostgreSQL"
     fi
 fi
 finish

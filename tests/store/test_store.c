@@ -384,7 +384,8 @@ static void test_exec_rows_conflict_changes(void **state)
     store_close(s);
 }
 
-/* Every cell of every row, ints printed, into a growing text. */
+/* Every cell of every row, ints printed, into a growing text of CELLS bytes. */
+#define CELLS 65536
 static int cells(void *ctx, int n, const char *const *names, const store_val *cols)
 {
     (void)names;
@@ -392,18 +393,19 @@ static int cells(void *ctx, int n, const char *const *names, const store_val *co
     for (int i = 0; i < n; i++) {
         size_t k = strlen(out);
         if (cols[i].type == STORE_INT)
-            snprintf(out + k, 8192 - k, "%lld,", (long long)cols[i].i);
+            snprintf(out + k, CELLS - k, "%lld,", (long long)cols[i].i);
         else
-            snprintf(out + k, 8192 - k, "%s,", cols[i].type == STORE_TEXT ? cols[i].s : "null");
+            snprintf(out + k, CELLS - k, "%s,", cols[i].type == STORE_TEXT ? cols[i].s : "null");
     }
-    strncat(out, ";", 8191 - strlen(out));
+    strncat(out, ";", CELLS - 1 - strlen(out));
     return 0;
 }
 
 /* The subject list from the summary equals the GROUP BY over the rows. */
 static void same_subjects(store *s, bool with_updated)
 {
-    char a[8192] = "", b[8192] = "";
+    static char a[CELLS], b[CELLS];
+    a[0] = b[0] = '\0';
     dqr_error err = {0};
     char q1[400], q2[400];
     snprintf(q1, sizeof q1, "SELECT subject, COUNT(DISTINCT session), COUNT(*), SUM(bytes)%s FROM archive_instances"
@@ -468,11 +470,69 @@ static void summary_follows_writes(store *s)
 #undef NEXT
 }
 
+/* Each session's summary row equals the GROUP BY over its rows: the same
+ * sessions, counts and bytes (and latest update when asked). */
+static void same_sessions(store *s, bool with_updated)
+{
+    static char a[CELLS], b[CELLS];
+    a[0] = b[0] = '\0';
+    dqr_error err = {0};
+    char q1[300], q2[300];
+    snprintf(q1, sizeof q1, "SELECT project, subject, session, COUNT(*), SUM(bytes)%s FROM archive_instances"
+                            " GROUP BY project, subject, session ORDER BY project, subject, session",
+             with_updated ? ", MAX(updated)" : "");
+    snprintf(q2, sizeof q2, "SELECT project, subject, session, instances, bytes%s FROM archive_sessions"
+                            " ORDER BY project, subject, session", with_updated ? ", updated" : "");
+    assert_int_equal(store_exec(s, q1, NULL, 0, cells, a, NULL, &err), DQR_OK);
+    assert_int_equal(store_exec(s, q2, NULL, 0, cells, b, NULL, &err), DQR_OK);
+    assert_string_equal(a, b);
+}
+
+/* Statements that write many rows of several sessions at once (migration
+ * 19's statement trigger on PostgreSQL): a bulk insert, updates of sizes
+ * and a partial move to another subject, partial and whole deletes across
+ * sessions, two deletes and a delete then insert in one transaction, a
+ * delete that matches nothing; after the deletes, the deleter's refresh of
+ * the latest update (gw_archive_summary_refresh) makes that exact too. */
+static void summary_follows_bulk(store *s)
+{
+    exec_ok(s, "WITH RECURSIVE g(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM g WHERE k < 3000)"
+               " INSERT INTO archive_instances(project, subject, session, series_uid, sop_uid, path, bytes, updated)"
+               " SELECT 'Q', 'B' || (k % 3), 'bulk' || (k % 6), '1.2', 'b.' || k, 'p', k % 97 + 1, k FROM g");
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM archive_sessions WHERE project = 'Q'"), 6);
+    same_sessions(s, true);
+    exec_ok(s, "UPDATE archive_instances SET bytes = bytes + 3 WHERE session IN ('bulk1', 'bulk2')");
+    same_sessions(s, true);
+    exec_ok(s, "UPDATE archive_instances SET subject = 'B9' WHERE session = 'bulk4' AND sop_uid LIKE 'b.1%'");
+    same_sessions(s, true);
+    exec_ok(s, "DELETE FROM archive_instances WHERE session IN ('bulk0', 'bulk1', 'bulk4') AND sop_uid LIKE 'b.2%'");
+    same_sessions(s, false);
+    exec_ok(s, "DELETE FROM archive_instances WHERE project = 'Q' AND session IN ('bulk2', 'bulk3')");
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM archive_sessions WHERE session IN ('bulk2', 'bulk3')"), 0);
+    same_sessions(s, false);
+    exec_ok(s, "BEGIN; DELETE FROM archive_instances WHERE session = 'bulk5' AND sop_uid LIKE 'b.1%';"
+               " DELETE FROM archive_instances WHERE session IN ('bulk5', 'bulk0') AND sop_uid LIKE 'b.3%'; COMMIT;");
+    same_sessions(s, false);
+    exec_ok(s, "BEGIN; DELETE FROM archive_instances WHERE session = 'bulk5';"
+               " INSERT INTO archive_instances(project, subject, session, series_uid, sop_uid, path, bytes, updated)"
+               " VALUES ('Q', 'B2', 'bulk5', '1.2', 'b.new', 'p', 11, 5000); COMMIT;");
+    assert_int_equal(one_int(s, "SELECT instances FROM archive_sessions WHERE session = 'bulk5'"), 1);
+    exec_ok(s, "DELETE FROM archive_instances WHERE session = 'nowhere'");
+    same_sessions(s, false);
+    exec_ok(s, "UPDATE archive_sessions SET updated = COALESCE((SELECT MAX(a.updated) FROM archive_instances a"
+               " WHERE a.project = archive_sessions.project AND a.session = archive_sessions.session AND"
+               " a.subject = archive_sessions.subject), updated) WHERE project = 'Q'");
+    same_sessions(s, true);
+    exec_ok(s, "DELETE FROM archive_instances WHERE project = 'Q'");
+    assert_int_equal(one_int(s, "SELECT COUNT(*) FROM archive_sessions WHERE project = 'Q'"), 0);
+}
+
 /* A request's totals per state (migration 16) equal the GROUP BY over its
  * sessions. */
 static void same_totals(store *s)
 {
-    char a[8192] = "", b[8192] = "";
+    static char a[CELLS], b[CELLS];
+    a[0] = b[0] = '\0';
     dqr_error err = {0};
     assert_int_equal(store_exec(s,
                                 "SELECT request_id, state, COUNT(*), SUM(expected), SUM(received), SUM(archived),"
@@ -538,6 +598,7 @@ static void test_archive_summary(void **state)
     store *s = open_in("summary.db");
     assert_non_null(s);
     summary_follows_writes(s);
+    summary_follows_bulk(s);
     totals_follow_writes(s);
     store_close(s);
 }
@@ -553,6 +614,7 @@ static void test_archive_summary_pg(void **state)
     store *s = store_open(url, &err);
     assert_non_null(s);
     summary_follows_writes(s);
+    summary_follows_bulk(s);
     totals_follow_writes(s);
     store_close(s);
 }
