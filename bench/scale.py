@@ -45,6 +45,8 @@ PROBE_ROUNDS = int(os.environ.get("PROBE_ROUNDS", "5"))
 # a probe long enough (about half a second here) that a burst of load
 # does not decide it
 PROBE_SESSIONS = int(os.environ.get("PROBE_SESSIONS", "50" if BACKEND == "postgres" else "300"))
+PROBE_BASE = float(os.environ.get("PROBE_BASE", "0.05"))
+SQLITE_CACHE = int(os.environ.get("SQLITE_CACHE", "-2000"))  # as dqr sets it (src/store/sqlite.c): KiB when negative
 PER = max(1, INSTANCES // SESSIONS)
 UPSERT = ("INSERT INTO archive_instances(project, subject, session, series_uid, series_number, series_description, "
           "modality, study_date, sop_uid, path, bytes, import_session, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
@@ -74,6 +76,8 @@ class Catalog:
 
     def __init__(self, pg=None, path=None, dbname="dqr"):
         self.pg, self.db, self.dbname = pg, sqlite3.connect(path, timeout=60) if path else None, dbname
+        if self.db:  # the connection set up as dqr's own (src/store/sqlite.c)
+            self.db.executescript(f"PRAGMA synchronous=NORMAL; PRAGMA cache_size={SQLITE_CACHE};")
 
     def transactions(self, txs):
         """Each tx a list of (sql, rows), committed on its own."""
@@ -193,8 +197,8 @@ def paired_probe(full, empty, now):
     e, f = statistics.median(rates["empty"]), statistics.median(rates["full"])
     ratios = [a / b for a, b in zip(rates["full"], rates["empty"])]
     print(f"{BACKEND}: paired probe, {PROBE_ROUNDS} rounds alternating, {PROBE_SESSIONS} sessions x {PER} rows: "
-          f"empty catalog {e:.0f} rows/s, full catalog ({SESSIONS * PER} rows) {f:.0f} rows/s (medians), "
-          f"full/empty {f / e:.2f} (per round: {', '.join(f'{x:.2f}' for x in ratios)}, their median "
+          f"twin catalog ({int(SESSIONS * PROBE_BASE) * PER} rows) {e:.0f} rows/s, full catalog ({SESSIONS * PER} "
+          f"rows) {f:.0f} rows/s (medians), full/twin {f / e:.2f} (per round: {', '.join(f'{x:.2f}' for x in ratios)}, their median "
           f"{statistics.median(ratios):.2f}; load {os.getloadavg()[0]:.2f})", flush=True)
 
 
@@ -265,6 +269,10 @@ def main():
         cat.many("INSERT INTO import_requests(user_id, pacs_id, project, bulk, created) VALUES (?,?,?,?,?)",
                  [(1, 1, "P1", 1, now)])
         empty = empty_twin(rig, pg)
+        # the goal compares the fill's first 10 % with its last 10 %: the twin
+        # holds the first slice's midpoint (PROBE_BASE of the sessions, 5 % by
+        # default; 0 probes an empty catalog), the full one the whole fill
+        fill(empty, 0, int(SESSIONS * PROBE_BASE), now)
         first_real, state = real_import(rig, "REALA")
         print(f"{BACKEND}: real path, empty archive: {first_real:.0f} instances/s ({state})", flush=True)
         rates = []
