@@ -37,11 +37,11 @@ try:
     shutil.copy(a[1], series[0] + "/1.2.3.4.5.dcm")                     # orphan
     os.remove(a[2])                                                      # missing
     open(a[3], "ab").write(b"\0\0")                                      # size (still readable)
-    # mismatch (deep): another instance's file of the same size in its place (UIDs of random
-    # length make sizes differ; a different size would be a size finding as well)
-    same = [x for x in [a[5]] + b2[1:] if os.path.getsize(x) == os.path.getsize(a[4])]
-    sizes = 1 if same else 2
-    shutil.copy(same[0] if same else a[5], a[4])
+    # mismatch (deep): another instance's file in its place, of another size when there is one
+    # (UIDs of random length): a size finding without --deep, a mismatch with it
+    other = [x for x in [a[5]] + b2[1:] if os.path.getsize(x) != os.path.getsize(a[4])] or [a[5]]
+    sizes = 1 if os.path.getsize(other[0]) == os.path.getsize(a[4]) else 2
+    shutil.copy(other[0], a[4])
     shutil.copy(b2[0], series[0] + "/" + os.path.basename(b2[0]))        # duplicate + orphan
     rc, rep = rig.fsck()
     c = rep.get("counts", {})
@@ -49,8 +49,8 @@ try:
           rc == 1 and c.get("temp") == 1 and c.get("orphan") == 2 and c.get("missing") == 1 and c.get("size") == sizes
           and c.get("duplicate") == 1 and c.get("mismatch") == 0, rep)
     rc, rep = rig.fsck("--deep")
-    check("fsck --deep also finds the file holding another instance",
-          rc == 1 and rep["counts"]["mismatch"] == 1, rep)
+    check("fsck --deep also finds the file holding another instance, whatever its size",
+          rc == 1 and rep["counts"]["mismatch"] == 1 and rep["counts"]["size"] == 1, rep)
     text = subprocess.run([rig.dqr, "fsck"], env=rig.env, capture_output=True, text=True)
     check("text report: one line per finding and the totals",
           text.returncode == 1 and "missing archive/P1/" in text.stdout and "problems" in text.stdout, text.stdout)

@@ -125,12 +125,15 @@ static void check_file(fsck_run *r, fsck_session *s, const char *rel, const char
     row->seen = true;
     s->present++;
     struct stat st = {0};
-    if (stat(full, &st) != 0 || (int64_t)st.st_size != row->bytes) {
+    bool readable = stat(full, &st) == 0;
+    /* deep: a file holding another instance says so whatever its size (the
+     * sizes of two instances differ with their UIDs' lengths) */
+    if (readable && r->o.deep && !fsck_matches(full, row->sop, detail, sizeof detail)) {
+        fsck_mismatch(r, s, row, detail);
+    } else if (!readable || (int64_t)st.st_size != row->bytes) {
         snprintf(detail, sizeof detail, "the file has %lld bytes, the catalog says %lld",
                  (long long)st.st_size, (long long)row->bytes);
         fsck_bad_size(r, s, row, (int64_t)st.st_size, detail);
-    } else if (r->o.deep && !fsck_matches(full, row->sop, detail, sizeof detail)) {
-        fsck_mismatch(r, s, row, detail);
     }
 }
 
