@@ -38,14 +38,21 @@ def free_port():
     return p
 
 
+def answers(port):
+    """Whether something listens on 127.0.0.1:port."""
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.2).close()
+        return True
+    except OSError:
+        return False
+
+
 def wait_port(port, secs=20):
     end = time.time() + secs
     while time.time() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
+        if answers(port):
             return True
-        except OSError:
-            time.sleep(0.05)
+        time.sleep(0.05)
     return False
 
 
@@ -126,16 +133,33 @@ class Procs:
 
 
 def start_orthanc(procs, work, name, aet, modalities, extra=None):
-    """Orthanc with its own storage; modalities: {"name": [AET, host, port]}. Returns (dicom, http) ports."""
-    od, oh = free_port(), free_port()
+    """Orthanc with its own storage; modalities: {"name": [AET, host, port]}. Returns (dicom, http) ports,
+    once both answer. A port free_port gave can be taken by a parallel test before Orthanc binds it; Orthanc
+    then exits, and is started again on new ports."""
     os.makedirs(f"{work}/{name}-db", exist_ok=True)
-    cfg = {"Name": name, "StorageDirectory": f"{work}/{name}-db", "IndexDirectory": f"{work}/{name}-db",
-           "DicomAet": aet, "DicomPort": od, "HttpPort": oh, "RemoteAccessAllowed": False,
-           "DicomCheckCalledAet": True, "DicomThreadsCount": 8, "Plugins": [], "DicomModalities": modalities}
-    cfg.update(extra or {})
-    json.dump(cfg, open(f"{work}/{name}.json", "w"))
-    procs.start(["Orthanc", f"{work}/{name}.json"], open(f"{work}/{name}.log", "w"))
+    for _ in range(4):
+        od, oh = free_port(), free_port()
+        cfg = {"Name": name, "StorageDirectory": f"{work}/{name}-db", "IndexDirectory": f"{work}/{name}-db",
+               "DicomAet": aet, "DicomPort": od, "HttpPort": oh, "RemoteAccessAllowed": False,
+               "DicomCheckCalledAet": True, "DicomThreadsCount": 8, "Plugins": [], "DicomModalities": modalities}
+        cfg.update(extra or {})
+        json.dump(cfg, open(f"{work}/{name}.json", "w"))
+        log = f"{work}/{name}.log"
+        seen = os.path.getsize(log) if os.path.exists(log) else 0
+        p = procs.start(["Orthanc", f"{work}/{name}.json"], open(log, "a"))
+        end = time.time() + 60
+        while p.poll() is None and time.time() < end and not started(log, seen):
+            time.sleep(0.1)
+        if p.poll() is None:
+            return od, oh
     return od, oh
+
+
+def started(log, offset):
+    """Whether Orthanc has written, past offset in its log, that it has started (both servers listening)."""
+    with open(log, "rb") as f:
+        f.seek(offset)
+        return b"Orthanc has started" in f.read()
 
 
 def start_dcmqrscp(procs, work, aet, hosts):
