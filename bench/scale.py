@@ -24,7 +24,10 @@ ratio full/empty, which the load moves alike.
 
 The shortcut: the filled rows have no files behind them (a million files
 would not fit this machine's budget); the real-path sample has. Usage:
-scale.py DQR WORK sqlite|postgres INSTANCES SESSIONS [REAL]"""
+scale.py DQR WORK sqlite|postgres INSTANCES SESSIONS [REAL]
+SQLite's writer connection is set up as dqr's; env SQLITE_CACHE (cache_size)
+and SQLITE_MMAP (mmap_size, default 0 as in dqr) change it for experiments.
+bench/sqlite_fill.py measures the same fill without a serve beside it."""
 import io
 import os
 import sqlite3
@@ -47,6 +50,7 @@ PROBE_ROUNDS = int(os.environ.get("PROBE_ROUNDS", "5"))
 PROBE_SESSIONS = int(os.environ.get("PROBE_SESSIONS", "50" if BACKEND == "postgres" else "300"))
 PROBE_BASE = float(os.environ.get("PROBE_BASE", "0.05"))
 SQLITE_CACHE = int(os.environ.get("SQLITE_CACHE", "-2000"))  # as dqr sets it (src/store/sqlite.c): KiB when negative
+SQLITE_MMAP = int(os.environ.get("SQLITE_MMAP", "0"))
 PER = max(1, INSTANCES // SESSIONS)
 UPSERT = ("INSERT INTO archive_instances(project, subject, session, series_uid, series_number, series_description, "
           "modality, study_date, sop_uid, path, bytes, import_session, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
@@ -77,7 +81,7 @@ class Catalog:
     def __init__(self, pg=None, path=None, dbname="dqr"):
         self.pg, self.db, self.dbname = pg, sqlite3.connect(path, timeout=60) if path else None, dbname
         if self.db:  # the connection set up as dqr's own (src/store/sqlite.c)
-            self.db.executescript(f"PRAGMA synchronous=NORMAL; PRAGMA cache_size={SQLITE_CACHE};")
+            self.db.executescript(f"PRAGMA synchronous=NORMAL; PRAGMA cache_size={SQLITE_CACHE}; PRAGMA mmap_size={SQLITE_MMAP};")
 
     def transactions(self, txs):
         """Each tx a list of (sql, rows), committed on its own."""
