@@ -20,7 +20,10 @@ statements, into a second, EMPTY catalog (a second database on the same
 PostgreSQL cluster, or a second SQLite file, copied from the catalog
 before any archive row, with a second `dqr serve` on it) and into the full
 one, the probe's rows removed after each: the medians of each and the
-ratio full/empty, which the load moves alike.
+ratio full/empty, which the load moves alike. The real path is paired
+the same way: REAL_ROUNDS (env, default 9) rounds alternate one import of
+the real study through Orthanc into the twin's serve (its own receiver,
+AE DQRTWIN) and into the full one's.
 
 The shortcut: the filled rows have no files behind them (a million files
 would not fit this machine's budget); the real-path sample has. Usage:
@@ -38,7 +41,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "faults"))
-from faultlib import Postgres, Rig, free_port, wait_port  # noqa: E402
+from faultlib import PASSWORD, Postgres, Rig, free_port, wait_port  # noqa: E402
+from peers import Api  # noqa: E402
 
 DQR, WORK, BACKEND = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
 INSTANCES, SESSIONS = int(sys.argv[4]), int(sys.argv[5])
@@ -49,6 +53,7 @@ PROBE_ROUNDS = int(os.environ.get("PROBE_ROUNDS", "5"))
 # does not decide it
 PROBE_SESSIONS = int(os.environ.get("PROBE_SESSIONS", "50" if BACKEND == "postgres" else "300"))
 PROBE_BASE = float(os.environ.get("PROBE_BASE", "0.05"))
+REAL_ROUNDS = int(os.environ.get("REAL_ROUNDS", "9"))  # one real import takes ~0.1 s: more rounds than the probe
 SQLITE_CACHE = int(os.environ.get("SQLITE_CACHE", "-2000"))  # as dqr sets it (src/store/sqlite.c): KiB when negative
 SQLITE_MMAP = int(os.environ.get("SQLITE_MMAP", "0"))
 PER = max(1, INSTANCES // SESSIONS)
@@ -156,7 +161,8 @@ def empty_twin(rig, pg):
     before any archive row, with a `dqr serve` of its own on it (its
     scheduler reads it as the first one's does)."""
     twin = WORK + "/twin"
-    env = dict(rig.env, DQR_DATA_DIR=twin + "/var", DQR_HTTP_PORT=str(free_port()), DQR_DICOM_PORT=str(free_port()))
+    env = dict(rig.env, DQR_DATA_DIR=twin + "/var", DQR_HTTP_PORT=str(free_port()), DQR_DICOM_PORT=str(free_port()),
+               DQR_AET="DQRTWIN")
     if pg:
         dump = subprocess.run([pg.bin + "/pg_dump", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "dqr", "dqr"],
                               check=True, capture_output=True, text=True, cwd="/").stdout
@@ -173,9 +179,16 @@ def empty_twin(rig, pg):
         dst.close()
         cat = Catalog(path=twin + "/var/catalog.db")
     rig.procs.start([DQR, "serve"], open(twin + ".log", "ab"), env)
-    if not wait_port(int(env["DQR_HTTP_PORT"])):
+    if not (wait_port(int(env["DQR_HTTP_PORT"])) and wait_port(int(env["DQR_DICOM_PORT"]))):
         raise RuntimeError(f"the empty catalog's dqr serve did not start (see {twin}.log)")
-    return cat
+    # Orthanc moves to the twin's receiver by its own AE title
+    orthanc = Api(rig.oh)
+    st, b, _ = orthanc.call("PUT", "/modalities/twin", {"AET": "DQRTWIN", "Host": "127.0.0.1",
+                                                        "Port": int(env["DQR_DICOM_PORT"])})
+    if st != 200:
+        raise RuntimeError(f"Orthanc refused the twin's modality: {st} {b}")
+    api = Api(int(env["DQR_HTTP_PORT"]))
+    return cat, (api, api.login("admin", PASSWORD))
 
 
 def probe(cat, first, now):
@@ -250,13 +263,38 @@ def queue_ticks(rig, cat, now):
         cat.many("UPDATE import_sessions SET state = 'cancelled' WHERE pacs_id = ?", [(pacs,)])
 
 
-def real_import(rig, label):
-    """One study through Orthanc and the receiver: instances/s as dqr times it."""
+def real_import(rig, label, serve=None):
+    """One study through Orthanc and the receiver of the rig's serve (or of
+    serve, an (Api, token) pair): instances/s as dqr times it, and the state."""
+    api, token = serve or (rig.api, rig.token)
     (uid,) = rig.studies
-    iid = rig.request([uid], label)
-    b = rig.wait(iid, 300)
+    study = {"StudyInstanceUID": uid, "subject": f"PT{rig.patient[uid]:03d}", "session": f"{label}_MR"}
+    st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": rig.pacs, "project": "P1", "studies": [study]}, token=token)
+    if st != 201:
+        raise RuntimeError(f"import request refused: {st} {b}")
+    b = api.wait_import(token, b["id"], secs=300)
     s = b["sessions"][0]
     return s["archived"] / (s["ms"] / 1000) if s.get("ms") else 0, b["state"]
+
+
+def paired_real(rig, twin):
+    """The real path paired as the probe is: REAL_ROUNDS rounds alternating
+    one import of the real study into the twin's serve and into the full
+    one's; the medians (instances/s) and the ratio full/twin."""
+    rates = {"twin": [], "full": []}
+    for r in range(REAL_ROUNDS):
+        order = (("twin", twin), ("full", None)) if r % 2 == 0 else (("full", None), ("twin", twin))
+        for name, serve in order:
+            rate, state = real_import(rig, f"RP{r}{name}", serve)
+            if state != "done":
+                raise RuntimeError(f"real import into the {name} catalog ended {state}")
+            rates[name].append(rate)
+    e, f = statistics.median(rates["twin"]), statistics.median(rates["full"])
+    ratios = [a / b for a, b in zip(rates["full"], rates["twin"])]
+    print(f"{BACKEND}: real path paired, {REAL_ROUNDS} rounds alternating, {REAL} instances each: twin catalog "
+          f"{e:.0f} instances/s, full catalog {f:.0f} instances/s (medians), full/twin {f / e:.2f} (per round: "
+          f"{', '.join(f'{x:.2f}' for x in ratios)}, their median {statistics.median(ratios):.2f}; "
+          f"load {os.getloadavg()[0]:.2f})", flush=True)
 
 
 def main():
@@ -272,7 +310,7 @@ def main():
         now = int(time.time())
         cat.many("INSERT INTO import_requests(user_id, pacs_id, project, bulk, created) VALUES (?,?,?,?,?)",
                  [(1, 1, "P1", 1, now)])
-        empty = empty_twin(rig, pg)
+        empty, twin_serve = empty_twin(rig, pg)
         # the goal compares the fill's first 10 % with its last 10 %: the twin
         # holds the first slice's midpoint (PROBE_BASE of the sessions, 5 % by
         # default; 0 probes an empty catalog), the full one the whole fill
@@ -295,6 +333,7 @@ def main():
                   flush=True)
         print(f"{BACKEND}: fill rate, last slice / first slice: {rates[-1] / rates[0]:.2f}", flush=True)
         paired_probe(cat, empty, now)
+        paired_real(rig, twin_serve)
         full = []
         for _ in range(30):
             t0 = time.perf_counter()

@@ -3,7 +3,8 @@
 # SESSIONS sessions (default 1,000,000 in 10,000), on SQLite and on
 # PostgreSQL, through bench/scale.py: rows/s per 10 % slice, p95 of archive
 # browsing, import list and history pages as it grows, a real import
-# through Orthanc and the receiver before and after, the scheduler's pass
+# through Orthanc and the receiver before and after (and paired against a
+# twin catalog of 50,000 rows), the scheduler's pass
 # over 10,000 queued sessions (env QUEUED), dqr fsck over it all.
 # Not part of ctest. Runs under nice. Usage:
 #   bench/scale.sh [INSTANCES] [SESSIONS] [sqlite|postgres|both] [WORKDIR]
