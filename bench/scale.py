@@ -43,6 +43,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "faults"))
 from faultlib import PASSWORD, Postgres, Rig, free_port, wait_port  # noqa: E402
 from peers import Api  # noqa: E402
+sys.path.insert(0, HERE)
+from fill_rows import session_tx  # noqa: E402
 
 DQR, WORK, BACKEND = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
 INSTANCES, SESSIONS = int(sys.argv[4]), int(sys.argv[5])
@@ -57,12 +59,7 @@ REAL_ROUNDS = int(os.environ.get("REAL_ROUNDS", "9"))  # one real import takes ~
 SQLITE_CACHE = int(os.environ.get("SQLITE_CACHE", "-2000"))  # as dqr sets it (src/store/sqlite.c): KiB when negative
 SQLITE_MMAP = int(os.environ.get("SQLITE_MMAP", "0"))
 PER = max(1, INSTANCES // SESSIONS)
-UPSERT = ("INSERT INTO archive_instances(project, subject, session, series_uid, series_number, series_description, "
-          "modality, study_date, sop_uid, path, bytes, import_session, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
-          "ON CONFLICT(project, session, sop_uid) DO UPDATE SET bytes = excluded.bytes, updated = excluded.updated")
-SESSION = ("INSERT INTO import_sessions(request_id, pacs_id, project, bulk, study_uid, subject, session, state, "
-           "queued, started, finished, updated, expected, received, archived, bytes, ms) "
-           "VALUES (?,?,?,1,?,?,?,'done',?,?,?,?,?,?,?,?,100)")
+
 
 
 def numbered(sql):
@@ -140,17 +137,7 @@ def timed(rig, path, n=30):
 
 def fill(cat, first, last, now):
     """Sessions first..last-1 with their rows, one transaction each; rows/s."""
-    txs = []
-    for i in range(first, last):
-        subject, session = f"S{i // 2:05d}", f"E{i:05d}"
-        rows = []
-        for k in range(PER):
-            series = f"2.25.{i}.{k % 2}"
-            sop = f"2.25.{i}.{k % 2}.{k}"
-            rows.append(("P1", subject, session, series, str(k % 2 + 1), "synthetic", "MR", "20200101", sop,
-                         f"archive/P1/{subject}/{session}/{series}/{sop}.dcm", 600, i + 10, now))
-        txs.append([(SESSION, [(1, 1, "P1", f"1.2.826.0.1.{i}", subject, session, now, now, now, now, PER, PER,
-                                PER, PER * 600)]), (UPSERT, rows)])
+    txs = [session_tx(i, PER, now) for i in range(first, last)]
     t0 = time.perf_counter()
     cat.transactions(txs)
     return (last - first) * PER / (time.perf_counter() - t0)
@@ -200,23 +187,31 @@ def probe(cat, first, now):
     return rate
 
 
+def paired(rounds, twin, full, what, unit):
+    """rounds rounds alternating which side goes first, twin() and full()
+    each measuring once (returning a rate): prints the medians and the
+    ratio full/twin with each round's, and the load."""
+    rates = {"twin": [], "full": []}
+    for r in range(rounds):
+        order = (("twin", twin), ("full", full)) if r % 2 == 0 else (("full", full), ("twin", twin))
+        for name, measure in order:
+            rates[name].append(measure(r, name))
+    e, f = statistics.median(rates["twin"]), statistics.median(rates["full"])
+    ratios = [a / b for a, b in zip(rates["full"], rates["twin"])]
+    print(f"{BACKEND}: {what[0]}, {rounds} rounds alternating, {what[1]}: twin catalog {what[2]}{e:.0f} {unit}, "
+          f"full catalog {what[3]}{f:.0f} {unit} (medians), full/twin {f / e:.2f} (per round: "
+          f"{', '.join(f'{x:.2f}' for x in ratios)}, their median {statistics.median(ratios):.2f}; "
+          f"load {os.getloadavg()[0]:.2f})", flush=True)
+
+
 def paired_probe(full, empty, now):
-    """PROBE_ROUNDS rounds, alternating which catalog goes first: the medians
-    (rows/s) into the empty and the full one, and the ratio full/empty."""
+    """PROBE_ROUNDS rounds of probe() into the twin and the full catalog."""
     for cat in (full, empty):
         cat.analyze()
-    rates = {"empty": [], "full": []}
-    for r in range(PROBE_ROUNDS):
-        first = SESSIONS + 10 + r * PROBE_SESSIONS
-        order = (("empty", empty), ("full", full)) if r % 2 == 0 else (("full", full), ("empty", empty))
-        for name, cat in order:
-            rates[name].append(probe(cat, first, now))
-    e, f = statistics.median(rates["empty"]), statistics.median(rates["full"])
-    ratios = [a / b for a, b in zip(rates["full"], rates["empty"])]
-    print(f"{BACKEND}: paired probe, {PROBE_ROUNDS} rounds alternating, {PROBE_SESSIONS} sessions x {PER} rows: "
-          f"twin catalog ({int(SESSIONS * PROBE_BASE) * PER} rows) {e:.0f} rows/s, full catalog ({SESSIONS * PER} "
-          f"rows) {f:.0f} rows/s (medians), full/twin {f / e:.2f} (per round: {', '.join(f'{x:.2f}' for x in ratios)}, their median "
-          f"{statistics.median(ratios):.2f}; load {os.getloadavg()[0]:.2f})", flush=True)
+    paired(PROBE_ROUNDS, lambda r, _: probe(empty, SESSIONS + 10 + r * PROBE_SESSIONS, now),
+           lambda r, _: probe(full, SESSIONS + 10 + r * PROBE_SESSIONS, now),
+           ("paired probe", f"{PROBE_SESSIONS} sessions x {PER} rows", f"({int(SESSIONS * PROBE_BASE) * PER} rows) ",
+            f"({SESSIONS * PER} rows) "), "rows/s")
 
 
 def metric(rig, name):
@@ -278,23 +273,16 @@ def real_import(rig, label, serve=None):
 
 
 def paired_real(rig, twin):
-    """The real path paired as the probe is: REAL_ROUNDS rounds alternating
-    one import of the real study into the twin's serve and into the full
-    one's; the medians (instances/s) and the ratio full/twin."""
-    rates = {"twin": [], "full": []}
-    for r in range(REAL_ROUNDS):
-        order = (("twin", twin), ("full", None)) if r % 2 == 0 else (("full", None), ("twin", twin))
-        for name, serve in order:
+    """The real path paired as the probe is: REAL_ROUNDS imports of the real
+    study into the twin's serve and as many into the full one's."""
+    def one(serve):
+        def measure(r, name):
             rate, state = real_import(rig, f"RP{r}{name}", serve)
             if state != "done":
                 raise RuntimeError(f"real import into the {name} catalog ended {state}")
-            rates[name].append(rate)
-    e, f = statistics.median(rates["twin"]), statistics.median(rates["full"])
-    ratios = [a / b for a, b in zip(rates["full"], rates["twin"])]
-    print(f"{BACKEND}: real path paired, {REAL_ROUNDS} rounds alternating, {REAL} instances each: twin catalog "
-          f"{e:.0f} instances/s, full catalog {f:.0f} instances/s (medians), full/twin {f / e:.2f} (per round: "
-          f"{', '.join(f'{x:.2f}' for x in ratios)}, their median {statistics.median(ratios):.2f}; "
-          f"load {os.getloadavg()[0]:.2f})", flush=True)
+            return rate
+        return measure
+    paired(REAL_ROUNDS, one(twin), one(None), ("real path paired", f"{REAL} instances each", "", ""), "instances/s")
 
 
 def main():

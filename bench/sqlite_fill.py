@@ -19,12 +19,9 @@ import sys
 import tempfile
 import time
 
-UPSERT = ("INSERT INTO archive_instances(project, subject, session, series_uid, series_number, series_description, "
-          "modality, study_date, sop_uid, path, bytes, import_session, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
-          "ON CONFLICT(project, session, sop_uid) DO UPDATE SET bytes = excluded.bytes, updated = excluded.updated")
-SESSION = ("INSERT INTO import_sessions(request_id, pacs_id, project, bulk, study_uid, subject, session, state, "
-           "queued, started, finished, updated, expected, received, archived, bytes, ms) "
-           "VALUES (?,?,?,1,?,?,?,'done',?,?,?,?,?,?,?,?,100)")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fill_rows import session_tx  # noqa: E402
+
 PER = 100
 ROWS = int(os.environ.get("ROWS", "1000000"))
 
@@ -62,14 +59,9 @@ def setup(db, words):
 def fill(db, first, last, now=1700000000):
     t0 = time.perf_counter()
     for i in range(first, last):
-        subject, session = f"S{i // 2:05d}", f"E{i:05d}"
-        rows = [("P1", subject, session, f"2.25.{i}.{k % 2}", str(k % 2 + 1), "synthetic", "MR", "20200101",
-                 f"2.25.{i}.{k % 2}.{k}", f"archive/P1/{subject}/{session}/2.25.{i}.{k % 2}/{k}.dcm", 600, i + 10, now)
-                for k in range(PER)]
         with db:
-            db.execute(SESSION, (1, 1, "P1", f"1.2.826.0.1.{i}", subject, session, now, now, now, now,
-                                 PER, PER, PER, PER * 600))
-            db.executemany(UPSERT, rows)
+            for sql, rows in session_tx(i, PER, now):
+                db.executemany(sql, rows)
     return (last - first) * PER / (time.perf_counter() - t0)
 
 
