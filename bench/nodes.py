@@ -17,8 +17,6 @@ import os
 import statistics
 import sys
 import time
-import urllib.request
-import json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "faults"))
@@ -31,13 +29,6 @@ THREADS = int(sys.argv[6]) if len(sys.argv) > 6 else 2
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def orthanc_modality(rig, name, aet, port):
-    """Tell Orthanc (REST) where a node's receiver is."""
-    body = json.dumps({"AET": aet, "Host": "127.0.0.1", "Port": port}).encode()
-    req = urllib.request.Request(f"http://127.0.0.1:{rig.oh}/modalities/{name}", body, method="PUT")
-    urllib.request.urlopen(req, timeout=10).read()
-
-
 def start_second(rig, pg):
     """Node B: the same catalog and data dir, its own ports and AE title."""
     http, dicom = free_port(), free_port()
@@ -45,7 +36,7 @@ def start_second(rig, pg):
     proc = rig.procs.start([rig.dqr, "serve"], open(rig.work + "/b.stderr", "ab"), env)
     if not (wait_port(http) and wait_port(dicom)):
         raise RuntimeError("node B did not start (see b.stderr)")
-    orthanc_modality(rig, "dqrb", "DQRB", dicom)
+    rig.add_modality("dqrb", "DQRB", dicom)
     return proc
 
 

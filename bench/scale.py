@@ -61,7 +61,6 @@ SQLITE_MMAP = int(os.environ.get("SQLITE_MMAP", "0"))
 PER = max(1, INSTANCES // SESSIONS)
 
 
-
 def numbered(sql):
     out, k = "", 0
     for ch in sql:
@@ -168,12 +167,7 @@ def empty_twin(rig, pg):
     rig.procs.start([DQR, "serve"], open(twin + ".log", "ab"), env)
     if not (wait_port(int(env["DQR_HTTP_PORT"])) and wait_port(int(env["DQR_DICOM_PORT"]))):
         raise RuntimeError(f"the empty catalog's dqr serve did not start (see {twin}.log)")
-    # Orthanc moves to the twin's receiver by its own AE title
-    orthanc = Api(rig.oh)
-    st, b, _ = orthanc.call("PUT", "/modalities/twin", {"AET": "DQRTWIN", "Host": "127.0.0.1",
-                                                        "Port": int(env["DQR_DICOM_PORT"])})
-    if st != 200:
-        raise RuntimeError(f"Orthanc refused the twin's modality: {st} {b}")
+    rig.add_modality("twin", "DQRTWIN", int(env["DQR_DICOM_PORT"]))  # Orthanc moves to it by its AE title
     api = Api(int(env["DQR_HTTP_PORT"]))
     return cat, (api, api.login("admin", PASSWORD))
 
@@ -187,10 +181,10 @@ def probe(cat, first, now):
     return rate
 
 
-def paired(rounds, twin, full, what, unit):
-    """rounds rounds alternating which side goes first, twin() and full()
-    each measuring once (returning a rate): prints the medians and the
-    ratio full/twin with each round's, and the load."""
+def paired(rounds, twin, full, title, unit, twin_size="", full_size=""):
+    """rounds rounds alternating which side goes first, twin(r, "twin") and
+    full(r, "full") each measuring once (a rate in unit): prints the medians
+    and the ratio full/twin with each round's, and the load."""
     rates = {"twin": [], "full": []}
     for r in range(rounds):
         order = (("twin", twin), ("full", full)) if r % 2 == 0 else (("full", full), ("twin", twin))
@@ -198,8 +192,8 @@ def paired(rounds, twin, full, what, unit):
             rates[name].append(measure(r, name))
     e, f = statistics.median(rates["twin"]), statistics.median(rates["full"])
     ratios = [a / b for a, b in zip(rates["full"], rates["twin"])]
-    print(f"{BACKEND}: {what[0]}, {rounds} rounds alternating, {what[1]}: twin catalog {what[2]}{e:.0f} {unit}, "
-          f"full catalog {what[3]}{f:.0f} {unit} (medians), full/twin {f / e:.2f} (per round: "
+    print(f"{BACKEND}: {title}, {rounds} rounds alternating: twin catalog {twin_size}{e:.0f} {unit}, "
+          f"full catalog {full_size}{f:.0f} {unit} (medians), full/twin {f / e:.2f} (per round: "
           f"{', '.join(f'{x:.2f}' for x in ratios)}, their median {statistics.median(ratios):.2f}; "
           f"load {os.getloadavg()[0]:.2f})", flush=True)
 
@@ -210,8 +204,8 @@ def paired_probe(full, empty, now):
         cat.analyze()
     paired(PROBE_ROUNDS, lambda r, _: probe(empty, SESSIONS + 10 + r * PROBE_SESSIONS, now),
            lambda r, _: probe(full, SESSIONS + 10 + r * PROBE_SESSIONS, now),
-           ("paired probe", f"{PROBE_SESSIONS} sessions x {PER} rows", f"({int(SESSIONS * PROBE_BASE) * PER} rows) ",
-            f"({SESSIONS * PER} rows) "), "rows/s")
+           f"paired probe, {PROBE_SESSIONS} sessions x {PER} rows", "rows/s",
+           f"({int(SESSIONS * PROBE_BASE) * PER} rows) ", f"({SESSIONS * PER} rows) ")
 
 
 def metric(rig, name):
@@ -261,13 +255,8 @@ def queue_ticks(rig, cat, now):
 def real_import(rig, label, serve=None):
     """One study through Orthanc and the receiver of the rig's serve (or of
     serve, an (Api, token) pair): instances/s as dqr times it, and the state."""
-    api, token = serve or (rig.api, rig.token)
     (uid,) = rig.studies
-    study = {"StudyInstanceUID": uid, "subject": f"PT{rig.patient[uid]:03d}", "session": f"{label}_MR"}
-    st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": rig.pacs, "project": "P1", "studies": [study]}, token=token)
-    if st != 201:
-        raise RuntimeError(f"import request refused: {st} {b}")
-    b = api.wait_import(token, b["id"], secs=300)
+    b = rig.wait(rig.request([uid], label, serve), 300, serve)
     s = b["sessions"][0]
     return s["archived"] / (s["ms"] / 1000) if s.get("ms") else 0, b["state"]
 
@@ -282,7 +271,7 @@ def paired_real(rig, twin):
                 raise RuntimeError(f"real import into the {name} catalog ended {state}")
             return rate
         return measure
-    paired(REAL_ROUNDS, one(twin), one(None), ("real path paired", f"{REAL} instances each", "", ""), "instances/s")
+    paired(REAL_ROUNDS, one(twin), one(None), f"real path paired, {REAL} instances each", "instances/s")
 
 
 def main():

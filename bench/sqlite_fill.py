@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """The SQLite fill rate alone: bench/scale.py's fill statements (one
 transaction per session of 100 rows, the receiver's upsert) written into a
-copy of a dqr catalog (its PACS 1 and import request 1 kept) with no `dqr serve` beside it, in ten slices, for one
-or more connection setups. It separates what the catalog's own B-trees cost
+copy of a dqr catalog (its PACS 1 and import request 1 kept) with no
+`dqr serve` beside it, in ten slices, for one or more connection setups. It separates what the catalog's own B-trees cost
 as they grow from what the full benchmark's machine does around them.
 
 Usage: sqlite_fill.py CATALOG [SETUP ...] (env ROWS, default 1000000)

@@ -111,18 +111,28 @@ class Rig:
         self.call("POST", "/api/v1/projects", {"id": "P1", "name": "Faults", "dqr_enabled": True,
                                                "script": 'version "6.3"\n(0008,1030) := "P1 study"\n'})
 
-    def request(self, uids, prefix="S"):
+    def request(self, uids, prefix="S", serve=None):
         """POST /imports of the studies uids as sessions prefixN_MR of subjects PT<patient> (a patient
-        keeps one label: the pseudonym registry refuses another); the request id."""
+        keeps one label: the pseudonym registry refuses another); the request id. serve, an
+        (Api, token) pair, sends it to another dqr serve on a copy of this one's setup."""
+        api, token = serve or (self.api, self.token)
         studies = [{"StudyInstanceUID": u, "subject": f"PT{self.patient[u]:03d}", "session": f"{prefix}{i:03d}_MR"}
                    for i, u in enumerate(uids)]
-        st, b, _ = self.call("POST", "/api/v1/imports", {"pacs": self.pacs, "project": "P1", "studies": studies})
+        st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": self.pacs, "project": "P1", "studies": studies},
+                            token=token)
         if st != 201:
             raise RuntimeError(f"import request refused: {st} {b}")
         return b["id"]
 
-    def wait(self, iid, secs=90):
-        return self.api.wait_import(self.token, iid, secs=secs)
+    def wait(self, iid, secs=90, serve=None):
+        api, token = serve or (self.api, self.token)
+        return api.wait_import(token, iid, secs=secs)
+
+    def add_modality(self, name, aet, port):
+        """Tell Orthanc (REST) where another receiver is (a second node, a twin serve)."""
+        st, b, _ = Api(self.oh).call("PUT", f"/modalities/{name}", {"AET": aet, "Host": "127.0.0.1", "Port": port})
+        if st != 200:
+            raise RuntimeError(f"Orthanc refused the modality {name}: {st} {b}")
 
     def fsck(self, *args):
         """dqr fsck --json on the rig's settings: (exit code, report)."""
