@@ -445,8 +445,8 @@ static dqr_status next_pdv(net_assoc *a, uint8_t *pcid, uint8_t *mch, const uint
             return st;
         a->rtype = type;
         if (type == PDU_RELEASE_RQ) {
+            a->released_ms = net_now_ms();
             send_small(a, PDU_RELEASE_RP, 0, 0, err);
-            a->released = true;
             return DQR_E_NOTFOUND;
         }
         if (type == PDU_ABORT)

@@ -23,7 +23,8 @@ struct net_assoc {
     uint8_t rtype;
     uint8_t *sbuf;         /* the PDV being filled */
     size_t scap, slen;
-    bool released;
+    int64_t released_ms;   /* when the peer's A-RELEASE-RQ arrived (net_now_ms), 0 before: stamped before the
+                              answer, so nothing the peer does after it can come earlier */
 };
 
 net_assoc *net_assoc_new(int fd, int timeout_s);

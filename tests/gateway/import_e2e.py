@@ -34,8 +34,11 @@ os.environ["TCP_NODELAY"] = "1"
 small, big = WORK + "/small", WORK + "/big"
 canaries = generate(ROOT, small, "--patients", "3", "--studies", "2", "--series", "2", "--instances", "3",
                     "--rows", "16", "--cols", "16")
+# 2,000 of 32x32 once went from under 10 archived to done between two 20-ms
+# polls of the kill step (progress reaches the catalog every 250 ms); 128x128
+# takes seconds, as in tests/faults/pacs_kill.py
 canaries += generate(ROOT, big, "--patients", "1", "--studies", "1", "--series", "2", "--instances", "1000",
-                     "--rows", "32", "--cols", "32", "--seed", "7")
+                     "--rows", "128", "--cols", "128", "--seed", "7")
 meta = {}
 for f in glob.glob(small + "/**/*.dcm", recursive=True) + glob.glob(big + "/**/*.dcm", recursive=True):
     d = pydicom.dcmread(f, stop_before_pixels=True)

@@ -17,7 +17,7 @@
  *                       standard asks it only for UIDs); without, a list
  *                       is one literal value that matches nothing.
  * It counts its incoming associations open at once and writes, after each
- * new one, "max N\nassocs N\nfinds N\nmoves LEVEL,LEVEL...\n" to --stats
+ * new one, "max N\nassocs N\nfinds N\nmoves LEVEL,LEVEL...\nspans FROM-TO...\n" to --stats
  * FILE (for the parallel retrieve and CSV preview tests: the most
  * associations dqr ever had open to it, how many it opened, the C-FINDs
  * asked).
@@ -60,19 +60,18 @@ static struct {
     int nspans;
 } S = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-/* The most associations open at once. The peer's thread learns that one
- * ended a moment after it answered the release, when the requestor may
- * already be connecting again: an end counts 5 ms early. Counted over
- * the whole history at each change (so a count made while an ended one's
- * thread had not yet noticed is corrected). A real excess overlaps far longer: a transfer here takes
- * hundreds of ms (--store-delay-ms). */
+/* The most associations open at once. An association ends when its
+ * release request arrives (stamped by the net layer before it answers, so
+ * the requestor's next association always begins later), or, aborted or
+ * cut, when its thread notices. Counted over the whole history at each
+ * change, so a count made while an ended one was still open is corrected. */
 static int most_open(void)
 {
     int most = 0;
     for (int i = 0; i < S.nspans; i++) {
         int n = 0;
         for (int k = 0; k < S.nspans; k++)
-            n += S.spans[k].from <= S.spans[i].from && (!S.spans[k].to || S.spans[k].to - 5 > S.spans[i].from);
+            n += S.spans[k].from <= S.spans[i].from && (!S.spans[k].to || S.spans[k].to > S.spans[i].from);
         most = n > most ? n : most;
     }
     return most;
@@ -87,10 +86,10 @@ static int span_open(void)
     return i;
 }
 
-static void span_close(int i)
+static void span_close(int i, int64_t released_ms)
 {
     pthread_mutex_lock(&S.lock);
-    S.spans[i].to = net_now_ms();
+    S.spans[i].to = released_ms ? released_ms : net_now_ms();
     pthread_mutex_unlock(&S.lock);
 }
 
@@ -103,8 +102,15 @@ static void write_stats(void)
     snprintf(tmp, sizeof tmp, "%s.tmp", S.stats);
     FILE *f = fopen(tmp, "w");
     if (f) {
-        fprintf(f, "max %d\nassocs %d\nfinds %d\nmoves %s\n", most_open(), S.nspans, atomic_load(&S.finds),
+        fprintf(f, "max %d\nassocs %d\nfinds %d\nmoves %s\nspans", most_open(), S.nspans, atomic_load(&S.finds),
                 S.moves);
+        for (int i = 0; i < S.nspans; i++) /* ms from the first; "open" while it is */
+            if (S.spans[i].to)
+                fprintf(f, " %lld-%lld", (long long)(S.spans[i].from - S.spans[0].from),
+                        (long long)(S.spans[i].to - S.spans[0].from));
+            else
+                fprintf(f, " %lld-open", (long long)(S.spans[i].from - S.spans[0].from));
+        fputc('\n', f);
         fclose(f);
         rename(tmp, S.stats);
     }
@@ -571,7 +577,7 @@ static void *serve(void *p)
                 break;
             }
         }
-    span_close(span);
+    span_close(span, a ? a->released_ms : 0);
     write_stats(); /* counted again from all spans: one still open at an earlier count may have closed in time */
     if (a)
         net_assoc_free(a);
