@@ -10,12 +10,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from faultlib import Rig  # noqa: E402
-from peers import Checks  # noqa: E402
+from peers import Checks, Throttle  # noqa: E402
 
 check = Checks()
-# large enough that the C-MOVE is still running when Orthanc is killed: 450
-# instances of 32x32 were all moved in under a second on a quiet machine,
-# before the kill (1,800 of 128x128, 58 MiB, take a few seconds)
+# Orthanc throttled (peers.Throttle: running 20 ms of every 100) so the
+# C-MOVE is still running when it is killed: unthrottled, 1,800 instances of
+# 128x128 once all arrived on a loaded machine before the kill
 rig = Rig(sys.argv[1], sys.argv[2], ["--patients", "1", "--studies", "1", "--series", "3", "--instances", "600",
                                      "--rows", "128", "--cols", "128"], {"DQR_IMPORT_MAX_ATTEMPTS": "2"})
 try:
@@ -23,11 +23,14 @@ try:
     rig.setup()
     (uid,) = rig.studies
     total = rig.studies[uid]
+    slow = Throttle(rig.orthanc)
     iid = rig.request([uid])
     end = time.time() + 60
     while time.time() < end and rig.session(iid).get("received", 0) < 20:
         time.sleep(0.05)
+    slow.stop()
     rig.kill_orthanc()
+    print(f"Orthanc killed at {rig.session(iid).get('received')} of {total} received")
     b = rig.wait(iid, 90)
     s = (b.get("sessions") or [{}])[0]
     check("PACS killed mid-transfer: the session ends partial or failed with a reason",

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 
@@ -130,6 +131,36 @@ class Procs:
     def stop(self):
         for p in self.list:
             self.stop_one(p)
+
+
+class Throttle:
+    """Slows a peer down: from a thread, stops the process (SIGSTOP) for
+    stop_ms of every run_ms + stop_ms. A transfer from it then takes some
+    times longer whatever the machine's speed, so a test can act in its
+    middle (a loaded machine once let 1,800 instances from Orthanc finish
+    between two polls). stop() lets it run freely again; call it before
+    killing the process."""
+
+    def __init__(self, proc, run_ms=20, stop_ms=80):
+        self.proc, self.run_s, self.stop_s = proc, run_ms / 1000, stop_ms / 1000
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _signal(self, sig):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+
+    def _loop(self):
+        while not self.done.wait(self.run_s):
+            self._signal(signal.SIGSTOP)
+            self.done.wait(self.stop_s)
+            self._signal(signal.SIGCONT)
+
+    def stop(self):
+        self.done.set()
+        self.thread.join()
+        self._signal(signal.SIGCONT)
 
 
 def start_orthanc(procs, work, name, aet, modalities, extra=None):

@@ -139,7 +139,7 @@ static uint16_t query_of(const net_qr_request *q, int64_t client, int64_t dest, 
     dcm_charset *owned = NULL;
     const dcm_charset *cs = dcm_dataset_charset(q->identifier, NULL, &owned, NULL);
     uint16_t status = 0;
-    for (size_t i = 0; i < dcm_dataset_count(q->identifier) && !status; i++) {
+    for (size_t i = 0; i < dcm_dataset_count(q->identifier); i++) {
         const dcm_element *k = dcm_dataset_at(q->identifier, i);
         const gw_cq_attr *a = gw_cq_attr_of(dcm_element_tag(k));
         if (!a || a->level > lv || dcm_element_is_sequence(k) || (!a->column && a->tag != DCM_TAG(0x0008, 0x0061)))
