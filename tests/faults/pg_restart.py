@@ -10,7 +10,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from faultlib import Postgres, Rig  # noqa: E402
-from peers import Checks  # noqa: E402
+from peers import Checks, Throttle  # noqa: E402
 
 check = Checks()
 work = os.path.abspath(sys.argv[2])
@@ -28,13 +28,16 @@ try:
     rig.setup()
     uids = sorted(rig.studies)
     total = sum(rig.studies.values())
+    slow = Throttle(rig.orthanc)  # so that the restart lands mid-import on any machine
     iid = rig.request(uids)
     end = time.time() + 60
     while time.time() < end and rig.session(iid).get("received", 0) < 30:
         time.sleep(0.05)
+    at = rig.session(iid).get("received")
     t0 = time.time()
     pg.restart()
-    print(f"PostgreSQL restarted in {time.time() - t0:.1f} s", flush=True)
+    slow.stop()
+    print(f"PostgreSQL restarted in {time.time() - t0:.1f} s, at {at} of {total} received", flush=True)
     b = {}
     end = time.time() + 120
     while time.time() < end:  # the server may answer 500 while its catalog is away

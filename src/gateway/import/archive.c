@@ -130,10 +130,7 @@ dqr_status gw_archive_write(gw *g, const gw_archive_to *to, dcm_file *f, int64_t
                (long long)to->import_session);
         return DQR_OK;
     }
-    if (st) {
-        dqr_error_prefix(err, "catalog: ");
-        if (!existed)
-            unlink(path);
-    }
+    if (st && !existed) /* the store's message already says "catalog: " */
+        unlink(path);
     return st;
 }
