@@ -524,6 +524,10 @@ static const char *const migrations[] = {
     " OR patient_id ~ '[^ -~]' OR accession ~ '[^ -~]' OR study_id ~ '[^ -~]'"
     "{{end}}"
     ");",
+    /* 21: the associations each running session holds at its PACS (1, more
+     * while its series move in parallel), so that nodes sharing a catalog
+     * keep a window's threads together (import/nodes.c) */
+    "ALTER TABLE import_sessions ADD COLUMN slots INTEGER NOT NULL DEFAULT 1;",
 };
 
 const char *const *store_migrations(size_t *n)

@@ -21,6 +21,7 @@
  * FILE (for the parallel retrieve and CSV preview tests: the most
  * associations dqr ever had open to it, how many it opened, the C-FINDs
  * asked).
+ * --dest may be given several times: a C-MOVE goes to its Move Destination's.
  * Usage: quirky_scp --port P --aet AET --dir DIR --dest AET=HOST:PORT [flags]
  * Test code: one process, a thread per association, listens on 127.0.0.1. */
 #include "dicom/dict.h"
@@ -46,8 +47,13 @@ typedef struct inst {
 static struct {
     inst *v;
     size_t n;
-    char aet[17], dest_aet[17], dest_host[64], stats[1024];
-    int port, dest_port, drop_after, store_delay_ms;
+    char aet[17], stats[1024];
+    struct dest {
+        char aet[17], host[64];
+        int port;
+    } dests[8]; /* --dest, each time it is given */
+    int ndests;
+    int port, drop_after, store_delay_ms;
     bool early, no_sop_class, no_counts, refuse_study, refuse_series, lists;
     char lose_series[16];
     atomic_int stores, finds;
@@ -345,12 +351,20 @@ static dqr_status handle_find(net_assoc *a, uint8_t pcid, uint16_t msgid, const 
 
 /* ---- C-MOVE ------------------------------------------------------------ */
 
-static net_assoc *connect_dest(dqr_error *err)
+/* The Move Destination's association: the --dest of that AE title (the
+ * only one, whatever the title, when a single one was given). */
+static net_assoc *connect_dest(const char *aet, dqr_error *err)
 {
     static const char *const ts[] = {"1.2.840.10008.1.2.1", "1.2.840.10008.1.2", NULL};
+    const struct dest *to = S.ndests == 1 ? &S.dests[0] : NULL;
+    for (int i = 0; !to && i < S.ndests; i++)
+        if (strcmp(S.dests[i].aet, aet) == 0)
+            to = &S.dests[i];
+    if (!to)
+        return NULL;
     net_params p = {0};
     snprintf(p.calling_aet, sizeof p.calling_aet, "%s", S.aet);
-    snprintf(p.called_aet, sizeof p.called_aet, "%s", S.dest_aet);
+    snprintf(p.called_aet, sizeof p.called_aet, "%s", to->aet);
     for (size_t i = 0; i < S.n; i++) {
         bool have = false;
         for (size_t k = 0; k < p.npc && !have; k++)
@@ -358,7 +372,7 @@ static net_assoc *connect_dest(dqr_error *err)
         if (!have)
             net_params_add(&p, S.v[i].cls, ts);
     }
-    return net_connect(S.dest_host, S.dest_port, &p, err);
+    return net_connect(to->host, to->port, &p, err);
 }
 
 static bool store_one(net_assoc *d, const inst *x, const char *orig_aet, uint16_t orig_msgid, uint16_t msgid)
@@ -388,7 +402,7 @@ typedef struct move {
     net_assoc *a; /* NULL once the final answer went (early success) */
     uint8_t pcid;
     uint16_t msgid;
-    char cls[65], orig_aet[17];
+    char cls[65], orig_aet[17], dest[17];
     query q;
 } move;
 
@@ -405,7 +419,7 @@ static bool run_move(move *m, int counts[4])
     for (size_t i = 0; i < S.n; i++)
         total += matches(&m->q, &S.v[i]);
     counts[0] = total, counts[1] = counts[2] = counts[3] = 0;
-    net_assoc *d = total ? connect_dest(&err) : NULL;
+    net_assoc *d = total ? connect_dest(m->dest, &err) : NULL;
     if (total && !d) {
         counts[2] = total, counts[0] = 0;
         return true;
@@ -460,12 +474,14 @@ static void note_move(const char *level)
     write_stats();
 }
 
-static dqr_status handle_move(net_assoc *a, uint8_t pcid, uint16_t msgid, const char *cls, const query *q)
+static dqr_status handle_move(net_assoc *a, uint8_t pcid, uint16_t msgid, const char *cls, const char *dest,
+                              const query *q)
 {
     note_move(q->level);
     move *m = calloc(1, sizeof *m);
-    *m = (move){a, pcid, msgid, "", "", *q};
+    *m = (move){a, pcid, msgid, "", "", "", *q};
     snprintf(m->cls, sizeof m->cls, "%s", cls);
+    snprintf(m->dest, sizeof m->dest, "%s", dest);
     snprintf(m->orig_aet, sizeof m->orig_aet, "%s", a->p.calling_aet);
     if (level_refused(q->level)) {
         free(m);
@@ -534,8 +550,11 @@ static dqr_status handle(net_assoc *a, uint8_t pcid, const dcm_dataset *cmd)
 {
     dqr_error err = {0};
     uint16_t field = net_cmd_us(cmd, DCM_TAG(0x0000, 0x0100)), msgid = net_cmd_us(cmd, DCM_TAG(0x0000, 0x0110));
-    char cls[65] = "";
+    char cls[65] = "", dest[17] = "";
     get(cmd, 0x0000, 0x0002, cls, sizeof cls);
+    get(cmd, 0x0000, 0x0600, dest, sizeof dest);
+    for (size_t n = strlen(dest); n && dest[n - 1] == ' ';) /* an AE title is padded to even length */
+        dest[--n] = '\0';
     if (field == NET_C_ECHO_RQ)
         return respond(a, pcid, NET_C_ECHO_RQ, msgid, cls, 0, NULL, NULL);
     if (field == 0x0FFF)
@@ -553,7 +572,7 @@ static dqr_status handle(net_assoc *a, uint8_t pcid, const dcm_dataset *cmd)
     dcm_file_close(f);
     if (field == NET_C_FIND_RQ)
         atomic_fetch_add(&S.finds, 1);
-    return field == NET_C_FIND_RQ ? handle_find(a, pcid, msgid, cls, &q) : handle_move(a, pcid, msgid, cls, &q);
+    return field == NET_C_FIND_RQ ? handle_find(a, pcid, msgid, cls, &q) : handle_move(a, pcid, msgid, cls, dest, &q);
 }
 
 static void *serve(void *p)
@@ -628,12 +647,13 @@ int main(int argc, char **argv)
         else if (!strcmp(o, "--store-delay-ms"))
             S.store_delay_ms = atoi(v);
         else if (!strcmp(o, "--dest")) {
-            if (sscanf(v, "%16[^=]=%63[^:]:%d", S.dest_aet, S.dest_host, &S.dest_port) != 3)
+            struct dest *d = &S.dests[S.ndests < 8 ? S.ndests++ : 7];
+            if (sscanf(v, "%16[^=]=%63[^:]:%d", d->aet, d->host, &d->port) != 3)
                 return usage();
         } else
             return usage();
     }
-    if (!S.port || !*S.aet || !dir || !*S.dest_aet)
+    if (!S.port || !*S.aet || !dir || !S.ndests)
         return usage();
     load_dir(dir);
     write_stats();

@@ -7,7 +7,12 @@ Orthanc knows both):
 2. a node that starts again takes back only its own interrupted sessions:
    node B started while node A has a session running leaves it alone,
    where B used to queue it again at start (and it was moved twice); a
-   real session of A while B restarts is done once, each instance once.
+   real session of A while B restarts is done once, each instance once;
+3. the window's threads count associations, not sessions, for both nodes:
+   with threads 2, a session of 2 series running on one node holds both
+   (its series at once); a second session asked of the other node waits
+   for them, and the PACS (quirky_scp, which counts) never has more than 2
+   open. Before, the other node counted one session and started its own.
 Run by postgres.sh with DQR_CATALOG set. Usage: nodes_shared.py DQR WORKDIR"""
 import glob
 import os
@@ -33,6 +38,9 @@ generate(ROOT, WORK + "/small", "--patients", "4", "--studies", "1", "--series",
          "--rows", "16", "--cols", "16")
 generate(ROOT, WORK + "/big", "--patients", "1", "--studies", "1", "--series", "4", "--instances", "150",
          "--rows", "32", "--cols", "32", "--seed", "2")
+generate(ROOT, WORK + "/par", "--patients", "2", "--studies", "1", "--series", "2", "--instances", "20",
+         "--rows", "16", "--cols", "16", "--seed", "4")
+QUIRKY = os.path.join(os.path.dirname(os.path.abspath(DQR)), "tests", "quirky_scp")  # the build's test peer
 
 
 def studies_of(folder):
@@ -44,7 +52,7 @@ def studies_of(folder):
     return out
 
 
-small, big = studies_of(WORK + "/small"), studies_of(WORK + "/big")
+small, big, par = studies_of(WORK + "/small"), studies_of(WORK + "/big"), studies_of(WORK + "/par")
 http_a, http_b, rx_a, rx_b = free_port(), free_port(), free_port(), free_port()
 OD, OH = start_orthanc(procs, WORK, "orthanc", "ORTHANC", {"dqr": ["DQR", "127.0.0.1", rx_a],
                                                           "dqrb": ["DQRB", "127.0.0.1", rx_b]})
@@ -93,6 +101,17 @@ try:
                       token=T)
     pacs = p["id"]
     a.call("POST", "/api/v1/projects", {"id": "P1", "dqr_enabled": True}, token=T)
+    # the PACS of step 3, registered now: the receivers reload the registry at most once a second
+    qport = free_port()
+    procs.start([QUIRKY, "--port", str(qport), "--aet", "QUIRKY", "--dir", WORK + "/par", "--dest",
+                 f"DQR=127.0.0.1:{rx_a}", "--dest", f"DQRB=127.0.0.1:{rx_b}", "--store-delay-ms", "100",
+                 "--stats", WORK + "/quirky.stats"], open(WORK + "/quirky.log", "w"))
+    wait_port(qport)
+    st, q, _ = a.call("POST", "/api/v1/pacs", {"label": "quirky", "aet": "QUIRKY", "host": "127.0.0.1",
+                                               "port": qport}, token=T)
+    a.call("PUT", f"/api/v1/pacs/{q['id']}/schedule", {"timezone": "UTC", "days": {
+        d: [{"start": "00:00", "end": "24:00", "threads": 2}] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}},
+        token=T)
     subjects = {u: f"PT{i}" for i, u in enumerate(sorted(small) + sorted(big))}
 
     # 1. one window for both nodes
@@ -145,6 +164,26 @@ try:
           x.get("state") == "done" and x.get("attempts") == 1 and x.get("archived") == total, x)
     files = glob.glob(WORK + "/var/archive/P1/PT4/**/*.dcm", recursive=True)
     check("the shared archive holds each of its instances once", len(files) == total, len(files))
+
+    # 3. threads 2 for both nodes together, counted in associations
+    first, second = sorted(par)
+    iid = request(a, T, q["id"], [first], "Q", {first: "Q0"})
+    end, node = time.time() + 60, ""
+    while time.time() < end and not node:  # running, its series moving (2 s: 40 instances, 100 ms each, 2 at once)
+        s1 = (sessions(a, T, iid) or [{}])[0]
+        if s1.get("state") == "running" and s1.get("received", 0) > 0:
+            node = psql(f"SELECT node FROM import_sessions WHERE id = {s1['id']}").strip()
+        time.sleep(0.05)
+    other = b if node.endswith(f":{http_a}:{rx_a}") else a
+    iid2 = request(other, T, q["id"], [second], "Q1", {second: "Q1"})
+    r, r2 = a.wait_import(T, iid, secs=120), a.wait_import(T, iid2, secs=120)
+    peer = dict(line.rstrip("\n").partition(" ")[::2] for line in open(WORK + "/quirky.stats"))
+    print(f"threads 2 over two nodes: the first session on {node}, the second asked of the other; at most "
+          f"{peer.get('max')} associations at the PACS at once ({peer.get('spans')})")
+    check("threads 2 over two nodes: at most 2 associations at the PACS at once, and 2 at times "
+          f"(saw {peer.get('max')})",
+          node and r.get("state") == r2.get("state") == "done" and peer.get("max") == "2" and
+          r.get("archived") + r2.get("archived") == sum(n for _, n in par.values()), (node, r, r2, peer))
 finally:
     procs.stop()
 sys.exit(check.finish())

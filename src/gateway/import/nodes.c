@@ -1,6 +1,8 @@
 /* nodes.c — the nodes sharing a catalog (nodes.h): a heartbeat row per
- * node, and each running session marked with the node that claimed it. */
+ * node, each running session marked with the node that claimed it, and
+ * the PACS associations all nodes' sessions hold. */
 #include "gateway/import/nodes.h"
+#include "gateway/pacs/runtime.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -76,14 +78,52 @@ int64_t gw_node_requeue(gw *g, time_t now, bool at_start)
     return n;
 }
 
-int64_t gw_node_running_elsewhere(gw *g, int64_t pacs, time_t now)
+int gw_node_slots_take(gw *g, int64_t pacs, int want, int limit, time_t now)
 {
-    int64_t n = 0;
-    if (!shared(g))
-        return 0;
-    store_int(g->db,
-              "SELECT COUNT(*) FROM import_sessions WHERE pacs_id = ? AND state = 'running' AND node <> ? AND "
-              "node IN (SELECT name FROM nodes WHERE seen >= ?)",
-              (store_val[]){STORE_I(pacs), STORE_S(g->node), STORE_I(now - gw_node_dead_after(g))}, 3, &n, NULL);
-    return n;
+    int64_t elsewhere = 0;
+    if (shared(g)) {
+        /* held to the end of the caller's transaction: two nodes that look
+         * at once would otherwise both see the same free association */
+        store_exec(g->db, "SELECT id FROM pacs WHERE id = ? FOR UPDATE", (store_val[]){STORE_I(pacs)}, 1, NULL, NULL,
+                   NULL, NULL);
+        store_int(g->db,
+                  "SELECT COALESCE(SUM(slots), 0) FROM import_sessions WHERE pacs_id = ? AND state = 'running' AND "
+                  "node <> ? AND node IN (SELECT name FROM nodes WHERE seen >= ?)",
+                  (store_val[]){STORE_I(pacs), STORE_S(g->node), STORE_I(now - gw_node_dead_after(g))}, 3, &elsewhere,
+                  NULL);
+    }
+    return gw_pacs_slots_take(g, pacs, want, limit - (int)elsewhere);
+}
+
+typedef struct slots_tx {
+    gw *g;
+    int64_t pacs, session;
+    int want, limit, n;
+} slots_tx;
+
+static dqr_status add_in_tx(void *ctx, store *s, dqr_error *err)
+{
+    slots_tx *t = ctx;
+    t->n = gw_node_slots_take(t->g, t->pacs, t->want, t->limit, time(NULL));
+    return t->n ? store_exec(s, "UPDATE import_sessions SET slots = slots + ? WHERE id = ?",
+                             (store_val[]){STORE_I(t->n), STORE_I(t->session)}, 2, NULL, NULL, NULL, err)
+                : DQR_OK;
+}
+
+int gw_node_slots_add(gw *g, int64_t pacs, int64_t session, int want, int limit)
+{
+    slots_tx t = {g, pacs, session, want, limit, 0};
+    dqr_error err = {0};
+    if (store_tx(g->db, add_in_tx, &t, &err) != DQR_OK && t.n) { /* not recorded: not taken */
+        gw_pacs_slots_give(g, pacs, t.n);
+        t.n = 0;
+    }
+    return t.n;
+}
+
+void gw_node_slots_return(gw *g, int64_t pacs, int64_t session, int n)
+{
+    gw_pacs_slots_give(g, pacs, n);
+    store_exec(g->db, "UPDATE import_sessions SET slots = slots - ? WHERE id = ?",
+               (store_val[]){STORE_I(n), STORE_I(session)}, 2, NULL, NULL, NULL, NULL);
 }

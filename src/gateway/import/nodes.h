@@ -27,8 +27,19 @@ bool gw_node_others_alive(gw *g, time_t now);
  * request fail). Returns how many were requeued. */
 int64_t gw_node_requeue(gw *g, time_t now, bool at_start);
 
-/* Sessions of pacs that other live nodes are running: each holds at least
- * one of the PACS's associations. */
-int64_t gw_node_running_elsewhere(gw *g, int64_t pacs, time_t now);
+/* Up to want of PACS pacs's associations for this node, within limit for
+ * all live nodes on the catalog together (what their running sessions
+ * hold: import_sessions.slots). Call inside a store_tx: on a shared
+ * catalog the PACS's row is locked first, so nodes take one after another
+ * and each sees what the others recorded; the caller records what it took
+ * in its session's row in the same transaction. Returns how many (0: none
+ * free); give them back with gw_pacs_slots_give. */
+int gw_node_slots_take(gw *g, int64_t pacs, int want, int limit, time_t now);
+
+/* More associations for running session `session` of pacs (its series in
+ * parallel): gw_node_slots_take and the session's slots in one
+ * transaction; how many it may open. gw_node_slots_return gives n back. */
+int gw_node_slots_add(gw *g, int64_t pacs, int64_t session, int want, int limit);
+void gw_node_slots_return(gw *g, int64_t pacs, int64_t session, int n);
 
 #endif

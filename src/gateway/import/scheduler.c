@@ -71,22 +71,52 @@ static void *worker(void *p)
     return NULL;
 }
 
-/* Claim the next queued session of pacs (single before bulk, then FIFO). */
-static int64_t claim(gw *g, int64_t pacs, time_t now)
+typedef struct claim_arg {
+    gw *g;
+    int64_t pacs, id;
+    time_t now;
+    int threads;
+} claim_arg;
+
+/* In one transaction: one of the window's associations for this node (all
+ * nodes' sessions together within threads: nodes.c), then the next queued
+ * session of the PACS (single before bulk, then FIFO), running with it. */
+static dqr_status claim_in_tx(void *ctx, store *s, dqr_error *err)
 {
+    claim_arg *c = ctx;
     int64_t id = 0, n = 0;
-    if (store_int(g->db,
-                  "SELECT id FROM import_sessions WHERE pacs_id = ? AND state = 'queued' AND next_try <= ? "
-                  "ORDER BY bulk, id LIMIT 1",
-                  (store_val[]){STORE_I(pacs), STORE_I(now)}, 2, &id, NULL) != DQR_OK)
-        return 0;
-    store_exec(g->db,
-               "UPDATE import_sessions SET state = 'running', node = ?, started = ?, updated = ?, "
-               "attempts = attempts + 1, next_window = NULL, received = 0, archived = 0, rejected = 0, failed = 0, "
-               "warned = 0, bytes = 0, frames_checked = 0, frames_masked = 0, frames_refused = 0 "
-               "WHERE id = ? AND state = 'queued'",
-               (store_val[]){STORE_S(g->node), STORE_I(now), STORE_I(now), STORE_I(id)}, 4, NULL, NULL, &n, NULL);
-    return n == 1 ? id : 0;
+    if (gw_node_slots_take(c->g, c->pacs, 1, c->threads, c->now) != 1)
+        return DQR_OK;
+    dqr_status st = store_int(s,
+                              "SELECT id FROM import_sessions WHERE pacs_id = ? AND state = 'queued' AND next_try <= ? "
+                              "ORDER BY bulk, id LIMIT 1",
+                              (store_val[]){STORE_I(c->pacs), STORE_I(c->now)}, 2, &id, err);
+    if (st == DQR_OK)
+        st = store_exec(s,
+                        "UPDATE import_sessions SET state = 'running', node = ?, started = ?, updated = ?, "
+                        "attempts = attempts + 1, next_window = NULL, received = 0, archived = 0, rejected = 0, "
+                        "failed = 0, warned = 0, bytes = 0, frames_checked = 0, frames_masked = 0, frames_refused = 0, "
+                        "slots = 1 WHERE id = ? AND state = 'queued'",
+                        (store_val[]){STORE_S(c->g->node), STORE_I(c->now), STORE_I(c->now), STORE_I(id)}, 4, NULL,
+                        NULL, &n, err);
+    if (st == DQR_OK && n == 1)
+        c->id = id;
+    else
+        gw_pacs_slots_give(c->g, c->pacs, 1);
+    return st;
+}
+
+/* The session claimed, holding one association of the PACS (the worker
+ * gives it back), or 0. */
+static int64_t claim(gw *g, int64_t pacs, time_t now, int threads)
+{
+    claim_arg c = {g, pacs, 0, now, threads};
+    dqr_error err = {0};
+    if (store_tx(g->db, claim_in_tx, &c, &err) != DQR_OK && c.id) { /* not committed */
+        gw_pacs_slots_give(g, pacs, 1);
+        c.id = 0;
+    }
+    return c.id;
 }
 
 /* Why the owner of claimed session id may no longer have it run (into
@@ -146,7 +176,7 @@ static void start_worker(gw *g, int64_t id, int64_t pacs, int utilization, int t
     pthread_mutex_lock(&g->jobs_lock);
     gw_pacs_rt *rt = gw_pacs_runtime(g, pacs);
     if (rt)
-        rt->running++, rt->assocs++;
+        rt->running++; /* its association was taken by the claim */
     g->nworkers++;
     pthread_mutex_unlock(&g->jobs_lock);
     pthread_attr_t attr;
@@ -226,23 +256,24 @@ static void tick_pacs(gw *g, int64_t pacs, time_t now)
     if (open)
         *open->next_window = '\0'; /* none waits now */
     pthread_mutex_unlock(&g->jobs_lock);
-    /* what other nodes on this catalog run holds the PACS's associations too */
-    int64_t elsewhere = gw_node_running_elsewhere(g, pacs, now);
     for (;;) {
         pthread_mutex_lock(&g->jobs_lock);
         gw_pacs_rt *rt = gw_pacs_runtime(g, pacs);
-        /* a session's series may take several associations: count those, not sessions */
-        bool room = rt && rt->assocs + elsewhere < iv->threads && now >= rt->busy_until && !g->stopping;
+        /* a session's series may take several associations: count those, not
+         * sessions (the claim counts other nodes' too) */
+        bool room = rt && rt->assocs < iv->threads && now >= rt->busy_until && !g->stopping;
         pthread_mutex_unlock(&g->jobs_lock);
-        int64_t id = room ? claim(g, pacs, now) : 0;
+        int64_t id = room ? claim(g, pacs, now, iv->threads) : 0;
         char why[200];
         int64_t owner = 0;
         if (!id)
             return;
-        if (owner_refused(g, id, &owner, why, sizeof why))
+        if (owner_refused(g, id, &owner, why, sizeof why)) {
             refuse(g, id, owner, why);
-        else
+            gw_pacs_slots_give(g, pacs, 1);
+        } else {
             start_worker(g, id, pacs, iv->utilization, iv->threads);
+        }
     }
 }
 

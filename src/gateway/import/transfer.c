@@ -6,6 +6,7 @@
 #include "gateway/pacs/runtime.h"
 #include "gateway/import/job.h"
 #include "gateway/import/listeners.h"
+#include "gateway/import/nodes.h"
 #include "gateway/import/pool.h"
 #include "gateway/import/wado.h"
 #include "gateway/core/sealed.h"
@@ -349,7 +350,7 @@ static outcome move_all(run *r, int level, const size_t *list, size_t n, dqr_err
     atomic_init(&l.next, 0);
     pthread_mutex_init(&l.mu, NULL);
     int want = (int)(l.n < (size_t)r->threads ? l.n : (size_t)r->threads) - 1;
-    int extra = want > 0 ? gw_pacs_slots_take(r->g, r->p->id, want, r->threads) : 0;
+    int extra = want > 0 ? gw_node_slots_add(r->g, r->p->id, r->j->id, want, r->threads) : 0;
     pthread_t t[64];
     int started = 0;
     for (int i = 0; i < extra && i < 64; i++)
@@ -358,7 +359,7 @@ static outcome move_all(run *r, int level, const size_t *list, size_t n, dqr_err
     for (int i = 0; i < started; i++)
         pthread_join(t[i], NULL);
     if (extra)
-        gw_pacs_slots_give(r->g, r->p->id, extra);
+        gw_node_slots_return(r->g, r->p->id, r->j->id, extra);
     pthread_mutex_destroy(&l.mu);
     for (size_t k = 0; l.sops && k < n; k++)
         free(l.sops[k]);
