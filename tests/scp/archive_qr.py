@@ -31,6 +31,9 @@ from peers import (Api, Checks, Procs, dqr_store, free_port, generate, serve_env
 DQR, WORK = sys.argv[1], os.path.abspath(sys.argv[2])
 DESC = "Schädel über"  # written by project A's script into Latin-1 (ISO_IR 100) instances
 UTF8_MIGRATION = 20  # src/store/schema.c: the catalog's text in UTF-8
+# what the migrations after it add, undone with it so that all apply again
+# (a new migration that cannot run twice belongs here)
+AFTER_UTF8 = ["ALTER TABLE import_sessions DROP COLUMN slots"]  # 21
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 check, procs = Checks(), Procs()
 shutil.rmtree(WORK, ignore_errors=True)
@@ -232,6 +235,8 @@ try:
         db.execute("UPDATE archive_instances SET study_description = CAST(? AS TEXT) WHERE project = 'PA'",
                    (DESC.encode("latin-1"),))
         db.execute("DELETE FROM schema_version WHERE version >= ?", (UTF8_MIGRATION,))
+        for sql in AFTER_UTF8:
+            db.execute(sql)
         db.commit()
         db.close()
         serve = start_dqr()
