@@ -78,47 +78,53 @@ int64_t gw_node_requeue(gw *g, time_t now, bool at_start)
     return n;
 }
 
-int gw_node_slots_take(gw *g, int64_t pacs, int want, int limit, time_t now)
-{
-    int64_t elsewhere = 0;
-    if (shared(g)) {
-        /* held to the end of the caller's transaction: two nodes that look
-         * at once would otherwise both see the same free association */
-        store_exec(g->db, "SELECT id FROM pacs WHERE id = ? FOR UPDATE", (store_val[]){STORE_I(pacs)}, 1, NULL, NULL,
-                   NULL, NULL);
-        store_int(g->db,
-                  "SELECT COALESCE(SUM(slots), 0) FROM import_sessions WHERE pacs_id = ? AND state = 'running' AND "
-                  "node <> ? AND node IN (SELECT name FROM nodes WHERE seen >= ?)",
-                  (store_val[]){STORE_I(pacs), STORE_S(g->node), STORE_I(now - gw_node_dead_after(g))}, 3, &elsewhere,
-                  NULL);
-    }
-    return gw_pacs_slots_take(g, pacs, want, limit - (int)elsewhere);
-}
-
 typedef struct slots_tx {
     gw *g;
-    int64_t pacs, session;
+    int64_t pacs;
     int want, limit, n;
+    gw_slots_record_fn record;
+    void *ctx;
 } slots_tx;
 
-static dqr_status add_in_tx(void *ctx, store *s, dqr_error *err)
+static dqr_status take_in_tx(void *ctx, store *s, dqr_error *err)
 {
     slots_tx *t = ctx;
-    t->n = gw_node_slots_take(t->g, t->pacs, t->want, t->limit, time(NULL));
-    return t->n ? store_exec(s, "UPDATE import_sessions SET slots = slots + ? WHERE id = ?",
-                             (store_val[]){STORE_I(t->n), STORE_I(t->session)}, 2, NULL, NULL, NULL, err)
-                : DQR_OK;
+    int64_t elsewhere = 0;
+    if (shared(t->g)) {
+        /* held to the end of the transaction: two nodes that look at once
+         * would otherwise both see the same free association */
+        store_exec(s, "SELECT id FROM pacs WHERE id = ? FOR UPDATE", (store_val[]){STORE_I(t->pacs)}, 1, NULL, NULL,
+                   NULL, NULL);
+        store_int(s,
+                  "SELECT COALESCE(SUM(slots), 0) FROM import_sessions WHERE pacs_id = ? AND state = 'running' AND "
+                  "node <> ? AND node IN (SELECT name FROM nodes WHERE seen >= ?)",
+                  (store_val[]){STORE_I(t->pacs), STORE_S(t->g->node), STORE_I(time(NULL) - gw_node_dead_after(t->g))},
+                  3, &elsewhere, NULL);
+    }
+    t->n = gw_pacs_slots_take(t->g, t->pacs, t->want, t->limit - (int)elsewhere);
+    return t->n ? t->record(t->ctx, t->n, s, err) : DQR_OK;
 }
 
-int gw_node_slots_add(gw *g, int64_t pacs, int64_t session, int want, int limit)
+int gw_node_slots_take(gw *g, int64_t pacs, int want, int limit, gw_slots_record_fn record, void *ctx)
 {
-    slots_tx t = {g, pacs, session, want, limit, 0};
+    slots_tx t = {g, pacs, want, limit, 0, record, ctx};
     dqr_error err = {0};
-    if (store_tx(g->db, add_in_tx, &t, &err) != DQR_OK && t.n) { /* not recorded: not taken */
+    if (store_tx(g->db, take_in_tx, &t, &err) != DQR_OK && t.n) { /* not recorded: not taken */
         gw_pacs_slots_give(g, pacs, t.n);
         t.n = 0;
     }
     return t.n;
+}
+
+static dqr_status add_to_session(void *ctx, int n, store *s, dqr_error *err)
+{
+    return store_exec(s, "UPDATE import_sessions SET slots = slots + ? WHERE id = ?",
+                      (store_val[]){STORE_I(n), STORE_I(*(const int64_t *)ctx)}, 2, NULL, NULL, NULL, err);
+}
+
+int gw_node_slots_add(gw *g, int64_t pacs, int64_t session, int want, int limit)
+{
+    return gw_node_slots_take(g, pacs, want, limit, add_to_session, &session);
 }
 
 void gw_node_slots_return(gw *g, int64_t pacs, int64_t session, int n)

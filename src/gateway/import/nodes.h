@@ -27,14 +27,19 @@ bool gw_node_others_alive(gw *g, time_t now);
  * request fail). Returns how many were requeued. */
 int64_t gw_node_requeue(gw *g, time_t now, bool at_start);
 
+/* Records in the catalog that a session holds n more associations (in
+ * the transaction of gw_node_slots_take); not DQR_OK: it does not. */
+typedef dqr_status (*gw_slots_record_fn)(void *ctx, int n, store *s, dqr_error *err);
+
 /* Up to want of PACS pacs's associations for this node, within limit for
  * all live nodes on the catalog together (what their running sessions
- * hold: import_sessions.slots). Call inside a store_tx: on a shared
- * catalog the PACS's row is locked first, so nodes take one after another
- * and each sees what the others recorded; the caller records what it took
- * in its session's row in the same transaction. Returns how many (0: none
- * free); give them back with gw_pacs_slots_give. */
-int gw_node_slots_take(gw *g, int64_t pacs, int want, int limit, time_t now);
+ * hold: import_sessions.slots), and record(ctx, n) in the same
+ * transaction. On a shared catalog the PACS's row is locked first, so
+ * nodes take one after another and each sees what the others recorded.
+ * Returns how many are taken: 0 when none was free (record not called),
+ * or when record or the commit failed (given back). Give them back with
+ * gw_pacs_slots_give. */
+int gw_node_slots_take(gw *g, int64_t pacs, int want, int limit, gw_slots_record_fn record, void *ctx);
 
 /* More associations for running session `session` of pacs (its series in
  * parallel): gw_node_slots_take and the session's slots in one

@@ -75,18 +75,15 @@ typedef struct claim_arg {
     gw *g;
     int64_t pacs, id;
     time_t now;
-    int threads;
 } claim_arg;
 
-/* In one transaction: one of the window's associations for this node (all
- * nodes' sessions together within threads: nodes.c), then the next queued
- * session of the PACS (single before bulk, then FIFO), running with it. */
-static dqr_status claim_in_tx(void *ctx, store *s, dqr_error *err)
+/* The next queued session of the PACS (single before bulk, then FIFO),
+ * running with the association just taken for it. */
+static dqr_status claim_next(void *ctx, int n, store *s, dqr_error *err)
 {
+    (void)n;
     claim_arg *c = ctx;
-    int64_t id = 0, n = 0;
-    if (gw_node_slots_take(c->g, c->pacs, 1, c->threads, c->now) != 1)
-        return DQR_OK;
+    int64_t id = 0, changed = 0;
     dqr_status st = store_int(s,
                               "SELECT id FROM import_sessions WHERE pacs_id = ? AND state = 'queued' AND next_try <= ? "
                               "ORDER BY bulk, id LIMIT 1",
@@ -98,11 +95,10 @@ static dqr_status claim_in_tx(void *ctx, store *s, dqr_error *err)
                         "failed = 0, warned = 0, bytes = 0, frames_checked = 0, frames_masked = 0, frames_refused = 0, "
                         "slots = 1 WHERE id = ? AND state = 'queued'",
                         (store_val[]){STORE_S(c->g->node), STORE_I(c->now), STORE_I(c->now), STORE_I(id)}, 4, NULL,
-                        NULL, &n, err);
-    if (st == DQR_OK && n == 1)
-        c->id = id;
-    else
-        gw_pacs_slots_give(c->g, c->pacs, 1);
+                        NULL, &changed, err);
+    if (st == DQR_OK && changed != 1)
+        st = dqr_error_set(err, DQR_E_CONFLICT, "session %lld is no longer queued", (long long)id);
+    c->id = st == DQR_OK ? id : 0;
     return st;
 }
 
@@ -110,13 +106,8 @@ static dqr_status claim_in_tx(void *ctx, store *s, dqr_error *err)
  * gives it back), or 0. */
 static int64_t claim(gw *g, int64_t pacs, time_t now, int threads)
 {
-    claim_arg c = {g, pacs, 0, now, threads};
-    dqr_error err = {0};
-    if (store_tx(g->db, claim_in_tx, &c, &err) != DQR_OK && c.id) { /* not committed */
-        gw_pacs_slots_give(g, pacs, 1);
-        c.id = 0;
-    }
-    return c.id;
+    claim_arg c = {g, pacs, 0, now};
+    return gw_node_slots_take(g, pacs, 1, threads, claim_next, &c) ? c.id : 0;
 }
 
 /* Why the owner of claimed session id may no longer have it run (into
