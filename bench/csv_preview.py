@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import pydicom  # noqa: E402
 from pydicom.dataset import Dataset, FileMetaDataset  # noqa: E402
 from pydicom.uid import ExplicitVRLittleEndian  # noqa: E402
-from peers import Api, Procs, free_port, serve_env, start_orthanc, wait_port  # noqa: E402
+from peers import Api, Procs, all_day, free_port, serve_env, start_orthanc, wait_port  # noqa: E402
 
 DQR, WORK, STUDIES = sys.argv[1], os.path.abspath(sys.argv[2]), int(sys.argv[3])
 ROWS, ROUNDS = [int(x) for x in sys.argv[4].split(",")], int(sys.argv[5])
@@ -170,9 +170,7 @@ def main():
                                                      "port": od}, **H)
         pacs = b["id"]
         threads = int(os.environ.get("THREADS", "4"))
-        st, b, _ = api.call("PUT", f"/api/v1/pacs/{pacs}/schedule", {"timezone": "UTC", "days": {
-            d: [{"start": "00:00", "end": "24:00", "threads": threads, "utilization": 100}]
-            for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}, **H)
+        st, b, _ = api.call("PUT", f"/api/v1/pacs/{pacs}/schedule", all_day(threads), **H)
         if st != 200:
             sys.exit(f"bench: the schedule was refused: {st} {b}")
         print(f"peer {PEER}, orthanc {os.popen('Orthanc --version').readline().strip()}; dqr "

@@ -20,7 +20,7 @@ import zipfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import pydicom  # noqa: E402
-from peers import (Api, Checks, Procs, Throttle, canary_needles, dqr_store, free_port, generate, scan_for,  # noqa: E402
+from peers import (Api, Checks, Procs, Throttle, all_day, canary_needles, dqr_store, free_port, generate, scan_for,  # noqa: E402
                    serve_env, start_dcmqrscp, start_orthanc, wait_port)
 
 DQR, WORK = sys.argv[1], os.path.abspath(sys.argv[2])
@@ -314,9 +314,7 @@ try:
         now_told = api.call("GET", f"/api/v1/imports/{a['id']}", **H)[1]["sessions"][0]["next_window"]
     check("a new schedule: the waiting session's next opening follows", st == 200 and now_told and now_told > told,
           (told, now_told))
-    st, b, _ = api.call("PUT", f"/api/v1/pacs/{P_ORTH}/schedule", {"timezone": "UTC", "days": {
-        d: [{"start": "00:00", "end": "24:00", "threads": 2}] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}},
-                        **H)
+    st, b, _ = api.call("PUT", f"/api/v1/pacs/{P_ORTH}/schedule", all_day(2), **H)
     a, c = api.wait_import(T, a["id"]), api.wait_import(T, c["id"])
     check("the window opens: both run to done", a.get("state") == "done" and c.get("state") == "done", (a, c))
 

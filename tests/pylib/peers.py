@@ -163,6 +163,36 @@ class Throttle:
         self._signal(signal.SIGCONT)
 
 
+def start_quirky(procs, binary, work, aet, folder, dests, *flags):
+    """tests/net/quirky_scp serving folder as aet, sending C-MOVEs to dests ({AET: port} on localhost),
+    its stats in work/AET.stats (quirky_stats) and its log in work/AET.log; its port."""
+    port = free_port()
+    argv = [binary, "--port", str(port), "--aet", aet, "--dir", folder, "--stats", f"{work}/{aet}.stats"]
+    for dest, dest_port in dests.items():
+        argv += ["--dest", f"{dest}=127.0.0.1:{dest_port}"]
+    procs.start(argv + list(flags), open(f"{work}/{aet}.log", "w"))
+    return port
+
+
+def quirky_stats(work, aet):
+    """What quirky_scp aet last wrote to its stats file: {"max": "2", "assocs": ..., "spans": ...}."""
+    out = {}
+    for line in open(f"{work}/{aet}.stats"):
+        k, _, v = line.strip().partition(" ")
+        out[k] = v
+    return out
+
+
+def every_day(intervals, timezone="UTC"):
+    """A PACS schedule with the same intervals every day of the week."""
+    return {"timezone": timezone, "days": {d: intervals for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
+
+
+def all_day(threads, utilization=100):
+    """A PACS schedule open around the clock with threads and utilization."""
+    return every_day([{"start": "00:00", "end": "24:00", "threads": threads, "utilization": utilization}])
+
+
 def start_orthanc(procs, work, name, aet, modalities, extra=None):
     """Orthanc with its own storage; modalities: {"name": [AET, host, port]}. Returns (dicom, http) ports,
     once both answer. A port free_port gave can be taken by a parallel test before Orthanc binds it; Orthanc

@@ -20,7 +20,8 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import pydicom  # noqa: E402
-from peers import Api, Checks, Procs, dqr_store, free_port, generate, serve_env, start_orthanc, wait_port  # noqa: E402
+from peers import (Api, Checks, Procs, dqr_store, free_port, generate, quirky_stats, serve_env,  # noqa: E402
+                   start_orthanc, start_quirky, wait_port)
 
 DQR, QUIRKY, WORK = sys.argv[1], sys.argv[2], os.path.abspath(sys.argv[3])
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -61,18 +62,11 @@ LD, LH = start_orthanc(procs, WORK, "orthanc-limited", "LIMITED", {"dqr": ["DQR"
                        {"LimitFindResults": 40})
 PEERS = {"ORTHANC": OD, "LIMITED": LD}
 for aet, flags in (("QUIRKY", []), ("LISTS", ["--list-matching"])):
-    PEERS[aet] = free_port()
-    procs.start([QUIRKY, "--port", str(PEERS[aet]), "--aet", aet, "--dir", data, "--dest",
-                 f"DQR=127.0.0.1:{dicom_port}", "--stats", f"{WORK}/{aet}.stats"] + flags,
-                open(f"{WORK}/{aet}.log", "w"))
+    PEERS[aet] = start_quirky(procs, QUIRKY, WORK, aet, data, {"DQR": dicom_port}, *flags)
 
 
 def stats(aet="QUIRKY"):
-    out = {}
-    for line in open(f"{WORK}/{aet}.stats"):
-        k, _, v = line.strip().partition(" ")
-        out[k] = v
-    return out
+    return quirky_stats(WORK, aet)
 
 
 def right(body):

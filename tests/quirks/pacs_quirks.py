@@ -19,8 +19,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import pydicom  # noqa: E402
-from peers import (Api, Checks, Procs, dqr_store, free_port, generate, serve_env, start_orthanc,  # noqa: E402
-                   wait_port)
+from peers import (Api, Checks, Procs, all_day, dqr_store, free_port, generate, quirky_stats, serve_env,  # noqa: E402
+                   start_orthanc, start_quirky, wait_port)
 
 DQR, QUIRKY, WORK = sys.argv[1], sys.argv[2], os.path.abspath(sys.argv[3])
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -74,19 +74,11 @@ OD, OH = start_orthanc(procs, WORK, "orthanc", "ORTHANC", {"dqr": ["DQR", "127.0
 
 
 def quirky(aet, folder, *flags):
-    port = free_port()
-    procs.start([QUIRKY, "--port", str(port), "--aet", aet, "--dir", folder, "--dest",
-                 f"DQR=127.0.0.1:{dicom_port}", "--stats", f"{WORK}/{aet}.stats"] + list(flags),
-                open(f"{WORK}/{aet}.log", "w"))
-    return port
+    return start_quirky(procs, QUIRKY, WORK, aet, folder, {"DQR": dicom_port}, *flags)
 
 
 def stats(aet):
-    out = {}
-    for line in open(f"{WORK}/{aet}.stats"):
-        k, _, v = line.strip().partition(" ")
-        out[k] = v
-    return out
+    return quirky_stats(WORK, aet)
 
 
 Q = {"EARLY": quirky("EARLY", small, "--early-success", "--lose-series", "2"),
@@ -214,13 +206,9 @@ try:
     check("an accession no study has: 404", st == 404 and "AccessionNumber" in b.get("error", ""), b)
 
     # 7. parallel: 3 sessions of 4 series, threads 1 then 3; never more associations than threads
-    def window(threads, utilization=100):
-        return {"timezone": "UTC", "days": {d: [{"start": "00:00", "end": "24:00", "threads": threads,
-                                                "utilization": utilization}]
-                                            for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
     times = {}
     for aet, threads in (("SLOW1", 1), ("SLOW3", 3)):
-        api.call("PUT", f"/api/v1/pacs/{ids[aet]}/schedule", window(threads), **H)
+        api.call("PUT", f"/api/v1/pacs/{ids[aet]}/schedule", all_day(threads), **H)
         t0 = time.time()
         st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": ids[aet], "project": "P1", "studies": [
             {"StudyInstanceUID": u, "subject": f"{aet}S{i}", "session": f"{aet}_{i}"} for i, u in enumerate(P)]}, **H)
@@ -234,7 +222,7 @@ try:
           f"ratio {times['SLOW1'] / times['SLOW3']:.2f}")
     check("threads=3 faster than threads=1", times["SLOW3"] < times["SLOW1"] * 0.75, times)
     # one session's series over several associations at once
-    api.call("PUT", f"/api/v1/pacs/{ids['SLOW4']}/schedule", window(4), **H)
+    api.call("PUT", f"/api/v1/pacs/{ids['SLOW4']}/schedule", all_day(4), **H)
     t0 = time.time()
     b, s = import_one(T, ids["SLOW4"], P[0], "SLOW4S", "SLOW4_0")
     one = time.time() - t0
@@ -245,7 +233,7 @@ try:
           len(archived("SLOW4S", "SLOW4_0")) == 24, (s, stats("SLOW4")))
 
     # the utilization rest still holds with sessions side by side: threads 2 at 50 %
-    api.call("PUT", f"/api/v1/pacs/{ids['SLOWU']}/schedule", window(2, 50), **H)
+    api.call("PUT", f"/api/v1/pacs/{ids['SLOWU']}/schedule", all_day(2, 50), **H)
     st, b, _ = api.call("POST", "/api/v1/imports", {"pacs": ids["SLOWU"], "project": "P1", "studies": [
         {"StudyInstanceUID": u, "subject": f"U{i}", "session": f"U_{i}"} for i, u in enumerate(P)]}, **H)
     b = api.wait_import(T, b.get("id"), secs=120, every=0.2)

@@ -24,7 +24,7 @@ import time  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import pydicom  # noqa: E402
-from peers import Api, Checks, Procs, dqr_store, free_port, generate, start_orthanc, wait_port  # noqa: E402
+from peers import Api, Checks, Procs, dqr_store, every_day, free_port, generate, start_orthanc, wait_port  # noqa: E402
 
 DQR, WORK = sys.argv[1], os.path.abspath(sys.argv[2])
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -96,10 +96,6 @@ def catalog_bytes():
     text = "\n".join(con.iterdump()).encode()
     con.close()
     return text + b"".join(open(f, "rb").read() for f in glob.glob(VAR + "/catalog.db*"))
-
-
-def every_day(intervals):
-    return {"timezone": "UTC", "days": {d: intervals for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
 
 
 try:

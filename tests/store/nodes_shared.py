@@ -23,7 +23,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from peers import Api, Checks, Procs, dqr_store, free_port, generate, start_orthanc, wait_port  # noqa: E402
+from peers import (Api, Checks, Procs, all_day, dqr_store, free_port, generate, quirky_stats, start_orthanc,  # noqa: E402
+                   start_quirky, wait_port)
 
 DQR, WORK = sys.argv[1], os.path.abspath(sys.argv[2])
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -102,16 +103,12 @@ try:
     pacs = p["id"]
     a.call("POST", "/api/v1/projects", {"id": "P1", "dqr_enabled": True}, token=T)
     # the PACS of step 3, registered now: the receivers reload the registry at most once a second
-    qport = free_port()
-    procs.start([QUIRKY, "--port", str(qport), "--aet", "QUIRKY", "--dir", WORK + "/par", "--dest",
-                 f"DQR=127.0.0.1:{rx_a}", "--dest", f"DQRB=127.0.0.1:{rx_b}", "--store-delay-ms", "100",
-                 "--stats", WORK + "/quirky.stats"], open(WORK + "/quirky.log", "w"))
+    qport = start_quirky(procs, QUIRKY, WORK, "QUIRKY", WORK + "/par", {"DQR": rx_a, "DQRB": rx_b},
+                         "--store-delay-ms", "100")
     wait_port(qport)
     st, q, _ = a.call("POST", "/api/v1/pacs", {"label": "quirky", "aet": "QUIRKY", "host": "127.0.0.1",
                                                "port": qport}, token=T)
-    a.call("PUT", f"/api/v1/pacs/{q['id']}/schedule", {"timezone": "UTC", "days": {
-        d: [{"start": "00:00", "end": "24:00", "threads": 2}] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}},
-        token=T)
+    a.call("PUT", f"/api/v1/pacs/{q['id']}/schedule", all_day(2), token=T)
     subjects = {u: f"PT{i}" for i, u in enumerate(sorted(small) + sorted(big))}
 
     # 1. one window for both nodes
@@ -177,7 +174,7 @@ try:
     other = b if node.endswith(f":{http_a}:{rx_a}") else a
     iid2 = request(other, T, q["id"], [second], "Q1", {second: "Q1"})
     r, r2 = a.wait_import(T, iid, secs=120), a.wait_import(T, iid2, secs=120)
-    peer = dict(line.rstrip("\n").partition(" ")[::2] for line in open(WORK + "/quirky.stats"))
+    peer = quirky_stats(WORK, "QUIRKY")
     print(f"threads 2 over two nodes: the first session on {node}, the second asked of the other; at most "
           f"{peer.get('max')} associations at the PACS at once ({peer.get('spans')})")
     check("threads 2 over two nodes: at most 2 associations at the PACS at once, and 2 at times "
