@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -31,11 +32,35 @@ class Checks:
         return 1 if self.failed or not self.passed else 0
 
 
+PORTS = os.path.join(tempfile.gettempdir(), "dqr-test-ports")  # one file per port handed out
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
+    """A localhost port free now and handed to no other test in the last 15 minutes. Between this
+    and the bind another test could be given the same port by the kernel (security_audit once
+    found Orthanc on its dqr serve's port), so each port is also reserved by a file that only one
+    process can create; the reservation outlives a restart on the same port."""
+    os.makedirs(PORTS, exist_ok=True)
+    try:
+        os.chmod(PORTS, 0o1777)  # tests run as root and as other users
+    except OSError:
+        pass
+    for _ in range(100):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        p = s.getsockname()[1]
+        s.close()
+        mark = os.path.join(PORTS, str(p))
+        try:
+            if time.time() - os.path.getmtime(mark) > 900:
+                os.unlink(mark)
+        except OSError:
+            pass
+        try:
+            os.close(os.open(mark, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            return p
+        except FileExistsError:
+            continue
     return p
 
 
